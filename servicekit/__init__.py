@@ -1,0 +1,1 @@
+"""Plumbing shared by every Jalon service: config, database, outbox, events, RPC, logging."""

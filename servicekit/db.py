@@ -1,0 +1,165 @@
+"""SQLAlchemy 2 for Nameko: engines that cooperate with eventlet, and a unit of work per call.
+
+PostgreSQL goes through psycopg2 made green by psycogreen (patched on import of this module),
+so a slow query yields to other green threads instead of blocking the process. SQLite (the
+embedded default) is a local file: its calls are short and stay blocking.
+"""
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timezone
+from typing import Iterator
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
+from sqlalchemy.orm import Session
+
+from contracts.envelope import new_envelope
+from contracts.events import Payload, spec_for
+from servicekit import config
+from servicekit.context import correlation_id
+from servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def _make_green() -> None:
+    try:
+        from psycogreen.eventlet import patch_psycopg
+    except ImportError:  # pragma: no cover - psycogreen is a pinned dependency
+        return
+    patch_psycopg()
+
+
+_make_green()
+
+
+def driver_url(url: str) -> str:
+    """Plain postgresql:// URLs use psycopg2 (made green above), not SQLAlchemy's default."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg2://" + url[len(plain):]
+    return url
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    url = driver_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UnitOfWork:
+    """One transaction: the service's changes and the events they cause, committed together."""
+
+    def __init__(self, session: Session, service: str, outbox, processed,
+                 correlation_id: str | None):
+        self.session = session
+        self._service = service
+        self._outbox = outbox
+        self._processed = processed
+        self._correlation_id = correlation_id
+        self.published = 0
+
+    def publish(self, event_name: str, data: Payload, subject: str | None = None) -> str:
+        """Queue an event in the outbox; the relay sends it once this transaction commits."""
+        spec = spec_for(self._service, event_name)
+        if not isinstance(data, spec.model):
+            raise TypeError(f"{event_name} expects {spec.model.__name__}")
+        envelope = new_envelope(self._service, event_name, spec.version, data,
+                                subject=subject, correlation_id=self._correlation_id)
+        self.session.execute(insert(self._outbox).values(
+            event_id=envelope.id, event_name=event_name, correlation_id=self._correlation_id,
+            envelope=envelope.model_dump_json(), created_at=envelope.time,
+        ))
+        self.published += 1
+        return envelope.id
+
+    def claim_event(self, event_id: str, handler: str) -> bool:
+        """Record that `handler` processed `event_id`; False when it already had.
+
+        A concurrent duplicate that passes the check fails on the unique constraint at commit,
+        and its redelivery then finds the record.
+        """
+        table = self._processed
+        seen = self.session.execute(
+            select(table.c.event_id).where(table.c.event_id == event_id, table.c.handler == handler)
+        ).first()
+        if seen:
+            return False
+        self.session.execute(insert(table).values(
+            event_id=event_id, handler=handler, processed_at=utcnow()))
+        return True
+
+
+class Database(DependencyProvider):
+    """Injects a `DatabaseAccess`; owns the engine and, if asked, the outbox relay."""
+
+    def __init__(self, metadata: MetaData, start_mappers=None):
+        self.metadata = metadata
+        self.start_mappers = start_mappers
+        self.engine: Engine | None = None
+        self.on_commit_with_events = None  # set by the outbox relay to be woken early
+
+    def setup(self) -> None:
+        settings = config.load()
+        self.engine = make_engine(settings.database_url(self.container.service_name),
+                                  settings.db_pool_size)
+        if self.start_mappers:
+            self.start_mappers()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def get_dependency(self, worker_ctx) -> "DatabaseAccess":
+        return DatabaseAccess(self, correlation_id(worker_ctx))
+
+    @property
+    def outbox(self):
+        return self.metadata.tables["outbox"]
+
+    @property
+    def processed(self):
+        return self.metadata.tables["processed_events"]
+
+
+class DatabaseAccess:
+    def __init__(self, provider: Database, correlation_id: str | None):
+        self._provider = provider
+        self._correlation_id = correlation_id
+
+    @property
+    def engine(self) -> Engine:
+        return self._provider.engine
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        provider = self._provider
+        with Session(provider.engine, expire_on_commit=False) as session, session.begin():
+            uow = UnitOfWork(session, provider.container.service_name, provider.outbox,
+                             provider.processed, self._correlation_id)
+            yield uow
+        if uow.published and provider.on_commit_with_events:
+            provider.on_commit_with_events()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self._provider.engine) as session:
+            yield session

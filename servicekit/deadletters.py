@@ -1,0 +1,76 @@
+"""Ops tool for the dead-letter queue: `python -m servicekit.deadletters list|replay [ID...]`.
+
+`list` shows each dead message (id, handler queue, attempts, error) and leaves it in place;
+`replay` sends the given messages (or all) back to the queue of the handler that failed, with
+their retry count reset, and removes them from the dead letters.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from kombu import Connection, Queue
+
+from servicekit import config
+from servicekit.events import ATTEMPT_HEADER, DEAD_LETTER_HEADER
+
+
+def _drain(connection: Connection, queue_name: str):
+    """Every message now in the queue, unacked; the caller acks or requeues each."""
+    queue = Queue(queue_name, durable=True)(connection.default_channel)
+    queue.declare()
+    messages = []
+    while (message := queue.get(no_ack=False)) is not None:
+        messages.append(message)
+    return messages
+
+
+def list_dead_letters(amqp_uri: str, queue_name: str) -> list[dict]:
+    with Connection(amqp_uri) as connection:
+        messages = _drain(connection, queue_name)
+        described = [_describe(m) for m in messages]
+        for message in messages:
+            message.requeue()
+    return described
+
+
+def replay(amqp_uri: str, queue_name: str, ids: set[str] | None = None) -> list[str]:
+    replayed = []
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+        producer = connection.Producer()
+        for message in _drain(connection, queue_name):
+            info = _describe(message)
+            if ids and info["message_id"] not in ids:
+                message.requeue()
+                continue
+            headers = {k: v for k, v in message.headers.items()
+                       if k not in (DEAD_LETTER_HEADER, ATTEMPT_HEADER)}
+            producer.publish(message.body, exchange="", routing_key=info["queue"],
+                             headers=headers, content_type=message.content_type,
+                             content_encoding=message.content_encoding,
+                             message_id=info["message_id"], delivery_mode=2)
+            message.ack()
+            replayed.append(info["message_id"])
+    return replayed
+
+
+def _describe(message) -> dict:
+    dead = message.headers.get(DEAD_LETTER_HEADER, {})
+    return {"message_id": message.properties.get("message_id"), **dead}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=["list", "replay"])
+    parser.add_argument("ids", nargs="*", help="message ids to replay (default: all)")
+    args = parser.parse_args()
+    settings = config.load()
+    if args.action == "list":
+        result = list_dead_letters(settings.amqp_uri, settings.dead_letter_queue)
+    else:
+        result = replay(settings.amqp_uri, settings.dead_letter_queue, set(args.ids) or None)
+    print(json.dumps(result, indent=2, ensure_ascii=False))  # CLI output, not a log line
+
+
+if __name__ == "__main__":
+    main()

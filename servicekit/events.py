@@ -1,0 +1,168 @@
+"""Consuming events: typed, idempotent, retried with backoff, dead-lettered when hopeless.
+
+Nameko 2 acks an event even when its handler raises, which would lose it. `subscribe` replaces
+`nameko.events.event_handler`: on failure it republishes the message to a delay queue (one per
+backoff step, whose TTL dead-letters it back to the handler's queue), and after the last step,
+or at once for a message that can never succeed (malformed, unknown version, business error),
+to the dead-letter queue that `python -m servicekit.deadletters` lists and replays. The original
+is acked only once its copy is safely published, so nothing is lost.
+"""
+from __future__ import annotations
+
+import functools
+import traceback
+from dataclasses import dataclass
+from functools import partial
+
+from kombu import Queue
+from nameko.amqp.publish import Publisher
+from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
+from pydantic import ValidationError
+
+from contracts.envelope import Envelope, cloud_type
+from contracts.events import Payload, REGISTRY
+from servicekit import config
+from servicekit.db import utcnow
+from servicekit.errors import JalonError
+from servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+ATTEMPT_HEADER = "x-jalon-attempt"
+DEAD_LETTER_HEADER = "x-jalon-dead-letter"
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    envelope: Envelope
+    data: Payload
+
+    @property
+    def id(self) -> str:
+        return self.envelope.id
+
+
+class Unprocessable(Exception):
+    """The message can never be handled as it is: straight to the dead letters."""
+
+
+def parse_event(service: str, name: str, body) -> ReceivedEvent:
+    spec = REGISTRY.get((service, name))
+    if spec is None:
+        raise Unprocessable(f"no contract for {service}.{name}")
+    try:
+        envelope = Envelope.model_validate(body)
+    except ValidationError as exc:
+        raise Unprocessable(f"invalid envelope: {exc}") from exc
+    if envelope.type != cloud_type(service, name) or envelope.schemaversion != spec.version:
+        raise Unprocessable(f"unsupported event {envelope.type} v{envelope.schemaversion}")
+    try:
+        return ReceivedEvent(envelope, spec.model.model_validate(envelope.data))
+    except ValidationError as exc:
+        raise Unprocessable(f"invalid payload: {exc}") from exc
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return not isinstance(exc, JalonError) or exc.retryable
+
+
+class Subscription(EventHandler):
+    """`@subscribe("certification", "certified")`: one durable queue per handler method."""
+
+    def setup(self) -> None:
+        super().setup()
+        settings = config.load()
+        name = self.queue.name
+        self.retry_queues = [
+            Queue(f"{name}--retry-{delay}s", durable=True, queue_arguments={
+                "x-message-ttl": delay * 1000,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": name,
+            })
+            for delay in settings.retry_delays
+        ]
+        self.dead_letters = Queue(settings.dead_letter_queue, durable=True)
+        self.publisher = Publisher(self.container.config["AMQP_URI"], use_confirms=True,
+                                   serializer="json",
+                                   declare=[*self.retry_queues, self.dead_letters])
+
+    def handle_message(self, body, message) -> None:
+        try:
+            event = parse_event(self.source_service, self.event_type, body)
+        except Unprocessable as exc:
+            self._settle(message, self._dead_letter, str(exc))
+            return
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(self, (event,), {},
+                                        context_data=self.unpack_message_headers(message),
+                                        handle_result=handle_result)
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        exc = exc_info[1]
+        attempt = int(message.headers.get(ATTEMPT_HEADER, 0))
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        if is_retryable(exc) and attempt < len(self.retry_queues):
+            log.warning("event_handler_failed_will_retry", queue=self.queue.name,
+                        attempt=attempt + 1, error=error)
+            self._settle(message, self._retry, attempt)
+        else:
+            log.error("event_handler_failed_dead_lettered", queue=self.queue.name,
+                      attempts=attempt + 1, error=error)
+            self._settle(message, self._dead_letter, error)
+        return result, exc_info
+
+    def _settle(self, message, move, *args) -> None:
+        """Ack only once the copy is published; if that fails, requeue: never lose it."""
+        try:
+            move(message, *args)
+        except Exception:
+            log.exception("event_settle_failed", queue=self.queue.name)
+            self.queue_consumer.requeue_message(message)
+        else:
+            self.queue_consumer.ack_message(message)
+
+    def _retry(self, message, attempt: int) -> None:
+        queue = self.retry_queues[attempt]
+        headers = {**message.headers, ATTEMPT_HEADER: attempt + 1}
+        self.publisher.publish(message.payload, exchange="", routing_key=queue.name,
+                               headers=headers, message_id=message.properties.get("message_id"))
+
+    def _dead_letter(self, message, error: str) -> None:
+        headers = dict(message.headers)
+        headers[DEAD_LETTER_HEADER] = {
+            "queue": self.queue.name,
+            "error": error[:2000],
+            "attempts": int(headers.get(ATTEMPT_HEADER, 0)) + 1,
+            "failed_at": utcnow().isoformat(),
+        }
+        self.publisher.publish(message.payload, exchange="", routing_key=self.dead_letters.name,
+                               headers=headers, message_id=message.properties.get("message_id"))
+
+
+subscribe = Subscription.decorator
+
+
+def idempotent(handler):
+    """Run `handler(self, uow, event)` in one transaction that also records the event id.
+
+    A redelivered event finds its id already recorded and changes nothing. The service must
+    have a `db` (servicekit.db.Database) dependency.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(self, event: ReceivedEvent):
+        key = f"{self.name}.{handler.__name__}"
+        with self.db.unit_of_work() as uow:
+            if not uow.claim_event(event.id, key):
+                log.info("event_already_processed", event_id=event.id, handler=key)
+                return None
+            return handler(self, uow, event)
+
+    return wrapper
