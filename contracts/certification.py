@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field
 
-from contracts.common import Id, Shape
+from contracts.common import FrenchDecimalInput, Id, Shape
 from contracts.events import Hours, Month
 
 
-class HoursEntry(Shape):
-    """Month totals. Two decimals; the gateway also accepts French input ("147,00")."""
+EnteredHours = Annotated[Hours, FrenchDecimalInput]
 
-    training_hours: Hours
-    internship_hours: Hours
-    absence_hours: Hours
+
+class HoursEntry(Shape):
+    """Month totals. Two decimals: a JSON number, "147.00" or French input "147,00"."""
+
+    training_hours: EnteredHours
+    internship_hours: EnteredHours
+    absence_hours: EnteredHours
 
 
 class Certify(Shape):
@@ -33,4 +37,5 @@ class Certificate(Shape):
     method: int | None = None
     certified_by: Id | None = None
     certified_at: datetime | None = None
+    locked_for_payment: bool = Field(False, description="payments locked this month")
     version: int = 0

@@ -1,10 +1,13 @@
 """Types shared by the RPC and HTTP shapes of every service."""
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from contracts.events import Month
 
 
 class Shape(BaseModel):
@@ -41,3 +44,32 @@ class Actor(Shape):
 
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class DossierMonth(Shape):
+    """One month of one dossier, as RPC arguments name it (certificates, month locks)."""
+
+    dossier_id: Id
+    month: Month
+
+
+_DIGIT_GROUP_SPACES = str.maketrans("", "", " \u00a0\u202f")
+
+
+def _decimal_from_french(value: Any) -> Any:
+    """'147,00' -> '147.00', '1 234,5' -> '1234.5': what users type in France. Anything else
+    is returned unchanged for the Decimal validation to judge."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().translate(_DIGIT_GROUP_SPACES)
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    return text
+
+
+FrenchDecimalInput = BeforeValidator(_decimal_from_french)
+"""Accept French decimal input. Put it LAST in Annotated[...], after the constraints (as in
+`Annotated[Hours, FrenchDecimalInput]`): the JSON Schema then keeps minimum etc. Output is
+unchanged: a Decimal, dumped in JSON as a plain string "147.00"."""
+
+FrenchDecimal = Annotated[Decimal, FrenchDecimalInput]

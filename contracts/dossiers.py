@@ -47,4 +47,5 @@ class Dossier(Shape):
     training_title: str
     session_start: date
     session_end: date
-    status: str
+    status: str = Field(description="stable code, e.g. in_progress")
+    status_label: str | None = Field(None, description="as users read it, in French")

@@ -1,0 +1,40 @@
+"""Shapes only the HTTP gateway speaks: problem details, health report, query strings."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from contracts.common import Shape
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (application/problem+json), plus Jalon's extension members.
+
+    Not a Shape: RFC 9457 lets a problem carry further members, clients must ignore them.
+    """
+
+    type: str = Field(description="URI naming the kind of problem: urn:jalon:problem:<code>")
+    title: str = Field(description="short French summary of the HTTP status")
+    status: int
+    detail: str = Field(description="French explanation for the user")
+    code: str = Field(description="stable machine-readable code, snake_case")
+    instance: str | None = Field(None, description="the request path")
+    errors: list[dict[str, Any]] | None = Field(None, description="validation errors")
+    details: dict[str, Any] | None = None
+    correlation_id: str
+
+
+class ServiceHealth(BaseModel):
+    status: str = Field(description="ok, or why not (rpc_timeout, service_unavailable, ...)")
+    database: str | None = None
+    detail: str | None = None
+
+
+class HealthReport(BaseModel):
+    status: str = Field(description="ok when every service answered ok, else degraded")
+    services: dict[str, ServiceHealth]
+
+
+class DossierSearch(Shape):
+    q: str | None = Field(None, max_length=200, description="number, beneficiary or title")

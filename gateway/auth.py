@@ -1,0 +1,56 @@
+"""Who is calling: the bearer token, checked by identity, plus the client's IP address.
+
+The gateway checks the roles a route declares (defence in depth); every service checks the
+actor again, with its own rules on organisations and funders.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Collection
+
+from contracts.common import Actor, Role
+from gateway.errors import HttpProblem
+
+# A token is opaque to the gateway; anything outside this shape is not worth an RPC.
+_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{1,512}$")
+
+
+def _unauthenticated(code: str, detail: str) -> HttpProblem:
+    return HttpProblem(401, code, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def bearer_token(request) -> str:
+    """The token of "Authorization: Bearer <token>", or a 401 problem."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise _unauthenticated("missing_token", "Authentification requise.")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not _TOKEN.match(token):
+        raise _unauthenticated("invalid_token", "Jeton d'accès invalide.")
+    return token
+
+
+def client_ip(request) -> str | None:
+    """First hop of X-Forwarded-For when it is an IP address (set by our proxy), else the
+    socket's peer."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    first = forwarded.split(",", 1)[0].strip()
+    for candidate in (first, request.remote_addr or ""):
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
+
+
+def authenticate(identity, request) -> dict:
+    """The Actor (a JSON dict) the token belongs to, with the request's IP."""
+    actor = identity.authenticate(bearer_token(request))
+    return Actor.model_validate({**actor, "ip": client_ip(request)}).model_dump(mode="json")
+
+
+def require_role(actor: dict, roles: Collection[Role] | None) -> None:
+    if roles and Role(actor["role"]) not in roles:
+        raise HttpProblem(403, "forbidden_role", "Votre rôle ne permet pas cette action.")

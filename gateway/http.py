@@ -1,0 +1,128 @@
+"""Nameko's HTTP entrypoint, made to answer problem+json for everything it refuses.
+
+Nameko's WsgiApp answers an unknown route or a wrong method with werkzeug's HTML page and an
+entrypoint failure with a text 500. GatewayServer swaps in a WSGI app that answers problems,
+picks the correlation id once per request (handed to the worker as its context data, so logs,
+RPC headers and the X-Correlation-Id response header all carry the same id) and adds the
+headers every response gets.
+"""
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+from types import SimpleNamespace
+from urllib.parse import quote
+
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from pydantic_core import to_json
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Request, Response
+
+from servicekit.context import CORRELATION_HEADER, correlation_id
+from gateway.errors import PROBLEM_JSON, HttpProblem, problem_for
+
+_CORRELATION_ENVIRON = "jalon.correlation_id"
+_COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+def request_correlation_id(request: Request) -> str:
+    """The client's X-Correlation-Id when sane, else a fresh one; the same for the request's
+    whole life."""
+    environ = request.environ
+    if _CORRELATION_ENVIRON not in environ:
+        environ[_CORRELATION_ENVIRON] = correlation_id(SimpleNamespace(args=(request,), data={}))
+    return environ[_CORRELATION_ENVIRON]
+
+
+def json_response(data, status: int = 200) -> Response:
+    return Response(to_json(data), status=status, mimetype="application/json")
+
+
+def problem_response(exc: Exception, request: Request) -> Response:
+    body, headers = problem_for(exc, request_correlation_id(request), request.path)
+    return Response(to_json(body), status=body["status"], headers=headers,
+                    content_type=PROBLEM_JSON)
+
+
+def _routing_problem(exc: HTTPException) -> HttpProblem:
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(sorted(exc.valid_methods or ()))
+        return HttpProblem(405, "method_not_allowed", "Méthode non autorisée pour cette adresse.",
+                           headers={"Allow": allowed})
+    if exc.code == 404:
+        return HttpProblem(404, "route_not_found", "Cette adresse n'existe pas.")
+    return HttpProblem(exc.code or 400, "bad_request", "Requête invalide.")
+
+
+class GatewayWsgiApp(WsgiApp):
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except RequestRedirect as exc:  # e.g. merged slashes: a redirect is no problem
+            response = exc.get_response(environ)
+        except HTTPException as exc:
+            response = problem_response(_routing_problem(exc), request)
+        for name, value in {CORRELATION_HEADER: request_correlation_id(request),
+                            **_COMMON_HEADERS}.items():
+            response.headers.setdefault(name, value)
+        return response(environ, start_response)
+
+
+class GatewayServer(WebServer):
+    def get_wsgi_app(self):
+        return GatewayWsgiApp(self)
+
+    def context_data_from_headers(self, request):
+        return {"correlation_id": request_correlation_id(request)}
+
+
+class GatewayHttp(HttpRequestHandler):
+    """The gateway's HTTP entrypoint: its own server, problems instead of text errors."""
+
+    server = GatewayServer()
+
+    def handle_request(self, request):
+        try:
+            return super().handle_request(request)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
+            return problem_response(exc, request)
+
+    def response_from_exception(self, exc):
+        # Nameko's version has no request at hand: re-raise for handle_request above.
+        raise exc
+
+
+# ---- file downloads --------------------------------------------------------------------
+
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+_UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def safe_media_type(value: str) -> str:
+    value = (value or "").strip().lower()
+    return value if _MEDIA_TYPE.match(value) else "application/octet-stream"
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266 attachment: an ASCII fallback `filename` and the exact UTF-8 `filename*`."""
+    name = "".join(ch for ch in filename if unicodedata.category(ch)[0] != "C")
+    name = name.replace("/", "_").replace("\\", "_").strip(" .")[:200] or "document"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = _UNSAFE_ASCII.sub("_", ascii_name).strip(" .") or "document"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def download_response(document_content: dict) -> Response:
+    """documents.get_document_content's reply -> the file itself, with its hash."""
+    document = document_content["document"]
+    data = base64.b64decode(document_content["content_base64"], validate=True)
+    return Response(data, status=200, content_type=safe_media_type(document["content_type"]),
+                    headers={"Content-Disposition": content_disposition(document["filename"]),
+                             "X-Content-SHA256": document["sha256"]})

@@ -1,0 +1,171 @@
+"""The OpenAPI 3.1 document, generated from the routes' RouteSpecs, and its HTML rendering.
+
+Schemas come from pydantic (request bodies in validation mode, replies in serialization mode)
+through one TypeAdapter.json_schemas call, so a model used both ways gets one component, or
+two ("-Input"/"-Output") only where the shapes really differ. Nothing is written by hand.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pydantic import TypeAdapter
+
+from contracts.http import Problem
+from gateway.errors import PROBLEM_JSON, TITLES
+from gateway.routes import RouteSpec, routes_of
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+API_TITLE = "Jalon API"
+API_VERSION = "1.0.0"
+API_DESCRIPTION = (
+    "Certificats de réalisation, paiements et documents des financeurs de la formation.\n\n"
+    "Authentification : `Authorization: Bearer <jeton>` (POST /auth/login). Toute réponse "
+    "porte `X-Correlation-Id` (repris de la requête s'il est fourni). Les erreurs sont des "
+    "`application/problem+json` (RFC 9457) avec un `code` stable."
+)
+_CORRELATION_HEADER = {"X-Correlation-Id": {"$ref": "#/components/headers/CorrelationId"}}
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def _schema_inputs(specs: list[RouteSpec]) -> list[tuple[Any, str, TypeAdapter]]:
+    inputs: list[tuple[Any, str, TypeAdapter]] = [("problem", "serialization",
+                                                   TypeAdapter(Problem))]
+    for spec in specs:
+        if spec.body is not None:
+            inputs.append(((spec.name, "body"), "validation", TypeAdapter(spec.body)))
+        if spec.query is not None:
+            inputs.append(((spec.name, "query"), "validation", TypeAdapter(spec.query)))
+        if spec.response is not None:
+            inputs.append(((spec.name, spec.status), "serialization",
+                           TypeAdapter(spec.response)))
+        for status, (_, model) in spec.responses.items():
+            inputs.append(((spec.name, status), "serialization", TypeAdapter(model)))
+    return inputs
+
+
+def _non_null(schema: dict) -> dict:
+    """An optional query parameter is absent, never null: drop the null branch."""
+    branches = [s for s in schema.get("anyOf", ()) if s != {"type": "null"}]
+    if len(branches) == 1 and len(schema.get("anyOf", ())) == 2:
+        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+        return {**branches[0], **rest}
+    return schema
+
+
+def _parameter(name: str, where: str, schema: dict, required: bool) -> dict:
+    schema = {k: v for k, v in _non_null(schema).items() if k != "title"}
+    parameter = {"name": name, "in": where, "required": required, "schema": schema}
+    if "description" in schema:
+        parameter["description"] = schema["description"]
+    return parameter
+
+
+def _parameters(spec: RouteSpec, query_schema: dict | None, defs: dict) -> list[dict]:
+    parameters = []
+    if spec.path_model is not None:
+        properties = spec.path_model.model_json_schema()["properties"]
+        parameters += [_parameter(name, "path", properties[name], True)
+                       for name in spec.parameters]
+    if query_schema is not None:
+        resolved = defs[query_schema["$ref"].rsplit("/", 1)[-1]]
+        required = set(resolved.get("required", ()))
+        parameters += [_parameter(name, "query", schema, name in required)
+                       for name, schema in resolved["properties"].items()]
+    return parameters
+
+
+def _problem_statuses(spec: RouteSpec) -> list[int]:
+    statuses = []
+    if spec.auth:
+        statuses += [401, 403]
+    if spec.body is not None:
+        statuses += [400, 413]
+    if spec.body is not None or spec.path_model is not None or spec.query is not None:
+        statuses.append(422)
+    return statuses
+
+
+def _problem_response(description: str, problem_ref: dict) -> dict:
+    return {"description": description, "headers": _CORRELATION_HEADER,
+            "content": {PROBLEM_JSON: {"schema": problem_ref}}}
+
+
+def _success_response(spec: RouteSpec, schema: dict | None) -> dict:
+    response: dict[str, Any] = {"description": "Succès", "headers": dict(_CORRELATION_HEADER)}
+    if spec.media_type != "application/json":
+        response["content"] = {spec.media_type: {"schema": {"type": "string",
+                                                            "format": "binary"}}}
+    elif schema is not None:
+        response["content"] = {"application/json": {"schema": schema}}
+    elif spec.status == 204:
+        response["description"] = "Succès, sans contenu"
+    return response
+
+
+def _responses(spec: RouteSpec, schemas: dict, problem_ref: dict) -> dict:
+    responses = {str(spec.status): _success_response(spec, schemas.get((spec.name, spec.status)))}
+    for status, (description, _) in spec.responses.items():
+        responses[str(status)] = {"description": description, "headers": _CORRELATION_HEADER,
+                                  "content": {"application/json": {
+                                      "schema": schemas[(spec.name, status)]}}}
+    for status in _problem_statuses(spec):
+        responses.setdefault(str(status), _problem_response(TITLES[status], problem_ref))
+    responses["default"] = _problem_response("Autre erreur (404, 409, 503…)", problem_ref)
+    return responses
+
+
+def _operation(spec: RouteSpec, schemas: dict, defs: dict) -> dict:
+    operation: dict[str, Any] = {"operationId": spec.name, "summary": spec.summary,
+                                 "tags": list(spec.tags)}
+    if spec.description:
+        operation["description"] = spec.description
+    parameters = _parameters(spec, schemas.get((spec.name, "query")), defs)
+    if parameters:
+        operation["parameters"] = parameters
+    if spec.body is not None:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": schemas[(spec.name, "body")]}}}
+    operation["responses"] = _responses(spec, schemas, schemas["problem"])
+    operation["security"] = [{"bearerAuth": []}] if spec.auth else []
+    if spec.roles:
+        operation["x-roles"] = sorted(role.value for role in spec.roles)
+    return operation
+
+
+@functools.cache
+def build(service_cls: type) -> dict:
+    """The OpenAPI 3.1 document of a service class's routes (built once per class)."""
+    specs = routes_of(service_cls)
+    by_key_and_mode, top = TypeAdapter.json_schemas(_schema_inputs(specs),
+                                                    ref_template=REF_TEMPLATE)
+    schemas = {key: schema for (key, _mode), schema in by_key_and_mode.items()}
+    defs = top.get("$defs", {})
+    paths: dict[str, dict] = {}
+    for spec in specs:
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, schemas, defs)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": API_TITLE, "version": API_VERSION, "description": API_DESCRIPTION},
+        "paths": paths,
+        "components": {
+            "schemas": defs,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "headers": {"CorrelationId": {
+                "description": "Identifiant de corrélation de la requête (journaux, support)",
+                "schema": {"type": "string"}}},
+        },
+    }
+
+
+def render_docs(document: dict) -> str:
+    """A readable HTML page of the document, rendered here: no script, no CDN."""
+    def pretty(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, indent=2)
+
+    return _TEMPLATES.get_template("docs.html").render(doc=document, pretty=pretty)

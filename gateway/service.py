@@ -1,0 +1,145 @@
+"""The HTTP gateway: one thin entrypoint per route; everything else lives in gateway.routes.
+
+Handlers receive `call` (actor, validated body/query) and the validated path values, call
+one service by RPC and return its JSON reply.
+"""
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from contracts.certification import Certificate, Certify, HoursEntry
+from contracts.common import FUNDER_ROLES, Role
+from contracts.documents import Document
+from contracts.dossiers import Dossier, NewDossier, NewParty, Party
+from contracts.http import DossierSearch, HealthReport
+from contracts.identity import Credentials, Me, NewOrganisation, Organisation, Session
+from contracts.payments import MonthLock
+from gateway import health, openapi
+from gateway.http import download_response, json_response
+from gateway.routes import route
+from servicekit.context import RequestContext
+from servicekit.rpc import RpcClient
+
+ORGANISATION = {Role.organisation_user}
+MONTH = "/dossiers/{dossier_id}/certificates/{month}"
+
+
+class GatewayService:
+    name = "gateway"
+    context = RequestContext()
+    identity = RpcClient("identity")
+    dossiers = RpcClient("dossiers")
+    certification = RpcClient("certification")
+    payments = RpcClient("payments")
+    documents = RpcClient("documents")
+    probes = health.HealthProbes()
+
+    # ---- auth ---------------------------------------------------------------------------
+    @route("POST", "/auth/login", body=Credentials, response=Session, auth=False,
+           summary="Se connecter", tags=["auth"])
+    def login(self, call):
+        return self.identity.login(call.payload, call.ip)
+
+    @route("POST", "/auth/logout", status=204, summary="Se déconnecter", tags=["auth"])
+    def logout(self, call):
+        self.identity.logout(call.token)
+
+    @route("GET", "/me", response=Me, summary="Mon compte", tags=["auth"])
+    def me(self, call):
+        return self.identity.me(call.actor)
+
+    # ---- organisations and parties ------------------------------------------------------
+    @route("POST", "/organisations", body=NewOrganisation, response=Organisation, status=201,
+           roles=FUNDER_ROLES, summary="Créer un organisme de formation",
+           tags=["organisations"])
+    def create_organisation(self, call):
+        return self.identity.create_organisation(call.actor, call.payload)
+
+    @route("GET", "/organisations/{organisation_id}", response=Organisation,
+           summary="Un organisme de formation", tags=["organisations"])
+    def get_organisation(self, call, organisation_id):
+        return self.identity.get_organisation(call.actor, organisation_id)
+
+    @route("POST", "/beneficiaries", body=NewParty, response=Party, status=201,
+           roles=FUNDER_ROLES, summary="Créer un bénéficiaire", tags=["dossiers"])
+    def create_beneficiary(self, call):
+        return self.dossiers.create_beneficiary(call.actor, call.payload)
+
+    @route("POST", "/employers", body=NewParty, response=Party, status=201,
+           roles=FUNDER_ROLES, summary="Créer un employeur", tags=["dossiers"])
+    def create_employer(self, call):
+        return self.dossiers.create_employer(call.actor, call.payload)
+
+    # ---- dossiers -----------------------------------------------------------------------
+    @route("POST", "/dossiers", body=NewDossier, response=Dossier, status=201,
+           roles=FUNDER_ROLES, summary="Créer un dossier", tags=["dossiers"])
+    def create_dossier(self, call):
+        return self.dossiers.create_dossier(call.actor, call.payload)
+
+    @route("GET", "/dossiers", query=DossierSearch, response=list[Dossier],
+           summary="Rechercher des dossiers", tags=["dossiers"])
+    def list_dossiers(self, call):
+        return self.dossiers.list_dossiers(call.actor, call.query.q)
+
+    @route("GET", "/dossiers/{dossier_id}", response=Dossier, summary="Un dossier",
+           tags=["dossiers"])
+    def get_dossier(self, call, dossier_id):
+        return self.dossiers.get_dossier(call.actor, dossier_id)
+
+    # ---- certificates -------------------------------------------------------------------
+    @route("GET", "/dossiers/{dossier_id}/certificates", response=list[Certificate],
+           summary="Les certificats de réalisation d'un dossier", tags=["certificats"])
+    def list_certificates(self, call, dossier_id):
+        return self.certification.list_certificates(call.actor, dossier_id)
+
+    @route("GET", MONTH, response=Certificate, summary="Le certificat d'un mois",
+           tags=["certificats"])
+    def get_certificate(self, call, dossier_id, month):
+        return self.certification.get_certificate(call.actor, dossier_id, month)
+
+    @route("PUT", MONTH + "/hours", body=HoursEntry, response=Certificate, roles=ORGANISATION,
+           summary="Saisir les heures du mois", tags=["certificats"])
+    def enter_hours(self, call, dossier_id, month):
+        """Heures en décimal : nombre JSON, "147.00" ou saisie française "147,00"."""
+        return self.certification.enter_hours(call.actor, dossier_id, month, call.payload)
+
+    @route("POST", MONTH + "/certify", body=Certify, response=Certificate, roles=ORGANISATION,
+           summary="Certifier les heures du mois", tags=["certificats"])
+    def certify(self, call, dossier_id, month):
+        return self.certification.certify(call.actor, dossier_id, month, call.payload)
+
+    @route("GET", MONTH + "/payment-lock", response=MonthLock,
+           summary="Le mois est-il verrouillé pour paiement ?", tags=["paiements"])
+    def get_month_lock(self, call, dossier_id, month):
+        return self.payments.get_month_lock(call.actor, dossier_id, month)
+
+    # ---- documents ----------------------------------------------------------------------
+    @route("GET", "/dossiers/{dossier_id}/documents", response=list[Document],
+           summary="Les documents d'un dossier", tags=["documents"])
+    def list_documents(self, call, dossier_id):
+        return self.documents.list_documents(call.actor, dossier_id)
+
+    @route("GET", "/documents/{document_id}/content", media_type="*/*",
+           summary="Télécharger un document", tags=["documents"])
+    def download_document(self, call, document_id):
+        """Le fichier tel quel ; X-Content-SHA256 porte son empreinte SHA-256 (hex)."""
+        return download_response(self.documents.get_document_content(call.actor, document_id))
+
+    # ---- tools --------------------------------------------------------------------------
+    @route("GET", "/health", response=HealthReport, auth=False,
+           responses={503: ("Un service au moins ne répond pas", HealthReport)},
+           summary="État des services", tags=["outils"])
+    def health_report(self, call):
+        report, status = health.check(self.probes)
+        return json_response(report, status)
+
+    @route("GET", "/openapi.json", auth=False, summary="Ce document OpenAPI 3.1",
+           tags=["outils"])
+    def openapi_document(self, call):
+        return openapi.build(type(self))
+
+    @route("GET", "/docs", auth=False, media_type="text/html",
+           summary="Documentation lisible de l'API", tags=["outils"])
+    def docs(self, call):
+        html = openapi.render_docs(openapi.build(type(self)))
+        return Response(html, mimetype="text/html")

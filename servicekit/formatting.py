@@ -1,0 +1,63 @@
+"""French formatting of what users read (hours, amounts, months, dates), for every template.
+
+Pure (babel only). Babel's fr_FR groups thousands with a narrow no-break space (U+202F),
+which some PDF fonts and mail clients lack; we print a plain no-break space (U+00A0)
+instead: it reads like the funders' documents ("10 503,34 €") and never breaks a number
+across two lines.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_decimal as _babel_decimal
+
+LOCALE = "fr_FR"
+PARIS = ZoneInfo("Europe/Paris")
+NO_BREAK_SPACE = "\u00a0"
+_NARROW_NO_BREAK_SPACE = "\u202f"
+
+
+def decimal_fr(value: Decimal | int | str) -> str:
+    """Decimal(10503.34) -> "10 503,34" (two decimals, U+00A0 between thousands)."""
+    text = _babel_decimal(Decimal(value), "#,##0.00", locale=LOCALE)
+    return text.replace(_NARROW_NO_BREAK_SPACE, NO_BREAK_SPACE)
+
+
+def hours_fr(value: Decimal | int | str) -> str:
+    """Decimal(147) -> "147,00 h"."""
+    return f"{decimal_fr(value)}{NO_BREAK_SPACE}h"
+
+
+def amount_fr(value: Decimal | int | str) -> str:
+    """Decimal(10503.34) -> "10 503,34 €"."""
+    return f"{decimal_fr(value)}{NO_BREAK_SPACE}€"
+
+
+def date_fr(value: date | datetime) -> str:
+    """date(2026, 9, 1) -> "01/09/2026"."""
+    return value.strftime("%d/%m/%Y")
+
+
+def datetime_fr(value: datetime) -> str:
+    """An aware UTC instant as read in France: "12/10/2026 à 16:05"."""
+    local = value.astimezone(PARIS)
+    return f"{date_fr(local)} à {local:%H:%M}"
+
+
+def month_fr(month: str) -> str:
+    """"2026-09" -> "septembre 2026"."""
+    year, number = (int(part) for part in month.split("-"))
+    return _babel_date(date(year, number, 1), "MMMM yyyy", locale=LOCALE)
+
+
+JINJA_FILTERS = {
+    "decimal_fr": decimal_fr,
+    "hours_fr": hours_fr,
+    "amount_fr": amount_fr,
+    "date_fr": date_fr,
+    "datetime_fr": datetime_fr,
+    "month_fr": month_fr,
+}

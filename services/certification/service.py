@@ -1,0 +1,175 @@
+"""certification: monthly completion certificates of each dossier (Nameko entrypoints)."""
+from __future__ import annotations
+
+import contextlib
+
+from nameko.rpc import rpc
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from contracts.certification import Certificate as CertificateReply
+from contracts.certification import Certify, HoursEntry
+from contracts.common import Actor, DossierMonth
+from contracts.dossiers import Dossier
+from contracts.events import CertifiedV1, MonthHours, Party
+from servicekit.context import RequestContext
+from servicekit.db import Database, utcnow
+from servicekit.errors import Conflict
+from servicekit.events import idempotent, subscribe
+from servicekit.logging import get_logger
+from servicekit.outbox import OutboxRelay
+from servicekit.rpc import RpcClient
+from servicekit.validation import parse
+from services.certification import domain
+from services.certification.domain import Certificate
+from services.certification.models import metadata, start_mappers
+
+log = get_logger(__name__)
+
+
+class CertificationService:
+    name = "certification"
+    context = RequestContext()
+    db = Database(metadata, start_mappers)
+    relay = OutboxRelay()
+    dossiers = RpcClient("dossiers")
+
+    @rpc
+    def health(self):
+        with self.db.read() as session:
+            session.execute(text("SELECT 1"))
+        return {"service": self.name, "status": "ok", "database": "ok"}
+
+    @rpc
+    def list_certificates(self, actor, dossier_id):
+        actor = parse(Actor, actor)
+        dossier = self._dossier(actor, dossier_id)
+        session, now = _session_of(dossier), utcnow()
+        with self.db.read() as db:
+            stored = {c.month: c for c in db.scalars(
+                select(Certificate).where(Certificate.dossier_id == dossier.id))}
+        return [_reply(dossier.id, month, stored.get(month), session, now)
+                for month in session.months()]
+
+    @rpc
+    def get_certificate(self, actor, dossier_id, month):
+        actor, ref = parse(Actor, actor), _ref(dossier_id, month)
+        dossier = self._dossier(actor, ref.dossier_id)
+        with self.db.read() as db:
+            certificate = _find(db, ref)
+        return _reply(dossier.id, ref.month, certificate, _session_of(dossier), utcnow())
+
+    @rpc
+    def enter_hours(self, actor, dossier_id, month, hours):
+        actor, ref = parse(Actor, actor), _ref(dossier_id, month)
+        entry = parse(HoursEntry, hours)
+        dossier = self._dossier_to_change(actor, ref.dossier_id)
+        session, now = _session_of(dossier), utcnow()
+        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+            certificate = _find(uow.session, ref) or _new(uow.session, dossier, ref, now)
+            certificate.enter_hours(domain.Hours.of(entry.training_hours, entry.internship_hours,
+                                                    entry.absence_hours), session, now)
+        return _reply(dossier.id, ref.month, certificate, session, now)
+
+    @rpc
+    def certify(self, actor, dossier_id, month, payload):
+        actor, ref = parse(Actor, actor), _ref(dossier_id, month)
+        command = parse(Certify, payload)
+        dossier = self._dossier_to_change(actor, ref.dossier_id)
+        now = utcnow()
+        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+            certificate = domain.certify(_find(uow.session, ref), command.attest, actor.user_id,
+                                         actor.ip, now)
+            uow.publish("certified", _certified_event(certificate, dossier),
+                        subject=f"{dossier.id}/{ref.month}")
+        log.info("certificate_certified", dossier_id=dossier.id, month=ref.month)
+        return _reply(dossier.id, ref.month, certificate, _session_of(dossier), now)
+
+    @subscribe("payments", "month_locked")
+    @idempotent
+    def on_month_locked(self, uow, event):
+        data = event.data
+        certificate = _find(uow.session, DossierMonth(dossier_id=data.dossier_id,
+                                                      month=data.month))
+        if certificate is None:  # locks follow certification: only a foreign event lands here
+            log.warning("month_locked_without_certificate", dossier_id=data.dossier_id,
+                        month=data.month)
+            return
+        certificate.lock_for_payment(utcnow())
+
+    def _dossier(self, actor: Actor, dossier_id) -> Dossier:
+        """The dossier, as dossiers lets this actor see it (NotFound otherwise): the access check."""
+        return Dossier.model_validate(
+            self.dossiers.get_dossier(actor.model_dump(mode="json"), dossier_id))
+
+    def _dossier_to_change(self, actor: Actor, dossier_id) -> Dossier:
+        dossier = self._dossier(actor, dossier_id)
+        domain.ensure_may_change(actor.role, actor.organisation_id, dossier.organisation_id)
+        return dossier
+
+
+def _ref(dossier_id, month) -> DossierMonth:
+    return parse(DossierMonth, {"dossier_id": dossier_id, "month": month})
+
+
+def _session_of(dossier: Dossier) -> domain.Session:
+    return domain.Session(dossier.session_start, dossier.session_end)
+
+
+def _find(db: DbSession, ref: DossierMonth) -> Certificate | None:
+    return db.scalars(select(Certificate).where(Certificate.dossier_id == ref.dossier_id,
+                                                Certificate.month == ref.month)).first()
+
+
+def _new(db: DbSession, dossier: Dossier, ref: DossierMonth, now) -> Certificate:
+    certificate = Certificate.open(dossier.id, ref.month, dossier.funder_id,
+                                   dossier.organisation_id, now)
+    db.add(certificate)
+    return certificate
+
+
+@contextlib.contextmanager
+def _concurrent_change_is_conflict():
+    """Another call changed the same certificate first (version check or unique month)."""
+    try:
+        yield
+    except (StaleDataError, IntegrityError):
+        raise Conflict("concurrent_change",
+                       "Ce certificat vient d'être modifié par quelqu'un d'autre : rechargez "
+                       "la page et réessayez.") from None
+
+
+def _reply(dossier_id: str, month: str, certificate: Certificate | None,
+           session: domain.Session, now) -> dict:
+    status = domain.status_of(month, certificate, session, now)
+    fields = {"dossier_id": dossier_id, "month": month, "status": status,
+              "status_label": domain.STATUS_LABELS[status]}
+    if certificate is not None:
+        fields.update(
+            id=certificate.id, training_hours=certificate.training_hours,
+            internship_hours=certificate.internship_hours,
+            absence_hours=certificate.absence_hours, method=certificate.method,
+            certified_by=certificate.certified_by, certified_at=certificate.certified_at,
+            locked_for_payment=certificate.locked_for_payment, version=certificate.version)
+    return CertificateReply(**fields).model_dump(mode="json")
+
+
+def _party(party) -> Party | None:
+    return Party(id=party.id, name=party.name, email=party.email) if party else None
+
+
+def _certified_event(certificate: Certificate, dossier: Dossier) -> CertifiedV1:
+    hours = certificate.hours
+    return CertifiedV1(
+        certificate_id=certificate.id, dossier_id=dossier.id, dossier_number=dossier.number,
+        funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
+        organisation_name=dossier.organisation_name, beneficiary=_party(dossier.beneficiary),
+        employer=_party(dossier.employer), training_title=dossier.training_title,
+        session_start=dossier.session_start, session_end=dossier.session_end,
+        month=certificate.month,
+        hours=MonthHours(training=hours.training, internship=hours.internship,
+                         absence=hours.absence),
+        method=certificate.method, certified_by=certificate.certified_by,
+        certified_at=certificate.certified_at, certified_from_ip=certificate.certified_from_ip)

@@ -1,0 +1,115 @@
+"""Notifications' rules: which emails an event causes, who may read the log, retry policy.
+
+Pure: no Nameko, no SQLAlchemy, no I/O. The clock and ids are passed in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from contracts.common import Actor
+from contracts.events import CertifiedV1
+from servicekit.errors import Forbidden
+from servicekit.formatting import datetime_fr, hours_fr, month_fr
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
+                timedelta(hours=2))
+"""Waits after the 1st, 2nd... failed attempt; once they are used up the email is failed."""
+
+DIRECT_TEMPLATES = frozenset({"account_credentials", "certification_code", "password_reset"})
+"""Emails that carry a secret: sent by RPC only, and their body is erased once delivered."""
+ERASED = "[contenu effacé après envoi : il contenait des informations confidentielles]"
+
+
+@dataclass
+class Email:
+    id: str
+    recipient: str
+    subject: str
+    body_text: str
+    template: str
+    created_at: datetime
+    next_attempt_at: datetime
+    event_id: str | None = None
+    funder_id: str | None = None
+    body_html: str | None = None
+    status: str = PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+    def mark_sent(self, now: datetime) -> None:
+        self.status, self.sent_at, self.last_error = SENT, now, None
+        self.attempts += 1
+        if self.template in DIRECT_TEMPLATES:  # the secret must not outlive its delivery
+            self.body_text, self.body_html = ERASED, None
+
+    def mark_failed_attempt(self, error: str, now: datetime,
+                            delays: tuple[timedelta, ...] = RETRY_DELAYS) -> None:
+        self.attempts += 1
+        self.last_error = error[:1000]
+        if self.attempts > len(delays):
+            self.status = FAILED
+        else:
+            self.next_attempt_at = now + delays[self.attempts - 1]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body_text: str
+    body_html: str | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One email to write: to whom, from which template, with what context."""
+
+    recipient: str
+    template: str
+    context: dict
+
+
+def certified_context(data: CertifiedV1) -> dict:
+    return {
+        "organisation_name": data.organisation_name,
+        "beneficiary_name": data.beneficiary.name,
+        "employer_name": data.employer.name if data.employer else None,
+        "dossier_number": data.dossier_number,
+        "training_title": data.training_title,
+        "month_label": month_fr(data.month),
+        "training_hours": hours_fr(data.hours.training),
+        "internship_hours": hours_fr(data.hours.internship),
+        "absence_hours": hours_fr(data.hours.absence),
+        "certified_at": datetime_fr(data.certified_at),
+    }
+
+
+def certified_emails(data: CertifiedV1) -> list[Planned]:
+    """The beneficiary, and the employer if the dossier has one, learn the month is certified."""
+    context = certified_context(data)
+    planned = [Planned(str(data.beneficiary.email), "certified_beneficiary", context)]
+    if data.employer:
+        planned.append(Planned(str(data.employer.email), "certified_employer", context))
+    return planned
+
+
+def new_email(email_id: str, planned: Planned, rendered: Rendered, now: datetime,
+              event_id: str | None = None, funder_id: str | None = None) -> Email:
+    return Email(id=email_id, recipient=planned.recipient, subject=rendered.subject,
+                 body_text=rendered.body_text, body_html=rendered.body_html,
+                 template=planned.template, created_at=now, next_attempt_at=now,
+                 event_id=event_id, funder_id=funder_id)
+
+
+def check_can_list(actor: Actor) -> None:
+    """The delivery log is for funder staff (support); they see their funder's emails only."""
+    if not actor.is_funder_staff:
+        raise Forbidden("emails_forbidden",
+                        "Seuls les agents du financeur peuvent consulter les e-mails envoyés.")
+
+
+def one_line(text: str) -> str:
+    """A subject is one line: a template's newlines and runs of spaces are collapsed."""
+    return " ".join(text.split())

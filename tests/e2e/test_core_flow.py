@@ -1,0 +1,161 @@
+"""The mission's core flow, end to end, through the HTTP gateway only (plus the one ops-only
+bootstrap RPC that creates the funder). Every service runs as its own process."""
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import date
+from email.header import decode_header, make_header
+
+import pytest
+from babel.dates import format_date
+from nameko.standalone.rpc import ClusterRpcProxy
+from pypdf import PdfReader
+
+from tests.e2e.conftest import Client, eventually
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "Demo-Passw0rd!"
+
+
+def month_shift(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@pytest.fixture(scope="module")
+def funder_admin(stack):
+    code = f"tp-{uuid.uuid4().hex[:6]}"
+    with ClusterRpcProxy({"AMQP_URI": stack.env["JALON_AMQP_URI"], "serializer": "json"},
+                         timeout=30) as rpc:
+        rpc.identity.bootstrap_funder({
+            "code": code, "name": "Transitions Pro Test",
+            "admin": {"identifier": f"agent-{code}", "name": "Agent Test",
+                      "email": f"agent-{code}@funder.test", "password": PASSWORD},
+        })
+    return Client(stack.base_url).login(f"agent-{code}", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def dossier(stack, funder_admin):
+    suffix = uuid.uuid4().hex[:6]
+    organisation = funder_admin.post("/organisations", json={
+        "name": "Centre de Formation Horizon", "siret": "73282932000074",
+        "email": f"contact-{suffix}@horizon.test",
+        "user": {"identifier": f"of-{suffix}", "name": "Claire Martin",
+                 "email": f"claire-{suffix}@horizon.test", "password": PASSWORD},
+    })
+    assert organisation.status_code == 201, organisation.text
+    beneficiary = funder_admin.post("/beneficiaries", json={
+        "name": "DUBOIS Michelle", "email": f"michelle-{suffix}@beneficiary.test"})
+    employer = funder_admin.post("/employers", json={
+        "name": "Boulangerie Dupont", "email": f"rh-{suffix}@employer.test"})
+    assert beneficiary.status_code == employer.status_code == 201, beneficiary.text + employer.text
+    today = date.today()
+    created = funder_admin.post("/dossiers", json={
+        "number": f"20X{suffix}", "organisation_id": organisation.json()["id"],
+        "beneficiary_id": beneficiary.json()["id"], "employer_id": employer.json()["id"],
+        "training_title": "1ERE ANNEE PHARMACIE",
+        "session_start": month_shift(today, -3).isoformat(),
+        "session_end": (month_shift(today, 4)).isoformat(),
+    })
+    assert created.status_code == 201, created.text
+    return {
+        "id": created.json()["id"],
+        "organisation": Client(stack.base_url).login(f"of-{suffix}", PASSWORD),
+        "beneficiary_email": beneficiary.json()["email"],
+        "employer_email": employer.json()["email"],
+    }
+
+
+def recipients(smtp_server, subject_part: str) -> set[str]:
+    found = set()
+    for message in smtp_server.messages():
+        if subject_part in str(make_header(decode_header(message["Subject"]))):
+            found.add(message["To"])
+    return found
+
+
+def test_certification_emails_locks_and_renders(stack, smtp_server, dossier):
+    org = dossier["organisation"]
+    base = f"/dossiers/{dossier['id']}/certificates"
+    month_day = month_shift(date.today(), -1)
+    month = month_day.strftime("%Y-%m")
+    month_label = format_date(month_day, "MMMM yyyy", locale="fr_FR")
+
+    months = org.get(base)
+    assert months.status_code == 200, months.text
+    assert {m["month"]: m["status"] for m in months.json()}[month] == "awaiting_entry"
+
+    entered = org.put(f"{base}/{month}/hours", json={
+        "training_hours": "147,00", "internship_hours": "0", "absence_hours": "3.5"})
+    assert entered.status_code == 200, entered.text
+    assert entered.json()["status"] == "hours_entered"
+
+    certified = org.post(f"{base}/{month}/certify", json={"attest": True},
+                         headers={"X-Correlation-Id": "e2e-core-flow"})
+    assert certified.status_code == 200, certified.text
+    assert certified.headers["X-Correlation-Id"] == "e2e-core-flow"
+    assert certified.json()["status"] == "certified"
+
+    # With no further call: two emails, the month locked, the PDF produced.
+    def both_emailed():
+        return recipients(smtp_server, month_label) >= {dossier["beneficiary_email"],
+                                                         dossier["employer_email"]}
+    eventually(both_emailed)
+
+    def locked():
+        response = org.get(f"{base}/{month}/payment-lock")
+        return response.status_code == 200 and response.json()["locked"] and response.json()
+    lock = eventually(locked)
+    assert float(lock["training_hours"]) == 147.0 and float(lock["absence_hours"]) == 3.5
+
+    def certificate_document():
+        response = org.get(f"/dossiers/{dossier['id']}/documents")
+        assert response.status_code == 200, response.text
+        return [d for d in response.json() if d["month"] == month]
+    document = eventually(certificate_document)[0]
+    pdf = org.get(f"/documents/{document['id']}/content")
+    assert pdf.status_code == 200
+    assert pdf.headers["Content-Type"].startswith("application/pdf")
+    assert "attachment" in pdf.headers["Content-Disposition"]
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "DUBOIS Michelle" in text
+    assert month_label in text
+    assert "147,00" in text and "3,50" in text
+
+    # The month is closed: neither a second certification nor a change of hours.
+    again = org.post(f"{base}/{month}/certify", json={"attest": True})
+    assert again.status_code == 409
+    assert again.headers["Content-Type"].startswith("application/problem+json")
+    assert again.json()["code"] in {"certificate_already_certified", "month_locked"}
+    changed = org.put(f"{base}/{month}/hours", json={
+        "training_hours": "10", "internship_hours": "0", "absence_hours": "0"})
+    assert changed.status_code == 409
+    assert changed.json()["code"] in {"certificate_already_certified", "month_locked"}
+
+    # Exactly one email each: the effects ran once.
+    assert len([m for m in smtp_server.messages()
+                if month_label in str(make_header(decode_header(m["Subject"])))]) == 2
+
+
+def test_other_organisation_sees_nothing(stack, funder_admin, dossier):
+    suffix = uuid.uuid4().hex[:6]
+    other = funder_admin.post("/organisations", json={
+        "name": "Autre Organisme", "siret": "55208131766522",
+        "email": f"autre-{suffix}@autre.test",
+        "user": {"identifier": f"autre-{suffix}", "name": "Paul Durand",
+                 "email": f"paul-{suffix}@autre.test", "password": PASSWORD},
+    })
+    assert other.status_code == 201, other.text
+    intruder = Client(stack.base_url).login(f"autre-{suffix}", PASSWORD)
+    assert intruder.get(f"/dossiers/{dossier['id']}").status_code == 404
+    assert intruder.get(f"/dossiers/{dossier['id']}/documents").status_code in (403, 404)
+    assert intruder.get("/dossiers").json() == []
+
+
+def test_requests_without_token_are_refused(stack):
+    response = Client(stack.base_url).get("/dossiers")
+    assert response.status_code == 401
+    assert response.json()["code"]

@@ -1,0 +1,362 @@
+"""The gateway in a real Nameko container, over real HTTP and RabbitMQ, against FAKE services
+named like the real ones (defined here): auth, roles, problem mapping, validation, correlation
+ids, downloads, health; then schemathesis hunts for 5xx and schema mismatches."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from nameko.rpc import rpc
+
+from servicekit.context import RequestContext
+from servicekit.errors import Conflict, NotFound, Unauthenticated
+from gateway.service import GatewayService
+
+ORG_TOKEN = "org-token"
+FUNDER_TOKEN = "funder-token"
+PDF = b"%PDF-1.4 certificat"
+NOW = "2026-03-01T10:00:00Z"
+seen: dict[str, list] = {}
+
+
+def _record(service: str, context: str, *args) -> None:
+    seen.setdefault(service, []).append((context, *args))
+
+
+def _actor(role: str) -> dict:
+    return {"user_id": "u1", "role": role, "funder_id": "f1",
+            "organisation_id": "o1" if role == "organisation_user" else None}
+
+
+def _party(kind: str = "beneficiary") -> dict:
+    return {"id": "p1", "name": "DUBOIS Michelle", "email": "m@example.org", "kind": kind,
+            "funder_id": "f1"}
+
+
+def _dossier(dossier_id: str = "d1") -> dict:
+    return {"id": dossier_id, "number": "20X000703", "funder_id": "f1", "organisation_id": "o1",
+            "organisation_name": "OF", "beneficiary": _party(), "employer": None,
+            "training_title": "Soudeur", "session_start": "2026-01-05",
+            "session_end": "2026-06-30", "status": "in_progress"}
+
+
+def _certificate(dossier_id: str, month: str, **hours) -> dict:
+    return {"dossier_id": dossier_id, "month": month, "status": "to_certify",
+            "status_label": "À certifier", **hours}
+
+
+def _organisation(organisation_id: str = "o1") -> dict:
+    return {"id": organisation_id, "funder_id": "f1", "name": "OF", "siret": "12345678901234",
+            "email": "of@example.org"}
+
+
+class FakeIdentity:
+    name = "identity"
+    context = RequestContext()
+
+    @rpc
+    def health(self):
+        return {"service": "identity", "status": "ok", "database": "ok"}
+
+    @rpc
+    def authenticate(self, token):
+        _record("identity", self.context, "authenticate", token)
+        roles = {ORG_TOKEN: "organisation_user", FUNDER_TOKEN: "funder_admin"}
+        if token not in roles:
+            raise Unauthenticated("invalid_token", "Session expirée ou inconnue.")
+        return _actor(roles[token])
+
+    @rpc
+    def login(self, credentials, ip=None):
+        _record("identity", self.context, "login", credentials["identifier"], ip)
+        return {"access_token": ORG_TOKEN, "token_type": "Bearer", "expires_at": NOW}
+
+    @rpc
+    def logout(self, token):
+        _record("identity", self.context, "logout", token)
+
+    @rpc
+    def me(self, actor):
+        user = {"id": actor["user_id"], "identifier": "jdupont", "name": "J. Dupont",
+                "email": "j@example.org", "role": actor["role"], "funder_id": "f1"}
+        return {"user": user, "organisation": None}
+
+    @rpc
+    def create_organisation(self, actor, payload):
+        raise Conflict("siret_taken", "Un organisme avec ce SIRET existe déjà.")
+
+    @rpc
+    def get_organisation(self, actor, organisation_id):
+        return _organisation(organisation_id)
+
+
+class FakeDossiers:
+    name = "dossiers"
+    context = RequestContext()
+
+    @rpc
+    def health(self):
+        return {"service": "dossiers", "status": "ok", "database": "ok"}
+
+    @rpc
+    def create_beneficiary(self, actor, payload):
+        return {**payload, "id": "p1", "kind": "beneficiary", "funder_id": "f1"}
+
+    @rpc
+    def create_employer(self, actor, payload):
+        return {**payload, "id": "p2", "kind": "employer", "funder_id": "f1"}
+
+    @rpc
+    def create_dossier(self, actor, payload):
+        return _dossier()
+
+    @rpc
+    def get_dossier(self, actor, dossier_id):
+        if dossier_id == "missing":
+            raise NotFound("dossier_not_found", "Dossier introuvable.")
+        return _dossier(dossier_id)
+
+    @rpc
+    def list_dossiers(self, actor, query=None):
+        _record("dossiers", self.context, "list_dossiers", actor, query)
+        return [_dossier()]
+
+
+class FakeCertification:
+    name = "certification"
+    context = RequestContext()
+
+    @rpc
+    def health(self):
+        return {"service": "certification", "status": "ok", "database": "ok"}
+
+    @rpc
+    def list_certificates(self, actor, dossier_id):
+        return [_certificate(dossier_id, "2026-02")]
+
+    @rpc
+    def get_certificate(self, actor, dossier_id, month):
+        return _certificate(dossier_id, month)
+
+    @rpc
+    def enter_hours(self, actor, dossier_id, month, entry):
+        _record("certification", self.context, "enter_hours", actor, entry)
+        return _certificate(dossier_id, month, **entry)
+
+    @rpc
+    def certify(self, actor, dossier_id, month, payload):
+        raise Conflict("already_certified", "Ce mois est déjà certifié.", {"version": 3})
+
+
+class FakePayments:
+    name = "payments"
+    context = RequestContext()
+
+    @rpc
+    def health(self):
+        return {"service": "payments", "status": "ok", "database": "ok"}
+
+    @rpc
+    def get_month_lock(self, actor, dossier_id, month):
+        return {"dossier_id": dossier_id, "month": month, "locked": False}
+
+
+class FakeDocuments:
+    name = "documents"
+    context = RequestContext()
+
+    @rpc
+    def health(self):
+        return {"service": "documents", "status": "ok", "database": "ok"}
+
+    @rpc
+    def list_documents(self, actor, dossier_id):
+        return [_document()["document"]]
+
+    @rpc
+    def get_document_content(self, actor, document_id):
+        return _document()
+
+
+def _document() -> dict:
+    return {"document": {"id": "doc1", "category": "certificate", "label": "Certificat",
+                         "filename": "certificat février 2026.pdf",
+                         "content_type": "application/pdf", "size": len(PDF),
+                         "sha256": hashlib.sha256(PDF).hexdigest(), "created_at": NOW},
+            "content_base64": base64.b64encode(PDF).decode()}
+
+
+class FakeNotifications:
+    name = "notifications"
+
+    @rpc
+    def health(self):
+        return {"service": "notifications", "status": "ok", "database": "ok"}
+
+
+FAKES = (FakeIdentity, FakeDossiers, FakeCertification, FakePayments, FakeDocuments)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gateway(monkeypatch, amqp_uri, container_factory):
+    """Base URL of a running gateway, with every fake service but notifications (each test
+    starts it when it wants /health ok)."""
+    monkeypatch.setenv("JALON_AMQP_URI", amqp_uri)
+    monkeypatch.setenv("JALON_RPC_TIMEOUT", "5")
+    seen.clear()
+    for fake in FAKES:
+        container_factory(fake)
+    address = f"127.0.0.1:{free_port()}"
+    container_factory(GatewayService, WEB_SERVER_ADDRESS=address)
+    return f"http://{address}"
+
+
+def auth(token: str = ORG_TOKEN, **headers) -> dict:
+    return {"Authorization": f"Bearer {token}", **headers}
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["correlation_id"] == response.headers["X-Correlation-Id"]
+    return body
+
+
+def test_authentication_and_roles(gateway):
+    assert_problem(requests.get(f"{gateway}/me"), 401, "missing_token")
+    bad = requests.get(f"{gateway}/me", headers=auth("nope"))
+    assert_problem(bad, 401, "invalid_token")
+    assert bad.headers["WWW-Authenticate"] == "Bearer"
+    assert_problem(requests.get(f"{gateway}/me", headers={"Authorization": "Basic eA=="}),
+                   401, "invalid_token")
+    assert requests.get(f"{gateway}/me", headers=auth()).json()["user"]["role"] == \
+        "organisation_user"
+    forbidden = requests.post(f"{gateway}/dossiers", json={}, headers=auth(ORG_TOKEN))
+    assert_problem(forbidden, 403, "forbidden_role")
+
+
+def test_login_passes_the_client_ip_and_logout_is_204(gateway):
+    login = requests.post(f"{gateway}/auth/login",
+                          json={"identifier": "jdupont", "password": "secret"},
+                          headers={"X-Forwarded-For": "203.0.113.7, 10.0.0.1"})
+    assert login.status_code == 200 and login.json()["access_token"] == ORG_TOKEN
+    assert seen["identity"][-1][1:] == ("login", "jdupont", "203.0.113.7")
+    logout = requests.post(f"{gateway}/auth/logout", headers=auth())
+    assert logout.status_code == 204 and logout.content == b""
+    assert seen["identity"][-1][1:] == ("logout", ORG_TOKEN)
+
+
+def test_remote_errors_become_problems(gateway):
+    body = assert_problem(requests.post(f"{gateway}/dossiers/d1/certificates/2026-02/certify",
+                                        json={"attest": True}, headers=auth()),
+                          409, "already_certified")
+    assert body["detail"] == "Ce mois est déjà certifié."
+    assert body["details"] == {"version": "3"}  # Nameko stringifies remote error args
+    assert body["instance"] == "/dossiers/d1/certificates/2026-02/certify"
+    assert_problem(requests.get(f"{gateway}/dossiers/missing", headers=auth()),
+                   404, "dossier_not_found")
+
+
+def test_validation_problems(gateway):
+    url = f"{gateway}/dossiers/d1/certificates/2026-02/hours"
+    assert_problem(requests.put(url, data=b"{not json", headers=auth()), 400, "invalid_json")
+    invalid = assert_problem(requests.put(url, json={"training_hours": "-1"}, headers=auth()),
+                             422, "invalid_body")
+    assert {tuple(e["loc"]) for e in invalid["errors"]} >= {("training_hours",),
+                                                           ("internship_hours",)}
+    assert_problem(requests.get(f"{gateway}/dossiers/d1/certificates/2026-13", headers=auth()),
+                   422, "invalid_path")
+    assert_problem(requests.get(f"{gateway}/dossiers/{'x' * 65}", headers=auth()),
+                   422, "invalid_path")
+    assert_problem(requests.get(f"{gateway}/nowhere"), 404, "route_not_found")
+    wrong = assert_problem(requests.delete(f"{gateway}/me"), 405, "method_not_allowed")
+    assert "password" not in str(assert_problem(
+        requests.post(f"{gateway}/auth/login", json={"password": "hunter2-secret"}),
+        422, "invalid_body"))
+    assert wrong["instance"] == "/me"
+
+
+def test_french_hours_reach_certification_normalised(gateway):
+    reply = requests.put(f"{gateway}/dossiers/d1/certificates/2026-02/hours",
+                         json={"training_hours": "147,00", "internship_hours": 0,
+                               "absence_hours": "3,5"}, headers=auth())
+    assert reply.status_code == 200, reply.text
+    _, _, actor, entry = seen["certification"][-1]
+    assert entry == {"training_hours": "147.00", "internship_hours": "0",
+                     "absence_hours": "3.5"}
+    assert actor["role"] == "organisation_user" and actor["ip"] == "127.0.0.1"
+
+
+def test_correlation_id_is_echoed_and_propagated(gateway):
+    reply = requests.get(f"{gateway}/dossiers", params={"q": "DUBOIS"},
+                         headers=auth(**{"X-Correlation-Id": "abc-123"}))
+    assert reply.status_code == 200 and reply.headers["X-Correlation-Id"] == "abc-123"
+    assert seen["dossiers"][-1][0] == "abc-123"
+    assert seen["dossiers"][-1][-1] == "DUBOIS"
+    assert seen["identity"][-1][0] == "abc-123"
+    fresh = requests.get(f"{gateway}/nowhere", headers={"X-Correlation-Id": "bad id!"})
+    assert fresh.headers["X-Correlation-Id"] not in ("", "bad id!")
+    problem = requests.get(f"{gateway}/me", headers={"X-Correlation-Id": "xyz"})
+    assert problem.headers["X-Correlation-Id"] == "xyz" == problem.json()["correlation_id"]
+
+
+def test_document_download_headers(gateway):
+    reply = requests.get(f"{gateway}/documents/doc1/content", headers=auth())
+    assert reply.status_code == 200 and reply.content == PDF
+    assert reply.headers["Content-Type"] == "application/pdf"
+    assert reply.headers["X-Content-SHA256"] == hashlib.sha256(PDF).hexdigest()
+    assert reply.headers["Content-Disposition"] == (
+        "attachment; filename=\"certificat fevrier 2026.pdf\"; "
+        "filename*=UTF-8''certificat%20f%C3%A9vrier%202026.pdf")
+
+
+def test_health_degraded_then_ok(gateway, container_factory):
+    degraded = requests.get(f"{gateway}/health")
+    assert degraded.status_code == 503
+    report = degraded.json()
+    assert report["status"] == "degraded"
+    assert report["services"]["notifications"]["status"] == "service_unavailable"
+    assert report["services"]["identity"]["status"] == "ok"
+    container_factory(FakeNotifications)
+    healthy = requests.get(f"{gateway}/health")
+    assert healthy.status_code == 200, healthy.text
+    assert healthy.json()["status"] == "ok"
+
+
+def test_openapi_and_docs_are_served(gateway):
+    document = requests.get(f"{gateway}/openapi.json").json()
+    assert document["openapi"] == "3.1.0"
+    docs = requests.get(f"{gateway}/docs")
+    assert docs.status_code == 200 and "text/html" in docs.headers["Content-Type"]
+    assert "/dossiers/{dossier_id}/certificates/{month}/hours" in docs.text
+
+
+@pytest.mark.parametrize("token", [ORG_TOKEN, FUNDER_TOKEN])
+def test_schemathesis_finds_no_server_error(gateway, container_factory, tmp_path, token):
+    container_factory(FakeNotifications)
+    command = [str(Path(sys.executable).parent / "schemathesis"), "run",
+               f"{gateway}/openapi.json", "--checks",
+               "not_a_server_error,response_schema_conformance", "--max-examples", "10",
+               "--phases", "examples,coverage,fuzzing", "--seed", "1", "--workers", "2",
+               "--no-shrink", "-H", f"Authorization: Bearer {token}",
+               "--exclude-path", "/docs", "--request-timeout", "10"]
+    # Green subprocess: the gateway lives in this process and must keep serving meanwhile.
+    from eventlet.green import subprocess as green_subprocess
+    result = green_subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
+                                  env={**os.environ, "NO_COLOR": "1"}, timeout=240)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -1,0 +1,178 @@
+"""identity, running for real on RabbitMQ and PostgreSQL: bootstrap, login, sessions,
+organisations and their scoping."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+from stdnum import luhn
+
+import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
+from services.identity.models import users
+from services.identity.service import IdentityService
+from servicekit.db import make_engine
+from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+
+PASSWORD = "Secret_2026"
+
+
+def valid_siret(n: int) -> str:
+    """A SIRET with a correct check digit, different for each n."""
+    body = f"732829320{n:04d}"  # a valid SIREN, then the establishment number
+    return body + luhn.calc_check_digit(body)
+
+
+def new_user(identifier: str, password: str = PASSWORD) -> dict:
+    return {"identifier": identifier, "name": identifier.title(),
+            "email": f"{identifier}@example.org", "password": password}
+
+
+def new_organisation(n: int, identifier: str, **overrides) -> dict:
+    return {"name": f"Organisme {n}", "siret": valid_siret(n), "email": f"of{n}@example.org",
+            "legal_representative": "Jeanne MARTIN", "address": "1 rue de la Paix, Metz",
+            "user": new_user(identifier), **overrides}
+
+
+def actor_for(rpc, identifier: str, password: str = PASSWORD) -> dict:
+    session = rpc.identity.login({"identifier": identifier, "password": password})
+    return rpc.identity.authenticate(session["access_token"])
+
+
+def bootstrap(rpc, code: str = "tpro-ge") -> dict:
+    """A funder and its administrator's actor."""
+    rpc.identity.bootstrap_funder({"code": code, "name": f"Transitions Pro {code}",
+                                   "admin": new_user(f"admin-{code}")})
+    return actor_for(rpc, f"admin-{code}")
+
+
+@pytest.fixture
+def identity(service_env, container_factory, rpc):
+    url = service_env("identity")
+    container_factory(IdentityService)
+    return url
+
+
+def test_bootstrap_funder_once(identity, rpc):
+    assert rpc.identity.health() == {"service": "identity", "status": "ok", "database": "ok"}
+    created = rpc.identity.bootstrap_funder({"code": "tpro-ge", "name": "Transitions Pro GE",
+                                             "admin": new_user("Admin.GE")})
+    assert created["admin"]["identifier"] == "admin.ge"
+    assert created["admin"]["role"] == "funder_admin"
+    assert created["admin"]["funder_id"] == created["funder_id"]
+    assert "password" not in str(created)
+    with pytest.raises(Conflict) as raised:
+        rpc.identity.bootstrap_funder({"code": "tpro-ge", "name": "Autre",
+                                       "admin": new_user("other")})
+    assert raised.value.code == "funder_exists"
+
+
+def test_bootstrap_refuses_bad_input(identity, rpc):
+    for admin, code in ((new_user("weak", password="secret_2026"), "weak_password"),
+                        ({"identifier": "x"}, "invalid_payload")):
+        with pytest.raises(InvalidInput) as raised:
+            rpc.identity.bootstrap_funder({"code": "tpro-ge", "name": "GE", "admin": admin})
+        assert raised.value.code == code
+
+
+def test_login_then_authenticate_then_logout(identity, rpc):
+    bootstrap(rpc)
+    session = rpc.identity.login({"identifier": "ADMIN-tpro-ge", "password": PASSWORD},
+                                 "203.0.113.7")
+    assert session["token_type"] == "Bearer" and len(session["access_token"]) >= 40
+    actor = rpc.identity.authenticate(session["access_token"])
+    assert actor["role"] == "funder_admin" and actor["organisation_id"] is None
+    me = rpc.identity.me(actor)
+    assert me["user"]["identifier"] == "admin-tpro-ge" and me["organisation"] is None
+
+    rpc.identity.logout(session["access_token"])
+    rpc.identity.logout(session["access_token"])  # twice is harmless
+    with pytest.raises(Unauthenticated) as raised:
+        rpc.identity.authenticate(session["access_token"])
+    assert raised.value.code == "invalid_token"
+
+
+def test_login_failures_all_look_the_same(identity, rpc):
+    bootstrap(rpc)
+    failures = []
+    for identifier, password in (("admin-tpro-ge", "Wrong_2026"), ("unknown", PASSWORD)):
+        with pytest.raises(Unauthenticated) as raised:
+            rpc.identity.login({"identifier": identifier, "password": password})
+        failures.append((raised.value.code, raised.value.message))
+    engine = make_engine(identity)
+    with engine.begin() as conn:
+        conn.execute(update(users).values(active=False)
+                     .where(users.c.identifier == "admin-tpro-ge"))
+    with pytest.raises(Unauthenticated) as raised:  # the right password, but deactivated
+        rpc.identity.login({"identifier": "admin-tpro-ge", "password": PASSWORD})
+    failures.append((raised.value.code, raised.value.message))
+    assert set(failures) == {("invalid_credentials", "Identifiant ou mot de passe incorrect.")}
+
+
+def test_session_expires(identity, rpc, monkeypatch):
+    bootstrap(rpc)
+    monkeypatch.setenv("JALON_TOKEN_TTL_MINUTES", "0")
+    session = rpc.identity.login({"identifier": "admin-tpro-ge", "password": PASSWORD})
+    with pytest.raises(Unauthenticated) as raised:
+        rpc.identity.authenticate(session["access_token"])
+    assert raised.value.code == "session_expired"
+
+
+def test_unknown_tokens(identity, rpc):
+    for token in ("", "not-a-token", "x" * 43):
+        with pytest.raises(Unauthenticated) as raised:
+            rpc.identity.authenticate(token)
+        assert raised.value.code == "invalid_token"
+
+
+def test_create_organisation_and_its_first_user(identity, rpc):
+    admin = bootstrap(rpc)
+    siret = valid_siret(1)
+    spaced = f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}"
+    organisation = rpc.identity.create_organisation(admin, new_organisation(
+        1, "Marie.Durand", siret=spaced))
+    assert organisation["siret"] == siret and organisation["funder_id"] == admin["funder_id"]
+    assert rpc.identity.get_organisation(admin, organisation["id"]) == organisation
+
+    user = actor_for(rpc, "marie.durand")
+    assert user["role"] == "organisation_user"
+    assert user["organisation_id"] == organisation["id"]
+    assert user["rights"] == ["enter_hours", "certify", "payments", "documents", "users"]
+    assert rpc.identity.me(user)["organisation"] == organisation
+    assert rpc.identity.get_organisation(user, organisation["id"]) == organisation
+    with pytest.raises(Forbidden):  # an organisation does not create organisations
+        rpc.identity.create_organisation(user, new_organisation(2, "other"))
+
+
+def test_create_organisation_refusals(identity, rpc):
+    admin = bootstrap(rpc)
+    rpc.identity.create_organisation(admin, new_organisation(1, "first"))
+    cases = [
+        (new_organisation(2, "bad", siret="73282932000075"), InvalidInput, "invalid_siret"),
+        (new_organisation(1, "second"), Conflict, "siret_taken"),
+        (new_organisation(3, "FIRST"), Conflict, "identifier_taken"),
+        (new_organisation(4, "weak", user=new_user("weak", "short")), InvalidInput,
+         "invalid_payload"),
+        (new_organisation(5, "weak", user=new_user("weak", "nouppercase!")), InvalidInput,
+         "weak_password"),
+    ]
+    for payload, kind, code in cases:
+        with pytest.raises(kind) as raised:
+            rpc.identity.create_organisation(admin, payload)
+        assert raised.value.code == code, payload
+    # Refused requests left nothing behind: SIRET 3 is still free.
+    assert rpc.identity.create_organisation(admin, new_organisation(3, "third"))["siret"] \
+        == valid_siret(3)
+
+
+def test_organisations_do_not_leak(identity, rpc):
+    admin = bootstrap(rpc, "tpro-ge")
+    other_funder = bootstrap(rpc, "tpro-idf")
+    first = rpc.identity.create_organisation(admin, new_organisation(1, "first"))
+    second = rpc.identity.create_organisation(admin, new_organisation(2, "second"))
+    # The same SIRET may exist under another funder.
+    rpc.identity.create_organisation(other_funder, new_organisation(1, "elsewhere"))
+    first_user = actor_for(rpc, "first")
+    for actor, organisation_id in ((first_user, second["id"]), (other_funder, first["id"]),
+                                   (admin, "no-such-id")):
+        with pytest.raises(NotFound) as raised:
+            rpc.identity.get_organisation(actor, organisation_id)
+        assert raised.value.code == "organisation_not_found"

@@ -1,0 +1,172 @@
+"""Consuming events: idempotent handlers, retries with backoff, dead letters and their replay."""
+from __future__ import annotations
+
+import functools
+import os
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from contracts.envelope import new_envelope
+from contracts.events import Payload, register
+from servicekit import deadletters
+from servicekit.context import RequestContext
+from servicekit.db import Database, make_engine
+from servicekit.events import ATTEMPT_HEADER, DEAD_LETTER_HEADER, idempotent, subscribe
+from servicekit.tables import add_kit_tables
+from tests.integration.test_servicekit_helpers import kit_database, publish_raw, wait_until
+
+SOURCE = "kittest"
+CONSUMER = "kit_events"
+QUEUE = f"evt-{SOURCE}-pinged--{CONSUMER}.on_pinged"
+
+
+class PingedV1(Payload):
+    n: int
+
+
+register(SOURCE, "pinged", 1, PingedV1)
+
+metadata = MetaData()
+_, processed = add_kit_tables(metadata)
+effects = Table("effects", metadata, Column("id", Integer, primary_key=True),
+                Column("event_id", String(36), nullable=False), Column("n", Integer))
+
+
+class Behaviour:
+    """What the handler does this test: fail the first `failures` attempts (-1: always)."""
+
+    def __init__(self):
+        self.failures = 0
+        self.attempts: list[int] = []  # n of every attempt that reached the handler body
+        self.finished: list[int] = []  # n of every delivery that ended without error
+
+    def attempt(self, n: int) -> None:
+        self.attempts.append(n)
+        if self.failures == -1 or self.attempts.count(n) <= self.failures:
+            raise RuntimeError(f"handler broken for n={n}")
+
+
+behaviour = Behaviour()
+
+
+def counted(handler):
+    """Outermost wrapper: notes each delivery that completed, including no-op duplicates."""
+
+    @functools.wraps(handler)
+    def wrapper(self, event):
+        result = handler(self, event)
+        behaviour.finished.append(event.data.n)
+        return result
+
+    return wrapper
+
+
+class Consumer:
+    name = CONSUMER
+    context = RequestContext()
+    db = Database(metadata)
+
+    @subscribe(SOURCE, "pinged")
+    @counted
+    @idempotent
+    def on_pinged(self, uow, event):
+        behaviour.attempt(event.data.n)
+        uow.session.execute(insert(effects).values(event_id=event.id, n=event.data.n))
+
+
+def envelope(n: int) -> dict:
+    return new_envelope(SOURCE, "pinged", 1, PingedV1(n=n)).model_dump(mode="json")
+
+
+@pytest.fixture
+def consumer(service_env, container_factory, monkeypatch, postgres):
+    global behaviour
+    behaviour = Behaviour()
+    url = kit_database(monkeypatch, postgres, CONSUMER, metadata)
+    container_factory(Consumer)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def count(engine, table, *where) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar()
+
+
+def dead_letters(amqp_uri):
+    return deadletters.list_dead_letters(amqp_uri, os.environ["JALON_DEAD_LETTER_QUEUE"])
+
+
+def test_duplicate_delivery_has_one_effect(consumer, amqp_uri):
+    body = envelope(1)
+    publish_raw(amqp_uri, SOURCE, "pinged", body)
+    publish_raw(amqp_uri, SOURCE, "pinged", body)
+    wait_until(lambda: len(behaviour.finished) >= 2, message="both deliveries")
+    assert count(consumer, effects) == 1
+    assert count(consumer, processed, processed.c.event_id == body["id"]) == 1
+    assert count(consumer, processed) == 1
+    assert dead_letters(amqp_uri) == []
+
+
+def test_failing_twice_then_succeeding_is_retried(consumer, amqp_uri):
+    behaviour.failures = 2
+    publish_raw(amqp_uri, SOURCE, "pinged", envelope(2))
+    wait_until(lambda: behaviour.finished, message="success after two retries")
+    assert behaviour.attempts == [2, 2, 2]
+    assert count(consumer, effects) == 1
+    assert dead_letters(amqp_uri) == []
+
+
+def test_hopeless_handler_dead_letters_then_replay_after_fix(consumer, amqp_uri):
+    behaviour.failures = -1
+    body = envelope(3)
+    publish_raw(amqp_uri, SOURCE, "pinged", body, headers={"nameko.correlation_id": "corr-3"})
+    [dead] = wait_until(lambda: dead_letters(amqp_uri), message="the dead letter")
+    assert behaviour.attempts == [3, 3, 3]  # first try + the two retry delays
+    assert dead["queue"] == QUEUE
+    assert dead["attempts"] == 3
+    assert "handler broken for n=3" in dead["error"]
+    assert count(consumer, effects) == 0
+    assert count(consumer, processed) == 0  # the failed transactions recorded nothing
+
+    behaviour.failures = 0  # the fix is deployed
+    replayed = deadletters.replay(amqp_uri, os.environ["JALON_DEAD_LETTER_QUEUE"])
+    assert len(replayed) == 1
+    wait_until(lambda: behaviour.finished, message="the replayed event")
+    assert count(consumer, effects, effects.c.event_id == body["id"]) == 1
+    assert dead_letters(amqp_uri) == []
+
+
+def test_malformed_envelope_dead_letters_at_once_and_does_not_block(consumer, amqp_uri):
+    publish_raw(amqp_uri, SOURCE, "pinged", {"id": "x", "data": "not an envelope"})
+    good = envelope(4)
+    publish_raw(amqp_uri, SOURCE, "pinged", good)
+    wait_until(lambda: behaviour.finished == [4], message="the good message")
+    [dead] = wait_until(lambda: dead_letters(amqp_uri), message="the malformed one")
+    assert dead["attempts"] == 1
+    assert dead["queue"] == QUEUE
+    assert "invalid envelope" in dead["error"]
+    assert behaviour.attempts == [4]  # the handler never saw the malformed one
+
+
+def test_unknown_schema_version_is_not_retried(consumer, amqp_uri):
+    body = {**envelope(5), "schemaversion": 9}
+    publish_raw(amqp_uri, SOURCE, "pinged", body)
+    [dead] = wait_until(lambda: dead_letters(amqp_uri), message="the dead letter")
+    assert "unsupported event" in dead["error"] and dead["attempts"] == 1
+    assert behaviour.attempts == []
+
+
+def test_dead_letter_header_is_on_the_message(consumer, amqp_uri):
+    from kombu import Connection
+    publish_raw(amqp_uri, SOURCE, "pinged", {"nonsense": True})
+    wait_until(lambda: dead_letters(amqp_uri), message="the dead letter")
+    with Connection(amqp_uri) as connection:
+        message = connection.SimpleQueue(os.environ["JALON_DEAD_LETTER_QUEUE"]).get(timeout=5)
+        header = message.headers[DEAD_LETTER_HEADER]
+        message.ack()
+    assert header["queue"] == QUEUE and ATTEMPT_HEADER not in message.headers
+    assert datetime.fromisoformat(header["failed_at"]) <= datetime.now(timezone.utc)

@@ -1,0 +1,1 @@
+"""Developer tools: the stack launcher (`python -m tools.stack`) and demo data (`tools.demo`)."""

@@ -1,0 +1,200 @@
+"""Demo data, created through the running system: `python -m tools.demo [--base-url URL]`.
+
+A funder "transitions-pro-demo" and its administrator (by the ops-only RPC
+identity.bootstrap_funder), then through the HTTP gateway as that administrator: a training
+organisation with its user, a beneficiary, an employer and a dossier whose session runs from
+three months ago to today. Idempotent: what exists is found and reused, nothing is duplicated.
+Prints the logins and ready-to-paste curl commands for the core flow.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+import requests
+
+from contracts.dossiers import NewDossier, NewParty
+from contracts.identity import NewFunder, NewOrganisation, NewUser
+from servicekit import config
+from tools.stack import gateway_url
+
+FUNDER_CODE = "transitions-pro-demo"
+PASSWORD = "Demo-Jalon-2026!"
+ADMIN = NewUser(identifier="admin.demo", name="Agnès MARTIN (Transitions Pro démo)",
+                email="admin.demo@transitions-pro-demo.example", password=PASSWORD)
+ORGANISATION_USER = NewUser(identifier="of.demo", name="Julien ROUSSEL",
+                            email="julien.roussel@formations-du-rhin.example", password=PASSWORD)
+DOSSIER_NUMBER = "DEMO-0001"
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DemoData:
+    base_url: str
+    dossier_id: str
+    month: str  # the last complete month of the session: the one to certify
+
+
+def months_back(day: date, count: int) -> date:
+    """The first day of the month `count` months before `day`'s month."""
+    index = day.year * 12 + day.month - 1 - count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def demo_funder() -> NewFunder:
+    return NewFunder(code=FUNDER_CODE, name="Transitions Pro Démo", admin=ADMIN)
+
+
+def demo_organisation() -> NewOrganisation:
+    return NewOrganisation(name="Formations du Rhin", siret="73282932000074",
+                           email="contact@formations-du-rhin.example",
+                           legal_representative="Claire WEBER",
+                           address="12 rue des Tanneurs, 67000 Strasbourg",
+                           user=ORGANISATION_USER)
+
+
+def demo_dossier(organisation_id: str, beneficiary_id: str, employer_id: str,
+                 today: date) -> NewDossier:
+    return NewDossier(number=DOSSIER_NUMBER, organisation_id=organisation_id,
+                      beneficiary_id=beneficiary_id, employer_id=employer_id,
+                      training_title="CAP Boulanger (reconversion)",
+                      session_start=months_back(today, 3), session_end=today)
+
+
+def bootstrap_funder(amqp_uri: str) -> bool:
+    """Create the funder and its administrator; False when they already exist."""
+    # Imported here: only this step needs Nameko, and servicekit.rpc registers our error
+    # classes so that a remote Conflict comes back as a Conflict with its code.
+    warnings.filterwarnings("ignore", message=r"(?s)\s*Eventlet is deprecated")
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    import servicekit.rpc  # noqa: F401  (registers the error classes)
+    from servicekit.errors import Conflict
+
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, timeout=30) as rpc:
+        try:
+            rpc.identity.bootstrap_funder(demo_funder().model_dump(mode="json"))
+        except Conflict as exc:
+            if exc.code != "funder_exists":
+                raise
+            return False
+    return True
+
+
+class Gateway:
+    """The few HTTP calls the demo makes, each checked; errors carry the problem+json body."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url.rstrip("/")
+        self.http = requests.Session()
+
+    def call(self, method: str, path: str, token: str | None = None, json=None,
+             ok=(200, 201)) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = self.http.request(method, self.base_url + path, json=json, headers=headers,
+                                     timeout=30)
+        if response.status_code not in ok:
+            raise DemoError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
+        return response
+
+    def login(self, user: NewUser) -> str | None:
+        response = self.call("POST", "/auth/login", ok=(200, 201, 401),
+                             json={"identifier": user.identifier, "password": user.password})
+        return response.json()["access_token"] if response.status_code != 401 else None
+
+    def post(self, path: str, token: str, model) -> dict:
+        return self.call("POST", path, token, json=model.model_dump(mode="json")).json()
+
+
+def organisation_id(gateway: Gateway, admin_token: str) -> str:
+    """The demo organisation's id: its user can log in once it exists."""
+    user_token = gateway.login(ORGANISATION_USER)
+    if user_token:
+        me = gateway.call("GET", "/me", user_token).json()
+        return me["organisation"]["id"]
+    return gateway.post("/organisations", admin_token, demo_organisation())["id"]
+
+
+def find_dossier(gateway: Gateway, token: str) -> dict | None:
+    body = gateway.call("GET", "/dossiers", token).json()
+    items = body.get("items", body.get("dossiers", [])) if isinstance(body, dict) else body
+    return next((d for d in items if d.get("number") == DOSSIER_NUMBER), None)
+
+
+def ensure_dossier(gateway: Gateway, token: str, org_id: str, today: date) -> dict:
+    existing = find_dossier(gateway, token)
+    if existing:
+        return existing
+    beneficiary = gateway.post("/beneficiaries", token, NewParty(
+        name="DUBOIS Michelle", email="michelle.dubois@example.org"))
+    employer = gateway.post("/employers", token, NewParty(
+        name="Boulangerie ANDRÉ SARL", email="rh@boulangerie-andre.example"))
+    return gateway.post("/dossiers", token, demo_dossier(
+        org_id, beneficiary["id"], employer["id"], today))
+
+
+def load(base_url: str, bootstrap: Callable[[], bool], today: date | None = None) -> DemoData:
+    """`bootstrap` creates the funder and its administrator (see bootstrap_funder)."""
+    today = today or date.today()
+    bootstrap()
+    gateway = Gateway(base_url)
+    admin_token = gateway.login(ADMIN)
+    if not admin_token:
+        raise DemoError(f"{ADMIN.identifier} cannot log in: was {FUNDER_CODE} bootstrapped "
+                        f"with another password?")
+    org_id = organisation_id(gateway, admin_token)
+    dossier = ensure_dossier(gateway, admin_token, org_id, today)
+    month = months_back(today, 1).strftime("%Y-%m")
+    return DemoData(base_url=gateway.base_url, dossier_id=dossier["id"], month=month)
+
+
+def instructions(data: DemoData) -> str:
+    url, dossier, month = data.base_url, data.dossier_id, data.month
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    json_type = "-H 'Content-Type: application/json'"
+    return f"""
+Demo data ready (funder {FUNDER_CODE}).
+  Funder administrator   {ADMIN.identifier} / {PASSWORD}
+  Organisation user      {ORGANISATION_USER.identifier} / {PASSWORD}   (Formations du Rhin)
+  Dossier                {DOSSIER_NUMBER}  id {dossier}
+
+Core flow, as the organisation user (paste into a shell):
+  URL={url}
+  TOKEN=$(curl -s -X POST $URL/auth/login {json_type} \\
+    -d '{{"identifier": "{ORGANISATION_USER.identifier}", "password": "{PASSWORD}"}}' \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -X PUT $URL/dossiers/{dossier}/certificates/{month}/hours {auth} {json_type} \\
+    -d '{{"training_hours": "140.00", "internship_hours": "0", "absence_hours": "7.00"}}'
+  curl -s -X POST $URL/dossiers/{dossier}/certificates/{month}/certify {auth} {json_type} \\
+    -d '{{"attest": true}}'
+  # the PDF certificate is rendered a few seconds after certify: list, then download it
+  curl -s $URL/dossiers/{dossier}/documents {auth}
+  curl -s $URL/documents/DOCUMENT_ID/content {auth} -o certificat.pdf
+  curl -s $URL/dossiers/{dossier}/certificates/{month}/payment-lock {auth}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = config.load()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-url", default=gateway_url(settings.http_address))
+    args = parser.parse_args(argv)
+    try:
+        data = load(args.base_url, lambda: bootstrap_funder(settings.amqp_uri))
+    except (DemoError, requests.RequestException) as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    print(instructions(data))  # CLI output for the person at the terminal
+    print(f"Emails are written to {settings.mail_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

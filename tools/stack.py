@@ -1,0 +1,317 @@
+"""Run the whole system on one machine: `python -m tools.stack [--demo]`.
+
+Migrates every service's database, starts the six services and the gateway each as its own
+process (`python -m servicekit.run NAME`), waits until the gateway's /health says every service
+is ok, and stops them all (SIGTERM, then kill) on exit or Ctrl-C. Settings come from the JALON_*
+environment variables (servicekit/config.py); each process logs to <log dir>/<name>.log.
+
+Tests and benchmarks use the same thing from Python:
+
+    with Stack({"JALON_DATA_DIR": str(tmp), "JALON_HTTP_ADDRESS": "127.0.0.1:18000"},
+               log_dir=tmp / "logs") as stack:
+        requests.get(stack.base_url + "/health")
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from servicekit import config
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES = (*config.SERVICES, "gateway")
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
+HOW_TO_GET_RABBITMQ = (
+    "Install one: `sudo apt-get install rabbitmq-server` (then `sudo rabbitmq-server -detached`), "
+    "or run one in Docker: `docker run -d -p 5672:5672 -p 15672:15672 rabbitmq:3-management`; "
+    "or point JALON_AMQP_URI at a running broker."
+)
+
+
+class StackError(RuntimeError):
+    """The stack could not be started; the message says why and shows the relevant log."""
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """os.environ overlaid with `env` for the duration: servicekit.config reads os.environ."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def settings_for(env: dict[str, str]) -> config.Settings:
+    with environment(env):
+        return config.load()
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return f"(no log at {path})"
+    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def broker_address(amqp_uri: str) -> tuple[str, int]:
+    parts = urlsplit(amqp_uri)
+    return parts.hostname or "localhost", parts.port or 5672
+
+
+def answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(check, timeout: float, interval: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
+
+
+def ensure_rabbitmq(amqp_uri: str, timeout: float = 90) -> None:
+    """A broker answers on the URI's host:port, or one is started here if it is local."""
+    host, port = broker_address(amqp_uri)
+    if answers(host, port):
+        return
+    if host not in LOCAL_HOSTS:
+        raise StackError(f"RabbitMQ does not answer on {host}:{port} (JALON_AMQP_URI).")
+    if not shutil.which("rabbitmq-server"):
+        raise StackError(f"RabbitMQ does not answer on {host}:{port} and rabbitmq-server is "
+                         f"not installed. {HOW_TO_GET_RABBITMQ}")
+    print(f"RabbitMQ is not running on {host}:{port}: starting rabbitmq-server -detached ...",
+          file=sys.stderr)
+    subprocess.run(["rabbitmq-server", "-detached"], check=False, timeout=60)
+    if not wait_until(lambda: answers(host, port), timeout):
+        raise StackError(f"rabbitmq-server was started but {host}:{port} still does not answer "
+                         f"after {timeout:.0f} s. {HOW_TO_GET_RABBITMQ}")
+
+
+def unhealthy_parts(body: object) -> list[str]:
+    """What the gateway's /health body says is not ok ([] when all is well).
+
+    Accepts {"status": "ok", "services": {name: {"status": "ok", ...}}}, the list form
+    {"services": [{"service": name, "status": "ok"}, ...]}, or a plain {"status": "ok"}.
+    """
+    if not isinstance(body, dict):
+        return ["gateway"]
+    services = body.get("services")
+    if services is None:
+        return [] if body.get("status") == "ok" else ["gateway"]
+    if isinstance(services, list):
+        services = {item.get("service"): item for item in services if isinstance(item, dict)}
+    return [name for name in config.SERVICES if not _is_ok(services.get(name))]
+
+
+def _is_ok(entry: object) -> bool:
+    if isinstance(entry, dict):
+        return entry.get("status") == "ok"
+    return entry == "ok"
+
+
+def get_health(base_url: str) -> tuple[int | None, object]:
+    try:
+        with urllib.request.urlopen(base_url + "/health", timeout=15) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, json.loads(exc.read() or b"null")
+        except ValueError:
+            return exc.code, None
+    except (OSError, ValueError):
+        return None, None
+
+
+def gateway_url(http_address: str) -> str:
+    """The URL to reach the gateway listening on JALON_HTTP_ADDRESS (any-address -> loopback)."""
+    host, _, port = http_address.rpartition(":")
+    if host in ("0.0.0.0", "", "::", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+class Stack:
+    """The six services and the gateway as child processes, for as long as the `with` lasts."""
+
+    def __init__(self, env: dict[str, str] | None = None, log_dir: Path | None = None,
+                 startup_timeout: float = 120, stop_timeout: float = 15):
+        self.env = {**os.environ, **(env or {})}
+        self.settings = settings_for(self.env)
+        self.log_dir = Path(log_dir or self.settings.data_dir / "logs")
+        self.startup_timeout = startup_timeout
+        self.stop_timeout = stop_timeout
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._logs: list = []
+
+    @property
+    def base_url(self) -> str:
+        return gateway_url(self.settings.http_address)
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def __enter__(self) -> "Stack":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_rabbitmq(self.settings.amqp_uri)
+        self.migrate()
+        for name in PROCESSES:
+            self.processes[name] = self._spawn(name)
+        self.wait_healthy()
+
+    def migrate(self) -> None:
+        log = self.log_path("migrate")
+        with log.open("w") as out:
+            result = subprocess.run([sys.executable, "-m", "servicekit.migrate", "all"],
+                                    cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                    timeout=300)
+        if result.returncode != 0:
+            raise StackError(f"Migrations failed (exit {result.returncode}); end of {log}:\n"
+                             f"{tail(log)}")
+
+    def _spawn(self, name: str) -> subprocess.Popen:
+        out = self.log_path(name).open("w")
+        self._logs.append(out)
+        # A session of its own: Ctrl-C in the terminal reaches this launcher only, which then
+        # stops the children in order instead of all of them dying mid-request.
+        return subprocess.Popen([sys.executable, "-m", "servicekit.run", name], cwd=ROOT,
+                                env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def dead(self) -> dict[str, int]:
+        return {name: proc.returncode for name, proc in self.processes.items()
+                if proc.poll() is not None}
+
+    def raise_if_dead(self) -> None:
+        dead = self.dead()
+        if dead:
+            name, code = next(iter(dead.items()))
+            raise StackError(f"{name} exited with code {code}; end of {self.log_path(name)}:\n"
+                             f"{tail(self.log_path(name))}")
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        status, body, bad = None, None, ["gateway"]
+        while time.monotonic() < deadline:
+            self.raise_if_dead()
+            status, body = get_health(self.base_url)
+            bad = unhealthy_parts(body) if body is not None else ["gateway"]
+            if status == 200 and not bad:
+                return
+            time.sleep(0.5)
+        self.raise_if_dead()
+        culprit = (bad or ["gateway"])[0]
+        raise StackError(
+            f"{self.base_url}/health not healthy after {self.startup_timeout:.0f} s "
+            f"(last answer: {status} {json.dumps(body, ensure_ascii=False)[:500]}); "
+            f"not ok: {', '.join(bad) or 'gateway'}; end of {self.log_path(culprit)}:\n"
+            f"{tail(self.log_path(culprit))}")
+
+    def stop(self) -> None:
+        """SIGTERM to every process (gateway first: no new requests), then kill stragglers."""
+        for name in reversed(list(self.processes)):
+            proc = self.processes[name]
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.processes.clear()
+        for out in self._logs:
+            out.close()
+        self._logs.clear()
+
+
+def run_demo(stack: Stack) -> int:
+    result = subprocess.run([sys.executable, "-m", "tools.demo", "--base-url", stack.base_url],
+                            cwd=ROOT, env=stack.env, timeout=300)
+    return result.returncode
+
+
+def print_where_to_go(stack: Stack) -> None:
+    url = stack.base_url
+    print(f"""
+Jalon is running.
+  Gateway          {url}
+  API docs         {url}/docs   (OpenAPI: {url}/openapi.json)
+  Health           {url}/health
+  Emails written   {stack.settings.mail_dir}
+  Logs             {stack.log_dir}
+Ctrl-C stops everything.""", flush=True)
+
+
+def wait_for_exit(stack: Stack) -> int:
+    """Block until Ctrl-C/SIGTERM (exit 0) or until a process dies (exit 1)."""
+    while True:
+        dead = stack.dead()
+        if dead:
+            name, code = next(iter(dead.items()))
+            print(f"{name} stopped unexpectedly (exit {code}); end of its log:\n"
+                  f"{tail(stack.log_path(name))}", file=sys.stderr)
+            return 1
+        time.sleep(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--demo", action="store_true", help="load demo data once started")
+    parser.add_argument("--log-dir", type=Path, help="default: <JALON_DATA_DIR>/logs")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds to become healthy")
+    args = parser.parse_args(argv)
+    # SIGTERM ends the launcher like Ctrl-C does: through `with`, which stops the children.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        with Stack(log_dir=args.log_dir, startup_timeout=args.timeout) as stack:
+            if args.demo and run_demo(stack) != 0:
+                print("Loading the demo data failed (see above); the stack keeps running.",
+                      file=sys.stderr)
+            print_where_to_go(stack)
+            return wait_for_exit(stack)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopped.", file=sys.stderr)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
