@@ -100,7 +100,7 @@ class CertificationService:
         certificate.lock_for_payment(utcnow())
 
     def _dossier(self, actor: Actor, dossier_id) -> Dossier:
-        """The dossier, as dossiers lets this actor see it (NotFound otherwise): the access check."""
+        """The dossier as dossiers lets this actor see it (NotFound otherwise): the access check."""
         return Dossier.model_validate(
             self.dossiers.get_dossier(actor.model_dump(mode="json"), dossier_id))
 

@@ -1,0 +1,466 @@
+"""Benchmarks, reproducible with one command: `python -m bench.run` (`make bench`).
+
+(a) floor: round trips of an empty Nameko RPC between two processes, sequential and with
+    concurrent clients: what any call between services costs on this machine.
+(b) core: the whole stack (tools.stack.Stack) on PostgreSQL (or SQLite with
+    JALON_BENCH_DB=sqlite), driven through the HTTP gateway: enter hours and certify months of
+    many dossiers with concurrent clients, then wait until every effect is done (month locked,
+    PDF certificate listed, two emails per certification).
+
+Writes bench/results/<UTC timestamp>.json and bench/results/latest.json and prints a summary.
+No assertions: it measures and records the machine with the numbers.
+"""
+from __future__ import annotations
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"(?s)\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # noqa: E402  the clients are green threads, like the services
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+import uuid  # noqa: E402
+from datetime import date, datetime, timedelta, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+from nameko.rpc import rpc  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+
+from servicekit import config  # noqa: E402
+
+# The readiness probe closes channels with replies in flight: amqp warns, harmlessly.
+logging.getLogger("amqp").setLevel(logging.ERROR)
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+FLOOR_SERVICE = "bench_floor"
+PG_ADMIN = os.environ.get("JALON_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "Bench-Jalon-2026!"
+
+
+# ---------------------------------------------------------------------------------------------
+# measuring
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def summarise(latencies: list[float], elapsed: float, unit: str = "calls") -> dict:
+    """Latencies (seconds) of `len(latencies)` operations that took `elapsed` in all."""
+    ordered = sorted(latencies)
+    return {
+        unit: len(ordered),
+        "elapsed_s": round(elapsed, 3),
+        f"{unit}_per_s": round(len(ordered) / elapsed, 1) if elapsed else None,
+        "p50_ms": round(percentile(ordered, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(ordered, 0.99) * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2) if ordered else None,
+    }
+
+
+def timed(call, *args, **kwargs):
+    started = time.perf_counter()
+    result = call(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def machine() -> dict:
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# broker and databases of our own
+
+class Vhost:
+    """A private RabbitMQ vhost (if rabbitmqctl is here), so a running stack is not disturbed."""
+
+    def __init__(self, base_uri: str):
+        self.base_uri = base_uri
+        self.name = f"jalon-bench-{uuid.uuid4().hex[:8]}"
+        self.created = bool(shutil.which("rabbitmqctl")) and self._ctl("add_vhost", self.name) \
+            and self._ctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+
+    @staticmethod
+    def _ctl(*args: str) -> bool:
+        done = subprocess.run(["rabbitmqctl", *args], capture_output=True, timeout=60)
+        return done.returncode == 0
+
+    @property
+    def uri(self) -> str:
+        if not self.created:
+            return self.base_uri
+        return self.base_uri.rstrip("/") + "/" + quote(self.name, safe="")
+
+    def delete(self) -> None:
+        if self.created:
+            self._ctl("delete_vhost", self.name)
+
+
+class PostgresDatabases:
+    def __init__(self, admin_url: str):
+        from sqlalchemy import create_engine
+
+        from servicekit.db import driver_url
+        self.admin_url = admin_url
+        self.engine = create_engine(driver_url(admin_url), isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
+
+    def _run(self, sql: str) -> None:
+        from sqlalchemy import text
+        with self.engine.connect() as conn:
+            conn.execute(text(sql))
+
+    def create(self, service: str) -> str:
+        name = f"bench_{service}_{uuid.uuid4().hex[:8]}"
+        self._run(f'CREATE DATABASE "{name}"')
+        self.names.append(name)
+        return self.admin_url.rsplit("/", 1)[0] + "/" + name
+
+    def drop_all(self) -> None:
+        for name in self.names:
+            self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) the floor: an empty RPC between two processes
+
+class FloorService:
+    name = FLOOR_SERVICE
+
+    @rpc
+    def ping(self):
+        return None
+
+
+def serve_floor(amqp_uri: str) -> None:
+    """Runs in the child process until SIGTERM."""
+    import signal
+
+    from nameko.runners import ServiceRunner
+    runner = ServiceRunner({"AMQP_URI": amqp_uri, "serializer": "json", "max_workers": 10})
+    runner.add_service(FloorService)
+    signal.signal(signal.SIGTERM, lambda *_: eventlet.spawn(runner.stop))
+    runner.start()
+    runner.wait()
+
+
+def _proxy(amqp_uri: str) -> ClusterRpcProxy:
+    return ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, timeout=30)
+
+
+def _wait_floor_ready(amqp_uri: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the floor service exited with {process.returncode}")
+        try:
+            with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"},
+                                 timeout=2) as proxy:
+                proxy[FLOOR_SERVICE].ping()
+                return
+        except Exception:  # not consuming yet: the queue does not exist or nobody answers
+            eventlet.sleep(0.2)
+    raise RuntimeError("the floor service did not answer in time")
+
+
+def _calls(amqp_uri: str, count: int) -> list[float]:
+    """`count` sequential round trips on one proxy (one per green thread: not shareable)."""
+    with _proxy(amqp_uri) as proxy:
+        method = proxy[FLOOR_SERVICE].ping
+        method()  # warm up the reply queue
+        return [timed(method)[1] for _ in range(count)]
+
+
+def run_floor(amqp_uri: str, calls: int, clients: int) -> dict:
+    process = subprocess.Popen([sys.executable, "-m", "bench.run", "--serve-floor", amqp_uri],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_floor_ready(amqp_uri, process)
+        latencies, elapsed = timed(_calls, amqp_uri, calls)
+        sequential = summarise(latencies, elapsed)
+        per_client = max(1, calls // clients)
+        pool = eventlet.GreenPool(clients)
+        batches, elapsed = timed(lambda: list(pool.imap(_calls, [amqp_uri] * clients,
+                                                        [per_client] * clients)))
+        concurrent = summarise([x for batch in batches for x in batch], elapsed)
+        concurrent["clients"] = clients
+        return {"sequential": sequential, "concurrent": concurrent}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) the core flow through the gateway
+
+def months_back(day: date, count: int) -> date:
+    index = day.year * 12 + day.month - 1 - count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def past_months(today: date, count: int) -> list[str]:
+    """The `count` complete months before today's, oldest first, as YYYY-MM."""
+    return [months_back(today, n).strftime("%Y-%m") for n in range(count, 0, -1)]
+
+
+class Client:
+    """One HTTP client (a requests.Session per green thread) with a bearer token."""
+
+    def __init__(self, base_url: str, token: str | None = None):
+        import requests
+        self.base_url = base_url.rstrip("/")
+        self.http = requests.Session()
+        self.token = token
+
+    def call(self, method: str, path: str, body=None, ok=(200, 201)) -> dict | list | None:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = self.http.request(method, self.base_url + path, json=body, headers=headers,
+                                     timeout=60)
+        if response.status_code not in ok:
+            raise RuntimeError(f"{method} {path} -> {response.status_code}: "
+                               f"{response.text[:300]}")
+        return response.json() if response.content else None
+
+    def login(self, identifier: str) -> "Client":
+        session = self.call("POST", "/auth/login", {"identifier": identifier,
+                                                     "password": PASSWORD})
+        return Client(self.base_url, session["access_token"])
+
+
+def new_user(identifier: str, name: str) -> dict:
+    return {"identifier": identifier, "name": name, "email": f"{identifier}@bench.example",
+            "password": PASSWORD}
+
+
+def bootstrap(amqp_uri: str, base_url: str) -> tuple[Client, Client, str]:
+    """The funder (ops RPC), its organisation; returns admin and organisation clients."""
+    import servicekit.rpc  # noqa: F401  (registers the error classes for remote errors)
+    from contracts.identity import NewFunder, NewOrganisation
+    funder = NewFunder(code="bench", name="Financeur de banc d'essai",
+                       admin=new_user("bench.admin", "Alice BANC"))
+    with _proxy(amqp_uri) as proxy:
+        proxy.identity.bootstrap_funder(funder.model_dump(mode="json"))
+    admin = Client(base_url).login("bench.admin")
+    organisation = NewOrganisation(
+        name="Organisme de banc d'essai", siret="73282932000074", email="of@bench.example",
+        user=new_user("bench.of", "Olivier FORMATION"))
+    org = admin.call("POST", "/organisations", organisation.model_dump(mode="json"))
+    return admin, Client(base_url).login("bench.of"), org["id"]
+
+
+def create_dossier(admin_base: Client, organisation_id: str, index: int, today: date,
+                   months: int) -> str:
+    admin = Client(admin_base.base_url, admin_base.token)
+    beneficiary = admin.call("POST", "/beneficiaries", {
+        "name": f"BENEFICIAIRE Numéro{index}", "email": f"beneficiaire{index}@bench.example"})
+    employer = admin.call("POST", "/employers", {
+        "name": f"EMPLOYEUR {index} SARL", "email": f"employeur{index}@bench.example"})
+    dossier = admin.call("POST", "/dossiers", {
+        "number": f"BENCH-{index:05d}", "organisation_id": organisation_id,
+        "beneficiary_id": beneficiary["id"], "employer_id": employer["id"],
+        "training_title": "Titre professionnel (banc d'essai)",
+        "session_start": months_back(today, months).isoformat(),
+        "session_end": (today.replace(day=1) - timedelta(days=1)).isoformat(),
+    })
+    return dossier["id"]
+
+
+def certify_dossier(org_base: Client, dossier_id: str, months: list[str]) -> list[float]:
+    """Enter hours and certify each month in order; the certify latencies."""
+    org = Client(org_base.base_url, org_base.token)
+    latencies = []
+    for month in months:
+        path = f"/dossiers/{dossier_id}/certificates/{month}"
+        org.call("PUT", path + "/hours", {"training_hours": "140.00",
+                                          "internship_hours": "0.00", "absence_hours": "7.00"})
+        _, seconds = timed(org.call, "POST", path + "/certify", {"attest": True})
+        latencies.append(seconds)
+    return latencies
+
+
+def effects_done(org: Client, dossier_id: str, month: str) -> bool:
+    path = f"/dossiers/{dossier_id}/certificates/{month}/payment-lock"
+    if not org.call("GET", path).get("locked"):
+        return False
+    documents = org.call("GET", f"/dossiers/{dossier_id}/documents")
+    return any(doc.get("month") == month for doc in documents)
+
+
+def count_emails(mail_dir: Path) -> int:
+    return len(list(mail_dir.glob("*.eml"))) if mail_dir.exists() else 0
+
+
+def wait_for_effects(org: Client, work: list[tuple[str, str]], mail_dir: Path,
+                     emails_expected: int, timeout: float) -> dict:
+    """Poll until every month is locked with its PDF and every email is written."""
+    started = time.perf_counter()
+    pending = list(work)
+    while time.perf_counter() - started < timeout:
+        pending = [item for item in pending if not effects_done(org, *item)]
+        if not pending and count_emails(mail_dir) >= emails_expected:
+            break
+        eventlet.sleep(0.5)
+    return {"effects_s": round(time.perf_counter() - started, 3),
+            "months_not_done": len(pending),
+            "emails_written": count_emails(mail_dir), "emails_expected": emails_expected}
+
+
+def stack_env(amqp_uri: str, data_dir: Path, databases: PostgresDatabases | None) -> dict:
+    env = {"JALON_AMQP_URI": amqp_uri, "JALON_DATA_DIR": str(data_dir),
+           "JALON_HTTP_ADDRESS": f"127.0.0.1:{free_port()}", "JALON_SMTP_HOST": "",
+           "JALON_LOG_LEVEL": os.environ.get("JALON_LOG_LEVEL", "WARNING")}
+    if databases is not None:
+        for service in config.SERVICES:
+            env[f"JALON_DB_URL_{service.upper()}"] = databases.create(service)
+    return env
+
+
+def run_core(amqp_uri: str, dossiers: int, months: int, clients: int) -> dict:
+    from tools.stack import Stack
+    use_sqlite = os.environ.get("JALON_BENCH_DB", "postgresql") == "sqlite"
+    databases = None if use_sqlite else PostgresDatabases(PG_ADMIN)
+    data_dir = Path(tempfile.mkdtemp(prefix="jalon-bench-"))
+    result = {"database": "sqlite" if use_sqlite else "postgresql", "dossiers": dossiers,
+              "months_per_dossier": months, "clients": clients, "data_dir": str(data_dir)}
+    try:
+        env = stack_env(amqp_uri, data_dir, databases)
+        result["log_level"] = env["JALON_LOG_LEVEL"]
+        with Stack(env, log_dir=data_dir / "logs") as stack:
+            result.update(_drive(stack, amqp_uri, dossiers, months, clients))
+    finally:
+        if databases is not None:
+            databases.drop_all()
+    return result
+
+
+def _drive(stack, amqp_uri: str, dossiers: int, months: int, clients: int) -> dict:
+    today = datetime.now(timezone.utc).date()
+    admin, org, organisation_id = bootstrap(amqp_uri, stack.base_url)
+    pool = eventlet.GreenPool(clients)
+    dossier_ids, setup_s = timed(lambda: list(pool.imap(
+        lambda i: create_dossier(admin, organisation_id, i, today, months), range(dossiers))))
+    month_list = past_months(today, months)
+    emails_before = count_emails(stack.settings.mail_dir)
+    started = time.perf_counter()
+    batches = list(pool.imap(lambda d: certify_dossier(org, d, month_list), dossier_ids))
+    certify_s = time.perf_counter() - started
+    certify = summarise([x for batch in batches for x in batch], certify_s, "certifications")
+    work = [(d, m) for d in dossier_ids for m in month_list]
+    effects = wait_for_effects(org, work, stack.settings.mail_dir,
+                               emails_before + 2 * len(work), timeout=600)
+    effects["effects_after_first_certify_s"] = round(certify_s + effects["effects_s"], 3)
+    return {"setup_s": round(setup_s, 3), "certify": certify, "effects": effects}
+
+
+# ---------------------------------------------------------------------------------------------
+
+def attempt(name: str, run, *args) -> dict:
+    """A part that fails is recorded as failed; the other part still runs."""
+    try:
+        return run(*args)
+    except Exception as exc:  # the bench records failures instead of dying
+        return {"error": f"{type(exc).__name__}: {exc}"[:2000],
+                "traceback": traceback.format_exc()[-4000:], "part": name}
+
+
+def write_results(results: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    path = RESULTS / f"{stamp}.json"
+    path.write_text(text + "\n", encoding="utf-8")
+    (RESULTS / "latest.json").write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def summary_lines(results: dict) -> list[str]:
+    lines = [f"machine: {results['machine']['cores']} cores, Python "
+             f"{results['machine']['python']}, load {results['machine']['load_avg_1m']}"]
+    floor = results.get("floor", {})
+    for variant in ("sequential", "concurrent"):
+        if variant in floor:
+            row = floor[variant]
+            lines.append(f"floor {variant:<10} {row['calls_per_s']:>8} calls/s  "
+                         f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms")
+    core = results.get("core", {})
+    if "certify" in core:
+        row = core["certify"]
+        lines.append(f"core certify   {row['certifications_per_s']:>8} certif/s  "
+                     f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms "
+                     f"({row['certifications']} certifications, {core['database']})")
+        effects = core["effects"]
+        lines.append(f"core effects   all done {effects['effects_after_first_certify_s']} s "
+                     f"after the first certify; not done: {effects['months_not_done']} months, "
+                     f"emails {effects['emails_written']}/{effects['emails_expected']}")
+    for part in ("floor", "core"):
+        if "error" in results.get(part, {}):
+            lines.append(f"{part} FAILED: {results[part]['error'][:300]}")
+        elif "skipped" in results.get(part, {}):
+            lines.append(f"{part} skipped")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=2000, help="floor: RPC round trips")
+    parser.add_argument("--clients", type=int, default=10, help="concurrent clients")
+    parser.add_argument("--dossiers", type=int, default=50, help="core: dossiers")
+    parser.add_argument("--months", type=int, default=3, help="core: months per dossier")
+    parser.add_argument("--only", choices=["floor", "core"], help="run one part")
+    parser.add_argument("--serve-floor", metavar="AMQP_URI", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_floor:
+        serve_floor(args.serve_floor)
+        return 0
+    vhost = Vhost(config.load().amqp_uri)
+    results = {"started_at": datetime.now(timezone.utc).isoformat(), "machine": machine(),
+               "private_vhost": vhost.created}
+    try:
+        results["floor"] = (attempt("floor", run_floor, vhost.uri, args.calls, args.clients)
+                            if args.only in (None, "floor") else {"skipped": True})
+        results["core"] = (attempt("core", run_core, vhost.uri, args.dossiers, args.months,
+                                   args.clients)
+                           if args.only in (None, "core") else {"skipped": True})
+    finally:
+        vhost.delete()
+    results["finished_at"] = datetime.now(timezone.utc).isoformat()
+    path = write_results(results)
+    # CLI output, not a log line: the summary is what `make bench` shows.
+    print("\n".join(summary_lines(results) + [f"results: {path}"]))
+    return 1 if any("error" in results[part] for part in ("floor", "core")) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
