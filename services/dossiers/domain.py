@@ -115,7 +115,7 @@ class Scope:
 def scope_for(actor: Actor) -> Scope:
     """Funder staff: their funder's dossiers; an organisation user: its organisation's; a
     beneficiary or employer: the dossiers that name them."""
-    if True:
+    if actor.is_funder_staff:
         return Scope(actor.funder_id)
     by_role = {
         Role.organisation_user: ("organisation_id", actor.organisation_id),

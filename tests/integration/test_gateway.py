@@ -210,18 +210,53 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def gateway(monkeypatch, amqp_uri, container_factory):
-    """Base URL of a running gateway, with every fake service but notifications (each test
-    starts it when it wants /health ok)."""
-    monkeypatch.setenv("JALON_AMQP_URI", amqp_uri)
-    monkeypatch.setenv("JALON_RPC_TIMEOUT", "5")
-    seen.clear()
+class Stack:
+    """Module-wide containers: started once, killed together (stopping each one politely
+    costs seconds apiece, and this file must stay fast)."""
+
+    def __init__(self, amqp_uri: str):
+        self.amqp_uri = amqp_uri
+        self.containers = []
+
+    def start(self, service_cls, **extra_config):
+        from nameko.containers import ServiceContainer
+
+        from servicekit import config
+        conf = {**config.load().nameko_config(), "AMQP_URI": self.amqp_uri, **extra_config}
+        container = ServiceContainer(service_cls, conf)
+        container.start()
+        self.containers.append(container)
+        return container
+
+    def kill_all(self):
+        for container in self.containers:
+            container.kill()
+
+
+@pytest.fixture(scope="module")
+def stack(amqp_uri):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JALON_AMQP_URI", amqp_uri)
+        patch.setenv("JALON_RPC_TIMEOUT", "5")
+        started = Stack(amqp_uri)
+        yield started
+        started.kill_all()
+
+
+@pytest.fixture(scope="module")
+def gateway(stack):
+    """Base URL of a running gateway, with every fake service but notifications (the health
+    test starts it once it has seen /health degraded)."""
     for fake in FAKES:
-        container_factory(fake)
+        stack.start(fake)
     address = f"127.0.0.1:{free_port()}"
-    container_factory(GatewayService, WEB_SERVER_ADDRESS=address)
+    stack.start(GatewayService, WEB_SERVER_ADDRESS=address)
     return f"http://{address}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_records():
+    seen.clear()
 
 
 def auth(token: str = ORG_TOKEN, **headers) -> dict:
@@ -325,14 +360,14 @@ def test_document_download_headers(gateway):
         "filename*=UTF-8''certificat%20f%C3%A9vrier%202026.pdf")
 
 
-def test_health_degraded_then_ok(gateway, container_factory):
+def test_health_degraded_then_ok(gateway, stack):
     degraded = requests.get(f"{gateway}/health")
     assert degraded.status_code == 503
     report = degraded.json()
     assert report["status"] == "degraded"
     assert report["services"]["notifications"]["status"] == "service_unavailable"
     assert report["services"]["identity"]["status"] == "ok"
-    container_factory(FakeNotifications)
+    stack.start(FakeNotifications)
     healthy = requests.get(f"{gateway}/health")
     assert healthy.status_code == 200, healthy.text
     assert healthy.json()["status"] == "ok"
@@ -347,8 +382,7 @@ def test_openapi_and_docs_are_served(gateway):
 
 
 @pytest.mark.parametrize("token", [ORG_TOKEN, FUNDER_TOKEN])
-def test_schemathesis_finds_no_server_error(gateway, container_factory, tmp_path, token):
-    container_factory(FakeNotifications)
+def test_schemathesis_finds_no_server_error(gateway, tmp_path, token):
     command = [str(Path(sys.executable).parent / "schemathesis"), "run",
                f"{gateway}/openapi.json", "--checks",
                "not_a_server_error,response_schema_conformance", "--max-examples", "10",
@@ -359,4 +393,5 @@ def test_schemathesis_finds_no_server_error(gateway, container_factory, tmp_path
     from eventlet.green import subprocess as green_subprocess
     result = green_subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
                                   env={**os.environ, "NO_COLOR": "1"}, timeout=240)
+    print(result.stdout[-5000:])
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

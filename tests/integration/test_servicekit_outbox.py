@@ -112,3 +112,17 @@ def test_broker_failure_keeps_row_pending_until_it_can_publish(pinger, rpc, monk
     received = wait_until(tap.drain, message="the event once the broker is back")
     assert [body["id"] for body in received] == [event_id]
     wait_until(lambda: outbox_rows(engine)[0].published_at, message="published_at")
+
+
+def test_two_replicas_share_the_outbox_without_duplicates(pinger, rpc, container_factory):
+    _, tap, engine = pinger
+    container_factory(Pinger)  # a second replica, its own relay on the same database
+    sent = [rpc.kit_outbox.ping(n) for n in range(20)]
+    received: list[dict] = []
+    wait_until(lambda: received.extend(tap.drain()) or len(received) >= len(sent),
+               message="every event")
+    wait_until(lambda: all(row.published_at for row in outbox_rows(engine)),
+               message="every row marked")
+    eventlet.sleep(0.5)  # a few more polls of both relays: none may re-send
+    received.extend(tap.drain())
+    assert sorted(body["id"] for body in received) == sorted(sent)
