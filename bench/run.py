@@ -327,14 +327,24 @@ def wait_for_effects(org: Client, work: list[tuple[str, str]], mail_dir: Path,
     """Poll until every month is locked with its PDF and every email is written."""
     started = time.perf_counter()
     pending = list(work)
+    poll_errors: list[str] = []
+
+    def done(item) -> bool:
+        try:
+            return effects_done(org, *item)
+        except RuntimeError as exc:  # e.g. a 503 while a service is busy: ask again later
+            poll_errors.append(str(exc)[:200])
+            return False
+
     while time.perf_counter() - started < timeout:
-        pending = [item for item in pending if not effects_done(org, *item)]
+        pending = [item for item in pending if not done(item)]
         if not pending and count_emails(mail_dir) >= emails_expected:
             break
         eventlet.sleep(0.5)
     return {"effects_s": round(time.perf_counter() - started, 3),
             "months_not_done": len(pending),
-            "emails_written": count_emails(mail_dir), "emails_expected": emails_expected}
+            "emails_written": count_emails(mail_dir), "emails_expected": emails_expected,
+            "poll_errors": len(poll_errors), "first_poll_errors": poll_errors[:3]}
 
 
 def stack_env(amqp_uri: str, data_dir: Path, databases: PostgresDatabases | None) -> dict:
@@ -347,7 +357,7 @@ def stack_env(amqp_uri: str, data_dir: Path, databases: PostgresDatabases | None
     return env
 
 
-def run_core(amqp_uri: str, dossiers: int, months: int, clients: int) -> dict:
+def run_core(amqp_uri: str, dossiers: int, months: int, clients: int, keep: bool) -> dict:
     from tools.stack import Stack
     use_sqlite = os.environ.get("JALON_BENCH_DB", "postgresql") == "sqlite"
     databases = None if use_sqlite else PostgresDatabases(PG_ADMIN)
@@ -362,6 +372,9 @@ def run_core(amqp_uri: str, dossiers: int, months: int, clients: int) -> dict:
     finally:
         if databases is not None:
             databases.drop_all()
+    if not keep:  # on failure the exception skips this: the logs stay for reading
+        shutil.rmtree(data_dir, ignore_errors=True)
+        result.pop("data_dir")
     return result
 
 
@@ -446,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dossiers", type=int, default=50, help="core: dossiers")
     parser.add_argument("--months", type=int, default=3, help="core: months per dossier")
     parser.add_argument("--only", choices=["floor", "core"], help="run one part")
+    parser.add_argument("--keep", action="store_true", help="core: keep data and logs")
     parser.add_argument("--serve-floor", metavar="AMQP_URI", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_floor:
@@ -458,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         results["floor"] = (attempt("floor", run_floor, vhost.uri, args.calls, args.clients)
                             if args.only in (None, "floor") else {"skipped": True})
         results["core"] = (attempt("core", run_core, vhost.uri, args.dossiers, args.months,
-                                   args.clients)
+                                   args.clients, args.keep)
                            if args.only in (None, "core") else {"skipped": True})
     finally:
         vhost.delete()

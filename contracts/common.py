@@ -67,8 +67,24 @@ def _decimal_from_french(value: Any) -> Any:
     return text
 
 
-FrenchDecimalInput = BeforeValidator(_decimal_from_french)
-"""Accept French decimal input. Put it LAST in Annotated[...], after the constraints (as in
+class _FrenchDecimalInput:
+    """Accept French decimal input, and say so in the JSON Schema's string branch."""
+
+    pattern = r"^\s*[+-]?\d+([.,]\d+)?\s*$"
+
+    def __get_pydantic_core_schema__(self, source, handler):
+        return BeforeValidator(_decimal_from_french).__get_pydantic_core_schema__(source, handler)
+
+    def __get_pydantic_json_schema__(self, schema, handler):
+        json_schema = handler(schema)
+        for branch in json_schema.get("anyOf", ()):
+            if branch.get("type") == "string":
+                branch.setdefault("pattern", self.pattern)
+        return json_schema
+
+
+FrenchDecimalInput = _FrenchDecimalInput()
+"""Put it LAST in Annotated[...], after the constraints (as in
 `Annotated[Hours, FrenchDecimalInput]`): the JSON Schema then keeps minimum etc. Output is
 unchanged: a Decimal, dumped in JSON as a plain string "147.00"."""
 

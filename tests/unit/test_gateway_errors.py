@@ -1,0 +1,59 @@
+"""The one table from remote error classes to HTTP problems."""
+from __future__ import annotations
+
+import pytest
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+
+from contracts.http import Problem
+from gateway.errors import HttpProblem, problem_for
+from servicekit import errors as kit
+
+
+@pytest.mark.parametrize("exc, status", [
+    (kit.InvalidInput("invalid_payload", "Données invalides."), 422),
+    (kit.Unauthenticated("session_expired", "Session expirée."), 401),
+    (kit.Forbidden("not_yours", "Ce dossier n'est pas le vôtre."), 403),
+    (kit.NotFound("dossier_not_found", "Dossier introuvable."), 404),
+    (kit.Conflict("already_certified", "Déjà certifié."), 409),
+    (kit.ServiceUnavailable("rpc_timeout", "Le service ne répond pas."), 503),
+])
+def test_kit_errors_keep_their_code_and_message(exc, status):
+    body, headers = problem_for(exc, "cid", "/x")
+    Problem.model_validate(body)
+    assert (body["status"], body["code"], body["detail"]) == (status, exc.code, exc.message)
+    assert body["type"] == f"urn:jalon:problem:{exc.code}"
+    assert body["correlation_id"] == "cid" and body["instance"] == "/x"
+    assert ("WWW-Authenticate" in headers) == (status == 401)
+
+
+@pytest.mark.parametrize("exc", [UnknownService("dossiers"), RpcTimeout()])
+def test_nameko_unavailability_is_503(exc):
+    body, _ = problem_for(exc, "cid")
+    assert (body["status"], body["code"]) == (503, "service_unavailable")
+
+
+def test_validation_details_pass_but_internal_details_stay_private():
+    invalid = kit.InvalidInput("invalid_payload", "Données invalides.",
+                               {"errors": [{"loc": ["month"], "msg": "bad"}], "field": "month"})
+    body, _ = problem_for(invalid, "cid")
+    assert body["errors"] == [{"loc": ["month"], "msg": "bad"}]
+    assert body["details"] == {"field": "month"}
+    timeout = kit.ServiceUnavailable("rpc_timeout", "Le service ne répond pas.",
+                                     {"call": "dossiers.get_dossier"})
+    body, _ = problem_for(timeout, "cid")
+    assert "details" not in body and "dossiers" not in str(body)
+
+
+def test_unexpected_errors_are_5xx_without_detail():
+    body, _ = problem_for(RemoteError("KeyError", "'secret'"), "cid")
+    assert (body["status"], body["code"]) == (502, "upstream_error")
+    assert "secret" not in str(body)
+    body, _ = problem_for(ZeroDivisionError("boom"), "cid")
+    assert (body["status"], body["code"]) == (500, "internal_error")
+    assert "boom" not in str(body)
+
+
+def test_gateway_problems_keep_their_headers():
+    body, headers = problem_for(HttpProblem(405, "method_not_allowed", "Non.",
+                                            headers={"Allow": "GET"}), "cid")
+    assert body["title"] == "Méthode non autorisée" and headers == {"Allow": "GET"}

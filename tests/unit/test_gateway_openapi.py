@@ -1,0 +1,114 @@
+"""The OpenAPI document generated from the gateway's routes."""
+from __future__ import annotations
+
+import pytest
+
+from gateway.openapi import build, render_docs
+from gateway.routes import routes_of
+from gateway.service import GatewayService
+
+EXPECTED = {
+    ("post", "/auth/login"), ("post", "/auth/logout"), ("get", "/me"),
+    ("post", "/organisations"), ("get", "/organisations/{organisation_id}"),
+    ("post", "/beneficiaries"), ("post", "/employers"), ("post", "/dossiers"),
+    ("get", "/dossiers"), ("get", "/dossiers/{dossier_id}"),
+    ("get", "/dossiers/{dossier_id}/certificates"),
+    ("get", "/dossiers/{dossier_id}/certificates/{month}"),
+    ("put", "/dossiers/{dossier_id}/certificates/{month}/hours"),
+    ("post", "/dossiers/{dossier_id}/certificates/{month}/certify"),
+    ("get", "/dossiers/{dossier_id}/certificates/{month}/payment-lock"),
+    ("get", "/dossiers/{dossier_id}/documents"), ("get", "/documents/{document_id}/content"),
+    ("get", "/health"), ("get", "/openapi.json"), ("get", "/docs"),
+}
+
+
+@pytest.fixture(scope="module")
+def document():
+    return build(GatewayService)
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _resolve(document, ref):
+    assert ref.startswith("#/"), ref
+    node = document
+    for part in ref[2:].split("/"):
+        node = node[part]
+    return node
+
+
+def test_every_route_is_documented_once(document):
+    documented = {(method, path) for path, ops in document["paths"].items() for method in ops}
+    assert documented == EXPECTED
+    assert len(routes_of(GatewayService)) == len(EXPECTED)
+    operation_ids = [op["operationId"] for ops in document["paths"].values()
+                     for op in ops.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+def test_it_is_openapi_31_and_every_reference_resolves(document):
+    assert document["openapi"] == "3.1.0"
+    refs = set(_refs(document))
+    assert "#/components/schemas/HoursEntry" in refs
+    for ref in refs:
+        _resolve(document, ref)
+    assert "$defs" not in str(document)
+
+
+def test_operations_declare_parameters_bodies_problems_and_security(document):
+    hours = document["paths"]["/dossiers/{dossier_id}/certificates/{month}/hours"]["put"]
+    params = {p["name"]: p for p in hours["parameters"]}
+    assert params["month"]["in"] == "path" and params["month"]["required"]
+    assert params["month"]["schema"]["pattern"] == r"^\d{4}-(0[1-9]|1[0-2])$"
+    assert params["dossier_id"]["schema"]["maxLength"] == 64
+    assert hours["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HoursEntry"}
+    for status in ("400", "401", "403", "422", "default"):
+        content = hours["responses"][status]["content"]
+        assert content["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    assert hours["security"] == [{"bearerAuth": []}]
+    assert hours["x-roles"] == ["organisation_user"]
+    login = document["paths"]["/auth/login"]["post"]
+    assert login["security"] == [] and "401" not in login["responses"]
+    search = document["paths"]["/dossiers"]["get"]["parameters"]
+    assert search == [{"name": "q", "in": "query", "required": False,
+                       "schema": {"type": "string", "maxLength": 200,
+                                  "description": "number, beneficiary or title"},
+                       "description": "number, beneficiary or title"}]
+    listing = document["paths"]["/dossiers"]["get"]["responses"]["200"]
+    assert listing["content"]["application/json"]["schema"] == {
+        "type": "array", "items": {"$ref": "#/components/schemas/Dossier"}}
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer"}
+
+
+def test_created_and_empty_replies(document):
+    assert "201" in document["paths"]["/dossiers"]["post"]["responses"]
+    logout = document["paths"]["/auth/logout"]["post"]["responses"]["204"]
+    assert "content" not in logout
+    health = document["paths"]["/health"]["get"]["responses"]
+    assert health["503"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/HealthReport")
+
+
+def test_french_hours_are_documented(document):
+    hours = document["components"]["schemas"]["HoursEntry"]["properties"]["training_hours"]
+    string_branch = next(b for b in hours["anyOf"] if b["type"] == "string")
+    assert "," in string_branch["pattern"]
+
+
+def test_docs_page_is_rendered_and_escaped(document):
+    html = render_docs(document)
+    assert html.startswith("<!doctype html>")
+    assert "Saisir les heures du mois" in html and "http" + "s://cdn" not in html
+    assert "<script" not in html
+    assert "&#34;147,00&#34;" in html or "&quot;147,00&quot;" in html

@@ -1,0 +1,98 @@
+"""Route declaration helpers, request reading and download headers (no server)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from contracts.certification import HoursEntry
+from contracts.common import FrenchDecimal
+from gateway.auth import bearer_token, client_ip, require_role
+from gateway.errors import HttpProblem
+from gateway.http import content_disposition, safe_media_type
+from gateway.routes import path_parameter_type, werkzeug_path
+
+
+def request(headers=None, remote_addr="192.0.2.1") -> Request:
+    environ = EnvironBuilder(headers=headers or {}).get_environ()
+    environ["REMOTE_ADDR"] = remote_addr
+    return Request(environ)
+
+
+def test_path_translation():
+    assert werkzeug_path("/dossiers/{dossier_id}/certificates/{month}/hours") == \
+        "/dossiers/<dossier_id>/certificates/<month>/hours"
+    assert werkzeug_path("/health") == "/health"
+
+
+def test_path_parameters_have_types_by_name():
+    month = TypeAdapter(path_parameter_type("month"))
+    assert month.validate_python("2026-02") == "2026-02"
+    with pytest.raises(ValidationError):
+        month.validate_python("2026-13")
+    with pytest.raises(ValidationError):
+        TypeAdapter(path_parameter_type("dossier_id")).validate_python("x" * 65)
+    with pytest.raises(ValueError):
+        path_parameter_type("page")
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("147,00", Decimal("147.00")), ("147.5", Decimal("147.5")), (" 3,5 ", Decimal("3.5")),
+    ("1\u00a0234,50", Decimal("1234.50")), (7, Decimal(7)),
+])
+def test_french_decimal_input(typed, expected):
+    assert TypeAdapter(FrenchDecimal).validate_python(typed) == expected
+
+
+def test_hours_entry_accepts_french_input_and_keeps_its_rules():
+    entry = HoursEntry.model_validate({"training_hours": "147,00", "internship_hours": 0,
+                                       "absence_hours": "3,5"})
+    assert entry.model_dump(mode="json") == {"training_hours": "147.00",
+                                             "internship_hours": "0", "absence_hours": "3.5"}
+    for bad in ("-1,00", "1,234", "1,2,3", "abc"):
+        with pytest.raises(ValidationError):
+            HoursEntry.model_validate({"training_hours": bad, "internship_hours": 0,
+                                       "absence_hours": 0})
+
+
+def test_bearer_token():
+    assert bearer_token(request({"Authorization": "Bearer abc.DEF-123"})) == "abc.DEF-123"
+    assert bearer_token(request({"Authorization": "bearer  tok"})) == "tok"
+    for header, code in ((None, "missing_token"), ("Basic eA==", "invalid_token"),
+                         ("Bearer ", "invalid_token"), ("Bearer a b", "invalid_token"),
+                         ("Bearer " + "x" * 513, "invalid_token")):
+        with pytest.raises(HttpProblem) as caught:
+            bearer_token(request({"Authorization": header} if header else {}))
+        assert (caught.value.status, caught.value.code) == (401, code)
+
+
+def test_client_ip_prefers_a_valid_first_forwarded_hop():
+    assert client_ip(request({"X-Forwarded-For": "203.0.113.7, 10.0.0.1"})) == "203.0.113.7"
+    assert client_ip(request({"X-Forwarded-For": "not-an-ip"})) == "192.0.2.1"
+    assert client_ip(request()) == "192.0.2.1"
+
+
+def test_roles_are_checked_when_declared():
+    require_role({"role": "funder_agent"}, None)
+    require_role({"role": "funder_agent"}, {"funder_agent"})
+    with pytest.raises(HttpProblem) as caught:
+        require_role({"role": "beneficiary"}, {"funder_agent"})
+    assert caught.value.status == 403
+
+
+def test_content_disposition_is_safe_and_exact():
+    assert content_disposition("certificat février.pdf") == (
+        "attachment; filename=\"certificat fevrier.pdf\"; "
+        "filename*=UTF-8''certificat%20f%C3%A9vrier.pdf")
+    hostile = content_disposition('../../etc/"passwd"\r\nX-Evil: 1')
+    assert "\r" not in hostile and "\n" not in hostile and '"passwd"' not in hostile
+    assert content_disposition("") == "attachment; filename=\"document\"; filename*=UTF-8''document"
+
+
+def test_media_types_are_sanitised():
+    assert safe_media_type("application/pdf") == "application/pdf"
+    assert safe_media_type("text/html\r\nX: y") == "application/octet-stream"
+    assert safe_media_type("") == "application/octet-stream"
