@@ -5,15 +5,45 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from contracts.events import Month
 
+# C0 controls but tab, newline and carriage return, and lone UTF-16 surrogates: no database,
+# PDF or email can carry them, so they are refused at the edge instead of failing deep inside.
+_FORBIDDEN_CODE_POINTS = frozenset(
+    [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]
+)
+
+
+def _is_clean(text: str) -> bool:
+    return not any(ord(c) in _FORBIDDEN_CODE_POINTS or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str):
+        if not _is_clean(value):
+            raise ValueError("le texte contient un caractère de contrôle ou invalide")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_text(item)
+
 
 class Shape(BaseModel):
-    """Base of every request and reply shape: unknown fields are errors, not silently dropped."""
+    """Base of every request and reply shape: unknown fields are errors, not silently dropped,
+    and no text may hold control characters or invalid code points."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_clean_text(cls, data: Any) -> Any:
+        _check_text(data)
+        return data
 
 
 class Role(str, Enum):
@@ -43,7 +73,7 @@ class Actor(Shape):
         return self.role in FUNDER_ROLES
 
 
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class DossierMonth(Shape):

@@ -2,7 +2,10 @@
 
 PostgreSQL goes through psycopg2 made green by psycogreen (patched on import of this module),
 so a slow query yields to other green threads instead of blocking the process. SQLite (the
-embedded default) is a local file: its calls are short and stay blocking.
+embedded default) is a local file: its calls are short and stay blocking. Its lock is not:
+a writer that meets another green thread's open write transaction would wait in C (busy
+timeout), freezing the whole process, the lock holder included, until "database is locked".
+So on SQLite the writers of one process take turns on a green lock (`Database.write_gate`).
 """
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import contextlib
 from datetime import datetime, timezone
 from typing import Iterator
 
+import eventlet
+from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
 from sqlalchemy.orm import Session
@@ -56,6 +61,30 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class WriteGate:
+    """One writing transaction at a time in this process, waited for cooperatively.
+
+    Re-entrant for the green thread that holds it, so a nested unit of work cannot deadlock.
+    """
+
+    def __init__(self):
+        self._semaphore = Semaphore(1)
+        self._owner = None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        current = eventlet.getcurrent()
+        if self._owner is current:
+            yield
+            return
+        with self._semaphore:
+            self._owner = current
+            try:
+                yield
+            finally:
+                self._owner = None
 
 
 def utcnow() -> datetime:
@@ -113,11 +142,13 @@ class Database(DependencyProvider):
         self.start_mappers = start_mappers
         self.engine: Engine | None = None
         self.on_commit_with_events = None  # set by the outbox relay to be woken early
+        self._gate: WriteGate | None = None
 
     def setup(self) -> None:
         settings = config.load()
         self.engine = make_engine(settings.database_url(self.container.service_name),
                                   settings.db_pool_size)
+        self._gate = None
         if self.start_mappers:
             self.start_mappers()
 
@@ -130,6 +161,11 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> "DatabaseAccess":
         return DatabaseAccess(self, correlation_id(worker_ctx))
+
+    def write_gate(self):
+        """Hold it around any writing transaction opened outside `unit_of_work` (no-op
+        except on SQLite; see the module docstring)."""
+        return self._gate.held() if self._gate else contextlib.nullcontext()
 
     @property
     def outbox(self):
@@ -152,7 +188,8 @@ class DatabaseAccess:
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         provider = self._provider
-        with Session(provider.engine, expire_on_commit=False) as session, session.begin():
+        with provider.write_gate(), Session(provider.engine, expire_on_commit=False) as session, \
+                session.begin():
             uow = UnitOfWork(session, provider.container.service_name, provider.outbox,
                              provider.processed, self._correlation_id)
             yield uow

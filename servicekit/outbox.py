@@ -80,7 +80,7 @@ class OutboxRelay(DependencyProvider):
         """Publish one batch of pending rows; return how many were sent."""
         database = self.database
         outbox = database.outbox
-        with Session(database.engine) as session, session.begin():
+        with database.write_gate(), Session(database.engine) as session, session.begin():
             rows = session.execute(
                 select(outbox.c.position, outbox.c.event_name, outbox.c.correlation_id,
                        outbox.c.envelope)

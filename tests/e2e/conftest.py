@@ -7,10 +7,13 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
 import requests
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from servicekit.config import SERVICES
 
@@ -111,3 +114,56 @@ def eventually(check, timeout: float = 30.0, interval: float = 0.25):
         if time.monotonic() > deadline:
             raise AssertionError(f"not done within {timeout} s: {check.__name__}")
         time.sleep(interval)
+
+
+PASSWORD = "Demo-Passw0rd!"
+
+
+def month_shift(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@pytest.fixture(scope="module")
+def funder_admin(stack):
+    code = f"tp-{uuid.uuid4().hex[:6]}"
+    with ClusterRpcProxy({"AMQP_URI": stack.env["JALON_AMQP_URI"], "serializer": "json"},
+                         timeout=30) as rpc:
+        rpc.identity.bootstrap_funder({
+            "code": code, "name": "Transitions Pro Test",
+            "admin": {"identifier": f"agent-{code}", "name": "Agent Test",
+                      "email": f"agent-{code}@funder.example.org", "password": PASSWORD},
+        })
+    return Client(stack.base_url).login(f"agent-{code}", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def dossier(stack, funder_admin):
+    suffix = uuid.uuid4().hex[:6]
+    organisation = funder_admin.post("/organisations", json={
+        "name": "Centre de Formation Horizon", "siret": "73282932000074",
+        "email": f"contact-{suffix}@horizon.example.org",
+        "user": {"identifier": f"of-{suffix}", "name": "Claire Martin",
+                 "email": f"claire-{suffix}@horizon.example.org", "password": PASSWORD},
+    })
+    assert organisation.status_code == 201, organisation.text
+    beneficiary = funder_admin.post("/beneficiaries", json={
+        "name": "DUBOIS Michelle", "email": f"michelle-{suffix}@beneficiary.example.org"})
+    employer = funder_admin.post("/employers", json={
+        "name": "Boulangerie Dupont", "email": f"rh-{suffix}@employer.example.org"})
+    assert beneficiary.status_code == employer.status_code == 201, beneficiary.text + employer.text
+    today = date.today()
+    created = funder_admin.post("/dossiers", json={
+        "number": f"20X{suffix}", "organisation_id": organisation.json()["id"],
+        "beneficiary_id": beneficiary.json()["id"], "employer_id": employer.json()["id"],
+        "training_title": "1ERE ANNEE PHARMACIE",
+        "session_start": month_shift(today, -3).isoformat(),
+        "session_end": (month_shift(today, 4)).isoformat(),
+    })
+    assert created.status_code == 201, created.text
+    return {
+        "id": created.json()["id"],
+        "organisation": Client(stack.base_url).login(f"of-{suffix}", PASSWORD),
+        "beneficiary_email": beneficiary.json()["email"],
+        "employer_email": employer.json()["email"],
+    }

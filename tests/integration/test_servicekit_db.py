@@ -95,3 +95,40 @@ def test_unit_of_work_commits_or_rolls_back(service_env, container_factory, monk
     else:
         raise AssertionError("the failing call did not fail")
     assert rpc.kit_db_a.count() == 1
+
+
+class SqliteWriter:
+    name = "kit_db_lite"
+    context = RequestContext()
+    db = Database(metadata)
+
+    @rpc
+    def slow_write(self, value: str):
+        # Holds its write transaction across a green pause, like a handler rendering a PDF.
+        with self.db.unit_of_work() as uow:
+            uow.session.execute(insert(notes).values(text=value))
+            eventlet.sleep(0.5)
+
+    @rpc
+    def count(self):
+        with self.db.read() as session:
+            return session.execute(select(func.count()).select_from(notes)).scalar()
+
+
+def _slow_write(amqp_uri: str, value: str) -> None:
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, timeout=60) as proxy:
+        proxy.kit_db_lite.slow_write(value)
+
+
+def test_sqlite_writers_take_turns_without_freezing(service_env, container_factory, monkeypatch,
+                                                    tmp_path, amqp_uri, rpc):
+    """Embedded mode: concurrent writers wait for each other green, not in SQLite's C busy
+    loop (which froze the process, lock holder included, until 'database is locked')."""
+    from servicekit.db import make_engine
+    url = f"sqlite:///{tmp_path}/lite.db"
+    monkeypatch.setenv("JALON_DB_URL_KIT_DB_LITE", url)
+    metadata.create_all(make_engine(url))
+    container_factory(SqliteWriter)
+    pool = eventlet.GreenPool(4)
+    list(pool.imap(_slow_write, [amqp_uri] * 4, ["a", "b", "c", "d"]))
+    assert rpc.kit_db_lite.count() == 4
