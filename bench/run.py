@@ -26,6 +26,7 @@ import logging  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -163,8 +164,6 @@ class FloorService:
 
 def serve_floor(amqp_uri: str) -> None:
     """Runs in the child process until SIGTERM."""
-    import signal
-
     from nameko.runners import ServiceRunner
     runner = ServiceRunner({"AMQP_URI": amqp_uri, "serializer": "json", "max_workers": 10})
     runner.add_service(FloorService)
@@ -465,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_floor:
         serve_floor(args.serve_floor)
         return 0
+    # SIGTERM ends the run like Ctrl-C: through the `finally`s that stop the stack's processes
+    # and delete the vhost and databases.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     vhost = Vhost(config.load().amqp_uri)
     results = {"started_at": datetime.now(timezone.utc).isoformat(), "machine": machine(),
                "private_vhost": vhost.created}

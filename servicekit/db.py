@@ -148,7 +148,7 @@ class Database(DependencyProvider):
         settings = config.load()
         self.engine = make_engine(settings.database_url(self.container.service_name),
                                   settings.db_pool_size)
-        self._gate = None
+        self._gate = WriteGate() if self.engine.dialect.name == "sqlite" else None
         if self.start_mappers:
             self.start_mappers()
 
