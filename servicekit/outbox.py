@@ -9,72 +9,34 @@ from __future__ import annotations
 
 import json
 
-import eventlet
-from eventlet.event import Event
 from nameko.amqp.publish import Publisher
 from nameko.events import get_event_exchange
-from nameko.extensions import DependencyProvider
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from servicekit import config
-from servicekit.db import Database, utcnow
+from servicekit.db import utcnow
 from servicekit.logging import get_logger
+from servicekit.loop import BackgroundLoop
 
 log = get_logger(__name__)
 
 BATCH = 200
 
 
-class OutboxRelay(DependencyProvider):
-    """Declare next to a `Database` on a service that publishes events.
+class OutboxRelay(BackgroundLoop):
+    """Declare next to a `Database` on a service that publishes events."""
 
-    Not injected into workers for any use but `relay.flush()` in tests; it works on its own.
-    """
-
-    def __init__(self, database_attr: str = "db"):
-        self.database_attr = database_attr
-        self._wake = Event()
-        self._running = False
-
-    @property
-    def database(self) -> Database:
-        return next(dep for dep in self.container.dependencies
-                    if isinstance(dep, Database) and dep.attr_name == self.database_attr)
+    name = "outbox_relay"
 
     def setup(self) -> None:
-        settings = config.load()
-        self.poll_seconds = settings.relay_poll_seconds
+        super().setup()
         self.exchange = get_event_exchange(self.container.service_name, self.container.config)
         self.publisher = Publisher(self.container.config["AMQP_URI"], use_confirms=True,
                                    serializer="json", declare=[self.exchange])
         self.database.on_commit_with_events = self.wake
 
-    def start(self) -> None:
-        self._running = True
-        self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
-
-    def stop(self) -> None:
-        self._running = False
-        self.wake()
-
-    def kill(self) -> None:
-        self.stop()
-
-    def wake(self) -> None:
-        if not self._wake.ready():
-            self._wake.send(True)
-
-    def _run(self) -> None:
-        while self._running:
-            try:
-                while self._running and self.publish_pending():
-                    pass
-            except Exception:  # broker or database down: rows stay pending, try again later
-                log.exception("outbox_relay_failed")
-            with eventlet.Timeout(self.poll_seconds, False):
-                self._wake.wait()
-            self._wake = Event()
+    def work_once(self) -> int:
+        return self.publish_pending()
 
     def publish_pending(self) -> int:
         """Publish one batch of pending rows; return how many were sent."""

@@ -10,6 +10,7 @@ import eventlet
 
 eventlet.monkey_patch()  # as `nameko run` does, before anything opens a socket
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -28,16 +29,25 @@ def _rabbitmqctl(*args: str) -> bool:
     return subprocess.run(["rabbitmqctl", *args], capture_output=True, timeout=60).returncode == 0
 
 
-@pytest.fixture(scope="session")
-def amqp_uri():
-    """A vhost of our own, so a running `make run` stack and the tests never share queues."""
-    vhost = f"jalon-test-{uuid.uuid4().hex[:8]}"
+@contextlib.contextmanager
+def private_vhost(label: str):
+    """A vhost of our own, so a running `make run` stack, the e2e stack and the in-process
+    integration containers never share queues; the local broker's default if we cannot."""
+    vhost = f"jalon-{label}-{uuid.uuid4().hex[:8]}"
     if _rabbitmqctl("add_vhost", vhost) and _rabbitmqctl("set_permissions", "-p", vhost,
                                                           "guest", ".*", ".*", ".*"):
-        yield BROKER.rstrip("/") + "/" + quote(vhost, safe="")
-        _rabbitmqctl("delete_vhost", vhost)
+        try:
+            yield BROKER.rstrip("/") + "/" + quote(vhost, safe="")
+        finally:
+            _rabbitmqctl("delete_vhost", vhost)
     else:
         yield BROKER
+
+
+@pytest.fixture(scope="session")
+def amqp_uri():
+    with private_vhost("test") as uri:
+        yield uri
 
 
 class PostgresDatabases:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 
 from nameko.rpc import rpc
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -14,7 +14,7 @@ from contracts.certification import Certify, HoursEntry
 from contracts.common import Actor, DossierMonth
 from contracts.dossiers import Dossier
 from contracts.events import CertifiedV1, MonthHours, Party
-from servicekit.context import RequestContext
+from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.errors import Conflict
 from servicekit.events import idempotent, subscribe
@@ -29,18 +29,11 @@ from services.certification.models import metadata, start_mappers
 log = get_logger(__name__)
 
 
-class CertificationService:
+class CertificationService(ServiceBase):
     name = "certification"
-    context = RequestContext()
     db = Database(metadata, start_mappers)
     relay = OutboxRelay()
     dossiers = RpcClient("dossiers")
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok", "database": "ok"}
 
     @rpc
     def list_certificates(self, actor, dossier_id):

@@ -5,12 +5,12 @@ import base64
 import uuid
 
 from nameko.rpc import rpc
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from contracts.common import Actor
 from contracts.documents import Document as DocumentShape
 from contracts.documents import DocumentContent
-from servicekit.context import RequestContext
+from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.errors import NotFound
 from servicekit.events import idempotent, subscribe
@@ -30,18 +30,11 @@ def _shape(document: Document) -> DocumentShape:
     return DocumentShape(**{name: getattr(document, name) for name in _SHAPE_FIELDS})
 
 
-class DocumentsService:
+class DocumentsService(ServiceBase):
     name = "documents"
-    context = RequestContext()
     db = Database(metadata, start_mappers)
     renderer = PdfRenderer()
     files = FileStore()
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok", "database": "ok"}
 
     @subscribe("certification", "certified")
     @idempotent

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import Enum
 
 from contracts.common import Actor, Role
-from servicekit.errors import Forbidden, InvalidInput, NotFound
+from servicekit.errors import InvalidInput, NotFound
 
 
 class PartyKind(str, Enum):
@@ -67,10 +67,6 @@ class Dossier:
 
 
 # --- rules ----------------------------------------------------------------------------------
-
-def require_funder_staff(actor: Actor) -> None:
-    if not actor.is_funder_staff:
-        raise Forbidden("funder_staff_only", "Cette action est réservée au financeur.")
 
 
 def check_party(party: Party | None, funder_id: str, kind: PartyKind) -> Party:

@@ -6,14 +6,14 @@ them with the end user's actor, so that scope is their access check too.
 from __future__ import annotations
 
 from nameko.rpc import rpc
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from contracts.common import Actor
 from contracts.dossiers import Dossier as DossierShape, NewDossier, NewParty, Party as PartyShape
 from services.dossiers import domain, models
 from services.dossiers.domain import Dossier, Party, PartyKind
-from servicekit.context import RequestContext
+from servicekit.access import require_funder_staff
+from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.errors import Conflict, InvalidInput, NotFound
 from servicekit.logging import get_logger
@@ -46,17 +46,10 @@ def _number_taken() -> Conflict:
     return Conflict("dossier_number_taken", "Ce numéro de dossier existe déjà.")
 
 
-class DossiersService:
+class DossiersService(ServiceBase):
     name = "dossiers"
-    context = RequestContext()
     db = Database(models.metadata, models.start_mappers)
     identity = RpcClient("identity")
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok", "database": "ok"}
 
     @rpc
     def create_beneficiary(self, actor, payload):
@@ -68,7 +61,7 @@ class DossiersService:
 
     def _create_party(self, actor, payload, kind: PartyKind):
         actor = parse(Actor, actor)
-        domain.require_funder_staff(actor)
+        require_funder_staff(actor)
         new = parse(NewParty, payload)
         party = Party(id=domain.new_id(), funder_id=actor.funder_id, kind=kind.value,
                       name=new.name, email=str(new.email), created_at=utcnow())
@@ -80,7 +73,7 @@ class DossiersService:
     @rpc
     def create_dossier(self, actor, payload):
         actor = parse(Actor, actor)
-        domain.require_funder_staff(actor)
+        require_funder_staff(actor)
         new = parse(NewDossier, payload)
         organisation_name = self._organisation_name(actor, new.organisation_id)
         try:

@@ -22,7 +22,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
 
 from contracts.common import Actor, Role
-from servicekit.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from servicekit.errors import InvalidInput, NotFound, Unauthenticated
 
 # The rights an organisation's first user gets: it manages the organisation's account.
 ORGANISATION_ADMIN_RIGHTS = ("enter_hours", "certify", "payments", "documents", "users")
@@ -203,10 +203,6 @@ def invalid_token() -> Unauthenticated:
 
 
 # --- who may do what ------------------------------------------------------------------------
-
-def require_funder_staff(actor: Actor) -> None:
-    if not actor.is_funder_staff:
-        raise Forbidden("funder_staff_only", "Cette action est réservée au financeur.")
 
 
 def can_see_organisation(actor: Actor, organisation: Organisation) -> bool:

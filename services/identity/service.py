@@ -9,7 +9,6 @@ import contextlib
 
 from eventlet import tpool
 from nameko.rpc import rpc
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from contracts.common import Actor, Role
@@ -19,7 +18,8 @@ from contracts.identity import (Credentials, Me, NewFunder, NewOrganisation, New
 from services.identity import domain, models
 from services.identity.domain import Funder, Organisation, UserAccount, UserSession
 from servicekit import config
-from servicekit.context import RequestContext
+from servicekit.access import require_funder_staff
+from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.errors import Conflict, NotFound
 from servicekit.logging import get_logger
@@ -76,16 +76,9 @@ def _organisation_shape(organisation: Organisation) -> OrganisationShape:
                              address=organisation.address)
 
 
-class IdentityService:
+class IdentityService(ServiceBase):
     name = "identity"
-    context = RequestContext()
     db = Database(models.metadata, models.start_mappers)
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok", "database": "ok"}
 
     @rpc
     def bootstrap_funder(self, payload):
@@ -144,7 +137,7 @@ class IdentityService:
     @rpc
     def create_organisation(self, actor, payload):
         actor = parse(Actor, actor)
-        domain.require_funder_staff(actor)
+        require_funder_staff(actor)
         new = parse(NewOrganisation, payload)
         siret = domain.normalise_siret(new.siret)
         with _conflict_on_duplicate("organisation_conflict",

@@ -18,18 +18,16 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-import eventlet
-from eventlet.event import Event
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, UndefinedError
-from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicekit import config
-from servicekit.db import Database, utcnow
+from servicekit.db import utcnow
 from servicekit.errors import InvalidInput
 from servicekit.formatting import JINJA_FILTERS
 from servicekit.logging import get_logger
+from servicekit.loop import BackgroundLoop
 from services.notifications.domain import PENDING, Email, Rendered, one_line
 
 log = get_logger(__name__)
@@ -91,34 +89,19 @@ def _write_eml(message: EmailMessage, folder: Path, email_id: str) -> Path:
     return target
 
 
-class EmailDelivery(DependencyProvider):
+class EmailDelivery(BackgroundLoop):
     """Declare next to a `Database`. Injects a handle whose `queued()` says "this worker
     added emails": once the worker (and so its transaction) is done, the loop is woken."""
 
+    name = "email_delivery"
+
     def __init__(self, database_attr: str = "db"):
-        self.database_attr = database_attr
-        self._wake = Event()
-        self._running = False
+        super().__init__(database_attr)
         self._queued_by: set = set()  # worker contexts that queued emails, until they finish
 
-    @property
-    def database(self) -> Database:
-        return next(dep for dep in self.container.dependencies
-                    if isinstance(dep, Database) and dep.attr_name == self.database_attr)
-
     def setup(self) -> None:
+        super().setup()
         self.settings = config.load()
-
-    def start(self) -> None:
-        self._running = True
-        self.container.spawn_managed_thread(self._run, identifier="email_delivery")
-
-    def stop(self) -> None:
-        self._running = False
-        self.wake()
-
-    def kill(self) -> None:
-        self.stop()
 
     def get_dependency(self, worker_ctx) -> "_Handle":
         return _Handle(self, worker_ctx)
@@ -129,25 +112,14 @@ class EmailDelivery(DependencyProvider):
             if exc_info is None:
                 self.wake()
 
-    def wake(self) -> None:
-        if not self._wake.ready():
-            self._wake.send(True)
-
-    def _run(self) -> None:
-        while self._running:
-            try:
-                while self._running and self.deliver_due():
-                    pass
-            except Exception:  # database down: emails stay pending, try again later
-                log.exception("email_delivery_failed")
-            with eventlet.Timeout(self.settings.relay_poll_seconds, False):
-                self._wake.wait()
-            self._wake = Event()
+    def work_once(self) -> int:
+        return self.deliver_due()
 
     def deliver_due(self) -> int:
         """Send one batch of due pending emails; return how many were tried."""
         now = utcnow()
-        with Session(self.database.engine, expire_on_commit=False) as session, session.begin():
+        with self.database.write_gate(), \
+                Session(self.database.engine, expire_on_commit=False) as session, session.begin():
             due = session.scalars(
                 select(Email).where(Email.status == PENDING, Email.next_attempt_at <= now)
                 .order_by(Email.next_attempt_at).limit(BATCH)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import uuid
 
 from nameko.rpc import rpc
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from contracts.common import Actor
 from contracts.notifications import DirectEmail
 from contracts.notifications import Email as EmailShape
-from servicekit.context import RequestContext
+from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.errors import InvalidInput
 from servicekit.events import idempotent, subscribe
@@ -32,17 +32,10 @@ def _shape(email: Email) -> dict:
     ).model_dump(mode="json")
 
 
-class NotificationsService:
+class NotificationsService(ServiceBase):
     name = "notifications"
-    context = RequestContext()
     db = Database(metadata, start_mappers)
     delivery = EmailDelivery()
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok", "database": "ok"}
 
     @subscribe("certification", "certified")
     @idempotent

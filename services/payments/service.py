@@ -5,12 +5,11 @@ Payments themselves (record, search, export, reconciliation) come with a later i
 from __future__ import annotations
 
 from nameko.rpc import rpc
-from sqlalchemy import text
 
 from contracts.common import Actor, DossierMonth
 from contracts.events import MonthHours, MonthLockedV1
 from contracts.payments import MonthLock as MonthLockReply
-from servicekit.context import RequestContext
+from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.events import idempotent, subscribe
 from servicekit.logging import get_logger
@@ -23,17 +22,10 @@ from services.payments.models import metadata, start_mappers
 log = get_logger(__name__)
 
 
-class PaymentsService:
+class PaymentsService(ServiceBase):
     name = "payments"
-    context = RequestContext()
     db = Database(metadata, start_mappers)
     relay = OutboxRelay()
-
-    @rpc
-    def health(self):
-        with self.db.read() as session:
-            session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok", "database": "ok"}
 
     @rpc
     def get_month_lock(self, actor, dossier_id, month):

@@ -16,6 +16,7 @@ import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from servicekit.config import SERVICES
+from tests.conftest import private_vhost
 
 
 def free_port() -> int:
@@ -64,12 +65,18 @@ def smtp_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory, amqp_uri, postgres, smtp_server):
+def stack_amqp_uri():
+    with private_vhost("e2e") as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, stack_amqp_uri, postgres, smtp_server):
     from tools.stack import Stack
 
     root = tmp_path_factory.mktemp("stack")
     env = {
-        "JALON_AMQP_URI": amqp_uri,
+        "JALON_AMQP_URI": stack_amqp_uri,
         "JALON_DATA_DIR": str(root / "var"),
         "JALON_HTTP_ADDRESS": f"127.0.0.1:{free_port()}",
         "JALON_SMTP_HOST": "127.0.0.1",

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 

@@ -15,6 +15,9 @@ from contracts.envelope import new_envelope
 from contracts.events import REGISTRY, CertifiedV1, MonthHours, Party
 
 ROOT = Path(__file__).resolve().parents[2]
+# Other tests register throw-away events in this process; the export (a fresh process) knows
+# only the contracts' own.
+CONTRACT_EVENTS = [s for s in REGISTRY.values() if s.model.__module__.startswith("contracts.")]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,7 @@ def validator(exported: Path, filename: str) -> jsonschema.Draft202012Validator:
 
 def test_one_schema_per_registered_event(exported):
     names = sorted(p.name for p in exported.glob("*.schema.json"))
-    expected = sorted(f"{s.service}.{s.name}.v{s.version}.schema.json" for s in REGISTRY.values())
+    expected = sorted(f"{s.service}.{s.name}.v{s.version}.schema.json" for s in CONTRACT_EVENTS)
     assert names == expected
 
 
@@ -73,7 +76,7 @@ def test_schema_rejects_what_subscribers_must_not_accept(exported, change):
 def test_asyncapi_lists_every_event_channel(exported):
     doc = json.loads((exported / "asyncapi.json").read_text())
     assert doc["asyncapi"].startswith("3.")
-    for spec in REGISTRY.values():
+    for spec in CONTRACT_EVENTS:
         channel = doc["channels"][f"{spec.service}.{spec.name}"]
         assert channel["address"] == spec.name
         assert channel["bindings"]["amqp"]["exchange"]["name"] == f"{spec.service}.events"

@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from contracts.common import Actor, Role
+from servicekit.access import require_funder_staff
 from services.dossiers import domain
 from services.dossiers.domain import PartyKind
 from servicekit.errors import Forbidden, InvalidInput
@@ -62,9 +63,9 @@ def test_scope_narrowing_is_what_the_query_filters_on():
 
 
 def test_only_funder_staff_create():
-    domain.require_funder_staff(actor(Role.funder_admin))
+    require_funder_staff(actor(Role.funder_admin))
     with pytest.raises(Forbidden):
-        domain.require_funder_staff(actor(Role.beneficiary, party_id="b1"))
+        require_funder_staff(actor(Role.beneficiary, party_id="b1"))
 
 
 def party(kind="beneficiary", funder_id="f1"):

@@ -7,6 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from contracts.common import Actor, Role
+from servicekit.access import require_funder_staff
 from services.identity import domain
 from servicekit.errors import Forbidden, InvalidInput, Unauthenticated
 
@@ -160,7 +161,7 @@ def test_who_sees_an_organisation(role, funder_id, organisation_id, allowed):
 
 
 def test_only_funder_staff_create_organisations():
-    domain.require_funder_staff(Actor(user_id="u", role=Role.funder_agent, funder_id="f1"))
+    require_funder_staff(Actor(user_id="u", role=Role.funder_agent, funder_id="f1"))
     with pytest.raises(Forbidden):
-        domain.require_funder_staff(Actor(user_id="u", role=Role.organisation_user,
+        require_funder_staff(Actor(user_id="u", role=Role.organisation_user,
                                           funder_id="f1", organisation_id="o1"))
