@@ -125,6 +125,25 @@ def container_factory(amqp_uri):
     yield make
     for container in containers:
         container.kill() if container._died.ready() else container.stop()
+    _delete_queues(amqp_uri, containers)
+
+
+def _delete_queues(amqp_uri: str, containers) -> None:
+    """Event and RPC queues are durable: left behind, one test's queue would collect the
+    events of the next tests and hand them, stale, to a later test's service of that name."""
+    from kombu import Connection
+
+    queues = {}
+    for container in containers:
+        for extension in container.extensions:
+            for queue in [getattr(extension, "queue", None),
+                          *getattr(extension, "retry_queues", [])]:
+                if queue is not None and getattr(queue, "name", None):
+                    queues[queue.name] = queue
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        for name in queues:
+            channel.queue_delete(name)
 
 
 @pytest.fixture
