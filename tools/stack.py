@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -31,6 +32,8 @@ from urllib.parse import urlsplit
 
 from servicekit import config
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = (*config.SERVICES, "gateway")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
@@ -39,6 +42,14 @@ HOW_TO_GET_RABBITMQ = (
     "or run one in Docker: `docker run -d -p 5672:5672 -p 15672:15672 rabbitmq:3-management`; "
     "or point JALON_AMQP_URI at a running broker."
 )
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: if the launcher itself is killed (kill -9, a test runner
+    stopped hard), the kernel kills the service too instead of leaving it orphaned."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class StackError(RuntimeError):
@@ -209,7 +220,8 @@ class Stack:
         # stops the children in order instead of all of them dying mid-request.
         return subprocess.Popen([sys.executable, "-m", "servicekit.run", name], cwd=ROOT,
                                 env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=die_with_parent)
 
     def dead(self) -> dict[str, int]:
         return {name: proc.returncode for name, proc in self.processes.items()

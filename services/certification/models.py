@@ -1,11 +1,11 @@
 """certification tables and the imperative mapping of domain.Certificate onto them."""
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, Numeric, String, Table,
+from sqlalchemy import (Boolean, Column, Integer, MetaData, Numeric, String, Table,
                         UniqueConstraint)
 from sqlalchemy.orm import registry
 
-from servicekit.tables import add_kit_tables
+from servicekit.tables import UtcDateTime, add_kit_tables
 from services.certification.domain import Certificate
 
 metadata = MetaData()
@@ -24,12 +24,12 @@ certificates = Table(
     Column("absence_hours", Numeric(7, 2, asdecimal=True)),
     Column("method", Integer),
     Column("certified_by", String(64)),
-    Column("certified_at", DateTime(timezone=True)),
+    Column("certified_at", UtcDateTime()),
     Column("certified_from_ip", String(45)),
     Column("locked_for_payment", Boolean, nullable=False, default=False),
     Column("version", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("dossier_id", "month", name="uq_certificates_dossier_month"),
 )
 

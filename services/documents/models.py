@@ -1,10 +1,10 @@
 """documents' tables: file metadata (the bytes live on disk, addressed by their sha256)."""
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table
 from sqlalchemy.orm import registry
 
-from servicekit.tables import add_kit_tables
+from servicekit.tables import UtcDateTime, add_kit_tables
 from services.documents.domain import COMPLETION_CERTIFICATE, Document
 
 metadata = MetaData()
@@ -25,7 +25,7 @@ documents = Table(
     Column("organisation_id", String(64)),
     Column("beneficiary_id", String(64)),
     Column("employer_id", String(64)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # One generated certificate per dossier and month: a redelivered or concurrent `certified`

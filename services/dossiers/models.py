@@ -2,12 +2,12 @@
 (kept here so that service.py stays entrypoints only)."""
 from __future__ import annotations
 
-from sqlalchemy import (Column, Date, DateTime, ForeignKey, MetaData, String, Table,
+from sqlalchemy import (Column, Date, ForeignKey, MetaData, String, Table,
                         UniqueConstraint, false, func, or_, select)
 from sqlalchemy.orm import Session, registry
 
 from services.dossiers.domain import Dossier, Party, Scope
-from servicekit.tables import add_kit_tables
+from servicekit.tables import UtcDateTime, add_kit_tables
 
 metadata = MetaData()
 add_kit_tables(metadata)
@@ -19,7 +19,7 @@ parties = Table(
     Column("kind", String(20), nullable=False),  # domain.PartyKind
     Column("name", String(200), nullable=False),
     Column("email", String(320), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 dossiers = Table(
@@ -35,7 +35,7 @@ dossiers = Table(
     Column("session_start", Date, nullable=False),
     Column("session_end", Date, nullable=False),
     Column("status", String(30), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("funder_id", "number", name="uq_dossiers_funder_number"),
 )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -35,11 +35,6 @@ PASSWORD_MAX_LENGTH = 1024
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back: they were stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 # --- rules on input -------------------------------------------------------------------------
@@ -173,7 +168,7 @@ class UserSession:
     def check_usable(self, now: datetime) -> None:
         if self.revoked_at is not None:
             raise invalid_token()
-        if now >= as_utc(self.expires_at):
+        if now >= self.expires_at:
             raise Unauthenticated("session_expired",
                                   "Votre session a expiré, veuillez vous reconnecter.")
 

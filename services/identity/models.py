@@ -2,12 +2,12 @@
 service needs (kept here so that service.py stays entrypoints only)."""
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, ForeignKey, MetaData, String, Table,
+from sqlalchemy import (JSON, Boolean, Column, ForeignKey, MetaData, String, Table,
                         UniqueConstraint, select)
 from sqlalchemy.orm import Session, registry
 
 from services.identity.domain import Funder, Organisation, UserAccount, UserSession
-from servicekit.tables import add_kit_tables
+from servicekit.tables import UtcDateTime, add_kit_tables
 
 metadata = MetaData()
 add_kit_tables(metadata)
@@ -28,7 +28,7 @@ organisations = Table(
     Column("email", String(320), nullable=False),
     Column("legal_representative", String(200)),
     Column("address", String(500)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("funder_id", "siret", name="uq_organisations_funder_siret"),
 )
 
@@ -46,16 +46,16 @@ users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("rights", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 sessions = Table(
     "sessions", metadata,
     Column("token_hash", String(64), primary_key=True),  # sha256 hex of the bearer token
     Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
 )
 
 mapper_registry = registry()

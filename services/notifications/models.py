@@ -1,11 +1,11 @@
 """notifications' tables: every outgoing email, its delivery state and retries."""
 from __future__ import annotations
 
-from sqlalchemy import (Column, DateTime, Index, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (Column, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import registry
 
-from servicekit.tables import add_kit_tables
+from servicekit.tables import UtcDateTime, add_kit_tables
 from services.notifications.domain import Email
 
 metadata = MetaData()
@@ -23,10 +23,10 @@ emails = Table(
     Column("template", String(100), nullable=False),
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("last_error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
     # A redelivered or concurrent event cannot queue the same email twice.
     UniqueConstraint("event_id", "recipient", "template", name="uq_emails_event_recipient"),
 )

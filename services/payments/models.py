@@ -1,10 +1,10 @@
 """payments tables and the imperative mapping of domain.MonthLock onto them."""
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, Numeric, String, Table
+from sqlalchemy import Column, MetaData, Numeric, String, Table
 from sqlalchemy.orm import registry
 
-from servicekit.tables import add_kit_tables
+from servicekit.tables import UtcDateTime, add_kit_tables
 from services.payments.domain import MonthLock
 
 metadata = MetaData()
@@ -20,7 +20,7 @@ month_locks = Table(
     Column("training_hours", Numeric(7, 2, asdecimal=True), nullable=False),
     Column("internship_hours", Numeric(7, 2, asdecimal=True), nullable=False),
     Column("absence_hours", Numeric(7, 2, asdecimal=True), nullable=False),
-    Column("locked_at", DateTime(timezone=True), nullable=False),
+    Column("locked_at", UtcDateTime(), nullable=False),
 )
 
 mapper_registry = registry()

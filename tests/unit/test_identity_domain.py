@@ -111,11 +111,6 @@ def test_session_expires():
     assert raised.value.code == "session_expired"
 
 
-def test_naive_expiry_from_sqlite_is_utc():
-    session = domain.UserSession("h", "u1", NOW, (NOW + timedelta(minutes=1)).replace(tzinfo=None))
-    session.check_usable(NOW)
-
-
 def test_revoked_session_is_invalid():
     _, session = domain.open_session(make_user(), NOW, ttl_minutes=60)
     session.revoke(NOW)

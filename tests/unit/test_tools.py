@@ -145,3 +145,36 @@ def test_instructions_cover_the_core_flow():
     for fragment in ("/auth/login", "/certificates/2026-02/hours", "/certify", "/documents",
                      "/content", "/payment-lock", demo.ORGANISATION_USER.identifier):
         assert fragment in text
+
+
+def test_a_service_dies_with_its_launcher(tmp_path):
+    """kill -9 of the launcher must not leave services running against the broker."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    launcher = tmp_path / "launcher.py"
+    launcher.write_text(
+        "import subprocess, sys, time\n"
+        "from tools.stack import die_with_parent\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],\n"
+        "                         preexec_fn=die_with_parent)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n")
+    root = str(Path(__file__).resolve().parents[2])
+    parent = subprocess.Popen([sys.executable, str(launcher)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": root})
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+
+    def running() -> bool:
+        stat = Path(f"/proc/{child}/stat")
+        return stat.exists() and stat.read_text().split()[2] != "Z"
+
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running()
