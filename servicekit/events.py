@@ -14,8 +14,8 @@ import traceback
 from dataclasses import dataclass
 from functools import partial
 
-from kombu import Queue
-from nameko.amqp.publish import Publisher
+from kombu import Connection, Queue
+from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from pydantic import ValidationError
@@ -131,8 +131,7 @@ class Subscription(EventHandler):
     def _retry(self, message, attempt: int) -> None:
         queue = self.retry_queues[attempt]
         headers = {**message.headers, ATTEMPT_HEADER: attempt + 1}
-        self.publisher.publish(message.payload, exchange="", routing_key=queue.name,
-                               headers=headers, message_id=message.properties.get("message_id"))
+        self._publish_to(queue, message, headers)
 
     def _dead_letter(self, message, error: str) -> None:
         headers = dict(message.headers)
@@ -142,8 +141,26 @@ class Subscription(EventHandler):
             "attempts": int(headers.get(ATTEMPT_HEADER, 0)) + 1,
             "failed_at": utcnow().isoformat(),
         }
-        self.publisher.publish(message.payload, exchange="", routing_key=self.dead_letters.name,
-                               headers=headers, message_id=message.properties.get("message_id"))
+        self._publish_to(self.dead_letters, message, headers)
+
+    def _publish_to(self, queue: Queue, message, headers: dict) -> None:
+        """Publish a copy straight to `queue`, which must exist.
+
+        Mandatory, with confirms: if the broker has no such queue (deleted by hand, or by a
+        policy, while kombu still remembers it as declared), the copy comes back instead of
+        vanishing; the queue is then declared again and the copy sent once more.
+        """
+        def publish():
+            self.publisher.publish(message.payload, exchange="", routing_key=queue.name,
+                                   headers=headers, mandatory=True,
+                                   message_id=message.properties.get("message_id"))
+        try:
+            publish()
+        except UndeliverableMessage:
+            log.warning("queue_missing_redeclared", queue=queue.name)
+            with Connection(self.container.config["AMQP_URI"]) as connection:
+                queue(connection.default_channel).declare()
+            publish()
 
 
 subscribe = Subscription.decorator

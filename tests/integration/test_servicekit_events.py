@@ -170,3 +170,17 @@ def test_dead_letter_header_is_on_the_message(consumer, amqp_uri):
         message.ack()
     assert header["queue"] == QUEUE and ATTEMPT_HEADER not in message.headers
     assert datetime.fromisoformat(header["failed_at"]) <= datetime.now(timezone.utc)
+
+
+def test_retry_queue_deleted_under_a_running_service_loses_nothing(consumer, amqp_uri):
+    from kombu import Connection
+
+    behaviour.failures = 1  # every event fails once, then succeeds on its retry
+    publish_raw(amqp_uri, SOURCE, "pinged", envelope(6))
+    wait_until(lambda: 6 in behaviour.finished, message="the warm-up retry")
+    # kombu now remembers the retry queue as declared; an operator deletes it anyway.
+    with Connection(amqp_uri) as connection:
+        connection.default_channel.queue_delete(f"{QUEUE}--retry-1s")
+    publish_raw(amqp_uri, SOURCE, "pinged", envelope(7))
+    wait_until(lambda: 7 in behaviour.finished, message="the retried event")
+    assert behaviour.attempts.count(7) == 2
