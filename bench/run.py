@@ -6,6 +6,10 @@
     JALON_BENCH_DB=sqlite), driven through the HTTP gateway: enter hours and certify months of
     many dossiers with concurrent clients, then wait until every effect is done (month locked,
     PDF certificate listed, two emails per certification).
+(c) pdf: final completion certificates (method 2, logo and stamp) rendered per second in this
+    process through documents' PdfRenderer (template + context + cached fonts, CSS and images,
+    render in eventlet.tpool), and the same HTML by a bare `weasyprint.HTML(string=...)
+    .write_pdf()` call in the same run; the ratio ours / bare shows our overhead (or gain).
 
 Writes bench/results/<UTC timestamp>.json and bench/results/latest.json and prints a summary.
 No assertions: it measures and records the machine with the numbers.
@@ -51,6 +55,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 FLOOR_SERVICE = "bench_floor"
 PG_ADMIN = os.environ.get("JALON_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "Bench-Jalon-2026!"
+PARTS = ("floor", "core", "pdf")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,6 +409,92 @@ def _drive(stack, amqp_uri: str, dossiers: int, months: int, clients: int) -> di
 
 
 # ---------------------------------------------------------------------------------------------
+# (c) PDF certificates per second per process
+
+def _bench_certificate():
+    """A realistic final certificate: (renderer, context, images) and the same page as one
+    self-contained HTML string (images as data: URIs) for the bare call."""
+    import base64
+    import io
+    from decimal import Decimal
+
+    from PIL import Image
+
+    from contracts.events import CertifiedV1, MonthHours, Party
+    from services.documents import pdfs
+    from services.documents.adapters import PdfRenderer
+    from services.documents.domain import sha256_of
+
+    def png(size, color) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", size, color).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    logo, stamp = png((400, 160), "navy"), png((240, 240), "firebrick")
+    data = CertifiedV1(
+        certificate_id="bench", dossier_id="bench", dossier_number="16/0/5756",
+        funder_id="bench", organisation_id="bench", organisation_name="Organisme de banc d'essai",
+        beneficiary=Party(id="b", name="DUBOIS Michelle", email="b@bench.example"),
+        employer=Party(id="e", name="ACME Industries", email="e@bench.example"),
+        training_title="Titre professionnel Développeur web", session_start=date(2026, 9, 1),
+        session_end=date(2027, 1, 31), month="2026-09",
+        hours=MonthHours(training=Decimal("147"), internship=Decimal("0"),
+                         absence=Decimal("3.5")),
+        method=2, certified_by="bench-user", certified_at=datetime.now(timezone.utc),
+        certified_from_ip="192.0.2.10", organisation_siret="73282932000074",
+        organisation_address="12 rue du Lac\n67000 Strasbourg",
+        legal_representative="Jeanne MARTIN")
+    certification = pdfs.certification_of(data, pdfs.verification_reference(os.urandom(10)))
+    context = pdfs.certificate_context(pdfs.facts_from_event(data),
+                                       pdfs.certificate_issued_on(certification), certification,
+                                       logo_sha256=sha256_of(logo), stamp_sha256=sha256_of(stamp))
+    images = {sha256_of(logo): logo, sha256_of(stamp): stamp}
+    renderer = PdfRenderer()
+    renderer.setup()
+    html = renderer.html("certificate.html", context)
+    for sha256, content in images.items():
+        html = html.replace(pdfs.image_url(sha256),
+                            "data:image/png;base64," + base64.b64encode(content).decode())
+    return renderer, context, images, html
+
+
+def run_pdf(count: int) -> dict:
+    from weasyprint import HTML
+
+    from services.documents.adapters import STYLESHEET, TEMPLATES
+
+    renderer, context, images, html = _bench_certificate()
+
+    def ours() -> bytes:
+        return renderer.render("certificate.html", context, images)
+
+    def bare() -> bytes:
+        return HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
+            stylesheets=[str(STYLESHEET)])
+
+    variants = {"ours": ours, "bare": bare}
+    sizes = {name: len(render()) for name, render in variants.items()}  # warm-up: first-use
+    latencies = {name: [] for name in variants}  # costs (fonts, caches) are not the rate
+    for index in range(count):
+        # Interleaved, in alternating order: both variants see the same load of the machine.
+        for name in (("ours", "bare") if index % 2 == 0 else ("bare", "ours")):
+            latencies[name].append(timed(variants[name])[1])
+    results = {"certificates": count}
+    for name, values in latencies.items():
+        results[name] = {**summarise(values, sum(values), "certificates"),
+                         "pdf_bytes": sizes[name]}
+    # Same count on both sides: the ratio of rates is the inverse ratio of total times.
+    results["ratio_ours_to_bare"] = round(sum(latencies["bare"]) / sum(latencies["ours"]), 3)
+    results["notes"] = ("one process, sequential renders, the two variants interleaved; "
+                        "ours = PdfRenderer.render (jinja2 template + cached FontConfiguration, "
+                        "CSS and decoded images, in eventlet.tpool); bare = weasyprint.HTML("
+                        "string=same html with data: images).write_pdf(stylesheets=[pdf.css]) "
+                        "in the calling thread; "
+                        "ratio > 1: ours is faster")
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
 
 def attempt(name: str, run, *args) -> dict:
     """A part that fails is recorded as failed; the other part still runs."""
@@ -443,7 +534,13 @@ def summary_lines(results: dict) -> list[str]:
         lines.append(f"core effects   all done {effects['all_done_s']} s "
                      f"after the first request; not done: {effects['months_not_done']} months, "
                      f"emails {effects['emails_written']}/{effects['emails_expected']}")
-    for part in ("floor", "core"):
+    pdf = results.get("pdf", {})
+    if "ours" in pdf:
+        lines.append(f"pdf ours       {pdf['ours']['certificates_per_s']:>8} certif/s  "
+                     f"p50 {pdf['ours']['p50_ms']} ms  | bare weasyprint "
+                     f"{pdf['bare']['certificates_per_s']} certif/s  p50 {pdf['bare']['p50_ms']} "
+                     f"ms  | ratio ours/bare {pdf['ratio_ours_to_bare']}")
+    for part in PARTS:
         if "error" in results.get(part, {}):
             lines.append(f"{part} FAILED: {results[part]['error'][:300]}")
         elif "skipped" in results.get(part, {}):
@@ -457,7 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=10, help="concurrent clients")
     parser.add_argument("--dossiers", type=int, default=50, help="core: dossiers")
     parser.add_argument("--months", type=int, default=3, help="core: months per dossier")
-    parser.add_argument("--only", choices=["floor", "core"], help="run one part")
+    parser.add_argument("--pdfs", type=int, default=50, help="pdf: certificates per variant")
+    parser.add_argument("--only", choices=PARTS, help="run one part")
     parser.add_argument("--keep", action="store_true", help="core: keep data and logs")
     parser.add_argument("--serve-floor", metavar="AMQP_URI", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -476,13 +574,15 @@ def main(argv: list[str] | None = None) -> int:
         results["core"] = (attempt("core", run_core, vhost.uri, args.dossiers, args.months,
                                    args.clients, args.keep)
                            if args.only in (None, "core") else {"skipped": True})
+        results["pdf"] = (attempt("pdf", run_pdf, args.pdfs)
+                          if args.only in (None, "pdf") else {"skipped": True})
     finally:
         vhost.delete()
     results["finished_at"] = datetime.now(timezone.utc).isoformat()
     path = write_results(results)
     # CLI output, not a log line: the summary is what `make bench` shows.
     print("\n".join(summary_lines(results) + [f"results: {path}"]))
-    return 1 if any("error" in results[part] for part in ("floor", "core")) else 0
+    return 1 if any("error" in results[part] for part in PARTS) else 0
 
 
 if __name__ == "__main__":

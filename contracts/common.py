@@ -67,6 +67,7 @@ class Actor(Shape):
     party_id: str | None = Field(None, description="the beneficiary or employer this user is")
     rights: list[str] = []
     ip: str | None = None
+    email: str | None = Field(None, description="the user's email, when the account has one")
 
     @property
     def is_funder_staff(self) -> bool:

@@ -51,6 +51,11 @@ class CertifiedV1(Payload):
     certified_by: str
     certified_at: datetime
     certified_from_ip: str | None = None
+    # Added compatibly (optional): the organisation's letterhead as identity knew it at
+    # certification, printed on the PDF certificate.
+    organisation_siret: str | None = None
+    organisation_address: str | None = None
+    legal_representative: str | None = None
 
 
 class MonthLockedV1(Payload):
@@ -61,6 +66,38 @@ class MonthLockedV1(Payload):
     hours: MonthHours
     certificate_id: str
     locked_at: datetime
+
+
+class DocumentReviewed(Payload):
+    """What both review events say about the document and whom to tell."""
+
+    document_id: str
+    category: str
+    category_label: str
+    label: str
+    funder_id: str
+    organisation_id: str | None = None
+    dossier_id: str | None = None
+    dossier_number: str | None = None
+    owner_user_id: str = Field(description="the user who uploaded the document")
+    owner_email: str | None = Field(None, description="as the uploader's account gave it; "
+                                                      "None: the owner is not emailed")
+
+
+class DocumentCheckedV1(DocumentReviewed):
+    """Funder staff checked an uploaded document: it is compliant ("Contrôlé le ...")."""
+
+    checked_at: datetime
+    checked_by: str
+
+
+class DocumentRejectedV1(DocumentReviewed):
+    """Funder staff found an uploaded document non-compliant ("Non conforme : ...")."""
+
+    rejected_at: datetime
+    rejected_by: str
+    reason_code: str = Field(description="illegible, incomplete, expired, wrong_document, other")
+    reason_text: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +119,8 @@ def register(service: str, name: str, version: int, model: type[Payload]) -> Eve
 
 CERTIFIED = register("certification", "certified", 1, CertifiedV1)
 MONTH_LOCKED = register("payments", "month_locked", 1, MonthLockedV1)
+DOCUMENT_CHECKED = register("documents", "document_checked", 1, DocumentCheckedV1)
+DOCUMENT_REJECTED = register("documents", "document_rejected", 1, DocumentRejectedV1)
 
 
 def spec_for(service: str, name: str) -> EventSpec:

@@ -40,6 +40,7 @@ TITLES = {
     405: "Méthode non autorisée",
     409: "Conflit",
     413: "Contenu trop volumineux",
+    415: "Type de contenu non pris en charge",
     422: "Données invalides",
     500: "Erreur interne",
     502: "Erreur d'un service",

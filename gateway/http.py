@@ -9,6 +9,7 @@ headers every response gets.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import unicodedata
 from types import SimpleNamespace
@@ -119,10 +120,24 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+def file_response(filename: str, content_type: str, content_base64: str,
+                  sha256: str | None = None) -> Response:
+    """The file itself, as an attachment with a safe name, and its SHA-256 (computed here
+    when the service did not give it)."""
+    data = base64.b64decode(content_base64, validate=True)
+    return Response(data, status=200, content_type=safe_media_type(content_type),
+                    headers={"Content-Disposition": content_disposition(filename),
+                             "X-Content-SHA256": sha256 or hashlib.sha256(data).hexdigest()})
+
+
 def download_response(document_content: dict) -> Response:
     """documents.get_document_content's reply -> the file itself, with its hash."""
     document = document_content["document"]
-    data = base64.b64decode(document_content["content_base64"], validate=True)
-    return Response(data, status=200, content_type=safe_media_type(document["content_type"]),
-                    headers={"Content-Disposition": content_disposition(document["filename"]),
-                             "X-Content-SHA256": document["sha256"]})
+    return file_response(document["filename"], document["content_type"],
+                         document_content["content_base64"], document["sha256"])
+
+
+def rendered_response(rendered: dict) -> Response:
+    """A PDF rendered on demand (contracts.pdfs.RenderedPdf) -> the file, hashed here."""
+    return file_response(rendered["filename"], rendered["content_type"],
+                         rendered["content_base64"])

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from contracts.http import Problem
 from gateway.errors import PROBLEM_JSON, TITLES
-from gateway.routes import RouteSpec, routes_of
+from gateway.routes import FILE_PART, MAX_UPLOAD_BYTES, RouteSpec, form_model, routes_of
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 API_TITLE = "Jalon API"
@@ -39,6 +39,9 @@ def _schema_inputs(specs: list[RouteSpec]) -> list[tuple[Any, str, TypeAdapter]]
     for spec in specs:
         if spec.body is not None:
             inputs.append(((spec.name, "body"), "validation", TypeAdapter(spec.body)))
+        if spec.upload is not None:
+            inputs.append(((spec.name, "form"), "validation",
+                           TypeAdapter(form_model(spec.upload))))
         if spec.query is not None:
             inputs.append(((spec.name, "query"), "validation", TypeAdapter(spec.query)))
         if spec.response is not None:
@@ -86,7 +89,9 @@ def _problem_statuses(spec: RouteSpec) -> list[int]:
         statuses += [401, 403]
     if spec.body is not None:
         statuses += [400, 413]
-    if spec.body is not None or spec.path_model is not None or spec.query is not None:
+    if spec.upload is not None:
+        statuses += [413, 415]
+    if spec.input_model is not None or spec.path_model is not None or spec.query is not None:
         statuses.append(422)
     return statuses
 
@@ -120,6 +125,31 @@ def _responses(spec: RouteSpec, schemas: dict, problem_ref: dict) -> dict:
     return responses
 
 
+def _form_field(schema: dict) -> dict:
+    """A form field is absent or text, never null."""
+    return {k: v for k, v in _non_null(schema).items() if k != "title"}
+
+
+_FILE_SCHEMA = {"type": "string", "format": "binary",
+                "contentMediaType": "application/octet-stream",
+                "description": f"le fichier ({MAX_UPLOAD_BYTES // 2**20} Mio au plus)"}
+
+
+def _multipart_body(form_schema: dict, defs: dict) -> dict:
+    """multipart/form-data: the `file` part (any bytes) beside the form model's fields."""
+    form = defs[form_schema["$ref"].rsplit("/", 1)[-1]]
+    schema = {
+        "type": "object",
+        "properties": {FILE_PART: _FILE_SCHEMA, **{
+            name: _form_field(field) for name, field in form.get("properties", {}).items()}},
+        "required": [FILE_PART, *form.get("required", ())],
+        "additionalProperties": False,
+    }
+    if form.get("description"):
+        schema["description"] = form["description"]
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
 def _operation(spec: RouteSpec, schemas: dict, defs: dict) -> dict:
     operation: dict[str, Any] = {"operationId": spec.name, "summary": spec.summary,
                                  "tags": list(spec.tags)}
@@ -131,6 +161,8 @@ def _operation(spec: RouteSpec, schemas: dict, defs: dict) -> dict:
     if spec.body is not None:
         operation["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": schemas[(spec.name, "body")]}}}
+    if spec.upload is not None:
+        operation["requestBody"] = _multipart_body(schemas[(spec.name, "form")], defs)
     operation["responses"] = _responses(spec, schemas, schemas["problem"])
     operation["security"] = [{"bearerAuth": []}] if spec.auth else []
     if spec.roles:

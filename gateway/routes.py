@@ -10,19 +10,29 @@ RouteSpec on the method, from which gateway.openapi builds the document. Before 
 runs, the request is authenticated (unless auth=False), the declared roles are checked, and
 the path, query string and body are validated against their types: the handler receives
 clean values only. Its result becomes JSON (or 204 when None); every failure a problem.
+
+A route that takes a file declares `upload=Model` instead of `body=`: the request is then
+multipart/form-data with one `file` part (read up to MAX_UPLOAD_BYTES, 413 beyond) and the
+model's other fields as form fields. The gateway fills the model's `filename` and
+`content_base64` from the file part and validates the whole model, so `call.payload` is
+exactly the RPC payload, as for a JSON body.
 """
 from __future__ import annotations
 
+import base64
+import functools
+import inspect
 import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+from contracts import documents
 from contracts.common import Id, Role
 from contracts.events import Month
 from gateway.auth import authenticate, bearer_token, client_ip, require_role
@@ -31,10 +41,20 @@ from gateway.http import GatewayHttp, json_response, problem_response
 from servicekit.context import CORRELATION_HEADER
 
 MAX_BODY_BYTES = 1024 * 1024
+# Files cross RPC as base64 (4/3 of their size): 20 MiB stays far below RabbitMQ's message
+# limit. Each category of document may set a lower limit, checked by the documents service.
+MAX_UPLOAD_BYTES = documents.MAX_UPLOAD_BYTES
+# The form fields' share of an upload request. Also werkzeug's max_form_memory_size, which
+# its multipart decoder applies to its read buffer (64 KiB chunks), file parts included: keep
+# it well above that.
+MAX_FORM_FIELDS_BYTES = 256 * 1024
+FILE_PART = "file"
+# The upload model's fields the gateway fills from the file part.
+FILE_FIELDS = ("filename", "content_base64")
 _PLACEHOLDER = re.compile(r"{([a-z_][a-z0-9_]*)}")
 
 # The type of every path parameter, by name: one rule for every route.
-PATH_PARAMETER_TYPES: dict[str, Any] = {"month": Month}
+PATH_PARAMETER_TYPES: dict[str, Any] = {"month": Month, "reference": Id}
 
 
 def path_parameter_type(name: str) -> Any:
@@ -71,10 +91,16 @@ class RouteSpec:
     media_type: str = "application/json"
     responses: dict[int, tuple[str, Any]] = field(default_factory=dict)
     path_model: type[BaseModel] | None = None
+    upload: type[BaseModel] | None = None
 
     @property
     def parameters(self) -> list[str]:
         return path_parameters(self.path)
+
+    @property
+    def input_model(self) -> type[BaseModel] | None:
+        """What the request carries: a JSON body, or the RPC payload an upload builds."""
+        return self.body or self.upload
 
 
 @dataclass
@@ -104,15 +130,21 @@ def route(method: str, path: str, *, summary: str, tags: list[str],
           body: type[BaseModel] | None = None, response: Any = None, status: int = 200,
           roles: Collection[Role] | None = None, auth: bool = True,
           query: type[BaseModel] | None = None, media_type: str = "application/json",
-          responses: dict[int, tuple[str, Any]] | None = None) -> Callable:
+          responses: dict[int, tuple[str, Any]] | None = None,
+          upload: type[BaseModel] | None = None) -> Callable:
     """Declare an HTTP route; see the module docstring."""
+    if body is not None and upload is not None:
+        raise ValueError("a route takes a JSON body or an upload, not both")
+    if upload is not None:
+        _check_upload_model(upload)
+
     def decorate(handler: Callable) -> Callable:
         spec = RouteSpec(
             method=method, path=path, name=handler.__name__, summary=summary, tags=tuple(tags),
-            description=(handler.__doc__ or "").strip() or None, body=body, response=response,
-            status=status, roles=frozenset(roles) if roles else None, auth=auth, query=query,
-            media_type=media_type, responses=dict(responses or {}),
-            path_model=_path_model(handler.__name__, path))
+            description=inspect.cleandoc(handler.__doc__ or "") or None, body=body,
+            response=response, status=status, roles=frozenset(roles) if roles else None,
+            auth=auth, query=query, media_type=media_type, responses=dict(responses or {}),
+            path_model=_path_model(handler.__name__, path), upload=upload)
 
         def endpoint(self, request, **path_values):
             return dispatch(self, spec, handler, request, path_values)
@@ -132,6 +164,22 @@ def routes_of(service_cls: type) -> list[RouteSpec]:
         specs.extend(getattr(value, "route_spec") for value in vars(klass).values()
                      if hasattr(value, "route_spec"))
     return specs
+
+
+def _check_upload_model(model: type[BaseModel]) -> None:
+    missing = [name for name in FILE_FIELDS if name not in model.model_fields]
+    if missing:
+        raise ValueError(f"{model.__name__} cannot carry an upload: no field {missing}")
+
+
+@functools.cache
+def form_model(model: type[BaseModel]) -> type[BaseModel]:
+    """The form fields of an upload model (all but the file's), as a model of their own: the
+    OpenAPI document describes them with it."""
+    fields = {name: (info.annotation, info) for name, info in model.model_fields.items()
+              if name not in FILE_FIELDS}
+    return create_model(f"{model.__name__}Form", __config__=ConfigDict(extra="forbid"),
+                        __doc__=model.__doc__, **fields)
 
 
 def _path_model(name: str, path: str) -> type[BaseModel] | None:
@@ -155,7 +203,7 @@ def dispatch(service, spec: RouteSpec, handler: Callable, request: Request,
                             "L'adresse contient une valeur invalide.")
         call.query = _validated(spec.query, _query_values(spec.query, request), "invalid_query",
                                 "Les paramètres de recherche sont invalides.")
-        call.body = _validated(spec.body, _json_body(spec, request), "invalid_body",
+        call.body = _validated(spec.input_model, _body(spec, request), "invalid_body",
                                "Les données envoyées sont invalides.")
         response = _render(spec, handler(service, call, **_as_kwargs(values)))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
@@ -184,20 +232,54 @@ def _query_values(model: type[BaseModel] | None, request: Request) -> dict:
     return {name: request.args[name] for name in model.model_fields if name in request.args}
 
 
-def _json_body(spec: RouteSpec, request: Request) -> Any:
-    if spec.body is None:
-        return None
+def _too_large() -> HttpProblem:
+    return HttpProblem(413, "payload_too_large", "Le contenu envoyé est trop volumineux.")
+
+
+def _body(spec: RouteSpec, request: Request) -> Any:
+    if spec.upload is not None:
+        return _upload_body(spec.upload, request)
+    if spec.body is not None:
+        return _json_body(request)
+    return None
+
+
+def _json_body(request: Request) -> Any:
     request.max_content_length = MAX_BODY_BYTES
     try:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
-        raise HttpProblem(413, "payload_too_large", "Le contenu envoyé est trop volumineux.") \
-            from None
+        raise _too_large() from None
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
         raise HttpProblem(400, "invalid_json",
                           "Le corps de la requête doit être un document JSON valide.") from None
+
+
+def _upload_body(model: type[BaseModel], request: Request) -> dict:
+    """The RPC payload of a multipart upload: its declared form fields (an empty field is an
+    absent one, as browsers send them), the file's name and its bytes in base64."""
+    if request.mimetype != "multipart/form-data":
+        raise HttpProblem(415, "unsupported_media_type",
+                          "Envoyez le fichier en multipart/form-data (partie « file »).")
+    request.max_content_length = MAX_UPLOAD_BYTES + MAX_FORM_FIELDS_BYTES
+    request.max_form_memory_size = MAX_FORM_FIELDS_BYTES
+    request.max_form_parts = 2 * len(model.model_fields) + 10
+    try:
+        fields = {name: request.form[name] for name in form_model(model).model_fields
+                  if request.form.get(name, "") != ""}
+        upload = request.files.get(FILE_PART)
+        content = None if upload is None else upload.stream.read(MAX_UPLOAD_BYTES + 1)
+    except RequestEntityTooLarge:
+        raise _too_large() from None
+    if upload is None:
+        raise HttpProblem(422, "invalid_body", "Le fichier à envoyer manque (partie « file »).",
+                          [{"type": "missing", "loc": [FILE_PART], "msg": "Field required"}])
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise _too_large()
+    return {**fields, "filename": upload.filename or "",
+            "content_base64": base64.b64encode(content).decode("ascii")}
 
 
 def _render(spec: RouteSpec, result: Any) -> Response:

@@ -9,19 +9,22 @@ from werkzeug.wrappers import Response
 
 from contracts.certification import Certificate, Certify, HoursEntry
 from contracts.common import FUNDER_ROLES, Role
-from contracts.documents import Document
+from contracts.documents import (Category, CategoryGroup, Document, DocumentChange, NewCategory,
+                                 NewUpload, Rejection, Replacement, UploadReceipt)
 from contracts.dossiers import Dossier, NewDossier, NewParty, Party
-from contracts.http import DossierSearch, HealthReport
+from contracts.http import DocumentSearch, DossierSearch, HealthReport
 from contracts.identity import Credentials, Me, NewOrganisation, Organisation, Session
 from contracts.payments import MonthLock
+from contracts.pdfs import CertificateVerification
 from gateway import health, openapi
-from gateway.http import download_response, json_response
+from gateway.http import download_response, json_response, rendered_response
 from gateway.routes import route
 from servicekit.context import RequestContext
 from servicekit.rpc import RpcClient
 
 ORGANISATION = {Role.organisation_user}
 MONTH = "/dossiers/{dossier_id}/certificates/{month}"
+DOCUMENT = "/documents/{document_id}"
 
 
 class GatewayService:
@@ -113,17 +116,92 @@ class GatewayService:
     def get_month_lock(self, call, dossier_id, month):
         return self.payments.get_month_lock(call.actor, dossier_id, month)
 
+    @route("GET", MONTH + "/draft", media_type="application/pdf",
+           summary="Le projet de certificat du mois (PDF, filigrane « PROJET »)",
+           tags=["certificats"])
+    def draft_certificate(self, call, dossier_id, month):
+        """Méthode 1 : à imprimer, signer, puis déposer. X-Content-SHA256 porte son empreinte."""
+        return rendered_response(
+            self.certification.draft_certificate(call.actor, dossier_id, month))
+
+    @route("GET", "/verifications/{reference}", response=CertificateVerification, auth=False,
+           summary="Vérifier un certificat par sa référence", tags=["certificats"])
+    def verify_certificate(self, call, reference):
+        """Pour un tiers qui détient un certificat imprimé : sans authentification."""
+        return self.documents.verify_certificate(reference)
+
     # ---- documents ----------------------------------------------------------------------
+    @route("GET", "/document-categories", response=list[Category],
+           summary="Les catégories de documents et leurs règles", tags=["documents"])
+    def list_categories(self, call):
+        return self.documents.list_categories(call.actor)
+
+    @route("POST", "/document-categories", body=NewCategory, response=Category, status=201,
+           roles=FUNDER_ROLES, summary="Ajouter une catégorie de documents",
+           tags=["documents"])
+    def create_category(self, call):
+        return self.documents.create_category(call.actor, call.payload)
+
+    @route("POST", "/documents", upload=NewUpload, response=UploadReceipt, status=201,
+           summary="Déposer un document", tags=["documents"])
+    def upload_document(self, call):
+        """multipart/form-data : le fichier (partie `file`) et ses champs. Le type réel, la
+        taille et la lisibilité sont vérifiés avant tout enregistrement ; le récépissé est la
+        preuve du dépôt."""
+        return self.documents.upload(call.actor, call.payload)
+
+    @route("GET", "/documents", query=DocumentSearch, response=list[Document],
+           summary="Mes documents ; rechercher les autres", tags=["documents"])
+    def search_documents(self, call):
+        """Sans `q` : les documents rattachés à aucun dossier. Avec `q` : recherche par numéro
+        de dossier, nom du bénéficiaire, catégorie ou libellé."""
+        return self.documents.list_documents(call.actor, query=call.query.q)
+
+    @route("GET", DOCUMENT, response=Document, summary="Un document", tags=["documents"])
+    def get_document(self, call, document_id):
+        return self.documents.get_document(call.actor, document_id)
+
+    @route("PATCH", DOCUMENT, body=DocumentChange, response=Document,
+           summary="Renommer un document ou changer sa catégorie", tags=["documents"])
+    def update_document(self, call, document_id):
+        return self.documents.update_document(call.actor, document_id, call.payload)
+
+    @route("PUT", DOCUMENT + "/content", upload=Replacement, response=UploadReceipt,
+           summary="Remplacer le fichier d'un document", tags=["documents"])
+    def replace_document(self, call, document_id):
+        return self.documents.replace_document(call.actor, document_id, call.payload)
+
+    @route("DELETE", DOCUMENT, status=204, summary="Supprimer un document",
+           tags=["documents"])
+    def delete_document(self, call, document_id):
+        """Seulement ses propres dépôts, et jamais un document déjà contrôlé."""
+        self.documents.delete_document(call.actor, document_id)
+
+    @route("POST", DOCUMENT + "/check", response=Document, roles=FUNDER_ROLES,
+           summary="Contrôler un document (conforme)", tags=["documents"])
+    def check_document(self, call, document_id):
+        return self.documents.check_document(call.actor, document_id)
+
+    @route("POST", DOCUMENT + "/reject", body=Rejection, response=Document, roles=FUNDER_ROLES,
+           summary="Déclarer un document non conforme", tags=["documents"])
+    def reject_document(self, call, document_id):
+        return self.documents.reject_document(call.actor, document_id, call.payload)
+
+    @route("GET", DOCUMENT + "/content", media_type="*/*",
+           summary="Télécharger un document", tags=["documents"])
+    def download_document(self, call, document_id):
+        """Le fichier tel quel ; X-Content-SHA256 porte son empreinte SHA-256 (hex)."""
+        return download_response(self.documents.get_document_content(call.actor, document_id))
+
     @route("GET", "/dossiers/{dossier_id}/documents", response=list[Document],
            summary="Les documents d'un dossier", tags=["documents"])
     def list_documents(self, call, dossier_id):
         return self.documents.list_documents(call.actor, dossier_id)
 
-    @route("GET", "/documents/{document_id}/content", media_type="*/*",
-           summary="Télécharger un document", tags=["documents"])
-    def download_document(self, call, document_id):
-        """Le fichier tel quel ; X-Content-SHA256 porte son empreinte SHA-256 (hex)."""
-        return download_response(self.documents.get_document_content(call.actor, document_id))
+    @route("GET", "/dossiers/{dossier_id}/documents/by-category", response=list[CategoryGroup],
+           summary="Les documents d'un dossier, par catégorie", tags=["documents"])
+    def documents_by_category(self, call, dossier_id):
+        return self.documents.documents_by_category(call.actor, dossier_id)
 
     # ---- tools --------------------------------------------------------------------------
     @route("GET", "/health", response=HealthReport, auth=False,

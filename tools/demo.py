@@ -3,12 +3,15 @@
 A funder "transitions-pro-demo" and its administrator (by the ops-only RPC
 identity.bootstrap_funder), then through the HTTP gateway as that administrator: a training
 organisation with its user, a beneficiary, an employer and a dossier whose session runs from
-three months ago to today. Idempotent: what exists is found and reused, nothing is duplicated.
+three months ago to today; and the organisation's documents in every status a user meets
+(deposited by itself, deposited by the funder, checked, rejected with a reason).
+Idempotent: what exists is found and reused, nothing is duplicated.
 Prints the logins and ready-to-paste curl commands for the core flow.
 """
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import warnings
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ from typing import Callable
 
 import requests
 
+from contracts.documents import ReasonCode, Rejection
 from contracts.dossiers import NewDossier, NewParty
 from contracts.identity import NewFunder, NewOrganisation, NewUser
 from servicekit import config
@@ -29,6 +33,25 @@ ADMIN = NewUser(identifier="admin.demo", name="Agnès MARTIN (Transitions Pro d�
 ORGANISATION_USER = NewUser(identifier="of.demo", name="Julien ROUSSEL",
                             email="julien.roussel@formations-du-rhin.example", password=PASSWORD)
 DOSSIER_NUMBER = "DEMO-0001"
+
+
+@dataclass(frozen=True)
+class DemoDocument:
+    category: str
+    label: str
+    filename: str
+    status: str  # what the organisation sees: deposited, deposited_by_funder, checked, rejected
+
+
+DOCUMENTS = (
+    DemoDocument("logo", "Logo Formations du Rhin", "logo.png", "deposited"),
+    DemoDocument("bank_details", "RIB Formations du Rhin", "rib.pdf", "deposited_by_funder"),
+    DemoDocument("kbis", "Extrait KBIS Formations du Rhin", "kbis.pdf", "checked"),
+    DemoDocument("consent_letter", "Lettre de consentement", "lettre-consentement.pdf",
+                 "rejected"),
+)
+REJECTION = Rejection(reason_code=ReasonCode.incomplete,
+                      reason_text="La signature du représentant légal manque.")
 
 
 class DemoError(RuntimeError):
@@ -96,10 +119,11 @@ class Gateway:
         self.http = requests.Session()
 
     def call(self, method: str, path: str, token: str | None = None, json=None,
-             ok=(200, 201)) -> requests.Response:
+             ok=(200, 201), **options) -> requests.Response:
+        """`options`: more of requests' arguments (params, files and data of an upload)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = self.http.request(method, self.base_url + path, json=json, headers=headers,
-                                     timeout=30)
+                                     timeout=30, **options)
         if response.status_code not in ok:
             raise DemoError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
         return response
@@ -140,6 +164,55 @@ def ensure_dossier(gateway: Gateway, token: str, org_id: str, today: date) -> di
         org_id, beneficiary["id"], employer["id"], today))
 
 
+def demo_file(document: DemoDocument) -> bytes:
+    """A real file of the document's type (the documents service checks the bytes)."""
+    if document.filename.endswith(".png"):
+        from PIL import Image  # installed with weasyprint
+
+        buffer = io.BytesIO()
+        Image.new("RGB", (240, 80), (31, 78, 121)).save(buffer, format="PNG")
+        return buffer.getvalue()
+    from weasyprint import HTML
+
+    return HTML(string=f"<h1>{document.label}</h1><p>Document de démonstration.</p>"
+                ).write_pdf()
+
+
+def upload_document(gateway: Gateway, document: DemoDocument, org_token: str,
+                    admin_token: str, org_id: str) -> dict:
+    """Deposit it as the organisation, or as the funder for the organisation; the document."""
+    fields = {"category": document.category, "label": document.label}
+    token = org_token
+    if document.status == "deposited_by_funder":
+        fields["organisation_id"], token = org_id, admin_token
+    receipt = gateway.call("POST", "/documents", token, data=fields,
+                           files={"file": (document.filename, demo_file(document))}).json()
+    return gateway.call("GET", f"/documents/{receipt['document_id']}", org_token).json()
+
+
+def review(gateway: Gateway, document: DemoDocument, found: dict, admin_token: str) -> None:
+    """The funder's check or rejection, unless it is already done."""
+    if document.status == found["status"]:
+        return
+    path = f"/documents/{found['id']}"
+    if document.status == "checked":
+        gateway.call("POST", path + "/check", admin_token)
+    elif document.status == "rejected":
+        gateway.call("POST", path + "/reject", admin_token, json=REJECTION.model_dump(mode="json"))
+
+
+def ensure_documents(gateway: Gateway, admin_token: str, org_id: str) -> None:
+    org_token = gateway.login(ORGANISATION_USER)
+    if not org_token:
+        raise DemoError(f"{ORGANISATION_USER.identifier} cannot log in")
+    # None of them is attached to a dossier: the default list shows them all.
+    existing = {d["label"]: d for d in gateway.call("GET", "/documents", org_token).json()}
+    for document in DOCUMENTS:
+        found = existing.get(document.label) or upload_document(
+            gateway, document, org_token, admin_token, org_id)
+        review(gateway, document, found, admin_token)
+
+
 def load(base_url: str, bootstrap: Callable[[], bool], today: date | None = None) -> DemoData:
     """`bootstrap` creates the funder and its administrator (see bootstrap_funder)."""
     today = today or date.today()
@@ -151,6 +224,7 @@ def load(base_url: str, bootstrap: Callable[[], bool], today: date | None = None
                         f"with another password?")
     org_id = organisation_id(gateway, admin_token)
     dossier = ensure_dossier(gateway, admin_token, org_id, today)
+    ensure_documents(gateway, admin_token, org_id)
     month = months_back(today, 1).strftime("%Y-%m")
     return DemoData(base_url=gateway.base_url, dossier_id=dossier["id"], month=month)
 
@@ -178,6 +252,15 @@ Core flow, as the organisation user (paste into a shell):
   curl -s $URL/dossiers/{dossier}/documents {auth}
   curl -s $URL/documents/DOCUMENT_ID/content {auth} -o certificat.pdf
   curl -s $URL/dossiers/{dossier}/certificates/{month}/payment-lock {auth}
+
+Documents (the demo organisation has one in each status):
+  curl -s $URL/documents {auth}
+  curl -s $URL/document-categories {auth}
+  curl -s -X POST $URL/documents {auth} -F file=@programme.pdf -F category=training_programme \\
+    -F dossier_id={dossier} -F label='Programme CAP Boulanger'
+  curl -s "$URL/documents?q={DOSSIER_NUMBER}" {auth}
+  curl -s $URL/dossiers/{dossier}/documents/by-category {auth}
+  curl -s $URL/dossiers/{dossier}/certificates/{month}/draft {auth} -o projet.pdf
 """
 
 

@@ -200,6 +200,13 @@ def certify(certificate: Certificate | None, attest: bool, user_id: str, ip: str
     return certificate
 
 
+def with_hours(certificate: Certificate | None) -> Certificate:
+    """The month's certificate, once hours were entered (its draft PDF needs them)."""
+    if certificate is None or certificate.training_hours is None:
+        raise hours_not_entered()
+    return certificate
+
+
 def hours_not_entered() -> Conflict:
     return Conflict("hours_not_entered",
                     "Les heures du mois doivent être saisies avant d'être certifiées.")

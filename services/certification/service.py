@@ -14,6 +14,9 @@ from contracts.certification import Certify, HoursEntry
 from contracts.common import Actor, DossierMonth
 from contracts.dossiers import Dossier
 from contracts.events import CertifiedV1, MonthHours, Party
+from contracts.identity import Organisation
+from contracts.pdfs import (CertificateFacts, DossierFacts, OrganisationFacts, PartyName,
+                            RenderedPdf)
 from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.errors import Conflict
@@ -28,12 +31,18 @@ from services.certification.models import metadata, start_mappers
 
 log = get_logger(__name__)
 
+DOCUMENTS_TIMEOUT = 30.0
+
 
 class CertificationService(ServiceBase):
     name = "certification"
     db = Database(metadata, start_mappers)
     relay = OutboxRelay()
     dossiers = RpcClient("dossiers")
+    identity = RpcClient("identity")
+    # A render waits its turn behind the documents replica's other renders: more than the
+    # default timeout of a plain call.
+    documents = RpcClient("documents", timeout=DOCUMENTS_TIMEOUT)
 
     @rpc
     def list_certificates(self, actor, dossier_id):
@@ -71,14 +80,30 @@ class CertificationService(ServiceBase):
         actor, ref = parse(Actor, actor), _ref(dossier_id, month)
         command = parse(Certify, payload)
         dossier = self._dossier_to_change(actor, ref.dossier_id)
+        # Asked before the transaction opens: no row lock is held while identity answers.
+        organisation = self._organisation(actor, dossier.organisation_id)
         now = utcnow()
         with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
             certificate = domain.certify(_find(uow.session, ref), command.attest, actor.user_id,
                                          actor.ip, now)
-            uow.publish("certified", _certified_event(certificate, dossier),
+            uow.publish("certified", _certified_event(certificate, dossier, organisation),
                         subject=f"{dossier.id}/{ref.month}")
         log.info("certificate_certified", dossier_id=dossier.id, month=ref.month)
         return _reply(dossier.id, ref.month, certificate, _session_of(dossier), now)
+
+    @rpc
+    def draft_certificate(self, actor, dossier_id, month):
+        """The month's draft certificate (method 1: to print, sign and upload), rendered by
+        documents and not stored: {filename, content_type, content_base64}."""
+        actor, ref = parse(Actor, actor), _ref(dossier_id, month)
+        dossier = self._dossier_to_change(actor, ref.dossier_id)
+        with self.db.read() as db:
+            certificate = domain.with_hours(_find(db, ref))
+        facts = _certificate_facts(certificate, dossier,
+                                   self._organisation(actor, dossier.organisation_id))
+        rendered = self.documents.render_certificate_draft(actor.model_dump(mode="json"),
+                                                           facts.model_dump(mode="json"))
+        return RenderedPdf.model_validate(rendered).model_dump(mode="json")
 
     @subscribe("payments", "month_locked")
     @idempotent
@@ -96,6 +121,11 @@ class CertificationService(ServiceBase):
         """The dossier as dossiers lets this actor see it (NotFound otherwise): the access check."""
         return Dossier.model_validate(
             self.dossiers.get_dossier(actor.model_dump(mode="json"), dossier_id))
+
+    def _organisation(self, actor: Actor, organisation_id: str) -> Organisation:
+        """The organisation's letterhead (SIRET, address, legal representative) from identity."""
+        return Organisation.model_validate(
+            self.identity.get_organisation(actor.model_dump(mode="json"), organisation_id))
 
     def _dossier_to_change(self, actor: Actor, dossier_id) -> Dossier:
         dossier = self._dossier(actor, dossier_id)
@@ -153,16 +183,43 @@ def _party(party) -> Party | None:
     return Party(id=party.id, name=party.name, email=party.email) if party else None
 
 
-def _certified_event(certificate: Certificate, dossier: Dossier) -> CertifiedV1:
+def _month_hours(certificate: Certificate) -> MonthHours:
     hours = certificate.hours
+    return MonthHours(training=hours.training, internship=hours.internship,
+                      absence=hours.absence)
+
+
+def _certified_event(certificate: Certificate, dossier: Dossier,
+                     organisation: Organisation) -> CertifiedV1:
     return CertifiedV1(
         certificate_id=certificate.id, dossier_id=dossier.id, dossier_number=dossier.number,
         funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
         organisation_name=dossier.organisation_name, beneficiary=_party(dossier.beneficiary),
         employer=_party(dossier.employer), training_title=dossier.training_title,
         session_start=dossier.session_start, session_end=dossier.session_end,
-        month=certificate.month,
-        hours=MonthHours(training=hours.training, internship=hours.internship,
-                         absence=hours.absence),
+        month=certificate.month, hours=_month_hours(certificate),
         method=certificate.method, certified_by=certificate.certified_by,
-        certified_at=certificate.certified_at, certified_from_ip=certificate.certified_from_ip)
+        certified_at=certificate.certified_at, certified_from_ip=certificate.certified_from_ip,
+        organisation_siret=organisation.siret, organisation_address=organisation.address,
+        legal_representative=organisation.legal_representative)
+
+
+def _party_name(party) -> PartyName | None:
+    return PartyName(id=party.id, name=party.name) if party else None
+
+
+def _certificate_facts(certificate: Certificate, dossier: Dossier,
+                       organisation: Organisation) -> CertificateFacts:
+    """What the draft certificate prints: the same facts the certified event carries."""
+    return CertificateFacts(
+        dossier=DossierFacts(
+            dossier_id=dossier.id, dossier_number=dossier.number, funder_id=dossier.funder_id,
+            organisation_id=dossier.organisation_id,
+            beneficiary=_party_name(dossier.beneficiary), employer=_party_name(dossier.employer),
+            training_title=dossier.training_title, session_start=dossier.session_start,
+            session_end=dossier.session_end),
+        organisation=OrganisationFacts(
+            name=dossier.organisation_name, siret=organisation.siret,
+            address=organisation.address,
+            legal_representative=organisation.legal_representative),
+        month=certificate.month, hours=_month_hours(certificate))

@@ -5,7 +5,10 @@ They live here, not in domain.py (which does no I/O) nor in service.py (entrypoi
 - `PdfRenderer`: jinja2 HTML -> weasyprint PDF. weasyprint is CPU-bound Python and C (pango):
   run in the event loop it would starve the AMQP heartbeats and every other worker, so each
   render runs in a native thread (eventlet.tpool), one at a time per process (the cached font
-  configuration and stylesheet are shared; replicas give the parallelism).
+  configuration, stylesheet and decoded images are shared; replicas give the parallelism).
+  Images (logo, stamp) are given as bytes and reached by `jalon-file:<sha256>` URLs that only
+  our fetcher serves: a template can make weasyprint read no file and no network address.
+- `letterhead_images`: the query that finds an organisation's logo and stamp.
 - `FileStore`: bytes on local disk, content-addressed (<files_dir>/<sha[:2]>/<sha>), written
   atomically (temp file + os.replace), so a crash never leaves half a file under a real name
   and the same bytes are stored once. User-supplied names never reach a path.
@@ -14,35 +17,69 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from nameko.extensions import DependencyProvider
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from servicekit import config
 from servicekit.formatting import JINJA_FILTERS
-from services.documents.domain import blob_path, sha256_of
+from services.documents.domain import REJECTED, Document, blob_path, sha256_of
+from services.documents.pdfs import IMAGE_SCHEME, LOGO, STAMP
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STYLESHEET = TEMPLATES / "pdf.css"
+
+
+IMAGE_CACHE_LIMIT = 256
+"""Decoded images kept between renders; beyond, the cache starts afresh (between renders
+only: weasyprint keeps keys of the image being drawn)."""
+
+
+class _StoredImages(URLFetcher):
+    """A weasyprint URL fetcher that serves jalon-file:<sha256> from memory and refuses every
+    other URL. Holds at most IMAGE_CACHE_LIMIT images (the oldest go first)."""
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=())
+        self._images: OrderedDict[str, bytes] = OrderedDict()
+
+    def keep(self, images: dict[str, bytes]) -> None:
+        for sha256, content in images.items():
+            self._images[sha256] = content
+            self._images.move_to_end(sha256)
+        while len(self._images) > IMAGE_CACHE_LIMIT:
+            self._images.popitem(last=False)
+
+    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+        sha256 = url.removeprefix(IMAGE_SCHEME) if url.startswith(IMAGE_SCHEME) else None
+        if sha256 not in self._images:
+            raise ValueError(f"refused URL {url[:80]!r}: only stored images are rendered")
+        return URLFetcherResponse(url, self._images[sha256])
 
 
 class _Toolkit:
-    """The per-process caches: one jinja2 Environment, one FontConfiguration, one CSS."""
+    """The per-process caches: one jinja2 Environment, one FontConfiguration, one CSS, the
+    images and weasyprint's cache of decoded images."""
 
     _instance: "_Toolkit | None" = None
 
     def __init__(self) -> None:
-        from weasyprint import CSS
-        from weasyprint.text.fonts import FontConfiguration
-
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                                autoescape=select_autoescape(["html"]))
         self.env.filters.update(JINJA_FILTERS)
         self.font_config = FontConfiguration()
-        self.stylesheet = CSS(filename=str(TEMPLATES / "certificate.css"),
-                              font_config=self.font_config)
+        self.stylesheet = CSS(filename=str(STYLESHEET), font_config=self.font_config)
+        self.images = _StoredImages()
+        self.image_cache: dict = {}
         self.lock = Semaphore(1)
 
     @classmethod
@@ -54,14 +91,14 @@ class _Toolkit:
 
 def _html_to_pdf(html: str, toolkit: _Toolkit) -> bytes:
     """Runs in a native thread: touches no green primitive."""
-    from weasyprint import HTML
-
-    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
-        stylesheets=[toolkit.stylesheet], font_config=toolkit.font_config)
+    return HTML(string=html, base_url=str(TEMPLATES), url_fetcher=toolkit.images
+                ).write_pdf(stylesheets=[toolkit.stylesheet], font_config=toolkit.font_config,
+                            cache=toolkit.image_cache)
 
 
 class PdfRenderer(DependencyProvider):
-    """Injects `render(template_name, context) -> bytes` (a PDF)."""
+    """Injects `render(template_name, context, images=None) -> bytes` (a PDF); `images` maps
+    sha256 -> bytes of the images the context names by `pdfs.image_url(sha256)`."""
 
     def setup(self) -> None:
         self.toolkit = _Toolkit.get()
@@ -69,10 +106,33 @@ class PdfRenderer(DependencyProvider):
     def get_dependency(self, worker_ctx) -> "PdfRenderer":
         return self
 
-    def render(self, template_name: str, context: dict) -> bytes:
-        html = self.toolkit.env.get_template(template_name).render(context)
-        with self.toolkit.lock:
-            return tpool.execute(_html_to_pdf, html, self.toolkit)
+    def html(self, template_name: str, context: dict) -> str:
+        return self.toolkit.env.get_template(template_name).render(context)
+
+    def render(self, template_name: str, context: dict,
+               images: dict[str, bytes] | None = None) -> bytes:
+        html = self.html(template_name, context)
+        toolkit = self.toolkit
+        with toolkit.lock:
+            if len(toolkit.image_cache) > IMAGE_CACHE_LIMIT:
+                toolkit.image_cache.clear()
+            toolkit.images.keep(images or {})
+            return tpool.execute(_html_to_pdf, html, toolkit)
+
+
+def letterhead_images(session: Session, funder_id: str, organisation_id: str
+                      ) -> dict[str, Document]:
+    """The organisation's latest logo and stamp that the funder did not reject, by category
+    (a missing one is simply absent: the PDF is printed without it)."""
+    found = session.scalars(
+        select(Document)
+        .where(Document.category.in_((LOGO, STAMP)), Document.funder_id == funder_id,
+               Document.organisation_id == organisation_id, Document.status != REJECTED)
+        .order_by(Document.created_at.desc()))
+    latest: dict[str, Document] = {}
+    for document in found:
+        latest.setdefault(document.category, document)
+    return latest
 
 
 class FileStore(DependencyProvider):

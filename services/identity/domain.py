@@ -151,7 +151,7 @@ class UserAccount:
     def as_actor(self) -> Actor:
         return Actor(user_id=self.id, role=Role(self.role), funder_id=self.funder_id,
                      organisation_id=self.organisation_id, party_id=self.party_id,
-                     rights=list(self.rights))
+                     rights=list(self.rights), email=self.email)
 
 
 class UserSession:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from contracts.common import Actor
-from contracts.events import CertifiedV1
+from contracts.events import CertifiedV1, DocumentCheckedV1, DocumentRejectedV1, DocumentReviewed
 from servicekit.errors import Forbidden
-from servicekit.formatting import datetime_fr, hours_fr, month_fr
+from servicekit.formatting import PARIS, date_fr, datetime_fr, hours_fr, month_fr
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
@@ -93,6 +93,27 @@ def certified_emails(data: CertifiedV1) -> list[Planned]:
     if data.employer:
         planned.append(Planned(str(data.employer.email), "certified_employer", context))
     return planned
+
+
+def _review_context(data: DocumentReviewed) -> dict:
+    return {"label": data.label, "category_label": data.category_label,
+            "dossier_number": data.dossier_number}
+
+
+def document_checked_emails(data: DocumentCheckedV1) -> list[Planned]:
+    """The uploader learns the funder checked their document; nobody when they gave no email."""
+    if not data.owner_email:
+        return []
+    context = {**_review_context(data), "checked_on": date_fr(data.checked_at.astimezone(PARIS))}
+    return [Planned(data.owner_email, "document_checked", context)]
+
+
+def document_rejected_emails(data: DocumentRejectedV1) -> list[Planned]:
+    """The uploader learns why the funder found their document non-compliant."""
+    if not data.owner_email:
+        return []
+    context = {**_review_context(data), "reason_text": data.reason_text}
+    return [Planned(data.owner_email, "document_rejected", context)]
 
 
 def new_email(email_id: str, planned: Planned, rendered: Rendered, now: datetime,

@@ -40,10 +40,31 @@ class NotificationsService(ServiceBase):
     @subscribe("certification", "certified")
     @idempotent
     def on_certified(self, uow, event):
+        self._queue(uow, event, domain.certified_emails(event.data))
+
+    @subscribe("documents", "document_checked")
+    @idempotent
+    def on_document_checked(self, uow, event):
+        self._queue_review_emails(uow, event, domain.document_checked_emails(event.data))
+
+    @subscribe("documents", "document_rejected")
+    @idempotent
+    def on_document_rejected(self, uow, event):
+        self._queue_review_emails(uow, event, domain.document_rejected_emails(event.data))
+
+    def _queue_review_emails(self, uow, event, planned: list) -> None:
+        if not planned:
+            # The uploader's account had no email: nobody to tell, and nothing to retry.
+            log.info("document_owner_without_email", event_id=event.id,
+                     document_id=event.data.document_id, owner=event.data.owner_user_id)
+            return
+        self._queue(uow, event, planned)
+
+    def _queue(self, uow, event, planned: list) -> None:
         now = utcnow()
-        for planned in domain.certified_emails(event.data):
-            rendered = templates.render(planned.template, planned.context)
-            uow.session.add(domain.new_email(str(uuid.uuid4()), planned, rendered, now,
+        for one in planned:
+            rendered = templates.render(one.template, one.context)
+            uow.session.add(domain.new_email(str(uuid.uuid4()), one, rendered, now,
                                              event_id=event.id, funder_id=event.data.funder_id))
         self.delivery.queued()
 

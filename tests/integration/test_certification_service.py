@@ -1,7 +1,8 @@
 """certification on real RabbitMQ + PostgreSQL: hours, certify, events, races, locks, scoping.
 
-dossiers is outside what is tested here: a small fake service with the same name and method
-answers get_dossier. The helpers below are reused by test_payments_service.py.
+dossiers and identity are outside what is tested here: small fake services with the same
+names and methods answer get_dossier and get_organisation. The helpers below are reused by
+test_payments_service.py and test_documents_pdfs.py.
 """
 from __future__ import annotations
 
@@ -87,6 +88,26 @@ def _may_see(actor: dict, dossier: dict) -> bool:
     return actor["role"] in ("funder_agent", "funder_admin")
 
 
+ORGANISATION_PROFILE = {
+    "id": ORGANISATION, "funder_id": FUNDER, "name": "Formations du Lac",
+    "siret": "73282932000074", "email": "contact@lac.example",
+    "legal_representative": "Jeanne MARTIN", "address": "12 rue du Lac\n67000 Strasbourg"}
+
+
+class FakeIdentity:
+    """Stands in for identity: the one organisation's profile, to its users and its funder."""
+
+    name = "identity"
+
+    @rpc
+    def get_organisation(self, actor, organisation_id):
+        if organisation_id != ORGANISATION or actor["funder_id"] != FUNDER or (
+                actor["role"] == "organisation_user"
+                and actor.get("organisation_id") != ORGANISATION):
+            raise NotFound("organisation_not_found", "Organisme de formation introuvable.")
+        return ORGANISATION_PROFILE
+
+
 class Observer:
     """Counts every `certified` delivery, as a subscriber of another funder system would."""
 
@@ -119,6 +140,7 @@ def dispatch(amqp_uri: str, service: str, name: str, envelope) -> None:
 def certification(service_env, container_factory):
     url = service_env("certification")
     container_factory(FakeDossiers)
+    container_factory(FakeIdentity)
     container_factory(CertificationService)
     return url
 
@@ -166,6 +188,10 @@ def test_enter_hours_then_certify_publishes_exactly_one_certified(certification,
     assert event["data"]["certified_from_ip"] == "192.0.2.10"
     assert event["data"]["beneficiary"]["email"] == "beneficiary@example.org"
     assert event["data"]["certificate_id"] == done["id"]
+    # The letterhead as identity knew it at certification, for the PDF.
+    assert (event["data"]["organisation_siret"], event["data"]["legal_representative"],
+            event["data"]["organisation_address"]) == (
+        "73282932000074", "Jeanne MARTIN", "12 rue du Lac\n67000 Strasbourg")
 
     with pytest.raises(Conflict) as exc:
         rpc.certification.certify(ORG_USER, dossier["id"], month, ATTEST)

@@ -150,6 +150,11 @@ class FakeCertification:
         return _certificate(dossier_id, month, **entry)
 
     @rpc
+    def draft_certificate(self, actor, dossier_id, month):
+        return {"filename": f"projet certificat {month}.pdf", "content_type": "application/pdf",
+                "content_base64": base64.b64encode(PDF).decode()}
+
+    @rpc
     def certify(self, actor, dossier_id, month, payload):
         raise Conflict("already_certified", "Ce mois est déjà certifié.", {"version": 3})
 
@@ -176,12 +181,66 @@ class FakeDocuments:
         return {"service": "documents", "status": "ok", "database": "ok"}
 
     @rpc
-    def list_documents(self, actor, dossier_id):
+    def list_documents(self, actor, dossier_id=None, query=None):
+        _record("documents", self.context, "list_documents", dossier_id, query)
         return [_document()["document"]]
+
+    @rpc
+    def documents_by_category(self, actor, dossier_id):
+        return [{"category": "certificate", "category_label": "Certificat de réalisation",
+                 "documents": [_document()["document"]]}]
+
+    @rpc
+    def get_document(self, actor, document_id):
+        return _document()["document"]
 
     @rpc
     def get_document_content(self, actor, document_id):
         return _document()
+
+    @rpc
+    def list_categories(self, actor):
+        return [_category()]
+
+    @rpc
+    def create_category(self, actor, payload):
+        return {**_category(), **payload, "funder_id": "f1"}
+
+    @rpc
+    def upload(self, actor, payload):
+        _record("documents", self.context, "upload", actor, payload)
+        return _receipt(payload)
+
+    @rpc
+    def replace_document(self, actor, document_id, payload):
+        _record("documents", self.context, "replace_document", document_id, payload)
+        return _receipt({**payload, "category": "kbis"})
+
+    @rpc
+    def update_document(self, actor, document_id, payload):
+        _record("documents", self.context, "update_document", document_id, payload)
+        return {**_document()["document"], **{k: v for k, v in payload.items() if v}}
+
+    @rpc
+    def delete_document(self, actor, document_id):
+        if document_id == "checked":
+            raise Conflict("document_checked", "Un document contrôlé ne peut être supprimé.")
+        _record("documents", self.context, "delete_document", document_id)
+
+    @rpc
+    def check_document(self, actor, document_id):
+        return {**_document()["document"], "status": "checked"}
+
+    @rpc
+    def reject_document(self, actor, document_id, payload):
+        return {**_document()["document"], "status": "rejected", **payload}
+
+    @rpc
+    def verify_certificate(self, reference):
+        if reference != "REF-1":
+            return {"valid": False}
+        return {"valid": True, "dossier_number": "20X000703", "month": "2026-02",
+                "sha256": hashlib.sha256(PDF).hexdigest(), "issued_at": NOW}
 
 
 def _document() -> dict:
@@ -190,6 +249,21 @@ def _document() -> dict:
                          "content_type": "application/pdf", "size": len(PDF),
                          "sha256": hashlib.sha256(PDF).hexdigest(), "created_at": NOW},
             "content_base64": base64.b64encode(PDF).decode()}
+
+
+def _category() -> dict:
+    return {"code": "kbis", "label": "Extrait KBIS", "instructions": "Moins de 3 mois.",
+            "upload_roles": ["organisation_user"], "content_types": ["application/pdf"],
+            "max_size": 5_000_000, "requires_dossier": False, "requires_label": False,
+            "requires_period": False, "system": False, "may_upload": True}
+
+
+def _receipt(payload: dict) -> dict:
+    content = base64.b64decode(payload["content_base64"])
+    return {"document_id": "doc2", "sha256": hashlib.sha256(content).hexdigest(),
+            "received_at": NOW, "category": payload["category"],
+            "filename": payload["filename"], "size": len(content),
+            "content_type": "application/pdf", "label": payload.get("label") or "Document"}
 
 
 class FakeNotifications:
@@ -361,6 +435,80 @@ def test_document_download_headers(gateway):
     assert reply.headers["Content-Disposition"] == (
         "attachment; filename=\"certificat fevrier 2026.pdf\"; "
         "filename*=UTF-8''certificat%20f%C3%A9vrier%202026.pdf")
+
+
+def test_uploads_reach_the_service_as_base64_with_their_fields(gateway):
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 4
+    reply = requests.post(f"{gateway}/documents", headers=auth(),
+                          files={"file": ("kbis été.pdf", pdf, "application/pdf")},
+                          data={"category": "kbis", "label": "KBIS 2026", "dossier_id": "",
+                                "period_start": "2026-01-01"})
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["sha256"] == hashlib.sha256(pdf).hexdigest()
+    _, _, actor, payload = seen["documents"][-1]
+    assert actor["organisation_id"] == "o1"
+    assert payload == {"category": "kbis", "label": "KBIS 2026", "filename": "kbis été.pdf",
+                       "content_base64": base64.b64encode(pdf).decode(),
+                       "period_start": "2026-01-01", "dossier_id": None,
+                       "organisation_id": None, "period_end": None}
+    replaced = requests.put(f"{gateway}/documents/doc1/content", headers=auth(),
+                            files={"file": ("v2.pdf", b"%PDF-1.7 v2")})
+    assert replaced.status_code == 200 and replaced.json()["filename"] == "v2.pdf"
+    assert seen["documents"][-1][1:3] == ("replace_document", "doc1")
+
+
+def test_upload_problems(gateway, monkeypatch):
+    url = f"{gateway}/documents"
+    missing = assert_problem(requests.post(url, headers=auth(), files={"x": ("a", b"a")},
+                                           data={"category": "kbis"}), 422, "invalid_body")
+    assert missing["errors"][0]["loc"] == ["file"]
+    assert_problem(requests.post(url, headers=auth(), json={"category": "kbis"}),
+                   415, "unsupported_media_type")
+    bad = assert_problem(requests.post(url, headers=auth(), files={"file": ("a.pdf", b"%PDF")},
+                                       data={"category": "Not A Code"}), 422, "invalid_body")
+    assert bad["errors"][0]["loc"] == ["category"]
+    from gateway import routes
+    monkeypatch.setattr(routes, "MAX_UPLOAD_BYTES", 1000)
+    assert_problem(requests.post(url, headers=auth(), files={"file": ("a.pdf", b"x" * 1001)},
+                                 data={"category": "kbis"}), 413, "payload_too_large")
+    assert "upload" not in [call[1] for call in seen.get("documents", [])]
+
+
+def test_document_routes(gateway):
+    listing = requests.get(f"{gateway}/documents", params={"q": "KBIS"}, headers=auth())
+    assert listing.status_code == 200 and seen["documents"][-1][1:] == (
+        "list_documents", None, "KBIS")
+    requests.get(f"{gateway}/documents", headers=auth())
+    assert seen["documents"][-1][1:] == ("list_documents", None, None)
+    grouped = requests.get(f"{gateway}/dossiers/d1/documents/by-category", headers=auth())
+    assert grouped.json()[0]["documents"][0]["id"] == "doc1"
+    renamed = requests.patch(f"{gateway}/documents/doc1", json={"label": "Nouveau"},
+                             headers=auth())
+    assert renamed.json()["label"] == "Nouveau"
+    assert requests.delete(f"{gateway}/documents/doc1", headers=auth()).status_code == 204
+    assert_problem(requests.delete(f"{gateway}/documents/checked", headers=auth()),
+                   409, "document_checked")
+    assert_problem(requests.post(f"{gateway}/documents/doc1/check", headers=auth()),
+                   403, "forbidden_role")
+    checked = requests.post(f"{gateway}/documents/doc1/check", headers=auth(FUNDER_TOKEN))
+    assert checked.json()["status"] == "checked"
+    rejected = requests.post(f"{gateway}/documents/doc1/reject", headers=auth(FUNDER_TOKEN),
+                             json={"reason_code": "illegible", "reason_text": "Flou"})
+    assert (rejected.json()["status"], rejected.json()["reason_text"]) == ("rejected", "Flou")
+    assert requests.get(f"{gateway}/document-categories", headers=auth()).json()[0][
+        "code"] == "kbis"
+
+
+def test_draft_certificate_download_and_public_verification(gateway):
+    draft = requests.get(f"{gateway}/dossiers/d1/certificates/2026-02/draft", headers=auth())
+    assert draft.status_code == 200 and draft.content == PDF
+    assert draft.headers["Content-Type"] == "application/pdf"
+    assert draft.headers["X-Content-SHA256"] == hashlib.sha256(PDF).hexdigest()
+    assert draft.headers["Content-Disposition"].startswith(
+        "attachment; filename=\"projet certificat 2026-02.pdf\"")
+    verified = requests.get(f"{gateway}/verifications/REF-1")
+    assert verified.status_code == 200 and verified.json()["valid"] is True
+    assert requests.get(f"{gateway}/verifications/other").json()["valid"] is False
 
 
 def test_health_degraded_then_ok(gateway, stack):

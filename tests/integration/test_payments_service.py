@@ -17,9 +17,9 @@ from services.certification.service import CertificationService
 from services.payments.models import metadata
 from services.payments.service import PaymentsService
 from tests.integration.test_certification_service import (ATTEST, FUNDER, HOURS, ORG_USER,
-                                                          ORGANISATION, FakeDossiers, actor,
-                                                          dispatch, make_dossier, this_month,
-                                                          wait_until)
+                                                          ORGANISATION, FakeDossiers,
+                                                          FakeIdentity, actor, dispatch,
+                                                          make_dossier, this_month, wait_until)
 
 LOCKED: list[dict] = []  # month_locked envelopes seen by the Ledger
 
@@ -61,7 +61,7 @@ def test_certified_month_is_locked_and_certification_marks_it(service_env, conta
                                                               rpc):
     service_env("certification")
     payments_url = service_env("payments")
-    for service in (FakeDossiers, Ledger, PaymentsService, CertificationService):
+    for service in (FakeDossiers, FakeIdentity, Ledger, PaymentsService, CertificationService):
         container_factory(service)
     dossier, month = make_dossier(), this_month()
     rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)

@@ -18,6 +18,14 @@ EXPECTED = {
     ("post", "/dossiers/{dossier_id}/certificates/{month}/certify"),
     ("get", "/dossiers/{dossier_id}/certificates/{month}/payment-lock"),
     ("get", "/dossiers/{dossier_id}/documents"), ("get", "/documents/{document_id}/content"),
+    ("get", "/dossiers/{dossier_id}/certificates/{month}/draft"),
+    ("get", "/verifications/{reference}"),
+    ("get", "/document-categories"), ("post", "/document-categories"),
+    ("post", "/documents"), ("get", "/documents"), ("get", "/documents/{document_id}"),
+    ("patch", "/documents/{document_id}"), ("delete", "/documents/{document_id}"),
+    ("put", "/documents/{document_id}/content"), ("post", "/documents/{document_id}/check"),
+    ("post", "/documents/{document_id}/reject"),
+    ("get", "/dossiers/{dossier_id}/documents/by-category"),
     ("get", "/health"), ("get", "/openapi.json"), ("get", "/docs"),
 }
 
@@ -112,3 +120,33 @@ def test_docs_page_is_rendered_and_escaped(document):
     assert "Saisir les heures du mois" in html and "http" + "s://cdn" not in html
     assert "<script" not in html
     assert "&#34;147,00&#34;" in html or "&quot;147,00&quot;" in html
+
+
+def test_uploads_are_multipart_with_a_binary_file_and_their_form_fields(document):
+    upload = document["paths"]["/documents"]["post"]
+    schema = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert list(upload["requestBody"]["content"]) == ["multipart/form-data"]
+    assert schema["properties"]["file"]["type"] == "string"
+    assert schema["properties"]["file"]["format"] == "binary"
+    assert schema["properties"]["file"]["contentMediaType"] == "application/octet-stream"
+    assert {"category", "label", "dossier_id", "period_start", "period_end"} <= set(
+        schema["properties"])
+    assert "filename" not in schema["properties"]
+    assert "content_base64" not in schema["properties"]
+    assert schema["properties"]["period_start"] == {"type": "string", "format": "date"}
+    assert schema["required"] == ["file", "category"]
+    assert {"413", "415", "422"} <= set(upload["responses"])
+    assert "201" in upload["responses"]
+    replace = document["paths"]["/documents/{document_id}/content"]["put"]["requestBody"]
+    assert replace["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
+    patch = document["paths"]["/documents/{document_id}"]["patch"]["requestBody"]
+    assert list(patch["content"]) == ["application/json"]
+
+
+def test_downloads_and_public_verification(document):
+    draft = document["paths"]["/dossiers/{dossier_id}/certificates/{month}/draft"]["get"]
+    assert list(draft["responses"]["200"]["content"]) == ["application/pdf"]
+    verification = document["paths"]["/verifications/{reference}"]["get"]
+    assert verification["security"] == []
+    assert document["paths"]["/document-categories"]["post"]["x-roles"] == [
+        "funder_admin", "funder_agent"]

@@ -1,6 +1,10 @@
 """Route declaration helpers, request reading and download headers (no server)."""
 from __future__ import annotations
 
+import base64
+import io
+import random
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -9,11 +13,12 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from contracts.certification import HoursEntry
-from contracts.common import FrenchDecimal
+from contracts.common import FrenchDecimal, Shape
 from gateway.auth import bearer_token, client_ip, require_role
 from gateway.errors import HttpProblem
 from gateway.http import content_disposition, safe_media_type
-from gateway.routes import path_parameter_type, werkzeug_path
+from gateway import routes
+from gateway.routes import _upload_body, form_model, path_parameter_type, route, werkzeug_path
 
 
 def request(headers=None, remote_addr="192.0.2.1") -> Request:
@@ -96,3 +101,69 @@ def test_media_types_are_sanitised():
     assert safe_media_type("application/pdf") == "application/pdf"
     assert safe_media_type("text/html\r\nX: y") == "application/octet-stream"
     assert safe_media_type("") == "application/octet-stream"
+
+
+# ---- multipart uploads -----------------------------------------------------------------
+
+class UploadPayload(Shape):
+    """What an upload RPC takes: the gateway fills filename and content_base64."""
+
+    category: str
+    label: str | None = None
+    period_start: date | None = None
+    filename: str
+    content_base64: str
+
+
+def upload_request(data=None, content_type=None) -> Request:
+    builder = EnvironBuilder(method="POST", data=data, content_type=content_type)
+    return Request(builder.get_environ())
+
+
+def test_an_upload_becomes_the_rpc_payload():
+    body = _upload_body(UploadPayload, upload_request({
+        "file": (io.BytesIO(b"%PDF-1.7 x"), "kbis février.pdf"), "category": "kbis",
+        "label": "", "period_start": "2026-02-01", "unknown": "ignored"}))
+    assert body == {"category": "kbis", "period_start": "2026-02-01",
+                    "filename": "kbis février.pdf",
+                    "content_base64": base64.b64encode(b"%PDF-1.7 x").decode()}
+    assert UploadPayload.model_validate(body).label is None
+
+
+def test_a_large_binary_upload_within_the_limit_is_read_whole():
+    content = random.Random(7).randbytes(3 * 1024 * 1024) + b"\r\n--\r\n"
+    body = _upload_body(UploadPayload, upload_request({
+        "file": (io.BytesIO(content), "logo.png"), "category": "logo"}))
+    assert base64.b64decode(body["content_base64"]) == content
+
+
+def test_an_upload_without_its_file_or_not_multipart_is_refused():
+    with pytest.raises(HttpProblem) as caught:
+        _upload_body(UploadPayload, upload_request({"category": "kbis"}, "multipart/form-data"))
+    assert (caught.value.status, caught.value.code) == (422, "invalid_body")
+    assert caught.value.errors[0]["loc"] == ["file"]
+    with pytest.raises(HttpProblem) as caught:
+        _upload_body(UploadPayload, upload_request(b"{}", "application/json"))
+    assert (caught.value.status, caught.value.code) == (415, "unsupported_media_type")
+
+
+def test_an_upload_beyond_the_limit_is_413(monkeypatch):
+    monkeypatch.setattr(routes, "MAX_UPLOAD_BYTES", 10)
+    _upload_body(UploadPayload, upload_request({"file": (io.BytesIO(b"x" * 10), "a.txt"),
+                                                "category": "c"}))
+    with pytest.raises(HttpProblem) as caught:
+        _upload_body(UploadPayload, upload_request({"file": (io.BytesIO(b"x" * 11), "a.txt"),
+                                                    "category": "c"}))
+    assert (caught.value.status, caught.value.code) == (413, "payload_too_large")
+    with pytest.raises(HttpProblem) as caught:  # the whole request is too big to even parse
+        _upload_body(UploadPayload, upload_request(
+            {"file": (io.BytesIO(b"x" * 200_000), "a.txt"), "category": "c"}))
+    assert caught.value.status == 413
+
+
+def test_an_upload_model_must_have_the_file_fields_and_no_json_body():
+    with pytest.raises(ValueError):
+        route("POST", "/x", summary="x", tags=["x"], upload=HoursEntry)
+    with pytest.raises(ValueError):
+        route("POST", "/x", summary="x", tags=["x"], upload=UploadPayload, body=HoursEntry)
+    assert list(form_model(UploadPayload).model_fields) == ["category", "label", "period_start"]

@@ -58,6 +58,7 @@ class FakeGateway:
         self.tokens = {}
         self.created: list[str] = []
         self.dossiers: list[dict] = []
+        self.documents: dict[str, dict] = {}
 
     def add_user(self, user: dict, organisation_id: str | None = None) -> None:
         self.users[user["identifier"]] = (user["password"], organisation_id)
@@ -81,7 +82,27 @@ class FakeGateway:
         if method == "POST" and path in ("/organisations", "/beneficiaries", "/employers",
                                          "/dossiers"):
             return self.create(path, request.get_json())
+        if path.startswith("/documents"):
+            return self.document_route(method, path, request, self.tokens[token])
         return 404, {"code": "not_found"}
+
+    def document_route(self, method, path, request, identifier):
+        if (method, path) == ("GET", "/documents"):
+            return 200, list(self.documents.values())
+        if (method, path) == ("POST", "/documents"):
+            document_id = str(uuid.uuid4())
+            by_funder = identifier == demo.ADMIN.identifier
+            self.documents[document_id] = {
+                "id": document_id, **request.form, "filename": request.files["file"].filename,
+                "size": len(request.files["file"].read()),
+                "status": "deposited_by_funder" if by_funder else "deposited"}
+            return 201, {"document_id": document_id}
+        document = self.documents[path.split("/")[2]]
+        if method == "POST" and path.endswith("/check"):
+            document["status"] = "checked"
+        elif method == "POST" and path.endswith("/reject"):
+            document.update(status="rejected", **request.get_json())
+        return 200, document
 
     def login(self, credentials):
         password, _ = self.users.get(credentials["identifier"], (None, None))
@@ -129,8 +150,15 @@ def test_demo_creates_everything_once(fake_gateway):
     assert (dossier["session_start"], dossier["session_end"]) == ("2025-12-01", "2026-03-10")
     assert first.month == "2026-02"
 
+    documents = list(fake.documents.values())
+    assert {d["status"] for d in documents} == {"deposited", "deposited_by_funder", "checked",
+                                                "rejected"}
+    assert all(d["size"] > 0 for d in documents)
+    assert next(d for d in documents if d["status"] == "rejected")["reason_text"]
+
     second = demo.load(url, bootstrap, today)
     assert len(fake.created) == 4, "a second run must create nothing"
+    assert len(fake.documents) == len(demo.DOCUMENTS), "nor deposit a document twice"
     assert second == first
 
 
