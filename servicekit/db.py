@@ -17,12 +17,15 @@ import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from contracts.envelope import new_envelope
 from contracts.events import Payload, spec_for
 from servicekit import config
 from servicekit.context import correlation_id
+from servicekit.errors import Conflict
 from servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -85,6 +88,26 @@ class WriteGate:
                 yield
             finally:
                 self._owner = None
+
+
+def like_pattern(query: str | None) -> str | None:
+    """A LIKE pattern (escape char '\\') for a free-text search; None when nothing to search.
+    The user's % and _ are searched for literally."""
+    text = (query or "").strip().lower()
+    if not text:
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@contextlib.contextmanager
+def concurrent_change_is_conflict(message: str) -> Iterator[None]:
+    """Another call changed the same record first (version check or unique key): the loser
+    gets a Conflict with `message` (French, for the user) instead of a server error."""
+    try:
+        yield
+    except (StaleDataError, IntegrityError):
+        raise Conflict("concurrent_change", message) from None
 
 
 def utcnow() -> datetime:

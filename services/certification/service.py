@@ -1,13 +1,10 @@
 """certification: monthly completion certificates of each dossier (Nameko entrypoints)."""
 from __future__ import annotations
 
-import contextlib
 
 from nameko.rpc import rpc
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm.exc import StaleDataError
 
 from contracts.certification import Certificate as CertificateReply
 from contracts.certification import Certify, HoursEntry
@@ -18,8 +15,7 @@ from contracts.identity import Organisation
 from contracts.pdfs import (CertificateFacts, DossierFacts, OrganisationFacts, PartyName,
                             RenderedPdf)
 from servicekit.base import ServiceBase
-from servicekit.db import Database, utcnow
-from servicekit.errors import Conflict
+from servicekit.db import Database, concurrent_change_is_conflict, utcnow
 from servicekit.events import idempotent, subscribe
 from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay
@@ -30,6 +26,9 @@ from services.certification.domain import Certificate
 from services.certification.models import metadata, start_mappers
 
 log = get_logger(__name__)
+
+CONCURRENT_CHANGE = ("Ce certificat vient d'être modifié par quelqu'un d'autre : "
+                     "rechargez la page et réessayez.")
 
 DOCUMENTS_TIMEOUT = 30.0
 
@@ -69,7 +68,7 @@ class CertificationService(ServiceBase):
         entry = parse(HoursEntry, hours)
         dossier = self._dossier_to_change(actor, ref.dossier_id)
         session, now = _session_of(dossier), utcnow()
-        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             certificate = _find(uow.session, ref) or _new(uow.session, dossier, ref, now)
             certificate.enter_hours(domain.Hours.of(entry.training_hours, entry.internship_hours,
                                                     entry.absence_hours), session, now)
@@ -83,7 +82,7 @@ class CertificationService(ServiceBase):
         # Asked before the transaction opens: no row lock is held while identity answers.
         organisation = self._organisation(actor, dossier.organisation_id)
         now = utcnow()
-        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             certificate = domain.certify(_find(uow.session, ref), command.attest, actor.user_id,
                                          actor.ip, now)
             uow.publish("certified", _certified_event(certificate, dossier, organisation),
@@ -153,15 +152,6 @@ def _new(db: DbSession, dossier: Dossier, ref: DossierMonth, now) -> Certificate
     return certificate
 
 
-@contextlib.contextmanager
-def _concurrent_change_is_conflict():
-    """Another call changed the same certificate first (version check or unique month)."""
-    try:
-        yield
-    except (StaleDataError, IntegrityError):
-        raise Conflict("concurrent_change",
-                       "Ce certificat vient d'être modifié par quelqu'un d'autre : rechargez "
-                       "la page et réessayez.") from None
 
 
 def _reply(dossier_id: str, month: str, certificate: Certificate | None,

@@ -21,11 +21,10 @@ from contracts.documents import JPEG, PNG, NewCategory, NewUpload
 from contracts.events import CertifiedV1, DocumentCheckedV1, DocumentRejectedV1
 from servicekit.access import require_funder_staff
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from servicekit.formatting import PARIS, date_fr, datetime_fr, hours_fr, month_fr
+from servicekit.formatting import PARIS, date_fr, month_fr
 
 COMPLETION_CERTIFICATE = "completion_certificate"
 PDF = "application/pdf"
-ACTION_NATURE = "Action de formation"
 """The certificate's "Nature de l'action": the Ministry's model offers action de formation,
 bilan de compétences, VAE, apprentissage; every dossier funded here is a training action."""
 
@@ -161,30 +160,6 @@ def certificate_filename(dossier_number: str, month: str) -> str:
 
 def certificate_label(month: str) -> str:
     return f"Certificat de réalisation – {month_fr(month)}"
-
-
-def certificate_context(data: CertifiedV1) -> dict:
-    """Everything the certificate template prints, already formatted in French."""
-    return {
-        "organisation_name": data.organisation_name,
-        # The legal representative's name is not in CertifiedV1 yet: the template prints the
-        # line with the organisation's name alone until the event carries it.
-        "legal_representative": None,
-        "beneficiary_name": data.beneficiary.name,
-        "employer_name": data.employer.name if data.employer else None,
-        "dossier_number": data.dossier_number,
-        "training_title": data.training_title,
-        "action_nature": ACTION_NATURE,
-        "session_start": date_fr(data.session_start),
-        "session_end": date_fr(data.session_end),
-        "month_label": month_fr(data.month),
-        "training_hours": hours_fr(data.hours.training),
-        "internship_hours": hours_fr(data.hours.internship),
-        "absence_hours": hours_fr(data.hours.absence),
-        "certified_at": datetime_fr(data.certified_at),
-        "certified_by": data.certified_by,
-        "method": data.method,
-    }
 
 
 def new_certificate(document_id: str, data: CertifiedV1, sha256: str, size: int,
@@ -609,13 +584,6 @@ def rejected_event(document: Document, category_label: str) -> DocumentRejectedV
 
 # ---- listing --------------------------------------------------------------------------------
 
-def search_pattern(query: str | None) -> str | None:
-    """A LIKE pattern for a free-text search (escape char '\\'); None when nothing to search."""
-    text = (query or "").strip().lower()
-    if not text:
-        return None
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def categories_matching(categories: list[Category], query: str | None) -> set[str]:

@@ -3,7 +3,7 @@ the categories with their upload rules; plus the small read queries of the servi
 from __future__ import annotations
 
 from sqlalchemy import (JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table,
-                        Text, func, or_, select)
+                        Text, func, or_, select, text)
 from sqlalchemy.orm import Session, registry
 
 from servicekit.tables import UtcDateTime, add_kit_tables
@@ -55,6 +55,12 @@ Index("uq_documents_certificate", documents.c.category, documents.c.dossier_id,
       postgresql_where=documents.c.category == COMPLETION_CERTIFICATE,
       sqlite_where=documents.c.category == COMPLETION_CERTIFICATE)
 Index("ix_documents_scope", documents.c.funder_id, documents.c.organisation_id)
+# One generated PDF per place (a dossier's month sheet, a payment's advice: its file name),
+# so two concurrent renders of the same one cannot both add a document.
+_GENERATED_ELSEWHERE = text("status = 'generated' AND category <> 'completion_certificate'")
+Index("uq_documents_generated", documents.c.category, documents.c.funder_id,
+      documents.c.filename, unique=True,
+      postgresql_where=_GENERATED_ELSEWHERE, sqlite_where=_GENERATED_ELSEWHERE)
 # The reference printed on a final certificate finds exactly one document (NULLs are many).
 Index("uq_documents_verification_reference", documents.c.verification_reference, unique=True)
 

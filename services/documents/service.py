@@ -11,9 +11,7 @@ from dataclasses import fields
 from eventlet import tpool
 from nameko.rpc import rpc
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from contracts.common import Actor
 from contracts.documents import Category as CategoryShape
@@ -25,8 +23,8 @@ from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, Certificat
                             RemittanceAdviceRequest, RenderedPdf)
 from servicekit.access import require_funder_staff
 from servicekit.base import ServiceBase
-from servicekit.db import Database, utcnow
-from servicekit.errors import Conflict, NotFound
+from servicekit.db import Database, concurrent_change_is_conflict, like_pattern, utcnow
+from servicekit.errors import NotFound
 from servicekit.events import idempotent, subscribe
 from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay
@@ -38,6 +36,9 @@ from services.documents.domain import COMPLETION_CERTIFICATE, Category, Document
 from services.documents.models import metadata, start_mappers
 
 log = get_logger(__name__)
+
+CONCURRENT_CHANGE = ("Ce document vient d'être modifié par quelqu'un d'autre : "
+                     "rechargez la page et réessayez.")
 
 _COPIED = tuple(name for name in DocumentShape.model_fields
                 if name in {f.name for f in fields(Document)} and name != "status")
@@ -106,15 +107,6 @@ def _dossier_facts(dossier: dict) -> domain.DossierFacts:
         beneficiary_name=dossier["beneficiary"]["name"], employer_id=employer.get("id"))
 
 
-@contextlib.contextmanager
-def _concurrent_change_is_conflict():
-    """Another call changed the same document (or category code) first."""
-    try:
-        yield
-    except (StaleDataError, IntegrityError):
-        raise Conflict("concurrent_change",
-                       "Ce document vient d'être modifié par quelqu'un d'autre : rechargez "
-                       "la page et réessayez.") from None
 
 
 class DocumentsService(ServiceBase):
@@ -165,7 +157,7 @@ class DocumentsService(ServiceBase):
         who = parse(Actor, actor)
         require_funder_staff(who)
         request = parse(NewCategory, payload)
-        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             taken = {category.code for category in models.categories_of(uow.session, who.funder_id)}
             category = domain.new_category(who.funder_id, request, taken, utcnow())
             uow.session.add(category)
@@ -208,7 +200,7 @@ class DocumentsService(ServiceBase):
         category code or label, document label); with neither, those tied to no dossier and
         no beneficiary (what the Documents page opens on)."""
         who = parse(Actor, actor)
-        pattern = domain.search_pattern(query)
+        pattern = like_pattern(query)
         with self.db.read() as session:
             codes = domain.categories_matching(models.categories_of(session, who.funder_id),
                                                query)
@@ -239,7 +231,7 @@ class DocumentsService(ServiceBase):
     @rpc
     def update_document(self, actor, document_id, payload):
         who, change = parse(Actor, actor), parse(DocumentChange, payload)
-        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _owned(uow.session, who, document_id)
             if change.label is not None:
                 document.rename(change.label)
@@ -259,7 +251,7 @@ class DocumentsService(ServiceBase):
             category = _category_of(session, document.funder_id, document.category)
         inspected = tpool.execute(domain.inspect_upload, category, replacement.content_base64)
         self.files.put(inspected.content)
-        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _owned(uow.session, who, document_id)
             document.replace(inspected, replacement.filename, utcnow())
         log.info("document_replaced", document_id=document.id, sha256=document.sha256)
@@ -269,7 +261,7 @@ class DocumentsService(ServiceBase):
     def delete_document(self, actor, document_id):
         """The row goes; the bytes stay (content-addressed: other documents may share them)."""
         who = parse(Actor, actor)
-        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _visible(uow.session, who, document_id)
             domain.check_deletable(who, document)
             uow.session.delete(document)
@@ -278,7 +270,7 @@ class DocumentsService(ServiceBase):
     @rpc
     def check_document(self, actor, document_id):
         who = parse(Actor, actor)
-        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _visible(uow.session, who, document_id)
             document.check(who, utcnow())
             label = _category_of(uow.session, document.funder_id, document.category).label
@@ -289,7 +281,7 @@ class DocumentsService(ServiceBase):
     @rpc
     def reject_document(self, actor, document_id, payload):
         who, rejection = parse(Actor, actor), parse(Rejection, payload)
-        with _concurrent_change_is_conflict(), self.db.unit_of_work() as uow:
+        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _visible(uow.session, who, document_id)
             document.reject(who, rejection.reason_code.value, rejection.reason_text, utcnow())
             label = _category_of(uow.session, document.funder_id, document.category).label
@@ -378,7 +370,7 @@ class DocumentsService(ServiceBase):
         is replaced, not duplicated."""
         sha256, now = self.files.put(pdf), utcnow()
         document = make(sha256, now)
-        with self.db.unit_of_work() as uow:
+        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             existing = uow.session.scalars(select(Document).filter_by(
                 category=document.category, funder_id=document.funder_id,
                 dossier_id=document.dossier_id, month=document.month,

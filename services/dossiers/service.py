@@ -14,7 +14,7 @@ from services.dossiers import domain, models
 from services.dossiers.domain import Dossier, Party, PartyKind
 from servicekit.access import require_funder_staff
 from servicekit.base import ServiceBase
-from servicekit.db import Database, utcnow
+from servicekit.db import Database, like_pattern, utcnow
 from servicekit.errors import Conflict, InvalidInput, NotFound
 from servicekit.logging import get_logger
 from servicekit.rpc import RpcClient
@@ -130,7 +130,7 @@ class DossiersService(ServiceBase):
         limit = max(1, min(int(limit), MAX_LIST))
         with self.db.read() as session:
             found = models.visible_dossiers(session, domain.scope_for(actor),
-                                            domain.search_pattern(query), limit)
+                                            like_pattern(query), limit)
             parties = models.parties_by_id(
                 session, {pid for d in found for pid in (d.beneficiary_id, d.employer_id)})
         return [_dossier_shape(dossier, parties).model_dump(mode="json") for dossier in found]

@@ -39,22 +39,6 @@ def test_certificate_label_names_the_month_in_french():
     assert domain.certificate_label("2026-09") == "Certificat de réalisation – septembre 2026"
 
 
-def test_certificate_context_is_formatted_in_french():
-    context = domain.certificate_context(certified())
-    assert context["beneficiary_name"] == "DUBOIS Michelle"
-    assert context["employer_name"] == "ACME"
-    assert context["month_label"] == "septembre 2026"
-    assert context["training_hours"] == "147,00\u00a0h"
-    assert context["absence_hours"] == "3,50\u00a0h"
-    assert context["session_start"] == "05/01/2026"
-    assert context["certified_at"] == "02/10/2026 à 16:05"
-    assert context["legal_representative"] is None
-
-
-def test_certificate_context_without_employer():
-    assert domain.certificate_context(certified(employer=False))["employer_name"] is None
-
-
 def test_new_certificate_records_who_may_see_it():
     document = domain.new_certificate("id1", certified(), "a" * 64, 1234, NOW)
     assert (document.category, document.content_type) == ("completion_certificate", "application/pdf")

@@ -15,8 +15,9 @@ from pypdf import PdfWriter
 from contracts.common import Actor
 from contracts.documents import JPEG, PDF, PNG, NewCategory, NewUpload
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from servicekit.db import like_pattern
 from services.documents import domain
-from services.documents.domain import (CHECKED, DEPOSITED, GENERATED, REJECTED, Category,
+from services.documents.domain import (CHECKED, DEPOSITED, GENERATED, Category,
                                        Document, DossierFacts)
 
 NOW = datetime(2026, 3, 26, 12, 33, tzinfo=timezone.utc)
@@ -422,8 +423,8 @@ def test_new_category_of_a_funder():
 
 
 def test_search_and_grouping():
-    assert domain.search_pattern("  ") is None
-    assert domain.search_pattern("50%_off") == "%50\\%\\_off%"
+    assert like_pattern("  ") is None
+    assert like_pattern("50%_off") == "%50\\%\\_off%"
     cats = [category(), category("invoice", label="Facture"), LOGO]
     assert domain.categories_matching(cats, "FACT") == {"invoice"}
     assert domain.categories_matching(cats, None) == set()

@@ -8,6 +8,7 @@ import pytest
 
 from contracts.common import Actor, Role
 from servicekit.access import require_funder_staff
+from servicekit.db import like_pattern
 from services.dossiers import domain
 from services.dossiers.domain import PartyKind
 from servicekit.errors import Forbidden, InvalidInput
@@ -103,4 +104,4 @@ def test_status_label():
     ("50%_a\\b", "%50\\%\\_a\\\\b%"),   # LIKE wildcards are searched for literally
 ])
 def test_search_pattern(query, pattern):
-    assert domain.search_pattern(query) == pattern
+    assert like_pattern(query) == pattern

@@ -122,9 +122,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_documents_scope', ['funder_id', 'organisation_id'])
         batch_op.create_index('uq_documents_verification_reference', ['verification_reference'],
                               unique=True)
+    generated_elsewhere = sa.text("status = 'generated' AND category <> 'completion_certificate'")
+    op.create_index('uq_documents_generated', 'documents', ['category', 'funder_id', 'filename'],
+                    unique=True, postgresql_where=generated_elsewhere,
+                    sqlite_where=generated_elsewhere)
 
 
 def downgrade() -> None:
+    op.drop_index('uq_documents_generated', table_name='documents')
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index('uq_documents_verification_reference')
         batch_op.drop_index('ix_documents_scope')
