@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 from pydantic import Field
 
-from contracts.common import FrenchDecimalInput, Id, Shape
+from contracts.common import EnteredHours, Id, Shape
 from contracts.events import Hours, Month
-
-
-EnteredHours = Annotated[Hours, FrenchDecimalInput]
 
 
 class HoursEntry(Shape):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from contracts.events import Month
+from contracts.events import Hours, Month
 
 # C0 controls but tab, newline and carriage return, and lone UTF-16 surrogates: no database,
 # PDF or email can carry them, so they are refused at the edge instead of failing deep inside.
@@ -120,3 +120,6 @@ FrenchDecimalInput = _FrenchDecimalInput()
 unchanged: a Decimal, dumped in JSON as a plain string "147.00"."""
 
 FrenchDecimal = Annotated[Decimal, FrenchDecimalInput]
+
+# Hours as users type them: "147,00" or "147.00", two decimals, never negative.
+EnteredHours = Annotated[Hours, FrenchDecimalInput]

@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from contracts.common import FrenchDecimalInput, Id, Shape
-from contracts.events import Hours, Month, MonthHours
+from contracts.common import EnteredHours, FrenchDecimalInput, Id, Shape
+from contracts.events import Month, MonthHours
 
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), FrenchDecimalInput]
@@ -59,31 +59,42 @@ class AttendanceDay(Shape):
     """One day of the sheet: `hours` per day, or `morning` and `afternoon` per half-day."""
 
     day: date
-    hours: Hours | None = None
-    morning: Hours | None = None
-    afternoon: Hours | None = None
+    hours: EnteredHours | None = None
+    morning: EnteredHours | None = None
+    afternoon: EnteredHours | None = None
 
 
-class AttendanceSheetRequest(Shape):
-    dossier: DossierFacts
-    organisation_name: Text
-    month: Month
+class AttendanceEntry(Shape):
+    """What the organisation gives for a month's sheet: its days, per day or per half-day."""
+
     granularity: Literal["day", "half_day"]
     days: list[AttendanceDay] = Field(min_length=1, max_length=31)
 
     @model_validator(mode="after")
-    def _days_fit(self):
+    def _days_consistent(self):
         seen = [d.day for d in self.days]
         if len(set(seen)) != len(seen):
             raise ValueError("a day is given twice")
-        if any(day.strftime("%Y-%m") != self.month for day in seen):
-            raise ValueError("a day lies outside the month")
         per_day = self.granularity == "day"
         for d in self.days:
             if per_day and (d.morning is not None or d.afternoon is not None):
                 raise ValueError("per day: give hours, not morning/afternoon")
             if not per_day and d.hours is not None:
                 raise ValueError("per half-day: give morning/afternoon, not hours")
+        return self
+
+
+class AttendanceSheetRequest(AttendanceEntry):
+    """The sheet as documents renders it: the entry plus the dossier's facts."""
+
+    dossier: DossierFacts
+    organisation_name: Text
+    month: Month
+
+    @model_validator(mode="after")
+    def _days_in_month(self):
+        if any(d.day.strftime("%Y-%m") != self.month for d in self.days):
+            raise ValueError("a day lies outside the month")
         return self
 
 
@@ -111,7 +122,7 @@ class RemittanceAdviceRequest(Shape):
         min_length=1, max_length=50)
     beneficiary: PartyName | None = None
     periods: list[Period] = Field(min_length=1, max_length=24)
-    hours_paid: Annotated[Hours, FrenchDecimalInput]
+    hours_paid: EnteredHours
     amount: Amount
     advance: bool = False
 

@@ -15,7 +15,7 @@ from contracts.dossiers import Dossier, NewDossier, NewParty, Party
 from contracts.http import DocumentSearch, DossierSearch, HealthReport
 from contracts.identity import Credentials, Me, NewOrganisation, Organisation, Session
 from contracts.payments import MonthLock
-from contracts.pdfs import CertificateVerification
+from contracts.pdfs import AttendanceEntry, CertificateVerification, RemittanceAdviceRequest
 from gateway import health, openapi
 from gateway.http import download_response, json_response, rendered_response
 from gateway.routes import route
@@ -123,6 +123,19 @@ class GatewayService:
         """Méthode 1 : à imprimer, signer, puis déposer. X-Content-SHA256 porte son empreinte."""
         return rendered_response(
             self.certification.draft_certificate(call.actor, dossier_id, month))
+
+    @route("POST", MONTH + "/attendance-sheet", body=AttendanceEntry, response=Document,
+           status=201, summary="Éditer la fiche de présence du mois (PDF, stockée)",
+           tags=["certificats"])
+    def attendance_sheet(self, call, dossier_id, month):
+        """Par jour ou par demi-journée ; le PDF se télécharge ensuite comme tout document."""
+        return self.certification.attendance_sheet(call.actor, dossier_id, month, call.payload)
+
+    @route("POST", "/remittance-advices", body=RemittanceAdviceRequest, response=Document,
+           status=201, roles=FUNDER_ROLES, summary="Éditer un avis de virement (PDF, stocké)",
+           tags=["règlements"])
+    def remittance_advice(self, call):
+        return self.documents.render_remittance_advice(call.actor, call.payload)
 
     @route("GET", "/verifications/{reference}", response=CertificateVerification, auth=False,
            summary="Vérifier un certificat par sa référence", tags=["certificats"])

@@ -62,6 +62,16 @@ def month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def check_attendance_days(days: list[date], month: str, session: Session) -> None:
+    """An attendance sheet lists days of its month that lie within the session."""
+    outside = sorted(d.isoformat() for d in days
+                     if d.strftime("%Y-%m") != month or not session.start <= d <= session.end)
+    if outside:
+        raise InvalidInput("day_outside_session",
+                           "Des jours sont hors du mois ou de la session de formation.",
+                           {"days": outside})
+
+
 def first_day(month: str) -> date:
     return date(int(month[:4]), int(month[5:7]), 1)
 

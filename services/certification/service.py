@@ -12,8 +12,8 @@ from contracts.common import Actor, DossierMonth
 from contracts.dossiers import Dossier
 from contracts.events import CertifiedV1, MonthHours, Party
 from contracts.identity import Organisation
-from contracts.pdfs import (CertificateFacts, DossierFacts, OrganisationFacts, PartyName,
-                            RenderedPdf)
+from contracts.pdfs import (AttendanceEntry, AttendanceSheetRequest, CertificateFacts,
+                            DossierFacts, OrganisationFacts, PartyName, RenderedPdf)
 from servicekit.base import ServiceBase
 from servicekit.db import Database, concurrent_change_is_conflict, utcnow
 from servicekit.events import idempotent, subscribe
@@ -103,6 +103,21 @@ class CertificationService(ServiceBase):
         rendered = self.documents.render_certificate_draft(actor.model_dump(mode="json"),
                                                            facts.model_dump(mode="json"))
         return RenderedPdf.model_validate(rendered).model_dump(mode="json")
+
+    @rpc
+    def attendance_sheet(self, actor, dossier_id, month, entry):
+        """The month's attendance sheet from the days the organisation gives, on the dossier's
+        own facts (not the caller's); documents renders and stores it: its Document."""
+        actor, ref = parse(Actor, actor), _ref(dossier_id, month)
+        entry = parse(AttendanceEntry, entry)
+        dossier = self._dossier_to_change(actor, ref.dossier_id)
+        domain.check_attendance_days([d.day for d in entry.days], ref.month, _session_of(dossier))
+        request = AttendanceSheetRequest(
+            dossier=_dossier_facts(dossier), organisation_name=dossier.organisation_name,
+            month=ref.month, granularity=entry.granularity, days=entry.days)
+        stored = self.documents.render_attendance_sheet(actor.model_dump(mode="json"),
+                                                        request.model_dump(mode="json"))
+        return stored["document"]
 
     @subscribe("payments", "month_locked")
     @idempotent
@@ -198,16 +213,20 @@ def _party_name(party) -> PartyName | None:
     return PartyName(id=party.id, name=party.name) if party else None
 
 
+def _dossier_facts(dossier: Dossier) -> DossierFacts:
+    return DossierFacts(
+        dossier_id=dossier.id, dossier_number=dossier.number, funder_id=dossier.funder_id,
+        organisation_id=dossier.organisation_id,
+        beneficiary=_party_name(dossier.beneficiary), employer=_party_name(dossier.employer),
+        training_title=dossier.training_title, session_start=dossier.session_start,
+        session_end=dossier.session_end)
+
+
 def _certificate_facts(certificate: Certificate, dossier: Dossier,
                        organisation: Organisation) -> CertificateFacts:
     """What the draft certificate prints: the same facts the certified event carries."""
     return CertificateFacts(
-        dossier=DossierFacts(
-            dossier_id=dossier.id, dossier_number=dossier.number, funder_id=dossier.funder_id,
-            organisation_id=dossier.organisation_id,
-            beneficiary=_party_name(dossier.beneficiary), employer=_party_name(dossier.employer),
-            training_title=dossier.training_title, session_start=dossier.session_start,
-            session_end=dossier.session_end),
+        dossier=_dossier_facts(dossier),
         organisation=OrganisationFacts(
             name=dossier.organisation_name, siret=organisation.siret,
             address=organisation.address,

@@ -20,6 +20,8 @@ EXPECTED = {
     ("get", "/dossiers/{dossier_id}/documents"), ("get", "/documents/{document_id}/content"),
     ("get", "/dossiers/{dossier_id}/certificates/{month}/draft"),
     ("get", "/verifications/{reference}"),
+    ("post", "/dossiers/{dossier_id}/certificates/{month}/attendance-sheet"),
+    ("post", "/remittance-advices"),
     ("get", "/document-categories"), ("post", "/document-categories"),
     ("post", "/documents"), ("get", "/documents"), ("get", "/documents/{document_id}"),
     ("patch", "/documents/{document_id}"), ("delete", "/documents/{document_id}"),
