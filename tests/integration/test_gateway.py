@@ -155,6 +155,10 @@ class FakeCertification:
                 "content_base64": base64.b64encode(PDF).decode()}
 
     @rpc
+    def attendance_sheet(self, actor, dossier_id, month, entry):
+        return _document()["document"]
+
+    @rpc
     def certify(self, actor, dossier_id, month, payload):
         raise Conflict("already_certified", "Ce mois est déjà certifié.", {"version": 3})
 
@@ -179,6 +183,10 @@ class FakeDocuments:
     @rpc
     def health(self):
         return {"service": "documents", "status": "ok", "database": "ok"}
+
+    @rpc
+    def render_remittance_advice(self, actor, request):
+        return _document()["document"]
 
     @rpc
     def list_documents(self, actor, dossier_id=None, query=None):
