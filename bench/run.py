@@ -257,31 +257,31 @@ class Client:
                                f"{response.text[:300]}")
         return response.json() if response.content else None
 
-    def login(self, identifier: str) -> "Client":
-        session = self.call("POST", "/auth/login", {"identifier": identifier,
-                                                     "password": PASSWORD})
-        return Client(self.base_url, session["access_token"])
-
-
 def new_user(identifier: str, name: str) -> dict:
-    return {"identifier": identifier, "name": name, "email": f"{identifier}@bench.example",
-            "password": PASSWORD}
+    return {"identifier": identifier, "name": name, "email": f"{identifier}@bench.example"}
 
 
-def bootstrap(amqp_uri: str, base_url: str) -> tuple[Client, Client, str]:
-    """The funder (ops RPC), its organisation; returns admin and organisation clients."""
+def bootstrap(amqp_uri: str, base_url: str, mail_dir: Path) -> tuple[Client, Client, str]:
+    """The funder (ops RPC), its organisation, whose first user goes through the first login
+    (provisional password from the emails written to `mail_dir`); returns admin and
+    organisation clients."""
     import servicekit.rpc  # noqa: F401  (registers the error classes for remote errors)
     from contracts.identity import NewFunder, NewOrganisation
+    from tools.demo import Gateway, eml_folder_reader, provisional_password
     funder = NewFunder(code="bench", name="Financeur de banc d'essai",
-                       admin=new_user("bench.admin", "Alice BANC"))
+                       admin={**new_user("bench.admin", "Alice BANC"), "password": PASSWORD})
     with _proxy(amqp_uri) as proxy:
         proxy.identity.bootstrap_funder(funder.model_dump(mode="json"))
-    admin = Client(base_url).login("bench.admin")
+    gateway, read = Gateway(base_url), eml_folder_reader(mail_dir)
+    admin = Client(base_url, gateway.login("bench.admin", PASSWORD))
     organisation = NewOrganisation(
         name="Organisme de banc d'essai", siret="73282932000074", email="of@bench.example",
         user=new_user("bench.of", "Olivier FORMATION"))
     org = admin.call("POST", "/organisations", organisation.model_dump(mode="json"))
-    return admin, Client(base_url).login("bench.of"), org["id"]
+    email = organisation.user.email
+    token = gateway.first_login("bench.of", provisional_password(read, email), "bench.of",
+                                PASSWORD, read)
+    return admin, Client(base_url, token), org["id"]
 
 
 def create_dossier(admin_base: Client, organisation_id: str, index: int, today: date,
@@ -384,7 +384,7 @@ def run_core(amqp_uri: str, dossiers: int, months: int, clients: int, keep: bool
 
 def _drive(stack, amqp_uri: str, dossiers: int, months: int, clients: int) -> dict:
     today = datetime.now(timezone.utc).date()
-    admin, org, organisation_id = bootstrap(amqp_uri, stack.base_url)
+    admin, org, organisation_id = bootstrap(amqp_uri, stack.base_url, stack.settings.mail_dir)
     pool = eventlet.GreenPool(clients)
     dossier_ids, setup_s = timed(lambda: list(pool.imap(
         lambda i: create_dossier(admin, organisation_id, i, today, months), range(dossiers))))

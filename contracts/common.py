@@ -57,6 +57,19 @@ class Role(str, Enum):
 FUNDER_ROLES = frozenset({Role.funder_agent, Role.funder_admin})
 
 
+class Right(str, Enum):
+    """What an organisation administrator grants each of its users (seeds 002 and 004)."""
+
+    enter_hours = "enter_hours"                        # saisie des heures
+    certify_electronically = "certify_electronically"  # certification des certificats de réalisation
+    payments = "payments"                              # règlements
+    documents = "documents"                            # documents
+    users = "users"                                    # administration des utilisateurs
+
+
+ALL_RIGHTS = tuple(right.value for right in Right)
+
+
 class Actor(Shape):
     """Who is calling, as the gateway authenticated them. Every service checks it itself."""
 
@@ -68,6 +81,10 @@ class Actor(Shape):
     rights: list[str] = []
     ip: str | None = None
     email: str | None = Field(None, description="the user's email, when the account has one")
+    restricted: bool = Field(False, description="first login not finished (personalise, privacy "
+                                                "policy): only /me and /auth/* are allowed")
+    session_id: str | None = Field(None, description="the login session behind this actor "
+                                                     "(None for API tokens)")
 
     @property
     def is_funder_staff(self) -> bool:

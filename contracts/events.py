@@ -68,6 +68,19 @@ class MonthLockedV1(Payload):
     locked_at: datetime
 
 
+class DocumentUploadedV1(Payload):
+    """A user deposited a document (identity follows an organisation's KBIS, consent letter,
+    logo and stamp through it)."""
+
+    document_id: str
+    category: str
+    funder_id: str
+    organisation_id: str | None = None
+    dossier_id: str | None = None
+    uploaded_by: str
+    uploaded_at: datetime
+
+
 class DocumentReviewed(Payload):
     """What both review events say about the document and whom to tell."""
 
@@ -100,6 +113,30 @@ class DocumentRejectedV1(DocumentReviewed):
     reason_text: str
 
 
+class OrganisationUpdatedV1(Payload):
+    """An organisation's profile ("votre identité") changed: which fields, not their values."""
+
+    organisation_id: str
+    funder_id: str
+    changed: list[str]
+    updated_by: str
+    updated_at: datetime
+
+
+class CertifierStatusChangedV1(Payload):
+    """The "je suis certificateur" choice, or the checks of its KBIS and consent letter,
+    changed the organisation's certifier state; `method` is the certification method in force
+    (2: fully electronic, only when requested and both documents are checked)."""
+
+    organisation_id: str
+    funder_id: str
+    requested: bool
+    kbis_status: str
+    consent_letter_status: str
+    method: int
+    changed_at: datetime
+
+
 @dataclass(frozen=True)
 class EventSpec:
     service: str
@@ -119,8 +156,12 @@ def register(service: str, name: str, version: int, model: type[Payload]) -> Eve
 
 CERTIFIED = register("certification", "certified", 1, CertifiedV1)
 MONTH_LOCKED = register("payments", "month_locked", 1, MonthLockedV1)
+DOCUMENT_UPLOADED = register("documents", "document_uploaded", 1, DocumentUploadedV1)
 DOCUMENT_CHECKED = register("documents", "document_checked", 1, DocumentCheckedV1)
 DOCUMENT_REJECTED = register("documents", "document_rejected", 1, DocumentRejectedV1)
+ORGANISATION_UPDATED = register("identity", "organisation_updated", 1, OrganisationUpdatedV1)
+CERTIFIER_STATUS_CHANGED = register("identity", "certifier_status_changed", 1,
+                                    CertifierStatusChangedV1)
 
 
 def spec_for(service: str, name: str) -> EventSpec:

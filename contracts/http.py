@@ -44,3 +44,13 @@ class DocumentSearch(Shape):
     q: str | None = Field(None, max_length=200, description=(
         "dossier number, beneficiary name, category or label; without it, the documents "
         "attached to no dossier"))
+
+
+class AuditQuery(Shape):
+    limit: int = Field(200, ge=1, le=1000, description="the most recent entries first")
+
+
+class Accepted(Shape):
+    """202: the request is taken into account (the answer never tells more)."""
+
+    detail: str

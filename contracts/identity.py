@@ -1,40 +1,58 @@
-"""identity RPC shapes: funders, organisations, users, login."""
+"""identity RPC shapes: funders, organisations and their profile, users and rights, login,
+first login, password reset, API tokens and the audit trail (issue 4)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
-from contracts.common import Actor, Id, Role, Shape
+from contracts.common import Actor, Id, Right, Role, Shape
 
 Identifier = Field(min_length=3, max_length=150)
+Password = Field(min_length=1, max_length=1024)
+Name = Field(min_length=1, max_length=200)
 
 
 class Credentials(Shape):
     identifier: str = Field(min_length=1, max_length=150)
-    password: str = Field(min_length=1, max_length=1024)
+    password: str = Password
 
 
 class Session(Shape):
     access_token: str
     token_type: str = "Bearer"
-    expires_at: datetime
+    expires_at: datetime = Field(description="the absolute limit; the idle limit may end the "
+                                             "session earlier")
+    must_personalise: bool = False
+    privacy_policy_pending: bool = False
 
 
 class NewUser(Shape):
+    """An account created with a chosen password: only the funder's bootstrap administrator."""
+
     identifier: str = Identifier
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Name
     email: EmailStr
     password: str = Field(min_length=8, max_length=1024)
 
 
+class FirstUser(Shape):
+    """An organisation's first user: identity generates a provisional password and emails it."""
+
+    identifier: str | None = Field(None, min_length=3, max_length=150,
+                                   description="default: the email")
+    name: str = Name
+    email: EmailStr
+
+
 class NewOrganisation(Shape):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Name
     siret: str = Field(min_length=14, max_length=17, description="14 digits, spaces allowed")
     email: EmailStr
     legal_representative: str | None = Field(None, max_length=200)
     address: str | None = Field(None, max_length=500)
-    user: NewUser
+    user: FirstUser
 
 
 class Organisation(Shape):
@@ -45,6 +63,9 @@ class Organisation(Shape):
     email: str
     legal_representative: str | None = None
     address: str | None = None
+    postcode: str | None = None
+    town: str | None = None
+    phone: str | None = None
 
 
 class User(Shape):
@@ -57,9 +78,24 @@ class User(Shape):
     organisation_id: Id | None = None
 
 
+class UserDetails(User):
+    """A user as an organisation administrator (or funder staff) manages it."""
+
+    active: bool
+    rights: list[Right]
+    must_personalise: bool
+    created_at: datetime
+    credentials_sent: bool | None = Field(None, description="create_user / resend_credentials "
+                                                            "only: the email was queued")
+
+
 class Me(Shape):
     user: User
     organisation: Organisation | None = None
+    must_personalise: bool = False
+    privacy_policy_pending: bool = False
+    pending_identifier: str | None = None
+    rights: list[Right] = []
 
 
 class NewFunder(Shape):
@@ -70,5 +106,180 @@ class NewFunder(Shape):
     admin: NewUser
 
 
-__all__ = ["Actor", "Credentials", "Me", "NewFunder", "NewOrganisation", "NewUser",
-           "Organisation", "Session", "User"]
+# --- first login and "mon compte" ------------------------------------------------------------
+
+class NewPassword(Shape):
+    new_password: str = Password
+    new_password_confirmation: str = Password
+
+
+class Personalise(NewPassword):
+    new_identifier: str = Identifier
+
+
+class ConfirmIdentifier(Shape):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class AcceptPrivacyPolicy(Shape):
+    version: str = Field(min_length=1, max_length=50)
+
+
+class UpdateMe(Shape):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+
+
+class ChangeIdentifier(Shape):
+    current_password: str = Password
+    new_identifier: str = Identifier
+
+
+class ChangePassword(NewPassword):
+    current_password: str = Password
+
+
+class PasswordResetRequest(Shape):
+    identifier: str = Field(min_length=1, max_length=150)
+    captcha_token: str | None = Field(None, max_length=4096)
+
+
+class PasswordReset(NewPassword):
+    token: str = Field(min_length=1, max_length=200)
+
+
+# --- organisation profile ("votre identité") ---------------------------------------------------
+
+DocumentStatus = Literal["missing", "pending", "checked", "rejected"]
+
+
+class ProfileDocument(Shape):
+    """The organisation's latest document of one category, as the funder's check left it."""
+
+    document_id: str | None = None
+    status: DocumentStatus = "missing"
+    status_label: str = "Non déposé"
+    reason: str | None = None
+
+
+class CertificationMethod(Shape):
+    method: Literal[1, 2]
+    reason: str
+
+
+class OrganisationProfile(Shape):
+    id: Id
+    funder_id: Id
+    name: str
+    siret: str = Field(description="read-only")
+    email: str
+    address: str | None = None
+    postcode: str | None = None
+    town: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+    fax: str | None = None
+    declaration_number: str | None = None
+    website: str | None = None
+    legal_representative: str | None = None
+    logo: ProfileDocument
+    stamp: ProfileDocument
+    certifier_requested: bool
+    kbis: ProfileDocument
+    consent_letter: ProfileDocument
+    certification_method: CertificationMethod
+
+
+class ProfileUpdate(Shape):
+    """Fields left out are unchanged; an empty string clears an optional field. `siret` is
+    accepted only to refuse it with "siret_read_only"."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    address: str | None = Field(None, max_length=500)
+    postcode: str | None = Field(None, max_length=10)
+    town: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=30)
+    mobile: str | None = Field(None, max_length=30)
+    fax: str | None = Field(None, max_length=30)
+    declaration_number: str | None = Field(None, max_length=30)
+    website: str | None = Field(None, max_length=300)
+    legal_representative: str | None = Field(None, max_length=200)
+    siret: str | None = None
+
+
+class CertifierChoice(Shape):
+    requested: bool
+
+
+# --- users and rights ---------------------------------------------------------------------------
+
+class NewOrganisationUser(Shape):
+    identifier: str = Identifier
+    name: str = Name
+    email: EmailStr
+    active: bool = True
+    rights: list[Right] = Field(min_length=1)
+
+
+class UserUpdate(Shape):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    rights: list[Right] | None = Field(None, min_length=1)
+    active: bool | None = None
+
+
+class NewFunderUser(Shape):
+    identifier: str = Identifier
+    name: str = Name
+    email: EmailStr
+    role: Literal["funder_agent", "funder_admin"]
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+class NewApiToken(Shape):
+    name: str = Field(min_length=1, max_length=100)
+    expires_on: date = Field(description="last day of validity, at most one year from today")
+    rights: list[Right] | None = Field(None, min_length=1,
+                                       description="default: the issuer's rights")
+
+
+class ApiToken(Shape):
+    id: Id
+    name: str
+    expires_at: datetime
+    rights: list[Right]
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None = None
+    active: bool
+
+
+class IssuedApiToken(Shape):
+    id: Id
+    name: str
+    token: str = Field(description='shown once: "jat_..."')
+    expires_at: datetime
+    rights: list[Right]
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+class AuditEntry(Shape):
+    at: datetime
+    user_id: str | None = None
+    organisation_id: str | None = None
+    action: str
+    target: str | None = None
+    ip: str | None = None
+    details: dict[str, Any] = {}
+
+
+__all__ = ["AcceptPrivacyPolicy", "Actor", "ApiToken", "AuditEntry", "CertificationMethod",
+           "CertifierChoice", "ChangeIdentifier", "ChangePassword", "ConfirmIdentifier",
+           "Credentials", "FirstUser", "IssuedApiToken", "Me", "NewApiToken", "NewFunder",
+           "NewFunderUser", "NewOrganisation", "NewOrganisationUser", "NewPassword", "NewUser",
+           "Organisation", "OrganisationProfile", "PasswordReset", "PasswordResetRequest",
+           "Personalise", "ProfileDocument", "ProfileUpdate", "Session", "UpdateMe", "User",
+           "UserDetails", "UserUpdate"]

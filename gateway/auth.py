@@ -51,6 +51,19 @@ def authenticate(identity, request) -> dict:
     return Actor.model_validate({**actor, "ip": client_ip(request)}).model_dump(mode="json")
 
 
+def allowed_while_restricted(path: str) -> bool:
+    """A user who has not finished its first login (personalise, then accept the privacy
+    policy) reaches its account and the /auth/ routes only."""
+    return path == "/me" or path.startswith("/auth/")
+
+
+def require_unrestricted(actor: dict, path: str) -> None:
+    if actor.get("restricted") and not allowed_while_restricted(path):
+        raise HttpProblem(403, "personalisation_required",
+                          "Personnalisez d'abord votre identifiant et votre mot de passe, "
+                          "puis acceptez la politique de confidentialité.")
+
+
 def require_role(actor: dict, roles: Collection[Role] | None) -> None:
     if roles and Role(actor["role"]) not in roles:
         raise HttpProblem(403, "forbidden_role", "Votre rôle ne permet pas cette action.")

@@ -27,6 +27,7 @@ REMOTE_ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (kit.Forbidden, 403),
     (kit.NotFound, 404),
     (kit.Conflict, 409),
+    (kit.TooManyRequests, 429),
     (kit.ServiceUnavailable, 503),
     (UnknownService, 503),
     (RpcTimeout, 503),

@@ -35,7 +35,8 @@ from werkzeug.wrappers import Request, Response
 from contracts import documents
 from contracts.common import Id, Role
 from contracts.events import Month
-from gateway.auth import authenticate, bearer_token, client_ip, require_role
+from gateway.auth import (authenticate, bearer_token, client_ip, require_role,
+                          require_unrestricted)
 from gateway.errors import HttpProblem, validation_errors
 from gateway.http import GatewayHttp, json_response, problem_response
 from servicekit.context import CORRELATION_HEADER
@@ -198,6 +199,7 @@ def dispatch(service, spec: RouteSpec, handler: Callable, request: Request,
         call = Call(request)
         if spec.auth:
             call.actor = authenticate(service.identity, request)
+            require_unrestricted(call.actor, spec.path)
             require_role(call.actor, spec.roles)
         values = _validated(spec.path_model, path_values, "invalid_path",
                             "L'adresse contient une valeur invalide.")

@@ -12,8 +12,14 @@ from contracts.common import FUNDER_ROLES, Role
 from contracts.documents import (Category, CategoryGroup, Document, DocumentChange, NewCategory,
                                  NewUpload, Rejection, Replacement, UploadReceipt)
 from contracts.dossiers import Dossier, NewDossier, NewParty, Party
-from contracts.http import DocumentSearch, DossierSearch, HealthReport
-from contracts.identity import Credentials, Me, NewOrganisation, Organisation, Session
+from contracts.http import Accepted, AuditQuery, DocumentSearch, DossierSearch, HealthReport
+from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, CertifierChoice,
+                                ChangeIdentifier, ChangePassword, ConfirmIdentifier,
+                                Credentials, IssuedApiToken, Me, NewApiToken, NewFunderUser,
+                                NewOrganisation, NewOrganisationUser, Organisation,
+                                OrganisationProfile, PasswordReset, PasswordResetRequest,
+                                Personalise, ProfileUpdate, Session, UpdateMe, UserDetails,
+                                UserUpdate)
 from contracts.payments import MonthLock
 from contracts.pdfs import AttendanceEntry, CertificateVerification, RemittanceAdviceRequest
 from gateway import health, openapi
@@ -23,6 +29,9 @@ from servicekit.context import RequestContext
 from servicekit.rpc import RpcClient
 
 ORGANISATION = {Role.organisation_user}
+PROFILE = "/organisations/{organisation_id}"
+RESET_ACCEPTED = ("Si un compte correspond à cet identifiant, un e-mail vient de lui être envoyé "
+                  "avec un lien pour choisir un nouveau mot de passe.")
 MONTH = "/dossiers/{dossier_id}/certificates/{month}"
 DOCUMENT = "/documents/{document_id}"
 
@@ -37,19 +46,88 @@ class GatewayService:
     documents = RpcClient("documents")
     probes = health.HealthProbes()
 
-    # ---- auth ---------------------------------------------------------------------------
+    # ---- auth and first login -----------------------------------------------------------
     @route("POST", "/auth/login", body=Credentials, response=Session, auth=False,
            summary="Se connecter", tags=["auth"])
     def login(self, call):
+        """`must_personalise` / `privacy_policy_pending` : la session ne donne accès qu'à
+        /me et /auth/* tant que la première connexion n'est pas terminée. 429 après trop
+        d'échecs depuis la même adresse."""
         return self.identity.login(call.payload, call.ip)
 
     @route("POST", "/auth/logout", status=204, summary="Se déconnecter", tags=["auth"])
     def logout(self, call):
         self.identity.logout(call.token)
 
-    @route("GET", "/me", response=Me, summary="Mon compte", tags=["auth"])
+    @route("POST", "/auth/personalise", body=Personalise, response=Me,
+           summary="Première connexion : personnaliser identifiant et mot de passe",
+           tags=["auth"])
+    def personalise(self, call):
+        """Le mot de passe change tout de suite ; le nouvel identifiant attend la confirmation
+        envoyée par e-mail (ancien et nouvel identifiant, lien à usage unique)."""
+        return self.identity.personalise(call.actor, call.payload)
+
+    @route("POST", "/auth/confirm-identifier", body=ConfirmIdentifier, status=204, auth=False,
+           summary="Confirmer un nouvel identifiant (lien reçu par e-mail)", tags=["auth"])
+    def confirm_identifier(self, call):
+        self.identity.confirm_identifier(call.body.token)
+
+    @route("POST", "/auth/privacy-policy", body=AcceptPrivacyPolicy, response=Me,
+           summary="Accepter la politique de confidentialité", tags=["auth"])
+    def accept_privacy_policy(self, call):
+        return self.identity.accept_privacy_policy(call.actor, call.payload)
+
+    @route("POST", "/auth/password-reset", body=PasswordResetRequest, response=Accepted,
+           status=202, auth=False, summary="Mot de passe oublié", tags=["auth"])
+    def request_password_reset(self, call):
+        """Toujours la même réponse, que le compte existe ou non. `captcha_token` : la réponse
+        du CAPTCHA (JALON_CAPTCHA_PROVIDER ; `none` en développement)."""
+        self.identity.request_password_reset(call.payload, call.ip)
+        return Accepted(detail=RESET_ACCEPTED).model_dump(mode="json")
+
+    @route("POST", "/auth/password-reset/confirm", body=PasswordReset, status=204, auth=False,
+           summary="Choisir un nouveau mot de passe (lien reçu par e-mail)", tags=["auth"])
+    def reset_password(self, call):
+        self.identity.reset_password(call.payload)
+
+    # ---- my account ---------------------------------------------------------------------
+    @route("GET", "/me", response=Me, summary="Mon compte", tags=["mon compte"])
     def me(self, call):
         return self.identity.me(call.actor)
+
+    @route("PATCH", "/me", body=UpdateMe, response=Me,
+           summary="Changer mon nom ou mon e-mail de notification", tags=["mon compte"])
+    def update_me(self, call):
+        return self.identity.update_me(call.actor, call.payload)
+
+    @route("POST", "/me/password", body=ChangePassword, status=204,
+           summary="Changer mon mot de passe (mes autres sessions prennent fin)",
+           tags=["mon compte"])
+    def change_password(self, call):
+        self.identity.change_password(call.actor, call.payload)
+
+    @route("POST", "/me/identifier", body=ChangeIdentifier, response=Me, status=202,
+           summary="Changer mon identifiant (confirmation par e-mail)", tags=["mon compte"])
+    def change_identifier(self, call):
+        return self.identity.change_identifier(call.actor, call.payload)
+
+    # ---- API tokens ---------------------------------------------------------------------
+    @route("GET", "/api-tokens", response=list[ApiToken], roles=ORGANISATION,
+           summary="Les jetons d'API de mon organisme (sans leur secret)", tags=["jetons d'API"])
+    def list_api_tokens(self, call):
+        return self.identity.list_api_tokens(call.actor)
+
+    @route("POST", "/api-tokens", body=NewApiToken, response=IssuedApiToken, status=201,
+           roles=ORGANISATION, summary="Générer un jeton d'API", tags=["jetons d'API"])
+    def issue_api_token(self, call):
+        """Le jeton (« jat_… ») n'est montré qu'une fois : à utiliser en `Authorization:
+        Bearer`. Il expire au plus tard un an après sa création."""
+        return self.identity.issue_api_token(call.actor, call.payload)
+
+    @route("DELETE", "/api-tokens/{token_id}", status=204, roles=ORGANISATION,
+           summary="Révoquer un jeton d'API", tags=["jetons d'API"])
+    def revoke_api_token(self, call, token_id):
+        self.identity.revoke_api_token(call.actor, token_id)
 
     # ---- organisations and parties ------------------------------------------------------
     @route("POST", "/organisations", body=NewOrganisation, response=Organisation, status=201,
@@ -58,10 +136,62 @@ class GatewayService:
     def create_organisation(self, call):
         return self.identity.create_organisation(call.actor, call.payload)
 
-    @route("GET", "/organisations/{organisation_id}", response=Organisation,
+    @route("GET", PROFILE, response=Organisation,
            summary="Un organisme de formation", tags=["organisations"])
     def get_organisation(self, call, organisation_id):
         return self.identity.get_organisation(call.actor, organisation_id)
+
+    @route("GET", PROFILE + "/profile", response=OrganisationProfile,
+           summary="Votre identité : le profil de l'organisme", tags=["organisations"])
+    def get_organisation_profile(self, call, organisation_id):
+        """Logo, cachet, KBIS et lettre de consentement avec leur état de contrôle, et la
+        méthode de certification en vigueur (et pourquoi)."""
+        return self.identity.get_organisation_profile(call.actor, organisation_id)
+
+    @route("PATCH", PROFILE + "/profile", body=ProfileUpdate, response=OrganisationProfile,
+           summary="Modifier le profil de l'organisme (le SIRET ne change jamais)",
+           tags=["organisations"])
+    def update_organisation_profile(self, call, organisation_id):
+        return self.identity.update_organisation_profile(call.actor, organisation_id,
+                                                         call.payload)
+
+    @route("PUT", PROFILE + "/certifier", body=CertifierChoice, response=OrganisationProfile,
+           summary="« Je suis certificateur »", tags=["organisations"])
+    def set_certifier(self, call, organisation_id):
+        """La méthode 2 (tout électronique) n'est en vigueur qu'une fois le KBIS et la lettre
+        de consentement contrôlés par le financeur."""
+        return self.identity.set_certifier(call.actor, organisation_id, call.payload)
+
+    @route("GET", PROFILE + "/users", response=list[UserDetails],
+           summary="Les utilisateurs de l'organisme", tags=["utilisateurs"])
+    def list_users(self, call, organisation_id):
+        return self.identity.list_users(call.actor, organisation_id)
+
+    @route("POST", PROFILE + "/users", body=NewOrganisationUser, response=UserDetails,
+           status=201, summary="Ajouter un utilisateur (mot de passe provisoire par e-mail)",
+           tags=["utilisateurs"])
+    def create_user(self, call, organisation_id):
+        return self.identity.create_user(call.actor, organisation_id, call.payload)
+
+    @route("PATCH", "/users/{user_id}", body=UserUpdate, response=UserDetails,
+           summary="Modifier un utilisateur, ses droits, le désactiver", tags=["utilisateurs"])
+    def update_user(self, call, user_id):
+        """Désactiver un utilisateur met fin à ses sessions."""
+        return self.identity.update_user(call.actor, user_id, call.payload)
+
+    @route("POST", "/funder-users", body=NewFunderUser, response=UserDetails, status=201,
+           roles={Role.funder_admin}, summary="Ajouter un agent ou un administrateur du financeur",
+           tags=["utilisateurs"])
+    def create_funder_user(self, call):
+        return self.identity.create_funder_user(call.actor, call.payload)
+
+    @route("GET", PROFILE + "/audit", query=AuditQuery, response=list[AuditEntry],
+           roles=FUNDER_ROLES, summary="Le journal d'audit d'un organisme",
+           tags=["organisations"])
+    def audit_trail(self, call, organisation_id):
+        """Connexions, échecs, changements de droits, jetons, profil : qui, quoi, quand (UTC),
+        depuis quelle adresse. Jamais de secret."""
+        return self.identity.audit_trail(call.actor, organisation_id, call.query.limit)
 
     @route("POST", "/beneficiaries", body=NewParty, response=Party, status=201,
            roles=FUNDER_ROLES, summary="Créer un bénéficiaire", tags=["dossiers"])

@@ -34,6 +34,9 @@ class Settings:
     mail_from: str
     token_ttl_minutes: int
     relay_poll_seconds: float
+    # Where users reach Jalon: the base of the links emails carry (confirmation, reset).
+    public_url: str = "http://127.0.0.1:8000"
+    identity: "IdentitySettings | None" = None  # identity's security rules, set by load()
 
     def database_url(self, service: str) -> str:
         """JALON_DB_URL_<SERVICE> wins; else the template, filled with the service name."""
@@ -60,6 +63,53 @@ class Settings:
         }
 
 
+@dataclass(frozen=True)
+class IdentitySettings:
+    """What the identity service's security rules are tuned with (issue 4).
+
+    JALON_SESSION_IDLE_MINUTES (30): a session unused this long ends; the absolute limit is
+        JALON_TOKEN_TTL_MINUTES (default 60) from the login, whatever the activity.
+    JALON_LOGIN_MAX_FAILURES (5) failed logins in a row lock the account for
+        JALON_LOGIN_LOCK_MINUTES (15); the locked account answers like a wrong password.
+    JALON_IP_MAX_FAILURES (20) failed logins from one address within JALON_IP_WINDOW_MINUTES
+        (15) answer TooManyRequests("too_many_attempts") until the window slides past them.
+    JALON_RESET_TTL_MINUTES (60): life of a password-reset link; JALON_CONFIRM_TTL_HOURS (48):
+        of an identifier-confirmation link. Both links are single-use.
+    JALON_CAPTCHA_PROVIDER: none (development, tests), hcaptcha or recaptcha; with
+        JALON_CAPTCHA_SECRET (the provider's secret key) and optionally
+        JALON_CAPTCHA_VERIFY_URL (default: the provider's siteverify URL).
+    JALON_PRIVACY_POLICY_VERSION (2026-01): the version users must accept.
+    """
+
+    session_idle_minutes: int = 30
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    ip_max_failures: int = 20
+    ip_window_minutes: int = 15
+    reset_ttl_minutes: int = 60
+    confirm_ttl_hours: int = 48
+    captcha_provider: str = "none"
+    captcha_secret: str = ""
+    captcha_verify_url: str = ""
+    privacy_policy_version: str = "2026-01"
+
+
+def _identity_settings() -> IdentitySettings:
+    return IdentitySettings(
+        session_idle_minutes=int(_env("SESSION_IDLE_MINUTES", "30")),
+        login_max_failures=int(_env("LOGIN_MAX_FAILURES", "5")),
+        login_lock_minutes=int(_env("LOGIN_LOCK_MINUTES", "15")),
+        ip_max_failures=int(_env("IP_MAX_FAILURES", "20")),
+        ip_window_minutes=int(_env("IP_WINDOW_MINUTES", "15")),
+        reset_ttl_minutes=int(_env("RESET_TTL_MINUTES", "60")),
+        confirm_ttl_hours=int(_env("CONFIRM_TTL_HOURS", "48")),
+        captcha_provider=_env("CAPTCHA_PROVIDER", "none").strip().lower(),
+        captcha_secret=_env("CAPTCHA_SECRET", ""),
+        captcha_verify_url=_env("CAPTCHA_VERIFY_URL", ""),
+        privacy_policy_version=_env("PRIVACY_POLICY_VERSION", "2026-01"),
+    )
+
+
 def load() -> Settings:
     data_dir = Path(_env("DATA_DIR", "var")).absolute()
     return Settings(
@@ -79,4 +129,6 @@ def load() -> Settings:
         mail_from=_env("MAIL_FROM", "Jalon <ne-pas-repondre@jalon.local>"),
         token_ttl_minutes=int(_env("TOKEN_TTL_MINUTES", "60")),
         relay_poll_seconds=float(_env("RELAY_POLL_SECONDS", "1")),
+        public_url=_env("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        identity=_identity_settings(),
     )

@@ -43,10 +43,15 @@ class Conflict(JalonError):
     """The thing's state forbids this now (already certified, month locked, concurrent change)."""
 
 
+class TooManyRequests(JalonError):
+    """Too many attempts in too short a time (login, password reset): wait, then try again."""
+
+
 class ServiceUnavailable(JalonError):
     """A dependency did not answer in time. Worth retrying."""
 
     retryable = True
 
 
-ERROR_KINDS = (InvalidInput, Unauthenticated, Forbidden, NotFound, Conflict, ServiceUnavailable)
+ERROR_KINDS = (InvalidInput, Unauthenticated, Forbidden, NotFound, Conflict, TooManyRequests,
+               ServiceUnavailable)

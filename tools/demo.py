@@ -1,28 +1,40 @@
 """Demo data, created through the running system: `python -m tools.demo [--base-url URL]`.
 
 A funder "transitions-pro-demo" and its administrator (by the ops-only RPC
-identity.bootstrap_funder), then through the HTTP gateway as that administrator: a training
-organisation with its user, a beneficiary, an employer and a dossier whose session runs from
-three months ago to today; and the organisation's documents in every status a user meets
-(deposited by itself, deposited by the funder, checked, rejected with a reason).
+identity.bootstrap_funder), then through the HTTP gateway as that administrator: a funder
+agent; a training organisation whose first user (its administrator) goes through the first
+login (provisional password read from the emails, personalised identifier confirmed by the
+emailed link, privacy policy accepted); a second user with the hours right only; the
+organisation asks to be a certifier and has deposited its KBIS and consent letter, not yet
+checked; a beneficiary, an employer and a dossier whose session runs from three months ago
+to today; and the organisation's other documents in every status a user meets (deposited by
+itself, deposited by the funder, checked, rejected with a reason).
 Idempotent: what exists is found and reused, nothing is duplicated.
+Emails are read from <JALON_DATA_DIR>/mail (embedded mode writes them there); tests pass
+their own reader (an SMTP server's Maildir).
 Prints the logins and ready-to-paste curl commands for the core flow.
 """
 from __future__ import annotations
 
 import argparse
+import email
+import email.policy
 import io
+import re
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from datetime import date
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Callable
 
 import requests
 
 from contracts.documents import ReasonCode, Rejection
 from contracts.dossiers import NewDossier, NewParty
-from contracts.identity import NewFunder, NewOrganisation, NewUser
+from contracts.identity import FirstUser, NewFunder, NewOrganisation, NewUser
 from servicekit import config
 from tools.stack import gateway_url
 
@@ -30,8 +42,26 @@ FUNDER_CODE = "transitions-pro-demo"
 PASSWORD = "Demo-Jalon-2026!"
 ADMIN = NewUser(identifier="admin.demo", name="Agnès MARTIN (Transitions Pro démo)",
                 email="admin.demo@transitions-pro-demo.example", password=PASSWORD)
-ORGANISATION_USER = NewUser(identifier="of.demo", name="Julien ROUSSEL",
-                            email="julien.roussel@formations-du-rhin.example", password=PASSWORD)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """An account created without a password: its provisional one arrives by email."""
+
+    identifier: str  # after the first login
+    name: str
+    email: str
+    rights: tuple[str, ...] = ()
+    role: str = "organisation_user"
+
+
+AGENT = DemoUser("agent.demo", "Bruno LEROY (agent Transitions Pro démo)",
+                 "agent.demo@transitions-pro-demo.example", role="funder_agent")
+# Created with the default identifier (its email), personalised to "of.demo" at first login.
+ORGANISATION_USER = DemoUser("of.demo", "Julien ROUSSEL",
+                             "julien.roussel@formations-du-rhin.example")
+SECOND_USER = DemoUser("saisie.demo", "Nadia BENALI", "nadia.benali@formations-du-rhin.example",
+                       rights=("enter_hours",))
 DOSSIER_NUMBER = "DEMO-0001"
 
 
@@ -45,10 +75,14 @@ class DemoDocument:
 
 DOCUMENTS = (
     DemoDocument("logo", "Logo Formations du Rhin", "logo.png", "deposited"),
+    DemoDocument("stamp", "Cachet Formations du Rhin", "cachet.png", "checked"),
     DemoDocument("bank_details", "RIB Formations du Rhin", "rib.pdf", "deposited_by_funder"),
-    DemoDocument("kbis", "Extrait KBIS Formations du Rhin", "kbis.pdf", "checked"),
-    DemoDocument("consent_letter", "Lettre de consentement", "lettre-consentement.pdf",
+    DemoDocument("training_programme", "Programme CAP Boulanger (version 1)", "programme.pdf",
                  "rejected"),
+    # The certifier's pieces: deposited, waiting for the funder's check.
+    DemoDocument("kbis", "Extrait KBIS Formations du Rhin", "kbis.pdf", "deposited"),
+    DemoDocument("consent_letter", "Lettre de consentement", "lettre-consentement.pdf",
+                 "deposited"),
 )
 REJECTION = Rejection(reason_code=ReasonCode.incomplete,
                       reason_text="La signature du représentant légal manque.")
@@ -63,6 +97,7 @@ class DemoData:
     base_url: str
     dossier_id: str
     month: str  # the last complete month of the session: the one to certify
+    organisation_id: str = ""
 
 
 def months_back(day: date, count: int) -> date:
@@ -80,7 +115,8 @@ def demo_organisation() -> NewOrganisation:
                            email="contact@formations-du-rhin.example",
                            legal_representative="Claire WEBER",
                            address="12 rue des Tanneurs, 67000 Strasbourg",
-                           user=ORGANISATION_USER)
+                           user=FirstUser(name=ORGANISATION_USER.name,
+                                          email=ORGANISATION_USER.email))
 
 
 def demo_dossier(organisation_id: str, beneficiary_id: str, employer_id: str,
@@ -111,6 +147,49 @@ def bootstrap_funder(amqp_uri: str) -> bool:
     return True
 
 
+# ---- emails: where the secrets of a first login arrive ------------------------------------
+
+PROVISIONAL_PASSWORD = re.compile(r"Mot de passe provisoire : (\S+)")
+LINK_TOKEN = re.compile(r"[?&]token=([A-Za-z0-9._~-]+)")
+MailReader = Callable[[], list[EmailMessage]]
+
+
+def parse_email(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def eml_folder_reader(folder: Path) -> MailReader:
+    """The emails embedded mode wrote as <id>.eml files, oldest first."""
+    def read() -> list[EmailMessage]:
+        files = sorted(folder.glob("*.eml"), key=lambda path: path.stat().st_mtime_ns)
+        return [parse_email(path.read_bytes()) for path in files]
+    return read
+
+
+def wait_for_email(read: MailReader, to: str, subject_starts: str, timeout: float = 30,
+                   skip: int = 0) -> str:
+    """The text of the latest email to `to` whose subject starts so, once more than `skip`
+    of them exist (emails are delivered a moment after the request that caused them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [message for message in read()
+                 if message["To"] == to and str(message["Subject"]).startswith(subject_starts)]
+        if len(found) > skip:
+            return found[-1].get_body(preferencelist=("plain",)).get_content()
+        if time.monotonic() > deadline:
+            raise DemoError(f"no email « {subject_starts} » to {to} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def provisional_password(read: MailReader, to: str, skip: int = 0) -> str:
+    text = wait_for_email(read, to, "Vos identifiants de connexion", skip=skip)
+    return PROVISIONAL_PASSWORD.search(text).group(1)
+
+
+def link_token(text: str) -> str:
+    return LINK_TOKEN.search(text).group(1)
+
+
 class Gateway:
     """The few HTTP calls the demo makes, each checked; errors carry the problem+json body."""
 
@@ -128,22 +207,86 @@ class Gateway:
             raise DemoError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
         return response
 
-    def login(self, user: NewUser) -> str | None:
-        response = self.call("POST", "/auth/login", ok=(200, 201, 401),
-                             json={"identifier": user.identifier, "password": user.password})
-        return response.json()["access_token"] if response.status_code != 401 else None
+    def session(self, identifier: str, password: str) -> dict | None:
+        """The login's Session, or None when the credentials are refused."""
+        response = self.call("POST", "/auth/login", ok=(200, 401),
+                             json={"identifier": identifier, "password": password})
+        return response.json() if response.status_code == 200 else None
+
+    def login(self, identifier: str, password: str = PASSWORD) -> str | None:
+        """A token of a user whose first login is done (the privacy policy accepted if the
+        account was created with its password); None when the credentials are refused."""
+        session = self.session(identifier, password)
+        if session is None:
+            return None
+        if session["privacy_policy_pending"] and not session["must_personalise"]:
+            self.accept_privacy_policy(session["access_token"])
+        return session["access_token"]
+
+    def accept_privacy_policy(self, token: str) -> None:
+        version = config.load().identity.privacy_policy_version
+        self.call("POST", "/auth/privacy-policy", token, json={"version": version})
+
+    def first_login(self, identifier: str, provisional: str, new_identifier: str,
+                    password: str, read: MailReader, confirmations_seen: int = 0) -> str:
+        """Log in with the emailed provisional password, personalise (a new identifier waits
+        for the emailed link), accept the privacy policy; the session's token."""
+        session = self.session(identifier, provisional)
+        if session is None or not session["must_personalise"]:
+            raise DemoError(f"{identifier}: the provisional password does not open a first login")
+        token = session["access_token"]
+        me = self.call("POST", "/auth/personalise", token, json={
+            "new_identifier": new_identifier, "new_password": password,
+            "new_password_confirmation": password}).json()
+        if me.get("pending_identifier"):
+            text = wait_for_email(read, me["user"]["email"], "Confirmez votre nouvel identifiant",
+                                  skip=confirmations_seen)
+            self.call("POST", "/auth/confirm-identifier", ok=(200, 204),
+                      json={"token": link_token(text)})
+        self.accept_privacy_policy(token)
+        return token
 
     def post(self, path: str, token: str, model) -> dict:
         return self.call("POST", path, token, json=model.model_dump(mode="json")).json()
 
 
-def organisation_id(gateway: Gateway, admin_token: str) -> str:
-    """The demo organisation's id: its user can log in once it exists."""
-    user_token = gateway.login(ORGANISATION_USER)
-    if user_token:
-        me = gateway.call("GET", "/me", user_token).json()
-        return me["organisation"]["id"]
-    return gateway.post("/organisations", admin_token, demo_organisation())["id"]
+def ensure_account(gateway: Gateway, user: DemoUser, create: Callable[[], requests.Response],
+                   read: MailReader, first_identifier: str | None = None) -> str:
+    """A token of `user`, created (`create`: 201, or 409 when a run before this one stopped
+    halfway) and through its first login unless it already logs in with PASSWORD."""
+    token = gateway.login(user.identifier)
+    if token:
+        return token
+    create()
+    return gateway.first_login(first_identifier or user.identifier,
+                               provisional_password(read, user.email), user.identifier,
+                               PASSWORD, read)
+
+
+def organisation_account(gateway: Gateway, admin_token: str, read: MailReader) -> tuple[str, str]:
+    """(organisation id, its administrator's token): created by the funder administrator, its
+    first user personalising the default identifier (the email) into "of.demo"."""
+    token = ensure_account(
+        gateway, ORGANISATION_USER,
+        lambda: gateway.call("POST", "/organisations", admin_token, ok=(201, 409),
+                             json=demo_organisation().model_dump(mode="json")),
+        read, first_identifier=ORGANISATION_USER.email)
+    return gateway.call("GET", "/me", token).json()["organisation"]["id"], token
+
+
+def ensure_second_user(gateway: Gateway, org_token: str, org_id: str, read: MailReader) -> None:
+    ensure_account(gateway, SECOND_USER, lambda: gateway.call(
+        "POST", f"/organisations/{org_id}/users", org_token, ok=(201, 409), json={
+            "identifier": SECOND_USER.identifier, "name": SECOND_USER.name,
+            "email": SECOND_USER.email, "active": True, "rights": list(SECOND_USER.rights)}),
+        read)
+
+
+def ensure_agent(gateway: Gateway, admin_token: str, read: MailReader) -> None:
+    ensure_account(gateway, AGENT, lambda: gateway.call(
+        "POST", "/funder-users", admin_token, ok=(201, 409), json={
+            "identifier": AGENT.identifier, "name": AGENT.name, "email": AGENT.email,
+            "role": AGENT.role}), read)
 
 
 def find_dossier(gateway: Gateway, token: str) -> dict | None:
@@ -201,10 +344,7 @@ def review(gateway: Gateway, document: DemoDocument, found: dict, admin_token: s
         gateway.call("POST", path + "/reject", admin_token, json=REJECTION.model_dump(mode="json"))
 
 
-def ensure_documents(gateway: Gateway, admin_token: str, org_id: str) -> None:
-    org_token = gateway.login(ORGANISATION_USER)
-    if not org_token:
-        raise DemoError(f"{ORGANISATION_USER.identifier} cannot log in")
+def ensure_documents(gateway: Gateway, admin_token: str, org_token: str, org_id: str) -> None:
     # None of them is attached to a dossier: the default list shows them all.
     existing = {d["label"]: d for d in gateway.call("GET", "/documents", org_token).json()}
     for document in DOCUMENTS:
@@ -213,20 +353,27 @@ def ensure_documents(gateway: Gateway, admin_token: str, org_id: str) -> None:
         review(gateway, document, found, admin_token)
 
 
-def load(base_url: str, bootstrap: Callable[[], bool], today: date | None = None) -> DemoData:
-    """`bootstrap` creates the funder and its administrator (see bootstrap_funder)."""
+def load(base_url: str, bootstrap: Callable[[], bool], read: MailReader,
+         today: date | None = None) -> DemoData:
+    """`bootstrap` creates the funder and its administrator (see bootstrap_funder); `read`
+    gives the emails sent so far (provisional passwords, confirmation links)."""
     today = today or date.today()
     bootstrap()
     gateway = Gateway(base_url)
-    admin_token = gateway.login(ADMIN)
+    admin_token = gateway.login(ADMIN.identifier)
     if not admin_token:
         raise DemoError(f"{ADMIN.identifier} cannot log in: was {FUNDER_CODE} bootstrapped "
                         f"with another password?")
-    org_id = organisation_id(gateway, admin_token)
+    ensure_agent(gateway, admin_token, read)
+    org_id, org_token = organisation_account(gateway, admin_token, read)
+    ensure_second_user(gateway, org_token, org_id, read)
+    gateway.call("PUT", f"/organisations/{org_id}/certifier", org_token,
+                 json={"requested": True})
     dossier = ensure_dossier(gateway, admin_token, org_id, today)
-    ensure_documents(gateway, admin_token, org_id)
+    ensure_documents(gateway, admin_token, org_token, org_id)
     month = months_back(today, 1).strftime("%Y-%m")
-    return DemoData(base_url=gateway.base_url, dossier_id=dossier["id"], month=month)
+    return DemoData(base_url=gateway.base_url, dossier_id=dossier["id"], month=month,
+                    organisation_id=org_id)
 
 
 def instructions(data: DemoData) -> str:
@@ -236,7 +383,11 @@ def instructions(data: DemoData) -> str:
     return f"""
 Demo data ready (funder {FUNDER_CODE}).
   Funder administrator   {ADMIN.identifier} / {PASSWORD}
-  Organisation user      {ORGANISATION_USER.identifier} / {PASSWORD}   (Formations du Rhin)
+  Funder agent           {AGENT.identifier} / {PASSWORD}
+  Organisation admin     {ORGANISATION_USER.identifier} / {PASSWORD}   (Formations du Rhin)
+  Organisation user      {SECOND_USER.identifier} / {PASSWORD}   (hours only)
+  Certifier profile      KBIS and consent letter deposited, waiting for the funder's check:
+                         (GET {url}/organisations/{data.organisation_id}/profile)
   Dossier                {DOSSIER_NUMBER}  id {dossier}
 
 Core flow, as the organisation user (paste into a shell):
@@ -270,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default=gateway_url(settings.http_address))
     args = parser.parse_args(argv)
     try:
-        data = load(args.base_url, lambda: bootstrap_funder(settings.amqp_uri))
+        data = load(args.base_url, lambda: bootstrap_funder(settings.amqp_uri),
+                    eml_folder_reader(settings.mail_dir))
     except (DemoError, requests.RequestException) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1

@@ -8,12 +8,13 @@ from sqlalchemy.orm import Session as DbSession
 
 from contracts.certification import Certificate as CertificateReply
 from contracts.certification import Certify, HoursEntry
-from contracts.common import Actor, DossierMonth
+from contracts.common import Actor, DossierMonth, Right
 from contracts.dossiers import Dossier
 from contracts.events import CertifiedV1, MonthHours, Party
 from contracts.identity import Organisation
 from contracts.pdfs import (AttendanceEntry, AttendanceSheetRequest, CertificateFacts,
                             DossierFacts, OrganisationFacts, PartyName, RenderedPdf)
+from servicekit.access import require_right
 from servicekit.base import ServiceBase
 from servicekit.db import Database, concurrent_change_is_conflict, utcnow
 from servicekit.events import idempotent, subscribe
@@ -31,6 +32,11 @@ CONCURRENT_CHANGE = ("Ce certificat vient d'être modifié par quelqu'un d'autre
                      "rechargez la page et réessayez.")
 
 DOCUMENTS_TIMEOUT = 30.0
+
+MISSING_ENTER_HOURS = ("Vous n'avez pas le droit de saisir les heures : demandez-le à "
+                       "l'administrateur de votre organisme.")
+MISSING_CERTIFY = ("Vous n'avez pas le droit de certifier les certificats de réalisation : "
+                   "demandez-le à l'administrateur de votre organisme.")
 
 
 class CertificationService(ServiceBase):
@@ -66,6 +72,7 @@ class CertificationService(ServiceBase):
     def enter_hours(self, actor, dossier_id, month, hours):
         actor, ref = parse(Actor, actor), _ref(dossier_id, month)
         entry = parse(HoursEntry, hours)
+        require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
         dossier = self._dossier_to_change(actor, ref.dossier_id)
         session, now = _session_of(dossier), utcnow()
         with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
@@ -78,6 +85,7 @@ class CertificationService(ServiceBase):
     def certify(self, actor, dossier_id, month, payload):
         actor, ref = parse(Actor, actor), _ref(dossier_id, month)
         command = parse(Certify, payload)
+        require_right(actor, Right.certify_electronically, MISSING_CERTIFY)
         dossier = self._dossier_to_change(actor, ref.dossier_id)
         # Asked before the transaction opens: no row lock is held while identity answers.
         organisation = self._organisation(actor, dossier.organisation_id)

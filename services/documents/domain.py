@@ -18,7 +18,8 @@ from pathlib import PurePath, PurePosixPath
 
 from contracts.common import FUNDER_ROLES, Actor, Role
 from contracts.documents import JPEG, PNG, NewCategory, NewUpload
-from contracts.events import CertifiedV1, DocumentCheckedV1, DocumentRejectedV1
+from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1,
+                             DocumentUploadedV1)
 from servicekit.access import require_funder_staff
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from servicekit.formatting import PARIS, date_fr, month_fr
@@ -557,6 +558,15 @@ def new_upload(document_id: str, actor: Actor, request: NewUpload, category: Cat
         uploader_organisation_id=actor.organisation_id if actor.role == Role.organisation_user
         else None,
     )
+
+
+def uploaded_event(document: Document, by: Actor | None = None) -> DocumentUploadedV1:
+    """A deposit (or a new file for it, `by` whoever replaced it): it awaits the funder's
+    check again. Its metadata only, never its content."""
+    return DocumentUploadedV1(
+        document_id=document.id, category=document.category, funder_id=document.funder_id,
+        organisation_id=document.organisation_id, dossier_id=document.dossier_id,
+        uploaded_by=by.user_id if by else document.uploaded_by, uploaded_at=document.created_at)
 
 
 # ---- review events --------------------------------------------------------------------------

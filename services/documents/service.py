@@ -13,7 +13,7 @@ from nameko.rpc import rpc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from contracts.common import Actor
+from contracts.common import Actor, Right
 from contracts.documents import Category as CategoryShape
 from contracts.documents import CategoryGroup, DocumentChange
 from contracts.documents import Document as DocumentShape
@@ -21,7 +21,7 @@ from contracts.documents import (DocumentContent, NewCategory, NewUpload, Reject
                                  Replacement, UploadReceipt)
 from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, CertificateVerification,
                             RemittanceAdviceRequest, RenderedPdf)
-from servicekit.access import require_funder_staff
+from servicekit.access import require_funder_staff, require_right
 from servicekit.base import ServiceBase
 from servicekit.db import Database, concurrent_change_is_conflict, like_pattern, utcnow
 from servicekit.errors import NotFound
@@ -39,6 +39,9 @@ log = get_logger(__name__)
 
 CONCURRENT_CHANGE = ("Ce document vient d'être modifié par quelqu'un d'autre : "
                      "rechargez la page et réessayez.")
+
+MISSING_DOCUMENTS = ("Vous n'avez pas le droit de gérer les documents : demandez-le à "
+                     "l'administrateur de votre organisme.")
 
 _COPIED = tuple(name for name in DocumentShape.model_fields
                 if name in {f.name for f in fields(Document)} and name != "status")
@@ -97,6 +100,18 @@ def _owned(session: Session, viewer: Actor, document_id) -> Document:
     document = _visible(session, viewer, document_id)
     domain.check_owner(viewer, document)
     return document
+
+
+def _with_documents_right(actor: dict) -> Actor:
+    """The caller of a change to deposits: an organisation's user needs the documents right."""
+    who = parse(Actor, actor)
+    require_right(who, Right.documents, MISSING_DOCUMENTS)
+    return who
+
+
+def _publish_uploaded(uow, document: Document, by: Actor | None = None) -> None:
+    """In the deposit's own transaction: identity follows KBIS, consent letter, logo, stamp."""
+    uow.publish("document_uploaded", domain.uploaded_event(document, by), subject=document.id)
 
 
 def _dossier_facts(dossier: dict) -> domain.DossierFacts:
@@ -167,7 +182,7 @@ class DocumentsService(ServiceBase):
     @rpc
     def upload(self, actor, payload):
         """Every check runs before anything is stored: a refused upload leaves no row, no file."""
-        who = parse(Actor, actor)
+        who = _with_documents_right(actor)
         request = parse(NewUpload, payload)
         with self.db.read() as session:
             category = _category_of(session, who.funder_id, request.category)
@@ -180,6 +195,7 @@ class DocumentsService(ServiceBase):
         self.files.put(inspected.content)
         with self.db.unit_of_work() as uow:
             uow.session.add(document)
+            _publish_uploaded(uow, document)
         log.info("document_uploaded", document_id=document.id, category=document.category,
                  sha256=document.sha256, size=document.size)
         return _receipt(document)
@@ -230,7 +246,7 @@ class DocumentsService(ServiceBase):
 
     @rpc
     def update_document(self, actor, document_id, payload):
-        who, change = parse(Actor, actor), parse(DocumentChange, payload)
+        who, change = _with_documents_right(actor), parse(DocumentChange, payload)
         with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _owned(uow.session, who, document_id)
             if change.label is not None:
@@ -244,7 +260,7 @@ class DocumentsService(ServiceBase):
 
     @rpc
     def replace_document(self, actor, document_id, payload):
-        who, replacement = parse(Actor, actor), parse(Replacement, payload)
+        who, replacement = _with_documents_right(actor), parse(Replacement, payload)
         with self.db.read() as session:
             document = _owned(session, who, document_id)
             domain.check_replaceable(document)
@@ -254,13 +270,14 @@ class DocumentsService(ServiceBase):
         with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _owned(uow.session, who, document_id)
             document.replace(inspected, replacement.filename, utcnow())
+            _publish_uploaded(uow, document, who)
         log.info("document_replaced", document_id=document.id, sha256=document.sha256)
         return _receipt(document)
 
     @rpc
     def delete_document(self, actor, document_id):
         """The row goes; the bytes stay (content-addressed: other documents may share them)."""
-        who = parse(Actor, actor)
+        who = _with_documents_right(actor)
         with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _visible(uow.session, who, document_id)
             domain.check_deletable(who, document)

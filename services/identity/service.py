@@ -1,28 +1,46 @@
-"""identity RPC entrypoints: funders, organisations, user accounts, sessions.
+"""identity RPC entrypoints: funders, organisations and their profile, accounts, sessions,
+first login, password reset, users and rights, API tokens, the audit trail.
 
-The full account lifecycle (provisional password by email, first login, password reset, rights
-management, API tokens) comes with a later issue.
+Emails that carry a secret (provisional password, confirmation or reset link) go through
+notifications.send_direct_email AFTER the unit of work commits, never inside it: a slow or
+failed email must not hold a transaction open nor roll back an account. When the email fails,
+the account stays as created (with must_personalise, so the lost password is useless to
+anyone) and `resend_credentials` issues a new provisional password; the reply of create_user
+says `credentials_sent`.
 """
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 
 from eventlet import tpool
 from nameko.rpc import rpc
 from sqlalchemy.exc import IntegrityError
 
 from contracts.common import Actor, Role
-from contracts.identity import (Credentials, Me, NewFunder, NewOrganisation, NewUser,
-                                Organisation as OrganisationShape, Session as SessionShape,
-                                User as UserShape)
+from contracts.events import CertifierStatusChangedV1, OrganisationUpdatedV1
+from contracts.identity import (AcceptPrivacyPolicy, ApiToken as ApiTokenShape, AuditEntry,
+                                CertificationMethod, CertifierChoice, ChangeIdentifier,
+                                ChangePassword, Credentials, IssuedApiToken,
+                                Me, NewApiToken, NewFunder, NewFunderUser, NewOrganisation,
+                                NewOrganisationUser, Organisation as OrganisationShape,
+                                OrganisationProfile, PasswordReset, PasswordResetRequest,
+                                Personalise, ProfileDocument, ProfileUpdate,
+                                Session as SessionShape, UpdateMe, User as UserShape,
+                                UserDetails, UserUpdate)
 from services.identity import domain, models
-from services.identity.domain import Funder, Organisation, UserAccount, UserSession
+from services.identity.captcha import CaptchaVerifier
+from services.identity.domain import (ApiToken, Funder, Organisation, OrganisationDocument,
+                                      UserAccount, UserSession)
 from servicekit import config
 from servicekit.access import require_funder_staff
 from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
-from servicekit.errors import Conflict, NotFound
+from servicekit.errors import Conflict, InvalidInput, NotFound
+from servicekit.events import idempotent, subscribe
 from servicekit.logging import get_logger
+from servicekit.outbox import OutboxRelay
+from servicekit.rpc import RpcClient
 from servicekit.validation import parse
 
 log = get_logger(__name__)
@@ -34,6 +52,26 @@ def _in_thread(function, *args):
     """argon2 takes tens of milliseconds of CPU: run it off the eventlet hub (it releases
     the GIL), so heartbeats and other workers keep going during a burst of logins."""
     return tpool.execute(function, *args)
+
+
+def _hash(password: str) -> str:
+    return _in_thread(PASSWORDS.hash, password)
+
+
+def _new_password_hash(wanted) -> str:
+    """The hash of a NewPassword's password, once both typings agree and it follows the rules."""
+    domain.check_new_password(wanted.new_password, wanted.new_password_confirmation)
+    return _hash(wanted.new_password)
+
+
+def _settings():
+    return config.load()
+
+
+def _limits() -> domain.LoginLimits:
+    rules = _settings().identity
+    return domain.LoginLimits(rules.login_max_failures, rules.login_lock_minutes,
+                              rules.ip_max_failures, rules.ip_window_minutes)
 
 
 @contextlib.contextmanager
@@ -49,15 +87,22 @@ def _identifier_taken() -> Conflict:
     return Conflict("identifier_taken", "Cet identifiant est déjà utilisé.")
 
 
-def _new_account(session, new: NewUser, role: Role, funder_id: str, **extra) -> UserAccount:
-    """Check the password and the identifier, hash, and add the account to the session."""
-    domain.check_password(new.password)
-    if models.user_by_identifier(session, domain.normalise_identifier(new.identifier)):
+def _check_identifier_free(session, identifier: str, owner: UserAccount | None = None) -> None:
+    holder = models.user_by_identifier_or_pending(session, identifier)
+    if holder is not None and holder is not owner:
         raise _identifier_taken()
+
+
+def _add_account(session, *, identifier: str, name: str, email: str, password_hash: str,
+                 role: Role, funder_id: str, provisional: bool, **extra) -> UserAccount:
+    """Add an account; a provisional one must personalise and accept the privacy policy."""
+    identifier = domain.normalise_identifier(identifier)
+    _check_identifier_free(session, identifier)
     user = UserAccount(id=domain.new_id(), funder_id=funder_id, role=role.value,
-                       identifier=new.identifier, name=new.name, email=str(new.email),
-                       password_hash=_in_thread(PASSWORDS.hash, new.password),
-                       created_at=utcnow(), **extra)
+                       identifier=identifier, name=name, email=email,
+                       password_hash=password_hash, created_at=utcnow(),
+                       must_personalise=provisional,
+                       privacy_policy_version=None if provisional else "bootstrap", **extra)
     session.add(user)
     return user
 
@@ -68,21 +113,172 @@ def _user_shape(user: UserAccount) -> UserShape:
                      organisation_id=user.organisation_id)
 
 
+def _user_details(user: UserAccount, credentials_sent: bool | None = None) -> dict:
+    return UserDetails(**_user_shape(user).model_dump(), active=user.active,
+                       rights=user.rights, must_personalise=user.must_personalise,
+                       created_at=user.created_at,
+                       credentials_sent=credentials_sent).model_dump(mode="json")
+
+
 def _organisation_shape(organisation: Organisation) -> OrganisationShape:
     return OrganisationShape(id=organisation.id, funder_id=organisation.funder_id,
                              name=organisation.name, siret=organisation.siret,
                              email=organisation.email,
                              legal_representative=organisation.legal_representative,
-                             address=organisation.address)
+                             address=organisation.address, postcode=organisation.postcode,
+                             town=organisation.town, phone=organisation.phone)
+
+
+def _document_shape(document: OrganisationDocument | None) -> ProfileDocument:
+    if document is None:
+        return ProfileDocument()
+    return ProfileDocument(document_id=document.document_id, status=document.status,
+                           status_label=document.status_label, reason=document.reason)
+
+
+def _status(documents: dict, category: str) -> str:
+    document = documents.get(category)
+    return document.status if document else "missing"
+
+
+def _method(organisation: Organisation, documents: dict) -> tuple[int, str]:
+    return domain.certification_method(organisation.certifier_requested,
+                                       _status(documents, "kbis"),
+                                       _status(documents, "consent_letter"))
+
+
+def _profile(session, organisation: Organisation) -> dict:
+    documents = models.organisation_documents_of(session, organisation.id)
+    method, reason = _method(organisation, documents)
+    fields = {field: getattr(organisation, field) for field in domain.PROFILE_FIELDS}
+    return OrganisationProfile(
+        id=organisation.id, funder_id=organisation.funder_id, siret=organisation.siret,
+        certifier_requested=organisation.certifier_requested,
+        certification_method=CertificationMethod(method=method, reason=reason),
+        **{category: _document_shape(documents.get(category))
+           for category in domain.PROFILE_CATEGORIES},
+        **fields).model_dump(mode="json")
+
+
+def _certifier_event(uow, organisation: Organisation) -> None:
+    documents = models.organisation_documents_of(uow.session, organisation.id)
+    method, _reason = _method(organisation, documents)
+    uow.publish("certifier_status_changed", CertifierStatusChangedV1(
+        organisation_id=organisation.id, funder_id=organisation.funder_id,
+        requested=organisation.certifier_requested, kbis_status=_status(documents, "kbis"),
+        consent_letter_status=_status(documents, "consent_letter"), method=method,
+        changed_at=utcnow()), subject=organisation.id)
+
+
+def _me(session, user: UserAccount) -> dict:
+    organisation = (session.get(Organisation, user.organisation_id)
+                    if user.organisation_id else None)
+    return Me(user=_user_shape(user),
+              organisation=_organisation_shape(organisation) if organisation else None,
+              must_personalise=user.must_personalise,
+              privacy_policy_pending=user.privacy_policy_pending,
+              pending_identifier=user.pending_identifier,
+              rights=user.rights).model_dump(mode="json")
+
+
+def _own_account(session, actor: Actor) -> UserAccount:
+    domain.require_person(actor)
+    user = session.get(UserAccount, actor.user_id)
+    if user is None or user.funder_id != actor.funder_id or not user.active:
+        raise domain.user_not_found()
+    return user
+
+
+def _check_current_password(user: UserAccount, password: str) -> None:
+    if not _in_thread(PASSWORDS.verify, user.password_hash, password):
+        raise InvalidInput("wrong_password", "Le mot de passe actuel est incorrect.")
+
+
+def _visible_organisation(session, actor: Actor, organisation_id) -> Organisation:
+    organisation = session.get(Organisation, str(organisation_id))
+    if organisation is None or not domain.can_see_organisation(actor, organisation):
+        raise domain.organisation_not_found()
+    return organisation
+
+
+def _managed_user(session, actor: Actor, user_id) -> UserAccount:
+    """An organisation's user, for an administrator (users right) of that organisation."""
+    user = session.get(UserAccount, str(user_id))
+    if (user is None or user.organisation_id is None or user.funder_id != actor.funder_id
+            or (not actor.is_funder_staff and actor.organisation_id != user.organisation_id)):
+        raise domain.user_not_found()
+    domain.require_users_right(actor, user.organisation_id)
+    return user
+
+
+def _resendable_user(session, actor: Actor, user_id) -> UserAccount:
+    """Funder staff resend to any account of their funder; an organisation administrator to
+    its organisation's users."""
+    domain.require_unrestricted(actor)
+    if not actor.is_funder_staff:
+        return _managed_user(session, actor, user_id)
+    user = session.get(UserAccount, str(user_id))
+    if user is None or user.funder_id != actor.funder_id:
+        raise domain.user_not_found()
+    return user
+
+
+def _api_token_of(session, actor: Actor, token_id) -> ApiToken:
+    token = session.get(ApiToken, str(token_id))
+    if token is None or token.organisation_id != actor.organisation_id:
+        raise NotFound("api_token_not_found", "Jeton d'API introuvable.")
+    return token
+
+
+def _api_token_shape(token: ApiToken, now) -> dict:
+    return ApiTokenShape(id=token.id, name=token.name, expires_at=token.expires_at,
+                         rights=token.rights, created_at=token.created_at,
+                         created_by=token.created_by, revoked_at=token.revoked_at,
+                         active=token.is_active(now)).model_dump(mode="json")
+
+
+def _link(path: str, token: str) -> str:
+    return f"{_settings().public_url}{path}?token={token}"
 
 
 class IdentityService(ServiceBase):
     name = "identity"
     db = Database(models.metadata, models.start_mappers)
+    relay = OutboxRelay()
+    notifications = RpcClient("notifications")
+
+    # --- emails (always after the commit) -------------------------------------------------
+
+    def _email(self, to: str, template: str, **context) -> bool:
+        """Queue an email carrying a secret; False (logged) when notifications failed."""
+        try:
+            self.notifications.send_direct_email({"to": to, "template": template,
+                                                  "context": context})
+        except Exception as exc:  # any failure: the caller reports it, the account stays
+            log.error("direct_email_failed", template=template, error=str(exc))
+            return False
+        return True
+
+    def _send_credentials(self, user: UserAccount, password: str,
+                          organisation_name: str | None = None) -> bool:
+        return self._email(user.email, "account_credentials", name=user.name,
+                           identifier=user.identifier, password=password,
+                           organisation_name=organisation_name,
+                           link=f"{_settings().public_url}/")
+
+    def _send_identifier_change(self, user: UserAccount, old: str, token: str) -> bool:
+        return self._email(user.email, "identifier_change", name=user.name, old_identifier=old,
+                           new_identifier=user.pending_identifier,
+                           link=_link("/auth/confirm-identifier", token),
+                           valid_hours=_settings().identity.confirm_ttl_hours)
+
+    # --- funders and organisations ----------------------------------------------------------
 
     @rpc
     def bootstrap_funder(self, payload):
         new = parse(NewFunder, payload)
+        domain.check_password(new.admin.password)
+        password_hash = _hash(new.admin.password)
         with _conflict_on_duplicate("funder_exists", "Ce financeur existe déjà."), \
                 self.db.unit_of_work() as uow:
             if models.funder_by_code(uow.session, new.code):
@@ -90,56 +286,22 @@ class IdentityService(ServiceBase):
             funder = Funder(id=domain.new_id(), code=new.code, name=new.name)
             uow.session.add(funder)
             uow.session.flush()  # the funder row first: the admin refers to it
-            admin = _new_account(uow.session, new.admin, Role.funder_admin, funder.id)
+            admin = _add_account(uow.session, identifier=new.admin.identifier,
+                                 name=new.admin.name, email=str(new.admin.email),
+                                 password_hash=password_hash, role=Role.funder_admin,
+                                 funder_id=funder.id, provisional=False)
         log.info("funder_bootstrapped", funder_id=funder.id, code=funder.code)
         return {"funder_id": funder.id, "admin": _user_shape(admin).model_dump(mode="json")}
-
-    @rpc
-    def login(self, credentials, ip=None):
-        given = parse(Credentials, credentials)
-        with self.db.unit_of_work() as uow:
-            user = models.user_by_identifier(uow.session,
-                                             domain.normalise_identifier(given.identifier))
-            matches = _in_thread(PASSWORDS.verify, user.password_hash if user else None,
-                                 given.password)
-            if not (matches and user.active):
-                log.info("login_refused", ip=ip)
-                raise domain.invalid_credentials()
-            if PASSWORDS.needs_rehash(user.password_hash):
-                user.password_hash = _in_thread(PASSWORDS.hash, given.password)
-            token, session = domain.open_session(user, utcnow(), config.load().token_ttl_minutes)
-            uow.session.add(session)
-        log.info("login_succeeded", user_id=user.id, ip=ip)
-        return SessionShape(access_token=token, expires_at=session.expires_at).model_dump(
-            mode="json")
-
-    @rpc
-    def authenticate(self, token):
-        with self.db.read() as session:
-            found = models.session_with_user(session, domain.hash_token(str(token)))
-        if found is None:
-            raise domain.invalid_token()
-        user_session, user = found
-        user_session.check_usable(utcnow())
-        if not user.active:
-            raise domain.invalid_token()
-        return user.as_actor().model_dump(mode="json")
-
-    @rpc
-    def logout(self, token):
-        """Revoke the session; an unknown or already revoked token is not an error."""
-        with self.db.unit_of_work() as uow:
-            user_session = uow.session.get(UserSession, domain.hash_token(str(token)))
-            if user_session is not None:
-                user_session.revoke(utcnow())
-        return None
 
     @rpc
     def create_organisation(self, actor, payload):
         actor = parse(Actor, actor)
         require_funder_staff(actor)
+        domain.require_unrestricted(actor)
         new = parse(NewOrganisation, payload)
         siret = domain.normalise_siret(new.siret)
+        password = domain.provisional_password()
+        password_hash = _hash(password)
         with _conflict_on_duplicate("organisation_conflict",
                                     "Cet organisme ou cet identifiant existe déjà."), \
                 self.db.unit_of_work() as uow:
@@ -152,31 +314,510 @@ class IdentityService(ServiceBase):
                 address=new.address, created_at=utcnow())
             uow.session.add(organisation)
             uow.session.flush()  # the organisation row first: its first user refers to it
-            user = _new_account(uow.session, new.user, Role.organisation_user, actor.funder_id,
+            user = _add_account(uow.session, identifier=new.user.identifier or str(new.user.email),
+                                name=new.user.name, email=str(new.user.email),
+                                password_hash=password_hash, role=Role.organisation_user,
+                                funder_id=actor.funder_id, provisional=True,
                                 organisation_id=organisation.id,
                                 rights=list(domain.ORGANISATION_ADMIN_RIGHTS))
+            uow.session.add(domain.audit(utcnow(), "organisation_created", user=user,
+                                         actor=actor, target=organisation.id))
+        sent = self._send_credentials(user, password, organisation.name)
         log.info("organisation_created", organisation_id=organisation.id, user_id=user.id,
-                 by=actor.user_id)
+                 by=actor.user_id, credentials_sent=sent)
         return _organisation_shape(organisation).model_dump(mode="json")
 
     @rpc
     def get_organisation(self, actor, organisation_id):
         actor = parse(Actor, actor)
         with self.db.read() as session:
-            organisation = session.get(Organisation, str(organisation_id))
-        if organisation is None or not domain.can_see_organisation(actor, organisation):
-            raise domain.organisation_not_found()
+            organisation = _visible_organisation(session, actor, organisation_id)
         return _organisation_shape(organisation).model_dump(mode="json")
+
+    @rpc
+    def get_organisation_profile(self, actor, organisation_id):
+        actor = parse(Actor, actor)
+        with self.db.read() as session:
+            return _profile(session, _visible_organisation(session, actor, organisation_id))
+
+    @rpc
+    def update_organisation_profile(self, actor, organisation_id, payload):
+        actor = parse(Actor, actor)
+        domain.require_users_right(actor, str(organisation_id))
+        update = parse(ProfileUpdate, payload)
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            organisation = _visible_organisation(uow.session, actor, organisation_id)
+            changed = organisation.update_profile(update.model_dump(exclude_unset=True))
+            if changed:
+                uow.session.add(domain.audit(now, "profile_updated", actor=actor,
+                                             target=organisation.id, changed=changed))
+                uow.publish("organisation_updated", OrganisationUpdatedV1(
+                    organisation_id=organisation.id, funder_id=organisation.funder_id,
+                    changed=changed, updated_by=actor.user_id, updated_at=now),
+                    subject=organisation.id)
+            return _profile(uow.session, organisation)
+
+    @rpc
+    def set_certifier(self, actor, organisation_id, payload):
+        actor = parse(Actor, actor)
+        domain.require_users_right(actor, str(organisation_id))
+        choice = parse(CertifierChoice, payload)
+        with self.db.unit_of_work() as uow:
+            organisation = _visible_organisation(uow.session, actor, organisation_id)
+            if organisation.certifier_requested != choice.requested:
+                organisation.certifier_requested = choice.requested
+                uow.session.add(domain.audit(utcnow(), "certifier_changed", actor=actor,
+                                             target=organisation.id, requested=choice.requested))
+                _certifier_event(uow, organisation)
+            return _profile(uow.session, organisation)
+
+    # --- documents of the profile, as the documents service reports them -------------------
+
+    @subscribe("documents", "document_uploaded")
+    @idempotent
+    def on_document_uploaded(self, uow, event):
+        data = event.data
+        self._follow_document(uow, data, lambda doc: doc.uploaded(data.document_id,
+                                                                   data.uploaded_at),
+                              "pending", data.uploaded_at)
+
+    @subscribe("documents", "document_checked")
+    @idempotent
+    def on_document_checked(self, uow, event):
+        data = event.data
+        self._follow_document(uow, data, lambda doc: doc.reviewed(
+            data.document_id, "checked", data.checked_at), "checked", data.checked_at)
+
+    @subscribe("documents", "document_rejected")
+    @idempotent
+    def on_document_rejected(self, uow, event):
+        data = event.data
+        self._follow_document(uow, data, lambda doc: doc.reviewed(
+            data.document_id, "rejected", data.rejected_at, data.reason_text), "rejected",
+            data.rejected_at, data.reason_text)
+
+    def _follow_document(self, uow, data, apply, status, at, reason=None) -> None:
+        """Record an organisation's kbis, consent letter, logo or stamp news; a change of the
+        kbis or consent letter may change the certification method: say so by an event."""
+        if data.category not in domain.PROFILE_CATEGORIES or not data.organisation_id:
+            return
+        organisation = uow.session.get(Organisation, data.organisation_id)
+        if organisation is None or organisation.funder_id != data.funder_id:
+            log.warning("document_of_unknown_organisation", document_id=data.document_id)
+            return
+        document = uow.session.get(OrganisationDocument, (organisation.id, data.category))
+        if document is None:
+            uow.session.add(OrganisationDocument(
+                organisation.id, data.category, data.document_id, status, at, reason,
+                reviewed_at=None if status == "pending" else at))
+        elif not apply(document):
+            return  # the review of a document since replaced
+        if data.category in ("kbis", "consent_letter"):
+            uow.session.flush()
+            _certifier_event(uow, organisation)
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    @rpc
+    def login(self, credentials, ip=None):
+        given = parse(Credentials, credentials)
+        limits, now = _limits(), utcnow()
+        since = now - timedelta(minutes=limits.ip_window_minutes)
+        with self.db.unit_of_work() as uow:
+            if ip and models.count_ip_failures(uow.session, ip, since) >= limits.ip_max_failures:
+                log.warning("login_throttled", ip=ip)
+                raise domain.too_many_attempts()
+            user = models.user_by_identifier(uow.session,
+                                             domain.normalise_identifier(given.identifier))
+            matches = _in_thread(PASSWORDS.verify, user.password_hash if user else None,
+                                 given.password)
+            refusal = _refusal(user, matches, now)
+            if refusal:
+                if refusal == "wrong_password":
+                    user.record_failure(now, limits)
+                if ip:
+                    models.record_ip_failure(uow.session, ip, now, since)
+                uow.session.add(domain.audit(now, "login_failed", user=user, ip=ip,
+                                             reason=refusal))
+            else:
+                if PASSWORDS.needs_rehash(user.password_hash):
+                    user.password_hash = _hash(given.password)
+                user.record_success()
+                token, session = domain.open_session(user, now, _settings().token_ttl_minutes)
+                uow.session.add(session)
+                uow.session.add(domain.audit(now, "login_succeeded", user=user, ip=ip))
+        if refusal:  # raised after the commit: the failure is counted and audited
+            log.info("login_refused", ip=ip)
+            raise domain.invalid_credentials()
+        log.info("login_succeeded", user_id=user.id, ip=ip)
+        return SessionShape(access_token=token, expires_at=session.expires_at,
+                            must_personalise=user.must_personalise,
+                            privacy_policy_pending=user.privacy_policy_pending
+                            ).model_dump(mode="json")
+
+    @rpc
+    def authenticate(self, token):
+        token, now = str(token), utcnow()
+        if token.startswith(domain.API_TOKEN_PREFIX):
+            with self.db.read() as session:
+                api_token = models.api_token_by_hash(session, domain.hash_token(token))
+            if api_token is None or not api_token.is_active(now):
+                raise domain.invalid_token()
+            return api_token.as_actor().model_dump(mode="json")
+        with self.db.read() as session:
+            found = models.session_with_user(session, domain.hash_token(token))
+        if found is None:
+            raise domain.invalid_token()
+        user_session, user = found
+        user_session.check_usable(now, _settings().identity.session_idle_minutes)
+        if not user.active:
+            raise domain.invalid_token()
+        if user_session.needs_touch(now):
+            with self.db.unit_of_work() as uow:
+                models.touch_session(uow.session, user_session.token_hash, now)
+        return user.as_actor(user_session.id).model_dump(mode="json")
+
+    @rpc
+    def logout(self, token):
+        """Revoke the session; an unknown or already revoked token is not an error."""
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            user_session = uow.session.get(UserSession, domain.hash_token(str(token)))
+            if user_session is not None and user_session.revoked_at is None:
+                user_session.revoke(now)
+                user = uow.session.get(UserAccount, user_session.user_id)
+                uow.session.add(domain.audit(now, "logout", user=user))
+        return None
+
+    # --- first login and "mon compte" -------------------------------------------------------
 
     @rpc
     def me(self, actor):
         actor = parse(Actor, actor)
         with self.db.read() as session:
-            user = session.get(UserAccount, actor.user_id)
-            organisation = (session.get(Organisation, user.organisation_id)
-                            if user is not None and user.organisation_id else None)
-        if user is None or user.funder_id != actor.funder_id:
-            raise NotFound("user_not_found", "Utilisateur introuvable.")
-        return Me(user=_user_shape(user),
-                  organisation=_organisation_shape(organisation) if organisation else None
-                  ).model_dump(mode="json")
+            return _me(session, _own_account(session, actor))
+
+    @rpc
+    def personalise(self, actor, payload):
+        actor = parse(Actor, actor)
+        wanted = parse(Personalise, payload)
+        password_hash, now = _new_password_hash(wanted), utcnow()
+        with self.db.unit_of_work() as uow:
+            user = _own_account(uow.session, actor)
+            if not user.must_personalise:
+                raise Conflict("already_personalised", "Votre compte est déjà personnalisé.")
+            if _in_thread(PASSWORDS.verify, user.password_hash, wanted.new_password):
+                raise InvalidInput("same_password",
+                                   "Choisissez un mot de passe différent du mot de passe "
+                                   "provisoire.")
+            user.set_password(password_hash, now)
+            models.revoke_sessions(uow.session, user.id, now, keep_session_id=actor.session_id)
+            link = self._start_identifier_change(uow, user, wanted.new_identifier, now)
+            uow.session.add(domain.audit(now, "account_personalised", user=user, ip=actor.ip))
+            reply = _me(uow.session, user)
+        if link:
+            self._send_identifier_change(user, *link)
+        return reply
+
+    def _start_identifier_change(self, uow, user: UserAccount, new_identifier: str, now):
+        """Put the new identifier on hold and make its confirmation link: (old, token); None
+        when the identifier does not change."""
+        identifier = domain.normalise_identifier(new_identifier)
+        if identifier == user.identifier:
+            return None
+        _check_identifier_free(uow.session, identifier, owner=user)
+        user.pending_identifier = identifier
+        ttl = timedelta(hours=_settings().identity.confirm_ttl_hours)
+        token, link = domain.new_link(user, domain.IDENTIFIER_CHANGE, now, ttl, identifier)
+        uow.session.add(link)
+        uow.session.add(domain.audit(now, "identifier_change_requested", user=user,
+                                     new_identifier=identifier))
+        return user.identifier, token
+
+    @rpc
+    def confirm_identifier(self, token):
+        now = utcnow()
+        with _conflict_on_duplicate("identifier_taken", "Cet identifiant est déjà utilisé."), \
+                self.db.unit_of_work() as uow:
+            link = models.one_time_token(uow.session, domain.hash_token(str(token)))
+            if link is None:
+                raise domain.invalid_link()
+            link.use(domain.IDENTIFIER_CHANGE, now)
+            user = uow.session.get(UserAccount, link.user_id)
+            if not user.active or user.pending_identifier != link.new_identifier:
+                raise domain.invalid_link()  # superseded by a later request
+            old, user.identifier, user.pending_identifier = user.identifier, \
+                link.new_identifier, None
+            uow.session.add(domain.audit(now, "identifier_changed", user=user,
+                                         old_identifier=old, new_identifier=user.identifier))
+        return {"identifier": user.identifier}
+
+    @rpc
+    def accept_privacy_policy(self, actor, payload):
+        actor = parse(Actor, actor)
+        accepted = parse(AcceptPrivacyPolicy, payload)
+        current = _settings().identity.privacy_policy_version
+        if accepted.version != current:
+            raise InvalidInput("unknown_policy_version",
+                               "Cette version de la politique de confidentialité n'est pas "
+                               "celle en vigueur.", {"current": current})
+        with self.db.unit_of_work() as uow:
+            user = _own_account(uow.session, actor)
+            user.accept_privacy_policy(current)
+            uow.session.add(domain.audit(utcnow(), "privacy_policy_accepted", user=user,
+                                         ip=actor.ip, version=current))
+            return _me(uow.session, user)
+
+    @rpc
+    def update_me(self, actor, payload):
+        actor = parse(Actor, actor)
+        changes = parse(UpdateMe, payload).model_dump(exclude_none=True, mode="json")
+        with self.db.unit_of_work() as uow:
+            user = _own_account(uow.session, actor)
+            for field, value in changes.items():
+                setattr(user, field, value)
+            if changes:
+                uow.session.add(domain.audit(utcnow(), "account_updated", user=user,
+                                             ip=actor.ip, changed=sorted(changes)))
+            return _me(uow.session, user)
+
+    @rpc
+    def change_identifier(self, actor, payload):
+        actor = parse(Actor, actor)
+        wanted = parse(ChangeIdentifier, payload)
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            user = _own_account(uow.session, actor)
+            _check_current_password(user, wanted.current_password)
+            link = self._start_identifier_change(uow, user, wanted.new_identifier, now)
+            reply = _me(uow.session, user)
+        if link:
+            self._send_identifier_change(user, *link)
+        return reply
+
+    @rpc
+    def change_password(self, actor, payload):
+        actor = parse(Actor, actor)
+        wanted = parse(ChangePassword, payload)
+        password_hash, now = _new_password_hash(wanted), utcnow()
+        with self.db.unit_of_work() as uow:
+            user = _own_account(uow.session, actor)
+            _check_current_password(user, wanted.current_password)
+            user.set_password(password_hash, now, provisional=False)
+            models.revoke_sessions(uow.session, user.id, now, keep_session_id=actor.session_id)
+            uow.session.add(domain.audit(now, "password_changed", user=user, ip=actor.ip))
+        return None
+
+    @rpc
+    def request_password_reset(self, payload, ip=None):
+        """The same answer whether the identifier exists or not."""
+        request = parse(PasswordResetRequest, payload)
+        rules = _settings().identity
+        CaptchaVerifier(rules).check(request.captcha_token, ip)
+        now, token = utcnow(), None
+        with self.db.unit_of_work() as uow:
+            user = models.user_by_identifier(uow.session,
+                                             domain.normalise_identifier(request.identifier))
+            if user is not None and user.active:
+                token, link = domain.new_link(user, domain.PASSWORD_RESET, now,
+                                              timedelta(minutes=rules.reset_ttl_minutes))
+                uow.session.add(link)
+                uow.session.add(domain.audit(now, "password_reset_requested", user=user, ip=ip))
+        if token:
+            self._email(user.email, "password_reset", name=user.name,
+                        link=_link("/auth/password-reset/confirm", token),
+                        valid_minutes=rules.reset_ttl_minutes)
+        return {"status": "accepted",
+                "message": "Si un compte correspond à cet identifiant, un e-mail vient de lui "
+                           "être envoyé."}
+
+    @rpc
+    def reset_password(self, payload):
+        wanted = parse(PasswordReset, payload)
+        password_hash, now = _new_password_hash(wanted), utcnow()
+        with self.db.unit_of_work() as uow:
+            link = models.one_time_token(uow.session, domain.hash_token(wanted.token))
+            if link is None:
+                raise domain.invalid_link()
+            link.use(domain.PASSWORD_RESET, now)
+            user = uow.session.get(UserAccount, link.user_id)
+            if not user.active:
+                raise domain.invalid_link()
+            user.set_password(password_hash, now, provisional=False)
+            models.revoke_sessions(uow.session, user.id, now)
+            uow.session.add(domain.audit(now, "password_reset", user=user))
+        return None
+
+    # --- users and rights -------------------------------------------------------------------
+
+    @rpc
+    def list_users(self, actor, organisation_id):
+        actor = parse(Actor, actor)
+        with self.db.read() as session:
+            organisation = _visible_organisation(session, actor, organisation_id)
+            if not domain.can_list_users(actor, organisation):
+                domain.require_users_right(actor, organisation.id)  # raises the right error
+            return [_user_details(user)
+                    for user in models.organisation_users(session, organisation.id)]
+
+    @rpc
+    def create_user(self, actor, organisation_id, payload):
+        actor = parse(Actor, actor)
+        domain.require_users_right(actor, str(organisation_id))
+        new = parse(NewOrganisationUser, payload)
+        password = domain.provisional_password()
+        password_hash = _hash(password)
+        with _conflict_on_duplicate("identifier_taken", "Cet identifiant est déjà utilisé."), \
+                self.db.unit_of_work() as uow:
+            organisation = _visible_organisation(uow.session, actor, organisation_id)
+            user = _add_account(uow.session, identifier=new.identifier, name=new.name,
+                                email=str(new.email), password_hash=password_hash,
+                                role=Role.organisation_user, funder_id=actor.funder_id,
+                                provisional=True, organisation_id=organisation.id,
+                                rights=[right.value for right in new.rights], active=new.active)
+            uow.session.add(domain.audit(utcnow(), "user_created", user=user, actor=actor,
+                                         target=user.id, rights=user.rights))
+        sent = self._send_credentials(user, password, organisation.name) if user.active \
+            else False
+        return _user_details(user, credentials_sent=sent)
+
+    @rpc
+    def update_user(self, actor, user_id, payload):
+        actor = parse(Actor, actor)
+        changes = parse(UserUpdate, payload).model_dump(exclude_none=True, mode="json")
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            user = _managed_user(uow.session, actor, user_id)
+            before = {"rights": list(user.rights), "active": user.active}
+            for field, value in changes.items():
+                setattr(user, field, value)
+            domain.check_administrators_remain(
+                models.organisation_users(uow.session, user.organisation_id))
+            for action, details in _user_changes(before, user, changes):
+                uow.session.add(domain.audit(now, action, user=user, actor=actor,
+                                             target=user.id, **details))
+            if before["active"] and not user.active:
+                models.revoke_sessions(uow.session, user.id, now)
+        return _user_details(user)
+
+    @rpc
+    def resend_credentials(self, actor, user_id):
+        """A new provisional password, emailed (the first email failed or was lost); the
+        account must personalise again and its sessions end."""
+        actor = parse(Actor, actor)
+        password = domain.provisional_password()
+        password_hash, now = _hash(password), utcnow()
+        with self.db.unit_of_work() as uow:
+            user = _resendable_user(uow.session, actor, user_id)
+            user.set_password(password_hash, now, provisional=True)
+            models.revoke_sessions(uow.session, user.id, now)
+            organisation = (uow.session.get(Organisation, user.organisation_id)
+                            if user.organisation_id else None)
+            uow.session.add(domain.audit(now, "credentials_resent", user=user, actor=actor,
+                                         target=user.id))
+        sent = self._send_credentials(user, password,
+                                      organisation.name if organisation else None)
+        return _user_details(user, credentials_sent=sent)
+
+    @rpc
+    def create_funder_user(self, actor, payload):
+        actor = parse(Actor, actor)
+        domain.require_funder_admin(actor)
+        new = parse(NewFunderUser, payload)
+        password = domain.provisional_password()
+        password_hash = _hash(password)
+        with _conflict_on_duplicate("identifier_taken", "Cet identifiant est déjà utilisé."), \
+                self.db.unit_of_work() as uow:
+            user = _add_account(uow.session, identifier=new.identifier, name=new.name,
+                                email=str(new.email), password_hash=password_hash,
+                                role=Role(new.role), funder_id=actor.funder_id,
+                                provisional=True)
+            uow.session.add(domain.audit(utcnow(), "funder_user_created", user=user,
+                                         actor=actor, target=user.id, role=new.role))
+        return _user_details(user, credentials_sent=self._send_credentials(user, password))
+
+    # --- API tokens -------------------------------------------------------------------------
+
+    @rpc
+    def issue_api_token(self, actor, payload):
+        actor = parse(Actor, actor)
+        domain.require_person(actor)
+        domain.require_users_right(actor, str(actor.organisation_id))
+        new = parse(NewApiToken, payload)
+        now = utcnow()
+        token, api_token = domain.issue_api_token(
+            actor, new.name, new.expires_on,
+            [right.value for right in new.rights] if new.rights else None, now)
+        with self.db.unit_of_work() as uow:
+            uow.session.add(api_token)
+            uow.session.add(domain.audit(now, "api_token_issued", actor=actor,
+                                         target=api_token.id, name=api_token.name,
+                                         rights=api_token.rights,
+                                         expires_at=api_token.expires_at.isoformat()))
+        return IssuedApiToken(id=api_token.id, name=api_token.name, token=token,
+                              expires_at=api_token.expires_at, rights=api_token.rights
+                              ).model_dump(mode="json")
+
+    @rpc
+    def list_api_tokens(self, actor):
+        actor = parse(Actor, actor)
+        domain.require_users_right(actor, str(actor.organisation_id))
+        now = utcnow()
+        with self.db.read() as session:
+            return [_api_token_shape(token, now)
+                    for token in models.organisation_api_tokens(session, actor.organisation_id)]
+
+    @rpc
+    def revoke_api_token(self, actor, token_id):
+        actor = parse(Actor, actor)
+        domain.require_person(actor)
+        domain.require_users_right(actor, str(actor.organisation_id))
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            token = _api_token_of(uow.session, actor, token_id)
+            if token.revoked_at is None:
+                token.revoked_at = now
+                uow.session.add(domain.audit(now, "api_token_revoked", actor=actor,
+                                             target=token.id, name=token.name))
+            return _api_token_shape(token, now)
+
+    # --- audit ------------------------------------------------------------------------------
+
+    @rpc
+    def audit_trail(self, actor, organisation_id, limit=200):
+        actor = parse(Actor, actor)
+        require_funder_staff(actor)
+        domain.require_unrestricted(actor)
+        limit = max(1, min(int(200 if limit is None else limit), 1000))
+        with self.db.read() as session:
+            organisation = _visible_organisation(session, actor, organisation_id)
+            return [AuditEntry(at=row.at, user_id=row.user_id,
+                               organisation_id=row.organisation_id, action=row.action,
+                               target=row.target, ip=row.ip, details=row.details
+                               ).model_dump(mode="json")
+                    for row in models.audit_trail(session, organisation.id, limit)]
+
+
+def _refusal(user: UserAccount | None, matches: bool, now) -> str | None:
+    """Why a login is refused (for the audit only: the caller always hears the same)."""
+    if user is None:
+        return "unknown_identifier"
+    if user.is_locked(now):
+        return "locked"
+    if not matches:
+        return "wrong_password"
+    if not user.active:
+        return "inactive"
+    return None
+
+
+def _user_changes(before: dict, user: UserAccount, changes: dict):
+    """The audit rows of one update_user: rights, (de)activation, other fields."""
+    if sorted(before["rights"]) != sorted(user.rights):
+        yield "rights_changed", {"before": before["rights"], "after": list(user.rights)}
+    if before["active"] != user.active:
+        yield ("user_activated" if user.active else "user_deactivated"), {}
+    others = sorted(set(changes) & {"name", "email"})
+    if others:
+        yield "user_updated", {"changed": others}

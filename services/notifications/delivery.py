@@ -44,6 +44,8 @@ class Templates:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                                autoescape=False, keep_trailing_newline=True)
         self.env.filters.update(JINJA_FILTERS)
+        # The space's address, for templates whose sender gives no link of its own.
+        self.env.globals["public_url"] = config.load().public_url
 
     def render(self, name: str, context: dict) -> Rendered:
         try:

@@ -17,7 +17,8 @@ RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30
                 timedelta(hours=2))
 """Waits after the 1st, 2nd... failed attempt; once they are used up the email is failed."""
 
-DIRECT_TEMPLATES = frozenset({"account_credentials", "certification_code", "password_reset"})
+DIRECT_TEMPLATES = frozenset({"account_credentials", "certification_code", "identifier_change",
+                              "password_reset"})
 """Emails that carry a secret: sent by RPC only, and their body is erased once delivered."""
 ERASED = "[contenu effacé après envoi : il contenait des informations confidentielles]"
 

@@ -14,6 +14,7 @@ from servicekit.db import Database, utcnow
 from servicekit.events import idempotent, subscribe
 from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay
+from servicekit.rpc import RpcClient
 from servicekit.validation import parse
 from services.payments import domain
 from services.payments.domain import MonthLock
@@ -26,6 +27,7 @@ class PaymentsService(ServiceBase):
     name = "payments"
     db = Database(metadata, start_mappers)
     relay = OutboxRelay()
+    dossiers = RpcClient("dossiers")
 
     @rpc
     def get_month_lock(self, actor, dossier_id, month):
@@ -34,6 +36,9 @@ class PaymentsService(ServiceBase):
         with self.db.read() as session:
             lock = session.get(MonthLock, (ref.dossier_id, ref.month))
         if lock is None:
+            # Nothing here says whose month it is: the dossiers service decides who may know
+            # that it is not locked (NotFound for anyone else, as for a lock they may not see).
+            self.dossiers.get_dossier(actor.model_dump(mode="json"), ref.dossier_id)
             return MonthLockReply(dossier_id=ref.dossier_id, month=ref.month,
                                   locked=False).model_dump(mode="json")
         domain.ensure_may_see(actor.role, actor.funder_id, actor.organisation_id, lock)

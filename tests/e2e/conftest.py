@@ -15,8 +15,11 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from email.message import EmailMessage
+
 from servicekit.config import SERVICES
 from tests.conftest import private_vhost
+from tools.demo import Gateway, parse_email, provisional_password
 
 
 def free_port() -> int:
@@ -51,6 +54,11 @@ class SmtpServer:
         if not self.maildir.exists():
             return []
         return list(mailbox.Maildir(str(self.maildir), create=False))
+
+    def emails(self) -> list[EmailMessage]:
+        """Every message received, parsed, oldest first (what tools.demo's readers give)."""
+        received = sorted(self.messages(), key=lambda message: message.get_date())
+        return [parse_email(message.as_bytes()) for message in received]
 
     def stop(self) -> None:
         self.process.terminate()
@@ -106,9 +114,15 @@ class Client:
         return call
 
     def login(self, identifier: str, password: str) -> "Client":
+        """A client of a new session; an account created with its password (a bootstrapped
+        funder administrator) accepts the privacy policy at its first login."""
         response = self.post("/auth/login", json={"identifier": identifier, "password": password})
         assert response.status_code == 200, response.text
-        return Client(self.base_url, response.json()["access_token"])
+        session = response.json()
+        client = Client(self.base_url, session["access_token"])
+        if session["privacy_policy_pending"] and not session["must_personalise"]:
+            Gateway(self.base_url).accept_privacy_policy(session["access_token"])
+        return client
 
 
 def eventually(check, timeout: float = 30.0, interval: float = 0.25):
@@ -131,9 +145,21 @@ def month_shift(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-@pytest.fixture(scope="module")
-def funder_admin(stack):
-    code = f"tp-{uuid.uuid4().hex[:6]}"
+def first_login(stack, smtp_server, identifier: str, email: str,
+                new_identifier: str | None = None) -> Client:
+    """The first login of an account created without a password: the provisional password
+    read from the email the SMTP server received, the identifier personalised (confirmed by
+    the emailed link when it changes), the privacy policy accepted. A client of that session."""
+    gateway = Gateway(stack.base_url)
+    token = gateway.first_login(identifier, provisional_password(smtp_server.emails, email),
+                                new_identifier or identifier, PASSWORD, smtp_server.emails,
+                                confirmations_seen=0)
+    return Client(stack.base_url, token)
+
+
+def bootstrap_funder(stack, code: str | None = None) -> Client:
+    """A new funder and its administrator, logged in with the privacy policy accepted."""
+    code = code or f"tp-{uuid.uuid4().hex[:6]}"
     with ClusterRpcProxy({"AMQP_URI": stack.env["JALON_AMQP_URI"], "serializer": "json"},
                          timeout=30) as rpc:
         rpc.identity.bootstrap_funder({
@@ -141,19 +167,36 @@ def funder_admin(stack):
             "admin": {"identifier": f"agent-{code}", "name": "Agent Test",
                       "email": f"agent-{code}@funder.example.org", "password": PASSWORD},
         })
-    return Client(stack.base_url).login(f"agent-{code}", PASSWORD)
+    client = Client(stack.base_url).login(f"agent-{code}", PASSWORD)
+    client.identifier = f"agent-{code}"
+    return client
+
+
+def new_organisation(stack, smtp_server, funder: Client, siret: str = "73282932000074",
+                     name: str = "Centre de Formation Horizon") -> tuple[dict, Client]:
+    """An organisation created by `funder` and its first user through the first login:
+    (the organisation, a client of its administrator, identifier `of-<suffix>`)."""
+    suffix = uuid.uuid4().hex[:6]
+    email = f"claire-{suffix}@horizon.example.org"
+    organisation = funder.post("/organisations", json={
+        "name": name, "siret": siret, "email": f"contact-{suffix}@horizon.example.org",
+        "user": {"identifier": f"of-{suffix}", "name": "Claire Martin", "email": email},
+    })
+    assert organisation.status_code == 201, organisation.text
+    client = first_login(stack, smtp_server, f"of-{suffix}", email)
+    client.identifier, client.email = f"of-{suffix}", email
+    return organisation.json(), client
 
 
 @pytest.fixture(scope="module")
-def dossier(stack, funder_admin):
+def funder_admin(stack):
+    return bootstrap_funder(stack)
+
+
+@pytest.fixture(scope="module")
+def dossier(stack, smtp_server, funder_admin):
     suffix = uuid.uuid4().hex[:6]
-    organisation = funder_admin.post("/organisations", json={
-        "name": "Centre de Formation Horizon", "siret": "73282932000074",
-        "email": f"contact-{suffix}@horizon.example.org",
-        "user": {"identifier": f"of-{suffix}", "name": "Claire Martin",
-                 "email": f"claire-{suffix}@horizon.example.org", "password": PASSWORD},
-    })
-    assert organisation.status_code == 201, organisation.text
+    organisation, organisation_client = new_organisation(stack, smtp_server, funder_admin)
     beneficiary = funder_admin.post("/beneficiaries", json={
         "name": "DUBOIS Michelle", "email": f"michelle-{suffix}@beneficiary.example.org"})
     employer = funder_admin.post("/employers", json={
@@ -161,7 +204,7 @@ def dossier(stack, funder_admin):
     assert beneficiary.status_code == employer.status_code == 201, beneficiary.text + employer.text
     today = date.today()
     created = funder_admin.post("/dossiers", json={
-        "number": f"20X{suffix}", "organisation_id": organisation.json()["id"],
+        "number": f"20X{suffix}", "organisation_id": organisation["id"],
         "beneficiary_id": beneficiary.json()["id"], "employer_id": employer.json()["id"],
         "training_title": "1ERE ANNEE PHARMACIE",
         "session_start": month_shift(today, -3).isoformat(),
@@ -170,7 +213,8 @@ def dossier(stack, funder_admin):
     assert created.status_code == 201, created.text
     return {
         "id": created.json()["id"],
-        "organisation": Client(stack.base_url).login(f"of-{suffix}", PASSWORD),
+        "organisation": organisation_client,
+        "organisation_id": organisation["id"],
         "beneficiary_email": beneficiary.json()["email"],
         "employer_email": employer.json()["email"],
     }

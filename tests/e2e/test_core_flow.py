@@ -3,7 +3,6 @@ bootstrap RPC that creates the funder). Every service runs as its own process.""
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import date
 from email.header import decode_header, make_header
 
@@ -11,7 +10,7 @@ import pytest
 from babel.dates import format_date
 from pypdf import PdfReader
 
-from tests.e2e.conftest import PASSWORD, Client, eventually, month_shift
+from tests.e2e.conftest import Client, eventually, month_shift, new_organisation
 
 pytestmark = pytest.mark.e2e
 
@@ -86,16 +85,9 @@ def test_certification_emails_locks_and_renders(stack, smtp_server, dossier):
                 if month_label in str(make_header(decode_header(m["Subject"])))]) == 2
 
 
-def test_other_organisation_sees_nothing(stack, funder_admin, dossier):
-    suffix = uuid.uuid4().hex[:6]
-    other = funder_admin.post("/organisations", json={
-        "name": "Autre Organisme", "siret": "55208131766522",
-        "email": f"autre-{suffix}@autre.example.org",
-        "user": {"identifier": f"autre-{suffix}", "name": "Paul Durand",
-                 "email": f"paul-{suffix}@autre.example.org", "password": PASSWORD},
-    })
-    assert other.status_code == 201, other.text
-    intruder = Client(stack.base_url).login(f"autre-{suffix}", PASSWORD)
+def test_other_organisation_sees_nothing(stack, smtp_server, funder_admin, dossier):
+    _, intruder = new_organisation(stack, smtp_server, funder_admin, siret="55208131766522",
+                                   name="Autre Organisme")
     assert intruder.get(f"/dossiers/{dossier['id']}").status_code == 404
     documents = intruder.get(f"/dossiers/{dossier['id']}/documents")
     assert documents.status_code in (403, 404) or documents.json() == []

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from contracts.common import ALL_RIGHTS
 from contracts.envelope import new_envelope
 from contracts.events import MonthHours, MonthLockedV1
 from servicekit.db import make_engine
@@ -58,8 +59,9 @@ def make_dossier(months_before: int = 2) -> dict:
 
 
 def actor(role="organisation_user", organisation=ORGANISATION, funder=FUNDER, **extra) -> dict:
+    rights = list(ALL_RIGHTS) if role == "organisation_user" else []
     return {"user_id": f"u-{role}", "role": role, "funder_id": funder,
-            "organisation_id": organisation, **extra}
+            "organisation_id": organisation, "rights": rights, **extra}
 
 
 ORG_USER = actor(ip="192.0.2.10")
@@ -235,6 +237,21 @@ def test_rules_and_scoping_over_rpc(certification, rpc):
     with pytest.raises(Forbidden) as exc:
         rpc.certification.certify(staff, dossier["id"], month, ATTEST)
     assert exc.value.code == "not_allowed"
+
+
+def test_entering_and_certifying_need_their_rights(certification, rpc):
+    dossier, month = make_dossier(), this_month()
+    only_documents = actor(rights=["documents"])
+    with pytest.raises(Forbidden) as exc:
+        rpc.certification.enter_hours(only_documents, dossier["id"], month, HOURS)
+    assert (exc.value.code, exc.value.details) == ("missing_right", {"right": "enter_hours"})
+    rpc.certification.enter_hours(actor(rights=["enter_hours"]), dossier["id"], month, HOURS)
+    with pytest.raises(Forbidden) as exc:
+        rpc.certification.certify(actor(rights=["enter_hours"]), dossier["id"], month, ATTEST)
+    assert exc.value.details == {"right": "certify_electronically"}
+    certified = rpc.certification.certify(actor(rights=["certify_electronically"]),
+                                          dossier["id"], month, ATTEST)
+    assert certified["status"] == "certified"
 
 
 def test_two_certify_calls_at_once_only_one_wins(certification, rpc, amqp_uri):

@@ -16,6 +16,7 @@ from nameko.rpc import rpc as rpc_entrypoint
 from sqlalchemy import func, select
 
 import servicekit.rpc  # noqa: F401  registers our errors so the RPC client raises them
+from contracts.common import ALL_RIGHTS
 from servicekit import config
 from servicekit.db import make_engine
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -30,7 +31,8 @@ pytestmark = pytest.mark.integration
 
 
 def actor(role: str = "organisation_user", funder: str = "f1", **extra) -> dict:
-    defaults = {"organisation_user": {"organisation_id": "o1", "email": "of@example.org"},
+    defaults = {"organisation_user": {"organisation_id": "o1", "email": "of@example.org",
+                                      "rights": list(ALL_RIGHTS)},
                 "beneficiary": {"party_id": "b1"}, "employer": {"party_id": "e1"}}
     return {"user_id": f"u-{role}-{funder}", "role": role, "funder_id": funder,
             **defaults.get(role, {}), **extra}
@@ -79,6 +81,10 @@ def _party(dossier: dict, field: str):
 
 class Observer:
     name = "observer"
+
+    @subscribe("documents", "document_uploaded")
+    def on_uploaded(self, event):
+        REVIEWS.append(event.envelope.model_dump(mode="json"))
 
     @subscribe("documents", "document_checked")
     def on_checked(self, event):
@@ -271,8 +277,12 @@ def test_check_and_reject_publish_their_events(documents, rpc, container_factory
     with pytest.raises(InvalidInput):
         rpc.documents.reject_document(AGENT, document_id, {"reason_code": "because"})
 
-    events = wait_until(lambda: len(REVIEWS_FOR(document_id)) >= 2 and REVIEWS_FOR(document_id))
+    events = wait_until(lambda: len(REVIEWS_FOR(document_id)) >= 3 and REVIEWS_FOR(document_id))
     by_type = {e["type"]: e["data"] for e in events}
+    data = by_type["fr.jalon.documents.document_uploaded"]
+    assert (data["category"], data["funder_id"], data["organisation_id"], data["dossier_id"],
+            data["uploaded_by"]) == ("signed_certificate", "f1", "o1", "d1", ORG["user_id"])
+    assert "content_base64" not in data and "sha256" not in data
     data = by_type["fr.jalon.documents.document_checked"]
     assert (data["owner_user_id"], data["owner_email"], data["funder_id"],
             data["organisation_id"], data["category"], data["dossier_number"]) == (
@@ -280,7 +290,7 @@ def test_check_and_reject_publish_their_events(documents, rpc, container_factory
     assert data["checked_by"] == AGENT["user_id"]
     data = by_type["fr.jalon.documents.document_rejected"]
     assert (data["reason_code"], data["reason_text"]) == ("illegible", "Signature illisible")
-    assert count(documents, "outbox") == 2
+    assert count(documents, "outbox") == 3  # uploaded, checked, rejected
 
 
 def REVIEWS_FOR(document_id: str) -> list[dict]:  # noqa: N802
@@ -325,6 +335,23 @@ def test_owner_changes_replaces_and_deletes_within_the_rules(documents, rpc):
     assert rpc.documents.delete_document(ORG, other) is None
     with pytest.raises(NotFound):
         rpc.documents.get_document(ORG, other)
+
+
+def test_deposits_need_the_documents_right(documents, rpc):
+    deposited = rpc.documents.upload(ORG, kbis())["document_id"]
+    without = actor(rights=["enter_hours"])
+    attempts = {
+        "upload": lambda: rpc.documents.upload(without, kbis()),
+        "update": lambda: rpc.documents.update_document(without, deposited, {"label": "x"}),
+        "replace": lambda: rpc.documents.replace_document(without, deposited, {
+            "filename": "k.pdf", "content_base64": b64(pdf_bytes())}),
+        "delete": lambda: rpc.documents.delete_document(without, deposited)}
+    for name, attempt in attempts.items():
+        with pytest.raises(Forbidden) as refused:
+            attempt()
+        assert (refused.value.code, refused.value.details) == (
+            "missing_right", {"right": "documents"}), name
+    assert rpc.documents.get_document(without, deposited)["label"] != "x"  # reading stays open
 
 
 def test_nobody_changes_someone_else_s_documents(documents, rpc):

@@ -10,7 +10,8 @@ import pytest
 from services.dossiers.service import DossiersService
 from services.identity.service import IdentityService
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.integration.test_identity_service import actor_for, bootstrap, new_organisation
+from tests.integration.test_identity_service import (SENT, FakeNotifications, bootstrap,
+                                                     first_login, new_organisation)
 
 
 @pytest.fixture
@@ -18,6 +19,8 @@ def world(service_env, container_factory, rpc):
     """Funder GE with organisations 1 and 2 (one dossier each), and funder IDF."""
     service_env("identity")
     service_env("dossiers")
+    SENT.clear()
+    container_factory(FakeNotifications)  # identity emails the provisional passwords
     container_factory(IdentityService)
     container_factory(DossiersService)
     admin = bootstrap(rpc, "tpro-ge")
@@ -32,7 +35,8 @@ def world(service_env, container_factory, rpc):
                                                     "email": "rh@garage.example.org"})
     w = SimpleNamespace(admin=admin, other_admin=other_admin, first=first, second=second,
                         michelle=michelle, paul=paul, employer=employer,
-                        first_user=actor_for(rpc, "first"), second_user=actor_for(rpc, "second"))
+                        first_user=first_login(rpc, "first"),
+                        second_user=first_login(rpc, "second"))
     w.d1 = rpc.dossiers.create_dossier(admin, dossier("20X000703", first, michelle, employer))
     w.d2 = rpc.dossiers.create_dossier(admin, dossier("16/0/5756", second, paul))
     return w

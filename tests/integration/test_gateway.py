@@ -15,11 +15,13 @@ import requests
 from nameko.rpc import rpc
 
 from servicekit.context import RequestContext
-from servicekit.errors import Conflict, NotFound, Unauthenticated
+from servicekit.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from gateway.service import GatewayService
 
 ORG_TOKEN = "org-token"
 FUNDER_TOKEN = "funder-token"
+RESTRICTED_TOKEN = "restricted-token"  # first login not finished
+API_TOKEN = "jat_abc_DEF-123"
 PDF = b"%PDF-1.4 certificat"
 NOW = "2026-03-01T10:00:00Z"
 seen: dict[str, list] = {}
@@ -32,6 +34,36 @@ def _record(service: str, context: str, *args) -> None:
 def _actor(role: str) -> dict:
     return {"user_id": "u1", "role": role, "funder_id": "f1",
             "organisation_id": "o1" if role == "organisation_user" else None}
+
+
+def _me(actor: dict) -> dict:
+    user = {"id": actor["user_id"], "identifier": "jdupont", "name": "J. Dupont",
+            "email": "j@example.org", "role": actor["role"], "funder_id": "f1"}
+    return {"user": user, "organisation": None}
+
+
+def _user_details(user_id: str = "u2", **changes) -> dict:
+    return {"id": user_id, "identifier": "pmartin", "name": "P. Martin",
+            "email": "p@example.org", "role": "organisation_user", "funder_id": "f1",
+            "organisation_id": "o1", "active": True, "rights": ["enter_hours"],
+            "must_personalise": True, "created_at": NOW, **changes}
+
+
+def _profile_document(status: str = "missing") -> dict:
+    return {"document_id": None, "status": status, "status_label": "Non déposé",
+            "reason": None}
+
+
+def _profile(organisation_id: str, certifier_requested: bool = False) -> dict:
+    return {**_organisation(organisation_id), "logo": _profile_document(),
+            "stamp": _profile_document(), "certifier_requested": certifier_requested,
+            "kbis": _profile_document(), "consent_letter": _profile_document(),
+            "certification_method": {"method": 1, "reason": "Vous n'êtes pas certificateur."}}
+
+
+def _api_token(active: bool = True) -> dict:
+    return {"id": "t1", "name": "ERP", "expires_at": NOW, "rights": ["enter_hours"],
+            "created_at": NOW, "created_by": "u1", "revoked_at": None, "active": active}
 
 
 def _party(kind: str = "beneficiary") -> dict:
@@ -67,10 +99,16 @@ class FakeIdentity:
     @rpc
     def authenticate(self, token):
         _record("identity", self.context, "authenticate", token)
-        roles = {ORG_TOKEN: "organisation_user", FUNDER_TOKEN: "funder_admin"}
+        roles = {ORG_TOKEN: "organisation_user", FUNDER_TOKEN: "funder_admin",
+                 RESTRICTED_TOKEN: "organisation_user", API_TOKEN: "organisation_user"}
         if token not in roles:
             raise Unauthenticated("invalid_token", "Session expirée ou inconnue.")
-        return _actor(roles[token])
+        actor = _actor(roles[token])
+        if token == RESTRICTED_TOKEN:
+            actor["restricted"] = True
+        if token == API_TOKEN:
+            actor.update(user_id="api-token:t1", rights=["enter_hours"])
+        return actor
 
     @rpc
     def login(self, credentials, ip=None):
@@ -83,9 +121,100 @@ class FakeIdentity:
 
     @rpc
     def me(self, actor):
-        user = {"id": actor["user_id"], "identifier": "jdupont", "name": "J. Dupont",
-                "email": "j@example.org", "role": actor["role"], "funder_id": "f1"}
-        return {"user": user, "organisation": None}
+        return _me(actor)
+
+    # first login and my account: each records what it got, answers the contract's shape
+    @rpc
+    def personalise(self, actor, payload):
+        _record("identity", self.context, "personalise", actor, payload)
+        return {**_me(actor), "privacy_policy_pending": True,
+                "pending_identifier": payload["new_identifier"]}
+
+    @rpc
+    def confirm_identifier(self, token):
+        _record("identity", self.context, "confirm_identifier", token)
+        if token == "used":
+            raise NotFound("invalid_link", "Ce lien n'est plus valable.")
+
+    @rpc
+    def accept_privacy_policy(self, actor, payload):
+        _record("identity", self.context, "accept_privacy_policy", actor, payload)
+        return _me(actor)
+
+    @rpc
+    def request_password_reset(self, payload, ip=None):
+        _record("identity", self.context, "request_password_reset", payload, ip)
+        if payload.get("captcha_token") == "bad":
+            raise InvalidInput("captcha_failed", "La vérification anti-robot a échoué.")
+        return {}
+
+    @rpc
+    def reset_password(self, payload):
+        _record("identity", self.context, "reset_password", payload)
+
+    @rpc
+    def update_me(self, actor, payload):
+        return _me(actor)
+
+    @rpc
+    def change_password(self, actor, payload):
+        _record("identity", self.context, "change_password", actor, payload)
+
+    @rpc
+    def change_identifier(self, actor, payload):
+        return {**_me(actor), "pending_identifier": payload["new_identifier"]}
+
+    # organisation profile, users, tokens, audit
+    @rpc
+    def get_organisation_profile(self, actor, organisation_id):
+        return _profile(organisation_id)
+
+    @rpc
+    def update_organisation_profile(self, actor, organisation_id, payload):
+        if payload.get("siret") is not None:
+            raise InvalidInput("siret_read_only", "Le SIRET ne peut pas être modifié.")
+        return _profile(organisation_id)
+
+    @rpc
+    def set_certifier(self, actor, organisation_id, payload):
+        return _profile(organisation_id, payload["requested"])
+
+    @rpc
+    def list_users(self, actor, organisation_id):
+        return [_user_details()]
+
+    @rpc
+    def create_user(self, actor, organisation_id, payload):
+        _record("identity", self.context, "create_user", organisation_id, payload)
+        return _user_details(credentials_sent=True)
+
+    @rpc
+    def update_user(self, actor, user_id, payload):
+        return _user_details(user_id)
+
+    @rpc
+    def create_funder_user(self, actor, payload):
+        return _user_details(role=payload["role"], organisation_id=None, rights=[])
+
+    @rpc
+    def issue_api_token(self, actor, payload):
+        return {"id": "t1", "name": payload["name"], "token": API_TOKEN, "expires_at": NOW,
+                "rights": payload.get("rights") or ["enter_hours"]}
+
+    @rpc
+    def list_api_tokens(self, actor):
+        return [_api_token()]
+
+    @rpc
+    def revoke_api_token(self, actor, token_id):
+        _record("identity", self.context, "revoke_api_token", token_id)
+
+    @rpc
+    def audit_trail(self, actor, organisation_id, limit=200):
+        _record("identity", self.context, "audit_trail", organisation_id, limit)
+        return [{"at": NOW, "user_id": "u1", "organisation_id": organisation_id,
+                 "action": "login_succeeded", "target": None, "ip": "192.0.2.1",
+                 "details": {}}]
 
     @rpc
     def create_organisation(self, actor, payload):
@@ -137,6 +266,10 @@ class FakeCertification:
         return {"service": "certification", "status": "ok", "database": "ok"}
 
     @rpc
+    def attendance_sheet(self, actor, dossier_id, month, entry):
+        return _document()["document"]
+
+    @rpc
     def list_certificates(self, actor, dossier_id):
         return [_certificate(dossier_id, "2026-02")]
 
@@ -153,10 +286,6 @@ class FakeCertification:
     def draft_certificate(self, actor, dossier_id, month):
         return {"filename": f"projet certificat {month}.pdf", "content_type": "application/pdf",
                 "content_base64": base64.b64encode(PDF).decode()}
-
-    @rpc
-    def attendance_sheet(self, actor, dossier_id, month, entry):
-        return _document()["document"]
 
     @rpc
     def certify(self, actor, dossier_id, month, payload):
@@ -379,6 +508,66 @@ def test_login_passes_the_client_ip_and_logout_is_204(gateway):
     logout = requests.post(f"{gateway}/auth/logout", headers=auth())
     assert logout.status_code == 204 and logout.content == b""
     assert seen["identity"][-1][1:] == ("logout", ORG_TOKEN)
+
+
+def test_restricted_session_reaches_only_its_account_and_auth_routes(gateway):
+    headers = auth(RESTRICTED_TOKEN)
+    assert requests.get(f"{gateway}/me", headers=headers).status_code == 200
+    personalised = requests.post(f"{gateway}/auth/personalise", headers=headers, json={
+        "new_identifier": "claire.martin", "new_password": "Nouveau-Passw0rd!",
+        "new_password_confirmation": "Nouveau-Passw0rd!"})
+    assert personalised.status_code == 200, personalised.text
+    assert personalised.json()["pending_identifier"] == "claire.martin"
+    accepted = requests.post(f"{gateway}/auth/privacy-policy", headers=headers,
+                             json={"version": "2026-01"})
+    assert accepted.status_code == 200
+    for method, path in (("GET", "/dossiers"), ("GET", "/api-tokens"),
+                         ("POST", "/me/password"), ("GET", "/organisations/o1/profile")):
+        refused = requests.request(method, gateway + path, headers=headers, json={})
+        body = assert_problem(refused, 403, "personalisation_required")
+        assert "Personnalisez" in body["detail"]
+    assert requests.get(f"{gateway}/dossiers", headers=auth()).status_code == 200
+
+
+def test_public_auth_routes_need_no_token(gateway):
+    confirmed = requests.post(f"{gateway}/auth/confirm-identifier", json={"token": "abc"})
+    assert confirmed.status_code == 204
+    assert seen["identity"][-1][1:] == ("confirm_identifier", "abc")
+    assert_problem(requests.post(f"{gateway}/auth/confirm-identifier", json={"token": "used"}),
+                   404, "invalid_link")
+    reset = requests.post(f"{gateway}/auth/password-reset", json={"identifier": "x"},
+                          headers={"X-Forwarded-For": "203.0.113.9"})
+    assert reset.status_code == 202 and "Si un compte correspond" in reset.json()["detail"]
+    assert seen["identity"][-1][1:] == (
+        "request_password_reset", {"identifier": "x", "captcha_token": None}, "203.0.113.9")
+    assert_problem(requests.post(f"{gateway}/auth/password-reset",
+                                 json={"identifier": "x", "captcha_token": "bad"}),
+                   422, "captcha_failed")
+    done = requests.post(f"{gateway}/auth/password-reset/confirm", json={
+        "token": "t", "new_password": "Nouveau-Passw0rd!",
+        "new_password_confirmation": "Nouveau-Passw0rd!"})
+    assert done.status_code == 204
+
+
+def test_api_tokens_and_audit_routes(gateway):
+    issued = requests.post(f"{gateway}/api-tokens", headers=auth(),
+                           json={"name": "ERP", "expires_on": "2026-12-31"})
+    assert issued.status_code == 201 and issued.json()["token"].startswith("jat_")
+    as_software = requests.get(f"{gateway}/api-tokens", headers=auth(API_TOKEN))
+    assert as_software.status_code == 200 and "token" not in as_software.json()[0]
+    assert requests.delete(f"{gateway}/api-tokens/t1", headers=auth()).status_code == 204
+    assert seen["identity"][-1][1:] == ("revoke_api_token", "t1")
+    assert_problem(requests.get(f"{gateway}/organisations/o1/audit", headers=auth()),
+                   403, "forbidden_role")
+    trail = requests.get(f"{gateway}/organisations/o1/audit?limit=5", headers=auth(FUNDER_TOKEN))
+    assert trail.status_code == 200 and trail.json()[0]["action"] == "login_succeeded"
+    assert seen["identity"][-1][1:] == ("audit_trail", "o1", 5)
+    assert_problem(requests.get(f"{gateway}/organisations/o1/audit?limit=0",
+                                headers=auth(FUNDER_TOKEN)), 422, "invalid_query")
+    assert_problem(requests.post(f"{gateway}/funder-users", headers=auth(), json={}),
+                   403, "forbidden_role")
+    assert_problem(requests.patch(f"{gateway}/organisations/o1/profile", headers=auth(),
+                                  json={"siret": "1"}), 422, "siret_read_only")
 
 
 def test_remote_errors_become_problems(gateway):

@@ -21,7 +21,7 @@ from tests.unit.test_documents_uploads import b64, pdf_bytes
 pytestmark = pytest.mark.integration
 
 ORG = {"user_id": "u-org", "role": "organisation_user", "funder_id": "f1",
-       "organisation_id": "o1", "email": "depot@organisme.example.org"}
+       "organisation_id": "o1", "email": "depot@organisme.example.org", "rights": ["documents"]}
 REVIEWED = dict(document_id="doc-1", category="kbis", category_label="Extrait KBIS",
                 label="KBIS 2026", funder_id="f1", organisation_id="o1", owner_user_id="u-org")
 

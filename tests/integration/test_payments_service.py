@@ -81,22 +81,28 @@ def test_certified_month_is_locked_and_certification_marks_it(service_env, conta
 
 def test_month_lock_scoping(service_env, container_factory, rpc, amqp_uri):
     service_env("payments")
+    container_factory(FakeDossiers)
     container_factory(PaymentsService)
-    dossier_id = str(uuid.uuid4())
+    dossier_id = make_dossier()["id"]
     dispatch(amqp_uri, "certification", "certified",
              new_envelope("certification", "certified", 1, certified(dossier_id)))
     staff = actor("funder_agent", None)
     wait_until(lambda: rpc.payments.get_month_lock(staff, dossier_id, "2026-02")["locked"])
     assert rpc.payments.get_month_lock(ORG_USER, dossier_id, "2026-02")["locked"] is True
-    for outsider in (actor(organisation="o-other"), actor("funder_admin", None, "f-other"),
-                     actor("beneficiary", None)):
+    outsiders = (actor(organisation="o-other"), actor("funder_admin", None, "f-other"),
+                 actor("beneficiary", None))
+    for outsider in outsiders:
         with pytest.raises(NotFound):
             rpc.payments.get_month_lock(outsider, dossier_id, "2026-02")
-    # A month never locked is simply not locked.
+    # A month never locked is simply not locked, for those who may see the dossier; the
+    # others may not even learn that.
     assert rpc.payments.get_month_lock(ORG_USER, dossier_id, "2026-03") == {
         "dossier_id": dossier_id, "month": "2026-03", "locked": False, "certificate_id": None,
         "training_hours": None, "internship_hours": None, "absence_hours": None,
         "locked_at": None}
+    for outsider in outsiders:
+        with pytest.raises(NotFound):
+            rpc.payments.get_month_lock(outsider, dossier_id, "2026-03")
 
 
 def test_redelivered_certified_locks_once(service_env, container_factory, rpc, amqp_uri):

@@ -29,6 +29,17 @@ EXPECTED = {
     ("post", "/documents/{document_id}/reject"),
     ("get", "/dossiers/{dossier_id}/documents/by-category"),
     ("get", "/health"), ("get", "/openapi.json"), ("get", "/docs"),
+    # identity and access (issue 4)
+    ("post", "/auth/personalise"), ("post", "/auth/confirm-identifier"),
+    ("post", "/auth/privacy-policy"), ("post", "/auth/password-reset"),
+    ("post", "/auth/password-reset/confirm"), ("patch", "/me"), ("post", "/me/password"),
+    ("post", "/me/identifier"), ("get", "/organisations/{organisation_id}/profile"),
+    ("patch", "/organisations/{organisation_id}/profile"),
+    ("put", "/organisations/{organisation_id}/certifier"),
+    ("get", "/organisations/{organisation_id}/users"),
+    ("post", "/organisations/{organisation_id}/users"), ("patch", "/users/{user_id}"),
+    ("post", "/funder-users"), ("get", "/api-tokens"), ("post", "/api-tokens"),
+    ("delete", "/api-tokens/{token_id}"), ("get", "/organisations/{organisation_id}/audit"),
 }
 
 

@@ -92,7 +92,8 @@ def test_unknown_account_never_verifies(passwords):
 def make_user(**overrides):
     fields = dict(id="u1", funder_id="f1", role="organisation_user", identifier="marie",
                   name="Marie", email="m@example.org", password_hash="h", created_at=NOW,
-                  organisation_id="o1", rights=["certify"])
+                  organisation_id="o1", rights=["certify_electronically"],
+                  privacy_policy_version="2026-01")
     return domain.UserAccount(**{**fields, **overrides})
 
 
@@ -130,7 +131,7 @@ def test_two_sessions_have_different_tokens():
 def test_user_as_actor():
     actor = make_user().as_actor()
     assert actor == Actor(user_id="u1", role=Role.organisation_user, funder_id="f1",
-                          organisation_id="o1", rights=["certify"], email="m@example.org")
+                          organisation_id="o1", rights=["certify_electronically"], email="m@example.org")
 
 
 # --- who sees an organisation ---------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""tools.stack helpers and tools.demo against a fake gateway (HTTP, in a thread): idempotent."""
+"""tools.stack helpers and tools.demo against a fake gateway (HTTP, in a thread). The demo's
+whole run, twice (idempotent), is in tests/e2e/test_demo.py against the real stack."""
 from __future__ import annotations
 
 import json
@@ -132,40 +133,10 @@ def fake_gateway():
     server.shutdown()
 
 
-def test_demo_creates_everything_once(fake_gateway):
-    fake, url = fake_gateway
-    bootstraps = []
-
-    def bootstrap():
-        first = not bootstraps
-        bootstraps.append(first)
-        if first:
-            fake.add_user(demo.ADMIN.model_dump())
-        return first
-
-    today = date(2026, 3, 10)
-    first = demo.load(url, bootstrap, today)
-    assert fake.created == ["/organisations", "/beneficiaries", "/employers", "/dossiers"]
-    dossier = fake.dossiers[0]
-    assert (dossier["session_start"], dossier["session_end"]) == ("2025-12-01", "2026-03-10")
-    assert first.month == "2026-02"
-
-    documents = list(fake.documents.values())
-    assert {d["status"] for d in documents} == {"deposited", "deposited_by_funder", "checked",
-                                                "rejected"}
-    assert all(d["size"] > 0 for d in documents)
-    assert next(d for d in documents if d["status"] == "rejected")["reason_text"]
-
-    second = demo.load(url, bootstrap, today)
-    assert len(fake.created) == 4, "a second run must create nothing"
-    assert len(fake.documents) == len(demo.DOCUMENTS), "nor deposit a document twice"
-    assert second == first
-
-
 def test_demo_explains_a_failing_call(fake_gateway):
     _, url = fake_gateway
     with pytest.raises(demo.DemoError, match="admin.demo cannot log in"):
-        demo.load(url, lambda: False, date(2026, 3, 10))
+        demo.load(url, lambda: False, lambda: [], date(2026, 3, 10))
 
 
 def test_instructions_cover_the_core_flow():
