@@ -50,6 +50,12 @@ class AuditQuery(Shape):
     limit: int = Field(200, ge=1, le=1000, description="the most recent entries first")
 
 
+class LinkToken(Shape):
+    """The single-use token of an emailed link."""
+
+    token: str = Field(min_length=1, max_length=200)
+
+
 class Accepted(Shape):
     """202: the request is taken into account (the answer never tells more)."""
 

@@ -12,7 +12,8 @@ from contracts.common import FUNDER_ROLES, Role
 from contracts.documents import (Category, CategoryGroup, Document, DocumentChange, NewCategory,
                                  NewUpload, Rejection, Replacement, UploadReceipt)
 from contracts.dossiers import Dossier, NewDossier, NewParty, Party
-from contracts.http import Accepted, AuditQuery, DocumentSearch, DossierSearch, HealthReport
+from contracts.http import (Accepted, AuditQuery, DocumentSearch, DossierSearch, HealthReport,
+                            LinkToken)
 from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, CertifierChoice,
                                 ChangeIdentifier, ChangePassword, ConfirmIdentifier,
                                 Credentials, IssuedApiToken, Me, NewApiToken, NewFunderUser,
@@ -22,7 +23,7 @@ from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, Certi
                                 UserUpdate)
 from contracts.payments import MonthLock
 from contracts.pdfs import AttendanceEntry, CertificateVerification, RemittanceAdviceRequest
-from gateway import health, openapi
+from gateway import health, openapi, pages
 from gateway.http import download_response, json_response, rendered_response
 from gateway.routes import route
 from servicekit.context import RequestContext
@@ -72,6 +73,13 @@ class GatewayService:
     def confirm_identifier(self, call):
         self.identity.confirm_identifier(call.body.token)
 
+    @route("GET", "/auth/confirm-identifier", query=LinkToken, auth=False,
+           media_type="text/html", summary="Page du lien de confirmation d'identifiant",
+           tags=["auth"])
+    def confirm_identifier_page(self, call):
+        """Ce que le lien de l'e-mail ouvre : un bouton qui envoie le POST ci-dessus."""
+        return pages.link_page("confirm_identifier", call.query.token)
+
     @route("POST", "/auth/privacy-policy", body=AcceptPrivacyPolicy, response=Me,
            summary="Accepter la politique de confidentialité", tags=["auth"])
     def accept_privacy_policy(self, call):
@@ -89,6 +97,13 @@ class GatewayService:
            summary="Choisir un nouveau mot de passe (lien reçu par e-mail)", tags=["auth"])
     def reset_password(self, call):
         self.identity.reset_password(call.payload)
+
+    @route("GET", "/auth/password-reset/confirm", query=LinkToken, auth=False,
+           media_type="text/html", summary="Page du lien « mot de passe oublié »",
+           tags=["auth"])
+    def reset_password_page(self, call):
+        """Ce que le lien de l'e-mail ouvre : le formulaire du nouveau mot de passe."""
+        return pages.link_page("reset_password", call.query.token)
 
     # ---- my account ---------------------------------------------------------------------
     @route("GET", "/me", response=Me, summary="Mon compte", tags=["mon compte"])

@@ -62,6 +62,8 @@ ORG = "/organisations/{organisation_id}"
 expect("post", "/auth/login",                      "422  422  422  422  422  422  422  422")
 expect("post", "/auth/personalise",                "409  409  409  409  409  409  403  401")
 expect("post", "/auth/confirm-identifier",         "422  422  422  422  422  422  422  422")
+expect("get", "/auth/confirm-identifier",          "200  200  200  200  200  200  200  200")
+expect("get", "/auth/password-reset/confirm",      "200  200  200  200  200  200  200  200")
 expect("post", "/auth/privacy-policy",             "200  200  200  200  200  200  403  401")
 expect("post", "/auth/password-reset",             "202  202  202  202  202  202  202  202")
 expect("post", "/auth/password-reset/confirm",     "422  422  422  422  422  422  422  422")
@@ -139,6 +141,8 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
         ("post", "/auth/personalise"): {"json": {"new_identifier": f"matrice-{role}",
                                                  **_new_password()}},
         ("post", "/auth/confirm-identifier"): {"json": {"token": "pas-un-jeton"}},
+        ("get", "/auth/confirm-identifier"): {"params": {"token": "pas-un-jeton"}},
+        ("get", "/auth/password-reset/confirm"): {"params": {"token": "pas-un-jeton"}},
         ("post", "/auth/privacy-policy"): {"json": {"version": "2026-01"}},
         ("post", "/auth/password-reset"): {"json": {"identifier": "personne-matrice"}},
         ("post", "/auth/password-reset/confirm"): {"json": {"token": "pas-un-jeton",

@@ -20,6 +20,7 @@ EXPECTED = {
     ("get", "/dossiers/{dossier_id}/documents"), ("get", "/documents/{document_id}/content"),
     ("get", "/dossiers/{dossier_id}/certificates/{month}/draft"),
     ("get", "/verifications/{reference}"),
+    ("get", "/auth/confirm-identifier"), ("get", "/auth/password-reset/confirm"),
     ("post", "/dossiers/{dossier_id}/certificates/{month}/attendance-sheet"),
     ("post", "/remittance-advices"),
     ("get", "/document-categories"), ("post", "/document-categories"),
