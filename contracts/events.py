@@ -137,6 +137,24 @@ class CertifierStatusChangedV1(Payload):
     changed_at: datetime
 
 
+class DossierParty(Party):
+    kind: str = Field(description="beneficiary or employer")
+
+
+class DossierCreatedV1(Payload):
+    """A funder's dossier now exists; its beneficiary and employer get their accounts from it
+    (identity) if they have none yet."""
+
+    dossier_id: str
+    dossier_number: str
+    funder_id: str
+    organisation_id: str
+    beneficiary: DossierParty
+    employer: DossierParty | None
+    created_by: str
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class EventSpec:
     service: str
@@ -162,6 +180,7 @@ DOCUMENT_REJECTED = register("documents", "document_rejected", 1, DocumentReject
 ORGANISATION_UPDATED = register("identity", "organisation_updated", 1, OrganisationUpdatedV1)
 CERTIFIER_STATUS_CHANGED = register("identity", "certifier_status_changed", 1,
                                     CertifierStatusChangedV1)
+DOSSIER_CREATED = register("dossiers", "dossier_created", 1, DossierCreatedV1)
 
 
 def spec_for(service: str, name: str) -> EventSpec:

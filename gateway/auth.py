@@ -11,6 +11,7 @@ from collections.abc import Collection
 
 from contracts.common import Actor, Role
 from gateway.errors import HttpProblem
+from servicekit import config
 
 # A token is opaque to the gateway; anything outside this shape is not worth an RPC.
 _TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{1,512}$")
@@ -32,12 +33,16 @@ def bearer_token(request) -> str:
     return token
 
 
-def client_ip(request) -> str | None:
-    """First hop of X-Forwarded-For when it is an IP address (set by our proxy), else the
-    socket's peer."""
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    first = forwarded.split(",", 1)[0].strip()
-    for candidate in (first, request.remote_addr or ""):
+def client_ip(request, trusted_proxies: int | None = None) -> str | None:
+    """The caller's address: with N trusted proxies in front (JALON_TRUSTED_PROXIES), the
+    N-th X-Forwarded-For entry from the right (what our outermost proxy saw; entries further
+    left are the client's to invent); with none, the socket's peer."""
+    if trusted_proxies is None:
+        trusted_proxies = config.load().trusted_proxies
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")
+            if hop.strip()]
+    forwarded = hops[-min(trusted_proxies, len(hops))] if trusted_proxies and hops else ""
+    for candidate in (forwarded, request.remote_addr or ""):
         try:
             return str(ipaddress.ip_address(candidate))
         except ValueError:

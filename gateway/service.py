@@ -194,6 +194,19 @@ class GatewayService:
         """Désactiver un utilisateur met fin à ses sessions."""
         return self.identity.update_user(call.actor, user_id, call.payload)
 
+    @route("POST", "/users/{user_id}/resend-credentials", response=UserDetails,
+           summary="Renvoyer des identifiants provisoires (nouveau mot de passe par e-mail)",
+           tags=["utilisateurs"])
+    def resend_credentials(self, call, user_id):
+        """L'utilisateur devra de nouveau personnaliser son compte ; ses sessions prennent fin."""
+        return self.identity.resend_credentials(call.actor, user_id)
+
+    @route("POST", "/parties/{party_id}/resend-credentials", response=UserDetails,
+           roles=FUNDER_ROLES, summary="Renvoyer ses identifiants à un bénéficiaire ou employeur",
+           tags=["utilisateurs"])
+    def resend_party_credentials(self, call, party_id):
+        return self.identity.resend_party_credentials(call.actor, party_id)
+
     @route("POST", "/funder-users", body=NewFunderUser, response=UserDetails, status=201,
            roles={Role.funder_admin}, summary="Ajouter un agent ou un administrateur du financeur",
            tags=["utilisateurs"])

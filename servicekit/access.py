@@ -1,8 +1,26 @@
 """Access rules every service applies the same way. Pure: domain modules use them."""
 from __future__ import annotations
 
+from typing import Any
+
 from contracts.common import Actor, Right, Role
 from servicekit.errors import Forbidden
+from servicekit.validation import parse
+
+
+def require_unrestricted(actor: Actor) -> None:
+    if actor.restricted:
+        raise Forbidden("account_restricted",
+                        "Veuillez d'abord terminer votre première connexion (identifiant, mot "
+                        "de passe, politique de confidentialité).")
+
+
+def acting(payload: Any) -> Actor:
+    """The caller an RPC names. An account that has not finished its first login acts in
+    identity only (on its own account): every other service refuses it, whoever forwarded it."""
+    actor = parse(Actor, payload)
+    require_unrestricted(actor)
+    return actor
 
 
 def require_funder_staff(actor: Actor) -> None:

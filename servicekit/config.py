@@ -34,6 +34,10 @@ class Settings:
     mail_from: str
     token_ttl_minutes: int
     relay_poll_seconds: float
+    # How many proxies in front of the gateway append to X-Forwarded-For (JALON_TRUSTED_PROXIES,
+    # default 0: the header is ignored, else anyone could pick the address the per-address
+    # limits count).
+    trusted_proxies: int = 0
     # Where users reach Jalon: the base of the links emails carry (confirmation, reset).
     public_url: str = "http://127.0.0.1:8000"
     identity: "IdentitySettings | None" = None  # identity's security rules, set by load()
@@ -73,6 +77,9 @@ class IdentitySettings:
         JALON_LOGIN_LOCK_MINUTES (15); the locked account answers like a wrong password.
     JALON_IP_MAX_FAILURES (20) failed logins from one address within JALON_IP_WINDOW_MINUTES
         (15) answer TooManyRequests("too_many_attempts") until the window slides past them.
+    JALON_RESET_MAX_PER_ADDRESS (5) password-reset requests from one address within
+        JALON_IP_WINDOW_MINUTES answer TooManyRequests("too_many_reset_requests"), whatever
+        the identifiers asked (so the limit tells nothing about accounts).
     JALON_RESET_TTL_MINUTES (60): life of a password-reset link; JALON_CONFIRM_TTL_HOURS (48):
         of an identifier-confirmation link. Both links are single-use.
     JALON_CAPTCHA_PROVIDER: none (development, tests), hcaptcha or recaptcha; with
@@ -86,6 +93,7 @@ class IdentitySettings:
     login_lock_minutes: int = 15
     ip_max_failures: int = 20
     ip_window_minutes: int = 15
+    reset_max_per_address: int = 5
     reset_ttl_minutes: int = 60
     confirm_ttl_hours: int = 48
     captcha_provider: str = "none"
@@ -101,6 +109,7 @@ def _identity_settings() -> IdentitySettings:
         login_lock_minutes=int(_env("LOGIN_LOCK_MINUTES", "15")),
         ip_max_failures=int(_env("IP_MAX_FAILURES", "20")),
         ip_window_minutes=int(_env("IP_WINDOW_MINUTES", "15")),
+        reset_max_per_address=int(_env("RESET_MAX_PER_ADDRESS", "5")),
         reset_ttl_minutes=int(_env("RESET_TTL_MINUTES", "60")),
         confirm_ttl_hours=int(_env("CONFIRM_TTL_HOURS", "48")),
         captcha_provider=_env("CAPTCHA_PROVIDER", "none").strip().lower(),
@@ -129,6 +138,7 @@ def load() -> Settings:
         mail_from=_env("MAIL_FROM", "Jalon <ne-pas-repondre@jalon.local>"),
         token_ttl_minutes=int(_env("TOKEN_TTL_MINUTES", "60")),
         relay_poll_seconds=float(_env("RELAY_POLL_SECONDS", "1")),
+        trusted_proxies=int(_env("TRUSTED_PROXIES", "0")),
         public_url=_env("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         identity=_identity_settings(),
     )

@@ -167,19 +167,19 @@ subscribe = Subscription.decorator
 
 
 def idempotent(handler):
-    """Run `handler(self, uow, event)` in one transaction that also records the event id.
+    """Run `handler(self, uow, event, *args)` in one transaction that also records the event id.
 
     A redelivered event finds its id already recorded and changes nothing. The service must
     have a `db` (servicekit.db.Database) dependency.
     """
 
     @functools.wraps(handler)
-    def wrapper(self, event: ReceivedEvent):
+    def wrapper(self, event: ReceivedEvent, *args):
         key = f"{self.name}.{handler.__name__}"
         with self.db.unit_of_work() as uow:
             if not uow.claim_event(event.id, key):
                 log.info("event_already_processed", event_id=event.id, handler=key)
                 return None
-            return handler(self, uow, event)
+            return handler(self, uow, event, *args)
 
     return wrapper

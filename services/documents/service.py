@@ -21,7 +21,7 @@ from contracts.documents import (DocumentContent, NewCategory, NewUpload, Reject
                                  Replacement, UploadReceipt)
 from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, CertificateVerification,
                             RemittanceAdviceRequest, RenderedPdf)
-from servicekit.access import require_funder_staff, require_right
+from servicekit.access import acting, require_funder_staff, require_right
 from servicekit.base import ServiceBase
 from servicekit.db import Database, concurrent_change_is_conflict, like_pattern, utcnow
 from servicekit.errors import NotFound
@@ -104,7 +104,7 @@ def _owned(session: Session, viewer: Actor, document_id) -> Document:
 
 def _with_documents_right(actor: dict) -> Actor:
     """The caller of a change to deposits: an organisation's user needs the documents right."""
-    who = parse(Actor, actor)
+    who = acting(actor)
     require_right(who, Right.documents, MISSING_DOCUMENTS)
     return who
 
@@ -162,14 +162,14 @@ class DocumentsService(ServiceBase):
 
     @rpc
     def list_categories(self, actor):
-        who = parse(Actor, actor)
+        who = acting(actor)
         with self.db.read() as session:
             found = models.categories_of(session, who.funder_id)
         return [_category_shape(category, who) for category in found]
 
     @rpc
     def create_category(self, actor, payload):
-        who = parse(Actor, actor)
+        who = acting(actor)
         require_funder_staff(who)
         request = parse(NewCategory, payload)
         with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
@@ -215,7 +215,7 @@ class DocumentsService(ServiceBase):
         """A dossier's documents; or those matching `query` (dossier number, beneficiary name,
         category code or label, document label); with neither, those tied to no dossier and
         no beneficiary (what the Documents page opens on)."""
-        who = parse(Actor, actor)
+        who = acting(actor)
         pattern = like_pattern(query)
         with self.db.read() as session:
             codes = domain.categories_matching(models.categories_of(session, who.funder_id),
@@ -228,7 +228,7 @@ class DocumentsService(ServiceBase):
 
     @rpc
     def documents_by_category(self, actor, dossier_id):
-        who = parse(Actor, actor)
+        who = acting(actor)
         with self.db.read() as session:
             found = models.visible_documents(session, domain.scope_for(who),
                                              dossier_id=str(dossier_id))
@@ -240,7 +240,7 @@ class DocumentsService(ServiceBase):
 
     @rpc
     def get_document(self, actor, document_id):
-        who = parse(Actor, actor)
+        who = acting(actor)
         with self.db.read() as session:
             return _replies(session, who, [_visible(session, who, document_id)])[0]
 
@@ -286,7 +286,7 @@ class DocumentsService(ServiceBase):
 
     @rpc
     def check_document(self, actor, document_id):
-        who = parse(Actor, actor)
+        who = acting(actor)
         with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _visible(uow.session, who, document_id)
             document.check(who, utcnow())
@@ -297,7 +297,7 @@ class DocumentsService(ServiceBase):
 
     @rpc
     def reject_document(self, actor, document_id, payload):
-        who, rejection = parse(Actor, actor), parse(Rejection, payload)
+        who, rejection = acting(actor), parse(Rejection, payload)
         with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             document = _visible(uow.session, who, document_id)
             document.reject(who, rejection.reason_code.value, rejection.reason_text, utcnow())
@@ -308,7 +308,7 @@ class DocumentsService(ServiceBase):
 
     @rpc
     def get_document_content(self, actor, document_id):
-        who = parse(Actor, actor)
+        who = acting(actor)
         with self.db.read() as session:
             document = _visible(session, who, document_id)
             shape = _shape(document, who, _labels(session, who.funder_id))
@@ -324,7 +324,7 @@ class DocumentsService(ServiceBase):
     def render_certificate_draft(self, actor, request):
         """The draft certificate (method 1: printed, signed by hand, uploaded): rendered on
         demand and returned, never stored."""
-        who, facts = parse(Actor, actor), parse(CertificateFacts, request)
+        who, facts = acting(actor), parse(CertificateFacts, request)
         pdfs.check_may_render(who, facts.dossier.funder_id, facts.dossier.organisation_id)
         pdf = self._render_certificate(facts, pdfs.paris_today(utcnow()))
         return RenderedPdf(filename=pdfs.draft_filename(facts.dossier.dossier_number, facts.month),
@@ -334,7 +334,7 @@ class DocumentsService(ServiceBase):
     @rpc
     def render_attendance_sheet(self, actor, request):
         """A dossier month's attendance sheet, stored (it replaces the month's previous one)."""
-        who, sheet = parse(Actor, actor), parse(AttendanceSheetRequest, request)
+        who, sheet = acting(actor), parse(AttendanceSheetRequest, request)
         pdfs.check_may_render(who, sheet.dossier.funder_id, sheet.dossier.organisation_id)
         pdf = self.renderer.render("attendance_sheet.html", pdfs.attendance_context(sheet))
         reply = self._store_generated(who, pdf, lambda sha256, now: pdfs.attendance_document(
@@ -345,7 +345,7 @@ class DocumentsService(ServiceBase):
     @rpc
     def render_remittance_advice(self, actor, request):
         """A payment's remittance advice, stored (it replaces the payment's previous one)."""
-        who, advice = parse(Actor, actor), parse(RemittanceAdviceRequest, request)
+        who, advice = acting(actor), parse(RemittanceAdviceRequest, request)
         pdfs.check_may_issue_remittance(who, advice.funder_id)
         pdf = self.renderer.render("remittance_advice.html", pdfs.remittance_context(advice))
         return self._store_generated(who, pdf, lambda sha256, now: pdfs.remittance_document(

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.common import Actor
 from contracts.dossiers import Dossier as DossierShape, NewDossier, NewParty, Party as PartyShape
+from contracts.events import DossierCreatedV1, DossierParty
 from services.dossiers import domain, models
 from services.dossiers.domain import Dossier, Party, PartyKind
 from servicekit.access import require_funder_staff
@@ -17,6 +18,7 @@ from servicekit.base import ServiceBase
 from servicekit.db import Database, like_pattern, utcnow
 from servicekit.errors import Conflict, InvalidInput, NotFound
 from servicekit.logging import get_logger
+from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
 from servicekit.validation import parse
 
@@ -42,6 +44,20 @@ def _dossier_shape(dossier: Dossier, parties: dict[str, Party]) -> DossierShape:
         status_label=dossier.status_label)
 
 
+def _event_party(party: Party | None) -> DossierParty | None:
+    return party and DossierParty(id=party.id, kind=party.kind, name=party.name,
+                                  email=party.email)
+
+
+def _created_event(dossier: Dossier, parties: dict[str, Party], actor: Actor) -> DossierCreatedV1:
+    return DossierCreatedV1(
+        dossier_id=dossier.id, dossier_number=dossier.number, funder_id=dossier.funder_id,
+        organisation_id=dossier.organisation_id,
+        beneficiary=_event_party(parties[dossier.beneficiary_id]),
+        employer=_event_party(parties.get(dossier.employer_id)) if dossier.employer_id else None,
+        created_by=actor.user_id, created_at=dossier.created_at)
+
+
 def _number_taken() -> Conflict:
     return Conflict("dossier_number_taken", "Ce numéro de dossier existe déjà.")
 
@@ -49,6 +65,7 @@ def _number_taken() -> Conflict:
 class DossiersService(ServiceBase):
     name = "dossiers"
     db = Database(models.metadata, models.start_mappers)
+    relay = OutboxRelay()
     identity = RpcClient("identity")
 
     @rpc
@@ -88,6 +105,8 @@ class DossiersService(ServiceBase):
                     training_title=new.training_title, session_start=new.session_start,
                     session_end=new.session_end, created_at=utcnow())
                 uow.session.add(dossier)
+                uow.publish("dossier_created", _created_event(dossier, parties, actor),
+                            subject=dossier.id)
         except IntegrityError:  # a concurrent twin with the same number committed first
             raise _number_taken() from None
         log.info("dossier_created", dossier_id=dossier.id, by=actor.user_id)

@@ -26,6 +26,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
 
 from contracts.common import ALL_RIGHTS, Actor, Right, Role
+from servicekit.access import require_unrestricted
 from servicekit.errors import (Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests,
                                Unauthenticated)
 from services.identity.common_passwords import is_common
@@ -102,6 +103,13 @@ def normalise_siret(raw: str) -> str:
 def normalise_identifier(identifier: str) -> str:
     """Identifiers are unique whatever their case: stored and looked up lower-cased."""
     return identifier.strip().lower()
+
+
+def party_identifiers(email: str, party_id: str) -> tuple[str, str]:
+    """A beneficiary's or employer's account identifier: their email, or when another account
+    holds it already, a variant made unique by their party id (they personalise it anyway)."""
+    local = email.split("@", 1)[0]
+    return normalise_identifier(email), normalise_identifier(f"{local}-{party_id[:8]}")
 
 
 # --- passwords ------------------------------------------------------------------------------
@@ -317,6 +325,12 @@ def invalid_credentials() -> Unauthenticated:
 
 def invalid_token() -> Unauthenticated:
     return Unauthenticated("invalid_token", "Jeton d'authentification invalide.")
+
+
+def too_many_reset_requests() -> TooManyRequests:
+    return TooManyRequests("too_many_reset_requests",
+                           "Trop de demandes de réinitialisation depuis cette adresse. "
+                           "Veuillez réessayer plus tard.")
 
 
 def too_many_attempts() -> TooManyRequests:
@@ -539,13 +553,6 @@ def organisation_not_found() -> NotFound:
 
 def user_not_found() -> NotFound:
     return NotFound("user_not_found", "Utilisateur introuvable.")
-
-
-def require_unrestricted(actor: Actor) -> None:
-    if actor.restricted:
-        raise Forbidden("account_restricted",
-                        "Veuillez d'abord terminer votre première connexion (identifiant, mot "
-                        "de passe, politique de confidentialité).")
 
 
 def require_person(actor: Actor) -> None:

@@ -49,7 +49,8 @@ users = Table(
     Column("id", String(36), primary_key=True),
     Column("funder_id", String(36), ForeignKey("funders.id"), nullable=False, index=True),
     Column("organisation_id", String(36), ForeignKey("organisations.id"), index=True),
-    Column("party_id", String(36)),  # a beneficiary or employer owned by dossiers
+    # A beneficiary or employer owned by dossiers; one account each.
+    Column("party_id", String(36)),
     Column("role", String(30), nullable=False),
     # Always lower-cased (domain.normalise_identifier): unique whatever the case.
     Column("identifier", String(150), nullable=False, unique=True),
@@ -65,6 +66,7 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
     Column("locked_until", UtcDateTime()),
     Column("password_changed_at", UtcDateTime()),
+    UniqueConstraint("party_id", name="uq_users_party_id"),
 )
 
 sessions = Table(
@@ -95,6 +97,8 @@ login_failures = Table(  # per-address counting; rows older than the window are 
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("ip", String(64), nullable=False, index=True),
     Column("at", UtcDateTime(), nullable=False),
+    # login (a failed login) or password_reset (any reset request): each has its own limit
+    Column("kind", String(20), nullable=False, default="login", server_default="login"),
 )
 
 api_tokens = Table(
@@ -163,9 +167,21 @@ def user_by_identifier(session: Session, identifier: str) -> UserAccount | None:
     return session.scalars(select(UserAccount).where(users.c.identifier == identifier)).first()
 
 
+def user_of_party(session: Session, party_id: str) -> UserAccount | None:
+    return session.scalars(select(UserAccount).where(users.c.party_id == party_id)).first()
+
+
 def siret_taken(session: Session, funder_id: str, siret: str) -> bool:
     return session.execute(select(organisations.c.id).where(
         organisations.c.funder_id == funder_id, organisations.c.siret == siret)).first() is not None
+
+
+def organisations_by_siret(session: Session, funder_id: str, sirets: set[str]
+                           ) -> list[Organisation]:
+    if not sirets:
+        return []
+    return list(session.scalars(select(Organisation).where(
+        organisations.c.funder_id == funder_id, organisations.c.siret.in_(sorted(sirets)))))
 
 
 def user_by_identifier_or_pending(session: Session, identifier: str) -> UserAccount | None:
@@ -195,14 +211,17 @@ def touch_session(session: Session, token_hash: str, now: datetime) -> None:
                     .values(last_seen_at=now))
 
 
-def count_ip_failures(session: Session, ip: str, since: datetime) -> int:
+def count_ip_failures(session: Session, ip: str, since: datetime, kind: str = "login") -> int:
     return session.scalar(select(func.count()).select_from(login_failures).where(
-        login_failures.c.ip == ip, login_failures.c.at >= since)) or 0
+        login_failures.c.ip == ip, login_failures.c.kind == kind,
+        login_failures.c.at >= since)) or 0
 
 
-def record_ip_failure(session: Session, ip: str, now: datetime, since: datetime) -> None:
-    session.execute(delete(login_failures).where(login_failures.c.at < since))
-    session.execute(insert(login_failures).values(ip=ip, at=now))
+def record_ip_failure(session: Session, ip: str, now: datetime, since: datetime,
+                      kind: str = "login") -> None:
+    session.execute(delete(login_failures).where(login_failures.c.kind == kind,
+                                                 login_failures.c.at < since))
+    session.execute(insert(login_failures).values(ip=ip, at=now, kind=kind))
 
 
 def one_time_token(session: Session, token_hash: str) -> OneTimeToken | None:

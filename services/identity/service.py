@@ -18,7 +18,7 @@ from nameko.rpc import rpc
 from sqlalchemy.exc import IntegrityError
 
 from contracts.common import Actor, Role
-from contracts.events import CertifierStatusChangedV1, OrganisationUpdatedV1
+from contracts.events import CertifierStatusChangedV1, DossierParty, OrganisationUpdatedV1
 from contracts.identity import (AcceptPrivacyPolicy, ApiToken as ApiTokenShape, AuditEntry,
                                 CertificationMethod, CertifierChoice, ChangeIdentifier,
                                 ChangePassword, Credentials, IssuedApiToken,
@@ -46,6 +46,8 @@ from servicekit.validation import parse
 log = get_logger(__name__)
 
 PASSWORDS = domain.Passwords()
+RESET = "password_reset"  # the per-address counter of reset requests
+MAX_SIRET_LOOKUP = 5000  # the dossiers import's row cap
 
 
 def _in_thread(function, *args):
@@ -105,6 +107,16 @@ def _add_account(session, *, identifier: str, name: str, email: str, password_ha
                        privacy_policy_version=None if provisional else "bootstrap", **extra)
     session.add(user)
     return user
+
+
+def _add_party_account(session, party: DossierParty, funder_id: str,
+                       password_hash: str) -> UserAccount:
+    identifier = next((candidate for candidate in domain.party_identifiers(party.email, party.id)
+                       if models.user_by_identifier_or_pending(session, candidate) is None),
+                      f"{party.kind}-{party.id}")
+    return _add_account(session, identifier=identifier, name=party.name, email=str(party.email),
+                        password_hash=password_hash, role=Role(party.kind), funder_id=funder_id,
+                        provisional=True, party_id=party.id, rights=[])
 
 
 def _user_shape(user: UserAccount) -> UserShape:
@@ -223,6 +235,14 @@ def _resendable_user(session, actor: Actor, user_id) -> UserAccount:
     return user
 
 
+def _party_account(session, actor: Actor, party_id) -> UserAccount:
+    domain.require_unrestricted(actor)
+    user = models.user_of_party(session, str(party_id))
+    if user is None or user.funder_id != actor.funder_id:
+        raise domain.user_not_found()
+    return user
+
+
 def _api_token_of(session, actor: Actor, token_id) -> ApiToken:
     token = session.get(ApiToken, str(token_id))
     if token is None or token.organisation_id != actor.organisation_id:
@@ -260,10 +280,11 @@ class IdentityService(ServiceBase):
         return True
 
     def _send_credentials(self, user: UserAccount, password: str,
-                          organisation_name: str | None = None) -> bool:
+                          organisation_name: str | None = None,
+                          dossier_number: str | None = None) -> bool:
         return self._email(user.email, "account_credentials", name=user.name,
                            identifier=user.identifier, password=password,
-                           organisation_name=organisation_name,
+                           organisation_name=organisation_name, dossier_number=dossier_number,
                            link=f"{_settings().public_url}/")
 
     def _send_identifier_change(self, user: UserAccount, old: str, token: str) -> bool:
@@ -333,6 +354,23 @@ class IdentityService(ServiceBase):
         with self.db.read() as session:
             organisation = _visible_organisation(session, actor, organisation_id)
         return _organisation_shape(organisation).model_dump(mode="json")
+
+    @rpc
+    def find_organisations_by_siret(self, actor, sirets):
+        """The actor's funder's organisations among these SIRETs (read-only, funder staff):
+        the dossiers spreadsheet import names organisations by SIRET. A SIRET that is invalid
+        or unknown is simply absent from the answer."""
+        actor = parse(Actor, actor)
+        require_funder_staff(actor)
+        wanted = set()
+        for raw in list(sirets or [])[:MAX_SIRET_LOOKUP]:
+            try:
+                wanted.add(domain.normalise_siret(str(raw)))
+            except InvalidInput:
+                continue
+        with self.db.read() as session:
+            found = models.organisations_by_siret(session, actor.funder_id, wanted)
+        return [_organisation_shape(organisation).model_dump(mode="json") for organisation in found]
 
     @rpc
     def get_organisation_profile(self, actor, organisation_id):
@@ -416,6 +454,34 @@ class IdentityService(ServiceBase):
         if data.category in ("kbis", "consent_letter"):
             uow.session.flush()
             _certifier_event(uow, organisation)
+
+    # --- beneficiary and employer accounts, created with their first dossier ----------------
+
+    @subscribe("dossiers", "dossier_created")
+    def on_dossier_created(self, event):
+        """Each party of the new dossier without an account gets one; the credentials email
+        leaves once the accounts are committed (hashing happens before the transaction)."""
+        data = event.data
+        parties = [party for party in (data.beneficiary, data.employer) if party]
+        passwords = {party.id: domain.provisional_password() for party in parties}
+        hashes = {party_id: _hash(password) for party_id, password in passwords.items()}
+        for user in self._open_party_accounts(event, hashes) or ():
+            self._send_credentials(user, passwords[user.party_id],
+                                   dossier_number=data.dossier_number)
+
+    @idempotent
+    def _open_party_accounts(self, uow, event, hashes: dict[str, str]) -> list[UserAccount]:
+        data = event.data
+        opened = []
+        for party in (data.beneficiary, data.employer):
+            if party and models.user_of_party(uow.session, party.id) is None:
+                user = _add_party_account(uow.session, party, data.funder_id, hashes[party.id])
+                uow.session.add(domain.audit(utcnow(), "party_account_created", user=user,
+                                             target=user.id, dossier_id=data.dossier_id,
+                                             by=data.created_by))
+                opened.append(user)
+        log.info("party_accounts_opened", dossier_id=data.dossier_id, count=len(opened))
+        return opened
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -614,6 +680,7 @@ class IdentityService(ServiceBase):
         """The same answer whether the identifier exists or not."""
         request = parse(PasswordResetRequest, payload)
         rules = _settings().identity
+        self._count_reset_request(ip, rules)
         CaptchaVerifier(rules).check(request.captcha_token, ip)
         now, token = utcnow(), None
         with self.db.unit_of_work() as uow:
@@ -631,6 +698,20 @@ class IdentityService(ServiceBase):
         return {"status": "accepted",
                 "message": "Si un compte correspond à cet identifiant, un e-mail vient de lui "
                            "être envoyé."}
+
+    def _count_reset_request(self, ip: str | None, rules) -> None:
+        """Per address, every request counts (known identifier or not), in its own
+        transaction: a refused CAPTCHA is counted too."""
+        if not ip:
+            return
+        now = utcnow()
+        since = now - timedelta(minutes=rules.ip_window_minutes)
+        with self.db.unit_of_work() as uow:
+            if models.count_ip_failures(uow.session, ip, since, RESET) >= \
+                    rules.reset_max_per_address:
+                log.warning("password_reset_throttled", ip=ip)
+                raise domain.too_many_reset_requests()
+            models.record_ip_failure(uow.session, ip, now, since, RESET)
 
     @rpc
     def reset_password(self, payload):
@@ -706,10 +787,21 @@ class IdentityService(ServiceBase):
         """A new provisional password, emailed (the first email failed or was lost); the
         account must personalise again and its sessions end."""
         actor = parse(Actor, actor)
+        return self._resend(actor, lambda session: _resendable_user(session, actor, user_id))
+
+    @rpc
+    def resend_party_credentials(self, actor, party_id):
+        """The same for a beneficiary's or employer's account, which funder staff know by the
+        party of their dossiers."""
+        actor = parse(Actor, actor)
+        require_funder_staff(actor)
+        return self._resend(actor, lambda session: _party_account(session, actor, party_id))
+
+    def _resend(self, actor: Actor, find_user) -> dict:
         password = domain.provisional_password()
         password_hash, now = _hash(password), utcnow()
         with self.db.unit_of_work() as uow:
-            user = _resendable_user(uow.session, actor, user_id)
+            user = find_user(uow.session)
             user.set_password(password_hash, now, provisional=True)
             models.revoke_sessions(uow.session, user.id, now)
             organisation = (uow.session.get(Organisation, user.organisation_id)

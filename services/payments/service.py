@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from nameko.rpc import rpc
 
-from contracts.common import Actor, DossierMonth
+from contracts.common import DossierMonth
 from contracts.events import MonthHours, MonthLockedV1
 from contracts.payments import MonthLock as MonthLockReply
+from servicekit.access import acting
 from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.events import idempotent, subscribe
@@ -31,7 +32,7 @@ class PaymentsService(ServiceBase):
 
     @rpc
     def get_month_lock(self, actor, dossier_id, month):
-        actor = parse(Actor, actor)
+        actor = acting(actor)
         ref = parse(DossierMonth, {"dossier_id": dossier_id, "month": month})
         with self.db.read() as session:
             lock = session.get(MonthLock, (ref.dossier_id, ref.month))

@@ -90,6 +90,10 @@ def stack(tmp_path_factory, stack_amqp_uri, postgres, smtp_server):
         "JALON_SMTP_HOST": "127.0.0.1",
         "JALON_SMTP_PORT": str(smtp_server.port),
         "JALON_RELAY_POLL_SECONDS": "0.2",
+        # Tests name the caller's address in X-Forwarded-For (per-address limits).
+        "JALON_TRUSTED_PROXIES": "1",
+        # The whole suite asks resets from 127.0.0.1 (the access matrix alone 11 times).
+        "JALON_RESET_MAX_PER_ADDRESS": "50",
         "JALON_LOG_FORMAT": "json",
         **{f"JALON_DB_URL_{name.upper()}": postgres.create(name) for name in SERVICES},
     }

@@ -15,8 +15,8 @@ Roles, all relative to organisation A (funder F):
   ousr  a user of B with the payments right only
   otok  an API token of B (every right)
   anon  no token
-Beneficiary and employer accounts cannot be created through the gateway yet (no route makes
-them): they are not in the matrix.
+  bene  the beneficiary of A's dossier  empl  its employer (both see that dossier)
+  oben  the beneficiary of a dossier of B
 """
 from __future__ import annotations
 
@@ -29,11 +29,12 @@ import requests
 
 from tests.e2e.conftest import (Client, bootstrap_funder, first_login, month_shift,
                                 new_organisation)
+from tools.demo import provisional_password
 
 pytestmark = pytest.mark.e2e
 
-ROLES = ("fadm", "fagt", "ofun", "norg", "oadm", "ousr", "otok", "anon")
-OUTSIDERS = frozenset({"ofun", "oadm", "ousr", "otok", "anon"})
+ROLES = ("fadm", "fagt", "ofun", "norg", "oadm", "ousr", "otok", "anon", "bene", "empl", "oben")
+OUTSIDERS = frozenset({"ofun", "oadm", "ousr", "otok", "anon", "oben"})
 OTHER_PASSWORD = "Matrice-Passw0rd!"
 
 # Routes left out, and why.
@@ -46,7 +47,7 @@ EXCLUDED = {
 KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 # route -> the status of each role, in ROLES order:
-#            fadm fagt ofun norg oadm ousr otok anon
+#            fadm fagt ofun norg oadm ousr otok anon bene empl oben
 EXPECTED: dict[tuple[str, str], str] = {}
 
 
@@ -58,62 +59,66 @@ D = "/dossiers/{dossier_id}"
 M = D + "/certificates/{month}"
 DOC = "/documents/{document_id}"
 ORG = "/organisations/{organisation_id}"
-#                                                   fadm fagt ofun norg oadm ousr otok anon
-expect("post", "/auth/login",                      "422  422  422  422  422  422  422  422")
-expect("post", "/auth/personalise",                "409  409  409  409  409  409  403  401")
-expect("post", "/auth/confirm-identifier",         "422  422  422  422  422  422  422  422")
-expect("get", "/auth/confirm-identifier",          "200  200  200  200  200  200  200  200")
-expect("get", "/auth/password-reset/confirm",      "200  200  200  200  200  200  200  200")
-expect("post", "/auth/privacy-policy",             "200  200  200  200  200  200  403  401")
-expect("post", "/auth/password-reset",             "202  202  202  202  202  202  202  202")
-expect("post", "/auth/password-reset/confirm",     "422  422  422  422  422  422  422  422")
-expect("get", "/me",                               "200  200  200  200  200  200  403  401")
-expect("patch", "/me",                             "200  200  200  200  200  200  403  401")
-expect("post", "/me/password",                     "422  422  422  422  422  422  403  401")
-expect("post", "/me/identifier",                   "422  422  422  422  422  422  403  401")
-expect("get", "/api-tokens",                       "403  403  403  403  200  403  200  401")
-expect("post", "/api-tokens",                      "403  403  403  403  201  403  403  401")
-expect("delete", "/api-tokens/{token_id}",         "403  403  403  403  404  403  403  401")
-expect("post", "/organisations",                   "409  409  201  403  403  403  403  401")
-expect("get", ORG,                                 "200  200  404  200  404  404  404  401")
-expect("get", ORG + "/profile",                    "200  200  404  200  404  404  404  401")
-expect("patch", ORG + "/profile",                  "403  403  403  403  404  404  404  401")
-expect("put", ORG + "/certifier",                  "403  403  403  403  404  404  404  401")
-expect("get", ORG + "/users",                      "200  200  404  403  404  404  404  401")
-expect("post", ORG + "/users",                     "403  403  403  403  404  404  404  401")
-expect("patch", "/users/{user_id}",                "403  403  404  403  404  404  404  401")
-expect("post", "/funder-users",                    "201  403  201  403  403  403  403  401")
-expect("get", ORG + "/audit",                      "200  200  404  403  403  403  403  401")
-expect("post", "/beneficiaries",                   "201  201  201  403  403  403  403  401")
-expect("post", "/employers",                       "201  201  201  403  403  403  403  401")
-expect("post", "/dossiers",                        "201  201  422  403  403  403  403  401")
-expect("get", "/dossiers",                         "200  200  200  200  200  200  200  401")
-expect("get", D,                                   "200  200  404  200  404  404  404  401")
-expect("get", D + "/certificates",                 "200  200  404  200  404  404  404  401")
-expect("get", M,                                   "200  200  404  200  404  404  404  401")
-expect("put", M + "/hours",                        "403  403  403  403  404  403  404  401")
-expect("post", M + "/certify",                     "403  403  403  403  404  403  404  401")
-expect("get", M + "/payment-lock",                 "200  200  404  200  404  404  404  401")
-expect("get", M + "/draft",                        "403  403  404  200  404  404  404  401")
-expect("post", M + "/attendance-sheet",            "403  403  404  201  404  404  404  401")
-expect("post", "/remittance-advices",              "422  422  422  403  403  403  403  401")
-expect("get", "/verifications/{reference}",        "200  200  200  200  200  200  200  200")
-expect("get", "/document-categories",              "200  200  200  200  200  200  200  401")
-expect("post", "/document-categories",             "422  422  422  403  403  403  403  401")
-expect("post", "/documents",                       "201  201  404  403  404  403  404  401")
-expect("get", "/documents",                        "200  200  200  200  200  200  200  401")
-expect("get", DOC,                                 "200  200  404  200  404  404  404  401")
-expect("patch", DOC,                               "403  403  404  403  404  403  404  401")
-expect("delete", DOC,                              "403  403  404  403  404  403  404  401")
-expect("put", DOC + "/content",                    "403  403  404  403  404  403  404  401")
-expect("post", DOC + "/check",                     "200  409  404  403  403  403  403  401")
-expect("post", DOC + "/reject",                    "200  200  404  403  403  403  403  401")
-expect("get", DOC + "/content",                    "200  200  404  200  404  404  404  401")
-expect("get", D + "/documents",                    "200  200  200  200  200  200  200  401")
-expect("get", D + "/documents/by-category",        "200  200  200  200  200  200  200  401")
-expect("get", "/health",                           "200  200  200  200  200  200  200  200")
-expect("get", "/openapi.json",                     "200  200  200  200  200  200  200  200")
-expect("get", "/docs",                             "200  200  200  200  200  200  200  200")
+#                                                   fadm fagt ofun norg oadm ousr otok anon bene empl oben
+expect("post", "/auth/login",                      "422  422  422  422  422  422  422  422  422  422  422")
+expect("post", "/auth/personalise",                "409  409  409  409  409  409  403  401  409  409  409")
+expect("post", "/auth/confirm-identifier",         "422  422  422  422  422  422  422  422  422  422  422")
+expect("get", "/auth/confirm-identifier",          "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/auth/password-reset/confirm",      "200  200  200  200  200  200  200  200  200  200  200")
+expect("post", "/auth/privacy-policy",             "200  200  200  200  200  200  403  401  200  200  200")
+expect("post", "/auth/password-reset",             "202  202  202  202  202  202  202  202  202  202  202")
+expect("post", "/auth/password-reset/confirm",     "422  422  422  422  422  422  422  422  422  422  422")
+expect("get", "/me",                               "200  200  200  200  200  200  403  401  200  200  200")
+expect("patch", "/me",                             "200  200  200  200  200  200  403  401  200  200  200")
+expect("post", "/me/password",                     "422  422  422  422  422  422  403  401  422  422  422")
+expect("post", "/me/identifier",                   "422  422  422  422  422  422  403  401  422  422  422")
+expect("get", "/api-tokens",                       "403  403  403  403  200  403  200  401  403  403  403")
+expect("post", "/api-tokens",                      "403  403  403  403  201  403  403  401  403  403  403")
+expect("delete", "/api-tokens/{token_id}",         "403  403  403  403  404  403  403  401  403  403  403")
+expect("post", "/organisations",                   "409  409  201  403  403  403  403  401  403  403  403")
+expect("get", ORG,                                 "200  200  404  200  404  404  404  401  404  404  404")
+expect("get", ORG + "/profile",                    "200  200  404  200  404  404  404  401  404  404  404")
+expect("patch", ORG + "/profile",                  "403  403  403  403  404  404  404  401  404  404  404")
+expect("put", ORG + "/certifier",                  "403  403  403  403  404  404  404  401  404  404  404")
+expect("get", ORG + "/users",                      "200  200  404  403  404  404  404  401  404  404  404")
+expect("post", ORG + "/users",                     "403  403  403  403  404  404  404  401  404  404  404")
+expect("patch", "/users/{user_id}",                "403  403  404  403  404  404  404  401  404  404  404")
+expect("post", "/users/{user_id}/resend-credentials",
+       "200  200  404  403  404  404  404  401  404  404  404")
+expect("post", "/parties/{party_id}/resend-credentials",
+       "200  200  404  403  403  403  403  401  403  403  403")
+expect("post", "/funder-users",                    "201  403  201  403  403  403  403  401  403  403  403")
+expect("get", ORG + "/audit",                      "200  200  404  403  403  403  403  401  403  403  403")
+expect("post", "/beneficiaries",                   "201  201  201  403  403  403  403  401  403  403  403")
+expect("post", "/employers",                       "201  201  201  403  403  403  403  401  403  403  403")
+expect("post", "/dossiers",                        "201  201  422  403  403  403  403  401  403  403  403")
+expect("get", "/dossiers",                         "200  200  200  200  200  200  200  401  200  200  200")
+expect("get", D,                                   "200  200  404  200  404  404  404  401  200  200  404")
+expect("get", D + "/certificates",                 "200  200  404  200  404  404  404  401  200  200  404")
+expect("get", M,                                   "200  200  404  200  404  404  404  401  200  200  404")
+expect("put", M + "/hours",                        "403  403  403  403  404  403  404  401  403  403  403")
+expect("post", M + "/certify",                     "403  403  403  403  404  403  404  401  403  403  403")
+expect("get", M + "/payment-lock",                 "200  200  404  200  404  404  404  401  200  200  404")
+expect("get", M + "/draft",                        "403  403  404  200  404  404  404  401  403  403  404")
+expect("post", M + "/attendance-sheet",            "403  403  404  201  404  404  404  401  403  403  404")
+expect("post", "/remittance-advices",              "422  422  422  403  403  403  403  401  403  403  403")
+expect("get", "/verifications/{reference}",        "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/document-categories",              "200  200  200  200  200  200  200  401  200  200  200")
+expect("post", "/document-categories",             "422  422  422  403  403  403  403  401  403  403  403")
+expect("post", "/documents",                       "201  201  404  403  404  403  404  401  201  201  404")
+expect("get", "/documents",                        "200  200  200  200  200  200  200  401  200  200  200")
+expect("get", DOC,                                 "200  200  404  200  404  404  404  401  404  404  404")
+expect("patch", DOC,                               "403  403  404  403  404  403  404  401  404  404  404")
+expect("delete", DOC,                              "403  403  404  403  404  403  404  401  404  404  404")
+expect("put", DOC + "/content",                    "403  403  404  403  404  403  404  401  404  404  404")
+expect("post", DOC + "/check",                     "200  409  404  403  403  403  403  401  403  403  403")
+expect("post", DOC + "/reject",                    "200  200  404  403  403  403  403  401  403  403  403")
+expect("get", DOC + "/content",                    "200  200  404  200  404  404  404  401  404  404  404")
+expect("get", D + "/documents",                    "200  200  200  200  200  200  200  401  200  200  200")
+expect("get", D + "/documents/by-category",        "200  200  200  200  200  200  200  401  200  200  200")
+expect("get", "/health",                           "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/openapi.json",                     "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/docs",                             "200  200  200  200  200  200  200  200  200  200  200")
 
 
 def _pdf() -> bytes:
@@ -203,16 +208,24 @@ def world(stack, smtp_server):
     other_org, other_admin = new_organisation(stack, smtp_server, funder,
                                               siret="55208131766522")
     today = date.today()
+    suffix = uuid.uuid4().hex[:6]
     beneficiary = funder.post("/beneficiaries", json={
-        "name": "BENEFICIAIRE Secret", "email": "secret.beneficiaire@matrice.example.org"})
+        "name": "BENEFICIAIRE Secret", "email": f"secret.beneficiaire-{suffix}@matrice.example.org"})
     employer = funder.post("/employers", json={"name": "Employeur Secret SARL",
-                                               "email": "rh.secret@matrice.example.org"})
+                                               "email": f"rh.secret-{suffix}@matrice.example.org"})
     number = f"MA{uuid.uuid4().hex[:8]}"
-    dossier = funder.post("/dossiers", json={
-        "number": number, "organisation_id": organisation["id"],
-        "beneficiary_id": beneficiary.json()["id"], "employer_id": employer.json()["id"],
-        "training_title": "Formation Secrète", "session_start": str(month_shift(today, -2)),
-        "session_end": str(month_shift(today, 3))}).json()
+    dossier = _dossier(funder, number, organisation["id"], beneficiary.json()["id"],
+                       employer.json()["id"], "Formation Secrète")
+    other_beneficiary = funder.post("/beneficiaries", json={
+        "name": "AUTRE Beneficiaire", "email": f"autre-{suffix}@matrice.example.org"}).json()
+    _dossier(funder, f"MB{uuid.uuid4().hex[:8]}", other_org["id"], other_beneficiary["id"],
+             None, "Autre formation")
+    # A's second beneficiary, whose credentials the matrix resends (nobody uses its account).
+    spare = funder.post("/beneficiaries", json={
+        "name": "BENEFICIAIRE Relance", "email": f"relance-{suffix}@matrice.example.org"}).json()
+    _dossier(funder, f"MC{uuid.uuid4().hex[:8]}", organisation["id"], spare["id"], None,
+             "Formation Relance")
+    provisional_password(smtp_server.emails, spare["email"])  # its account exists
     month = today.replace(day=1).strftime("%Y-%m")
     hours = org_admin.put(f"/dossiers/{dossier['id']}/certificates/{month}/hours",
                           json={"training_hours": "7", "internship_hours": "0",
@@ -235,6 +248,9 @@ def world(stack, smtp_server):
         "otok": Client(stack.base_url, other_admin.post("/api-tokens", json={
             "name": "ERP B", "expires_on": str(today + timedelta(days=30))}).json()["token"]),
         "anon": Client(stack.base_url),
+        **{role: _party_client(stack, smtp_server, email) for role, email in (
+            ("bene", beneficiary.json()["email"]), ("empl", employer.json()["email"]),
+            ("oben", other_beneficiary["email"]))},
     }
     return {
         "clients": clients, "siret": "73282932000074", "pdf": pdf,
@@ -243,7 +259,7 @@ def world(stack, smtp_server):
         "path_values": {
             "organisation_id": organisation["id"], "dossier_id": dossier["id"], "month": month,
             "document_id": document.json()["document_id"], "user_id": me["user"]["id"],
-            "token_id": token["id"], "reference": "JAL-AAAAAAAAAAAA"},
+            "token_id": token["id"], "reference": "JAL-AAAAAAAAAAAA", "party_id": spare["id"]},
         # A's data an outsider must never read: ids in a success, the rest anywhere.
         "ids": [organisation["id"], dossier["id"], document.json()["document_id"],
                 me["user"]["id"], token["id"]],
@@ -251,6 +267,22 @@ def world(stack, smtp_server):
                     "Employeur Secret", "Formation Secrète", org_admin.email,
                     org_admin.identifier, token["token"]],
     }
+
+
+def _dossier(funder: Client, number: str, organisation_id: str, beneficiary_id: str,
+             employer_id: str | None, title: str) -> dict:
+    today = date.today()
+    created = funder.post("/dossiers", json={
+        "number": number, "organisation_id": organisation_id,
+        "beneficiary_id": beneficiary_id, "employer_id": employer_id, "training_title": title,
+        "session_start": str(month_shift(today, -2)), "session_end": str(month_shift(today, 3))})
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def _party_client(stack, smtp_server, email: str) -> Client:
+    """A beneficiary or employer, whose account came with its first dossier."""
+    return first_login(stack, smtp_server, email, email)
 
 
 def _funder_agent(stack, smtp_server, funder: Client) -> Client:

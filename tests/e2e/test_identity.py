@@ -266,3 +266,84 @@ def _pdf() -> bytes:
     from weasyprint import HTML
 
     return HTML(string="<p>Pièce jointe de test</p>").write_pdf()
+
+
+def test_beneficiary_and_employer_accounts_come_with_their_dossier(stack, smtp_server,
+                                                                  funder_admin, dossier):
+    """The module's dossier emailed its beneficiary and employer their credentials; each sees
+    that dossier, and a beneficiary of another dossier does not."""
+    beneficiary = first_login(stack, smtp_server, dossier["beneficiary_email"],
+                              dossier["beneficiary_email"])
+    employer = first_login(stack, smtp_server, dossier["employer_email"],
+                           dossier["employer_email"])
+    credentials = mail(smtp_server, dossier["beneficiary_email"], "Vos identifiants")
+    assert "pour suivre le dossier de formation n° 20X" in credentials
+    assert beneficiary.get("/me").json()["user"]["role"] == "beneficiary"
+    for party in (beneficiary, employer):
+        assert [d["id"] for d in party.get("/dossiers").json()] == [dossier["id"]]
+        assert party.get(f"/dossiers/{dossier['id']}").status_code == 200
+        assert problem(party.get("/api-tokens"), 403) == "forbidden_role"
+
+    suffix = uuid.uuid4().hex[:6]
+    other_email = f"autre-{suffix}@beneficiary.example.org"
+    other = funder_admin.post("/beneficiaries", json={"name": "AUTRE Paul", "email": other_email})
+    created = funder_admin.post("/dossiers", json={
+        "number": f"16/0/{suffix}", "organisation_id": dossier["organisation_id"],
+        "beneficiary_id": other.json()["id"], "training_title": "CAP CUISINE",
+        "session_start": str(date.today()), "session_end": str(date.today() + timedelta(days=90))})
+    assert created.status_code == 201, created.text
+    stranger = first_login(stack, smtp_server, other_email, other_email)
+    assert problem(stranger.get(f"/dossiers/{dossier['id']}"), 404) == "dossier_not_found"
+    assert [d["number"] for d in stranger.get("/dossiers").json()] == [f"16/0/{suffix}"]
+
+    # Lost email: funder staff send new credentials; the account personalises again.
+    resent = funder_admin.post(f"/parties/{other.json()['id']}/resend-credentials")
+    assert resent.status_code == 200 and resent.json()["credentials_sent"], resent.text
+    assert stranger.get("/dossiers").status_code == 401  # its sessions ended
+    password = provisional_password(smtp_server.emails, other_email, skip=1)
+    session = Client(stack.base_url).post("/auth/login", json={"identifier": other_email,
+                                                                "password": password})
+    assert session.status_code == 200 and session.json()["must_personalise"], session.text
+
+
+def test_an_administrator_resends_a_users_credentials(stack, smtp_server, org):
+    suffix = uuid.uuid4().hex[:6]
+    email = f"hugo-{suffix}@horizon.example.org"
+    created = org.post(f"/organisations/{org_id(org)}/users", json={
+        "identifier": f"hugo-{suffix}", "name": "Hugo Leroy", "email": email,
+        "active": True, "rights": ["enter_hours"]})
+    assert created.status_code == 201, created.text
+    first = provisional_password(smtp_server.emails, email)
+    resent = org.post(f"/users/{created.json()['id']}/resend-credentials")
+    assert resent.status_code == 200 and resent.json()["must_personalise"], resent.text
+    second = provisional_password(smtp_server.emails, email, skip=1)
+    assert second != first
+    anonymous = Client(stack.base_url)
+    assert anonymous.post("/auth/login", json={"identifier": f"hugo-{suffix}",
+                                               "password": first}).status_code == 401
+    assert first_login(stack, smtp_server, f"hugo-{suffix}", email).get("/me").status_code == 200
+
+
+def org_id(client: Client) -> str:
+    return client.get("/me").json()["user"]["organisation_id"]
+
+
+def test_failed_logins_and_reset_requests_are_limited_per_address(stack):
+    """From one address: 20 failed logins, then 429 for any account; as many reset requests
+    as the limit allows, then 429 whatever the identifier. Another address is not concerned."""
+    anonymous = Client(stack.base_url)
+    address = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
+    wrong = {"identifier": f"personne-{uuid.uuid4().hex[:6]}", "password": "Faux-Passw0rd!"}
+    for _ in range(20):
+        assert problem(anonymous.post("/auth/login", json=wrong, headers=address), 401) == \
+            "invalid_credentials"
+    assert problem(anonymous.post("/auth/login", json=wrong, headers=address), 429) == \
+        "too_many_attempts"
+    for n in range(int(stack.env["JALON_RESET_MAX_PER_ADDRESS"])):
+        assert anonymous.post("/auth/password-reset", json={"identifier": f"x{n}"},
+                              headers=address).status_code == 202
+    assert problem(anonymous.post("/auth/password-reset", json={"identifier": "x9"},
+                                  headers=address), 429) == "too_many_reset_requests"
+    elsewhere = {"X-Forwarded-For": "203.0.113.250"}
+    assert anonymous.post("/auth/password-reset", json={"identifier": "x9"},
+                          headers=elsewhere).status_code == 202

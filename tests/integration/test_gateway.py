@@ -193,6 +193,15 @@ class FakeIdentity:
         return _user_details(user_id)
 
     @rpc
+    def resend_credentials(self, actor, user_id):
+        return _user_details(user_id, credentials_sent=True)
+
+    @rpc
+    def resend_party_credentials(self, actor, party_id):
+        return _user_details(role="beneficiary", organisation_id=None, rights=[],
+                             credentials_sent=True)
+
+    @rpc
     def create_funder_user(self, actor, payload):
         return _user_details(role=payload["role"], organisation_id=None, rights=[])
 
@@ -452,6 +461,7 @@ def stack(amqp_uri):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JALON_AMQP_URI", amqp_uri)
         patch.setenv("JALON_RPC_TIMEOUT", "5")
+        patch.setenv("JALON_TRUSTED_PROXIES", "1")  # as behind one reverse proxy
         started = Stack(amqp_uri)
         yield started
         started.kill_all()
@@ -502,7 +512,7 @@ def test_authentication_and_roles(gateway):
 def test_login_passes_the_client_ip_and_logout_is_204(gateway):
     login = requests.post(f"{gateway}/auth/login",
                           json={"identifier": "jdupont", "password": "secret"},
-                          headers={"X-Forwarded-For": "203.0.113.7, 10.0.0.1"})
+                          headers={"X-Forwarded-For": "198.51.100.66, 203.0.113.7"})
     assert login.status_code == 200 and login.json()["access_token"] == ORG_TOKEN
     assert seen["identity"][-1][1:] == ("login", "jdupont", "203.0.113.7")
     logout = requests.post(f"{gateway}/auth/logout", headers=auth())

@@ -39,6 +39,8 @@ EXPECTED = {
     ("put", "/organisations/{organisation_id}/certifier"),
     ("get", "/organisations/{organisation_id}/users"),
     ("post", "/organisations/{organisation_id}/users"), ("patch", "/users/{user_id}"),
+    ("post", "/users/{user_id}/resend-credentials"),
+    ("post", "/parties/{party_id}/resend-credentials"),
     ("post", "/funder-users"), ("get", "/api-tokens"), ("post", "/api-tokens"),
     ("delete", "/api-tokens/{token_id}"), ("get", "/organisations/{organisation_id}/audit"),
 }

@@ -74,10 +74,15 @@ def test_bearer_token():
         assert (caught.value.status, caught.value.code) == (401, code)
 
 
-def test_client_ip_prefers_a_valid_first_forwarded_hop():
-    assert client_ip(request({"X-Forwarded-For": "203.0.113.7, 10.0.0.1"})) == "203.0.113.7"
-    assert client_ip(request({"X-Forwarded-For": "not-an-ip"})) == "192.0.2.1"
-    assert client_ip(request()) == "192.0.2.1"
+def test_client_ip_trusts_only_the_forwarded_hops_of_our_proxies():
+    chain = {"X-Forwarded-For": "198.51.100.66, 203.0.113.7, 10.0.0.1"}  # client-invented first
+    assert client_ip(request(chain), trusted_proxies=0) == "192.0.2.1"
+    assert client_ip(request(chain), trusted_proxies=1) == "10.0.0.1"
+    assert client_ip(request(chain), trusted_proxies=2) == "203.0.113.7"
+    assert client_ip(request({"X-Forwarded-For": "203.0.113.7"}), trusted_proxies=2) == \
+        "203.0.113.7"
+    assert client_ip(request({"X-Forwarded-For": "not-an-ip"}), trusted_proxies=1) == "192.0.2.1"
+    assert client_ip(request(), trusted_proxies=1) == "192.0.2.1"
 
 
 def test_roles_are_checked_when_declared():

@@ -7,7 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from contracts.common import Actor, Role
-from servicekit.access import require_funder_staff
+from servicekit.access import acting, require_funder_staff
 from services.identity import domain
 from servicekit.errors import Forbidden, InvalidInput, Unauthenticated
 
@@ -161,3 +161,19 @@ def test_only_funder_staff_create_organisations():
     with pytest.raises(Forbidden):
         require_funder_staff(Actor(user_id="u", role=Role.organisation_user,
                                           funder_id="f1", organisation_id="o1"))
+
+
+def test_a_partys_identifier_is_its_email_or_a_unique_variant():
+    assert domain.party_identifiers("Michelle.Dubois@Example.org", "3f2a1c9d-aaaa") == (
+        "michelle.dubois@example.org", "michelle.dubois-3f2a1c9d")
+
+
+def test_other_services_refuse_an_unfinished_first_login():
+    actor = {"user_id": "u1", "role": "organisation_user", "funder_id": "f1",
+             "organisation_id": "o1", "restricted": True}
+    with pytest.raises(Forbidden) as raised:
+        acting(actor)
+    assert raised.value.code == "account_restricted"
+    assert acting({**actor, "restricted": False}).organisation_id == "o1"
+    with pytest.raises(InvalidInput):
+        acting({"role": "nobody"})
