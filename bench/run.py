@@ -4,12 +4,22 @@
     concurrent clients: what any call between services costs on this machine.
 (b) core: the whole stack (tools.stack.Stack) on PostgreSQL (or SQLite with
     JALON_BENCH_DB=sqlite), driven through the HTTP gateway: enter hours and certify months of
-    many dossiers with concurrent clients, then wait until every effect is done (month locked,
-    PDF certificate listed, two emails per certification).
+    many dossiers with concurrent clients by method 1 (the signed certificate deposited first,
+    untimed), then wait until every effect is done (month locked, PDF certificate listed, two
+    emails per certification).
 (c) pdf: final completion certificates (method 2, logo and stamp) rendered per second in this
     process through documents' PdfRenderer (template + context + cached fonts, CSS and images,
     render in eventlet.tpool), and the same HTML by a bare `weasyprint.HTML(string=...)
     .write_pdf()` call in the same run; the ratio ours / bare shows our overhead (or gain).
+(d) export: the payments Excel export of 100,000 payment lines (--export-rows): payments' own
+    paged query (services.payments.service.export_page on a SQLite database filled in bulk,
+    1,000 rows a page as the gateway asks) written by gateway.exports.write_workbook, next to a
+    bare openpyxl write-only loop of the same values in the same run: rows per second (timed
+    runs) and peak Python memory (tracemalloc, separate runs, so tracing slows no timing).
+(e) month_end: certifier organisations (--organisations) certify last month for their
+    dossiers (--org-dossiers) all at once by method 2, the code read from a real SMTP server;
+    p50/p99 of each step and the time until every lock, PDF and email is done
+    (bench/month_end.py).
 
 Writes bench/results/<UTC timestamp>.json and bench/results/latest.json and prints a summary.
 No assertions: it measures and records the machine with the numbers.
@@ -39,6 +49,7 @@ import time  # noqa: E402
 import traceback  # noqa: E402
 import uuid  # noqa: E402
 from datetime import date, datetime, timedelta, timezone  # noqa: E402
+from decimal import Decimal  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
@@ -55,7 +66,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 FLOOR_SERVICE = "bench_floor"
 PG_ADMIN = os.environ.get("JALON_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "Bench-Jalon-2026!"
-PARTS = ("floor", "core", "pdf")
+PARTS = ("floor", "core", "pdf", "export", "month_end")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,23 +268,37 @@ class Client:
                                f"{response.text[:300]}")
         return response.json() if response.content else None
 
+    def upload(self, path: str, fields: dict, file: tuple[str, bytes]) -> dict:
+        response = self.http.post(self.base_url + path, data=fields, files={"file": file},
+                                  headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST {path} -> {response.status_code}: {response.text[:300]}")
+        return response.json()
+
 def new_user(identifier: str, name: str) -> dict:
     return {"identifier": identifier, "name": name, "email": f"{identifier}@bench.example"}
 
 
-def bootstrap(amqp_uri: str, base_url: str, mail_dir: Path) -> tuple[Client, Client, str]:
-    """The funder (ops RPC), its organisation, whose first user goes through the first login
-    (provisional password from the emails written to `mail_dir`); returns admin and
-    organisation clients."""
+def bootstrap_funder(amqp_uri: str, base_url: str) -> Client:
+    """The funder (ops RPC); a client of its administrator."""
     import servicekit.rpc  # noqa: F401  (registers the error classes for remote errors)
-    from contracts.identity import NewFunder, NewOrganisation
-    from tools.demo import Gateway, eml_folder_reader, provisional_password
+    from contracts.identity import NewFunder
+    from tools.demo import Gateway
     funder = NewFunder(code="bench", name="Financeur de banc d'essai",
                        admin={**new_user("bench.admin", "Alice BANC"), "password": PASSWORD})
     with _proxy(amqp_uri) as proxy:
         proxy.identity.bootstrap_funder(funder.model_dump(mode="json"))
+    return Client(base_url, Gateway(base_url).login("bench.admin", PASSWORD))
+
+
+def bootstrap(amqp_uri: str, base_url: str, mail_dir: Path) -> tuple[Client, Client, str]:
+    """The funder, its organisation, whose first user goes through the first login
+    (provisional password from the emails written to `mail_dir`); returns admin and
+    organisation clients."""
+    from contracts.identity import NewOrganisation
+    from tools.demo import Gateway, eml_folder_reader, provisional_password
+    admin = bootstrap_funder(amqp_uri, base_url)
     gateway, read = Gateway(base_url), eml_folder_reader(mail_dir)
-    admin = Client(base_url, gateway.login("bench.admin", PASSWORD))
     organisation = NewOrganisation(
         name="Organisme de banc d'essai", siret="73282932000074", email="of@bench.example",
         user=new_user("bench.of", "Olivier FORMATION"))
@@ -281,7 +306,19 @@ def bootstrap(amqp_uri: str, base_url: str, mail_dir: Path) -> tuple[Client, Cli
     email = organisation.user.email
     token = gateway.first_login("bench.of", provisional_password(read, email), "bench.of",
                                 PASSWORD, read)
-    return admin, Client(base_url, token), org["id"]
+    org_client = Client(base_url, token)
+    letterhead(org_client, org["id"])
+    return admin, org_client, org["id"]
+
+
+def letterhead(org: Client, organisation_id: str) -> None:
+    """What a certificate prints and method 1 requires: the legal representative and logo."""
+    from tools.demo import DemoDocument, demo_file
+    logo = DemoDocument("logo", "Logo", "logo.png", "deposited")
+    org.call("PATCH", f"/organisations/{organisation_id}/profile",
+             {"legal_representative": "Directrice du banc d'essai"})
+    org.upload("/documents", {"category": "logo", "label": "Logo"},
+               (logo.filename, demo_file(logo)))
 
 
 def create_dossier(admin_base: Client, organisation_id: str, index: int, today: date,
@@ -301,14 +338,25 @@ def create_dossier(admin_base: Client, organisation_id: str, index: int, today: 
     return dossier["id"]
 
 
-def certify_dossier(org_base: Client, dossier_id: str, months: list[str]) -> list[tuple]:
-    """Enter hours and certify each month in order; (hours, certify) latencies per month."""
+def month_bounds(month: str) -> tuple[str, str]:
+    first = date.fromisoformat(f"{month}-01")
+    return first.isoformat(), (months_back(first, -1) - timedelta(days=1)).isoformat()
+
+
+def certify_dossier(org_base: Client, dossier_id: str, months: list[str],
+                    signed_pdf: bytes) -> list[tuple]:
+    """Method 1 for each month in order: enter hours, deposit the signed certificate, certify;
+    (hours, certify) latencies per month (the deposit is not timed: an upload, not the flow)."""
     org = Client(org_base.base_url, org_base.token)
     latencies = []
     for month in months:
         path = f"/dossiers/{dossier_id}/certificates/{month}"
         _, hours_s = timed(org.call, "PUT", path + "/hours", {
             "training_hours": "140.00", "internship_hours": "0.00", "absence_hours": "7.00"})
+        first, last = month_bounds(month)
+        org.upload("/documents", {"category": "signed_certificate", "dossier_id": dossier_id,
+                                  "period_start": first, "period_end": last},
+                   ("signe.pdf", signed_pdf))
         _, certify_s = timed(org.call, "POST", path + "/certify", {"attest": True})
         latencies.append((hours_s, certify_s))
     return latencies
@@ -324,6 +372,13 @@ def effects_done(org: Client, dossier_id: str, month: str) -> bool:
 
 def count_emails(mail_dir: Path) -> int:
     return len(list(mail_dir.glob("*.eml"))) if mail_dir.exists() else 0
+
+
+def wait_for_emails(mail_dir: Path, count: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while count_emails(mail_dir) < count and time.monotonic() < deadline:
+        eventlet.sleep(0.2)
+    return count_emails(mail_dir)
 
 
 def wait_for_effects(org: Client, work: list[tuple[str, str]], mail_dir: Path,
@@ -386,12 +441,18 @@ def _drive(stack, amqp_uri: str, dossiers: int, months: int, clients: int) -> di
     today = datetime.now(timezone.utc).date()
     admin, org, organisation_id = bootstrap(amqp_uri, stack.base_url, stack.settings.mail_dir)
     pool = eventlet.GreenPool(clients)
+    emails_at_start = count_emails(stack.settings.mail_dir)
     dossier_ids, setup_s = timed(lambda: list(pool.imap(
         lambda i: create_dossier(admin, organisation_id, i, today, months), range(dossiers))))
+    # Each dossier emails its beneficiary and employer their credentials: wait for them, so
+    # that the effects' email count below is the certifications' own.
+    emails_before = wait_for_emails(stack.settings.mail_dir, emails_at_start + 2 * dossiers)
     month_list = past_months(today, months)
-    emails_before = count_emails(stack.settings.mail_dir)
+    from tools.demo import DemoDocument, demo_file
+    signed = demo_file(DemoDocument("signed_certificate", "Certificat signé", "signe.pdf", ""))
     started = time.perf_counter()
-    batches = list(pool.imap(lambda d: certify_dossier(org, d, month_list), dossier_ids))
+    batches = list(pool.imap(lambda d: certify_dossier(org, d, month_list, signed),
+                             dossier_ids))
     certify_s = time.perf_counter() - started
     pairs = [pair for batch in batches for pair in batch]
     # The rate counts whole months (enter hours + certify) over the phase's wall time.
@@ -495,6 +556,95 @@ def run_pdf(count: int) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# (d) the payments export
+
+def _export_database(rows: int, path: Path):
+    """A payments database with `rows` payments of one line each, over two years, in bulk."""
+    from sqlalchemy import insert
+
+    from servicekit.db import make_engine
+    from services.payments import models
+
+    engine = make_engine(f"sqlite:///{path}")
+    models.metadata.create_all(engine)
+    now, start = datetime.now(timezone.utc), date(2024, 1, 1)
+    with engine.begin() as conn:
+        for first in range(0, rows, 10_000):
+            numbers = range(first, min(rows, first + 10_000))
+            conn.execute(insert(models.payments), [{
+                "id": f"p{n}", "number": f"R{n:07d}", "funder_id": "f-bench",
+                "payment_date": start + timedelta(days=n % 730), "organisation_id": "o-bench",
+                "organisation_name": "Formations du Banc", "advance": n % 10 == 0,
+                "amount": Decimal("1234.56"), "status": "issued", "recorded_by": "u",
+                "recorded_at": now, "reconciled": n % 3 == 0} for n in numbers])
+            conn.execute(insert(models.payment_lines), [{
+                "payment_id": f"p{n}", "position": 0, "dossier_id": f"d{n % 500}",
+                "dossier_number": f"24X{n % 500:06d}", "beneficiary_name": "DUBOIS",
+                "beneficiary_first_name": "Michelle", "training_title": "Soudure TIG",
+                "hours_paid": Decimal("35.50"), "period_start": start, "period_end": start,
+                "amount": Decimal("1234.56")} for n in numbers])
+    return engine
+
+
+def run_export(rows: int) -> dict:
+    import tracemalloc
+
+    from openpyxl import Workbook
+    from sqlalchemy.orm import Session
+
+    from gateway import exports
+    from services.payments.domain import Scope
+    from services.payments.models import start_mappers
+    from services.payments.service import export_page
+
+    start_mappers()
+    work = Path(tempfile.mkdtemp(prefix="jalon-bench-export-"))
+    try:
+        engine, filled = timed(_export_database, rows, work / "payments.db")
+        search = {"start": None, "end": None, "dossier_number": None, "payment_number": None,
+                  "organisation_id": None}
+        scope = Scope("f-bench", "o-bench")
+
+        def ours() -> int:
+            with Session(engine) as session:
+                return exports.write_workbook(exports.pages_of(lambda after: export_page(
+                    session, scope, search, after, exports.PAGE_SIZE)), str(work / "ours.xlsx"))
+
+        def bare() -> int:
+            book = Workbook(write_only=True)
+            sheet = book.create_sheet("Règlements")
+            day = date(2024, 1, 1)
+            for n in range(rows):
+                sheet.append([None, day, f"24X{n % 500:06d}", "DUBOIS", "Michelle",
+                              "Soudure TIG", f"R{n:07d}", Decimal("35.50"), day, day,
+                              Decimal("1234.56"), "Non", "Non"])
+            book.save(str(work / "bare.xlsx"))
+            return rows
+
+        results = {"rows": rows, "fill_database_s": round(filled, 1), "database": "sqlite"}
+        for name, write in (("ours", ours), ("bare", bare)):
+            written, elapsed = timed(write)
+            tracemalloc.start()
+            write()
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            results[name] = {"rows": written, "elapsed_s": round(elapsed, 2),
+                             "rows_per_s": round(written / elapsed, 1),
+                             "peak_mib": round(peak / 2**20, 1),
+                             "xlsx_bytes": (work / f"{name}.xlsx").stat().st_size}
+        results["ratio_ours_to_bare"] = round(results["ours"]["rows_per_s"]
+                                              / results["bare"]["rows_per_s"], 3)
+        results["notes"] = ("ours = payments' paged query (keyset, 1,000 rows, totals per page) "
+                            "+ gateway.exports.write_workbook (month and date rows, styled typed "
+                            "cells), without the broker; bare = Workbook(write_only=True) and one "
+                            "append of the same 13 plain values per row; peak = tracemalloc's "
+                            "peak of Python allocations during a separate run")
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
 
 def attempt(name: str, run, *args) -> dict:
     """A part that fails is recorded as failed; the other part still runs."""
@@ -540,12 +690,38 @@ def summary_lines(results: dict) -> list[str]:
                      f"p50 {pdf['ours']['p50_ms']} ms  | bare weasyprint "
                      f"{pdf['bare']['certificates_per_s']} certif/s  p50 {pdf['bare']['p50_ms']} "
                      f"ms  | ratio ours/bare {pdf['ratio_ours_to_bare']}")
+    export = results.get("export", {})
+    if "ours" in export:
+        lines.append(f"export ours    {export['ours']['rows_per_s']:>8} rows/s  peak "
+                     f"{export['ours']['peak_mib']} MiB  | bare openpyxl "
+                     f"{export['bare']['rows_per_s']} rows/s  peak {export['bare']['peak_mib']} "
+                     f"MiB  ({export['rows']} rows)")
+    month_end = results.get("month_end", {})
+    if "certify" in month_end:
+        row = month_end["certify"]
+        lines.append(f"month-end      {row['certifications_per_s']:>8} certif/s  "
+                     f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms (method 2, "
+                     f"{month_end['organisations']} organisations x "
+                     f"{month_end['dossiers_per_organisation']} dossiers)")
+        steps = "  ".join(f"{step} p50 {month_end[step]['p50_ms']} / p99 "
+                          f"{month_end[step]['p99_ms']} ms"
+                          for step in ("enter_hours", "request_code", "code_delivery"))
+        lines.append(f"month-end steps {steps}")
+        effects = month_end["effects"]
+        lines.append(f"month-end effects all done {effects['all_done_s']} s; not done: "
+                     f"{effects['months_not_done']} months, emails "
+                     f"{effects['emails_received']}/{effects['emails_expected']}")
     for part in PARTS:
         if "error" in results.get(part, {}):
             lines.append(f"{part} FAILED: {results[part]['error'][:300]}")
         elif "skipped" in results.get(part, {}):
             lines.append(f"{part} skipped")
     return lines
+
+
+def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int) -> dict:
+    from bench.month_end import run_month_end as month_end
+    return month_end(amqp_uri, organisations, dossiers, clients)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -555,6 +731,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dossiers", type=int, default=50, help="core: dossiers")
     parser.add_argument("--months", type=int, default=3, help="core: months per dossier")
     parser.add_argument("--pdfs", type=int, default=50, help="pdf: certificates per variant")
+    parser.add_argument("--export-rows", type=int, default=100_000,
+                        help="export: payment lines")
+    parser.add_argument("--organisations", type=int, default=10,
+                        help="month_end: certifier organisations")
+    parser.add_argument("--org-dossiers", type=int, default=15,
+                        help="month_end: dossiers per organisation")
     parser.add_argument("--only", choices=PARTS, help="run one part")
     parser.add_argument("--keep", action="store_true", help="core: keep data and logs")
     parser.add_argument("--serve-floor", metavar="AMQP_URI", help=argparse.SUPPRESS)
@@ -576,6 +758,11 @@ def main(argv: list[str] | None = None) -> int:
                            if args.only in (None, "core") else {"skipped": True})
         results["pdf"] = (attempt("pdf", run_pdf, args.pdfs)
                           if args.only in (None, "pdf") else {"skipped": True})
+        results["export"] = (attempt("export", run_export, args.export_rows)
+                             if args.only in (None, "export") else {"skipped": True})
+        results["month_end"] = (attempt("month_end", run_month_end, vhost.uri,
+                                        args.organisations, args.org_dossiers, args.clients)
+                                if args.only in (None, "month_end") else {"skipped": True})
     finally:
         vhost.delete()
     results["finished_at"] = datetime.now(timezone.utc).isoformat()

@@ -56,6 +56,60 @@ class CertifiedV1(Payload):
     organisation_siret: str | None = None
     organisation_address: str | None = None
     legal_representative: str | None = None
+    # Added compatibly (optional): the funder's address to email (its settings:
+    # notify_funder), and who must validate the hours, in order ("beneficiary", "employer").
+    funder_notification_email: EmailStr | None = None
+    validations: list[str] = []
+
+
+class HoursContestedV1(Payload):
+    """The beneficiary or the employer contested a month's certified hours (with a reason):
+    the organisation (and the funder, per its settings) is told; the funder reopens the month
+    for the organisation to correct it."""
+
+    certificate_id: str
+    dossier_id: str
+    dossier_number: str
+    funder_id: str
+    organisation_id: str
+    organisation_name: str
+    organisation_email: EmailStr | None = None
+    funder_notification_email: EmailStr | None = None
+    month: Month
+    party: str = Field(description="beneficiary or employer")
+    party_name: str
+    reason: str
+    contested_by: str
+    contested_at: datetime
+
+
+class HoursTransmittedV1(Payload):
+    """Funder staff transmitted a month's certified (or validated) hours for payment."""
+
+    certificate_id: str
+    dossier_id: str
+    dossier_number: str
+    funder_id: str
+    organisation_id: str
+    month: Month
+    hours: MonthHours
+    status: str = Field(description="certified or validated")
+    transmitted_by: str
+    transmitted_at: datetime
+
+
+class CertificateReopenedV1(Payload):
+    """The funder reopened a certified month (with a reason): its hours will be entered and
+    certified again (payments releases its lock)."""
+
+    certificate_id: str
+    dossier_id: str
+    funder_id: str
+    organisation_id: str
+    month: Month
+    reason: str
+    reopened_by: str
+    reopened_at: datetime
 
 
 class MonthLockedV1(Payload):
@@ -66,6 +120,17 @@ class MonthLockedV1(Payload):
     hours: MonthHours
     certificate_id: str
     locked_at: datetime
+
+
+class MonthUnlockedV1(Payload):
+    """The funder unlocked a dossier's locked month (with a reason): its hours may change
+    again, until a new certification locks it anew."""
+
+    dossier_id: str
+    month: Month
+    reason: str
+    unlocked_by: str
+    unlocked_at: datetime
 
 
 class DocumentUploadedV1(Payload):
@@ -141,9 +206,8 @@ class DossierParty(Party):
     kind: str = Field(description="beneficiary or employer")
 
 
-class DossierCreatedV1(Payload):
-    """A funder's dossier now exists; its beneficiary and employer get their accounts from it
-    (identity) if they have none yet."""
+class DossierParties(Payload):
+    """A dossier and who it names: identity opens an account for each party without one."""
 
     dossier_id: str
     dossier_number: str
@@ -151,8 +215,39 @@ class DossierCreatedV1(Payload):
     organisation_id: str
     beneficiary: DossierParty
     employer: DossierParty | None
+
+
+class DossierCreatedV1(DossierParties):
+    """A funder's dossier now exists."""
+
     created_by: str
     created_at: datetime
+
+
+class DossierUpdatedV1(DossierParties):
+    """Funder staff (or an import) changed a dossier: which fields, not their values."""
+
+    changed: list[str]
+    updated_by: str
+    updated_at: datetime
+
+
+class CoveredDossier(Payload):
+    dossier_id: str
+    months: list[Month] = Field(min_length=1)
+
+
+class PaymentIssuedV1(Payload):
+    """Payments paid an organisation for some dossiers' months: entry closes for those months
+    ("des règlements ont été faits dans la période"), except for an advance."""
+
+    payment_id: str
+    payment_number: str
+    funder_id: str
+    organisation_id: str
+    advance: bool = False
+    dossiers: list[CoveredDossier]
+    issued_at: datetime
 
 
 @dataclass(frozen=True)
@@ -173,7 +268,13 @@ def register(service: str, name: str, version: int, model: type[Payload]) -> Eve
 
 
 CERTIFIED = register("certification", "certified", 1, CertifiedV1)
+HOURS_CONTESTED = register("certification", "hours_contested", 1, HoursContestedV1)
+HOURS_TRANSMITTED = register("certification", "hours_transmitted", 1, HoursTransmittedV1)
+CERTIFICATE_REOPENED = register("certification", "certificate_reopened", 1,
+                                CertificateReopenedV1)
 MONTH_LOCKED = register("payments", "month_locked", 1, MonthLockedV1)
+PAYMENT_ISSUED = register("payments", "payment_issued", 1, PaymentIssuedV1)
+MONTH_UNLOCKED = register("payments", "month_unlocked", 1, MonthUnlockedV1)
 DOCUMENT_UPLOADED = register("documents", "document_uploaded", 1, DocumentUploadedV1)
 DOCUMENT_CHECKED = register("documents", "document_checked", 1, DocumentCheckedV1)
 DOCUMENT_REJECTED = register("documents", "document_rejected", 1, DocumentRejectedV1)
@@ -181,6 +282,7 @@ ORGANISATION_UPDATED = register("identity", "organisation_updated", 1, Organisat
 CERTIFIER_STATUS_CHANGED = register("identity", "certifier_status_changed", 1,
                                     CertifierStatusChangedV1)
 DOSSIER_CREATED = register("dossiers", "dossier_created", 1, DossierCreatedV1)
+DOSSIER_UPDATED = register("dossiers", "dossier_updated", 1, DossierUpdatedV1)
 
 
 def spec_for(service: str, name: str) -> EventSpec:

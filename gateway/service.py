@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from contracts.certification import Certificate, Certify, HoursEntry
+from contracts.certification import (Certificate, CertificationSettings, Certify, CodeRequest,
+                                     CodeSent, Contest,
+                                     FunderCertificationSettings, HoursEntry, HoursProposal,
+                                     ImportReport, PendingActions, ProposalQuery, Reopen,
+                                     TemplateQuery, TemplateUpload)
 from contracts.common import FUNDER_ROLES, Role
 from contracts.documents import (Category, CategoryGroup, Document, DocumentChange, NewCategory,
                                  NewUpload, Rejection, Replacement, UploadReceipt)
-from contracts.dossiers import Dossier, NewDossier, NewParty, Party
+from contracts.dossiers import (Dossier, DossierBatch, DossierChange, DossierImportReport,
+                                DossierSummary, NewDossier, NewParty, Party,
+                                SpreadsheetImport)
 from contracts.http import (Accepted, AuditQuery, DocumentSearch, DossierSearch, HealthReport,
                             LinkToken)
 from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, CertifierChoice,
@@ -21,20 +27,27 @@ from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, Certi
                                 OrganisationProfile, PasswordReset, PasswordResetRequest,
                                 Personalise, ProfileUpdate, Session, UpdateMe, UserDetails,
                                 UserUpdate)
-from contracts.payments import MonthLock
+from contracts.payments import (BankDetails, BankDetailsReview, BankDetailsVersion,
+                                CreditNoteMode, CreditNoteModeChoice, MonthLock,
+                                NewBankDetails, NewPayment, Payment, PaymentBatch,
+                                PaymentImportReport, PaymentList, PaymentSearch,
+                                Reconciliation, Unlock)
 from contracts.pdfs import AttendanceEntry, CertificateVerification, RemittanceAdviceRequest
-from gateway import health, openapi, pages
-from gateway.http import download_response, json_response, rendered_response
+from gateway import exports, health, openapi, pages
+from gateway.http import (content_disposition, download_response, json_response,
+                          rendered_response)
 from gateway.routes import route
 from servicekit.context import RequestContext
 from servicekit.rpc import RpcClient
 
 ORGANISATION = {Role.organisation_user}
+PARTIES = {Role.beneficiary, Role.employer}
 PROFILE = "/organisations/{organisation_id}"
 RESET_ACCEPTED = ("Si un compte correspond à cet identifiant, un e-mail vient de lui être envoyé "
                   "avec un lien pour choisir un nouveau mot de passe.")
 MONTH = "/dossiers/{dossier_id}/certificates/{month}"
 DOCUMENT = "/documents/{document_id}"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class GatewayService:
@@ -42,6 +55,9 @@ class GatewayService:
     context = RequestContext()
     identity = RpcClient("identity")
     dossiers = RpcClient("dossiers")
+    # An import of thousands of rows takes longer than the usual RPC timeout (re-sending it
+    # is harmless: an import is idempotent).
+    dossier_imports = RpcClient("dossiers", timeout=120)
     certification = RpcClient("certification")
     payments = RpcClient("payments")
     documents = RpcClient("documents")
@@ -237,15 +253,43 @@ class GatewayService:
     def create_dossier(self, call):
         return self.dossiers.create_dossier(call.actor, call.payload)
 
-    @route("GET", "/dossiers", query=DossierSearch, response=list[Dossier],
+    @route("GET", "/dossiers", query=DossierSearch, response=list[DossierSummary],
            summary="Rechercher des dossiers", tags=["dossiers"])
     def list_dossiers(self, call):
+        """Les dossiers visibles (organisme : les siens ; bénéficiaire : les siens ; employeur :
+        ceux de ses salariés), recherche par numéro de dossier ou bénéficiaire."""
         return self.dossiers.list_dossiers(call.actor, call.query.q)
 
     @route("GET", "/dossiers/{dossier_id}", response=Dossier, summary="Un dossier",
            tags=["dossiers"])
     def get_dossier(self, call, dossier_id):
         return self.dossiers.get_dossier(call.actor, dossier_id)
+
+    @route("PATCH", "/dossiers/{dossier_id}", body=DossierChange, response=Dossier,
+           roles=FUNDER_ROLES, summary="Modifier un dossier", tags=["dossiers"])
+    def update_dossier(self, call, dossier_id):
+        """Seuls les champs envoyés changent ; `employer_id` et `commission_date` à null les
+        retirent ; `forecast` remplace tout le calendrier prévisionnel."""
+        change = call.body.model_dump(mode="json", exclude_unset=True)
+        return self.dossiers.update_dossier(call.actor, dossier_id, change)
+
+    @route("POST", "/dossiers/import", body=DossierBatch, response=DossierImportReport,
+           roles=ORGANISATION, summary="Importer ses dossiers (logiciel de l'organisme)",
+           tags=["dossiers"])
+    def import_dossiers(self, call):
+        """Avec un jeton d'API de l'organisme (droit « saisie des heures »). Chaque ligne est
+        vérifiée seule : created, updated, unchanged ou error (champ, code, message) ;
+        réimporter le même contenu ne change rien."""
+        return self.dossier_imports.import_dossiers(call.actor, call.payload)
+
+    @route("POST", "/dossiers/import/spreadsheet", upload=SpreadsheetImport,
+           response=DossierImportReport, roles=FUNDER_ROLES,
+           summary="Importer des dossiers depuis un tableur (xlsx ou CSV)", tags=["dossiers"])
+    def import_spreadsheet(self, call):
+        """multipart/form-data, partie `file` : une ligne par dossier, l'organisme par son
+        SIRET. Les bonnes lignes sont prises ; le rapport donne, ligne par ligne, le résultat
+        et les erreurs (colonne, code, message)."""
+        return self.dossier_imports.import_spreadsheet(call.actor, call.payload)
 
     # ---- certificates -------------------------------------------------------------------
     @route("GET", "/dossiers/{dossier_id}/certificates", response=list[Certificate],
@@ -269,10 +313,108 @@ class GatewayService:
     def certify(self, call, dossier_id, month):
         return self.certification.certify(call.actor, dossier_id, month, call.payload)
 
+    @route("POST", MONTH + "/certification-code", body=CodeRequest, response=CodeSent,
+           status=202, roles=ORGANISATION,
+           summary="Méthode 2 : envoyer (ou renvoyer) le code de vérification par e-mail",
+           tags=["certificats"])
+    def request_certification_code(self, call, dossier_id, month):
+        """Pour un organisme certificateur (KBIS et lettre de consentement contrôlés), un
+        utilisateur qui a le droit de certifier, « J'accepte que mon adresse IP soit
+        utilisée » coché. Un nouvel envoi rend le code précédent inutilisable ; le code est
+        à usage unique, expire (15 ou 10 minutes selon le financeur) et trois erreurs
+        imposent d'en demander un nouveau. Puis POST …/certify avec `method` 2 et `code`."""
+        return self.certification.request_code(call.actor, dossier_id, month, call.payload)
+
+    @route("GET", MONTH + "/hours/proposal", query=ProposalQuery, response=HoursProposal,
+           roles=ORGANISATION, summary="Pré-remplir la saisie du mois (rien n'est enregistré)",
+           tags=["certificats"])
+    def propose_hours(self, call, dossier_id, month):
+        """`zero` : remise à zéro ; `forecast` : charger le calendrier prévisionnel ;
+        `spread` : répartir 7 h sur chaque jour ouvré du mois dans la session (lundi au
+        vendredi, jours fériés exclus). Dans le mode de saisie du financeur."""
+        return self.certification.propose_hours(call.actor, dossier_id, month,
+                                                call.query.model_dump(mode="json"))
+
+    @route("POST", MONTH + "/reopen", body=Reopen, response=Certificate, roles=FUNDER_ROLES,
+           summary="Rouvrir un mois certifié (avec un motif)", tags=["certificats"])
+    def reopen_certificate(self, call, dossier_id, month):
+        """Aussi pour des heures contestées : l'organisme les corrige puis certifie de
+        nouveau."""
+        return self.certification.reopen(call.actor, dossier_id, month, call.payload)
+
+    @route("POST", MONTH + "/validate", response=Certificate, roles=PARTIES,
+           summary="Valider les heures certifiées (bénéficiaire, puis employeur)",
+           tags=["certificats"])
+    def validate_hours(self, call, dossier_id, month):
+        """Quand le financeur le demande : le bénéficiaire du dossier, puis son employeur."""
+        return self.certification.validate_hours(call.actor, dossier_id, month)
+
+    @route("POST", MONTH + "/contest", body=Contest, response=Certificate, roles=PARTIES,
+           summary="Contester les heures certifiées (avec un motif)", tags=["certificats"])
+    def contest_hours(self, call, dossier_id, month):
+        """L'organisme (et le financeur selon ses réglages) est prévenu par e-mail ; le
+        financeur rouvre le mois pour que l'organisme corrige."""
+        return self.certification.contest_hours(call.actor, dossier_id, month, call.payload)
+
+    @route("POST", MONTH + "/transmit", response=Certificate, roles=FUNDER_ROLES,
+           summary="Transmettre les heures certifiées (ou validées) pour paiement",
+           tags=["certificats"])
+    def transmit_hours(self, call, dossier_id, month):
+        """Une seule fois : redemander répond la même transmission (qui, quand)."""
+        return self.certification.transmit_hours(call.actor, dossier_id, month)
+
+    @route("GET", "/pending-actions", response=PendingActions,
+           summary="Tableau de bord : les actions en attente sur les certificats",
+           tags=["certificats"])
+    def pending_actions(self, call):
+        """Pour l'organisme : les mois à saisir ou à certifier ; pour le bénéficiaire ou
+        l'employeur : les mois qui attendent sa validation."""
+        return self.certification.pending_actions(call.actor)
+
+    @route("GET", "/certificates/template", query=TemplateQuery, roles=ORGANISATION,
+           media_type=XLSX, summary="Télécharger le modèle de saisie (xlsx)",
+           tags=["certificats"])
+    def hours_template(self, call):
+        """Une ligne par dossier ouvert à la saisie ce mois (par jour ou demi-journée si le
+        financeur le demande) ; à remplir puis à déposer sur /certificates/import."""
+        return rendered_response(
+            self.certification.hours_template(call.actor, call.query.model_dump(mode="json")))
+
+    @route("POST", "/certificates/import", upload=TemplateUpload, response=ImportReport,
+           roles=ORGANISATION, summary="Déposer le modèle rempli : saisir le mois de plusieurs "
+           "dossiers", tags=["certificats"])
+    def import_hours(self, call):
+        """Chaque dossier est saisi à part : les bons sont pris, le compte rendu dit ligne par
+        ligne ce qui a été refusé et pourquoi."""
+        return self.certification.import_hours(call.actor, call.payload)
+
+    @route("GET", "/certification-settings", response=FunderCertificationSettings,
+           roles=FUNDER_ROLES, summary="Les réglages de certification du financeur",
+           tags=["réglages"])
+    def get_certification_settings(self, call):
+        return self.certification.get_settings(call.actor)
+
+    @route("PUT", "/certification-settings", body=CertificationSettings,
+           response=FunderCertificationSettings, roles={Role.funder_admin},
+           summary="Modifier les réglages de certification du financeur", tags=["réglages"])
+    def update_certification_settings(self, call):
+        """Mode de saisie (total du mois, par jour, par demi-journée), code de la méthode 2
+        (4 ou 6 chiffres, 15 ou 10 minutes), validation par le bénéficiaire et/ou
+        l'employeur, e-mail au financeur à la certification."""
+        return self.certification.update_settings(call.actor, call.payload)
+
     @route("GET", MONTH + "/payment-lock", response=MonthLock,
            summary="Le mois est-il verrouillé pour paiement ?", tags=["paiements"])
     def get_month_lock(self, call, dossier_id, month):
         return self.payments.get_month_lock(call.actor, dossier_id, month)
+
+    @route("POST", MONTH + "/payment-lock/unlock", body=Unlock, response=MonthLock,
+           roles=FUNDER_ROLES, summary="Déverrouiller un mois verrouillé pour paiement (motif)",
+           tags=["paiements"])
+    def unlock_month(self, call, dossier_id, month):
+        """La saisie redevient possible jusqu'à la prochaine certification, qui reverrouille
+        le mois. 409 si le mois n'est pas verrouillé."""
+        return self.payments.unlock_month(call.actor, dossier_id, month, call.payload)
 
     @route("GET", MONTH + "/draft", media_type="application/pdf",
            summary="Le projet de certificat du mois (PDF, filigrane « PROJET »)",
@@ -294,6 +436,92 @@ class GatewayService:
            tags=["règlements"])
     def remittance_advice(self, call):
         return self.documents.render_remittance_advice(call.actor, call.payload)
+
+    # ---- payments ("règlements") ----------------------------------------------------------
+    @route("POST", "/payments", body=NewPayment, response=Payment, status=201,
+           roles=FUNDER_ROLES, summary="Enregistrer un règlement", tags=["règlements"])
+    def record_payment(self, call):
+        """Montants décimaux exacts ("10503.34" ou "10 503,34"). L'avis de virement est édité
+        aussitôt ; si l'édition échoue, le règlement reste `processing` : POST
+        /payments/{payment_id}/remittance-advice le termine."""
+        return self.payments.record_payment(call.actor, call.payload)
+
+    @route("POST", "/payments/import", body=PaymentBatch, response=PaymentImportReport,
+           roles=FUNDER_ROLES, summary="Importer des règlements (logiciel comptable)",
+           tags=["règlements"])
+    def import_payments(self, call):
+        """Chaque ligne seule : created, unchanged (numéro déjà enregistré : réimporter ne
+        change rien) ou error (champ, code, message)."""
+        return self.payments.import_payments(call.actor, call.payload)
+
+    @route("GET", "/payments", query=PaymentSearch, response=PaymentList,
+           summary="Les règlements, par mois, date et dossier, avec les totaux",
+           tags=["règlements"])
+    def list_payments(self, call):
+        return self.payments.list_payments(call.actor, call.query.model_dump(mode="json"))
+
+    @route("GET", "/payments/export", query=PaymentSearch, media_type=XLSX,
+           summary="Exporter les règlements (Excel)", tags=["règlements"])
+    def export_payments(self, call):
+        """Mêmes lignes et regroupements que la liste ; écrit page par page (mémoire
+        constante) puis envoyé en flux."""
+        query = call.query.model_dump(mode="json")
+        path = exports.export_to_file(lambda after: self.payments.export_rows(
+            call.actor, query, after, exports.PAGE_SIZE))
+        return Response(exports.stream_file(path), status=200, content_type=XLSX,
+                        direct_passthrough=True, headers={
+                            "Content-Disposition": content_disposition("reglements.xlsx")})
+
+    @route("GET", "/payments/{payment_id}", response=Payment, summary="Un règlement",
+           tags=["règlements"])
+    def get_payment(self, call, payment_id):
+        return self.payments.get_payment(call.actor, payment_id)
+
+    @route("POST", "/payments/{payment_id}/remittance-advice", response=Payment,
+           roles=FUNDER_ROLES, summary="Éditer de nouveau l'avis de virement d'un règlement",
+           tags=["règlements"])
+    def reissue_remittance_advice(self, call, payment_id):
+        """Termine un règlement resté `processing` (avis non édité) ; sinon remplace le PDF."""
+        return self.payments.issue_remittance_advice(call.actor, payment_id)
+
+    @route("PUT", "/payments/{payment_id}/reconciliation", body=Reconciliation,
+           response=Payment, roles=ORGANISATION, summary="Pointer (ou dépointer) un règlement",
+           tags=["règlements"])
+    def reconcile_payment(self, call, payment_id):
+        return self.payments.reconcile_payment(call.actor, payment_id, call.payload)
+
+    @route("GET", PROFILE + "/bank-details", response=BankDetails,
+           summary="Coordonnées bancaires de l'organisme (versions et statut)",
+           tags=["règlements"])
+    def get_bank_details(self, call, organisation_id):
+        return self.payments.get_bank_details(call.actor, organisation_id)
+
+    @route("POST", PROFILE + "/bank-details", body=NewBankDetails, response=BankDetailsVersion,
+           status=201, roles=ORGANISATION, summary="Saisir de nouvelles coordonnées bancaires",
+           tags=["règlements"])
+    def submit_bank_details(self, call, organisation_id):
+        """IBAN et BIC vérifiés, RIB déposé au préalable (catégorie « RIB »). En attente de
+        validation ; refusé (409) tant qu'un règlement est en cours de traitement."""
+        return self.payments.submit_bank_details(call.actor, organisation_id, call.payload)
+
+    @route("POST", PROFILE + "/bank-details/review", body=BankDetailsReview,
+           response=BankDetailsVersion, roles=FUNDER_ROLES,
+           summary="Valider ou refuser des coordonnées bancaires (motif)", tags=["règlements"])
+    def review_bank_details(self, call, organisation_id):
+        """L'organisme est prévenu par e-mail."""
+        return self.payments.review_bank_details(call.actor, organisation_id, call.payload)
+
+    @route("GET", PROFILE + "/credit-note-mode", response=CreditNoteMode,
+           summary="Mode de règlement des avoirs", tags=["règlements"])
+    def get_credit_note_mode(self, call, organisation_id):
+        return self.payments.get_credit_note_mode(call.actor, organisation_id)
+
+    @route("PUT", PROFILE + "/credit-note-mode", body=CreditNoteModeChoice,
+           response=CreditNoteMode, roles=ORGANISATION,
+           summary="Choisir le mode de règlement des avoirs (déduction ou remboursement)",
+           tags=["règlements"])
+    def choose_credit_note_mode(self, call, organisation_id):
+        return self.payments.choose_credit_note_mode(call.actor, organisation_id, call.payload)
 
     @route("GET", "/verifications/{reference}", response=CertificateVerification, auth=False,
            summary="Vérifier un certificat par sa référence", tags=["certificats"])

@@ -6,6 +6,9 @@ from nameko.rpc import rpc
 from sqlalchemy import text
 
 from servicekit.context import RequestContext
+from servicekit.stopping import stop_promptly
+
+stop_promptly()  # every process that runs a service
 
 
 class ServiceBase:

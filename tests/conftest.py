@@ -112,7 +112,9 @@ def container_factory(amqp_uri):
     from nameko.containers import ServiceContainer
 
     from servicekit import config
+    from servicekit.stopping import stop_promptly
 
+    stop_promptly()  # test-only services too, not just ServiceBase's
     containers = []
 
     def make(service_cls, **extra_config):
@@ -123,7 +125,8 @@ def container_factory(amqp_uri):
         return container
 
     yield make
-    for container in containers:
+    # Last started, first stopped: a service still working stops before the ones it calls.
+    for container in reversed(containers):
         container.kill() if container._died.ready() else container.stop()
     _delete_queues(amqp_uri, containers)
 

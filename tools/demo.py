@@ -8,7 +8,11 @@ emailed link, privacy policy accepted); a second user with the hours right only;
 organisation asks to be a certifier and has deposited its KBIS and consent letter, not yet
 checked; a beneficiary, an employer and a dossier whose session runs from three months ago
 to today; and the organisation's other documents in every status a user meets (deposited by
-itself, deposited by the funder, checked, rejected with a reason).
+itself, deposited by the funder, checked, rejected with a reason). Monthly certificates in
+every status, both methods, and three funders' settings (ensure_certificates): the main
+funder keeps the defaults; a second asks for per-day entry, 6-digit codes valid 10 minutes
+and the beneficiary's then the employer's validation, with a certifier organisation (KBIS
+and consent letter checked: method 2); a third is emailed at each certification.
 Idempotent: what exists is found and reused, nothing is duplicated.
 Emails are read from <JALON_DATA_DIR>/mail (embedded mode writes them there); tests pass
 their own reader (an SMTP server's Maildir).
@@ -25,7 +29,8 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Callable
@@ -127,8 +132,9 @@ def demo_dossier(organisation_id: str, beneficiary_id: str, employer_id: str,
                       session_start=months_back(today, 3), session_end=today)
 
 
-def bootstrap_funder(amqp_uri: str) -> bool:
-    """Create the funder and its administrator; False when they already exist."""
+def bootstrap_funder(amqp_uri: str, funder: NewFunder | None = None) -> bool:
+    """Create the funder (the demo's main one by default) and its administrator; False when
+    they already exist."""
     # Imported here: only this step needs Nameko, and servicekit.rpc registers our error
     # classes so that a remote Conflict comes back as a Conflict with its code.
     warnings.filterwarnings("ignore", message=r"(?s)\s*Eventlet is deprecated")
@@ -139,7 +145,7 @@ def bootstrap_funder(amqp_uri: str) -> bool:
 
     with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, timeout=30) as rpc:
         try:
-            rpc.identity.bootstrap_funder(demo_funder().model_dump(mode="json"))
+            rpc.identity.bootstrap_funder((funder or demo_funder()).model_dump(mode="json"))
         except Conflict as exc:
             if exc.code != "funder_exists":
                 raise
@@ -307,6 +313,52 @@ def ensure_dossier(gateway: Gateway, token: str, org_id: str, today: date) -> di
         org_id, beneficiary["id"], employer["id"], today))
 
 
+PAST_DOSSIER_NUMBER = "DEMO-0000"
+PAYMENT_MONTHS = 12
+HOURLY_RATE = Decimal("14.76")
+
+
+def ensure_past_dossier(gateway: Gateway, token: str, org_id: str, today: date) -> dict:
+    """Last year's training of the organisation, paid month after month (see ensure_payments)."""
+    body = gateway.call("GET", "/dossiers", token).json()
+    items = body.get("items", body.get("dossiers", [])) if isinstance(body, dict) else body
+    existing = next((d for d in items if d.get("number") == PAST_DOSSIER_NUMBER), None)
+    if existing:
+        return existing
+    beneficiary = gateway.post("/beneficiaries", token, NewParty(
+        name="MARTIN Lucas", email="lucas.martin@example.org"))
+    return gateway.post("/dossiers", token, NewDossier(
+        number=PAST_DOSSIER_NUMBER, organisation_id=org_id, beneficiary_id=beneficiary["id"],
+        training_title="BTS Comptabilité et gestion (reconversion)",
+        session_start=months_back(today, PAYMENT_MONTHS + 1),
+        session_end=months_back(today, 1) - timedelta(days=1)))
+
+
+def demo_payments(dossier_id: str, org_id: str, today: date) -> list[dict]:
+    """A year of payments: one per month of the past dossier's session, paid on the 10th of
+    the next month; the first one an advance. Numbers are fixed: a re-run imports nothing."""
+    payments = []
+    for index in range(PAYMENT_MONTHS):
+        start = months_back(today, PAYMENT_MONTHS + 1 - index)
+        end = months_back(today, PAYMENT_MONTHS - index) - timedelta(days=1)
+        hours = Decimal(105 + 7 * (index % 4))
+        payments.append({
+            "number": f"DEMO-R{index + 1:03d}", "payment_date": (end + timedelta(days=10))
+            .isoformat(), "organisation_id": org_id, "advance": index == 0, "lines": [{
+                "dossier_id": dossier_id, "hours_paid": str(hours),
+                "period_start": start.isoformat(), "period_end": end.isoformat(),
+                "amount": str((hours * HOURLY_RATE).quantize(Decimal("0.01")))}]})
+    return payments
+
+
+def ensure_payments(gateway: Gateway, admin_token: str, org_id: str, today: date) -> None:
+    dossier = ensure_past_dossier(gateway, admin_token, org_id, today)
+    report = gateway.call("POST", "/payments/import", admin_token,
+                          json={"payments": demo_payments(dossier["id"], org_id, today)}).json()
+    if report["errors"]:
+        raise DemoError(f"payments import: {report['rows']}")
+
+
 def demo_file(document: DemoDocument) -> bytes:
     """A real file of the document's type (the documents service checks the bytes)."""
     if document.filename.endswith(".png"):
@@ -353,10 +405,309 @@ def ensure_documents(gateway: Gateway, admin_token: str, org_token: str, org_id:
         review(gateway, document, found, admin_token)
 
 
-def load(base_url: str, bootstrap: Callable[[], bool], read: MailReader,
+# ---- monthly certificates (issue 5): every status, both methods, three funders' settings ---
+
+@dataclass(frozen=True)
+class DemoFunder:
+    """A funder of the demo with its certification settings (None: the defaults)."""
+
+    code: str
+    name: str
+    admin: NewUser
+    settings: dict | None = None
+
+
+DEFAULT_SETTINGS = {"entry_mode": "month", "code_length": 4, "code_lifetime_minutes": 15,
+                    "beneficiary_validation": False, "employer_validation": False,
+                    "notify_funder": False}
+# Per-day entry, 6-digit codes valid 10 minutes, the beneficiary then the employer validate.
+FUNDER_PER_DAY = DemoFunder(
+    "transitions-pro-demo-jour", "Transitions Pro Démo (saisie par jour)",
+    NewUser(identifier="admin.jour.demo", name="Hélène KLEIN (Transitions Pro démo jour)",
+            email="admin.jour@transitions-pro-demo.example", password=PASSWORD),
+    {**DEFAULT_SETTINGS, "entry_mode": "day", "code_length": 6, "code_lifetime_minutes": 10,
+     "beneficiary_validation": True, "employer_validation": True})
+# Half-day entry, the funder emailed at every certification.
+FUNDER_NOTIFIED = DemoFunder(
+    "transitions-pro-demo-suivi", "Transitions Pro Démo (suivi par e-mail)",
+    NewUser(identifier="admin.suivi.demo", name="Marc HOFFMANN (Transitions Pro démo suivi)",
+            email="admin.suivi@transitions-pro-demo.example", password=PASSWORD),
+    {**DEFAULT_SETTINGS, "entry_mode": "half_day", "notify_funder": True,
+     "funder_notification_email": "suivi.certificats@transitions-pro-demo.example"})
+# A certifier organisation of the per-day funder (KBIS and consent letter checked: method 2)
+# and an organisation of the notified funder (method 1).
+CERTIFIER_USER = DemoUser("of.certificateur.demo", "Sophie MULLER",
+                          "sophie.muller@atelier-ill.example")
+NOTIFIED_ORG_USER = DemoUser("of.suivi.demo", "Thomas SCHMITT",
+                             "thomas.schmitt@competences-vosges.example")
+CERTIFIER_PIECES = (
+    DemoDocument("kbis", "Extrait KBIS Atelier de l'Ill", "kbis.pdf", "checked"),
+    DemoDocument("consent_letter", "Lettre de consentement Atelier de l'Ill",
+                 "lettre-consentement.pdf", "checked"))
+NOTIFIED_LOGO = DemoDocument("logo", "Logo Compétences Vosges", "logo.png", "deposited")
+
+# Targets: "transmitted" = certified (or validated) then transmitted for payment.
+TRANSMITTED = "transmitted"
+TRANSMITTED_AFTER = {TRANSMITTED: "certified", "validated+" + TRANSMITTED: "validated"}
+STEP_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class DemoDossier:
+    number: str
+    beneficiary: tuple[str, str]  # name, email
+    employer: tuple[str, str] | None
+    title: str
+    start_months_ago: int
+    end_months_ahead: int
+    targets: dict[int, str]  # months ago -> the status the demo brings it to
+
+
+MAIN_DOSSIERS = (
+    DemoDossier("DEMO-0002", ("KLEIN Léa", "lea.klein@example.org"),
+                ("Garage KLEIN", "rh@garage-klein.example"), "BP Électricien (reconversion)",
+                4, 2, {4: TRANSMITTED, 3: "reopened", 2: "hours_entered"}),
+    # Starts next month: every month "La saisie n'est pas disponible".
+    DemoDossier("DEMO-0003", ("FISCHER Hugo", "hugo.fischer@example.org"), None,
+                "CAP Cuisine (reconversion)", -1, 8, {}),
+)
+PER_DAY_DOSSIER = DemoDossier(
+    "DEMO-J001", ("WEBER Inès", "ines.weber@example.org"),
+    ("Imprimerie WEBER", "rh@imprimerie-weber.example"), "Titre professionnel Développeur web",
+    4, 2, {4: "validated+" + TRANSMITTED, 3: "awaiting_employer_validation",
+           2: "awaiting_beneficiary_validation", 1: "contested"})
+NOTIFIED_DOSSIER = DemoDossier(
+    "DEMO-S001", ("MEYER Chloé", "chloe.meyer@example.org"), None,
+    "BTS Gestion de la PME", 3, 3, {2: "certified", 1: "hours_entered"})
+CONTEST_REASON = "J'étais absente le premier lundi du mois (rendez-vous médical)."
+REOPEN_REASON = "Heures d'absence à corriger"
+
+
+def retrying(gateway: Gateway, method: str, path: str, token: str, codes: set[str],
+             **options) -> requests.Response:
+    """The call, again while its 409 says another service has not caught up yet (an
+    event on its way: a logo, a certifier status)."""
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while True:
+        response = gateway.call(method, path, token, ok=(200, 201, 202, 409), **options)
+        if response.status_code != 409:
+            return response
+        if response.json().get("code") not in codes or time.monotonic() > deadline:
+            raise DemoError(f"{method} {path} -> 409: {response.text[:500]}")
+        time.sleep(0.5)
+
+
+def ensure_other_funder(gateway: Gateway, bootstrap: Callable[..., bool],
+                        funder: DemoFunder) -> str:
+    """The funder bootstrapped, its settings saved; its administrator's token."""
+    bootstrap(NewFunder(code=funder.code, name=funder.name, admin=funder.admin))
+    token = gateway.login(funder.admin.identifier)
+    if not token:
+        raise DemoError(f"{funder.admin.identifier} cannot log in")
+    ensure_settings(gateway, token, funder.settings)
+    return token
+
+
+def ensure_settings(gateway: Gateway, token: str, settings: dict | None) -> None:
+    wanted = settings or DEFAULT_SETTINGS
+    current = gateway.call("GET", "/certification-settings", token).json()
+    if any(current.get(key) != value for key, value in wanted.items()):
+        gateway.call("PUT", "/certification-settings", token, json=wanted)
+
+
+def other_organisation(gateway: Gateway, admin_token: str, read: MailReader, user: DemoUser,
+                       name: str, contact: str) -> tuple[str, str]:
+    """(organisation id, its administrator's token) of another funder's organisation."""
+    new = NewOrganisation(name=name, siret="55208131766522", email=contact,
+                          legal_representative=user.name,
+                          address="3 quai des Bateliers, 67000 Strasbourg",
+                          user=FirstUser(name=user.name, email=user.email))
+    created = gateway.call("POST", "/organisations", admin_token, ok=(201, 409),
+                           json=new.model_dump(mode="json")).status_code == 201
+    token = account_token(gateway, user, created, read, first_identifier=user.email)
+    return gateway.call("GET", "/me", token).json()["organisation"]["id"], token
+
+
+def account_token(gateway: Gateway, user: DemoUser, new: bool, read: MailReader,
+                  first_identifier: str | None = None) -> str:
+    """A session of `user`: a new account goes straight to its first login, so the demo
+    adds no refused login to the per-address limit (JALON_IP_MAX_FAILURES)."""
+    token = None if new else gateway.login(user.identifier)
+    return token or gateway.first_login(first_identifier or user.identifier,
+                                        provisional_password(read, user.email),
+                                        user.identifier, PASSWORD, read)
+
+
+def ensure_certifier(gateway: Gateway, admin_token: str, org_token: str, org_id: str) -> None:
+    """"Je suis certificateur", KBIS and consent letter deposited and checked: method 2."""
+    existing = {d["label"]: d for d in gateway.call("GET", "/documents", org_token).json()}
+    for piece in CERTIFIER_PIECES:
+        found = existing.get(piece.label) or upload_document(
+            gateway, piece, org_token, admin_token, org_id)
+        review(gateway, piece, found, admin_token)
+    profile = gateway.call("GET", f"/organisations/{org_id}/profile", org_token).json()
+    if not profile["certifier_requested"]:
+        gateway.call("PUT", f"/organisations/{org_id}/certifier", org_token,
+                     json={"requested": True})
+
+
+def ensure_logo(gateway: Gateway, admin_token: str, org_token: str, org_id: str) -> None:
+    labels = {d["label"] for d in gateway.call("GET", "/documents", org_token).json()}
+    if NOTIFIED_LOGO.label not in labels:
+        upload_document(gateway, NOTIFIED_LOGO, org_token, admin_token, org_id)
+
+
+def dossier_of(gateway: Gateway, admin_token: str, org_id: str, plan: DemoDossier,
+               today: date) -> tuple[dict, bool]:
+    """(the dossier, whether it was created now: its parties' accounts are new then)."""
+    body = gateway.call("GET", "/dossiers", admin_token, params={"q": plan.number}).json()
+    found = next((d for d in body if d["number"] == plan.number), None)
+    if found:
+        return found, False
+    beneficiary = gateway.post("/beneficiaries", admin_token, NewParty(
+        name=plan.beneficiary[0], email=plan.beneficiary[1]))
+    employer = gateway.post("/employers", admin_token, NewParty(
+        name=plan.employer[0], email=plan.employer[1])) if plan.employer else None
+    return gateway.post("/dossiers", admin_token, NewDossier(
+        number=plan.number, organisation_id=org_id, beneficiary_id=beneficiary["id"],
+        employer_id=employer["id"] if employer else None, training_title=plan.title,
+        session_start=months_back(today, plan.start_months_ago),
+        session_end=months_back(today, -plan.end_months_ahead) - timedelta(days=1))), True
+
+
+class MonthWalker:
+    """Brings one dossier month to its target status from wherever it is, one step at a
+    time, so that a second run (everything at its target) does nothing."""
+
+    def __init__(self, gateway: Gateway, read: MailReader, dossier: tuple[dict, bool],
+                 plan: DemoDossier, org: tuple[str, str], admin_token: str, method: int):
+        self.gateway, self.read, self.plan = gateway, read, plan
+        (self.dossier, self.new_parties), (self.org_token, self.org_email) = dossier, org
+        self.admin_token, self.method = admin_token, method
+        self.parties: dict[str, str] = {}
+
+    def walk(self, month: str, target: str) -> None:
+        url = f"/dossiers/{self.dossier['id']}/certificates/{month}"
+        final = TRANSMITTED_AFTER.get(target, target)
+        for _ in range(8):  # the longest path: enter, certify, validate twice, transmit
+            current = self.gateway.call("GET", url, self.org_token).json()
+            if current["status"] == final and (target not in TRANSMITTED_AFTER
+                                               or current["transmitted_at"]):
+                return
+            self.step(url, month, current, target, final)
+        raise DemoError(f"{self.plan.number} {month}: {target} not reached")
+
+    def step(self, url: str, month: str, current: dict, target: str, final: str) -> None:
+        status = current["status"]
+        if status in ("awaiting_entry", "reopened"):
+            self.enter(url, current["entry_mode"])
+        elif status == "hours_entered":
+            self.certify(url, month)
+        elif status == final:  # certified or validated, not yet transmitted
+            self.after(url + "/transmit", self.admin_token)
+        elif status == "certified" and target == "reopened":
+            self.after(url + "/reopen", self.admin_token, json={"reason": REOPEN_REASON})
+        elif status == "awaiting_beneficiary_validation" and target == "contested":
+            self.after(url + "/contest", self.party("beneficiary"),
+                       json={"reason": CONTEST_REASON})
+        elif status == "awaiting_beneficiary_validation":
+            self.after(url + "/validate", self.party("beneficiary"))
+        elif status == "awaiting_employer_validation":
+            self.after(url + "/validate", self.party("employer"))
+        else:
+            raise DemoError(f"{self.plan.number} {month}: {status} cannot lead to {target}")
+
+    def after(self, path: str, token: str, **options) -> None:
+        """A step after certification: payments' lock of the month, arriving meanwhile, may
+        change the certificate first (409 concurrent_change): then again."""
+        retrying(self.gateway, "POST", path, token, {"concurrent_change"}, **options)
+
+    def enter(self, url: str, mode: str) -> None:
+        """"Répartir 7h tous les jours", per the funder's entry mode."""
+        entry = self.gateway.call("GET", url + "/hours/proposal", self.org_token,
+                                  params={"source": "spread"}).json()["entry"]
+        body = {"days": entry["days"]} if mode != "month" else {
+            k: entry[k] for k in ("training_hours", "internship_hours", "absence_hours")}
+        self.gateway.call("PUT", url + "/hours", self.org_token, json=body)
+
+    def certify(self, url: str, month: str) -> None:
+        if self.method == 1:
+            self.deposit_signed(url, month)
+            retrying(self.gateway, "POST", url + "/certify", self.org_token,
+                     {"identity_incomplete"}, json={"attest": True, "method": 1})
+            return
+        subject = "Votre code de vérification"
+        seen = len([m for m in self.read() if m["To"] == self.org_email
+                    and str(m["Subject"]).startswith(subject)])
+        retrying(self.gateway, "POST", url + "/certification-code", self.org_token,
+                 {"electronic_certification_unavailable"},
+                 json={"attest": True, "accept_ip": True})
+        text = wait_for_email(self.read, self.org_email, subject, skip=seen)
+        code = re.search(r"^\s*(\d{4,6})\s*$", text, re.MULTILINE).group(1)
+        self.gateway.call("POST", url + "/certify", self.org_token, json={
+            "attest": True, "method": 2, "accept_ip": True, "code": code})
+
+    def deposit_signed(self, url: str, month: str) -> None:
+        """Method 1: the draft, "printed and signed", deposited as the signed certificate."""
+        draft = self.gateway.call("GET", url + "/draft", self.org_token).content
+        first = date.fromisoformat(f"{month}-01")
+        last = months_back(first, -1) - timedelta(days=1)
+        self.gateway.call("POST", "/documents", self.org_token, data={
+            "category": "signed_certificate", "dossier_id": self.dossier["id"],
+            "period_start": first.isoformat(), "period_end": last.isoformat()},
+            files={"file": (f"certificat-signe-{month}.pdf", draft, "application/pdf")})
+
+    def party(self, kind: str) -> str:
+        if kind not in self.parties:
+            # Their accounts came with the dossier; identifier: their email.
+            name, email = self.plan.beneficiary if kind == "beneficiary" else self.plan.employer
+            self.parties[kind] = account_token(self.gateway, DemoUser(email, name, email),
+                                               self.new_parties, self.read)
+        return self.parties[kind]
+
+
+def walk_dossier(gateway: Gateway, read: MailReader, plan: DemoDossier,
+                 dossier: tuple[dict, bool], org: tuple[str, str], admin_token: str,
+                 method: int, today: date) -> None:
+    walker = MonthWalker(gateway, read, dossier, plan, org, admin_token, method)
+    for months_ago, target in sorted(plan.targets.items(), reverse=True):
+        walker.walk(months_back(today, months_ago).strftime("%Y-%m"), target)
+
+
+# (funder, its organisation's first user, organisation name and email, dossier, method)
+OTHER_FUNDERS = (
+    (FUNDER_PER_DAY, CERTIFIER_USER, "Atelier Numérique de l'Ill", "contact@atelier-ill.example",
+     PER_DAY_DOSSIER, 2),
+    (FUNDER_NOTIFIED, NOTIFIED_ORG_USER, "Compétences Vosges",
+     "contact@competences-vosges.example", NOTIFIED_DOSSIER, 1))
+
+
+def ensure_certificates(gateway: Gateway, bootstrap: Callable[..., bool], read: MailReader,
+                        admin_token: str, org_id: str, org_token: str, today: date) -> None:
+    """Dossiers in each certificate status, both methods, three funders' settings."""
+    ensure_settings(gateway, admin_token, None)  # the main funder keeps the seeds' defaults
+    for plan in MAIN_DOSSIERS:
+        dossier = dossier_of(gateway, admin_token, org_id, plan, today)
+        walk_dossier(gateway, read, plan, dossier, (org_token, ORGANISATION_USER.email),
+                     admin_token, 1, today)
+
+    for funder, user, name, contact, plan, method in OTHER_FUNDERS:
+        funder_admin = ensure_other_funder(gateway, bootstrap, funder)
+        other_id, other_token = other_organisation(gateway, funder_admin, read, user, name,
+                                                   contact)
+        # Method 2 needs a certifier; method 1 the letterhead's logo.
+        prepare = ensure_certifier if method == 2 else ensure_logo
+        prepare(gateway, funder_admin, other_token, other_id)
+        dossier = dossier_of(gateway, funder_admin, other_id, plan, today)
+        walk_dossier(gateway, read, plan, dossier, (other_token, user.email), funder_admin,
+                     method, today)
+
+
+def load(base_url: str, bootstrap: Callable[..., bool], read: MailReader,
          today: date | None = None) -> DemoData:
-    """`bootstrap` creates the funder and its administrator (see bootstrap_funder); `read`
-    gives the emails sent so far (provisional passwords, confirmation links)."""
+    """`bootstrap(funder=None)` creates a funder (the main one by default) and its
+    administrator (see bootstrap_funder); `read` gives the emails sent so far (provisional
+    passwords, confirmation links, codes)."""
     today = today or date.today()
     bootstrap()
     gateway = Gateway(base_url)
@@ -371,6 +722,8 @@ def load(base_url: str, bootstrap: Callable[[], bool], read: MailReader,
                  json={"requested": True})
     dossier = ensure_dossier(gateway, admin_token, org_id, today)
     ensure_documents(gateway, admin_token, org_token, org_id)
+    ensure_payments(gateway, admin_token, org_id, today)
+    ensure_certificates(gateway, bootstrap, read, admin_token, org_id, org_token, today)
     month = months_back(today, 1).strftime("%Y-%m")
     return DemoData(base_url=gateway.base_url, dossier_id=dossier["id"], month=month,
                     organisation_id=org_id)
@@ -378,6 +731,7 @@ def load(base_url: str, bootstrap: Callable[[], bool], read: MailReader,
 
 def instructions(data: DemoData) -> str:
     url, dossier, month = data.base_url, data.dossier_id, data.month
+    last_day = months_back(date.fromisoformat(f"{month}-01"), -1) - timedelta(days=1)
     auth = '-H "Authorization: Bearer $TOKEN"'
     json_type = "-H 'Content-Type: application/json'"
     return f"""
@@ -390,6 +744,23 @@ Demo data ready (funder {FUNDER_CODE}).
                          (GET {url}/organisations/{data.organisation_id}/profile)
   Dossier                {DOSSIER_NUMBER}  id {dossier}
 
+Monthly certificates (GET $URL/dossiers/ID/certificates, GET $URL/pending-actions):
+  {MAIN_DOSSIERS[0].number}  certified and transmitted, reopened, hours entered, awaiting entry
+             (default settings: month totals, method 1 by Formations du Rhin)
+  {MAIN_DOSSIERS[1].number}  not available yet (its session starts next month)
+  {PAST_DOSSIER_NUMBER}  closed by last year's payments
+  {PER_DAY_DOSSIER.number}  validated and transmitted, awaiting the employer, awaiting the
+             beneficiary, contested: funder {FUNDER_PER_DAY.code} (per day, 6-digit codes
+             valid 10 minutes, beneficiary then employer validate), administrator
+             {FUNDER_PER_DAY.admin.identifier} / {PASSWORD}; certifier organisation (method 2)
+             {CERTIFIER_USER.identifier} / {PASSWORD}; beneficiary
+             {PER_DAY_DOSSIER.beneficiary[1]} / {PASSWORD}, employer
+             {PER_DAY_DOSSIER.employer[1]} / {PASSWORD}
+  {NOTIFIED_DOSSIER.number}  certified (the funder emailed), hours entered: funder
+             {FUNDER_NOTIFIED.code} (per half-day, funder emailed at certification),
+             administrator {FUNDER_NOTIFIED.admin.identifier} / {PASSWORD}; organisation
+             {NOTIFIED_ORG_USER.identifier} / {PASSWORD}
+
 Core flow, as the organisation user (paste into a shell):
   URL={url}
   TOKEN=$(curl -s -X POST $URL/auth/login {json_type} \\
@@ -397,8 +768,12 @@ Core flow, as the organisation user (paste into a shell):
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X PUT $URL/dossiers/{dossier}/certificates/{month}/hours {auth} {json_type} \\
     -d '{{"training_hours": "140.00", "internship_hours": "0", "absence_hours": "7.00"}}'
+  # method 1: the draft, printed and signed (here: the draft itself), deposited, then certify
+  curl -s $URL/dossiers/{dossier}/certificates/{month}/draft {auth} -o projet.pdf
+  curl -s -X POST $URL/documents {auth} -F file=@projet.pdf -F category=signed_certificate \\
+    -F dossier_id={dossier} -F period_start={month}-01 -F period_end={last_day}
   curl -s -X POST $URL/dossiers/{dossier}/certificates/{month}/certify {auth} {json_type} \\
-    -d '{{"attest": true}}'
+    -d '{{"attest": true, "method": 1}}'
   # the PDF certificate is rendered a few seconds after certify: list, then download it
   curl -s $URL/dossiers/{dossier}/documents {auth}
   curl -s $URL/documents/DOCUMENT_ID/content {auth} -o certificat.pdf
@@ -421,7 +796,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default=gateway_url(settings.http_address))
     args = parser.parse_args(argv)
     try:
-        data = load(args.base_url, lambda: bootstrap_funder(settings.amqp_uri),
+        data = load(args.base_url,
+                    lambda funder=None: bootstrap_funder(settings.amqp_uri, funder),
                     eml_folder_reader(settings.mail_dir))
     except (DemoError, requests.RequestException) as exc:
         print(f"demo: {exc}", file=sys.stderr)

@@ -1,12 +1,13 @@
-"""certification tables and the imperative mapping of domain.Certificate onto them."""
+"""certification tables and the imperative mapping of the domain classes onto them."""
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, Integer, MetaData, Numeric, String, Table,
-                        UniqueConstraint)
-from sqlalchemy.orm import registry
+from sqlalchemy import (JSON, Boolean, Column, Index, Integer, MetaData, Numeric, String,
+                        Table, Text, UniqueConstraint, select)
+from sqlalchemy.orm import Session, registry
 
 from servicekit.tables import UtcDateTime, add_kit_tables
-from services.certification.domain import Certificate
+from services.certification.domain import (Certificate, CertificationCode, CodeRequest,
+                                           FunderSettings, OrganisationMethod)
 
 metadata = MetaData()
 add_kit_tables(metadata)
@@ -18,29 +19,130 @@ certificates = Table(
     Column("month", String(7), nullable=False),
     Column("funder_id", String(64), nullable=False),
     Column("organisation_id", String(64), nullable=False),
-    Column("status", String(30), nullable=False),
+    Column("status", String(40), nullable=False),
     Column("training_hours", Numeric(7, 2, asdecimal=True)),
     Column("internship_hours", Numeric(7, 2, asdecimal=True)),
     Column("absence_hours", Numeric(7, 2, asdecimal=True)),
+    # The funder's entry mode when the hours were entered, and the days they add up from.
+    Column("entry_mode", String(10)),
+    Column("detail", JSON, nullable=False, default=list),
     Column("method", Integer),
     Column("certified_by", String(64)),
     Column("certified_at", UtcDateTime()),
     Column("certified_from_ip", String(45)),
+    # Evidence: sha256 of what was certified (the signed PDF, or the facts for method 2)
+    # and when the emailed code was checked (method 2).
+    Column("certified_document_sha256", String(64)),
+    Column("code_checked_at", UtcDateTime()),
     Column("locked_for_payment", Boolean, nullable=False, default=False),
+    Column("reopen_reason", Text),
+    Column("reopened_by", String(64)),
+    Column("reopened_at", UtcDateTime()),
+    Column("closed_by_payment_id", String(64)),
+    Column("closed_by_payment_number", String(64)),
+    Column("closed_at", UtcDateTime()),
+    # After certification: the validations required (in order), who validated or contested,
+    # the organisation's email (told of a contest), the funder's transmission for payment.
+    Column("validations", JSON, nullable=False, default=list),
+    Column("beneficiary_validated_by", String(64)),
+    Column("beneficiary_validated_at", UtcDateTime()),
+    Column("employer_validated_by", String(64)),
+    Column("employer_validated_at", UtcDateTime()),
+    Column("contested_party", String(20)),
+    Column("contest_reason", Text),
+    Column("contested_by", String(64)),
+    Column("contested_at", UtcDateTime()),
+    Column("organisation_email", String(320)),
+    Column("transmitted_by", String(64)),
+    Column("transmitted_at", UtcDateTime()),
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("dossier_id", "month", name="uq_certificates_dossier_month"),
 )
 
+funder_settings = Table(
+    "funder_settings", metadata,
+    Column("funder_id", String(64), primary_key=True),
+    Column("entry_mode", String(10), nullable=False),
+    Column("code_length", Integer, nullable=False),
+    Column("code_lifetime_minutes", Integer, nullable=False),
+    Column("beneficiary_validation", Boolean, nullable=False),
+    Column("employer_validation", Boolean, nullable=False),
+    Column("notify_funder", Boolean, nullable=False),
+    Column("funder_notification_email", String(320)),
+    Column("updated_by", String(64)),
+    Column("updated_at", UtcDateTime()),
+)
+
+certification_codes = Table(
+    "certification_codes", metadata,
+    Column("dossier_id", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("salt", String(32), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Method-2 code requests, counted by the hourly limit per user and month.
+code_requests = Table(
+    "code_requests", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("dossier_id", String(64), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Index("ix_code_requests_user_month", "user_id", "dossier_id", "month", "requested_at"),
+)
+
+organisation_methods = Table(
+    "organisation_methods", metadata,
+    Column("organisation_id", String(64), primary_key=True),
+    Column("funder_id", String(64), nullable=False),
+    Column("method", Integer, nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+)
+
 mapper_registry = registry()
 
 
 def start_mappers() -> None:
-    """Map domain.Certificate; calling it again is harmless."""
+    """Map the domain classes; calling it again is harmless."""
     if getattr(Certificate, "__mapper__", None) is not None:
         return
     # version_id_col: every UPDATE checks the version it read, so of two concurrent changes
     # to the same certificate the second fails with StaleDataError instead of overwriting.
     mapper_registry.map_imperatively(Certificate, certificates,
                                      version_id_col=certificates.c.version)
+    mapper_registry.map_imperatively(FunderSettings, funder_settings)
+    mapper_registry.map_imperatively(CertificationCode, certification_codes)
+    mapper_registry.map_imperatively(OrganisationMethod, organisation_methods)
+    mapper_registry.map_imperatively(CodeRequest, code_requests)
+
+
+def settings_of(db: Session, funder_id: str) -> FunderSettings:
+    """The funder's saved settings, or the defaults (not added to the session)."""
+    return db.get(FunderSettings, funder_id) or FunderSettings(funder_id)
+
+
+def certificates_of(db: Session, dossier_ids: list[str]) -> list[Certificate]:
+    if not dossier_ids:
+        return []
+    return list(db.scalars(select(Certificate).where(Certificate.dossier_id.in_(dossier_ids))))
+
+
+def method_of(db: Session, organisation_id: str) -> int | None:
+    found = db.get(OrganisationMethod, organisation_id)
+    return found.method if found else None
+
+
+def code_requests_since(db: Session, user_id: str, dossier_id: str, month: str,
+                        since) -> list:
+    """When this user asked for codes of this dossier month since `since`."""
+    return list(db.scalars(select(code_requests.c.requested_at).where(
+        code_requests.c.user_id == user_id, code_requests.c.dossier_id == dossier_id,
+        code_requests.c.month == month, code_requests.c.requested_at > since)))

@@ -1,4 +1,5 @@
-"""dossiers rules: beneficiaries and employers (parties), dossiers, and who may see which.
+"""dossiers rules: beneficiaries and employers (parties), dossiers with their forecast
+calendar, imports, and who may see which.
 
 No Nameko, no SQLAlchemy, no I/O; the clock is passed in. The visibility rule (`Scope`) is the
 access check of every service that reads a dossier on an end user's behalf (certification
@@ -7,12 +8,18 @@ calls get_dossier with the user's actor), so it lives here, in one place, tested
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
+from typing import Any, Iterable
 
-from contracts.common import Actor, Role
-from servicekit.errors import InvalidInput, NotFound
+from pydantic import ValidationError
+
+from contracts.common import Actor, Right, Role
+from contracts.dossiers import ImportedDossier, PlannedDay as PlannedDayShape
+from servicekit.access import require_right
+from servicekit.errors import Forbidden, InvalidInput, NotFound
 
 
 class PartyKind(str, Enum):
@@ -20,9 +27,10 @@ class PartyKind(str, Enum):
     employer = "employer"
 
 
-# Status code -> label as users read it. Later statuses (closed, ...) come with their issue.
-STATUS_LABELS = {"in_progress": "Dossier en cours de suivi"}
+# Status code -> label as users read it (seed 001: « Dossier en cours de suivi »).
+STATUS_LABELS = {"in_progress": "Dossier en cours de suivi", "closed": "Dossier clôturé"}
 INITIAL_STATUS = "in_progress"
+MAX_DAY_HOURS = Decimal(24)
 
 
 def new_id() -> str:
@@ -42,11 +50,34 @@ class Party:
         self.created_at = created_at
 
 
+def hours(value) -> Decimal:
+    """Two decimals, as stored: 7 and 7.00 are the same hours."""
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+class PlannedDay:
+    """One day of a dossier's forecast calendar (its own table)."""
+
+    def __init__(self, day: date, training_hours: Decimal, internship_hours: Decimal):
+        self.day = day
+        self.training_hours = hours(training_hours)
+        self.internship_hours = hours(internship_hours)
+
+    def key(self) -> tuple[date, Decimal, Decimal]:
+        return self.day, Decimal(self.training_hours), Decimal(self.internship_hours)
+
+
+# What a funder may change, in the order of Dossier.facts().
+FACT_FIELDS = ("training_title", "session_start", "session_end", "commission_date", "status",
+               "employer_id", "forecast")
+
+
 class Dossier:
     def __init__(self, id: str, funder_id: str, number: str, organisation_id: str,
                  organisation_name: str, beneficiary_id: str, employer_id: str | None,
                  training_title: str, session_start: date, session_end: date,
-                 created_at: datetime, status: str = INITIAL_STATUS):
+                 created_at: datetime, status: str = INITIAL_STATUS,
+                 commission_date: date | None = None, updated_at: datetime | None = None):
         self.id = id
         self.funder_id = funder_id
         self.number = number
@@ -58,12 +89,60 @@ class Dossier:
         self.training_title = training_title
         self.session_start = session_start
         self.session_end = session_end
+        self.commission_date = commission_date
         self.status = status
         self.created_at = created_at
+        self.updated_at = updated_at
+        self.forecast: list[PlannedDay] = []
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
+
+    def forecast_key(self) -> tuple:
+        return tuple(sorted(day.key() for day in self.forecast))
+
+    def replace_forecast(self, days: Iterable[PlannedDayShape]) -> None:
+        """The whole calendar at once; days already there keep their row (same key)."""
+        wanted = {day.day: day for day in days}
+        kept = [day for day in self.forecast if day.day in wanted]
+        for day in kept:
+            day.training_hours = hours(wanted[day.day].training_hours)
+            day.internship_hours = hours(wanted[day.day].internship_hours)
+        known = {day.day for day in kept}
+        self.forecast = kept + [PlannedDay(day.day, day.training_hours, day.internship_hours)
+                                for day in wanted.values() if day.day not in known]
+
+    def change(self, changes: dict[str, Any], now: datetime) -> list[str]:
+        """Apply a funder's change (DossierChange fields that were sent): session and forecast
+        checked together, as they will be stored. The fields that changed (empty: none)."""
+        raise_problems(self.change_problems(changes))
+        forecast = changes.get("forecast")
+        before = self.facts()
+        for name in FACT_FIELDS[:-1]:
+            if name in changes:
+                setattr(self, name, changes[name])
+        if forecast is not None:
+            self.replace_forecast(forecast)
+        changed = [name for name, old, new in zip(FACT_FIELDS, before, self.facts())
+                   if old != new]
+        if changed:
+            self.updated_at = now
+        return changed
+
+    def change_problems(self, changes: dict[str, Any]) -> list[Problem]:
+        """The session and the calendar, checked together as they would be stored: a session
+        cut short must not leave planned days outside it."""
+        start = changes.get("session_start", self.session_start)
+        end = changes.get("session_end", self.session_end)
+        forecast = changes.get("forecast")
+        return session_problems(start, end) + forecast_problems(
+            forecast if forecast is not None else self.forecast, start, end)
+
+    def facts(self) -> tuple:
+        """What an import or a change compares (FACT_FIELDS): equal facts, nothing to write."""
+        return (self.training_title, self.session_start, self.session_end,
+                self.commission_date, self.status, self.employer_id, self.forecast_key())
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -76,6 +155,17 @@ def check_party(party: Party | None, funder_id: str, kind: PartyKind) -> Party:
             raise InvalidInput("unknown_beneficiary", "Bénéficiaire inconnu.")
         raise InvalidInput("unknown_employer", "Employeur inconnu.")
     return party
+
+
+def require_importer(actor: Actor) -> None:
+    """An organisation's software imports its dossiers with an API token (or a user of the
+    organisation does): the right needed is « saisie des heures », the one whose holders
+    keep the organisation's dossiers and hours up to date."""
+    if actor.role != Role.organisation_user or not actor.organisation_id:
+        raise Forbidden("organisation_only",
+                        "Cette action est réservée aux organismes de formation.")
+    require_right(actor, Right.enter_hours,
+                  "L'import de dossiers demande le droit « saisie des heures ».")
 
 
 def dossier_not_found() -> NotFound:
@@ -131,3 +221,185 @@ def search_pattern(query: str | None) -> str | None:
         return None
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+# --- rule checks, shared by the RPCs and the imports -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: the field it concerns, a stable code, a French message."""
+
+    field: str | None
+    code: str
+    message: str
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    """An RPC refuses the whole input on the first problem (all of them in the details)."""
+    if problems:
+        first = problems[0]
+        raise InvalidInput(first.code, first.message, {"errors": [
+            {"field": p.field, "code": p.code, "message": p.message} for p in problems]})
+
+
+def session_problems(start: date, end: date) -> list[Problem]:
+    if end < start:
+        return [Problem("session_end", "session_end_before_start",
+                        "La fin de session précède son début.")]
+    return []
+
+
+def forecast_problems(days: Iterable, start: date, end: date) -> list[Problem]:
+    """Every planned day within the session, each day once, never over 24 hours."""
+    problems, seen = [], set()
+    for index, day in enumerate(days):
+        where = f"forecast.{index}"
+        label = day.day.strftime("%d/%m/%Y")
+        if day.day in seen:
+            problems.append(Problem(where, "forecast_duplicate_day",
+                                    f"Le {label} figure deux fois dans le calendrier "
+                                    "prévisionnel."))
+        seen.add(day.day)
+        if not start <= day.day <= end:
+            problems.append(Problem(where, "forecast_day_outside_session",
+                                    f"Le {label} est en dehors de la session de formation."))
+        if Decimal(day.training_hours) + Decimal(day.internship_hours) > MAX_DAY_HOURS:
+            problems.append(Problem(where, "forecast_day_over_24_hours",
+                                    f"Le {label} compte plus de 24 heures prévues."))
+    return problems
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+# pydantic error type -> (stable code, French message) of a row error.
+_ROW_ERRORS = {
+    "missing": ("required", "Valeur obligatoire manquante."),
+    "date_from_datetime_parsing": ("invalid_date", "Date invalide : attendu jj/mm/aaaa."),
+    "date_parsing": ("invalid_date", "Date invalide : attendu jj/mm/aaaa."),
+    "date_type": ("invalid_date", "Date invalide : attendu jj/mm/aaaa."),
+    "date_from_datetime_inexact": ("invalid_date", "Date invalide : attendu jj/mm/aaaa."),
+    "value_error": ("invalid_value", "Valeur invalide."),
+    "string_too_short": ("required", "Valeur obligatoire manquante."),
+    "string_too_long": ("too_long", "Texte trop long."),
+    "string_pattern_mismatch": ("invalid_number",
+                                "Numéro de dossier invalide : lettres, chiffres et / . _ - "
+                                "seulement."),
+    "decimal_parsing": ("invalid_hours", "Nombre d'heures invalide."),
+    "greater_than_equal": ("invalid_hours", "Le nombre d'heures ne peut pas être négatif."),
+    "decimal_max_places": ("invalid_hours", "Deux décimales au plus."),
+    "decimal_max_digits": ("invalid_hours", "Nombre d'heures trop grand."),
+    "extra_forbidden": ("unknown_field", "Champ inconnu."),
+    "too_long": ("too_many_days", "Trop de jours dans le calendrier prévisionnel."),
+}
+
+
+def _row_error(error: dict) -> Problem:
+    location = ".".join(str(part) for part in error.get("loc", ()))
+    kind = error.get("type", "")
+    if "email" in location and kind == "value_error":
+        return Problem(location, "invalid_email", "Adresse e-mail invalide.")
+    code, message = _ROW_ERRORS.get(kind, ("invalid_value", "Valeur invalide."))
+    return Problem(location or None, code, message)
+
+
+def check_row(raw: Any) -> tuple[ImportedDossier | None, list[Problem]]:
+    """A row of an import, as the contract shapes it and the dossier rules allow."""
+    if not isinstance(raw, dict):
+        return None, [Problem(None, "invalid_row", "La ligne doit être un objet JSON.")]
+    try:
+        row = ImportedDossier.model_validate(raw)
+    except ValidationError as exc:
+        return None, [_row_error(error) for error in exc.errors(include_url=False)]
+    problems = session_problems(row.session_start, row.session_end)
+    if not problems and row.forecast:
+        problems = forecast_problems(row.forecast, row.session_start, row.session_end)
+    return (None if problems else row), problems
+
+
+def duplicate_number() -> Problem:
+    return Problem("number", "duplicate_number",
+                   "Ce numéro de dossier figure déjà sur une ligne précédente.")
+
+
+class Outcome(str, Enum):
+    created = "created"
+    updated = "updated"
+    unchanged = "unchanged"
+    error = "error"
+
+
+class _Keep:
+    """What a row leaves as it is: a field it does not carry (absent from the JSON row, no
+    such column in the file), as opposed to one it empties (null, an empty cell)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+
+@dataclass(frozen=True)
+class ImportFacts:
+    """What an import row says of a dossier, in the dossier's own terms (party ids)."""
+
+    organisation_id: str
+    beneficiary_id: str
+    training_title: str
+    session_start: date
+    session_end: date
+    employer_id: str | None = KEEP
+    commission_date: date | None = KEEP
+    forecast: tuple | None = KEEP
+
+    def as_changes(self) -> dict[str, Any]:
+        """The DossierChange-like fields the row carries."""
+        changes = {"training_title": self.training_title, "session_start": self.session_start,
+                   "session_end": self.session_end, "commission_date": self.commission_date,
+                   "employer_id": self.employer_id}
+        if self.forecast is not KEEP:
+            changes["forecast"] = [PlannedDayShape(day=day, training_hours=training,
+                                                   internship_hours=internship)
+                                   for day, training, internship in self.forecast]
+        return {name: value for name, value in changes.items() if value is not KEEP}
+
+
+def forecast_key(days: Iterable[PlannedDayShape] | None) -> tuple:
+    """The calendar as compared; KEEP when the row carries none."""
+    if days is None:
+        return KEEP
+    return tuple(sorted((d.day, Decimal(d.training_hours), Decimal(d.internship_hours))
+                        for d in days))
+
+
+@dataclass
+class Decision:
+    outcome: Outcome
+    problems: list[Problem] = field(default_factory=list)
+
+
+def import_decision(existing: Dossier | None, incoming: ImportFacts) -> Decision:
+    """Created when the number is new; unchanged when the row says what the dossier already
+    holds (so re-importing a file changes nothing); updated otherwise. A row never moves a
+    dossier to another organisation or beneficiary."""
+    if existing is None:
+        return Decision(Outcome.created)
+    if existing.organisation_id != incoming.organisation_id:
+        return Decision(Outcome.error, [Problem(
+            "number", "dossier_number_taken",
+            "Ce numéro de dossier existe déjà pour un autre organisme de formation.")])
+    if existing.beneficiary_id != incoming.beneficiary_id:
+        return Decision(Outcome.error, [Problem(
+            "beneficiary", "beneficiary_changed",
+            "Le bénéficiaire d'un dossier existant ne peut pas changer.")])
+    current = {name: getattr(existing, name) for name in
+               ("training_title", "session_start", "session_end", "commission_date",
+                "employer_id")}
+    current["forecast"] = existing.forecast_key()
+    given = incoming.as_changes()
+    if "forecast" in given:
+        given["forecast"] = incoming.forecast
+    if all(current[name] == value for name, value in given.items()):
+        return Decision(Outcome.unchanged)
+    return Decision(Outcome.updated)

@@ -2,11 +2,11 @@
 (kept here so that service.py stays entrypoints only)."""
 from __future__ import annotations
 
-from sqlalchemy import (Column, Date, ForeignKey, MetaData, String, Table,
+from sqlalchemy import (Column, Date, ForeignKey, MetaData, Numeric, String, Table,
                         UniqueConstraint, false, func, or_, select)
-from sqlalchemy.orm import Session, registry
+from sqlalchemy.orm import Session, registry, relationship, selectinload
 
-from services.dossiers.domain import Dossier, Party, Scope
+from services.dossiers.domain import Dossier, Party, PlannedDay, Scope
 from servicekit.tables import UtcDateTime, add_kit_tables
 
 metadata = MetaData()
@@ -34,9 +34,21 @@ dossiers = Table(
     Column("training_title", String(300), nullable=False),
     Column("session_start", Date, nullable=False),
     Column("session_end", Date, nullable=False),
+    Column("commission_date", Date),
     Column("status", String(30), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime()),
     UniqueConstraint("funder_id", "number", name="uq_dossiers_funder_number"),
+)
+
+# The forecast calendar ("calendrier prévisionnel"): planned hours per day of the session.
+forecast_days = Table(
+    "forecast_days", metadata,
+    Column("dossier_id", String(36), ForeignKey("dossiers.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("training_hours", Numeric(6, 2, asdecimal=True), nullable=False),
+    Column("internship_hours", Numeric(6, 2, asdecimal=True), nullable=False),
 )
 
 mapper_registry = registry()
@@ -47,7 +59,10 @@ def start_mappers() -> None:
     if mapper_registry.mappers:
         return
     mapper_registry.map_imperatively(Party, parties)
-    mapper_registry.map_imperatively(Dossier, dossiers)
+    mapper_registry.map_imperatively(PlannedDay, forecast_days)
+    mapper_registry.map_imperatively(Dossier, dossiers, properties={
+        "forecast": relationship(PlannedDay, order_by=forecast_days.c.day,
+                                 cascade="all, delete-orphan")})
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -83,3 +98,31 @@ def parties_by_id(session: Session, ids: set[str | None]) -> dict[str, Party]:
         return {}
     found = session.scalars(select(Party).where(parties.c.id.in_(ids)))
     return {party.id: party for party in found}
+
+
+def dossiers_by_number(session: Session, funder_id: str, numbers: set[str]
+                       ) -> dict[str, Dossier]:
+    """The funder's dossiers with these numbers, their calendars loaded (imports compare them)."""
+    found: dict[str, Dossier] = {}
+    ordered = sorted(numbers)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        found.update((dossier.number, dossier) for dossier in session.scalars(
+            select(Dossier).options(selectinload(Dossier.forecast))
+            .where(dossiers.c.funder_id == funder_id, dossiers.c.number.in_(chunk))))
+    return found
+
+
+def parties_by_email(session: Session, funder_id: str, kind: str, emails: set[str]
+                     ) -> dict[str, Party]:
+    """lower-cased email -> the funder's oldest party of that kind with it."""
+    found: dict[str, Party] = {}
+    ordered = sorted(emails)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        for party in session.scalars(
+                select(Party).where(parties.c.funder_id == funder_id, parties.c.kind == kind,
+                                    func.lower(parties.c.email).in_(chunk))
+                .order_by(parties.c.created_at, parties.c.id)):
+            found.setdefault(party.email.lower(), party)
+    return found

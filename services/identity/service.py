@@ -459,18 +459,28 @@ class IdentityService(ServiceBase):
 
     @subscribe("dossiers", "dossier_created")
     def on_dossier_created(self, event):
-        """Each party of the new dossier without an account gets one; the credentials email
+        self._open_accounts(event, event.data.created_by)
+
+    @subscribe("dossiers", "dossier_updated")
+    def on_dossier_updated(self, event):
+        """An employer named later gets its account the same way."""
+        if "employer_id" in event.data.changed:
+            self._open_accounts(event, event.data.updated_by)
+
+    def _open_accounts(self, event, by: str) -> None:
+        """Each party of the dossier without an account gets one; the credentials email
         leaves once the accounts are committed (hashing happens before the transaction)."""
         data = event.data
         parties = [party for party in (data.beneficiary, data.employer) if party]
         passwords = {party.id: domain.provisional_password() for party in parties}
         hashes = {party_id: _hash(password) for party_id, password in passwords.items()}
-        for user in self._open_party_accounts(event, hashes) or ():
+        for user in self._open_party_accounts(event, hashes, by) or ():
             self._send_credentials(user, passwords[user.party_id],
                                    dossier_number=data.dossier_number)
 
     @idempotent
-    def _open_party_accounts(self, uow, event, hashes: dict[str, str]) -> list[UserAccount]:
+    def _open_party_accounts(self, uow, event, hashes: dict[str, str],
+                             by: str) -> list[UserAccount]:
         data = event.data
         opened = []
         for party in (data.beneficiary, data.employer):
@@ -478,7 +488,7 @@ class IdentityService(ServiceBase):
                 user = _add_party_account(uow.session, party, data.funder_id, hashes[party.id])
                 uow.session.add(domain.audit(utcnow(), "party_account_created", user=user,
                                              target=user.id, dossier_id=data.dossier_id,
-                                             by=data.created_by))
+                                             by=by))
                 opened.append(user)
         log.info("party_accounts_opened", dossier_id=data.dossier_id, count=len(opened))
         return opened

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from contracts.common import Actor
-from contracts.events import CertifiedV1, DocumentCheckedV1, DocumentRejectedV1, DocumentReviewed
+from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1,
+                              DocumentReviewed, HoursContestedV1)
 from servicekit.errors import Forbidden
 from servicekit.formatting import PARIS, date_fr, datetime_fr, hours_fr, month_fr
 
@@ -18,7 +19,7 @@ RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30
 """Waits after the 1st, 2nd... failed attempt; once they are used up the email is failed."""
 
 DIRECT_TEMPLATES = frozenset({"account_credentials", "certification_code", "identifier_change",
-                              "password_reset"})
+                              "password_reset", "bank_details_reviewed"})
 """Emails that carry a secret: sent by RPC only, and their body is erased once delivered."""
 ERASED = "[contenu effacé après envoi : il contenait des informations confidentielles]"
 
@@ -84,16 +85,37 @@ def certified_context(data: CertifiedV1) -> dict:
         "internship_hours": hours_fr(data.hours.internship),
         "absence_hours": hours_fr(data.hours.absence),
         "certified_at": datetime_fr(data.certified_at),
+        # Who the funder asks to validate the hours from their space (seed 001: "pour
+        # l'inviter à valider les heures"); the employer does it after the beneficiary.
+        "beneficiary_validates": "beneficiary" in data.validations,
+        "employer_validates": "employer" in data.validations,
     }
 
 
 def certified_emails(data: CertifiedV1) -> list[Planned]:
-    """The beneficiary, and the employer if the dossier has one, learn the month is certified."""
+    """The beneficiary, the employer if the dossier has one, and the funder when its settings
+    give an address (notify_funder) learn the month is certified."""
     context = certified_context(data)
     planned = [Planned(str(data.beneficiary.email), "certified_beneficiary", context)]
     if data.employer:
         planned.append(Planned(str(data.employer.email), "certified_employer", context))
+    if data.funder_notification_email:
+        planned.append(Planned(str(data.funder_notification_email), "certified_funder",
+                               context))
     return planned
+
+
+def contested_emails(data: HoursContestedV1) -> list[Planned]:
+    """The organisation (and the funder, per its settings) learns who contested the hours
+    and why; nobody when neither address is known."""
+    context = {"organisation_name": data.organisation_name,
+               "dossier_number": data.dossier_number, "month_label": month_fr(data.month),
+               "party_label": "le bénéficiaire" if data.party == "beneficiary"
+               else "l'employeur", "party_name": data.party_name, "reason": data.reason,
+               "contested_at": datetime_fr(data.contested_at)}
+    recipients = dict.fromkeys(str(address) for address in (
+        data.organisation_email, data.funder_notification_email) if address)
+    return [Planned(address, "hours_contested", context) for address in recipients]
 
 
 def _review_context(data: DocumentReviewed) -> dict:

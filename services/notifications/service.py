@@ -42,6 +42,16 @@ class NotificationsService(ServiceBase):
     def on_certified(self, uow, event):
         self._queue(uow, event, domain.certified_emails(event.data))
 
+    @subscribe("certification", "hours_contested")
+    @idempotent
+    def on_hours_contested(self, uow, event):
+        planned = domain.contested_emails(event.data)
+        if not planned:
+            log.info("contest_without_address", event_id=event.id,
+                     dossier_id=event.data.dossier_id)
+            return
+        self._queue(uow, event, planned)
+
     @subscribe("documents", "document_checked")
     @idempotent
     def on_document_checked(self, uow, event):

@@ -1,11 +1,18 @@
-"""payments tables and the imperative mapping of domain.MonthLock onto them."""
+"""payments tables, the imperative mapping of the domain classes onto them, and the queries
+of the list and the export."""
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, Numeric, String, Table
-from sqlalchemy.orm import registry
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, Numeric,
+                        String, Table, UniqueConstraint, and_, func, or_, select, true,
+                        tuple_)
+from sqlalchemy.orm import Session, registry, relationship
 
 from servicekit.tables import UtcDateTime, add_kit_tables
-from services.payments.domain import MonthLock
+from services.payments.domain import (PROCESSING, BankDetailsVersion, CreditNoteChoice,
+                                      MonthLock, Payment, PaymentLine, Scope, month_of)
 
 metadata = MetaData()
 add_kit_tables(metadata)
@@ -21,13 +28,197 @@ month_locks = Table(
     Column("internship_hours", Numeric(7, 2, asdecimal=True), nullable=False),
     Column("absence_hours", Numeric(7, 2, asdecimal=True), nullable=False),
     Column("locked_at", UtcDateTime(), nullable=False),
+    Column("locked", Boolean(), nullable=False, server_default=true()),
+    Column("unlocked_at", UtcDateTime(), nullable=True),
+    Column("unlocked_by", String(64), nullable=True),
+    Column("unlock_reason", String(500), nullable=True),
+    Column("transmitted_at", UtcDateTime(), nullable=True),  # certification.hours_transmitted
+    Column("transmitted_by", String(64), nullable=True),
+)
+
+payments = Table(
+    "payments", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("number", String(30), nullable=False),
+    Column("payment_date", Date(), nullable=False),
+    Column("funder_id", String(64), nullable=False),
+    Column("organisation_id", String(64), nullable=False),
+    Column("organisation_name", String(300), nullable=False),
+    Column("advance", Boolean(), nullable=False),
+    Column("amount", Numeric(12, 2, asdecimal=True), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("bank_details_version", Integer(), nullable=True),
+    Column("remittance_document_id", String(64), nullable=True),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=True),
+    Column("reconciled", Boolean(), nullable=False),
+    Column("reconciled_by", String(64), nullable=True),
+    Column("reconciled_at", UtcDateTime(), nullable=True),
+    # Idempotent imports: a funder's payment number is recorded once.
+    UniqueConstraint("funder_id", "number", name="uq_payments_funder_number"),
+    Index("ix_payments_organisation_date", "funder_id", "organisation_id", "payment_date"),
+    Index("ix_payments_status", "organisation_id", "status"),
+)
+
+payment_lines = Table(
+    "payment_lines", metadata,
+    Column("payment_id", String(36), ForeignKey("payments.id"), primary_key=True),
+    Column("position", Integer(), primary_key=True),
+    Column("dossier_id", String(64), nullable=False),
+    Column("dossier_number", String(30), nullable=False),
+    Column("beneficiary_name", String(200), nullable=False),
+    Column("beneficiary_first_name", String(200), nullable=False),
+    Column("training_title", String(300), nullable=False),
+    Column("hours_paid", Numeric(7, 2, asdecimal=True), nullable=False),
+    Column("period_start", Date(), nullable=False),
+    Column("period_end", Date(), nullable=False),
+    Column("amount", Numeric(12, 2, asdecimal=True), nullable=False),
+    Index("ix_payment_lines_dossier", "dossier_number"),
+)
+
+bank_details = Table(
+    "bank_details", metadata,
+    Column("organisation_id", String(64), primary_key=True),
+    Column("version", Integer(), primary_key=True),
+    Column("funder_id", String(64), nullable=False),
+    Column("iban", String(34), nullable=False),
+    Column("bic", String(11), nullable=False),
+    Column("invoicing", String(20), nullable=False),
+    Column("third_party_name", String(200), nullable=True),
+    Column("rib_document_id", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("rejection_reason", String(500), nullable=True),
+    Column("submitted_by", String(64), nullable=False),
+    Column("submitted_by_email", String(320), nullable=True),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("reviewed_by", String(64), nullable=True),
+    Column("reviewed_at", UtcDateTime(), nullable=True),
+)
+
+credit_note_choices = Table(
+    "credit_note_choices", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("organisation_id", String(64), nullable=False),
+    Column("funder_id", String(64), nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("chosen_by", String(64), nullable=False),
+    Column("chosen_at", UtcDateTime(), nullable=False),
+    Index("ix_credit_note_choices_organisation", "organisation_id", "chosen_at"),
 )
 
 mapper_registry = registry()
 
 
 def start_mappers() -> None:
-    """Map domain.MonthLock; calling it again is harmless."""
+    """Map the domain classes; calling it again is harmless."""
     if getattr(MonthLock, "__mapper__", None) is not None:
         return
     mapper_registry.map_imperatively(MonthLock, month_locks)
+    mapper_registry.map_imperatively(PaymentLine, payment_lines)
+    mapper_registry.map_imperatively(Payment, payments, properties={
+        "lines": relationship(PaymentLine, order_by=payment_lines.c.position,
+                              cascade="all, delete-orphan", lazy="selectin")})
+    mapper_registry.map_imperatively(BankDetailsVersion, bank_details)
+    mapper_registry.map_imperatively(CreditNoteChoice, credit_note_choices)
+
+
+# ---- queries ------------------------------------------------------------------------------
+
+ROW_COLUMNS = (
+    payments.c.id.label("payment_id"), payments.c.number.label("payment_number"),
+    payments.c.payment_date, payments.c.advance, payments.c.organisation_id,
+    payment_lines.c.dossier_id, payment_lines.c.dossier_number,
+    payment_lines.c.beneficiary_name, payment_lines.c.beneficiary_first_name,
+    payment_lines.c.training_title, payment_lines.c.hours_paid, payment_lines.c.period_start,
+    payment_lines.c.period_end, payment_lines.c.amount, payments.c.reconciled,
+    payments.c.remittance_document_id, payment_lines.c.position,
+)
+ORDER = (payments.c.payment_date.desc(), payment_lines.c.dossier_number,
+         payments.c.number, payment_lines.c.position)
+
+
+def _filters(scope: Scope, start: date | None, end: date | None, dossier_number: str | None,
+             payment_number: str | None, organisation_id: str | None) -> list:
+    found = [payments.c.funder_id == scope.funder_id]
+    if scope.organisation_id is not None:
+        found.append(payments.c.organisation_id == scope.organisation_id)
+    if organisation_id is not None:
+        found.append(payments.c.organisation_id == organisation_id)
+    if start is not None:
+        found.append(payments.c.payment_date >= start)
+    if end is not None:
+        found.append(payments.c.payment_date <= end)
+    if dossier_number is not None:
+        found.append(payment_lines.c.dossier_number == dossier_number)
+    if payment_number is not None:
+        found.append(payments.c.number == payment_number)
+    return found
+
+
+def _joined():
+    return payments.join(payment_lines, payment_lines.c.payment_id == payments.c.id)
+
+
+def search_rows(session: Session, scope: Scope, search: dict, limit: int,
+                after: tuple | None = None) -> list:
+    """The search's rows in list order, `limit` at most, after the keyset `after`
+    ((payment_date, dossier_number, payment_number, position) of the previous page's last)."""
+    query = select(*ROW_COLUMNS).select_from(_joined()).where(*_filters(scope, **search))
+    if after is not None:
+        day, dossier_number, number, position = after
+        query = query.where(or_(
+            payments.c.payment_date < day,
+            and_(payments.c.payment_date == day,
+                 tuple_(payment_lines.c.dossier_number, payments.c.number,
+                        payment_lines.c.position) > tuple_(dossier_number, number, position))))
+    return session.execute(query.order_by(*ORDER).limit(limit)).all()
+
+
+def totals(session: Session, scope: Scope, search: dict,
+           days: set[date] | None = None) -> tuple[dict[str, Decimal], dict[date, Decimal]]:
+    """The totals per month and per date over the whole search (only the months and dates of
+    `days` when given): a page of rows shows totals it does not itself hold."""
+    query = (select(payments.c.payment_date, func.sum(payment_lines.c.amount))
+             .select_from(_joined()).where(*_filters(scope, **search)))
+    if days is not None:
+        if not days:
+            return {}, {}
+        low, high = min(days), max(days)
+        after_high = date(high.year + (high.month == 12), high.month % 12 + 1, 1)
+        query = query.where(payments.c.payment_date >= low.replace(day=1),
+                            payments.c.payment_date < after_high)
+    by_date: dict[date, Decimal] = {}
+    by_month: dict[str, Decimal] = {}
+    for day, amount in session.execute(query.group_by(payments.c.payment_date)):
+        amount = Decimal(amount).quantize(Decimal("0.01"))
+        by_date[day] = amount
+        by_month[month_of(day)] = by_month.get(month_of(day), Decimal("0.00")) + amount
+    if days is not None:
+        months = {month_of(day) for day in days}
+        by_date = {day: amount for day, amount in by_date.items() if day in days}
+        by_month = {month: amount for month, amount in by_month.items() if month in months}
+    return by_month, by_date
+
+
+def processing_count(session: Session, organisation_id: str) -> int:
+    return session.execute(select(func.count()).select_from(payments).where(
+        payments.c.organisation_id == organisation_id,
+        payments.c.status == PROCESSING)).scalar_one()
+
+
+def bank_versions(session: Session, organisation_id: str) -> list[BankDetailsVersion]:
+    return list(session.scalars(select(BankDetailsVersion).where(
+        BankDetailsVersion.organisation_id == organisation_id).order_by(
+        BankDetailsVersion.version.desc())))
+
+
+def payment_by_number(session: Session, funder_id: str, number: str) -> Payment | None:
+    return session.scalars(select(Payment).where(Payment.funder_id == funder_id,
+                                                 Payment.number == number)).first()
+
+
+def latest_credit_note_choice(session: Session, organisation_id: str) -> CreditNoteChoice | None:
+    return session.scalars(select(CreditNoteChoice).where(
+        CreditNoteChoice.organisation_id == organisation_id).order_by(
+        CreditNoteChoice.chosen_at.desc())).first()

@@ -94,6 +94,9 @@ expect("post", "/employers",                       "201  201  201  403  403  403
 expect("post", "/dossiers",                        "201  201  422  403  403  403  403  401  403  403  403")
 expect("get", "/dossiers",                         "200  200  200  200  200  200  200  401  200  200  200")
 expect("get", D,                                   "200  200  404  200  404  404  404  401  200  200  404")
+expect("patch", D,                                 "200  200  404  403  403  403  403  401  403  403  403")
+expect("post", "/dossiers/import",                 "403  403  403  403  200  403  200  401  403  403  403")
+expect("post", "/dossiers/import/spreadsheet",     "200  200  200  403  403  403  403  401  403  403  403")
 expect("get", D + "/certificates",                 "200  200  404  200  404  404  404  401  200  200  404")
 expect("get", M,                                   "200  200  404  200  404  404  404  401  200  200  404")
 expect("put", M + "/hours",                        "403  403  403  403  404  403  404  401  403  403  403")
@@ -101,7 +104,32 @@ expect("post", M + "/certify",                     "403  403  403  403  404  403
 expect("get", M + "/payment-lock",                 "200  200  404  200  404  404  404  401  200  200  404")
 expect("get", M + "/draft",                        "403  403  404  200  404  404  404  401  403  403  404")
 expect("post", M + "/attendance-sheet",            "403  403  404  201  404  404  404  401  403  403  404")
+expect("post", M + "/certification-code",          "403  403  403  403  404  403  404  401  403  403  403")
+expect("get", M + "/hours/proposal",               "403  403  403  403  404  403  404  401  403  403  403")
+expect("post", M + "/reopen",                      "409  409  404  403  403  403  403  401  403  403  403")
+expect("post", M + "/validate",                    "403  403  403  403  403  403  403  401  409  409  404")
+expect("post", M + "/contest",                     "403  403  403  403  403  403  403  401  409  409  404")
+expect("post", M + "/transmit",                    "409  409  404  403  403  403  403  401  403  403  403")
+expect("get", "/pending-actions",                  "403  403  403  200  200  200  200  401  200  200  200")
+expect("get", "/certificates/template",            "403  403  403  403  200  403  200  401  403  403  403")
+expect("post", "/certificates/import",             "403  403  403  403  200  403  200  401  403  403  403")
+expect("get", "/certification-settings",           "200  200  200  403  403  403  403  401  403  403  403")
+expect("put", "/certification-settings",           "200  403  200  403  403  403  403  401  403  403  403")
 expect("post", "/remittance-advices",              "422  422  422  403  403  403  403  401  403  403  403")
+P = "/payments/{payment_id}"
+expect("post", M + "/payment-lock/unlock",         "404  404  404  403  403  403  403  401  403  403  403")
+expect("post", "/payments",                        "201  201  422  403  403  403  403  401  403  403  403")
+expect("post", "/payments/import",                 "200  200  200  403  403  403  403  401  403  403  403")
+expect("get", "/payments",                         "200  200  200  200  200  200  200  401  403  403  403")
+expect("get", "/payments/export",                  "200  200  200  200  200  200  200  401  403  403  403")
+expect("get", P,                                   "200  200  404  200  404  404  404  401  404  404  404")
+expect("post", P + "/remittance-advice",           "200  200  404  403  403  403  403  401  403  403  403")
+expect("put", P + "/reconciliation",               "403  403  403  200  404  404  404  401  403  403  403")
+expect("get", ORG + "/bank-details",               "200  200  404  200  404  404  404  401  404  404  404")
+expect("post", ORG + "/bank-details",              "403  403  403  201  404  404  404  401  403  403  403")
+expect("post", ORG + "/bank-details/review",       "200  409  404  403  403  403  403  401  403  403  403")
+expect("get", ORG + "/credit-note-mode",           "200  200  404  200  404  404  404  401  404  404  404")
+expect("put", ORG + "/credit-note-mode",           "403  403  403  200  404  404  404  401  403  403  403")
 expect("get", "/verifications/{reference}",        "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/document-categories",              "200  200  200  200  200  200  200  401  200  200  200")
 expect("post", "/document-categories",             "422  422  422  403  403  403  403  401  403  403  403")
@@ -125,6 +153,20 @@ def _pdf() -> bytes:
     from weasyprint import HTML
 
     return HTML(string="<p>Matrice des accès</p>").write_pdf()
+
+
+def _hours_sheet() -> bytes:
+    """A filled hours template naming no dossier of the matrix: only access is at stake."""
+    import io
+
+    from openpyxl import Workbook
+    book = Workbook()
+    book.active.append(["N° dossier", "Mois", "Heures de présence en formation",
+                        "Heures de présence en stage", "Heures d'absence"])
+    book.active.append(["INCONNU-1", date.today().strftime("%Y-%m"), 7, 0, 0])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _user(role: str, **extra) -> dict:
@@ -177,12 +219,38 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
             "beneficiary_id": world["beneficiary_id"], "employer_id": world["employer_id"],
             "training_title": "Matrice", "session_start": str(month_shift(today, -2)),
             "session_end": str(month_shift(today, 3))}},
+        ("patch", D): {"json": {"commission_date": str(month_shift(today, -3))}},
+        ("post", "/dossiers/import"): {"json": {"rows": [{
+            "number": f"MI{uuid.uuid4().hex[:8]}",
+            "beneficiary": {"name": "IMPORT Matrice", "email": "import@matrice.example.org"},
+            "training_title": "Matrice", "session_start": str(month_shift(today, -2)),
+            "session_end": str(month_shift(today, 3))}]}},
+        ("post", "/dossiers/import/spreadsheet"): {"files": {"file": ("dossiers.csv", (
+            "N° dossier;SIRET;Bénéficiaire;E-mail bénéficiaire;Formation;Début de session;"
+            f"Fin de session\nMS{uuid.uuid4().hex[:8]};{world['siret']};IMPORT Matrice;"
+            f"import@matrice.example.org;Matrice;{month_shift(today, -2):%d/%m/%Y};"
+            f"{month_shift(today, 3):%d/%m/%Y}\n").encode())}},
         ("put", M + "/hours"): {"json": {"training_hours": "1", "internship_hours": "0",
                                          "absence_hours": "0"}},
         ("post", M + "/certify"): {"json": {"attest": True}},
         ("post", M + "/attendance-sheet"): {"json": {
             "granularity": "day", "days": [{"day": str(today.replace(day=1))}]}},
+        ("post", M + "/certification-code"): {"json": {"attest": True, "accept_ip": True}},
+        ("get", M + "/hours/proposal"): {"params": {"source": "spread"}},
+        ("post", M + "/reopen"): {"json": {"reason": "Matrice"}},
+        ("post", M + "/contest"): {"json": {"reason": "Matrice"}},
+        ("get", "/certificates/template"): {"params": {"month": today.strftime("%Y-%m")}},
+        ("post", "/certificates/import"): {"files": {"file": ("heures.xlsx", world["xlsx"])}},
+        ("put", "/certification-settings"): {"json": {"entry_mode": "month"}},
         ("post", "/remittance-advices"): {"json": {}},
+        ("post", M + "/payment-lock/unlock"): {"json": {"reason": "Matrice"}},
+        ("post", "/payments"): {"json": _payment(world, role)},
+        ("post", "/payments/import"): {"json": {"payments": [_payment(world, role)]}},
+        ("put", "/payments/{payment_id}/reconciliation"): {"json": {"reconciled": True}},
+        ("post", ORG + "/bank-details"): {"json": _bank_details(world["rib_id"])},
+        ("post", ORG + "/bank-details/review"): {"json": {"version": 1,
+                                                          "decision": "validated"}},
+        ("put", ORG + "/credit-note-mode"): {"json": {"mode": "deduction"}},
         ("post", "/document-categories"): {"json": {}},
         ("post", "/documents"): {"data": {"category": "other", "label": "Pièce matrice",
                                           "dossier_id": world["dossier_id"]},
@@ -192,6 +260,21 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
         ("post", DOC + "/reject"): {"json": {"reason_code": "illegible"}},
     }
     return bodies.get(route, {})
+
+
+def _payment(world: dict, role: str) -> dict:
+    """A payment of A's dossier, for a month before the matrix's certificate month."""
+    period = month_shift(date.today(), -2)
+    return {"number": f"MX-{role}-{uuid.uuid4().hex[:6]}", "payment_date": str(date.today()),
+            "organisation_id": world["organisation_id"], "lines": [{
+                "dossier_id": world["dossier_id"], "hours_paid": "7", "amount": "70,00",
+                "period_start": str(period.replace(day=1)),
+                "period_end": str(period.replace(day=28))}]}
+
+
+def _bank_details(rib_id: str) -> dict:
+    return {"iban": "FR76 1382 5002 0008 0146 3722 518", "bic": "CEPAFRPP382",
+            "invoicing": "self", "rib_document_id": rib_id}
 
 
 def url_of(path: str, world: dict) -> str:
@@ -238,6 +321,15 @@ def world(stack, smtp_server):
     token = org_admin.post("/api-tokens", json={
         "name": "ERP A", "expires_on": str(today + timedelta(days=30))}).json()
     me = org_admin.get("/me").json()
+    rib = org_admin.post("/documents", data={"category": "bank_details"},
+                         files={"file": ("rib.pdf", pdf)})
+    assert rib.status_code == 201, rib.text
+    bank = org_admin.post(f"/organisations/{organisation['id']}/bank-details",
+                          json=_bank_details(rib.json()["document_id"]))
+    assert bank.status_code == 201, bank.text
+    paid = funder.post("/payments", json=_payment({
+        "organisation_id": organisation["id"], "dossier_id": dossier["id"]}, "world"))
+    assert paid.status_code == 201, paid.text
     clients = {
         "fadm": funder,
         "fagt": _funder_agent(stack, smtp_server, funder),
@@ -253,16 +345,18 @@ def world(stack, smtp_server):
             ("oben", other_beneficiary["email"]))},
     }
     return {
-        "clients": clients, "siret": "73282932000074", "pdf": pdf,
+        "clients": clients, "siret": "73282932000074", "pdf": pdf, "xlsx": _hours_sheet(),
+        "rib_id": rib.json()["document_id"],
         "organisation_id": organisation["id"], "dossier_id": dossier["id"],
         "beneficiary_id": beneficiary.json()["id"], "employer_id": employer.json()["id"],
         "path_values": {
             "organisation_id": organisation["id"], "dossier_id": dossier["id"], "month": month,
             "document_id": document.json()["document_id"], "user_id": me["user"]["id"],
-            "token_id": token["id"], "reference": "JAL-AAAAAAAAAAAA", "party_id": spare["id"]},
+            "token_id": token["id"], "reference": "JAL-AAAAAAAAAAAA", "party_id": spare["id"],
+            "payment_id": paid.json()["id"]},
         # A's data an outsider must never read: ids in a success, the rest anywhere.
         "ids": [organisation["id"], dossier["id"], document.json()["document_id"],
-                me["user"]["id"], token["id"]],
+                me["user"]["id"], token["id"], paid.json()["id"]],
         "secrets": [number, "Centre Horizon Matrice", "BENEFICIAIRE Secret",
                     "Employeur Secret", "Formation Secrète", org_admin.email,
                     org_admin.identifier, token["token"]],

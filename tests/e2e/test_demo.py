@@ -13,15 +13,15 @@ pytestmark = pytest.mark.e2e
 
 
 def test_demo_loads_once_with_its_accounts_and_certifier_profile(stack, smtp_server):
-    def bootstrap() -> bool:
-        return demo.bootstrap_funder(stack.env["JALON_AMQP_URI"])
+    def bootstrap(funder=None) -> bool:
+        return demo.bootstrap_funder(stack.env["JALON_AMQP_URI"], funder)
 
     today = date.today()
     first = demo.load(stack.base_url, bootstrap, smtp_server.emails, today)
-    emails_after_first = len(smtp_server.messages())
+    emails_after_first = len(smtp_server.emails())
     second = demo.load(stack.base_url, bootstrap, smtp_server.emails, today)
     assert second == first
-    assert len(smtp_server.messages()) == emails_after_first, "a second run sends nothing"
+    assert len(smtp_server.emails()) == emails_after_first, "a second run sends nothing"
 
     anonymous = Client(stack.base_url)
     admin = anonymous.login(demo.ORGANISATION_USER.identifier, demo.PASSWORD)
@@ -43,3 +43,35 @@ def test_demo_loads_once_with_its_accounts_and_certifier_profile(stack, smtp_ser
                 if d["number"] == demo.DOSSIER_NUMBER]) == 1
     statuses = sorted(d["status"] for d in admin.get("/documents").json())
     assert statuses == sorted(d.status for d in demo.DOCUMENTS)
+    check_certificates(stack)
+
+
+def certificate_statuses(client: Client, number: str) -> set[str]:
+    [dossier] = [d for d in client.get("/dossiers", params={"q": number}).json()
+                 if d["number"] == number]
+    return {c["status"] for c in client.get(f"/dossiers/{dossier['id']}/certificates").json()}
+
+
+def check_certificates(stack) -> None:
+    """Once the demo is loaded: each certificate status, method 2 by a certifier
+    organisation, and three funders' settings."""
+    anonymous = Client(stack.base_url)
+    main = anonymous.login(demo.ADMIN.identifier, demo.PASSWORD)
+    per_day = anonymous.login(demo.FUNDER_PER_DAY.admin.identifier, demo.PASSWORD)
+    notified = anonymous.login(demo.FUNDER_NOTIFIED.admin.identifier, demo.PASSWORD)
+    seen = set()
+    for client, number in ((main, "DEMO-0002"), (main, "DEMO-0003"), (main, "DEMO-0000"),
+                           (per_day, "DEMO-J001"), (notified, "DEMO-S001")):
+        seen |= certificate_statuses(client, number)
+    assert seen >= {"not_available", "awaiting_entry", "hours_entered", "certified",
+                    "awaiting_beneficiary_validation", "awaiting_employer_validation",
+                    "validated", "contested", "reopened", "closed_by_payment"}
+    settings = [c.get("/certification-settings").json() for c in (main, per_day, notified)]
+    assert [(s["entry_mode"], s["code_length"], s["employer_validation"], s["notify_funder"])
+            for s in settings] == [("month", 4, False, False), ("day", 6, True, False),
+                                   ("half_day", 4, False, True)]
+    certifier = anonymous.login(demo.CERTIFIER_USER.identifier, demo.PASSWORD)
+    [dossier] = certifier.get("/dossiers").json()
+    methods = {c["method"] for c in certifier.get(f"/dossiers/{dossier['id']}/certificates")
+               .json() if c["method"]}
+    assert methods == {2}

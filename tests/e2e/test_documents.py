@@ -15,6 +15,7 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from tests.e2e.conftest import Client, eventually, month_shift, new_organisation
+from tests.e2e.test_certification import letterhead_ready, sign_month
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +71,7 @@ def ids(response) -> set[str]:
 def mails_to(smtp_server, address: str) -> list[str]:
     """Subject and text of every message sent to `address`."""
     found = []
-    for message in smtp_server.messages():
+    for message in smtp_server.emails():
         if message["To"] != address:
             continue
         subject = str(make_header(decode_header(message["Subject"])))
@@ -267,6 +268,9 @@ def test_draft_then_final_certificate_and_its_verification(org, dossier):
     assert draft.headers["X-Content-SHA256"] == hashlib.sha256(draft.content).hexdigest()
     assert "PROJET" in pdf_text(draft.content)
 
+    # Method 1: the letterhead complete and the signed certificate deposited.
+    letterhead_ready(org, dossier["organisation_id"])
+    sign_month(org, dossier["id"], month)
     assert org.post(f"{base}/certify", json={"attest": True}).status_code == 200
 
     def final_certificate():

@@ -132,9 +132,16 @@ def test_draft_certificate_through_certification(services, rpc):
 def test_certify_stores_the_final_certificate_with_a_verification_reference(services, rpc):
     dossier = make_dossier()
     rpc.certification.enter_hours(ORG_USER, dossier["id"], MONTH, HOURS)
+    # Method 1: the draft, "signed", deposited as the month's signed certificate.
+    draft = rpc.certification.draft_certificate(ORG_USER, dossier["id"], MONTH)
+    rpc.documents.upload(ORG_USER, {
+        "category": "signed_certificate", "filename": "signe.pdf", "dossier_id": dossier["id"],
+        "content_base64": draft["content_base64"], "period_start": f"{MONTH}-01",
+        "period_end": f"{MONTH}-30"})
     rpc.certification.certify(ORG_USER, dossier["id"], MONTH, {"attest": True})
 
-    [document] = wait_until(lambda: rpc.documents.list_documents(ORG_USER, dossier["id"]))
+    [document] = wait_until(lambda: [d for d in rpc.documents.list_documents(
+        ORG_USER, dossier["id"]) if d["category"] == "completion_certificate"])
     assert document["category"] == "completion_certificate"
     text = pdf_text(content_of(rpc, ORG_USER, document["id"]))
     for expected in CERTIFICATE_TEXTS:

@@ -1,10 +1,12 @@
 """dossiers with the real identity service, on RabbitMQ and PostgreSQL: creation, the checks
-on what a dossier names, and scoping across two organisations, two funders and the parties
-(get_dossier's scope is the access check certification relies on)."""
+on what a dossier names, scoping across two organisations, two funders and the parties
+(get_dossier's scope is the access check certification relies on), changes, the forecast
+calendar, and both imports (an organisation's JSON batch, a funder's spreadsheet)."""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import eventlet
 import pytest
 
 from services.dossiers.service import DossiersService
@@ -18,7 +20,7 @@ from tests.integration.test_identity_service import (SENT, FakeNotifications, bo
 def world(service_env, container_factory, rpc):
     """Funder GE with organisations 1 and 2 (one dossier each), and funder IDF."""
     service_env("identity")
-    service_env("dossiers")
+    db_url = service_env("dossiers")
     SENT.clear()
     container_factory(FakeNotifications)  # identity emails the provisional passwords
     container_factory(IdentityService)
@@ -36,7 +38,7 @@ def world(service_env, container_factory, rpc):
     w = SimpleNamespace(admin=admin, other_admin=other_admin, first=first, second=second,
                         michelle=michelle, paul=paul, employer=employer,
                         first_user=first_login(rpc, "first"),
-                        second_user=first_login(rpc, "second"))
+                        second_user=first_login(rpc, "second"), db_url=db_url)
     w.d1 = rpc.dossiers.create_dossier(admin, dossier("20X000703", first, michelle, employer))
     w.d2 = rpc.dossiers.create_dossier(admin, dossier("16/0/5756", second, paul))
     return w
@@ -136,3 +138,314 @@ def test_search(world, rpc):
     ]
     for actor, query, expected in searches:
         assert numbers(rpc.dossiers.list_dossiers(actor, query)) == expected, query
+
+
+# --- commission date, forecast calendar, changes ---------------------------------------------
+
+import base64  # noqa: E402
+import io  # noqa: E402
+
+from sqlalchemy import func, select  # noqa: E402
+
+from services.dossiers.models import metadata  # noqa: E402
+from servicekit.db import make_engine  # noqa: E402
+from tests.integration.test_identity_service import valid_siret  # noqa: E402
+
+FORECAST = [{"day": "2026-01-05", "training_hours": "7.00", "internship_hours": "0.00"},
+            {"day": "2026-01-06", "training_hours": "3.50", "internship_hours": "3.50"}]
+
+
+def created_events(world) -> int:
+    outbox = metadata.tables["outbox"]
+    with make_engine(world.db_url).connect() as conn:
+        return conn.execute(select(func.count()).where(
+            outbox.c.event_name == "dossier_created")).scalar()
+
+
+def test_commission_date_and_forecast(world, rpc):
+    w = world
+    made = rpc.dossiers.create_dossier(w.admin, dossier(
+        "18RCDI3114", w.first, w.paul, commission_date="2025-10-16",
+        forecast=[{"day": "2026-01-06", "training_hours": "3,50", "internship_hours": "3.5"},
+                  {"day": "2026-01-05", "training_hours": "7"}]))
+    assert made["commission_date"] == "2025-10-16"
+    assert made["forecast"] == FORECAST
+    assert rpc.dossiers.get_dossier(w.first_user, made["id"]) == made
+    listed = {d["number"]: d for d in rpc.dossiers.list_dossiers(w.first_user)}["18RCDI3114"]
+    assert listed["commission_date"] == "2025-10-16"
+    assert listed["status_label"] == "Dossier en cours de suivi" and "forecast" not in listed
+    assert created_events(w) == 3  # one per dossier created (d1, d2 and this one)
+    for forecast, code in [
+        ([{"day": "2026-07-01", "training_hours": "7"}], "forecast_day_outside_session"),
+        ([{"day": "2026-01-05", "training_hours": "7"}, {"day": "2026-01-05",
+                                                         "training_hours": "1"}],
+         "forecast_duplicate_day"),
+        ([{"day": "2026-01-05", "training_hours": "24", "internship_hours": "1"}],
+         "forecast_day_over_24_hours"),
+    ]:
+        with pytest.raises(InvalidInput) as raised:
+            rpc.dossiers.create_dossier(w.admin, dossier("N9", w.first, w.paul,
+                                                         forecast=forecast))
+        assert raised.value.code == code
+    assert created_events(w) == 3
+
+
+def test_update_dossier(world, rpc):
+    w = world
+    d1 = rpc.dossiers.update_dossier(w.admin, w.d1["id"], {"forecast": FORECAST})
+    assert d1["forecast"] == FORECAST
+    changed = rpc.dossiers.update_dossier(w.admin, w.d1["id"], {
+        "training_title": "Chaudronnier", "session_end": "2026-05-31",
+        "commission_date": "2025-11-20", "status": "closed", "employer_id": None,
+        # the same day again (its row is kept) and a new one
+        "forecast": [{"day": "2026-01-05", "training_hours": "6"},
+                     {"day": "2026-05-29", "training_hours": "7"}]})
+    assert (changed["training_title"], changed["session_end"], changed["commission_date"]) == (
+        "Chaudronnier", "2026-05-31", "2025-11-20")
+    assert (changed["status"], changed["status_label"]) == ("closed", "Dossier clôturé")
+    assert changed["employer"] is None
+    assert [(d["day"], d["training_hours"]) for d in changed["forecast"]] == [
+        ("2026-01-05", "6.00"), ("2026-05-29", "7.00")]
+    assert changed["number"] == w.d1["number"] and changed["beneficiary"] == w.michelle
+    assert rpc.dossiers.get_dossier(w.first_user, w.d1["id"]) == changed
+    back = rpc.dossiers.update_dossier(w.admin, w.d1["id"], {"employer_id": w.employer["id"],
+                                                             "commission_date": None})
+    assert back["employer"] == w.employer and back["commission_date"] is None
+    assert back["forecast"] == changed["forecast"]
+    refusals = [
+        (w.admin, w.d1["id"], {"session_end": "2026-05-28"}, InvalidInput,
+         "forecast_day_outside_session"),
+        (w.admin, w.d1["id"], {"session_start": "2026-06-01"}, InvalidInput,
+         "session_end_before_start"),
+        (w.admin, w.d1["id"], {"employer_id": w.paul["id"]}, InvalidInput, "unknown_employer"),
+        (w.admin, w.d1["id"], {"status": "archived"}, InvalidInput, "invalid_payload"),
+        (w.admin, w.d1["id"], {"number": "X1"}, InvalidInput, "invalid_payload"),
+        (w.admin, w.d1["id"], {"training_title": None}, InvalidInput, "invalid_payload"),
+        (w.first_user, w.d1["id"], {"status": "closed"}, Forbidden, "funder_staff_only"),
+        (w.other_admin, w.d1["id"], {"status": "closed"}, NotFound, "dossier_not_found"),
+        (w.admin, "no-such-dossier", {"status": "closed"}, NotFound, "dossier_not_found"),
+    ]
+    for who, dossier_id, change, kind, code in refusals:
+        with pytest.raises(kind) as raised:
+            rpc.dossiers.update_dossier(who, dossier_id, change)
+        assert raised.value.code == code, change
+    assert rpc.dossiers.get_dossier(w.admin, w.d1["id"]) == back
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+def batch_row(number, **overrides):
+    return {"number": number,
+            "beneficiary": {"name": "NOUVEAU Jean", "email": "jean@example.org"},
+            "employer": {"name": "Garage Martin", "email": "RH@garage.example.org"},
+            "training_title": "Mécanicien", "session_start": "2026-02-02",
+            "session_end": "2026-09-30", "commission_date": "2025-12-15",
+            "forecast": [{"day": "2026-02-02", "training_hours": "7,00"}], **overrides}
+
+
+def outcomes(report):
+    return [(r["row"], r["number"], r["outcome"], [e["code"] for e in r["errors"]])
+            for r in report["rows"]]
+
+
+def test_json_import_is_idempotent_and_reports_every_row(world, rpc):
+    w = world
+    rows = [batch_row("IMP-1"),
+            batch_row("IMP-2", beneficiary={"name": "DUBOIS Michelle",
+                                            "email": "Michelle@Example.org"}, employer=None,
+                      forecast=None),
+            batch_row("IMP-3", session_end="2026-01-01"),
+            batch_row("IMP-1", training_title="Doublon"),
+            batch_row("16/0/5756"),                        # the second organisation's dossier
+            batch_row("20X000703")]                        # ours, but Michelle's, not Jean's
+    report = rpc.dossiers.import_dossiers(w.first_user, {"rows": rows})
+    assert outcomes(report) == [
+        (1, "IMP-1", "created", []), (2, "IMP-2", "created", []),
+        (3, "IMP-3", "error", ["session_end_before_start"]),
+        (4, "IMP-1", "error", ["duplicate_number"]),
+        (5, "16/0/5756", "error", ["dossier_number_taken"]),
+        (6, "20X000703", "error", ["beneficiary_changed"])]
+    assert (report["created"], report["updated"], report["unchanged"], report["errors"]) == (
+        2, 0, 0, 4)
+    assert report["rows"][2]["errors"][0]["field"] == "session_end"
+    assert report["rows"][2]["errors"][0]["message"] == "La fin de session précède son début."
+    imported = {d["number"]: d for d in rpc.dossiers.list_dossiers(w.first_user)}
+    one = rpc.dossiers.get_dossier(w.first_user, imported["IMP-1"]["id"])
+    assert one["organisation_id"] == w.first["id"] and one["organisation_name"] == "Organisme 1"
+    assert one["employer"] == w.employer              # found by kind and email, any case
+    assert one["forecast"] == [{"day": "2026-02-02", "training_hours": "7.00",
+                                "internship_hours": "0.00"}]
+    assert imported["IMP-2"]["beneficiary"] == w.michelle
+    assert imported["IMP-1"]["beneficiary"]["name"] == "NOUVEAU Jean"
+    assert created_events(w) == 4
+
+    again = rpc.dossiers.import_dossiers(w.first_user, {"rows": rows[:2]})
+    assert outcomes(again) == [(1, "IMP-1", "unchanged", []), (2, "IMP-2", "unchanged", [])]
+    assert again["rows"][0]["dossier_id"] == one["id"]
+    # A row without employer or commission date leaves the dossier's as they are.
+    partial = {key: value for key, value in rows[0].items()
+               if key not in ("employer", "commission_date", "forecast")}
+    assert outcomes(rpc.dossiers.import_dossiers(w.first_user, {"rows": [partial]})) == [
+        (1, "IMP-1", "unchanged", [])]
+    changed = rpc.dossiers.import_dossiers(w.first_user, {"rows": [
+        batch_row("IMP-1", employer=None, training_title="Mécanicien auto")]})
+    assert outcomes(changed) == [(1, "IMP-1", "updated", [])]
+    after = rpc.dossiers.get_dossier(w.first_user, one["id"])
+    assert after["employer"] is None and after["training_title"] == "Mécanicien auto"
+    assert created_events(w) == 4
+    # Jean was created once, though two rows named him.
+    jeans = rpc.dossiers.list_dossiers(w.admin, "nouveau jean")
+    assert len({d["beneficiary"]["id"] for d in jeans}) == 1
+
+
+def test_json_import_refusals(world, rpc):
+    w = world
+    payments_only = {**w.first_user, "rights": ["payments"]}
+    for who, payload, kind, code in [
+        (payments_only, {"rows": [batch_row("X")]}, Forbidden, "missing_right"),
+        (w.admin, {"rows": [batch_row("X")]}, Forbidden, "organisation_only"),
+        (w.first_user, {"rows": []}, InvalidInput, "invalid_payload"),
+        (w.first_user, {"rows": ["pas un objet"]}, InvalidInput, "invalid_payload"),
+        ({**w.first_user, "restricted": True}, {"rows": [batch_row("X")]}, Forbidden,
+         "account_restricted"),
+    ]:
+        with pytest.raises(kind) as raised:
+            rpc.dossiers.import_dossiers(who, payload)
+        assert raised.value.code == code
+    report = rpc.dossiers.import_dossiers(w.first_user, {"rows": [
+        {"number": "X 1"}, batch_row("X2", forecast=[
+            {"day": "2026-02-02", "training_hours": "25"}])]})
+    assert [r["errors"][0]["code"] for r in report["rows"]] == [
+        "invalid_number", "forecast_day_over_24_hours"]
+    assert [e["field"] for e in report["rows"][0]["errors"]] == [
+        "number", "beneficiary", "training_title", "session_start", "session_end"]
+    assert report["created"] == 0
+
+
+HEADER = ["N° dossier", "SIRET", "Bénéficiaire", "E-mail bénéficiaire", "Employeur",
+          "E-mail employeur", "Formation", "Début de session", "Fin de session",
+          "Date commission"]
+
+
+def sheet_rows(world):
+    first, second = valid_siret(1), valid_siret(2)
+    return [
+        ["XL-1", first, "DUBOIS Michelle", "michelle@example.org", "Garage Martin",
+         "rh@garage.example.org", "Soudeur", "05/01/2026", "30/06/2026", "16/10/2025"],
+        ["XL-2", second[:3] + " " + second[3:], "PETIT Anne", "anne@example.org", "", "",
+         "Boulanger", "2026-03-02", "2026-12-18", ""],
+        ["XL-3", "73282932000099", "X", "x@example.org", "", "", "T", "05/01/2026",
+         "30/06/2026", ""],
+        ["XL-4", first, "Y", "pas-un-email", "", "", "T", "31/02/2026", "30/06/2026", ""],
+        ["", "", "", "", "", "", "", "", "", ""],
+        ["XL-5", "", "Z", "z@example.org", "", "", "T", "05/01/2026", "30/06/2026", ""],
+    ]
+
+
+def csv_file(rows, delimiter=";") -> str:
+    lines = [delimiter.join(HEADER)] + [delimiter.join(row) for row in rows]
+    text = "\ufeff" + "\r\n".join(lines) + "\r\n"
+    return base64.b64encode(text.encode("utf-8")).decode()
+
+
+def xlsx_file(rows) -> str:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(HEADER)
+    for row in rows:
+        workbook.active.append([cell or None for cell in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_spreadsheet_import(world, rpc):
+    w = world
+    upload = {"filename": "dossiers.csv", "content_base64": csv_file(sheet_rows(w))}
+    report = rpc.dossiers.import_spreadsheet(w.admin, upload)
+    assert outcomes(report) == [
+        (2, "XL-1", "created", []), (3, "XL-2", "created", []),
+        (4, "XL-3", "error", ["unknown_organisation"]),
+        (5, "XL-4", "error", ["invalid_email", "invalid_date"]),
+        (7, "XL-5", "error", ["required"])]
+    errors = {(e["field"], e["column"]) for r in report["rows"] for e in r["errors"]}
+    assert errors == {("siret", "SIRET"), ("beneficiary.email", "E-mail bénéficiaire"),
+                      ("session_start", "Début de session")}
+    listed = {d["number"]: d for d in rpc.dossiers.list_dossiers(w.admin, "XL-")}
+    assert listed["XL-1"]["organisation_id"] == w.first["id"]
+    assert listed["XL-1"]["beneficiary"] == w.michelle
+    assert listed["XL-1"]["commission_date"] == "2025-10-16"
+    assert listed["XL-2"]["organisation_id"] == w.second["id"]
+    assert listed["XL-2"]["employer"] is None
+    assert created_events(w) == 4
+
+    # The same rows as xlsx: nothing changes; one row changed: that row only is updated.
+    again = rpc.dossiers.import_spreadsheet(w.admin, {"filename": "dossiers.xlsx",
+                                                      "content_base64": xlsx_file(sheet_rows(w))})
+    assert [r["outcome"] for r in again["rows"]] == [
+        "unchanged", "unchanged", "error", "error", "error"]
+    rows = sheet_rows(w)
+    rows[1][6] = "Boulanger pâtissier"
+    changed = rpc.dossiers.import_spreadsheet(w.admin, {"filename": "d.csv",
+                                                        "content_base64": csv_file(rows, ",")})
+    assert (changed["created"], changed["updated"], changed["unchanged"]) == (0, 1, 1)
+    assert created_events(w) == 4
+    # Another funder's staff do not find GE's organisations by SIRET.
+    other = rpc.dossiers.import_spreadsheet(w.other_admin, upload)
+    assert [r["errors"][0]["code"] for r in other["rows"]] == [
+        "unknown_organisation"] * 4 + ["required"]
+    assert other["created"] == other["updated"] == other["unchanged"] == 0
+
+
+def test_spreadsheet_refusals(world, rpc):
+    w = world
+    for who, payload, kind, code in [
+        (w.first_user, {"filename": "a.csv", "content_base64": csv_file([])}, Forbidden,
+         "funder_staff_only"),
+        (w.admin, {"filename": "a.pdf", "content_base64": base64.b64encode(
+            b"%PDF-1.4\x00\x00").decode()}, InvalidInput, "not_a_spreadsheet"),
+        (w.admin, {"filename": "a.csv", "content_base64": "@@@"}, InvalidInput,
+         "not_a_spreadsheet"),
+        (w.admin, {"filename": "a.csv", "content_base64": base64.b64encode(
+            "N° dossier;Formation\n".encode()).decode()}, InvalidInput, "missing_columns"),
+    ]:
+        with pytest.raises(kind) as raised:
+            rpc.dossiers.import_spreadsheet(who, payload)
+        assert raised.value.code == code
+
+
+def test_identity_finds_the_funders_organisations_by_siret(world, rpc):
+    w = world
+    found = rpc.identity.find_organisations_by_siret(
+        w.admin, [valid_siret(1), valid_siret(2), "123", "pas"])
+    assert sorted(o["id"] for o in found) == sorted([w.first["id"], w.second["id"]])
+    spaced = valid_siret(1)[:3] + " " + valid_siret(1)[3:]
+    assert [o["id"] for o in rpc.identity.find_organisations_by_siret(w.admin, [spaced])] == [
+        w.first["id"]]
+    assert rpc.identity.find_organisations_by_siret(w.other_admin, [valid_siret(1)]) == []
+    with pytest.raises(Forbidden):
+        rpc.identity.find_organisations_by_siret(w.first_user, [valid_siret(1)])
+
+
+def test_parties_get_their_accounts_with_the_dossier_and_a_later_employer(world, rpc):
+    """dossier_created opens the beneficiary's and employer's accounts (identity, for real);
+    dossier_updated opens the account of an employer named later, once."""
+    def credentials_to(email):
+        return [e for e in SENT if e["template"] == "account_credentials" and e["to"] == email]
+
+    def wait_for(predicate, seconds=20):
+        with eventlet.Timeout(seconds):
+            while not predicate():
+                eventlet.sleep(0.05)
+
+    wait_for(lambda: credentials_to("michelle@example.org") and
+             credentials_to("rh@garage.example.org") and credentials_to("paul@example.org"))
+    later = rpc.dossiers.create_employer(world.admin, {"name": "Boulangerie Roux",
+                                                       "email": "rh@roux.example.org"})
+    rpc.dossiers.update_dossier(world.admin, world.d2["id"], {"employer_id": later["id"]})
+    rpc.dossiers.update_dossier(world.admin, world.d2["id"], {"training_title": "Autre titre"})
+    wait_for(lambda: credentials_to("rh@roux.example.org"))
+    [sent] = credentials_to("rh@roux.example.org")
+    assert sent["context"]["dossier_number"] == "16/0/5756"
+    assert len(credentials_to("paul@example.org")) == 1

@@ -78,9 +78,24 @@ def _dossier(dossier_id: str = "d1") -> dict:
             "session_end": "2026-06-30", "status": "in_progress"}
 
 
+def _import_report() -> dict:
+    return {"created": 1, "updated": 0, "unchanged": 0, "errors": 1, "rows": [
+        {"row": 2, "number": "20X000703", "outcome": "created", "dossier_id": "d1",
+         "errors": []},
+        {"row": 3, "number": None, "outcome": "error", "dossier_id": None, "errors": [
+            {"row": 3, "field": "number", "column": "N° dossier", "code": "required",
+             "message": "Valeur obligatoire manquante."}]}]}
+
+
 def _certificate(dossier_id: str, month: str, **hours) -> dict:
     return {"dossier_id": dossier_id, "month": month, "status": "to_certify",
             "status_label": "À certifier", **hours}
+
+
+def _certification_settings() -> dict:
+    return {"funder_id": "f1", "entry_mode": "month", "code_length": 4,
+            "code_lifetime_minutes": 15, "beneficiary_validation": False,
+            "employer_validation": False, "notify_funder": False}
 
 
 def _organisation(organisation_id: str = "o1") -> dict:
@@ -265,6 +280,25 @@ class FakeDossiers:
         _record("dossiers", self.context, "list_dossiers", actor, query)
         return [_dossier()]
 
+    @rpc
+    def update_dossier(self, actor, dossier_id, change):
+        _record("dossiers", self.context, "update_dossier", dossier_id, change)
+        if dossier_id == "missing":
+            raise NotFound("dossier_not_found", "Dossier introuvable.")
+        return {**_dossier(dossier_id), "forecast": []}
+
+    @rpc
+    def import_dossiers(self, actor, payload):
+        _record("dossiers", self.context, "import_dossiers", payload)
+        return _import_report()
+
+    @rpc
+    def import_spreadsheet(self, actor, payload):
+        _record("dossiers", self.context, "import_spreadsheet", payload)
+        if base64.b64decode(payload["content_base64"]).startswith(b"%PDF"):
+            raise InvalidInput("not_a_spreadsheet", "Ce fichier n'est pas un tableur lisible.")
+        return _import_report()
+
 
 class FakeCertification:
     name = "certification"
@@ -289,7 +323,8 @@ class FakeCertification:
     @rpc
     def enter_hours(self, actor, dossier_id, month, entry):
         _record("certification", self.context, "enter_hours", actor, entry)
-        return _certificate(dossier_id, month, **entry)
+        totals = {k: v for k, v in entry.items() if k != "days"}  # days: an input shape
+        return _certificate(dossier_id, month, **totals)
 
     @rpc
     def draft_certificate(self, actor, dossier_id, month):
@@ -299,6 +334,58 @@ class FakeCertification:
     @rpc
     def certify(self, actor, dossier_id, month, payload):
         raise Conflict("already_certified", "Ce mois est déjà certifié.", {"version": 3})
+
+    @rpc
+    def request_code(self, actor, dossier_id, month, payload):
+        return {"sent_to": "c***@example.org", "expires_at": NOW, "code_length": 4,
+                "lifetime_minutes": 15}
+
+    @rpc
+    def propose_hours(self, actor, dossier_id, month, query):
+        entry = {"training_hours": "147.00", "internship_hours": "0.00", "absence_hours": "0.00",
+                 "days": []}
+        return {"dossier_id": dossier_id, "month": month, "source": query["source"],
+                "entry": entry, "warnings": []}
+
+    @rpc
+    def reopen(self, actor, dossier_id, month, payload):
+        return _certificate(dossier_id, month, reopen_reason=payload["reason"])
+
+    @rpc
+    def validate_hours(self, actor, dossier_id, month):
+        return _certificate(dossier_id, month, status="validated")
+
+    @rpc
+    def contest_hours(self, actor, dossier_id, month, payload):
+        return _certificate(dossier_id, month, status="contested",
+                            contest_reason=payload["reason"])
+
+    @rpc
+    def transmit_hours(self, actor, dossier_id, month):
+        return _certificate(dossier_id, month, transmitted_at=NOW)
+
+    @rpc
+    def pending_actions(self, actor):
+        return {"count": 0, "label": "0 action en attente", "actions": []}
+
+    @rpc
+    def get_settings(self, actor):
+        return _certification_settings()
+
+    @rpc
+    def update_settings(self, actor, payload):
+        return {**_certification_settings(), **payload}
+
+    @rpc
+    def hours_template(self, actor, query):
+        return {"filename": f"modele-heures-{query['month']}.xlsx",
+                "content_type": "application/vnd.openxmlformats-officedocument.spreadsheetml"
+                                ".sheet", "content_base64": base64.b64encode(b"PK").decode()}
+
+    @rpc
+    def import_hours(self, actor, upload):
+        _record("certification", self.context, "import_hours", upload)
+        return {"entered": 0, "errors": 0, "rows": []}
 
 
 class FakePayments:
@@ -312,6 +399,80 @@ class FakePayments:
     @rpc
     def get_month_lock(self, actor, dossier_id, month):
         return {"dossier_id": dossier_id, "month": month, "locked": False}
+
+    @rpc
+    def unlock_month(self, actor, dossier_id, month, payload):
+        return {"dossier_id": dossier_id, "month": month, "locked": False,
+                "unlock_reason": payload["reason"]}
+
+    @rpc
+    def record_payment(self, actor, payload):
+        return _payment()
+
+    @rpc
+    def import_payments(self, actor, payload):
+        return {"created": 0, "unchanged": 0, "errors": 0, "rows": []}
+
+    @rpc
+    def list_payments(self, actor, query=None):
+        return {"months": [], "total": "0.00", "rows": 0, "truncated": False}
+
+    @rpc
+    def export_rows(self, actor, query=None, after=None, limit=1000):
+        return {"rows": [], "month_totals": {}, "date_totals": {}, "next_after": None}
+
+    @rpc
+    def get_payment(self, actor, payment_id):
+        return _payment(payment_id)
+
+    @rpc
+    def issue_remittance_advice(self, actor, payment_id):
+        return _payment(payment_id)
+
+    @rpc
+    def reconcile_payment(self, actor, payment_id, payload):
+        return {**_payment(payment_id), "reconciled": payload["reconciled"]}
+
+    @rpc
+    def get_bank_details(self, actor, organisation_id):
+        return {"organisation_id": organisation_id, "current": None,
+                "validated_version": None, "may_change": True, "versions": []}
+
+    @rpc
+    def submit_bank_details(self, actor, organisation_id, payload):
+        return _bank_version(organisation_id)
+
+    @rpc
+    def review_bank_details(self, actor, organisation_id, payload):
+        return _bank_version(organisation_id)
+
+    @rpc
+    def get_credit_note_mode(self, actor, organisation_id):
+        return _credit_note_mode(organisation_id)
+
+    @rpc
+    def choose_credit_note_mode(self, actor, organisation_id, payload):
+        return {**_credit_note_mode(organisation_id), "mode": payload["mode"]}
+
+
+def _payment(payment_id: str = "p1") -> dict:
+    return {"id": payment_id, "number": "107", "payment_date": "2019-08-23",
+            "funder_id": "f1", "organisation_id": "o1", "advance": False, "amount": "10.00",
+            "status": "issued", "lines": [], "recorded_by": "u1",
+            "recorded_at": "2019-08-23T09:00:00+00:00"}
+
+
+def _bank_version(organisation_id: str) -> dict:
+    return {"organisation_id": organisation_id, "version": 1,
+            "iban": "FR7613825002000801463722518", "bic": "CEPAFRPP382", "invoicing": "self",
+            "invoicing_label": "Je facture moi-même mes contrats", "rib_document_id": "d1",
+            "status": "pending", "status_label": "En attente de validation",
+            "submitted_by": "u1", "submitted_at": "2019-08-23T09:00:00+00:00"}
+
+
+def _credit_note_mode(organisation_id: str) -> dict:
+    return {"organisation_id": organisation_id, "mode": None, "explanation": "…",
+            "options": []}
 
 
 class FakeDocuments:
@@ -594,10 +755,12 @@ def test_remote_errors_become_problems(gateway):
 def test_validation_problems(gateway):
     url = f"{gateway}/dossiers/d1/certificates/2026-02/hours"
     assert_problem(requests.put(url, data=b"{not json", headers=auth()), 400, "invalid_json")
-    invalid = assert_problem(requests.put(url, json={"training_hours": "-1"}, headers=auth()),
-                             422, "invalid_body")
-    assert {tuple(e["loc"]) for e in invalid["errors"]} >= {("training_hours",),
-                                                           ("internship_hours",)}
+    # The totals are optional (a per-day entry computes them), each is checked when sent.
+    invalid = assert_problem(requests.put(url, json={"training_hours": "-1",
+                                                     "days": [{"day": "2026-02-30"}]},
+                                          headers=auth()), 422, "invalid_body")
+    assert {tuple(e["loc"][:2]) for e in invalid["errors"]} >= {("training_hours",),
+                                                               ("days", 0)}
     assert_problem(requests.get(f"{gateway}/dossiers/d1/certificates/2026-13", headers=auth()),
                    422, "invalid_path")
     assert_problem(requests.get(f"{gateway}/dossiers/{'x' * 65}", headers=auth()),
@@ -617,8 +780,48 @@ def test_french_hours_reach_certification_normalised(gateway):
     assert reply.status_code == 200, reply.text
     _, _, actor, entry = seen["certification"][-1]
     assert entry == {"training_hours": "147.00", "internship_hours": "0",
-                     "absence_hours": "3.5"}
+                     "absence_hours": "3.5", "days": []}
     assert actor["role"] == "organisation_user" and actor["ip"] == "127.0.0.1"
+
+
+def test_certification_settings_dashboard_template_and_import_routes(gateway):
+    settings = requests.get(f"{gateway}/certification-settings", headers=auth(FUNDER_TOKEN))
+    assert settings.status_code == 200 and settings.json()["code_length"] == 4
+    assert_problem(requests.get(f"{gateway}/certification-settings", headers=auth()), 403,
+                   "forbidden_role")
+    bad = requests.put(f"{gateway}/certification-settings", headers=auth(FUNDER_TOKEN),
+                       json={"code_length": 5})
+    assert_problem(bad, 422, "invalid_body")
+    saved = requests.put(f"{gateway}/certification-settings", headers=auth(FUNDER_TOKEN),
+                         json={"entry_mode": "half_day", "code_length": 6})
+    assert saved.status_code == 200 and saved.json()["entry_mode"] == "half_day"
+    assert requests.get(f"{gateway}/pending-actions", headers=auth()).json()["count"] == 0
+    proposal = requests.get(f"{gateway}/dossiers/d1/certificates/2026-02/hours/proposal",
+                            params={"source": "spread"}, headers=auth())
+    assert proposal.status_code == 200 and proposal.json()["source"] == "spread"
+    assert_problem(requests.get(f"{gateway}/dossiers/d1/certificates/2026-02/hours/proposal",
+                                params={"source": "other"}, headers=auth()), 422,
+                   "invalid_query")
+    code = requests.post(f"{gateway}/dossiers/d1/certificates/2026-02/certification-code",
+                         json={"attest": True, "accept_ip": True}, headers=auth())
+    assert code.status_code == 202 and code.json()["code_length"] == 4
+    assert_problem(requests.post(f"{gateway}/dossiers/d1/certificates/2026-02/certify",
+                                 json={"attest": True, "method": 2, "code": "12ab"},
+                                 headers=auth()), 422, "invalid_body")
+    reopened = requests.post(f"{gateway}/dossiers/d1/certificates/2026-02/reopen",
+                             json={"reason": "Erreur de saisie"}, headers=auth(FUNDER_TOKEN))
+    assert reopened.status_code == 200 and reopened.json()["reopen_reason"] == "Erreur de saisie"
+    template = requests.get(f"{gateway}/certificates/template", params={"month": "2026-02"},
+                            headers=auth())
+    assert template.status_code == 200 and template.content == b"PK"
+    assert "modele-heures-2026-02.xlsx" in template.headers["Content-Disposition"]
+    assert template.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    imported = requests.post(f"{gateway}/certificates/import", headers=auth(),
+                             files={"file": ("heures.xlsx", b"PK\x03\x04")})
+    assert imported.status_code == 200, imported.text
+    assert imported.json() == {"entered": 0, "errors": 0, "rows": []}
+    assert seen["certification"][-1][1:] == ("import_hours", {
+        "filename": "heures.xlsx", "content_base64": base64.b64encode(b"PK\x03\x04").decode()})
 
 
 def test_correlation_id_is_echoed_and_propagated(gateway):
@@ -716,6 +919,37 @@ def test_draft_certificate_download_and_public_verification(gateway):
     verified = requests.get(f"{gateway}/verifications/REF-1")
     assert verified.status_code == 200 and verified.json()["valid"] is True
     assert requests.get(f"{gateway}/verifications/other").json()["valid"] is False
+
+
+def test_dossier_change_and_import_routes(gateway):
+    changed = requests.patch(f"{gateway}/dossiers/d1", headers=auth(FUNDER_TOKEN),
+                             json={"status": "closed", "employer_id": None})
+    assert changed.status_code == 200, changed.text
+    # Only what was sent reaches the service: null removes, absent keeps.
+    assert seen["dossiers"][-1][1:] == ("update_dossier", "d1",
+                                        {"status": "closed", "employer_id": None})
+    assert_problem(requests.patch(f"{gateway}/dossiers/d1", headers=auth(),
+                                  json={"status": "closed"}), 403, "forbidden_role")
+    assert_problem(requests.patch(f"{gateway}/dossiers/d1", headers=auth(FUNDER_TOKEN),
+                                  json={"number": "X"}), 422, "invalid_body")
+    batch = {"rows": [{"number": "20X000703"}]}
+    imported = requests.post(f"{gateway}/dossiers/import", headers=auth(API_TOKEN), json=batch)
+    assert imported.status_code == 200 and imported.json()["created"] == 1
+    assert seen["dossiers"][-1][1:] == ("import_dossiers", batch)
+    assert_problem(requests.post(f"{gateway}/dossiers/import", headers=auth(FUNDER_TOKEN),
+                                 json=batch), 403, "forbidden_role")
+    sheet = "N° dossier;SIRET\n20X000703;73282932000074\n".encode()
+    uploaded = requests.post(f"{gateway}/dossiers/import/spreadsheet",
+                             headers=auth(FUNDER_TOKEN),
+                             files={"file": ("dossiers.csv", sheet)})
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["rows"][1]["errors"][0]["column"] == "N° dossier"
+    assert seen["dossiers"][-1][1:] == ("import_spreadsheet", {
+        "filename": "dossiers.csv", "content_base64": base64.b64encode(sheet).decode()})
+    assert_problem(requests.post(f"{gateway}/dossiers/import/spreadsheet",
+                                 headers=auth(FUNDER_TOKEN),
+                                 files={"file": ("dossiers.pdf", PDF)}),
+                   422, "not_a_spreadsheet")
 
 
 def test_health_degraded_then_ok(gateway, stack):

@@ -9,13 +9,15 @@ import pytest
 from sqlalchemy import func, select
 
 from contracts.envelope import new_envelope
-from contracts.events import CertifiedV1, MonthHours, Party
+from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursTransmittedV1,
+                             MonthHours, Party)
 from servicekit.db import make_engine
 from servicekit.errors import NotFound
 from servicekit.events import subscribe
 from services.certification.service import CertificationService
 from services.payments.models import metadata
 from services.payments.service import PaymentsService
+from tests.integration.test_certification_service import FakeDocuments as SignedCertificates
 from tests.integration.test_certification_service import (ATTEST, FUNDER, HOURS, ORG_USER,
                                                           ORGANISATION, FakeDossiers,
                                                           FakeIdentity, actor, dispatch,
@@ -61,7 +63,8 @@ def test_certified_month_is_locked_and_certification_marks_it(service_env, conta
                                                               rpc):
     service_env("certification")
     payments_url = service_env("payments")
-    for service in (FakeDossiers, FakeIdentity, Ledger, PaymentsService, CertificationService):
+    for service in (FakeDossiers, FakeIdentity, SignedCertificates, Ledger, PaymentsService,
+                    CertificationService):  # certify (method 1) reads the signed PDF
         container_factory(service)
     dossier, month = make_dossier(), this_month()
     rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
@@ -99,7 +102,8 @@ def test_month_lock_scoping(service_env, container_factory, rpc, amqp_uri):
     assert rpc.payments.get_month_lock(ORG_USER, dossier_id, "2026-03") == {
         "dossier_id": dossier_id, "month": "2026-03", "locked": False, "certificate_id": None,
         "training_hours": None, "internship_hours": None, "absence_hours": None,
-        "locked_at": None}
+        "locked_at": None, "unlocked_at": None, "unlocked_by": None, "unlock_reason": None,
+        "transmitted_at": None, "transmitted_by": None}
     for outsider in outsiders:
         with pytest.raises(NotFound):
             rpc.payments.get_month_lock(outsider, dossier_id, "2026-03")
@@ -124,3 +128,296 @@ def test_redelivered_certified_locks_once(service_env, container_factory, rpc, a
     lock = rpc.payments.get_month_lock(ORG_USER, dossier_id, "2026-02")
     assert lock["training_hours"] == "147.00"  # the first certified hours stay payable
     assert lock["certificate_id"] == first.data["certificate_id"]
+
+
+# ---- payments, list, export pages, reconciliation, unlock, bank details (issue 6) -----------
+
+import eventlet  # noqa: E402
+from nameko.rpc import rpc as rpc_entrypoint  # noqa: E402
+from servicekit.errors import Conflict, Forbidden, InvalidInput  # noqa: E402
+from tests.integration.test_certification_service import make_dossier as new_dossier  # noqa
+
+ISSUED: list[dict] = []      # payment_issued envelopes
+UNLOCKED: list[dict] = []    # month_unlocked envelopes
+ADVICES: list[dict] = []     # remittance advice requests documents received
+EMAILS: list[dict] = []      # direct emails notifications received
+DOCUMENTS_DOWN = {"down": False}
+STAFF = actor("funder_agent", None)
+
+
+class PaymentListener:
+    name = "payment_listener"
+
+    @subscribe("payments", "payment_issued")
+    def on_issued(self, event):
+        ISSUED.append(event.envelope.model_dump(mode="json"))
+
+    @subscribe("payments", "month_unlocked")
+    def on_unlocked(self, event):
+        UNLOCKED.append(event.envelope.model_dump(mode="json"))
+
+
+class FakeDocuments:
+    name = "documents"
+
+    @rpc_entrypoint
+    def render_remittance_advice(self, actor, request):
+        if DOCUMENTS_DOWN["down"]:
+            raise RuntimeError("documents down")
+        ADVICES.append(request)
+        return {"id": f"doc-{request['payment_number']}"}
+
+    @rpc_entrypoint
+    def get_document(self, actor, document_id):
+        if document_id == "rib-ok":
+            return {"id": document_id, "category": "bank_details",
+                    "organisation_id": ORGANISATION}
+        if document_id == "kbis":
+            return {"id": document_id, "category": "kbis",
+                    "organisation_id": ORGANISATION}
+        raise NotFound("document_not_found", "Document introuvable.")
+
+
+class FakeNotifications:
+    name = "notifications"
+
+    @rpc_entrypoint
+    def send_direct_email(self, payload):
+        EMAILS.append(payload)
+        return {"id": "e1"}
+
+
+def issued_for(number: str) -> list[dict]:
+    return [e for e in ISSUED if e["data"]["payment_number"] == number]
+
+
+def new_payment(number: str, dossier: dict, amount: str = "10 503,34",
+                payment_date: str = "2019-09-20", advance: bool = False) -> dict:
+    return {"number": number, "payment_date": payment_date, "organisation_id": ORGANISATION,
+            "advance": advance, "lines": [{
+                "dossier_id": dossier["id"], "hours_paid": "35,5",
+                "period_start": "2019-08-01", "period_end": "2019-09-30", "amount": amount}]}
+
+
+@pytest.fixture
+def payments(service_env, container_factory):
+    url = service_env("payments")
+    for service in (FakeDossiers, FakeIdentity, FakeDocuments, FakeNotifications,
+                    PaymentListener, Ledger, PaymentsService):
+        container_factory(service)
+    DOCUMENTS_DOWN["down"] = False
+    return url
+
+
+def test_record_a_payment_issues_its_advice_and_payment_issued_once(payments, rpc):
+    dossier, number = new_dossier(), f"P{uuid.uuid4().hex[:8]}"
+    paid = rpc.payments.record_payment(STAFF, new_payment(number, dossier))
+    assert (paid["amount"], paid["status"], paid["remittance_document_id"]) == (
+        "10503.34", "issued", f"doc-{number}")
+    line = paid["lines"][0]
+    assert (line["beneficiary_name"], line["beneficiary_first_name"], line["hours_paid"],
+            line["dossier_number"]) == ("DUBOIS", "beneficiary", "35.50", "20X000703")
+    advice = [a for a in ADVICES if a["payment_number"] == number][0]
+    assert advice["amount"] == "10503.34" and advice["dossier_numbers"] == ["20X000703"]
+    events = wait_until(lambda: issued_for(number))
+    assert events[0]["data"]["dossiers"] == [{"dossier_id": dossier["id"],
+                                              "months": ["2019-08", "2019-09"]}]
+    with pytest.raises(Conflict):
+        rpc.payments.record_payment(STAFF, new_payment(number, dossier))
+    for refused, kind in ((ORG_USER, Forbidden), (actor("funder_admin", None, "f-other"),
+                                                  InvalidInput)):
+        with pytest.raises(kind):
+            rpc.payments.record_payment(refused, new_payment(f"X{number}", dossier))
+    rpc.payments.issue_remittance_advice(STAFF, paid["id"])  # replaces the PDF only
+    eventlet.sleep(0.5)
+    assert len(issued_for(number)) == 1
+
+
+def test_import_is_idempotent_by_number_with_a_report_per_row(payments, rpc):
+    dossier, other = new_dossier(), new_dossier(organisation="o-elsewhere")
+    first, second = f"I{uuid.uuid4().hex[:8]}", f"J{uuid.uuid4().hex[:8]}"
+    batch = {"payments": [new_payment(first, dossier), new_payment(second, dossier, "12,5"),
+                          new_payment("BAD", other), {"number": "NOLINES"}]}
+    report = rpc.payments.import_payments(STAFF, batch)
+    assert [r["result"] for r in report["rows"]] == ["created", "created", "error", "error"]
+    assert report["rows"][2]["problems"][0]["code"] == "dossier_of_another_organisation"
+    assert "lines" in [p["field"] for p in report["rows"][3]["problems"]]
+    again = rpc.payments.import_payments(STAFF, batch)
+    assert (again["created"], again["unchanged"], again["errors"]) == (0, 2, 2)
+    assert again["rows"][0]["payment_id"] == report["rows"][0]["payment_id"]
+    wait_until(lambda: issued_for(second))
+    assert len(issued_for(first)) == 1
+
+
+def test_the_accounting_system_may_name_dossiers_by_number(payments, rpc):
+    number = f"N{uuid.uuid4().hex[:8]}"
+    dossier = new_dossier(number=number)
+    by_number = new_payment(f"K{uuid.uuid4().hex[:8]}", dossier)
+    by_number["lines"][0] = {**by_number["lines"][0], "dossier_number": number,
+                             "dossier_id": None}
+    unknown = {**by_number, "number": f"U{uuid.uuid4().hex[:8]}", "lines": [
+        {**by_number["lines"][0], "dossier_number": "INCONNU-1"}]}
+    report = rpc.payments.import_payments(STAFF, {"payments": [by_number, unknown]})
+    assert [r["result"] for r in report["rows"]] == ["created", "error"]
+    assert report["rows"][1]["problems"][0]["code"] == "dossier_not_found"
+    paid = rpc.payments.get_payment(STAFF, report["rows"][0]["payment_id"])
+    assert (paid["lines"][0]["dossier_id"], paid["lines"][0]["dossier_number"]) == (
+        dossier["id"], number)
+
+
+def test_list_export_pages_search_scope_and_reconciliation(payments, rpc):
+    dossier = new_dossier()
+    numbers = []
+    for day, amount in (("2019-09-20", "3567.20"), ("2019-09-20", "2802.80"),
+                        ("2019-09-03", "4133.34"), ("2019-08-23", "5424.93")):
+        numbers.append(f"L{uuid.uuid4().hex[:8]}")
+        rpc.payments.record_payment(STAFF, new_payment(numbers[-1], dossier, amount, day))
+    search = {"start": "2019-08-01", "end": "2019-09-30", "dossier_number": "20X000703"}
+    listed = rpc.payments.list_payments(ORG_USER, search)
+    september = [m for m in listed["months"] if m["month"] == "2019-09"][0]
+    assert (september["label"], september["total"]) == ("septembre 2019", "10503.34")
+    assert september["total_label"] == "10\u00a0503,34\u00a0€"
+    assert [(d["payment_date"], d["total"]) for d in september["dates"]] == [
+        ("2019-09-20", "6370.00"), ("2019-09-03", "4133.34")]
+    one = rpc.payments.list_payments(ORG_USER, {"payment_number": numbers[2]})
+    assert one["rows"] == 1 and one["months"][0]["total"] == "4133.34"
+    # the export's pages, one row at a time, give the same rows and the whole month's totals
+    rows, after = [], None
+    while True:
+        page = rpc.payments.export_rows(ORG_USER, {"payment_number": None, **search}, after, 1)
+        rows += page["rows"]
+        if page["rows"] and page["rows"][0]["payment_date"].startswith("2019-09"):
+            assert page["month_totals"]["2019-09"] == september["total"]
+        after = page["next_after"]
+        if not after:
+            break
+    listed_rows = [r for m in listed["months"] for d in m["dates"] for g in d["dossiers"]
+                   for r in g["rows"]]
+    assert [r["payment_id"] for r in rows] == [r["payment_id"] for r in listed_rows]
+    # scope: another organisation sees none of it; a user without the right nothing at all
+    assert rpc.payments.list_payments(actor(organisation="o-other"), search)["rows"] == 0
+    with pytest.raises(Forbidden):
+        rpc.payments.list_payments({**ORG_USER, "rights": ["enter_hours"]}, search)
+    with pytest.raises(Forbidden):
+        rpc.payments.list_payments(actor("beneficiary", None), search)
+    # pointage
+    payment_id = rows[0]["payment_id"]
+    ticked = rpc.payments.reconcile_payment(ORG_USER, payment_id, {"reconciled": True})
+    assert ticked["reconciled"] is True and ticked["reconciled_by"] == ORG_USER["user_id"]
+    assert rpc.payments.reconcile_payment(ORG_USER, payment_id, {"reconciled": False})[
+        "reconciled"] is False
+    with pytest.raises(Forbidden):
+        rpc.payments.reconcile_payment(STAFF, payment_id, {"reconciled": True})
+    with pytest.raises(NotFound):
+        rpc.payments.reconcile_payment(actor(organisation="o-other"), payment_id,
+                                       {"reconciled": True})
+
+
+def test_unlock_then_redelivered_and_new_certifications(payments, rpc, amqp_uri):
+    dossier_id = new_dossier()["id"]
+    first = new_envelope("certification", "certified", 1, certified(dossier_id))
+    dispatch(amqp_uri, "certification", "certified", first)
+    wait_until(lambda: rpc.payments.get_month_lock(STAFF, dossier_id, "2026-02")["locked"])
+    with pytest.raises(Forbidden):
+        rpc.payments.unlock_month(ORG_USER, dossier_id, "2026-02", {"reason": "x"})
+    unlocked = rpc.payments.unlock_month(STAFF, dossier_id, "2026-02",
+                                         {"reason": "Heures erronées"})
+    assert unlocked["locked"] is False and unlocked["unlock_reason"] == "Heures erronées"
+    with pytest.raises(Conflict):
+        rpc.payments.unlock_month(STAFF, dossier_id, "2026-02", {"reason": "encore"})
+    events = wait_until(lambda: [e for e in UNLOCKED if e["data"]["dossier_id"] == dossier_id])
+    assert events[0]["data"]["reason"] == "Heures erronées"
+    dispatch(amqp_uri, "certification", "certified", first)  # redelivered: nothing changes
+    eventlet.sleep(1)
+    assert rpc.payments.get_month_lock(STAFF, dossier_id, "2026-02")["locked"] is False
+    dispatch(amqp_uri, "certification", "certified",
+             new_envelope("certification", "certified", 1, certified(dossier_id, "120.00")))
+    relocked = wait_until(lambda: (lock := rpc.payments.get_month_lock(
+        STAFF, dossier_id, "2026-02"))["locked"] and lock)
+    assert relocked["training_hours"] == "120.00"
+    assert len(locked_for(dossier_id)) == 2
+
+
+IBAN = "FR76 1382 5002 0008 0146 3722 518"
+
+
+def test_bank_details_versions_review_email_and_the_processing_rule(payments, rpc):
+    organisation = ORGANISATION
+    entry = {"iban": IBAN, "bic": "CEPAFRPP382", "invoicing": "self",
+             "rib_document_id": "rib-ok"}
+    for bad, code in (({**entry, "iban": "FR76 1382 5002 0008 0146 3722 519"}, "invalid_iban"),
+                      ({**entry, "rib_document_id": "kbis"}, "rib_document_invalid")):
+        with pytest.raises(InvalidInput) as exc:
+            rpc.payments.submit_bank_details(ORG_USER, organisation, bad)
+        assert exc.value.code == code
+    version = rpc.payments.submit_bank_details(ORG_USER, organisation, entry)
+    assert (version["version"], version["status"], version["iban"]) == (
+        1, "pending", "FR7613825002000801463722518")
+    with pytest.raises(Forbidden):
+        rpc.payments.review_bank_details(ORG_USER, organisation,
+                                         {"version": 1, "decision": "validated"})
+    reviewed = rpc.payments.review_bank_details(STAFF, organisation,
+                                                {"version": 1, "decision": "validated"})
+    assert reviewed["status"] == "validated" and reviewed["reviewed_by"] == STAFF["user_id"]
+    assert EMAILS[-1]["template"] == "bank_details_reviewed"
+    assert EMAILS[-1]["to"] == "contact@lac.example"
+    # a payment records the version it used; while one is processing nothing may change
+    DOCUMENTS_DOWN["down"] = True
+    dossier, number = new_dossier(), f"B{uuid.uuid4().hex[:8]}"
+    stuck = rpc.payments.record_payment(STAFF, new_payment(number, dossier))
+    assert (stuck["status"], stuck["bank_details_version"]) == ("processing", 1)
+    with pytest.raises(Conflict) as exc:
+        rpc.payments.submit_bank_details(ORG_USER, organisation, entry)
+    assert exc.value.code == "payment_in_progress"
+    assert rpc.payments.get_bank_details(ORG_USER, organisation)["may_change"] is False
+    DOCUMENTS_DOWN["down"] = False
+    assert rpc.payments.issue_remittance_advice(STAFF, stuck["id"])["status"] == "issued"
+    wait_until(lambda: issued_for(number))
+    second = rpc.payments.submit_bank_details(ORG_USER, organisation, {
+        **entry, "invoicing": "third_party", "third_party_name": "Affacturage SA"})
+    rejected = rpc.payments.review_bank_details(STAFF, organisation, {
+        "version": 2, "decision": "rejected", "reason": "RIB manuscrit"})
+    assert (second["version"], rejected["rejection_reason"]) == (2, "RIB manuscrit")
+    state = rpc.payments.get_bank_details(STAFF, organisation)
+    assert [v["version"] for v in state["versions"]] == [2, 1]
+    assert state["validated_version"] == 1 and state["current"]["status"] == "rejected"
+    with pytest.raises(NotFound):
+        rpc.payments.get_bank_details(actor(organisation="o-other"), organisation)
+    # credit-note settlement mode
+    mode = rpc.payments.get_credit_note_mode(ORG_USER, organisation)
+    assert mode["mode"] is None and [o["mode"] for o in mode["options"]] == [
+        "deduction", "refund"]
+    chosen = rpc.payments.choose_credit_note_mode(ORG_USER, organisation, {"mode": "refund"})
+    assert (chosen["mode"], chosen["chosen_by"]) == ("refund", ORG_USER["user_id"])
+    assert rpc.payments.get_credit_note_mode(STAFF, organisation)["mode"] == "refund"
+
+
+def test_transmission_and_reopening_follow_certification(payments, rpc, amqp_uri):
+    """hours_transmitted marks the lock (even when it overtakes `certified`: retried until the
+    lock exists), certificate_reopened releases it; redeliveries change nothing."""
+    dossier_id = new_dossier()["id"]
+    certification = certified(dossier_id)
+    now = datetime.now(timezone.utc)
+    transmitted = new_envelope("certification", "hours_transmitted", 1, HoursTransmittedV1(
+        certificate_id=certification.certificate_id, dossier_id=dossier_id,
+        dossier_number="20X000703", funder_id=FUNDER, organisation_id=ORGANISATION,
+        month="2026-02", hours=certification.hours, status="certified",
+        transmitted_by="agent-1", transmitted_at=now))
+    dispatch(amqp_uri, "certification", "hours_transmitted", transmitted)  # before `certified`
+    eventlet.sleep(0.3)
+    dispatch(amqp_uri, "certification", "certified",
+             new_envelope("certification", "certified", 1, certification))
+    lock = wait_until(lambda: (found := rpc.payments.get_month_lock(
+        STAFF, dossier_id, "2026-02"))["transmitted_at"] and found)
+    assert lock["locked"] and lock["transmitted_by"] == "agent-1"
+
+    reopened = new_envelope("certification", "certificate_reopened", 1, CertificateReopenedV1(
+        certificate_id=certification.certificate_id, dossier_id=dossier_id, funder_id=FUNDER,
+        organisation_id=ORGANISATION, month="2026-02", reason="Heures à corriger",
+        reopened_by="agent-1", reopened_at=now))
+    for _ in range(2):  # redelivered: the second changes nothing
+        dispatch(amqp_uri, "certification", "certificate_reopened", reopened)
+    lock = wait_until(lambda: (found := rpc.payments.get_month_lock(
+        STAFF, dossier_id, "2026-02"))["locked"] is False and found)
+    assert lock["unlock_reason"] == "Heures à corriger" and lock["transmitted_at"] is None
+    assert not [e for e in UNLOCKED if e["data"]["dossier_id"] == dossier_id]

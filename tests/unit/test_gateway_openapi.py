@@ -22,6 +22,19 @@ EXPECTED = {
     ("get", "/verifications/{reference}"),
     ("get", "/auth/confirm-identifier"), ("get", "/auth/password-reset/confirm"),
     ("post", "/dossiers/{dossier_id}/certificates/{month}/attendance-sheet"),
+    ("get", "/dossiers/{dossier_id}/certificates/{month}/hours/proposal"),
+    ("post", "/dossiers/{dossier_id}/certificates/{month}/certification-code"),
+    ("post", "/dossiers/{dossier_id}/certificates/{month}/reopen"),
+    ("post", "/dossiers/{dossier_id}/certificates/{month}/validate"),
+    ("post", "/dossiers/{dossier_id}/certificates/{month}/contest"),
+    ("post", "/dossiers/{dossier_id}/certificates/{month}/transmit"),
+    ("get", "/pending-actions"),
+    ("patch", "/dossiers/{dossier_id}"), ("post", "/dossiers/import"),
+    ("post", "/dossiers/import/spreadsheet"),
+    ("get", "/certificates/template"),
+    ("post", "/certificates/import"),
+    ("get", "/certification-settings"),
+    ("put", "/certification-settings"),
     ("post", "/remittance-advices"),
     ("get", "/document-categories"), ("post", "/document-categories"),
     ("post", "/documents"), ("get", "/documents"), ("get", "/documents/{document_id}"),
@@ -43,6 +56,17 @@ EXPECTED = {
     ("post", "/parties/{party_id}/resend-credentials"),
     ("post", "/funder-users"), ("get", "/api-tokens"), ("post", "/api-tokens"),
     ("delete", "/api-tokens/{token_id}"), ("get", "/organisations/{organisation_id}/audit"),
+    # payments (issue 6)
+    ("post", "/dossiers/{dossier_id}/certificates/{month}/payment-lock/unlock"),
+    ("post", "/payments"), ("post", "/payments/import"), ("get", "/payments"),
+    ("get", "/payments/export"), ("get", "/payments/{payment_id}"),
+    ("post", "/payments/{payment_id}/remittance-advice"),
+    ("put", "/payments/{payment_id}/reconciliation"),
+    ("get", "/organisations/{organisation_id}/bank-details"),
+    ("post", "/organisations/{organisation_id}/bank-details"),
+    ("post", "/organisations/{organisation_id}/bank-details/review"),
+    ("get", "/organisations/{organisation_id}/credit-note-mode"),
+    ("put", "/organisations/{organisation_id}/credit-note-mode"),
 }
 
 
@@ -110,7 +134,7 @@ def test_operations_declare_parameters_bodies_problems_and_security(document):
                        "description": "number, beneficiary or title"}]
     listing = document["paths"]["/dossiers"]["get"]["responses"]["200"]
     assert listing["content"]["application/json"]["schema"] == {
-        "type": "array", "items": {"$ref": "#/components/schemas/Dossier"}}
+        "type": "array", "items": {"$ref": "#/components/schemas/DossierSummary"}}
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http", "scheme": "bearer"}
 

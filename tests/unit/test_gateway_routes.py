@@ -56,7 +56,8 @@ def test_hours_entry_accepts_french_input_and_keeps_its_rules():
     entry = HoursEntry.model_validate({"training_hours": "147,00", "internship_hours": 0,
                                        "absence_hours": "3,5"})
     assert entry.model_dump(mode="json") == {"training_hours": "147.00",
-                                             "internship_hours": "0", "absence_hours": "3.5"}
+                                             "internship_hours": "0", "absence_hours": "3.5",
+                                             "days": []}
     for bad in ("-1,00", "1,234", "1,2,3", "abc"):
         with pytest.raises(ValidationError):
             HoursEntry.model_validate({"training_hours": bad, "internship_hours": 0,

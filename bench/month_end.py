@@ -1,0 +1,250 @@
+"""(d) month-end: many certifier organisations enter and certify last month for many dossiers
+at once, through the gateway, with method 2 (the code emailed to the user, read back from a
+real SMTP server, aiosmtpd), then wait until every effect is done.
+
+Setup (not measured): per organisation, its first user's first login, a letterhead (legal
+representative, logo), the certifier request with a KBIS and a consent letter checked by the
+funder (method 2 in force), and its dossiers (each emails its beneficiary and employer their
+credentials). Measured, per dossier, by `clients` concurrent green threads: enter the month's
+hours, ask for the code, wait for its email, certify with it. Then until every month is locked
+for payment, its PDF listed and its certification emails (beneficiary, employer) received.
+"""
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import eventlet
+from stdnum import luhn
+
+from bench.run import (PASSWORD, Client, PostgresDatabases, PG_ADMIN, effects_done,
+                       months_back, stack_env, summarise, timed)
+from tools.demo import DemoDocument, Gateway, demo_file, provisional_password
+from tools.smtp import SmtpServer
+
+CODE = re.compile(r"^\s*(\d{4,6})\s*$", re.MULTILINE)
+DOSSIER = re.compile(r"\(dossier ([^)]+)\)")
+CERTIFIER_PIECES = (DemoDocument("logo", "Logo", "logo.png", "checked"),
+                    DemoDocument("kbis", "Extrait KBIS", "kbis.pdf", "checked"),
+                    DemoDocument("consent_letter", "Lettre de consentement", "consentement.pdf",
+                                 "checked"))
+
+
+def siret(n: int) -> str:
+    body = f"732829320{n:04d}"
+    return body + luhn.calc_check_digit(body)
+
+
+class CodeInbox:
+    """The verification codes the SMTP server received, by (recipient, dossier number), in
+    order of arrival: a waiter asks for the one after those it had already seen."""
+
+    def __init__(self, smtp: SmtpServer):
+        self.smtp = smtp
+        self.codes: dict[tuple[str, str], list[str]] = {}
+        self._read: set[str] = set()  # Message-IDs
+
+    def refresh(self) -> None:
+        for message in self.smtp.emails():
+            if message["Message-ID"] in self._read:
+                continue
+            self._read.add(message["Message-ID"])
+            if not str(message["Subject"]).startswith("Votre code de vérification"):
+                continue
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            number, code = DOSSIER.search(text), CODE.search(text)
+            if number and code:
+                self.codes.setdefault((message["To"], number.group(1)), []).append(code.group(1))
+
+    def seen(self, to: str, number: str) -> int:
+        return len(self.codes.get((to, number), ()))
+
+    def wait(self, to: str, number: str, after: int, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.codes.get((to, number), [])
+            if len(found) > after:
+                return found[after]
+            eventlet.sleep(0.05)
+        raise RuntimeError(f"no code for {number} to {to} within {timeout:.0f} s")
+
+    def follow(self, stop: list) -> None:
+        """Reads the Maildir in one green thread until `stop` is non-empty."""
+        while not stop:
+            self.refresh()
+            eventlet.sleep(0.1)
+
+
+class Organisation:
+    def __init__(self, index: int, org_id: str, client: Client, email: str):
+        self.index, self.id, self.client, self.email = index, org_id, client, email
+        self.dossiers: list[tuple[str, str]] = []  # (id, number)
+
+
+def setup_organisation(gateway: Gateway, admin: Client, smtp: SmtpServer, index: int,
+                       dossiers: int, today: date, files: dict[str, bytes]) -> Organisation:
+    identifier, email = f"fin.mois.{index}", f"of{index}@fin-de-mois.example.org"
+    created = admin.call("POST", "/organisations", {
+        "name": f"Organisme fin de mois {index}", "siret": siret(index),
+        "email": f"contact{index}@fin-de-mois.example.org",
+        "user": {"identifier": identifier, "name": f"Certificateur {index}", "email": email}})
+    token = gateway.first_login(identifier, provisional_password(smtp.emails, email),
+                                identifier, PASSWORD, smtp.emails)
+    organisation = Organisation(index, created["id"], Client(gateway.base_url, token), email)
+    profile = f"/organisations/{organisation.id}"
+    organisation.client.call("PATCH", profile + "/profile",
+                             {"legal_representative": f"Directrice {index}"})
+    organisation.client.call("PUT", profile + "/certifier", {"requested": True})
+    for piece in CERTIFIER_PIECES:
+        receipt = gateway.call("POST", "/documents", token,
+                               data={"category": piece.category, "label": piece.label},
+                               files={"file": (piece.filename, files[piece.category])}).json()
+        admin.call("POST", f"/documents/{receipt['document_id']}/check")
+    for n in range(dossiers):
+        organisation.dossiers.append(_dossier(admin, organisation, n, today))
+    return organisation
+
+
+def _dossier(admin: Client, organisation: Organisation, n: int, today: date) -> tuple[str, str]:
+    tag = f"{organisation.index}-{n}"
+    beneficiary = admin.call("POST", "/beneficiaries", {
+        "name": f"BENEFICIAIRE {tag}", "email": f"beneficiaire.{tag}@fin-de-mois.example.org"})
+    employer = admin.call("POST", "/employers", {
+        "name": f"EMPLOYEUR {tag}", "email": f"employeur.{tag}@fin-de-mois.example.org"})
+    number = f"FM{organisation.index:03d}/{n:04d}"
+    dossier = admin.call("POST", "/dossiers", {
+        "number": number, "organisation_id": organisation.id,
+        "beneficiary_id": beneficiary["id"], "employer_id": employer["id"],
+        "training_title": "Titre professionnel (fin de mois)",
+        "session_start": months_back(today, 3).isoformat(),
+        "session_end": (today + timedelta(days=120)).isoformat()})
+    return dossier["id"], number
+
+
+def wait_for_method_two(organisation: Organisation, inbox: CodeInbox, month: str,
+                        timeout: float = 60) -> None:
+    """Certification learns the certifier status by an event: ask for a code on the first
+    dossier until it is accepted (the measured phase asks again, which replaces it)."""
+    dossier_id, _ = organisation.dossiers[0]
+    path = f"/dossiers/{dossier_id}/certificates/{month}"
+    client = Client(organisation.client.base_url, organisation.client.token)
+    client.call("PUT", path + "/hours", HOURS)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.call("POST", path + "/certification-code", CODE_REQUEST, ok=(202,))
+            return
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            eventlet.sleep(0.5)
+
+
+HOURS = {"training_hours": "140,00", "internship_hours": "0,00", "absence_hours": "7,00"}
+CODE_REQUEST = {"attest": True, "accept_ip": True}
+
+
+def certify_month(organisation: Organisation, dossier: tuple[str, str], month: str,
+                  inbox: CodeInbox) -> dict[str, float]:
+    """One dossier's month by method 2; the latency of each step (seconds)."""
+    dossier_id, number = dossier
+    client = Client(organisation.client.base_url, organisation.client.token)
+    path = f"/dossiers/{dossier_id}/certificates/{month}"
+    steps = {}
+    _, steps["enter_hours"] = timed(client.call, "PUT", path + "/hours", HOURS)
+    seen = inbox.seen(organisation.email, number)
+    _, steps["request_code"] = timed(client.call, "POST", path + "/certification-code",
+                                     CODE_REQUEST, ok=(202,))
+    code, steps["code_delivery"] = timed(inbox.wait, organisation.email, number, seen)
+    _, steps["certify"] = timed(client.call, "POST", path + "/certify", {
+        "attest": True, "method": 2, "accept_ip": True, "code": code})
+    return steps
+
+
+def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int) -> dict:
+    from tools.stack import Stack
+    databases = PostgresDatabases(PG_ADMIN)
+    root = Path(tempfile.mkdtemp(prefix="jalon-month-end-"))
+    smtp = SmtpServer(root)
+    try:
+        env = stack_env(amqp_uri, root, databases)
+        env.update({"JALON_SMTP_HOST": "127.0.0.1", "JALON_SMTP_PORT": str(smtp.port)})
+        with Stack(env, log_dir=root / "logs") as stack:
+            return {"organisations": organisations, "dossiers_per_organisation": dossiers,
+                    "clients": clients, **_drive(stack, amqp_uri, smtp, organisations, dossiers,
+                                                 clients)}
+    finally:
+        smtp.stop()
+        databases.drop_all()
+
+
+def _drive(stack, amqp_uri: str, smtp: SmtpServer, organisations: int, dossiers: int,
+           clients: int) -> dict:
+    from bench.run import bootstrap_funder
+    today = datetime.now(timezone.utc).date()
+    month = months_back(today, 1).strftime("%Y-%m")
+    gateway = Gateway(stack.base_url)
+    admin = bootstrap_funder(amqp_uri, stack.base_url)
+    inbox, stop = CodeInbox(smtp), []
+    follower = eventlet.spawn(inbox.follow, stop)
+    pool = eventlet.GreenPool(clients)
+    # Made once, before the green threads: weasyprint's first import is not thread-safe.
+    files = {piece.category: demo_file(piece) for piece in CERTIFIER_PIECES}
+    try:
+        orgs, setup_s = timed(lambda: list(pool.imap(
+            lambda i: setup_organisation(gateway, admin, smtp, i, dossiers, today, files),
+            range(1, organisations + 1))))
+        list(pool.imap(lambda org: wait_for_method_two(org, inbox, month), orgs))
+        work = [(org, dossier) for org in orgs for dossier in org.dossiers]
+        started = time.perf_counter()
+        steps = list(pool.imap(lambda item: certify_month(item[0], item[1], month, inbox),
+                               work))
+        phase_s = time.perf_counter() - started
+        effects = _wait_for_effects(work, month, smtp)
+    finally:
+        stop.append(True)
+        follower.wait()
+    effects["all_done_s"] = round(phase_s + effects["effects_s"], 3)
+    result = {"setup_s": round(setup_s, 3),
+              "certify": summarise([s["certify"] for s in steps], phase_s, "certifications")}
+    for step in ("enter_hours", "request_code", "code_delivery"):
+        result[step] = summarise([s[step] for s in steps], phase_s, "calls")
+    result["effects"] = effects
+    result["notes"] = ("certify.certifications_per_s: months certified (hours, code, email, "
+                       "certify) per second of the phase; code_delivery: from the code request's "
+                       "answer to its email in the SMTP server; effects.all_done_s: from the "
+                       "phase's start until every month is locked, its PDF listed and the "
+                       "beneficiary's and employer's emails received")
+    return result
+
+
+def _wait_for_effects(work, month: str, smtp: SmtpServer, timeout: float = 600) -> dict:
+    started = time.perf_counter()
+    pending = list(work)
+    expected = 2 * len(work)  # the beneficiary's and the employer's
+    while time.perf_counter() - started < timeout:
+        pending = [(org, dossier) for org, dossier in pending
+                   if not _done(org.client, dossier[0], month)]
+        if not pending and _certified_emails(smtp) >= expected:
+            break
+        eventlet.sleep(0.5)
+    return {"effects_s": round(time.perf_counter() - started, 3),
+            "months_not_done": len(pending), "emails_received": _certified_emails(smtp),
+            "emails_expected": expected}
+
+
+def _certified_emails(smtp: SmtpServer) -> int:
+    """Emails to beneficiaries and employers but their credentials."""
+    return sum(1 for message in smtp.emails()
+               if message["To"].startswith(("beneficiaire.", "employeur."))
+               and not str(message["Subject"]).startswith("Vos identifiants"))
+
+
+def _done(client: Client, dossier_id: str, month: str) -> bool:
+    try:
+        return effects_done(client, dossier_id, month)
+    except RuntimeError:  # a busy service answered 503: ask again later
+        return False

@@ -1,0 +1,244 @@
+"""A funder's dossiers spreadsheet (xlsx or CSV) -> import rows shaped like ImportedDossier.
+
+Pure: bytes in, rows out (openpyxl reads from memory). What users write is accepted as they
+write it: French headers with or without accents ("N° dossier", "Date commission"), CSV with
+semicolons (French Excel) or commas, UTF-8 with or without BOM, dates as 16/10/2019, ISO or
+real date cells, a SIRET typed as a number. Whatever stops the whole file (not a spreadsheet,
+too big, too many rows, a required column missing) is an InvalidInput with a stable code;
+everything else is left to the row checks (domain.check_row).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterator
+
+from contracts.dossiers import MAX_IMPORT_ROWS
+from servicekit.errors import InvalidInput
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+# An xlsx is a zip: refuse one that would inflate beyond this (a "zip bomb").
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
+MAX_COLUMNS = 50
+
+# field -> its usual headings, normalised (see _normalise); the first one is how the error
+# messages name the column.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "number": ("n dossier", "no dossier", "numero dossier", "numero de dossier", "dossier",
+               "number"),
+    "siret": ("siret", "siret organisme", "siret de l organisme", "siret organisme de formation"),
+    "beneficiary_name": ("beneficiaire", "nom beneficiaire", "nom du beneficiaire",
+                         "beneficiary name"),
+    "beneficiary_email": ("email beneficiaire", "e mail beneficiaire", "courriel beneficiaire",
+                          "mail beneficiaire", "email du beneficiaire", "beneficiary email"),
+    "employer_name": ("employeur", "nom employeur", "nom de l employeur", "employer name"),
+    "employer_email": ("email employeur", "e mail employeur", "courriel employeur",
+                       "mail employeur", "email de l employeur", "employer email"),
+    "training_title": ("formation", "intitule formation", "intitule de la formation",
+                       "training title"),
+    "session": ("session",),
+    "session_start": ("debut de session", "debut session", "date de debut", "date debut",
+                      "session start"),
+    "session_end": ("fin de session", "fin session", "date de fin", "date fin", "session end"),
+    "commission_date": ("date commission", "date de commission", "commission",
+                        "commission date"),
+}
+REQUIRED = ("number", "siret", "beneficiary_name", "beneficiary_email", "training_title")
+# How the messages name each column (French, as the template heads it).
+HEADINGS = {"number": "N° dossier", "siret": "SIRET", "beneficiary_name": "Bénéficiaire",
+            "beneficiary_email": "E-mail bénéficiaire", "employer_name": "Employeur",
+            "employer_email": "E-mail employeur", "training_title": "Formation",
+            "session": "Session", "session_start": "Début de session",
+            "session_end": "Fin de session", "commission_date": "Date commission"}
+_BY_HEADING = {heading: name for name, headings in COLUMNS.items() for heading in headings}
+_FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_SESSION = re.compile(r"^\s*(\S+)\s+(?:au|à|-)\s+(\S+)\s*$", re.IGNORECASE)
+
+
+@dataclass
+class SheetRow:
+    """One data row: its line in the file, the import row, and the column of each field."""
+
+    line: int
+    siret: str | None
+    data: dict[str, Any]
+
+
+def not_a_spreadsheet() -> InvalidInput:
+    return InvalidInput("not_a_spreadsheet",
+                        "Ce fichier n'est pas un tableur lisible : envoyez un fichier Excel "
+                        "(.xlsx) ou CSV (UTF-8, séparateur point-virgule ou virgule).")
+
+
+def read(content: bytes) -> tuple[dict[str, str], list[SheetRow]]:
+    """(field -> heading as written in the file, the non-empty data rows)."""
+    if len(content) > MAX_FILE_BYTES:
+        raise InvalidInput("file_too_large", "Le fichier dépasse 5 Mo.",
+                           {"max_bytes": MAX_FILE_BYTES})
+    if not content.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise InvalidInput("empty_spreadsheet", "Le fichier ne contient aucune ligne.")
+    table = _xlsx_rows(content) if content[:4] == b"PK\x03\x04" else _csv_rows(content)
+    header = next(table, None)
+    if header is None:
+        raise InvalidInput("empty_spreadsheet", "Le fichier ne contient aucune ligne.")
+    columns = _columns(header)
+    rows = []
+    for line, cells in enumerate(table, start=2):
+        if all(_text(cell) == "" for cell in cells):
+            continue
+        if len(rows) == MAX_IMPORT_ROWS:
+            raise InvalidInput("too_many_rows",
+                               f"Le fichier dépasse {MAX_IMPORT_ROWS} lignes de dossiers : "
+                               "découpez-le en plusieurs fichiers.",
+                               {"max_rows": MAX_IMPORT_ROWS})
+        rows.append(_row(line, columns, cells))
+    return {name: str(header[index]).strip() for name, index in columns.items()}, rows
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def _xlsx_rows(content: bytes) -> Iterator[tuple]:
+    from openpyxl import load_workbook  # heavy: only when an xlsx comes
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED_BYTES:
+                raise InvalidInput("file_too_large", "Le fichier décompressé est trop volumineux.")
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except InvalidInput:
+        raise
+    except Exception:  # noqa: BLE001 - openpyxl/zipfile raise many kinds on a bad file
+        raise not_a_spreadsheet() from None
+    sheet = workbook.worksheets[0] if workbook.worksheets else None
+    if sheet is None:
+        raise not_a_spreadsheet()
+    return sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+
+
+def _csv_rows(content: bytes) -> Iterator[list[str]]:
+    if b"\x00" in content[:4096]:  # binary: a PDF, an image, an old .xls...
+        raise not_a_spreadsheet()
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("invalid_encoding",
+                           "Le fichier CSV doit être enregistré en UTF-8 (« CSV UTF-8 » dans "
+                           "Excel).") from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        raise not_a_spreadsheet()
+    try:
+        return iter(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)))
+    except csv.Error:
+        raise not_a_spreadsheet() from None
+
+
+def _normalise(heading: Any) -> str:
+    text = unicodedata.normalize("NFKD", str(heading or "")).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def _columns(header: tuple) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, heading in enumerate(header):
+        name = _BY_HEADING.get(_normalise(heading))
+        if name is None:
+            continue  # a column we do not read (comments, the funder's own codes...)
+        if name in columns:
+            raise InvalidInput("duplicate_column",
+                               f"La colonne « {HEADINGS[name]} » figure deux fois.",
+                               {"column": HEADINGS[name]})
+        columns[name] = index
+    has_session = "session" in columns or {"session_start", "session_end"} <= columns.keys()
+    missing = [HEADINGS[name] for name in REQUIRED if name not in columns]
+    if not has_session:
+        missing += [HEADINGS["session_start"], HEADINGS["session_end"]]
+    if missing:
+        raise InvalidInput("missing_columns",
+                           "Colonnes obligatoires manquantes : " + ", ".join(missing) + ".",
+                           {"missing": missing})
+    return columns
+
+
+# --- cells -> an import row ----------------------------------------------------------------
+
+def _text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)  # Excel stores numbers as floats: 16 -> "16", not "16.0"
+    return str(cell).strip()
+
+
+def date_value(cell: Any) -> Any:
+    """A date as the contract reads it (ISO), from a date cell, 16/10/2019 or 2019-10-16;
+    anything else is returned as it is, for the row check to report."""
+    if isinstance(cell, datetime):
+        return cell.date().isoformat()
+    if isinstance(cell, date):
+        return cell.isoformat()
+    text = _text(cell)
+    match = _FRENCH_DATE.match(text)
+    if match:
+        day, month, year = (int(part) for part in match.groups())
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            return text
+    return text or None
+
+
+def siret_value(cell: Any) -> str | None:
+    text = _text(cell)
+    if isinstance(cell, (int, float)) and text.isdigit():
+        text = text.zfill(14)  # a SIRET typed as a number lost its leading zeros
+    return text or None
+
+
+def _party(name: str, email: str) -> dict | None:
+    if not name and not email:
+        return None
+    return {"name": name, "email": email}
+
+
+def _row(line: int, columns: dict[str, int], cells: tuple) -> SheetRow:
+    def cell(name: str) -> Any:
+        index = columns.get(name)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    start, end = cell("session_start"), cell("session_end")
+    if "session" in columns and start is None and end is None:
+        match = _SESSION.match(_text(cell("session")))  # "17/12/2019 au 30/11/2021"
+        start, end = match.groups() if match else (None, None)
+    data = {"number": _text(cell("number")),
+            "beneficiary": _party(_text(cell("beneficiary_name")),
+                                  _text(cell("beneficiary_email"))),
+            "employer": _party(_text(cell("employer_name")), _text(cell("employer_email"))),
+            "training_title": _text(cell("training_title")),
+            "session_start": date_value(start), "session_end": date_value(end),
+            "commission_date": date_value(cell("commission_date"))}
+    # An empty cell empties the field; a column the file does not have leaves it as it is.
+    carried = {"employer": "employer_name" in columns or "employer_email" in columns,
+               "commission_date": "commission_date" in columns}
+    return SheetRow(line=line, siret=siret_value(cell("siret")),
+                    data={key: value for key, value in data.items()
+                          if value is not None or carried.get(key)})
+
+
+def column_of(field: str | None, headings: dict[str, str]) -> str | None:
+    """The column a row error's field came from, as headed in the file."""
+    if not field:
+        return None
+    root = field.split(".")[0]
+    if root in ("beneficiary", "employer"):
+        part = "email" if field.endswith("email") else "name"
+        return headings.get(f"{root}_{part}")
+    if root in ("session_start", "session_end") and root not in headings:
+        return headings.get("session")
+    return headings.get(root)
