@@ -3,6 +3,7 @@ certification settings, the dashboard of pending actions, the template import.""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import EmailStr, Field
@@ -12,6 +13,7 @@ from contracts.events import Hours, Month
 
 EntryMode = Literal["month", "day", "half_day"]
 Period = Literal["day", "morning", "afternoon"]
+ZERO = Decimal("0.00")
 
 
 class DayEntry(Shape):
@@ -19,9 +21,9 @@ class DayEntry(Shape):
 
     day: date
     period: Period = "day"
-    training_hours: EnteredHours = 0
-    internship_hours: EnteredHours = 0
-    absence_hours: EnteredHours = 0
+    training_hours: EnteredHours = ZERO
+    internship_hours: EnteredHours = ZERO
+    absence_hours: EnteredHours = ZERO
 
 
 class HoursEntry(Shape):

@@ -806,6 +806,16 @@ def actions_label(count: int) -> str:
     return f"{count} action{'s' if count > 1 else ''} en attente"
 
 
+CLOSED_DOSSIER = "closed"  # dossiers' status code of « Dossier clôturé »
+
+
+def ensure_dossier_open(dossier_status: str) -> None:
+    """A closed dossier's months take no more hours nor certification."""
+    if dossier_status == CLOSED_DOSSIER:
+        raise Conflict("dossier_closed", "Ce dossier est clôturé : les heures ne peuvent plus "
+                                         "être saisies ni certifiées.")
+
+
 def ensure_may_change(role: str, actor_organisation_id: str | None,
                       dossier_organisation_id: str) -> None:
     """Only a user of the dossier's training organisation enters and certifies hours."""

@@ -54,7 +54,6 @@ MISSING_CERTIFY = ("Vous n'avez pas le droit de certifier les certificats de ré
                    "demandez-le à l'administrateur de votre organisme.")
 # The dashboard and the template cover this many of the caller's dossiers at most.
 DOSSIER_LIST_LIMIT = 500
-CLOSED_DOSSIER = "closed"
 
 
 class CertificationService(ServiceBase):
@@ -128,6 +127,7 @@ class CertificationService(ServiceBase):
         command = parse(CodeRequest, payload)
         require_right(actor, Right.certify_electronically, MISSING_CERTIFY)
         dossier = self._dossier_to_change(actor, ref.dossier_id)
+        domain.ensure_dossier_open(dossier.status)
         if not actor.email:
             raise InvalidInput("email_required", "Votre compte n'a pas d'adresse e-mail où "
                                                  "envoyer le code : renseignez-la.")
@@ -167,6 +167,7 @@ class CertificationService(ServiceBase):
         command = parse(Certify, payload)
         require_right(actor, Right.certify_electronically, MISSING_CERTIFY)
         dossier = self._dossier_to_change(actor, ref.dossier_id)
+        domain.ensure_dossier_open(dossier.status)
         domain.require_attestation(command.attest)
         # Asked before the transaction opens: no row lock is held while identity answers.
         organisation = self._organisation(actor, dossier.organisation_id)
@@ -446,6 +447,7 @@ class CertificationService(ServiceBase):
                           warnings=reply["warnings"]) for r in rows]
 
     def _enter(self, dossier: Dossier, ref: DossierMonth, entry: HoursEntry) -> dict:
+        domain.ensure_dossier_open(dossier.status)
         session, now = _session_of(dossier), utcnow()
         with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
             mode = settings_of(uow.session, dossier.funder_id).entry_mode
@@ -551,7 +553,7 @@ class CertificationService(ServiceBase):
         found = self.dossiers.list_dossiers(actor.model_dump(mode="json"), None,
                                             DOSSIER_LIST_LIMIT)
         return [summary for summary in map(DossierSummary.model_validate, found)
-                if summary.status != CLOSED_DOSSIER]
+                if summary.status != domain.CLOSED_DOSSIER]
 
     def _dossier_of_party(self, actor: Actor, dossier_id) -> tuple[Dossier, str]:
         """The dossier and which of its parties the caller is (its own beneficiary or

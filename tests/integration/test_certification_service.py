@@ -353,6 +353,19 @@ def test_entering_and_certifying_need_their_rights(certification, rpc):
     assert certified["status"] == "certified"
 
 
+def test_a_closed_dossier_takes_no_more_hours_nor_certification(certification, rpc):
+    dossier, month = make_dossier(), this_month()
+    rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
+    dossier["status"] = "closed"  # the funder closed it in dossiers
+    for call, args in ((rpc.certification.enter_hours, HOURS),
+                       (rpc.certification.certify, ATTEST)):
+        with pytest.raises(Conflict) as exc:
+            call(ORG_USER, dossier["id"], month, args)
+        assert exc.value.code == "dossier_closed"
+    assert rpc.certification.get_certificate(ORG_USER, dossier["id"], month)["status"] == \
+        "hours_entered"
+
+
 def test_two_certify_calls_at_once_only_one_wins(certification, rpc, amqp_uri):
     dossier, month = make_dossier(), this_month()
     rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)

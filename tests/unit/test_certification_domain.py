@@ -802,3 +802,10 @@ def test_code_requests_are_limited_per_hour():
     assert codes(exc) == "too_many_code_requests"
     assert exc.value.details == {"retry_after_minutes": 10}  # the 50-minute-old one ages out
     assert "10 minutes" in exc.value.message
+
+
+def test_a_closed_dossier_is_refused():
+    domain.ensure_dossier_open("in_progress")
+    with pytest.raises(Conflict) as exc:
+        domain.ensure_dossier_open(domain.CLOSED_DOSSIER)
+    assert exc.value.code == "dossier_closed"
