@@ -444,7 +444,10 @@ class IdentityService(ServiceBase):
         if organisation is None or organisation.funder_id != data.funder_id:
             log.warning("document_of_unknown_organisation", document_id=data.document_id)
             return
-        document = uow.session.get(OrganisationDocument, (organisation.id, data.category))
+        # Locked: an upload and its review arrive on two queues, maybe at the same moment;
+        # without the lock the later commit would write what it read before the other's.
+        document = uow.session.get(OrganisationDocument, (organisation.id, data.category),
+                                   with_for_update=True)
         if document is None:
             uow.session.add(OrganisationDocument(
                 organisation.id, data.category, data.document_id, status, at, reason,
