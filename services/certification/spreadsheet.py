@@ -6,15 +6,14 @@ exist only when the funder asks for a detailed entry.
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 
 from servicekit.errors import InvalidInput
+from servicekit.spreadsheets import first_sheet_rows
 from services.certification.domain import AFTERNOON, MORNING, PER_DAY, PER_HALF_DAY
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -79,11 +78,8 @@ def write_template(mode: str, lines: list[TemplateLine]) -> bytes:
 
 def read_filled(content: bytes) -> list[FilledRow]:
     """The non-empty rows of the first sheet; refused whole when it is no template."""
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise _not_a_template("Le fichier n'est pas un classeur Excel (.xlsx) lisible.") from None
-    rows = book.worksheets[0].iter_rows(values_only=True)
+    rows = first_sheet_rows(content, lambda: _not_a_template(
+        "Le fichier n'est pas un classeur Excel (.xlsx) lisible."))
     header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
     missing = [name for name in (NUMBER, MONTH, *HOUR_COLUMNS) if name not in header]
     if missing:
@@ -96,7 +92,6 @@ def read_filled(content: bytes) -> list[FilledRow]:
         if len(filled) >= MAX_ROWS:
             raise _not_a_template(f"Le fichier dépasse {MAX_ROWS} lignes.")
         filled.append(_row(number, values, index))
-    book.close()
     return filled
 
 

@@ -214,15 +214,6 @@ def scope_for(actor: Actor) -> Scope:
     return Scope(actor.funder_id, **{field: value})
 
 
-def search_pattern(query: str | None) -> str | None:
-    """A LIKE pattern for a free-text search (escape char '\\'); None when nothing to search."""
-    text = (query or "").strip().lower()
-    if not text:
-        return None
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 # --- rule checks, shared by the RPCs and the imports -----------------------------------------
 
 

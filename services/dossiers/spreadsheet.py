@@ -13,17 +13,15 @@ import csv
 import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterator
 
 from contracts.dossiers import MAX_IMPORT_ROWS
 from servicekit.errors import InvalidInput
+from servicekit.spreadsheets import first_sheet_rows
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-# An xlsx is a zip: refuse one that would inflate beyond this (a "zip bomb").
-MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
 MAX_COLUMNS = 50
 
 # field -> its usual headings, normalised (see _normalise); the first one is how the error
@@ -82,7 +80,8 @@ def read(content: bytes) -> tuple[dict[str, str], list[SheetRow]]:
                            {"max_bytes": MAX_FILE_BYTES})
     if not content.strip(b"\xef\xbb\xbf \t\r\n"):
         raise InvalidInput("empty_spreadsheet", "Le fichier ne contient aucune ligne.")
-    table = _xlsx_rows(content) if content[:4] == b"PK\x03\x04" else _csv_rows(content)
+    table = (first_sheet_rows(content, not_a_spreadsheet, MAX_COLUMNS)
+             if content[:4] == b"PK\x03\x04" else _csv_rows(content))
     header = next(table, None)
     if header is None:
         raise InvalidInput("empty_spreadsheet", "Le fichier ne contient aucune ligne.")
@@ -101,24 +100,6 @@ def read(content: bytes) -> tuple[dict[str, str], list[SheetRow]]:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-def _xlsx_rows(content: bytes) -> Iterator[tuple]:
-    from openpyxl import load_workbook  # heavy: only when an xlsx comes
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED_BYTES:
-                raise InvalidInput("file_too_large", "Le fichier décompressé est trop volumineux.")
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except InvalidInput:
-        raise
-    except Exception:  # noqa: BLE001 - openpyxl/zipfile raise many kinds on a bad file
-        raise not_a_spreadsheet() from None
-    sheet = workbook.worksheets[0] if workbook.worksheets else None
-    if sheet is None:
-        raise not_a_spreadsheet()
-    return sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
-
 
 def _csv_rows(content: bytes) -> Iterator[list[str]]:
     if b"\x00" in content[:4096]:  # binary: a PDF, an image, an old .xls...

@@ -1,0 +1,33 @@
+"""servicekit.spreadsheets: one guarded way to open an uploaded xlsx, for every reader."""
+from __future__ import annotations
+
+import pytest
+
+from services.certification import spreadsheet as hours_template
+from services.dossiers import spreadsheet as dossiers_sheet
+from servicekit import spreadsheets
+from servicekit.errors import InvalidInput
+
+
+def workbook() -> bytes:
+    """A real xlsx (the hours template) that inflates to some tens of kilobytes."""
+    return hours_template.write_template("month", [])
+
+
+@pytest.mark.parametrize("read", [hours_template.read_filled, dossiers_sheet.read])
+def test_an_xlsx_inflating_beyond_the_limit_is_refused_before_reading(read, monkeypatch):
+    monkeypatch.setattr(spreadsheets, "MAX_UNZIPPED_BYTES", 1000)
+    with pytest.raises(InvalidInput) as refused:
+        read(workbook())
+    assert refused.value.code == "file_too_large"
+
+
+def test_a_broken_workbook_is_the_callers_own_refusal():
+    def mine() -> InvalidInput:
+        return InvalidInput("not_mine", "pas un classeur")
+
+    with pytest.raises(InvalidInput) as refused:
+        spreadsheets.first_sheet_rows(b"PK\x03\x04 not really a zip", mine)
+    assert refused.value.code == "not_mine"
+    header = next(spreadsheets.first_sheet_rows(workbook(), mine))
+    assert header[0]
