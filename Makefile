@@ -13,7 +13,8 @@ SYSTEM_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu
 # Embedded defaults of `make run`: SQLite files, emails and documents under ./var.
 export JALON_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: setup system-libs run test bench migrate contracts lint-imports compose-up clean
+.PHONY: setup system-libs run test test-faults test-faults-short bench migrate contracts \
+	lint-imports compose-up clean
 
 setup: $(STAMP) system-libs
 
@@ -41,6 +42,18 @@ test: setup
 	@$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure."; fi; \
 	exit $$rc
+
+# Issue 10's fault injection (long; not part of `make test`): bursts of certifications during
+# a broker restart, a SIGKILL of each process, PostgreSQL restarts and poison messages, on a
+# RabbitMQ node and a PostgreSQL cluster of its own. One kind: `make test-faults K=broker`.
+# Figures: build/faults/<kind>.json. JALON_FAULTS_BURST: certifications per kind (300).
+test-faults: setup
+	$(PY) -m pytest -m faults -s -rA tests/faults $(if $(K),-k '$(K)') $(PYTEST_ARGS)
+
+# A shorter variant for CI: 60 certifications per kind, four kinds.
+test-faults-short: setup
+	JALON_FAULTS_BURST=60 $(PY) -m pytest -m faults -s -rA tests/faults \
+		-k 'broker or kill_certification or postgres_immediate or poison' $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) -m bench.run

@@ -1,6 +1,7 @@
 """Types shared by the RPC and HTTP shapes of every service."""
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
@@ -20,10 +21,20 @@ def _is_clean(text: str) -> bool:
     return not any(ord(c) in _FORBIDDEN_CODE_POINTS or 0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
+def _is_visible(text: str) -> bool:
+    """No invisible format character (Unicode Cf): a right-to-left override makes
+    "facture\u202efdp.exe" list as "factureexe.pdf"; zero-width spaces and the like make two
+    names that look the same differ."""
+    return not any(unicodedata.category(c) == "Cf" for c in text)
+
+
 def _check_text(value: Any) -> None:
     if isinstance(value, str):
         if not _is_clean(value):
             raise ValueError("le texte contient un caractère de contrôle ou invalide")
+        if not _is_visible(value):
+            raise ValueError("le texte contient un caractère invisible de mise en forme (par "
+                             "exemple une inversion du sens d'écriture)")
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_text(key)

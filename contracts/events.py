@@ -12,7 +12,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 Hours = Annotated[Decimal, Field(ge=0, max_digits=7, decimal_places=2)]
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+# Years 1900-2099: a month outside (year 0, year 9999) is no month of a training session, and
+# date arithmetic on it would fail further in.
+Month = Annotated[str, Field(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 
 class Payload(BaseModel):

@@ -95,6 +95,7 @@ class Me(Shape):
     must_personalise: bool = False
     privacy_policy_pending: bool = False
     pending_identifier: str | None = None
+    pending_email: str | None = Field(None, description="waits for the link sent to it")
     rights: list[Right] = []
 
 
@@ -126,8 +127,19 @@ class AcceptPrivacyPolicy(Shape):
 
 
 class UpdateMe(Shape):
+    """`email` needs `current_password`, and takes effect only once the link emailed to the
+    new address is followed; the old address is told at once, with a link to cancel."""
+
     name: str | None = Field(None, min_length=1, max_length=200)
     email: EmailStr | None = None
+    current_password: str | None = Field(None, min_length=1, max_length=1024)
+
+
+class EmailChangeLink(Shape):
+    """The token of an emailed link: the confirmation sent to the new address, or the
+    cancellation sent to the old one."""
+
+    token: str = Field(min_length=1, max_length=200)
 
 
 class ChangeIdentifier(Shape):
@@ -278,8 +290,8 @@ class AuditEntry(Shape):
 
 __all__ = ["AcceptPrivacyPolicy", "Actor", "ApiToken", "AuditEntry", "CertificationMethod",
            "CertifierChoice", "ChangeIdentifier", "ChangePassword", "ConfirmIdentifier",
-           "Credentials", "FirstUser", "IssuedApiToken", "Me", "NewApiToken", "NewFunder",
-           "NewFunderUser", "NewOrganisation", "NewOrganisationUser", "NewPassword", "NewUser",
-           "Organisation", "OrganisationProfile", "PasswordReset", "PasswordResetRequest",
-           "Personalise", "ProfileDocument", "ProfileUpdate", "Session", "UpdateMe", "User",
-           "UserDetails", "UserUpdate"]
+           "Credentials", "EmailChangeLink", "FirstUser", "IssuedApiToken", "Me", "NewApiToken",
+           "NewFunder", "NewFunderUser", "NewOrganisation", "NewOrganisationUser", "NewPassword",
+           "NewUser", "Organisation", "OrganisationProfile", "PasswordReset",
+           "PasswordResetRequest", "Personalise", "ProfileDocument", "ProfileUpdate", "Session",
+           "UpdateMe", "User", "UserDetails", "UserUpdate"]

@@ -21,7 +21,7 @@ class Email(Shape):
     to: str
     subject: str
     template: str
-    status: str = Field(description="pending, sent, failed")
+    status: str = Field(description="pending, sending, sent, failed")
     attempts: int
     created_at: datetime
     sent_at: datetime | None = None

@@ -1,9 +1,11 @@
 """Every failure becomes an RFC 9457 problem (application/problem+json) with a stable code.
 
-ONE table (REMOTE_ERRORS) says which HTTP status each kind of remote error gets; errors born
-in the gateway itself (bad JSON, invalid body, unknown route) are HttpProblem raised with
-their status. Anything else is a bug: 500 "internal_error", logged, never detailed to the
-client.
+ONE table (REMOTE_ERRORS) says which HTTP status each kind of remote error gets, and the code
+of those that carry none; errors born in the gateway itself (bad JSON, invalid body, unknown
+route) are HttpProblem raised with their status. Anything else is a bug: 500
+"internal_error", logged, never detailed to the client. Every 503 says when to try again
+(Retry-After): the service, its database or the broker is expected back within seconds, and
+a retry with the same Idempotency-Key is safe.
 """
 from __future__ import annotations
 
@@ -15,23 +17,27 @@ from pydantic import ValidationError
 
 from servicekit import errors as kit
 from servicekit.logging import get_logger
+from servicekit.rpc import BROKER_ERRORS
 
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
-# Remote error class -> HTTP status. The order matters only for subclasses (first match wins).
-REMOTE_ERRORS: tuple[tuple[type[Exception], int], ...] = (
-    (kit.InvalidInput, 422),
-    (kit.Unauthenticated, 401),
-    (kit.Forbidden, 403),
-    (kit.NotFound, 404),
-    (kit.Conflict, 409),
-    (kit.TooManyRequests, 429),
-    (kit.ServiceUnavailable, 503),
-    (UnknownService, 503),
-    (RpcTimeout, 503),
+# Remote error class -> HTTP status, and the problem's code when the error has none of its own.
+# The order matters only for subclasses (first match wins).
+REMOTE_ERRORS: tuple[tuple[type[Exception], int, str | None], ...] = (
+    (kit.InvalidInput, 422, None),
+    (kit.Unauthenticated, 401, None),
+    (kit.Forbidden, 403, None),
+    (kit.NotFound, 404, None),
+    (kit.Conflict, 409, None),
+    (kit.TooManyRequests, 429, None),
+    (kit.ServiceUnavailable, 503, None),
+    (UnknownService, 503, "service_unavailable"),
+    (RpcTimeout, 503, "service_unavailable"),
+    *((kind, 503, "broker_unavailable") for kind in BROKER_ERRORS),
 )
+RETRY_AFTER_SECONDS = 5
 
 TITLES = {
     400: "Requête invalide",
@@ -69,10 +75,25 @@ def validation_errors(exc: ValidationError) -> list[dict]:
 
 
 def status_for(exc: Exception) -> int | None:
-    for kind, status in REMOTE_ERRORS:
+    return _remote_kind(exc)[0]
+
+
+def error_code(exc: Exception) -> str | None:
+    """The stable code of a remote error: its own, else the table's."""
+    _, code = _remote_kind(exc)
+    return code or getattr(exc, "code", None)
+
+
+def _remote_kind(exc: Exception) -> tuple[int | None, str | None]:
+    for kind, status, code in REMOTE_ERRORS:
         if isinstance(exc, kind):
-            return status
-    return None
+            return status, code
+    return None, None
+
+
+def retry_after(status: int) -> dict[str, str]:
+    """The headers a response of this status gets: when to try again, for a 503."""
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
 
 
 def problem_body(status: int, code: str, detail: str, correlation_id: str,
@@ -97,7 +118,7 @@ def problem_for(exc: Exception, correlation_id: str, instance: str | None = None
     if isinstance(exc, HttpProblem):
         body = problem_body(exc.status, exc.code, exc.detail, correlation_id, instance,
                             exc.errors)
-        return body, dict(exc.headers)
+        return body, {**retry_after(exc.status), **exc.headers}
     status = status_for(exc)
     if status is not None:
         return _remote_problem(exc, status, correlation_id, instance)
@@ -112,8 +133,10 @@ def problem_for(exc: Exception, correlation_id: str, instance: str | None = None
 
 def _remote_problem(exc: Exception, status: int, correlation_id: str, instance: str | None
                     ) -> tuple[dict, dict[str, str]]:
-    code = getattr(exc, "code", None) or "service_unavailable"
-    detail = getattr(exc, "message", None) or "Le service est indisponible, veuillez réessayer."
+    code = error_code(exc) or "service_unavailable"
+    # Only our own errors' messages are for users (a broker error's text is not).
+    detail = (exc.message if isinstance(exc, kit.JalonError) else None) or \
+        "Le service est indisponible, veuillez réessayer."
     details = dict(getattr(exc, "details", None) or {})
     errors = details.pop("errors", None)
     if not isinstance(errors, list):
@@ -122,5 +145,5 @@ def _remote_problem(exc: Exception, status: int, correlation_id: str, instance: 
         log.warning("service_unavailable", error=str(exc), details=details)
         details, errors = {}, None
     body = problem_body(status, code, detail, correlation_id, instance, errors, details)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else retry_after(status)
     return body, headers

@@ -6,10 +6,10 @@ from nameko.rpc import RpcProxy
 
 from servicekit import config
 from servicekit.rpc import TimedServiceProxy
-from gateway.errors import REMOTE_ERRORS
+from gateway.errors import REMOTE_ERRORS, error_code
 
 PROBE_TIMEOUT_SECONDS = 3.0
-_EXPECTED = tuple(kind for kind, _ in REMOTE_ERRORS)
+_EXPECTED = tuple(kind for kind, *_ in REMOTE_ERRORS)
 
 
 class HealthProbes(RpcProxy):
@@ -31,7 +31,7 @@ def _probe(item) -> tuple[str, dict]:
     try:
         reply = proxy.health()
     except _EXPECTED as exc:
-        return name, {"status": getattr(exc, "code", None) or "unavailable"}
+        return name, {"status": error_code(exc) or "unavailable"}
     except Exception:  # noqa: BLE001 - a broken service is reported, not raised
         return name, {"status": "error"}
     if not isinstance(reply, dict):

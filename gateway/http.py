@@ -5,6 +5,12 @@ entrypoint failure with a text 500. GatewayServer swaps in a WSGI app that answe
 picks the correlation id once per request (handed to the worker as its context data, so logs,
 RPC headers and the X-Correlation-Id response header all carry the same id) and adds the
 headers every response gets.
+
+A route declared with `idempotency_key=True` also hands its worker the request's
+Idempotency-Key (IETF draft "The Idempotency-Key HTTP Header Field"), or a fresh one when the
+client sent none: the service it calls stores its reply under that key
+(servicekit.idempotency), so a client's retry and a broker's redelivery both get the first
+answer.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import base64
 import hashlib
 import re
 import unicodedata
+import uuid
 from types import SimpleNamespace
 from urllib.parse import quote
 
@@ -22,10 +29,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
-from servicekit.context import CORRELATION_HEADER, correlation_id
-from gateway.errors import PROBLEM_JSON, HttpProblem, problem_for
+from servicekit.context import CORRELATION_HEADER, IDEMPOTENCY_KEY, correlation_id
+from gateway.errors import PROBLEM_JSON, HttpProblem, problem_for, retry_after
 
 _CORRELATION_ENVIRON = "jalon.correlation_id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# 1 to 255 visible ASCII characters (a UUID is the usual choice).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 _COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
@@ -36,6 +47,21 @@ def request_correlation_id(request: Request) -> str:
     if _CORRELATION_ENVIRON not in environ:
         environ[_CORRELATION_ENVIRON] = correlation_id(SimpleNamespace(args=(request,), data={}))
     return environ[_CORRELATION_ENVIRON]
+
+
+def request_idempotency_key(request: Request) -> str:
+    """The client's Idempotency-Key, or a fresh one per request. The draft's form is a
+    structured-field string ("…"): its quotes are dropped, so both forms name the same key."""
+    value = request.headers.get(IDEMPOTENCY_HEADER)
+    if value is None:
+        return uuid.uuid4().hex
+    if len(value) > 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if not _IDEMPOTENCY_KEY.match(value):
+        raise HttpProblem(422, "invalid_idempotency_key",
+                          "L'en-tête Idempotency-Key doit compter de 1 à 255 caractères ASCII "
+                          "visibles (un UUID par exemple).")
+    return value
 
 
 def json_response(data, status: int = 200) -> Response:
@@ -71,7 +97,7 @@ class GatewayWsgiApp(WsgiApp):
         except HTTPException as exc:
             response = problem_response(_routing_problem(exc), request)
         for name, value in {CORRELATION_HEADER: request_correlation_id(request),
-                            **_COMMON_HEADERS}.items():
+                            **_COMMON_HEADERS, **retry_after(response.status_code)}.items():
             response.headers.setdefault(name, value)
         return response(environ, start_response)
 
@@ -81,7 +107,10 @@ class GatewayServer(WebServer):
         return GatewayWsgiApp(self)
 
     def context_data_from_headers(self, request):
-        return {"correlation_id": request_correlation_id(request)}
+        data = {"correlation_id": request_correlation_id(request)}
+        if IDEMPOTENCY_KEY in request.environ:
+            data[IDEMPOTENCY_KEY] = request.environ[IDEMPOTENCY_KEY]
+        return data
 
 
 class GatewayHttp(HttpRequestHandler):
@@ -89,8 +118,14 @@ class GatewayHttp(HttpRequestHandler):
 
     server = GatewayServer()
 
+    def __init__(self, method, url, idempotency_key: bool = False, **kwargs):
+        self.idempotency_key = idempotency_key
+        super().__init__(method, url, **kwargs)
+
     def handle_request(self, request):
         try:
+            if self.idempotency_key:
+                request.environ[IDEMPOTENCY_KEY] = request_idempotency_key(request)
             return super().handle_request(request)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a problem response
             return problem_response(exc, request)

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 
 from contracts.http import Problem
 from gateway.errors import PROBLEM_JSON, TITLES
+from gateway.http import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN
 from gateway.routes import FILE_PART, MAX_UPLOAD_BYTES, RouteSpec, form_model, routes_of
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -25,8 +26,22 @@ API_DESCRIPTION = (
     "Certificats de réalisation, paiements et documents des financeurs de la formation.\n\n"
     "Authentification : `Authorization: Bearer <jeton>` (POST /auth/login). Toute réponse "
     "porte `X-Correlation-Id` (repris de la requête s'il est fourni). Les erreurs sont des "
-    "`application/problem+json` (RFC 9457) avec un `code` stable."
+    "`application/problem+json` (RFC 9457) avec un `code` stable.\n\n"
+    "Réessayer sans risque : les actions qui le disent acceptent l'en-tête `Idempotency-Key` ; "
+    "renvoyer la même requête avec la même clé rend la première réponse sans refaire l'action. "
+    "Une réponse 503 (service, base de données ou messagerie momentanément injoignable) porte "
+    "`Retry-After` (secondes) : réessayez après ce délai, avec la même clé."
 )
+IDEMPOTENCY_PARAMETER = {
+    "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+    "description": (
+        "Clé d'idempotence (brouillon IETF « The Idempotency-Key HTTP Header Field ») : "
+        "1 à 255 caractères ASCII visibles, un UUID par exemple. Réessayer la même requête "
+        "avec la même clé est sans risque : l'action n'est faite qu'une fois et la première "
+        "réponse est rendue de nouveau (pendant 48 h). La même clé pour une autre requête : "
+        "422 `idempotency_key_reused`."),
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+}
 _CORRELATION_HEADER = {"X-Correlation-Id": {"$ref": "#/components/headers/CorrelationId"}}
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -80,6 +95,8 @@ def _parameters(spec: RouteSpec, query_schema: dict | None, defs: dict) -> list[
         required = set(resolved.get("required", ()))
         parameters += [_parameter(name, "query", schema, name in required)
                        for name, schema in resolved["properties"].items()]
+    if spec.idempotency_key:
+        parameters.append(IDEMPOTENCY_PARAMETER)
     return parameters
 
 

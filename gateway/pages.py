@@ -1,4 +1,5 @@
-"""The two pages an emailed link opens (identifier confirmation, new password).
+"""The pages an emailed link opens (identifier or email confirmation, email change
+cancellation, new password).
 
 They only ask: the confirmation itself is the POST their button sends to the API. A link that
 acted on GET would be acted upon by the mail scanners that prefetch links.
@@ -27,6 +28,25 @@ PAGES = {
         "button": "Enregistrer",
         "done": "Votre mot de passe est changé : connectez-vous avec le nouveau.",
         "passwords": True,
+    },
+    "confirm_email": {
+        "title": "Confirmer votre nouvelle adresse e-mail",
+        "intro": "Cliquez sur le bouton pour que cette adresse devienne celle de votre compte.",
+        "action": "/auth/confirm-email",
+        "button": "Confirmer",
+        "done": "Votre nouvelle adresse e-mail est enregistrée.",
+        "passwords": False,
+    },
+    "cancel_email_change": {
+        "title": "Annuler le changement d'adresse e-mail",
+        "intro": "Cliquez sur le bouton pour annuler la demande : votre adresse actuelle reste "
+                 "celle du compte, et toutes les sessions ouvertes sur votre compte prennent "
+                 "fin.",
+        "action": "/auth/cancel-email-change",
+        "button": "Annuler le changement",
+        "done": "La demande est annulée. Changez maintenant votre mot de passe (« Mot de passe "
+                "oublié » sur la page de connexion) : elle a été faite avec votre mot de passe.",
+        "passwords": False,
     },
 }
 

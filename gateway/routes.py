@@ -16,6 +16,9 @@ multipart/form-data with one `file` part (read up to MAX_UPLOAD_BYTES, 413 beyon
 model's other fields as form fields. The gateway fills the model's `filename` and
 `content_base64` from the file part and validates the whole model, so `call.payload` is
 exactly the RPC payload, as for a JSON body.
+
+A state-changing route whose service method is @replayable declares `idempotency_key=True`:
+it takes an optional Idempotency-Key header (gateway.http), documented on the route.
 """
 from __future__ import annotations
 
@@ -53,6 +56,7 @@ FILE_PART = "file"
 # The upload model's fields the gateway fills from the file part.
 FILE_FIELDS = ("filename", "content_base64")
 _PLACEHOLDER = re.compile(r"{([a-z_][a-z0-9_]*)}")
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # The type of every path parameter, by name: one rule for every route.
 PATH_PARAMETER_TYPES: dict[str, Any] = {"month": Month, "reference": Id}
@@ -93,6 +97,7 @@ class RouteSpec:
     responses: dict[int, tuple[str, Any]] = field(default_factory=dict)
     path_model: type[BaseModel] | None = None
     upload: type[BaseModel] | None = None
+    idempotency_key: bool = False
 
     @property
     def parameters(self) -> list[str]:
@@ -132,10 +137,12 @@ def route(method: str, path: str, *, summary: str, tags: list[str],
           roles: Collection[Role] | None = None, auth: bool = True,
           query: type[BaseModel] | None = None, media_type: str = "application/json",
           responses: dict[int, tuple[str, Any]] | None = None,
-          upload: type[BaseModel] | None = None) -> Callable:
+          upload: type[BaseModel] | None = None, idempotency_key: bool = False) -> Callable:
     """Declare an HTTP route; see the module docstring."""
     if body is not None and upload is not None:
         raise ValueError("a route takes a JSON body or an upload, not both")
+    if idempotency_key and method not in STATE_CHANGING:
+        raise ValueError("only a state-changing route takes an Idempotency-Key")
     if upload is not None:
         _check_upload_model(upload)
 
@@ -145,7 +152,8 @@ def route(method: str, path: str, *, summary: str, tags: list[str],
             description=inspect.cleandoc(handler.__doc__ or "") or None, body=body,
             response=response, status=status, roles=frozenset(roles) if roles else None,
             auth=auth, query=query, media_type=media_type, responses=dict(responses or {}),
-            path_model=_path_model(handler.__name__, path), upload=upload)
+            path_model=_path_model(handler.__name__, path), upload=upload,
+            idempotency_key=idempotency_key)
 
         def endpoint(self, request, **path_values):
             return dispatch(self, spec, handler, request, path_values)
@@ -154,7 +162,8 @@ def route(method: str, path: str, *, summary: str, tags: list[str],
         endpoint.__qualname__ = handler.__qualname__
         endpoint.__doc__ = handler.__doc__
         endpoint.route_spec = spec
-        return GatewayHttp.decorator(method, werkzeug_path(path))(endpoint)
+        return GatewayHttp.decorator(method, werkzeug_path(path),
+                                     idempotency_key=idempotency_key)(endpoint)
     return decorate
 
 

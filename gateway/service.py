@@ -22,7 +22,8 @@ from contracts.http import (Accepted, AuditQuery, DocumentSearch, DossierSearch,
                             LinkToken)
 from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, CertifierChoice,
                                 ChangeIdentifier, ChangePassword, ConfirmIdentifier,
-                                Credentials, IssuedApiToken, Me, NewApiToken, NewFunderUser,
+                                Credentials, EmailChangeLink, IssuedApiToken, Me,
+                                NewApiToken, NewFunderUser,
                                 NewOrganisation, NewOrganisationUser, Organisation,
                                 OrganisationProfile, PasswordReset, PasswordResetRequest,
                                 Personalise, ProfileUpdate, Session, UpdateMe, UserDetails,
@@ -96,6 +97,35 @@ class GatewayService:
         """Ce que le lien de l'e-mail ouvre : un bouton qui envoie le POST ci-dessus."""
         return pages.link_page("confirm_identifier", call.query.token)
 
+    @route("POST", "/auth/confirm-email", body=EmailChangeLink, status=204, auth=False,
+           summary="Confirmer une nouvelle adresse e-mail (lien reçu à cette adresse)",
+           tags=["auth"])
+    def confirm_email_change(self, call):
+        """Les autres sessions du compte prennent fin (celle qui a demandé continue). 409
+        `email_taken` si un autre compte du financeur a pris l'adresse entre-temps."""
+        self.identity.confirm_email_change(call.body.token)
+
+    @route("GET", "/auth/confirm-email", query=LinkToken, auth=False, media_type="text/html",
+           summary="Page du lien de confirmation d'adresse e-mail", tags=["auth"])
+    def confirm_email_change_page(self, call):
+        """Ce que le lien de l'e-mail ouvre : un bouton qui envoie le POST ci-dessus."""
+        return pages.link_page("confirm_email", call.query.token)
+
+    @route("POST", "/auth/cancel-email-change", body=EmailChangeLink, status=204, auth=False,
+           summary="Annuler un changement d'adresse e-mail (lien reçu à l'ancienne adresse)",
+           tags=["auth"])
+    def cancel_email_change(self, call):
+        """Toutes les sessions du compte prennent fin : la demande venait d'une session
+        ouverte avec le mot de passe."""
+        self.identity.cancel_email_change(call.body.token)
+
+    @route("GET", "/auth/cancel-email-change", query=LinkToken, auth=False,
+           media_type="text/html", summary="Page du lien d'annulation d'un changement "
+           "d'adresse e-mail", tags=["auth"])
+    def cancel_email_change_page(self, call):
+        """Ce que le lien de l'e-mail ouvre : un bouton qui envoie le POST ci-dessus."""
+        return pages.link_page("cancel_email_change", call.query.token)
+
     @route("POST", "/auth/privacy-policy", body=AcceptPrivacyPolicy, response=Me,
            summary="Accepter la politique de confidentialité", tags=["auth"])
     def accept_privacy_policy(self, call):
@@ -129,6 +159,9 @@ class GatewayService:
     @route("PATCH", "/me", body=UpdateMe, response=Me,
            summary="Changer mon nom ou mon e-mail de notification", tags=["mon compte"])
     def update_me(self, call):
+        """`email` demande `current_password` et ne change qu'une fois ouvert le lien envoyé à
+        la nouvelle adresse (`pending_email` d'ici là) ; l'ancienne adresse est prévenue, avec
+        un lien pour annuler. La réponse est la même que l'adresse soit libre ou non."""
         return self.identity.update_me(call.actor, call.payload)
 
     @route("POST", "/me/password", body=ChangePassword, status=204,
@@ -249,7 +282,7 @@ class GatewayService:
 
     # ---- dossiers -----------------------------------------------------------------------
     @route("POST", "/dossiers", body=NewDossier, response=Dossier, status=201,
-           roles=FUNDER_ROLES, summary="Créer un dossier", tags=["dossiers"])
+           roles=FUNDER_ROLES, summary="Créer un dossier", tags=["dossiers"], idempotency_key=True)
     def create_dossier(self, call):
         return self.dossiers.create_dossier(call.actor, call.payload)
 
@@ -275,7 +308,7 @@ class GatewayService:
 
     @route("POST", "/dossiers/import", body=DossierBatch, response=DossierImportReport,
            roles=ORGANISATION, summary="Importer ses dossiers (logiciel de l'organisme)",
-           tags=["dossiers"])
+           tags=["dossiers"], idempotency_key=True)
     def import_dossiers(self, call):
         """Avec un jeton d'API de l'organisme (droit « saisie des heures »). Chaque ligne est
         vérifiée seule : created, updated, unchanged ou error (champ, code, message) ;
@@ -284,7 +317,8 @@ class GatewayService:
 
     @route("POST", "/dossiers/import/spreadsheet", upload=SpreadsheetImport,
            response=DossierImportReport, roles=FUNDER_ROLES,
-           summary="Importer des dossiers depuis un tableur (xlsx ou CSV)", tags=["dossiers"])
+           summary="Importer des dossiers depuis un tableur (xlsx ou CSV)", tags=["dossiers"],
+           idempotency_key=True)
     def import_spreadsheet(self, call):
         """multipart/form-data, partie `file` : une ligne par dossier, l'organisme par son
         SIRET. Les bonnes lignes sont prises ; le rapport donne, ligne par ligne, le résultat
@@ -309,14 +343,14 @@ class GatewayService:
         return self.certification.enter_hours(call.actor, dossier_id, month, call.payload)
 
     @route("POST", MONTH + "/certify", body=Certify, response=Certificate, roles=ORGANISATION,
-           summary="Certifier les heures du mois", tags=["certificats"])
+           summary="Certifier les heures du mois", tags=["certificats"], idempotency_key=True)
     def certify(self, call, dossier_id, month):
         return self.certification.certify(call.actor, dossier_id, month, call.payload)
 
     @route("POST", MONTH + "/certification-code", body=CodeRequest, response=CodeSent,
            status=202, roles=ORGANISATION,
            summary="Méthode 2 : envoyer (ou renvoyer) le code de vérification par e-mail",
-           tags=["certificats"])
+           tags=["certificats"], idempotency_key=True)
     def request_certification_code(self, call, dossier_id, month):
         """Pour un organisme certificateur (KBIS et lettre de consentement contrôlés), un
         utilisateur qui a le droit de certifier, « J'accepte que mon adresse IP soit
@@ -336,7 +370,8 @@ class GatewayService:
                                                 call.query.model_dump(mode="json"))
 
     @route("POST", MONTH + "/reopen", body=Reopen, response=Certificate, roles=FUNDER_ROLES,
-           summary="Rouvrir un mois certifié (avec un motif)", tags=["certificats"])
+           summary="Rouvrir un mois certifié (avec un motif)", tags=["certificats"],
+           idempotency_key=True)
     def reopen_certificate(self, call, dossier_id, month):
         """Aussi pour des heures contestées : l'organisme les corrige puis certifie de
         nouveau."""
@@ -344,13 +379,14 @@ class GatewayService:
 
     @route("POST", MONTH + "/validate", response=Certificate, roles=PARTIES,
            summary="Valider les heures certifiées (bénéficiaire, puis employeur)",
-           tags=["certificats"])
+           tags=["certificats"], idempotency_key=True)
     def validate_hours(self, call, dossier_id, month):
         """Quand le financeur le demande : le bénéficiaire du dossier, puis son employeur."""
         return self.certification.validate_hours(call.actor, dossier_id, month)
 
     @route("POST", MONTH + "/contest", body=Contest, response=Certificate, roles=PARTIES,
-           summary="Contester les heures certifiées (avec un motif)", tags=["certificats"])
+           summary="Contester les heures certifiées (avec un motif)", tags=["certificats"],
+           idempotency_key=True)
     def contest_hours(self, call, dossier_id, month):
         """L'organisme (et le financeur selon ses réglages) est prévenu par e-mail ; le
         financeur rouvre le mois pour que l'organisme corrige."""
@@ -358,7 +394,7 @@ class GatewayService:
 
     @route("POST", MONTH + "/transmit", response=Certificate, roles=FUNDER_ROLES,
            summary="Transmettre les heures certifiées (ou validées) pour paiement",
-           tags=["certificats"])
+           tags=["certificats"], idempotency_key=True)
     def transmit_hours(self, call, dossier_id, month):
         """Une seule fois : redemander répond la même transmission (qui, quand)."""
         return self.certification.transmit_hours(call.actor, dossier_id, month)
@@ -439,7 +475,8 @@ class GatewayService:
 
     # ---- payments ("règlements") ----------------------------------------------------------
     @route("POST", "/payments", body=NewPayment, response=Payment, status=201,
-           roles=FUNDER_ROLES, summary="Enregistrer un règlement", tags=["règlements"])
+           roles=FUNDER_ROLES, summary="Enregistrer un règlement", tags=["règlements"],
+           idempotency_key=True)
     def record_payment(self, call):
         """Montants décimaux exacts ("10503.34" ou "10 503,34"). L'avis de virement est édité
         aussitôt ; si l'édition échoue, le règlement reste `processing` : POST
@@ -448,7 +485,7 @@ class GatewayService:
 
     @route("POST", "/payments/import", body=PaymentBatch, response=PaymentImportReport,
            roles=FUNDER_ROLES, summary="Importer des règlements (logiciel comptable)",
-           tags=["règlements"])
+           tags=["règlements"], idempotency_key=True)
     def import_payments(self, call):
         """Chaque ligne seule : created, unchanged (numéro déjà enregistré : réimporter ne
         change rien) ou error (champ, code, message)."""
@@ -479,7 +516,7 @@ class GatewayService:
 
     @route("POST", "/payments/{payment_id}/remittance-advice", response=Payment,
            roles=FUNDER_ROLES, summary="Éditer de nouveau l'avis de virement d'un règlement",
-           tags=["règlements"])
+           tags=["règlements"], idempotency_key=True)
     def reissue_remittance_advice(self, call, payment_id):
         """Termine un règlement resté `processing` (avis non édité) ; sinon remplace le PDF."""
         return self.payments.issue_remittance_advice(call.actor, payment_id)
@@ -542,7 +579,7 @@ class GatewayService:
         return self.documents.create_category(call.actor, call.payload)
 
     @route("POST", "/documents", upload=NewUpload, response=UploadReceipt, status=201,
-           summary="Déposer un document", tags=["documents"])
+           summary="Déposer un document", tags=["documents"], idempotency_key=True)
     def upload_document(self, call):
         """multipart/form-data : le fichier (partie `file`) et ses champs. Le type réel, la
         taille et la lisibilité sont vérifiés avant tout enregistrement ; le récépissé est la

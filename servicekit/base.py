@@ -6,9 +6,14 @@ from nameko.rpc import rpc
 from sqlalchemy import text
 
 from servicekit.context import RequestContext
+from servicekit.poison import dead_letter_undecodable
+from servicekit.resilience import survive_broker_restarts
 from servicekit.stopping import stop_promptly
 
-stop_promptly()  # every process that runs a service
+# Every process that runs a service (run.py installs them for the gateway too); idempotent.
+stop_promptly()
+survive_broker_restarts()
+dead_letter_undecodable()
 
 
 class ServiceBase:

@@ -40,6 +40,16 @@ class Settings:
     trusted_proxies: int = 0
     # Where users reach Jalon: the base of the links emails carry (confirmation, reset).
     public_url: str = "http://127.0.0.1:8000"
+    # Liveness (servicekit/liveness.py): a ping through this process's own consumer every
+    # JALON_LIVENESS_INTERVAL s; none back for JALON_LIVENESS_DEADLINE s, or the eventlet hub
+    # still for JALON_HUB_STALL_SECONDS, and the process exits to be restarted.
+    liveness_interval: float = 10
+    liveness_deadline: float = 60
+    hub_stall_seconds: float = 60
+    liveness_file: str = "{data_dir}/liveness/{name}.alive"  # JALON_LIVENESS_FILE
+    # How long an email claimed for sending is left to its sender (JALON_EMAIL_LEASE_SECONDS):
+    # longer than any send (SMTP timeout 30 s), since past it another sender sends it again.
+    email_lease_seconds: float = 120.0
     identity: "IdentitySettings | None" = None  # identity's security rules, set by load()
 
     def database_url(self, service: str) -> str:
@@ -48,6 +58,10 @@ class Settings:
         if explicit:
             return explicit
         return self.database_url_template.format(service=service, data_dir=self.data_dir)
+
+    def heartbeat_path(self, name: str) -> Path:
+        """The file process `name` touches while it consumes (JALON_LIVENESS_FILE)."""
+        return Path(self.liveness_file.format(data_dir=self.data_dir, name=name))
 
     @property
     def mail_dir(self) -> Path:
@@ -140,5 +154,10 @@ def load() -> Settings:
         relay_poll_seconds=float(_env("RELAY_POLL_SECONDS", "1")),
         trusted_proxies=int(_env("TRUSTED_PROXIES", "0")),
         public_url=_env("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        liveness_interval=float(_env("LIVENESS_INTERVAL", "10")),
+        liveness_deadline=float(_env("LIVENESS_DEADLINE", "60")),
+        hub_stall_seconds=float(_env("HUB_STALL_SECONDS", "60")),
+        liveness_file=_env("LIVENESS_FILE", "{data_dir}/liveness/{name}.alive"),
+        email_lease_seconds=float(_env("EMAIL_LEASE_SECONDS", "120")),
         identity=_identity_settings(),
     )

@@ -17,18 +17,23 @@ import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from contracts.envelope import new_envelope
 from contracts.events import Payload, spec_for
 from servicekit import config
-from servicekit.context import correlation_id
-from servicekit.errors import Conflict
+from servicekit import idempotency
+from servicekit.context import correlation_id, idempotency_key
+from servicekit.errors import Conflict, ServiceUnavailable
 from servicekit.logging import get_logger
 
 log = get_logger(__name__)
+
+# The database is out of reach (server down or restarting, connection dropped): the caller
+# gets a ServiceUnavailable (503 with Retry-After) instead of a server error.
+UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError)
 
 
 def _make_green() -> None:
@@ -101,6 +106,17 @@ def like_pattern(query: str | None) -> str | None:
 
 
 @contextlib.contextmanager
+def unreachable_is_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except UNREACHABLE as exc:
+        log.warning("database_unavailable", error=type(getattr(exc, "orig", None) or exc).__name__)
+        raise ServiceUnavailable("database_unavailable",
+                                 "La base de données est momentanément indisponible, "
+                                 "veuillez réessayer.") from None
+
+
+@contextlib.contextmanager
 def concurrent_change_is_conflict(message: str) -> Iterator[None]:
     """Another call changed the same record first (version check or unique key): the loser
     gets a Conflict with `message` (French, for the user) instead of a server error."""
@@ -118,13 +134,29 @@ class UnitOfWork:
     """One transaction: the service's changes and the events they cause, committed together."""
 
     def __init__(self, session: Session, service: str, outbox, processed,
-                 correlation_id: str | None):
+                 correlation_id: str | None, replaying=None, replies=None):
         self.session = session
         self._service = service
         self._outbox = outbox
         self._processed = processed
         self._correlation_id = correlation_id
+        self._replaying = replaying
+        self._replies = replies
+        self.kept_reply: str | None = None
         self.published = 0
+
+    def keep_reply(self, reply) -> None:
+        """Store the reply of the @replayable call under way with this transaction's effect,
+        so that a call redelivered after commit replays it (no-op without a key)."""
+        call = self._replaying
+        if call is None:
+            return
+        text = idempotency.canonical_json(reply)
+        if call.kept is None and self.kept_reply is None:
+            idempotency.insert_reply(self.session, self._replies, call, text, utcnow())
+        else:
+            idempotency.replace_reply(self.session, self._replies, call, text)
+        self.kept_reply = text
 
     def publish(self, event_name: str, data: Payload, subject: str | None = None) -> str:
         """Queue an event in the outbox; the relay sends it once this transaction commits."""
@@ -183,7 +215,7 @@ class Database(DependencyProvider):
             self.engine.dispose()
 
     def get_dependency(self, worker_ctx) -> "DatabaseAccess":
-        return DatabaseAccess(self, correlation_id(worker_ctx))
+        return DatabaseAccess(self, correlation_id(worker_ctx), idempotency_key(worker_ctx))
 
     def write_gate(self):
         """Hold it around any writing transaction opened outside `unit_of_work` (no-op
@@ -198,11 +230,18 @@ class Database(DependencyProvider):
     def processed(self):
         return self.metadata.tables["processed_events"]
 
+    @property
+    def replies(self):
+        return self.metadata.tables.get(idempotency.TABLE)
+
 
 class DatabaseAccess:
-    def __init__(self, provider: Database, correlation_id: str | None):
+    def __init__(self, provider: Database, correlation_id: str | None,
+                 idempotency_key: str | None = None):
         self._provider = provider
         self._correlation_id = correlation_id
+        self.idempotency_key = idempotency_key
+        self.replaying: idempotency.IdempotentCall | None = None  # set by @replayable
 
     @property
     def engine(self) -> Engine:
@@ -211,15 +250,40 @@ class DatabaseAccess:
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         provider = self._provider
-        with provider.write_gate(), Session(provider.engine, expire_on_commit=False) as session, \
-                session.begin():
+        with unreachable_is_unavailable(), provider.write_gate(), \
+                Session(provider.engine, expire_on_commit=False) as session, session.begin():
             uow = UnitOfWork(session, provider.container.service_name, provider.outbox,
-                             provider.processed, self._correlation_id)
+                             provider.processed, self._correlation_id, self.replaying,
+                             provider.replies)
             yield uow
+        if uow.kept_reply is not None:  # committed: the call's reply is stored
+            self.replaying.kept = uow.kept_reply
         if uow.published and provider.on_commit_with_events:
             provider.on_commit_with_events()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self._provider.engine) as session:
+        with unreachable_is_unavailable(), Session(self._provider.engine) as session:
             yield session
+
+    # ---- @replayable's store (servicekit.idempotency) ----------------------------------------
+    def stored_reply(self, call) -> idempotency.StoredReply | None:
+        with self.read() as session:
+            return idempotency.find_reply(session, self._provider.replies, call)
+
+    def store_reply(self, call, reply):
+        """Store the reply of a call that succeeded (unless its transaction kept this very
+        reply) and prune old ones; the reply that stands: ours, or a twin's stored first."""
+        table, text = self._provider.replies, idempotency.canonical_json(reply)
+        try:
+            with self.unit_of_work() as uow:
+                now = utcnow()
+                idempotency.prune(uow.session, table, now)
+                if call.kept is None:
+                    idempotency.insert_reply(uow.session, table, call, text, now)
+                elif call.kept != text:
+                    idempotency.replace_reply(uow.session, table, call, text)
+        except IntegrityError:
+            stored = self.stored_reply(call)
+            return stored.reply if stored is not None else reply
+        return reply

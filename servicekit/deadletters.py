@@ -1,8 +1,11 @@
 """Ops tool for the dead-letter queue: `python -m servicekit.deadletters list|replay [ID...]`.
 
-`list` shows each dead message (id, handler queue, attempts, error) and leaves it in place;
-`replay` sends the given messages (or all) back to the queue of the handler that failed, with
-their retry count reset, and removes them from the dead letters.
+`list` shows each dead message (id, content type, queue, attempts, error, whether its body
+decodes) and leaves it in place; `replay` sends the given messages (or all) back to the queue
+of the handler that failed, with their retry count reset, and removes them from the dead
+letters. It skips, and leaves in place, a message whose body does not decode (sent back, it
+would only be dead-lettered again: the publisher must be fixed) and one without our header
+(nobody knows where it belongs); each skip says why with a stable code.
 """
 from __future__ import annotations
 
@@ -12,7 +15,13 @@ import json
 from kombu import Connection, Queue
 
 from servicekit import config
-from servicekit.events import ATTEMPT_HEADER, DEAD_LETTER_HEADER
+from servicekit.events import ATTEMPT_HEADER
+from servicekit.poison import DEAD_LETTER_HEADER
+
+SKIPS = {
+    "undecodable": "its body does not decode: replayed, it would be dead-lettered again",
+    "no_dead_letter_header": "it has no x-jalon-dead-letter header: its queue is unknown",
+}
 
 
 def _drain(connection: Connection, queue_name: str):
@@ -34,29 +43,45 @@ def list_dead_letters(amqp_uri: str, queue_name: str) -> list[dict]:
     return described
 
 
-def replay(amqp_uri: str, queue_name: str, ids: set[str] | None = None) -> list[str]:
-    replayed = []
+def replay(amqp_uri: str, queue_name: str, ids: set[str] | None = None) -> dict:
+    """{"replayed": [message ids], "skipped": [{message_id, queue, reason, detail}]}."""
+    replayed, skipped = [], []
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         producer = connection.Producer()
         for message in _drain(connection, queue_name):
             info = _describe(message)
             if ids and info["message_id"] not in ids:
                 message.requeue()
-                continue
-            headers = {k: v for k, v in message.headers.items()
-                       if k not in (DEAD_LETTER_HEADER, ATTEMPT_HEADER)}
-            producer.publish(message.body, exchange="", routing_key=info["queue"],
-                             headers=headers, content_type=message.content_type,
-                             content_encoding=message.content_encoding,
-                             message_id=info["message_id"], delivery_mode=2)
-            message.ack()
-            replayed.append(info["message_id"])
-    return replayed
+            elif reason := _skip_reason(info):
+                message.requeue()
+                skipped.append({"message_id": info["message_id"], "queue": info.get("queue"),
+                                "reason": reason, "detail": SKIPS[reason]})
+            else:
+                _send_back(producer, message, info)
+                replayed.append(info["message_id"])
+    return {"replayed": replayed, "skipped": skipped}
+
+
+def _skip_reason(info: dict) -> str | None:
+    if "queue" not in info:
+        return "no_dead_letter_header"
+    return "undecodable" if info.get("undecodable") else None
+
+
+def _send_back(producer, message, info: dict) -> None:
+    headers = {k: v for k, v in message.headers.items()
+               if k not in (DEAD_LETTER_HEADER, ATTEMPT_HEADER)}
+    producer.publish(message.body, exchange="", routing_key=info["queue"],
+                     headers=headers, content_type=message.content_type,
+                     content_encoding=message.content_encoding,
+                     message_id=info["message_id"], delivery_mode=2)
+    message.ack()
 
 
 def _describe(message) -> dict:
     dead = message.headers.get(DEAD_LETTER_HEADER, {})
-    return {"message_id": message.properties.get("message_id"), **dead}
+    return {"message_id": message.properties.get("message_id"),
+            "content_type": message.content_type, **dead}
 
 
 def main() -> None:

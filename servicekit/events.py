@@ -5,17 +5,17 @@ Nameko 2 acks an event even when its handler raises, which would lose it. `subsc
 backoff step, whose TTL dead-letters it back to the handler's queue), and after the last step,
 or at once for a message that can never succeed (malformed, unknown version, business error),
 to the dead-letter queue that `python -m servicekit.deadletters` lists and replays. The original
-is acked only once its copy is safely published, so nothing is lost.
+is acked only once its copy is safely published, so nothing is lost. A body that does not even
+decode is dead-lettered by servicekit.poison, installed here for every consuming process.
 """
 from __future__ import annotations
 
 import functools
-import traceback
 from dataclasses import dataclass
 from functools import partial
 
-from kombu import Connection, Queue
-from nameko.amqp.publish import Publisher, UndeliverableMessage
+from kombu import Queue
+from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from pydantic import ValidationError
@@ -23,14 +23,16 @@ from pydantic import ValidationError
 from contracts.envelope import Envelope, cloud_type
 from contracts.events import Payload, REGISTRY
 from servicekit import config
-from servicekit.db import utcnow
 from servicekit.errors import JalonError
 from servicekit.logging import get_logger
+from servicekit.poison import (dead_letter_headers, dead_letter_queue, dead_letter_undecodable,
+                               error_text, publish_copy, settle)
 
 log = get_logger(__name__)
 
 ATTEMPT_HEADER = "x-jalon-attempt"
-DEAD_LETTER_HEADER = "x-jalon-dead-letter"
+
+dead_letter_undecodable()  # every process that consumes events
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,8 @@ class Subscription(EventHandler):
             })
             for delay in settings.retry_delays
         ]
-        self.dead_letters = Queue(settings.dead_letter_queue, durable=True)
+        self.dead_letters = dead_letter_queue()
         self.publisher = Publisher(self.container.config["AMQP_URI"], use_confirms=True,
-                                   serializer="json",
                                    declare=[*self.retry_queues, self.dead_letters])
 
     def handle_message(self, body, message) -> None:
@@ -107,7 +108,7 @@ class Subscription(EventHandler):
             return result, exc_info
         exc = exc_info[1]
         attempt = int(message.headers.get(ATTEMPT_HEADER, 0))
-        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        error = error_text(exc)
         if is_retryable(exc) and attempt < len(self.retry_queues):
             log.warning("event_handler_failed_will_retry", queue=self.queue.name,
                         attempt=attempt + 1, error=error)
@@ -119,48 +120,19 @@ class Subscription(EventHandler):
         return result, exc_info
 
     def _settle(self, message, move, *args) -> None:
-        """Ack only once the copy is published; if that fails, requeue: never lose it."""
-        try:
-            move(message, *args)
-        except Exception:
-            log.exception("event_settle_failed", queue=self.queue.name)
-            self.queue_consumer.requeue_message(message)
-        else:
-            self.queue_consumer.ack_message(message)
+        settle(self.queue_consumer, message, partial(move, message, *args), self.queue.name)
 
     def _retry(self, message, attempt: int) -> None:
-        queue = self.retry_queues[attempt]
         headers = {**message.headers, ATTEMPT_HEADER: attempt + 1}
-        self._publish_to(queue, message, headers)
+        self._publish_to(self.retry_queues[attempt], message, headers)
 
     def _dead_letter(self, message, error: str) -> None:
-        headers = dict(message.headers)
-        headers[DEAD_LETTER_HEADER] = {
-            "queue": self.queue.name,
-            "error": error[:2000],
-            "attempts": int(headers.get(ATTEMPT_HEADER, 0)) + 1,
-            "failed_at": utcnow().isoformat(),
-        }
-        self._publish_to(self.dead_letters, message, headers)
+        attempts = int(message.headers.get(ATTEMPT_HEADER, 0)) + 1
+        self._publish_to(self.dead_letters, message,
+                         dead_letter_headers(message, self.queue.name, error, attempts))
 
     def _publish_to(self, queue: Queue, message, headers: dict) -> None:
-        """Publish a copy straight to `queue`, which must exist.
-
-        Mandatory, with confirms: if the broker has no such queue (deleted by hand, or by a
-        policy, while kombu still remembers it as declared), the copy comes back instead of
-        vanishing; the queue is then declared again and the copy sent once more.
-        """
-        def publish():
-            self.publisher.publish(message.payload, exchange="", routing_key=queue.name,
-                                   headers=headers, mandatory=True,
-                                   message_id=message.properties.get("message_id"))
-        try:
-            publish()
-        except UndeliverableMessage:
-            log.warning("queue_missing_redeclared", queue=queue.name)
-            with Connection(self.container.config["AMQP_URI"]) as connection:
-                queue(connection.default_channel).declare()
-            publish()
+        publish_copy(self.publisher, self.container.config["AMQP_URI"], queue, message, headers)
 
 
 subscribe = Subscription.decorator

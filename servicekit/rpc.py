@@ -4,19 +4,27 @@
 JALON_RPC_TIMEOUT seconds (or the timeout given); the request itself expires in the queue at
 the same time, so a late callee does not do work nobody waits for. Errors from
 servicekit.errors are registered with Nameko so that the caller gets the same class back, with
-its code and message.
+its code and message. A broker out of reach while publishing a call is a ServiceUnavailable
+`broker_unavailable` (the gateway's 503 with Retry-After), never a server error.
 """
 from __future__ import annotations
 
 import uuid
 
 import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko import exceptions as nameko_exceptions
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.rpc import MethodProxy, RpcProxy, RpcReply, ServiceProxy, get_rpc_exchange
 
 from servicekit import config
 from servicekit.errors import ERROR_KINDS, ServiceUnavailable
+
+
+# What publishing raises when the broker cannot be reached (refused, reset, lost); the
+# builtin ConnectionError covers ConnectionRefusedError and ConnectionResetError.
+BROKER_ERRORS = (KombuOperationalError, AmqpConnectionError, ConnectionError)
 
 
 def _register_errors() -> None:
@@ -77,6 +85,12 @@ class TimedMethodProxy(MethodProxy):
             raise ServiceUnavailable("service_unavailable",
                                      "Le service est indisponible, veuillez réessayer.",
                                      {"call": label}) from None
+        except (*BROKER_ERRORS, OSError) as exc:  # a socket error may come unwrapped
+            listener._reply_events.pop(correlation_id, None)
+            raise ServiceUnavailable("broker_unavailable",
+                                     "Le service est momentanément injoignable, veuillez "
+                                     "réessayer.",
+                                     {"call": label, "error": type(exc).__name__}) from None
         return TimedReply(reply_event, listener, correlation_id, self.timeout, label)
 
 

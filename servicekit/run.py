@@ -2,6 +2,11 @@
 
 Monkey-patches for eventlet first (before anything imports sockets or threads), sets up logging
 once, optionally migrates the service's database, then hands over to Nameko's runner.
+
+Whatever Nameko 2 cannot recover from in process (a managed or worker thread dying, the runner
+failing) ends the process at once with one `service_exiting` line and exit code 1: whatever
+runs it (tools/stack.py, compose, Kubernetes) starts a fresh one. Every process also carries
+the liveness ping and the hub watchdog (servicekit/liveness.py).
 """
 from __future__ import annotations
 
@@ -16,6 +21,9 @@ import signal  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from servicekit import config, logging  # noqa: E402
+from servicekit.liveness import Liveness, watch_hub  # noqa: E402
+from servicekit.poison import dead_letter_undecodable  # noqa: E402
+from servicekit.resilience import exit_now, survive_broker_restarts  # noqa: E402
 
 
 def service_class(name: str):
@@ -29,8 +37,53 @@ def service_class(name: str):
     return classes[0]
 
 
+def watched(service_cls):
+    """The class with the liveness ping mixed in: every process gets it, gateway included."""
+    return type(service_cls.__name__, (service_cls, Liveness),
+                {"__module__": service_cls.__module__})
+
+
+def exit_when_killed(container) -> None:
+    """Nameko kills a container whose thread died with an error, then lets it wind down
+    half-stopped: exit instead (its traceback is already logged as "thread exited with error")."""
+    kill = container.kill
+
+    def kill_or_exit(exc_info=None):
+        if exc_info is not None:
+            exit_now("service_exiting", reason=type(exc_info[1]).__name__,
+                     detail=str(exc_info[1])[:300])
+        kill(exc_info)
+
+    container.kill = kill_or_exit
+
+
+def serve(service_cls, settings: config.Settings) -> None:
+    """Run the class until SIGTERM/SIGINT (returns) or until it fails (the process exits 1)."""
+    survive_broker_restarts()
+    dead_letter_undecodable()
+    watch_hub(settings.hub_stall_seconds, service_cls.name)
+    runner = ServiceRunner(settings.nameko_config())
+    runner.add_service(watched(service_cls))
+    for container in runner.containers:
+        exit_when_killed(container)
+
+    def shutdown(*_):
+        eventlet.spawn(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    log = logging.get_logger(__name__)
+    try:
+        runner.start()
+        log.info("service_started")  # the logger adds `service`
+        runner.wait()
+    except Exception as exc:
+        exit_now("service_exiting", reason=type(exc).__name__, detail=str(exc)[:300])
+    log.info("service_stopped")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", choices=[*config.SERVICES, "gateway"])
     parser.add_argument("--migrate", action="store_true", help="upgrade the database first")
     args = parser.parse_args()
@@ -39,17 +92,7 @@ def main() -> None:
     if args.migrate and args.name != "gateway":
         from servicekit import migrate
         migrate.upgrade(args.name)
-    runner = ServiceRunner(settings.nameko_config())
-    runner.add_service(service_class(args.name))
-
-    def shutdown(*_):
-        eventlet.spawn(runner.stop)
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    runner.start()
-    logging.get_logger(__name__).info("service_started", name=args.name)
-    runner.wait()
+    serve(service_class(args.name), settings)
 
 
 if __name__ == "__main__":

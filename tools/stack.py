@@ -5,6 +5,10 @@ process (`python -m servicekit.run NAME`), waits until the gateway's /health say
 is ok, and stops them all (SIGTERM, then kill) on exit or Ctrl-C. Settings come from the JALON_*
 environment variables (servicekit/config.py); each process logs to <log dir>/<name>.log.
 
+Once the stack is up, a process that exits (a crash, a liveness exit, a SIGKILL) is started
+again by a supervisor thread, after 0.5 s doubling to 30 s (back to 0.5 s after a minute up);
+each restart is said on stderr and in the process's log, and counted in `stack.restarts`.
+
 Tests and benchmarks use the same thing from Python:
 
     with Stack({"JALON_DATA_DIR": str(tmp), "JALON_HTTP_ADDRESS": "127.0.0.1:18000"},
@@ -14,6 +18,7 @@ Tests and benchmarks use the same thing from Python:
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import ctypes
 import json
@@ -23,11 +28,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from servicekit import config
@@ -163,6 +169,128 @@ def gateway_url(http_address: str) -> str:
     return f"http://{host}:{port}"
 
 
+def service_command(name: str) -> list[str]:
+    return [sys.executable, "-m", "servicekit.run", name]
+
+
+class Backoff:
+    """Delays between restarts of one process: doubling from `first` to `longest`, and from
+    `first` again once the process has stayed up `steady` seconds."""
+
+    def __init__(self, first: float = 0.5, longest: float = 30, steady: float = 60):
+        self.first, self.longest, self.steady = first, longest, steady
+        self._next: dict[str, float] = {}
+
+    def delay(self, name: str, uptime: float) -> float:
+        current = self.first if uptime >= self.steady else self._next.get(name, self.first)
+        self._next[name] = min(current * 2, self.longest)
+        return current
+
+
+class Supervisor:
+    """Child processes, each started again with backoff when it exits, until `stop()`.
+
+    A daemon thread watches them (the Stack is used from pytest, which has no loop of ours).
+    Children are spawned with PR_SET_PDEATHSIG, which fires when the *thread* that forked them
+    ends: so the thread lives until stop() has ended every child, and stop() forbids any new
+    start before it signals the first one.
+    """
+
+    def __init__(self, names, log_path: Callable[[str], Path], env: dict[str, str],
+                 command: Callable[[str], list[str]] = service_command,
+                 backoff: Backoff | None = None, poll_seconds: float = 0.2):
+        self.names = tuple(names)
+        self.log_path = log_path
+        self.env = env
+        self.command = command
+        self.backoff = backoff or Backoff()
+        self.poll_seconds = poll_seconds
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.restarts: collections.Counter[str] = collections.Counter()
+        self._started_at: dict[str, float] = {}
+        self._restart_at: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start_all(self) -> None:
+        for name in self.names:
+            self._spawn(name, "w")
+
+    def supervise(self) -> None:
+        """From now on, a process that exits is started again."""
+        self._thread = threading.Thread(target=self._watch, name="stack-supervisor", daemon=True)
+        self._thread.start()
+
+    def dead(self) -> dict[str, int]:
+        return {name: proc.returncode for name, proc in self.processes.items()
+                if proc.poll() is not None}
+
+    def _spawn(self, name: str, mode: str) -> None:
+        with self.log_path(name).open(mode) as out:  # the child keeps its own descriptor
+            # A session of its own: Ctrl-C in the terminal reaches this launcher only, which
+            # then stops the children in order instead of all of them dying mid-request.
+            self.processes[name] = subprocess.Popen(
+                self.command(name), cwd=ROOT, env=self.env, stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=die_with_parent)
+        self._started_at[name] = time.monotonic()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self.poll_seconds):
+            for name in self.names:
+                self._check(name)
+
+    def _check(self, name: str) -> None:
+        code = self.processes[name].poll()
+        if code is None or self._stopping:
+            return
+        now = time.monotonic()
+        if name not in self._restart_at:
+            uptime = now - self._started_at[name]
+            delay = self.backoff.delay(name, uptime)
+            self._restart_at[name] = now + delay
+            self._announce(name, f"{name} exited with code {code} after {uptime:.1f} s; "
+                                 f"restarting in {delay:.1f} s")
+            return
+        if now < self._restart_at[name]:
+            return
+        with self._lock:
+            if self._stopping:
+                return
+            self._spawn(name, "a")
+        del self._restart_at[name]
+        self.restarts[name] += 1
+        self._announce(name, f"{name} restarted (restart {self.restarts[name]}, "
+                             f"pid {self.processes[name].pid})")
+
+    def _announce(self, name: str, line: str) -> None:
+        print(f"[stack] {line}", file=sys.stderr, flush=True)
+        with self.log_path(name).open("a") as log:
+            log.write(f"[stack] {line}\n")
+
+    def stop(self, timeout: float) -> None:
+        """SIGTERM to every process (last started first), then kill stragglers."""
+        with self._lock:
+            self._stopping = True
+        for name in reversed(list(self.processes)):
+            proc = self.processes[name]
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 class Stack:
     """The six services and the gateway as child processes, for as long as the `with` lasts."""
 
@@ -173,8 +301,16 @@ class Stack:
         self.log_dir = Path(log_dir or self.settings.data_dir / "logs")
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
-        self.processes: dict[str, subprocess.Popen] = {}
-        self._logs: list = []
+        self.supervisor = Supervisor(PROCESSES, self.log_path, self.env)
+
+    @property
+    def processes(self) -> dict[str, subprocess.Popen]:
+        """The current process of each name (a restart replaces it)."""
+        return self.supervisor.processes
+
+    @property
+    def restarts(self) -> collections.Counter[str]:
+        return self.supervisor.restarts
 
     @property
     def base_url(self) -> str:
@@ -199,9 +335,9 @@ class Stack:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         ensure_rabbitmq(self.settings.amqp_uri)
         self.migrate()
-        for name in PROCESSES:
-            self.processes[name] = self._spawn(name)
+        self.supervisor.start_all()
         self.wait_healthy()
+        self.supervisor.supervise()
 
     def migrate(self) -> None:
         log = self.log_path("migrate")
@@ -213,22 +349,8 @@ class Stack:
             raise StackError(f"Migrations failed (exit {result.returncode}); end of {log}:\n"
                              f"{tail(log)}")
 
-    def _spawn(self, name: str) -> subprocess.Popen:
-        out = self.log_path(name).open("w")
-        self._logs.append(out)
-        # A session of its own: Ctrl-C in the terminal reaches this launcher only, which then
-        # stops the children in order instead of all of them dying mid-request.
-        return subprocess.Popen([sys.executable, "-m", "servicekit.run", name], cwd=ROOT,
-                                env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=die_with_parent)
-
-    def dead(self) -> dict[str, int]:
-        return {name: proc.returncode for name, proc in self.processes.items()
-                if proc.poll() is not None}
-
     def raise_if_dead(self) -> None:
-        dead = self.dead()
+        dead = self.supervisor.dead()
         if dead:
             name, code = next(iter(dead.items()))
             raise StackError(f"{name} exited with code {code}; end of {self.log_path(name)}:\n"
@@ -253,23 +375,8 @@ class Stack:
             f"{tail(self.log_path(culprit))}")
 
     def stop(self) -> None:
-        """SIGTERM to every process (gateway first: no new requests), then kill stragglers."""
-        for name in reversed(list(self.processes)):
-            proc = self.processes[name]
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + self.stop_timeout
-        for proc in self.processes.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        self.processes.clear()
-        for out in self._logs:
-            out.close()
-        self._logs.clear()
+        """Gateway first (no new requests), never racing a restart."""
+        self.supervisor.stop(self.stop_timeout)
 
 
 def run_demo(stack: Stack) -> int:
@@ -290,16 +397,10 @@ Jalon is running.
 Ctrl-C stops everything.""", flush=True)
 
 
-def wait_for_exit(stack: Stack) -> int:
-    """Block until Ctrl-C/SIGTERM (exit 0) or until a process dies (exit 1)."""
+def wait_for_exit() -> int:
+    """Block until Ctrl-C/SIGTERM (exit 0): a process that dies is restarted meanwhile."""
     while True:
-        dead = stack.dead()
-        if dead:
-            name, code = next(iter(dead.items()))
-            print(f"{name} stopped unexpectedly (exit {code}); end of its log:\n"
-                  f"{tail(stack.log_path(name))}", file=sys.stderr)
-            return 1
-        time.sleep(1)
+        time.sleep(3600)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("Loading the demo data failed (see above); the stack keeps running.",
                       file=sys.stderr)
             print_where_to_go(stack)
-            return wait_for_exit(stack)
+            return wait_for_exit()
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

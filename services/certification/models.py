@@ -5,12 +5,14 @@ from sqlalchemy import (JSON, Boolean, Column, Index, Integer, MetaData, Numeric
                         Table, Text, UniqueConstraint, select)
 from sqlalchemy.orm import Session, registry
 
+from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
 from services.certification.domain import (Certificate, CertificationCode, CodeRequest,
                                            FunderSettings, OrganisationMethod)
 
 metadata = MetaData()
 add_kit_tables(metadata)
+add_idempotency_table(metadata)
 
 certificates = Table(
     "certificates", metadata,

@@ -31,6 +31,7 @@ from servicekit.db import Database, concurrent_change_is_conflict, utcnow
 from servicekit.errors import Conflict, Forbidden, InvalidInput, JalonError, NotFound
 from servicekit.formatting import datetime_fr, month_fr
 from servicekit.events import idempotent, subscribe
+from servicekit.idempotency import replayable
 from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
@@ -120,6 +121,7 @@ class CertificationService(ServiceBase):
                              warnings=warnings).model_dump(mode="json")
 
     @rpc
+    @replayable
     def request_code(self, actor, dossier_id, month, payload):
         """Method 2: email a verification code to the user (a resend invalidates the previous
         code). Only the code's salted hash is kept."""
@@ -159,6 +161,7 @@ class CertificationService(ServiceBase):
                         lifetime_minutes=settings.code_lifetime_minutes).model_dump(mode="json")
 
     @rpc
+    @replayable
     def certify(self, actor, dossier_id, month, payload):
         """Method 1 (signed PDF deposited) or 2 (emailed code); the evidence is kept and
         `certified` published through the outbox. Of two at once, one wins (409 for the
@@ -194,11 +197,13 @@ class CertificationService(ServiceBase):
                 uow.publish("certified", _certified_event(certificate, dossier, organisation,
                                                           settings.funder_email),
                             subject=f"{dossier.id}/{ref.month}")
+                reply = _kept_reply(uow, dossier, ref.month, certificate, settings.entry_mode,
+                                    now, warnings)
         if failure is not None:  # raised once the counted attempt is committed
             raise failure
         log.info("certificate_certified", dossier_id=dossier.id, month=ref.month,
                  method=command.method)
-        return _reply(dossier, ref.month, certificate, settings.entry_mode, now, warnings)
+        return reply
 
     def _method_one_evidence(self, actor: Actor, dossier: Dossier,
                              month: str) -> tuple[dict, list[dict]]:
@@ -233,6 +238,7 @@ class CertificationService(ServiceBase):
         return None, {"document_sha256": digest, "code_checked_at": now}
 
     @rpc
+    @replayable
     def reopen(self, actor, dossier_id, month, payload):
         """The dossier's funder reopens a certified month (with a reason) for a new entry."""
         actor, ref = acting(actor), _ref(dossier_id, month)
@@ -240,9 +246,9 @@ class CertificationService(ServiceBase):
         dossier = self._dossier(actor, ref.dossier_id)
         domain.ensure_funder_staff_of(actor.role, actor.funder_id, dossier.funder_id)
         now = utcnow()
-        certificate, mode = _retried(lambda: self._reopen(dossier, ref, command, actor, now))
+        reply = _retried(lambda: self._reopen(dossier, ref, command, actor, now))
         log.info("certificate_reopened", dossier_id=dossier.id, month=ref.month)
-        return _reply(dossier, ref.month, certificate, mode, now)
+        return reply
 
     def _reopen(self, dossier: Dossier, ref: DossierMonth, command: Reopen, actor: Actor, now):
         with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
@@ -259,9 +265,10 @@ class CertificationService(ServiceBase):
                 funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
                 month=ref.month, reason=certificate.reopen_reason, reopened_by=actor.user_id,
                 reopened_at=now), subject=f"{dossier.id}/{ref.month}")
-        return certificate, mode
+            return _kept_reply(uow, dossier, ref.month, certificate, mode, now)
 
     @rpc
+    @replayable
     def validate_hours(self, actor, dossier_id, month):
         """The dossier's beneficiary (then employer) validates the certified hours, when the
         funder requires it: the last validation makes them validated."""
@@ -274,12 +281,14 @@ class CertificationService(ServiceBase):
                     self.db.unit_of_work() as uow:
                 certificate = _certified(uow.session, ref)
                 certificate.validate(party, actor.user_id, now)
-                return certificate, settings_of(uow.session, dossier.funder_id).entry_mode
-        certificate, mode = _retried(validate)
+                return _kept_reply(uow, dossier, ref.month, certificate,
+                                   settings_of(uow.session, dossier.funder_id).entry_mode, now)
+        reply = _retried(validate)
         log.info("certificate_validated", dossier_id=dossier.id, month=ref.month, party=party)
-        return _reply(dossier, ref.month, certificate, mode, now)
+        return reply
 
     @rpc
+    @replayable
     def contest_hours(self, actor, dossier_id, month, payload):
         """The beneficiary or employer waited for contests the hours with a reason: the
         organisation is emailed (and the funder, per its settings); the funder reopens the
@@ -298,12 +307,14 @@ class CertificationService(ServiceBase):
                 uow.publish("hours_contested", _contested_event(certificate, dossier, party,
                                                                 settings.funder_email),
                             subject=f"{dossier.id}/{ref.month}")
-                return certificate, settings
-        certificate, settings = _retried(contest)
+                return _kept_reply(uow, dossier, ref.month, certificate, settings.entry_mode,
+                                   now)
+        reply = _retried(contest)
         log.info("certificate_contested", dossier_id=dossier.id, month=ref.month, party=party)
-        return _reply(dossier, ref.month, certificate, settings.entry_mode, now)
+        return reply
 
     @rpc
+    @replayable
     def transmit_hours(self, actor, dossier_id, month):
         """Funder staff transmit a month's certified (or validated) hours for payment; once:
         asking again answers the same transmission and publishes nothing."""
@@ -322,10 +333,11 @@ class CertificationService(ServiceBase):
                 if certificate.transmit(actor.user_id, now):
                     uow.publish("hours_transmitted", _transmitted_event(certificate, dossier),
                                 subject=f"{dossier.id}/{ref.month}")
-                return certificate, settings_of(uow.session, dossier.funder_id).entry_mode
-        certificate, mode = _retried(transmit)
+                return _kept_reply(uow, dossier, ref.month, certificate,
+                                   settings_of(uow.session, dossier.funder_id).entry_mode, now)
+        reply = _retried(transmit)
         log.info("hours_transmitted", dossier_id=dossier.id, month=ref.month)
-        return _reply(dossier, ref.month, certificate, mode, now)
+        return reply
 
     @rpc
     def pending_actions(self, actor):
@@ -646,6 +658,17 @@ def _reply(dossier: Dossier, month: str, certificate: Certificate | None, mode: 
             transmitted_at=certificate.transmitted_at,
             transmitted_by=certificate.transmitted_by, version=certificate.version)
     return CertificateReply(**fields).model_dump(mode="json")
+
+
+def _kept_reply(uow, dossier: Dossier, month: str, certificate: Certificate, mode: str, now,
+                warnings: list[dict] = ()) -> dict:
+    """The reply, stored in the transaction of the change it reports, so that a call
+    redelivered after commit replays it (servicekit.idempotency). Flushed first: it carries
+    the version the commit writes."""
+    uow.session.flush()
+    reply = _reply(dossier, month, certificate, mode, now, warnings)
+    uow.keep_reply(reply)
+    return reply
 
 
 def _masked(email: str) -> str:

@@ -440,10 +440,56 @@ def check_pdf(content: bytes) -> None:
             if len(reader.pages) < 1:
                 raise ValueError("no page")
             reader.pages[0].mediabox  # noqa: B018  the first page must be readable
+            risky = active_content(reader)
     except Exception:  # pypdf raises many kinds on broken files: any of them means unreadable
         raise InvalidInput("unreadable_pdf",
                            "Le PDF est illisible (fichier endommagé ou protégé par un mot de "
                            "passe).") from None
+    if risky:
+        raise InvalidInput(
+            "pdf_active_content",
+            "Ce PDF contient du contenu actif (JavaScript, lancement d'un programme, fichier "
+            "joint ou formulaire XFA), refusé pour la sécurité de tous. Ouvrez-le et "
+            "imprimez-le vers « Microsoft Print to PDF » (ou « Enregistrer au format PDF »), "
+            "puis déposez le PDF simple obtenu.", {"found": sorted(risky)})
+
+
+# PDF names that make a reader run code, launch a program, carry files or submit data.
+# Refused, not neutralised: stripping them from a signed PDF would break its signature, and a
+# refusal leaves nothing half-safe in the store.
+ACTIVE_PDF_NAMES = frozenset({
+    "/JavaScript", "/JS", "/Launch", "/EmbeddedFiles", "/EmbeddedFile", "/EF", "/XFA",
+    "/RichMedia", "/SubmitForm", "/ImportData", "/GoToE",
+})
+MAX_PDF_OBJECTS = 200_000
+
+
+def active_content(reader) -> set[str]:
+    """Every active-content name reachable from the trailer, as keys or as values (an action's
+    /S), in objects compressed in object streams too: pypdf parses names, so an escaped
+    `/J#61vaScript` reads as `/JavaScript`. Stream data (page drawings) is not decoded."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+    found: set[str] = set()
+    seen: set[tuple[int, int]] = set()
+    stack = [reader.trailer]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            if (item.idnum, item.generation) in seen:
+                continue
+            seen.add((item.idnum, item.generation))
+            if len(seen) > MAX_PDF_OBJECTS:
+                raise ValueError("too many objects")
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            found.update(key for key in item if key in ACTIVE_PDF_NAMES)
+            stack.extend(item.values())
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+        elif isinstance(item, NameObject) and item in ACTIVE_PDF_NAMES:
+            found.add(str(item))
+    return found
 
 
 def check_image(content: bytes) -> None:

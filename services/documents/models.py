@@ -6,12 +6,14 @@ from sqlalchemy import (JSON, Boolean, Column, Date, Index, Integer, MetaData, S
                         Text, func, or_, select, text)
 from sqlalchemy.orm import Session, registry
 
+from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
 from services.documents.domain import (COMPLETION_CERTIFICATE, GLOBAL, Category, Document,
                                        Scope)
 
 metadata = MetaData()
 add_kit_tables(metadata)
+add_idempotency_table(metadata)
 
 documents = Table(
     "documents", metadata,

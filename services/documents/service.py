@@ -26,6 +26,7 @@ from servicekit.base import ServiceBase
 from servicekit.db import Database, concurrent_change_is_conflict, like_pattern, utcnow
 from servicekit.errors import NotFound
 from servicekit.events import idempotent, subscribe
+from servicekit.idempotency import replayable
 from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
@@ -180,6 +181,7 @@ class DocumentsService(ServiceBase):
         return _category_shape(category, who)
 
     @rpc
+    @replayable
     def upload(self, actor, payload):
         """Every check runs before anything is stored: a refused upload leaves no row, no file."""
         who = _with_documents_right(actor)
@@ -196,9 +198,11 @@ class DocumentsService(ServiceBase):
         with self.db.unit_of_work() as uow:
             uow.session.add(document)
             _publish_uploaded(uow, document)
+            receipt = _receipt(document)
+            uow.keep_reply(receipt)  # a redelivery after commit answers it: no second row
         log.info("document_uploaded", document_id=document.id, category=document.category,
                  sha256=document.sha256, size=document.size)
-        return _receipt(document)
+        return receipt
 
     def _dossier(self, who: Actor, dossier_id: str | None) -> domain.DossierFacts | None:
         """dossiers.get_dossier is the access check: it refuses a dossier the actor may not

@@ -7,10 +7,12 @@ from sqlalchemy import (Column, Date, ForeignKey, MetaData, Numeric, String, Tab
 from sqlalchemy.orm import Session, registry, relationship, selectinload
 
 from services.dossiers.domain import Dossier, Party, PlannedDay, Scope
+from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
 
 metadata = MetaData()
 add_kit_tables(metadata)
+add_idempotency_table(metadata)
 
 parties = Table(
     "parties", metadata,

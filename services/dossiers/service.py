@@ -29,6 +29,7 @@ from servicekit.access import acting, require_funder_staff
 from servicekit.base import ServiceBase
 from servicekit.db import Database, concurrent_change_is_conflict, like_pattern, utcnow
 from servicekit.errors import Conflict, InvalidInput, NotFound
+from servicekit.idempotency import replayable
 from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
@@ -134,6 +135,7 @@ class DossiersService(ServiceBase):
         return _party_shape(party).model_dump(mode="json")
 
     @rpc
+    @replayable
     def create_dossier(self, actor, payload):
         actor = acting(actor)
         require_funder_staff(actor)
@@ -157,11 +159,12 @@ class DossiersService(ServiceBase):
                 uow.session.add(dossier)
                 uow.publish("dossier_created", _created_event(dossier, parties, actor),
                             subject=dossier.id)
-                shape = _dossier_shape(dossier, parties)
+                reply = _dossier_shape(dossier, parties).model_dump(mode="json")
+                uow.keep_reply(reply)  # a redelivery after commit answers it, not a 409
         except IntegrityError:  # a concurrent twin with the same number committed first
             raise _number_taken() from None
         log.info("dossier_created", dossier_id=dossier.id, by=actor.user_id)
-        return shape.model_dump(mode="json")
+        return reply
 
     def _organisation_name(self, actor: Actor, organisation_id: str) -> str:
         """Ask identity (as the caller, so its own scoping applies) before opening a
@@ -239,6 +242,7 @@ class DossiersService(ServiceBase):
     # ---- imports ------------------------------------------------------------------------
 
     @rpc
+    @replayable
     def import_dossiers(self, actor, payload):
         """An organisation's JSON batch (its software, with an API token) for its own
         organisation; see domain.require_importer for the right it needs."""
@@ -251,6 +255,7 @@ class DossiersService(ServiceBase):
         return self._import(actor, lines, headings=None)
 
     @rpc
+    @replayable
     def import_spreadsheet(self, actor, payload):
         """Funder staff's xlsx or CSV file, the organisation of each row by its SIRET."""
         actor = acting(actor)
@@ -277,7 +282,7 @@ class DossiersService(ServiceBase):
                     "Aucun organisme de formation de votre financeur n'a ce SIRET."))
             lines.append(line)
         report = self._import(actor, lines, headings=headings)
-        log.info("spreadsheet_imported", filename=upload.filename, by=actor.user_id)
+        log.info("spreadsheet_imported", rows=len(lines), by=actor.user_id)
         return report
 
     def _organisations_by_siret(self, actor: Actor, sirets: set[str]) -> dict[str, dict]:

@@ -63,6 +63,7 @@ users = Table(
     Column("must_personalise", Boolean, nullable=False, default=False, server_default="false"),
     Column("privacy_policy_version", String(50)),  # None: not accepted yet
     Column("pending_identifier", String(150)),     # waits for its confirmation link
+    Column("pending_email", String(320)),          # likewise, sent to the new address
     Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
     Column("locked_until", UtcDateTime()),
     Column("password_changed_at", UtcDateTime()),
@@ -87,6 +88,8 @@ one_time_tokens = Table(
     Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
     Column("purpose", String(30), nullable=False),
     Column("new_identifier", String(150)),
+    Column("new_email", String(320)),
+    Column("session_id", String(36)),  # the session that asked for the change
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("used_at", UtcDateTime()),
@@ -188,6 +191,22 @@ def user_by_identifier_or_pending(session: Session, identifier: str) -> UserAcco
     """Whoever holds the identifier, or waits to confirm it: both make it unavailable."""
     return session.scalars(select(UserAccount).where(
         (users.c.identifier == identifier) | (users.c.pending_identifier == identifier))).first()
+
+
+def email_holder(session: Session, funder_id: str, email: str,
+                 other_than: str) -> UserAccount | None:
+    """Another account of the funder whose email is this address (whatever the case)."""
+    return session.scalars(select(UserAccount).where(
+        users.c.funder_id == funder_id, users.c.id != other_than,
+        func.lower(users.c.email) == email.strip().lower())).first()
+
+
+def void_links(session: Session, user_id: str, purposes: tuple[str, ...],
+               now: datetime) -> None:
+    """Make the user's unused links of these purposes unusable (superseded or cancelled)."""
+    session.execute(update(one_time_tokens).where(
+        one_time_tokens.c.user_id == user_id, one_time_tokens.c.purpose.in_(purposes),
+        one_time_tokens.c.used_at.is_(None)).values(used_at=now))
 
 
 def organisation_users(session: Session, organisation_id: str) -> list[UserAccount]:

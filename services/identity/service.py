@@ -6,7 +6,8 @@ notifications.send_direct_email AFTER the unit of work commits, never inside it:
 failed email must not hold a transaction open nor roll back an account. When the email fails,
 the account stays as created (with must_personalise, so the lost password is useless to
 anyone) and `resend_credentials` issues a new provisional password; the reply of create_user
-says `credentials_sent`.
+says `credentials_sent`. A password reset's link and email are made after the reply
+(`after_reply`): a known identifier must answer as fast as an unknown one.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from contracts.identity import (AcceptPrivacyPolicy, ApiToken as ApiTokenShape, 
                                 Session as SessionShape, UpdateMe, User as UserShape,
                                 UserDetails, UserUpdate)
 from services.identity import domain, models
+from services.identity.after_reply import AfterReply
 from services.identity.captcha import CaptchaVerifier
 from services.identity.domain import (ApiToken, Funder, Organisation, OrganisationDocument,
                                       UserAccount, UserSession)
@@ -190,6 +192,7 @@ def _me(session, user: UserAccount) -> dict:
               must_personalise=user.must_personalise,
               privacy_policy_pending=user.privacy_policy_pending,
               pending_identifier=user.pending_identifier,
+              pending_email=user.pending_email,
               rights=user.rights).model_dump(mode="json")
 
 
@@ -204,6 +207,15 @@ def _own_account(session, actor: Actor) -> UserAccount:
 def _check_current_password(user: UserAccount, password: str) -> None:
     if not _in_thread(PASSWORDS.verify, user.password_hash, password):
         raise InvalidInput("wrong_password", "Le mot de passe actuel est incorrect.")
+
+
+def _use_link(session, token, purpose: str, now) -> domain.OneTimeToken:
+    """The emailed link of this token, now used (InvalidInput invalid_link otherwise)."""
+    link = models.one_time_token(session, domain.hash_token(str(token)))
+    if link is None:
+        raise domain.invalid_link()
+    link.use(purpose, now)
+    return link
 
 
 def _visible_organisation(session, actor: Actor, organisation_id) -> Organisation:
@@ -266,6 +278,7 @@ class IdentityService(ServiceBase):
     db = Database(models.metadata, models.start_mappers)
     relay = OutboxRelay()
     notifications = RpcClient("notifications")
+    after_reply = AfterReply()
 
     # --- emails (always after the commit) -------------------------------------------------
 
@@ -292,6 +305,19 @@ class IdentityService(ServiceBase):
                            new_identifier=user.pending_identifier,
                            link=_link("/auth/confirm-identifier", token),
                            valid_hours=_settings().identity.confirm_ttl_hours)
+
+    def _send_email_change(self, user: UserAccount, change: domain.EmailChange) -> None:
+        """The new address gets the confirmation link, or when another account of the funder
+        uses it already, word of that instead (its owner may know; the requester may not).
+        The old address is told at once, with the link that cancels."""
+        valid_hours = _settings().identity.confirm_ttl_hours
+        self._email(change.new_email, "email_change", name=user.name, taken=change.taken,
+                    link=None if change.taken else _link("/auth/confirm-email",
+                                                         change.confirm_token),
+                    valid_hours=valid_hours)
+        self._email(change.old_email, "email_change_notice", name=user.name,
+                    new_email=change.new_email, valid_hours=valid_hours,
+                    link=_link("/auth/cancel-email-change", change.cancel_token))
 
     # --- funders and organisations ----------------------------------------------------------
 
@@ -592,14 +618,15 @@ class IdentityService(ServiceBase):
                                    "provisoire.")
             user.set_password(password_hash, now)
             models.revoke_sessions(uow.session, user.id, now, keep_session_id=actor.session_id)
-            link = self._start_identifier_change(uow, user, wanted.new_identifier, now)
+            link = self._start_identifier_change(uow, user, actor, wanted.new_identifier, now)
             uow.session.add(domain.audit(now, "account_personalised", user=user, ip=actor.ip))
             reply = _me(uow.session, user)
         if link:
             self._send_identifier_change(user, *link)
         return reply
 
-    def _start_identifier_change(self, uow, user: UserAccount, new_identifier: str, now):
+    def _start_identifier_change(self, uow, user: UserAccount, actor: Actor,
+                                 new_identifier: str, now):
         """Put the new identifier on hold and make its confirmation link: (old, token); None
         when the identifier does not change."""
         identifier = domain.normalise_identifier(new_identifier)
@@ -608,7 +635,8 @@ class IdentityService(ServiceBase):
         _check_identifier_free(uow.session, identifier, owner=user)
         user.pending_identifier = identifier
         ttl = timedelta(hours=_settings().identity.confirm_ttl_hours)
-        token, link = domain.new_link(user, domain.IDENTIFIER_CHANGE, now, ttl, identifier)
+        token, link = domain.new_link(user, domain.IDENTIFIER_CHANGE, now, ttl,
+                                      new_identifier=identifier, session_id=actor.session_id)
         uow.session.add(link)
         uow.session.add(domain.audit(now, "identifier_change_requested", user=user,
                                      new_identifier=identifier))
@@ -619,15 +647,13 @@ class IdentityService(ServiceBase):
         now = utcnow()
         with _conflict_on_duplicate("identifier_taken", "Cet identifiant est déjà utilisé."), \
                 self.db.unit_of_work() as uow:
-            link = models.one_time_token(uow.session, domain.hash_token(str(token)))
-            if link is None:
-                raise domain.invalid_link()
-            link.use(domain.IDENTIFIER_CHANGE, now)
+            link = _use_link(uow.session, token, domain.IDENTIFIER_CHANGE, now)
             user = uow.session.get(UserAccount, link.user_id)
             if not user.active or user.pending_identifier != link.new_identifier:
                 raise domain.invalid_link()  # superseded by a later request
             old, user.identifier, user.pending_identifier = user.identifier, \
                 link.new_identifier, None
+            models.revoke_sessions(uow.session, user.id, now, keep_session_id=link.session_id)
             uow.session.add(domain.audit(now, "identifier_changed", user=user,
                                          old_identifier=old, new_identifier=user.identifier))
         return {"identifier": user.identifier}
@@ -650,16 +676,82 @@ class IdentityService(ServiceBase):
 
     @rpc
     def update_me(self, actor, payload):
+        """The name changes at once; the email is a credential (password resets go to it):
+        see _start_email_change."""
         actor = parse(Actor, actor)
-        changes = parse(UpdateMe, payload).model_dump(exclude_none=True, mode="json")
+        wanted = parse(UpdateMe, payload)
+        changes = wanted.model_dump(exclude_none=True, exclude={"email", "current_password"},
+                                    mode="json")
+        now, change = utcnow(), None
         with self.db.unit_of_work() as uow:
             user = _own_account(uow.session, actor)
             for field, value in changes.items():
                 setattr(user, field, value)
             if changes:
-                uow.session.add(domain.audit(utcnow(), "account_updated", user=user,
+                uow.session.add(domain.audit(now, "account_updated", user=user,
                                              ip=actor.ip, changed=sorted(changes)))
-            return _me(uow.session, user)
+            if wanted.email is not None:
+                change = self._start_email_change(uow, user, actor, wanted, now)
+            reply = _me(uow.session, user)
+        if change:
+            self._send_email_change(user, change)
+        return reply
+
+    def _start_email_change(self, uow, user: UserAccount, actor: Actor, wanted: UpdateMe,
+                            now) -> domain.EmailChange | None:
+        """Re-authenticate, then hold the new address until its link is followed. A new
+        request supersedes the links of the previous one."""
+        if wanted.current_password is None:
+            raise domain.current_password_required()
+        _check_current_password(user, wanted.current_password)
+        email = str(wanted.email)
+        taken = models.email_holder(uow.session, user.funder_id, email, user.id) is not None
+        ttl = timedelta(hours=_settings().identity.confirm_ttl_hours)
+        models.void_links(uow.session, user.id,
+                          (domain.EMAIL_CHANGE, domain.EMAIL_CHANGE_CANCEL), now)
+        change = domain.start_email_change(user, email, now, ttl, actor.session_id, taken)
+        if change:
+            uow.session.add_all(change.links)
+            uow.session.add(domain.audit(now, "email_change_requested", user=user,
+                                         ip=actor.ip, address_taken=taken))
+        return change
+
+    @rpc
+    def confirm_email_change(self, token):
+        """The link sent to the new address: the email changes, the account's other
+        sessions end (the one that asked goes on)."""
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            link = _use_link(uow.session, token, domain.EMAIL_CHANGE, now)
+            user = uow.session.get(UserAccount, link.user_id)
+            if not user.active or user.pending_email != link.new_email:
+                raise domain.invalid_link()  # cancelled or superseded
+            if models.email_holder(uow.session, user.funder_id, link.new_email, user.id):
+                raise domain.email_taken()  # taken since the request
+            user.email, user.pending_email = link.new_email, None
+            models.void_links(uow.session, user.id, (domain.EMAIL_CHANGE_CANCEL,), now)
+            models.revoke_sessions(uow.session, user.id, now, keep_session_id=link.session_id)
+            uow.session.add(domain.audit(now, "email_changed", user=user))
+        log.info("email_changed", user_id=user.id)
+        return None
+
+    @rpc
+    def cancel_email_change(self, token):
+        """The link sent to the old address: the change is void, and since whoever asked
+        held a session and the password, every session ends (the email says to change the
+        password)."""
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            link = _use_link(uow.session, token, domain.EMAIL_CHANGE_CANCEL, now)
+            user = uow.session.get(UserAccount, link.user_id)
+            if user.pending_email != link.new_email:
+                raise domain.invalid_link()  # confirmed, or superseded by a later request
+            user.pending_email = None
+            models.void_links(uow.session, user.id, (domain.EMAIL_CHANGE,), now)
+            models.revoke_sessions(uow.session, user.id, now)
+            uow.session.add(domain.audit(now, "email_change_cancelled", user=user))
+        log.info("email_change_cancelled", user_id=user.id)
+        return None
 
     @rpc
     def change_identifier(self, actor, payload):
@@ -669,7 +761,7 @@ class IdentityService(ServiceBase):
         with self.db.unit_of_work() as uow:
             user = _own_account(uow.session, actor)
             _check_current_password(user, wanted.current_password)
-            link = self._start_identifier_change(uow, user, wanted.new_identifier, now)
+            link = self._start_identifier_change(uow, user, actor, wanted.new_identifier, now)
             reply = _me(uow.session, user)
         if link:
             self._send_identifier_change(user, *link)
@@ -690,27 +782,36 @@ class IdentityService(ServiceBase):
 
     @rpc
     def request_password_reset(self, payload, ip=None):
-        """The same answer whether the identifier exists or not."""
+        """The same answer, and the same work before it, whether the identifier exists or
+        not (one lookup, one audit row): the link and its email are made after the reply, or
+        a known identifier would answer later than an unknown one."""
         request = parse(PasswordResetRequest, payload)
         rules = _settings().identity
         self._count_reset_request(ip, rules)
         CaptchaVerifier(rules).check(request.captcha_token, ip)
-        now, token = utcnow(), None
+        now = utcnow()
         with self.db.unit_of_work() as uow:
             user = models.user_by_identifier(uow.session,
                                              domain.normalise_identifier(request.identifier))
-            if user is not None and user.active:
-                token, link = domain.new_link(user, domain.PASSWORD_RESET, now,
-                                              timedelta(minutes=rules.reset_ttl_minutes))
-                uow.session.add(link)
-                uow.session.add(domain.audit(now, "password_reset_requested", user=user, ip=ip))
-        if token:
-            self._email(user.email, "password_reset", name=user.name,
-                        link=_link("/auth/password-reset/confirm", token),
-                        valid_minutes=rules.reset_ttl_minutes)
+            known = user is not None and user.active
+            uow.session.add(domain.audit(now, "password_reset_requested",
+                                         user=user if known else None, ip=ip, known=known))
+        if known:
+            self.after_reply(self._send_reset_link, user.id)
         return {"status": "accepted",
                 "message": "Si un compte correspond à cet identifiant, un e-mail vient de lui "
                            "être envoyé."}
+
+    def _send_reset_link(self, user_id: str) -> None:
+        ttl_minutes = _settings().identity.reset_ttl_minutes
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            user = uow.session.get(UserAccount, user_id)
+            token, link = domain.new_link(user, domain.PASSWORD_RESET, now,
+                                          timedelta(minutes=ttl_minutes))
+            uow.session.add(link)
+        self._email(user.email, "password_reset", name=user.name,
+                    link=_link("/auth/password-reset/confirm", token), valid_minutes=ttl_minutes)
 
     def _count_reset_request(self, ip: str | None, rules) -> None:
         """Per address, every request counts (known identifier or not), in its own
@@ -731,10 +832,7 @@ class IdentityService(ServiceBase):
         wanted = parse(PasswordReset, payload)
         password_hash, now = _new_password_hash(wanted), utcnow()
         with self.db.unit_of_work() as uow:
-            link = models.one_time_token(uow.session, domain.hash_token(wanted.token))
-            if link is None:
-                raise domain.invalid_link()
-            link.use(domain.PASSWORD_RESET, now)
+            link = _use_link(uow.session, wanted.token, domain.PASSWORD_RESET, now)
             user = uow.session.get(UserAccount, link.user_id)
             if not user.active:
                 raise domain.invalid_link()
@@ -856,6 +954,8 @@ class IdentityService(ServiceBase):
             [right.value for right in new.rights] if new.rights else None, now)
         with self.db.unit_of_work() as uow:
             uow.session.add(api_token)
+            models.revoke_sessions(uow.session, actor.user_id, now,
+                                   keep_session_id=actor.session_id)
             uow.session.add(domain.audit(now, "api_token_issued", actor=actor,
                                          target=api_token.id, name=api_token.name,
                                          rights=api_token.rights,
@@ -883,6 +983,8 @@ class IdentityService(ServiceBase):
             token = _api_token_of(uow.session, actor, token_id)
             if token.revoked_at is None:
                 token.revoked_at = now
+                models.revoke_sessions(uow.session, actor.user_id, now,
+                                       keep_session_id=actor.session_id)
                 uow.session.add(domain.audit(now, "api_token_revoked", actor=actor,
                                              target=token.id, name=token.name))
             return _api_token_shape(token, now)

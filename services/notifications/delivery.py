@@ -8,18 +8,27 @@ is a green thread in every replica: woken after a worker that queued emails fini
 transaction has committed by then), and polling as a fallback for retries and other replicas.
 It sends through SMTP when JALON_SMTP_HOST is set (smtplib is green under eventlet), otherwise
 it writes .eml files into the mail folder and logs them (embedded mode).
+
+Each email is claimed, sent, then recorded, each step on its own (claim and outcome in their
+own commits; nothing held open during the send), so a crash or a lost database between a
+send and its record repeats at most that one email: its claim (status sending) keeps other
+replicas off it until its lease (JALON_EMAIL_LEASE_SECONDS) passes, then it is sent again,
+with the same Message-ID, which lets the receiving server drop the copy.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import tempfile
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime
 from pathlib import Path
+from typing import Callable, Iterator
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, UndefinedError
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from servicekit import config
@@ -28,12 +37,11 @@ from servicekit.errors import InvalidInput
 from servicekit.formatting import JINJA_FILTERS
 from servicekit.logging import get_logger
 from servicekit.loop import BackgroundLoop
-from services.notifications.domain import PENDING, Email, Rendered, one_line
+from services.notifications.domain import PENDING, SENDING, Email, Rendered, one_line
 
 log = get_logger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-BATCH = 50
 SMTP_TIMEOUT = 30
 
 
@@ -68,11 +76,24 @@ def to_message(email: Email, sender: str) -> EmailMessage:
     message["From"] = sender
     message["To"] = email.recipient
     message["Subject"] = email.subject
-    message["Message-ID"] = make_msgid(idstring=email.id, domain="jalon.local")
+    message["Date"] = format_datetime(email.created_at)
+    message["Message-ID"] = message_id(email.id)
     message.set_content(email.body_text)
     if email.body_html:
         message.add_alternative(email.body_html, subtype="html")
     return message
+
+
+def message_id(email_id: str) -> str:
+    """From the email's id alone: a repeated send carries the same one, so the receiving
+    server can recognise the copy (ids are [A-Za-z0-9_-], valid in an RFC 5322 msg-id)."""
+    return f"<{email_id}@jalon.local>"
+
+
+def _due(now: datetime):
+    """`Email.is_due` in SQL: pending and due, or sending with a lease that has passed."""
+    return or_(and_(Email.status == PENDING, Email.next_attempt_at <= now),
+               and_(Email.status == SENDING, Email.claimed_until <= now))
 
 
 def _send_smtp(message: EmailMessage, host: str, port: int) -> None:
@@ -104,6 +125,7 @@ class EmailDelivery(BackgroundLoop):
     def setup(self) -> None:
         super().setup()
         self.settings = config.load()
+        self.lease = timedelta(seconds=self.settings.email_lease_seconds)
 
     def get_dependency(self, worker_ctx) -> "_Handle":
         return _Handle(self, worker_ctx)
@@ -118,35 +140,67 @@ class EmailDelivery(BackgroundLoop):
         return self.deliver_due()
 
     def deliver_due(self) -> int:
-        """Send one batch of due pending emails; return how many were tried."""
-        now = utcnow()
+        """Claim one due email, send it, record the outcome; return how many were claimed."""
+        email = self._claim_next()
+        if email is None:
+            return 0
+        if email.status == SENDING:
+            self._deliver(email)
+        return 1
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Session]:
         with self.database.write_gate(), \
                 Session(self.database.engine, expire_on_commit=False) as session, session.begin():
-            due = session.scalars(
-                select(Email).where(Email.status == PENDING, Email.next_attempt_at <= now)
-                .order_by(Email.next_attempt_at).limit(BATCH)
+            yield session
+
+    def _claim_next(self) -> Email | None:
+        now = utcnow()
+        with self._transaction() as session:
+            email = session.scalars(
+                select(Email).where(_due(now)).order_by(Email.next_attempt_at).limit(1)
                 .with_for_update(skip_locked=True)
-            ).all()
-            for email in due:
-                self._deliver(email)
-        return len(due)
+            ).first()
+            if email is not None and not email.claim(now, self.lease):
+                log.warning("email_failed", email_id=email.id, template=email.template,
+                            attempts=email.attempts, error=email.last_error)
+        return email
 
     def _deliver(self, email: Email) -> None:
-        message = to_message(email, self.settings.mail_from)
+        claim = email.claimed_until
         try:
-            if self.settings.smtp_host:
-                _send_smtp(message, self.settings.smtp_host, self.settings.smtp_port)
-                where = f"smtp://{self.settings.smtp_host}:{self.settings.smtp_port}"
-            else:
-                where = str(_write_eml(message, self.settings.mail_dir, email.id))
+            where = self._send(to_message(email, self.settings.mail_from), email.id)
         except Exception as exc:  # any transport failure is retried with backoff
-            email.mark_failed_attempt(f"{type(exc).__name__}: {exc}", utcnow())
-            log.warning("email_not_sent", email_id=email.id, template=email.template,
-                        attempts=email.attempts, status=email.status, error=str(exc))
+            error = f"{type(exc).__name__}: {exc}"
+            stored = self._finish(email.id, claim,
+                                  lambda found: found.mark_failed_attempt(error, utcnow()))
+            if stored:  # the error's text may name the recipient: the log gets its type only
+                log.warning("email_not_sent", email_id=email.id, template=email.template,
+                            attempts=stored.attempts, status=stored.status,
+                            error=type(exc).__name__)
             return
-        email.mark_sent(utcnow())
-        log.info("email_sent", email_id=email.id, template=email.template, to=email.recipient,
-                 via=where)
+        if self._finish(email.id, claim, lambda found: found.mark_sent(utcnow())):
+            log.info("email_sent", email_id=email.id, template=email.template,
+                     event_id=email.event_id, via=where)
+
+    def _send(self, message: EmailMessage, email_id: str) -> str:
+        """Send (or write) the message; return where it went."""
+        if self.settings.smtp_host:
+            _send_smtp(message, self.settings.smtp_host, self.settings.smtp_port)
+            return f"smtp://{self.settings.smtp_host}:{self.settings.smtp_port}"
+        return str(_write_eml(message, self.settings.mail_dir, email_id))
+
+    def _finish(self, email_id: str, claim: datetime,
+                record: Callable[[Email], None]) -> Email | None:
+        """Record the send's outcome in its own commit, unless our lease passed and another
+        sender took the email over: the outcome is then that sender's to record."""
+        with self._transaction() as session:
+            email = session.get(Email, email_id, with_for_update=True)
+            if not email.holds_claim(claim):
+                log.warning("email_claim_lost", email_id=email_id, template=email.template)
+                return None
+            record(email)
+            return email
 
 
 class _Handle:

@@ -13,13 +13,14 @@ from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1
 from servicekit.errors import Forbidden
 from servicekit.formatting import PARIS, date_fr, datetime_fr, hours_fr, month_fr
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
                 timedelta(hours=2))
 """Waits after the 1st, 2nd... failed attempt; once they are used up the email is failed."""
 
 DIRECT_TEMPLATES = frozenset({"account_credentials", "certification_code", "identifier_change",
-                              "password_reset", "bank_details_reviewed"})
+                              "password_reset", "bank_details_reviewed", "email_change",
+                              "email_change_notice"})
 """Emails that carry a secret: sent by RPC only, and their body is erased once delivered."""
 ERASED = "[contenu effacé après envoi : il contenait des informations confidentielles]"
 
@@ -40,21 +41,61 @@ class Email:
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
+    claimed_until: datetime | None = None
+    """While `sending`: the end of the sender's lease; past it, the sender is presumed dead."""
+
+    def is_due(self, now: datetime) -> bool:
+        if self.status == SENDING:
+            return self.claimed_until <= now
+        return self.status == PENDING and self.next_attempt_at <= now
+
+    def claim(self, now: datetime, lease: timedelta,
+              delays: tuple[timedelta, ...] = RETRY_DELAYS) -> bool:
+        """Take the email for one send until `now + lease`, so that no other sender takes it
+        meanwhile; True when it is ours to send.
+
+        An expired claim means its sender died mid-send, perhaps after the server accepted
+        the message: that attempt counts, and this send may repeat it (the one repeat
+        allowed; the stable Message-ID lets the receiver drop it). An email whose sends keep
+        dying is failed once the retry budget is spent, like one whose sends keep failing.
+        """
+        if not self.is_due(now):
+            raise EmailNotDue(self.id)
+        if self.status == SENDING:
+            self._count_attempt("claim_expired")
+            if self.attempts > len(delays):
+                self.status, self.claimed_until = FAILED, None
+                return False
+        self.status, self.claimed_until = SENDING, now + lease
+        return True
+
+    def holds_claim(self, claimed_until: datetime) -> bool:
+        """Still the claim that ended at `claimed_until`: no other sender took it over."""
+        return self.status == SENDING and self.claimed_until == claimed_until
 
     def mark_sent(self, now: datetime) -> None:
-        self.status, self.sent_at, self.last_error = SENT, now, None
+        self.status, self.sent_at, self.last_error, self.claimed_until = SENT, now, None, None
         self.attempts += 1
         if self.template in DIRECT_TEMPLATES:  # the secret must not outlive its delivery
             self.body_text, self.body_html = ERASED, None
 
     def mark_failed_attempt(self, error: str, now: datetime,
                             delays: tuple[timedelta, ...] = RETRY_DELAYS) -> None:
-        self.attempts += 1
-        self.last_error = error[:1000]
+        self._count_attempt(error)
+        self.claimed_until = None
         if self.attempts > len(delays):
             self.status = FAILED
         else:
-            self.next_attempt_at = now + delays[self.attempts - 1]
+            self.status, self.next_attempt_at = PENDING, now + delays[self.attempts - 1]
+
+    def _count_attempt(self, error: str) -> None:
+        self.attempts += 1
+        self.last_error = error[:1000]
+
+
+class EmailNotDue(Exception):
+    """A sender tried to claim an email that is not waiting to be sent (a bug, not a race:
+    the claim query selects due emails only, under a row lock)."""
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,17 @@ emails = Table(
     Column("body_text", Text, nullable=False),
     Column("body_html", Text),
     Column("template", String(100), nullable=False),
-    Column("status", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, sending, sent, failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("last_error", Text),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime()),
+    Column("claimed_until", UtcDateTime()),  # the lease of the sender of a `sending` email
     # A redelivered or concurrent event cannot queue the same email twice.
     UniqueConstraint("event_id", "recipient", "template", name="uq_emails_event_recipient"),
 )
-# The delivery loop's query: pending emails that are due.
+# The delivery loop's query: pending emails that are due, sending ones whose lease passed.
 Index("ix_emails_due", emails.c.status, emails.c.next_attempt_at)
 
 _registry = registry()

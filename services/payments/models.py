@@ -10,12 +10,14 @@ from sqlalchemy import (Boolean, Column, Date, ForeignKey, Index, Integer, MetaD
                         tuple_)
 from sqlalchemy.orm import Session, registry, relationship
 
+from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
 from services.payments.domain import (PROCESSING, BankDetailsVersion, CreditNoteChoice,
                                       MonthLock, Payment, PaymentLine, Scope, month_of)
 
 metadata = MetaData()
 add_kit_tables(metadata)
+add_idempotency_table(metadata)
 
 month_locks = Table(
     "month_locks", metadata,

@@ -26,6 +26,7 @@ from servicekit.db import Database, utcnow
 from servicekit.errors import (Conflict, Forbidden, InvalidInput, JalonError, NotFound,
                                ServiceUnavailable)
 from servicekit.events import idempotent, subscribe
+from servicekit.idempotency import replayable
 from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
@@ -133,6 +134,7 @@ class PaymentsService(ServiceBase):
 
     # ---- payments -----------------------------------------------------------------------------
     @rpc
+    @replayable
     def record_payment(self, actor, payload):
         """Funder staff record one payment; its remittance advice is rendered after commit."""
         actor = acting(actor)
@@ -145,13 +147,14 @@ class PaymentsService(ServiceBase):
         problems = domain.check_payment(payment_input, actor.funder_id, dossiers)
         if problems:
             raise domain.invalid_payment(problems)
-        payment = self._record(actor, payment_input, dossiers)
+        payment = self._record(actor, payment_input, dossiers, as_reply=True)
         if payment is None:
             raise Conflict("payment_number_taken",
                            f"Le règlement n° {entry.number} est déjà enregistré.")
         return self._issue(actor, payment.id)
 
     @rpc
+    @replayable
     def import_payments(self, actor, payload):
         """A batch from the accounting system: each row on its own; a number already recorded
         for the funder is `unchanged` (a re-import changes nothing)."""
@@ -184,6 +187,7 @@ class PaymentsService(ServiceBase):
             return _payment_reply(self._visible_payment(session, actor, payment_id))
 
     @rpc
+    @replayable
     def issue_remittance_advice(self, actor, payment_id):
         """Renders (again) a payment's remittance advice: how funder staff finish a payment
         whose advice failed when it was recorded (documents unavailable). The first success
@@ -286,8 +290,11 @@ class PaymentsService(ServiceBase):
                 training_title=dossier["training_title"])
         return found
 
-    def _record(self, actor: Actor, entry: domain.PaymentInput, dossiers) -> Payment | None:
-        """The payment written in status processing, or None when its number is taken."""
+    def _record(self, actor: Actor, entry: domain.PaymentInput, dossiers,
+                as_reply: bool = False) -> Payment | None:
+        """The payment written in status processing, or None when its number is taken.
+        `as_reply`: it is also the call's reply until issued, stored with it, so that a call
+        redelivered after this commit answers the payment, not payment_number_taken."""
         try:
             with self.db.unit_of_work() as uow:
                 if models.payment_by_number(uow.session, actor.funder_id, entry.number):
@@ -297,6 +304,9 @@ class PaymentsService(ServiceBase):
                 payment = domain.new_payment(str(uuid.uuid4()), entry, actor.funder_id,
                                              dossiers, version, actor.user_id, utcnow())
                 uow.session.add(payment)
+                if as_reply:
+                    uow.session.flush()
+                    uow.keep_reply(_payment_reply(payment))
         except IntegrityError:  # the same number recorded concurrently
             return None
         log.info("payment_recorded", payment_id=payment.id, number=payment.number)

@@ -64,6 +64,10 @@ expect("post", "/auth/login",                      "422  422  422  422  422  422
 expect("post", "/auth/personalise",                "409  409  409  409  409  409  403  401  409  409  409")
 expect("post", "/auth/confirm-identifier",         "422  422  422  422  422  422  422  422  422  422  422")
 expect("get", "/auth/confirm-identifier",          "200  200  200  200  200  200  200  200  200  200  200")
+expect("post", "/auth/confirm-email",              "422  422  422  422  422  422  422  422  422  422  422")
+expect("get", "/auth/confirm-email",               "200  200  200  200  200  200  200  200  200  200  200")
+expect("post", "/auth/cancel-email-change",        "422  422  422  422  422  422  422  422  422  422  422")
+expect("get", "/auth/cancel-email-change",         "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/auth/password-reset/confirm",      "200  200  200  200  200  200  200  200  200  200  200")
 expect("post", "/auth/privacy-policy",             "200  200  200  200  200  200  403  401  200  200  200")
 expect("post", "/auth/password-reset",             "202  202  202  202  202  202  202  202  202  202  202")
@@ -189,6 +193,10 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
                                                  **_new_password()}},
         ("post", "/auth/confirm-identifier"): {"json": {"token": "pas-un-jeton"}},
         ("get", "/auth/confirm-identifier"): {"params": {"token": "pas-un-jeton"}},
+        ("post", "/auth/confirm-email"): {"json": {"token": "pas-un-jeton"}},
+        ("get", "/auth/confirm-email"): {"params": {"token": "pas-un-jeton"}},
+        ("post", "/auth/cancel-email-change"): {"json": {"token": "pas-un-jeton"}},
+        ("get", "/auth/cancel-email-change"): {"params": {"token": "pas-un-jeton"}},
         ("get", "/auth/password-reset/confirm"): {"params": {"token": "pas-un-jeton"}},
         ("post", "/auth/privacy-policy"): {"json": {"version": "2026-01"}},
         ("post", "/auth/password-reset"): {"json": {"identifier": "personne-matrice"}},

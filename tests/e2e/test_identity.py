@@ -128,6 +128,31 @@ def test_change_password_ends_the_other_sessions(stack, smtp_server):
     assert problem(elsewhere.get("/me"), 401)
 
 
+def test_an_email_change_waits_for_the_link_sent_to_the_new_address(stack, smtp_server):
+    _, _, here = _fresh_organisation(stack, smtp_server)
+    elsewhere = Client(stack.base_url).login(here.identifier, PASSWORD)
+    new_email = f"nouvelle-{uuid.uuid4().hex[:6]}@horizon.example.org"
+    assert problem(here.patch("/me", json={"email": new_email}), 422) \
+        == "current_password_required"
+    asked = here.patch("/me", json={"email": new_email, "current_password": PASSWORD})
+    assert asked.status_code == 200, asked.text
+    assert (asked.json()["user"]["email"], asked.json()["pending_email"]) == (here.email,
+                                                                             new_email)
+    notice = mail(smtp_server, here.email, "Demande de changement de votre adresse e-mail")
+    assert new_email in notice and "/auth/cancel-email-change?token=" in notice
+
+    token = link_token(mail(smtp_server, new_email, "Confirmez votre nouvelle adresse e-mail"))
+    anonymous = Client(stack.base_url)
+    page = anonymous.get("/auth/confirm-email", params={"token": token})
+    assert page.status_code == 200 and 'data-action="/auth/confirm-email"' in page.text
+    assert here.get("/me").json()["user"]["email"] == here.email  # opening the link: nothing
+    assert anonymous.post("/auth/confirm-email", json={"token": token}).status_code == 204
+    assert here.get("/me").json()["user"]["email"] == new_email
+    assert problem(elsewhere.get("/me"), 401)  # the other session ended
+    assert problem(anonymous.post("/auth/confirm-email", json={"token": token}), 422) \
+        == "invalid_link"
+
+
 def test_users_rights_and_deactivation(stack, smtp_server, org, dossier):
     organisation_id, suffix = dossier["organisation_id"], uuid.uuid4().hex[:6]
     email = f"saisie-{suffix}@horizon.example.org"

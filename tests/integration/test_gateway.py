@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from kombu.exceptions import OperationalError as KombuOperationalError
+from nameko.amqp import publish
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from servicekit.context import RequestContext
+from servicekit.context import RequestContext, idempotency_key
 from servicekit.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from gateway.service import GatewayService
 
@@ -103,6 +106,13 @@ def _organisation(organisation_id: str = "o1") -> dict:
             "email": "of@example.org"}
 
 
+class IdempotencyKey(DependencyProvider):
+    """The Idempotency-Key this call came with (None: none), as a service reads it."""
+
+    def get_dependency(self, worker_ctx):
+        return idempotency_key(worker_ctx)
+
+
 class FakeIdentity:
     name = "identity"
     context = RequestContext()
@@ -150,6 +160,16 @@ class FakeIdentity:
         _record("identity", self.context, "confirm_identifier", token)
         if token == "used":
             raise NotFound("invalid_link", "Ce lien n'est plus valable.")
+
+    @rpc
+    def confirm_email_change(self, token):
+        _record("identity", self.context, "confirm_email_change", token)
+        if token == "taken":
+            raise Conflict("email_taken", "Cette adresse e-mail est déjà celle d'un autre compte.")
+
+    @rpc
+    def cancel_email_change(self, token):
+        _record("identity", self.context, "cancel_email_change", token)
 
     @rpc
     def accept_privacy_policy(self, actor, payload):
@@ -303,6 +323,7 @@ class FakeDossiers:
 class FakeCertification:
     name = "certification"
     context = RequestContext()
+    idempotency_key = IdempotencyKey()
 
     @rpc
     def health(self):
@@ -362,6 +383,7 @@ class FakeCertification:
 
     @rpc
     def transmit_hours(self, actor, dossier_id, month):
+        _record("certification", self.context, "transmit_hours", self.idempotency_key)
         return _certificate(dossier_id, month, transmitted_at=NOW)
 
     @rpc
@@ -720,6 +742,20 @@ def test_public_auth_routes_need_no_token(gateway):
     assert done.status_code == 204
 
 
+def test_email_change_links_open_a_page_whose_button_posts(gateway):
+    for path, call in (("/auth/confirm-email", "confirm_email_change"),
+                       ("/auth/cancel-email-change", "cancel_email_change")):
+        page = requests.get(f"{gateway}{path}", params={"token": "abc"})
+        assert page.status_code == 200 and f'data-action="{path}"' in page.text
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        done = requests.post(f"{gateway}{path}", json={"token": "abc"})
+        assert done.status_code == 204 and seen["identity"][-1][1:] == (call, "abc")
+    assert_problem(requests.post(f"{gateway}/auth/confirm-email", json={"token": "taken"}),
+                   409, "email_taken")
+    assert_problem(requests.post(f"{gateway}/auth/cancel-email-change", json={}),
+                   422, "invalid_body")
+
+
 def test_api_tokens_and_audit_routes(gateway):
     issued = requests.post(f"{gateway}/api-tokens", headers=auth(),
                            json={"name": "ERP", "expires_on": "2026-12-31"})
@@ -952,9 +988,36 @@ def test_dossier_change_and_import_routes(gateway):
                    422, "not_a_spreadsheet")
 
 
+def test_the_idempotency_key_is_passed_on_or_made_per_request(gateway):
+    url = f"{gateway}/dossiers/d1/certificates/2026-02/transmit"
+    for sent in ("k-1", '"k-1"'):  # the IETF draft's form is a quoted string
+        reply = requests.post(url, headers=auth(FUNDER_TOKEN, **{"Idempotency-Key": sent}))
+        assert reply.status_code == 200, reply.text
+        assert seen["certification"][-1][1:] == ("transmit_hours", "k-1")
+    for _ in range(2):  # none sent: one per request, so that a redelivery is recognised
+        assert requests.post(url, headers=auth(FUNDER_TOKEN)).status_code == 200
+    made = [call[-1] for call in seen["certification"][-2:]]
+    assert all(made) and made[0] != made[1]
+    for bad in ("", "a b", "x" * 256, "clé"):
+        assert_problem(requests.post(url, headers=auth(FUNDER_TOKEN, **{"Idempotency-Key": bad})),
+                       422, "invalid_idempotency_key")
+
+
+def test_an_unreachable_broker_is_503_broker_unavailable_with_retry_after(gateway,
+                                                                          monkeypatch):
+    def refused(*args, **kwargs):
+        raise KombuOperationalError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(publish.Publisher, "publish", refused)
+    reply = requests.post(f"{gateway}/dossiers/d1/certificates/2026-02/certify",
+                          json={"attest": True}, headers=auth(**{"Idempotency-Key": "k-2"}))
+    assert_problem(reply, 503, "broker_unavailable")
+    assert reply.headers["Retry-After"] == "5"
+
+
 def test_health_degraded_then_ok(gateway, stack):
     degraded = requests.get(f"{gateway}/health")
-    assert degraded.status_code == 503
+    assert degraded.status_code == 503 and degraded.headers["Retry-After"] == "5"
     report = degraded.json()
     assert report["status"] == "degraded"
     assert report["services"]["notifications"]["status"] == "service_unavailable"

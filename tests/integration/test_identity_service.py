@@ -20,6 +20,7 @@ from services.identity.models import users
 from services.identity.service import IdentityService
 from servicekit.db import make_engine
 from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tests.integration.test_servicekit_helpers import wait_until
 
 PASSWORD = "Secret_2026"
 SENT: list[dict] = []  # what the fake notifications service was asked to send
@@ -36,6 +37,13 @@ class FakeNotifications:
 
 def emails(template: str, to: str | None = None) -> list[dict]:
     return [e for e in SENT if e["template"] == template and (to is None or e["to"] == to)]
+
+
+def arrived(template: str, to: str | None = None, count: int = 1) -> list[dict]:
+    """The emails of `template` (to `to`), once `count` of them were asked for: some leave
+    after identity's reply (a password reset's)."""
+    return wait_until(lambda: len(found := emails(template, to)) >= count and found,
+                      message=f"{count} {template} email(s)")
 
 
 def provisional_password(identifier: str) -> str:

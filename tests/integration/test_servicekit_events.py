@@ -1,11 +1,15 @@
-"""Consuming events: idempotent handlers, retries with backoff, dead letters and their replay."""
+"""Consuming events: idempotent handlers, retries with backoff, dead letters and their replay,
+poison messages (bodies that do not decode, on event and RPC queues alike)."""
 from __future__ import annotations
 
 import functools
 import os
+import pickle
 from datetime import datetime, timezone
 
 import pytest
+from kombu import Connection, Queue
+from nameko.rpc import rpc
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from contracts.envelope import new_envelope
@@ -13,13 +17,15 @@ from contracts.events import Payload, register
 from servicekit import deadletters
 from servicekit.context import RequestContext
 from servicekit.db import Database, make_engine
-from servicekit.events import ATTEMPT_HEADER, DEAD_LETTER_HEADER, idempotent, subscribe
+from servicekit.events import ATTEMPT_HEADER, idempotent, subscribe
+from servicekit.poison import DEAD_LETTER_HEADER
 from servicekit.tables import add_kit_tables
 from tests.integration.test_servicekit_helpers import kit_database, publish_raw, wait_until
 
 SOURCE = "kittest"
 CONSUMER = "kit_events"
 QUEUE = f"evt-{SOURCE}-pinged--{CONSUMER}.on_pinged"
+RPC_QUEUE = f"rpc-{CONSUMER}"
 
 
 class PingedV1(Payload):
@@ -75,6 +81,10 @@ class Consumer:
         behaviour.attempt(event.data.n)
         uow.session.execute(insert(effects).values(event_id=event.id, n=event.data.n))
 
+    @rpc
+    def ping(self):
+        return "pong"
+
 
 def envelope(n: int) -> dict:
     return new_envelope(SOURCE, "pinged", 1, PingedV1(n=n)).model_dump(mode="json")
@@ -98,6 +108,27 @@ def count(engine, table, *where) -> int:
 
 def dead_letters(amqp_uri):
     return deadletters.list_dead_letters(amqp_uri, os.environ["JALON_DEAD_LETTER_QUEUE"])
+
+
+def replay(amqp_uri):
+    return deadletters.replay(amqp_uri, os.environ["JALON_DEAD_LETTER_QUEUE"])
+
+
+def take_dead_letter(amqp_uri):
+    """The first dead letter itself (raw body, properties), removed from the queue."""
+    queue = Queue(os.environ["JALON_DEAD_LETTER_QUEUE"], durable=True)
+    with Connection(amqp_uri) as connection:
+        return queue(connection.default_channel).get(no_ack=True)
+
+
+def publish_bytes(amqp_uri: str, queue: str, body: bytes, content_type: str,
+                  content_encoding: str, message_id: str) -> None:
+    """Bytes straight to a consumer's queue, as a broken or hostile publisher would send them."""
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+        connection.Producer().publish(body, exchange="", routing_key=queue,
+                                      content_type=content_type,
+                                      content_encoding=content_encoding,
+                                      message_id=message_id, delivery_mode=2)
 
 
 def test_duplicate_delivery_has_one_effect(consumer, amqp_uri):
@@ -133,8 +164,7 @@ def test_hopeless_handler_dead_letters_then_replay_after_fix(consumer, amqp_uri)
     assert count(consumer, processed) == 0  # the failed transactions recorded nothing
 
     behaviour.failures = 0  # the fix is deployed
-    replayed = deadletters.replay(amqp_uri, os.environ["JALON_DEAD_LETTER_QUEUE"])
-    assert len(replayed) == 1
+    assert len(replay(amqp_uri)["replayed"]) == 1
     wait_until(lambda: behaviour.finished, message="the replayed event")
     assert count(consumer, effects, effects.c.event_id == body["id"]) == 1
     assert dead_letters(amqp_uri) == []
@@ -161,20 +191,15 @@ def test_unknown_schema_version_is_not_retried(consumer, amqp_uri):
 
 
 def test_dead_letter_header_is_on_the_message(consumer, amqp_uri):
-    from kombu import Connection
     publish_raw(amqp_uri, SOURCE, "pinged", {"nonsense": True})
     wait_until(lambda: dead_letters(amqp_uri), message="the dead letter")
-    with Connection(amqp_uri) as connection:
-        message = connection.SimpleQueue(os.environ["JALON_DEAD_LETTER_QUEUE"]).get(timeout=5)
-        header = message.headers[DEAD_LETTER_HEADER]
-        message.ack()
+    message = take_dead_letter(amqp_uri)
+    header = message.headers[DEAD_LETTER_HEADER]
     assert header["queue"] == QUEUE and ATTEMPT_HEADER not in message.headers
     assert datetime.fromisoformat(header["failed_at"]) <= datetime.now(timezone.utc)
 
 
 def test_retry_queue_deleted_under_a_running_service_loses_nothing(consumer, amqp_uri):
-    from kombu import Connection
-
     behaviour.failures = 1  # every event fails once, then succeeds on its retry
     publish_raw(amqp_uri, SOURCE, "pinged", envelope(6))
     wait_until(lambda: 6 in behaviour.finished, message="the warm-up retry")
@@ -184,3 +209,50 @@ def test_retry_queue_deleted_under_a_running_service_loses_nothing(consumer, amq
     publish_raw(amqp_uri, SOURCE, "pinged", envelope(7))
     wait_until(lambda: 7 in behaviour.finished, message="the retried event")
     assert behaviour.attempts.count(7) == 2
+
+
+UNDECODABLE = {
+    "not_json": (b"{certified: yes", "application/json", "utf-8", "DecodeError"),
+    "invalid_utf8": (b'{"n": "\xff\xfe"}', "application/json", "utf-8", "DecodeError"),
+    "pickle_refused": (pickle.dumps({"n": 1}), "application/x-python-serialize", "binary",
+                       "ContentDisallowed"),
+    "unknown_type": (b"\x00\x01", "application/x-unknown", "binary", "ContentDisallowed"),
+}
+
+
+@pytest.mark.parametrize("kind", UNDECODABLE)
+def test_undecodable_body_is_dead_lettered_as_it_came(consumer, amqp_uri, kind):
+    body, content_type, content_encoding, error = UNDECODABLE[kind]
+    publish_bytes(amqp_uri, QUEUE, body, content_type, content_encoding, f"poison-{kind}")
+    publish_raw(amqp_uri, SOURCE, "pinged", envelope(8))
+    wait_until(lambda: behaviour.finished == [8], message="the good message after the poison")
+    [dead] = wait_until(lambda: dead_letters(amqp_uri), message="the poison's dead letter")
+    assert dead["message_id"] == f"poison-{kind}" and dead["queue"] == QUEUE
+    assert dead["attempts"] == 1 and dead["undecodable"] is True
+    assert dead["error"].startswith("undecodable body: ") and error in dead["error"]
+    assert datetime.fromisoformat(dead["failed_at"]) <= datetime.now(timezone.utc)
+
+    assert replay(amqp_uri) == {"replayed": [], "skipped": [{
+        "message_id": f"poison-{kind}", "queue": QUEUE, "reason": "undecodable",
+        "detail": deadletters.SKIPS["undecodable"]}]}
+    message = take_dead_letter(amqp_uri)  # replay left it there, bytes and type intact
+    assert (message.content_type, message.content_encoding) == (content_type, content_encoding)
+    raw = message.body  # py-amqp hands over text when the declared encoding decodes it
+    assert (raw if isinstance(raw, bytes) else raw.encode(content_encoding)) == body
+    assert behaviour.attempts == [8]
+
+
+def test_undecodable_rpc_request_is_dead_lettered_and_rpc_goes_on(consumer, amqp_uri, rpc):
+    publish_bytes(amqp_uri, RPC_QUEUE, b"not json", "application/json", "utf-8", "poison-rpc")
+    [dead] = wait_until(lambda: dead_letters(amqp_uri), message="the RPC poison's dead letter")
+    assert dead["queue"] == RPC_QUEUE and dead["undecodable"] is True
+    assert rpc.kit_events.ping() == "pong"
+
+
+def test_replay_skips_a_message_without_our_header(consumer, amqp_uri):
+    assert dead_letters(amqp_uri) == []  # declares the queue: a stray copy lands in it
+    publish_bytes(amqp_uri, os.environ["JALON_DEAD_LETTER_QUEUE"], b"{}", "application/json", "utf-8", "stray")
+    assert replay(amqp_uri)["skipped"] == [{
+        "message_id": "stray", "queue": None, "reason": "no_dead_letter_header",
+        "detail": deadletters.SKIPS["no_dead_letter_header"]}]
+    assert [m["message_id"] for m in dead_letters(amqp_uri)] == ["stray"]

@@ -45,7 +45,10 @@ def test_compose_runs_every_process_from_the_image(compose, name):
     assert "healthcheck" in service
     assert all(dep.get("condition") in ("service_healthy", "service_started")
                for dep in service["depends_on"].values())
+    assert service["restart"] == "unless-stopped"  # a process that exits is started again
+    assert "servicekit.probe" in " ".join(service["healthcheck"]["test"])
     env = service["environment"]
+    assert env["JALON_SERVICE"] == name  # what the probe names
     assert env["JALON_AMQP_URI"].startswith("amqp://")
     assert env["JALON_FILES_DIR"] in [v.split(":")[1] for v in service["volumes"]]
 
@@ -85,6 +88,19 @@ def test_kubernetes_has_a_deployment_per_process():
     for name, doc in deployments.items():
         [container] = doc["spec"]["template"]["spec"]["containers"]
         assert container["command"] == ["python", "-m", "servicekit.run", name]
+
+
+def test_every_kubernetes_process_is_probed_for_liveness_and_readiness():
+    for _, doc in k8s_objects():
+        if doc["kind"] != "Deployment":
+            continue
+        name = doc["metadata"]["name"]
+        [container] = doc["spec"]["template"]["spec"]["containers"]
+        liveness = container["livenessProbe"]
+        assert liveness["exec"]["command"] == ["python", "-m", "servicekit.probe", name]
+        # Kubernetes must not kill a process before its own deadline (60 s) could.
+        assert liveness["periodSeconds"] * liveness["failureThreshold"] >= 60
+        assert "readinessProbe" in container
 
 
 @pytest.mark.parametrize("name", ["certification", "documents"])

@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 import pytest
 from PIL import Image
 from pypdf import PdfWriter
+from pypdf.actions import JavaScript
 
 from contracts.common import Actor
 from contracts.documents import JPEG, PDF, PNG, NewCategory, NewUpload
@@ -153,6 +154,83 @@ def test_unknown_or_broken_files_are_refused(content, code):
         domain.inspect_upload(category(), b64(content))
     assert refused.value.code == code
     assert refused.value.message  # a French sentence the user reads
+
+
+def written(writer: PdfWriter) -> bytes:
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def pdf_with(change) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    change(writer)
+    return written(writer)
+
+
+def set_root(key: str, value) -> callable:
+    from pypdf.generic import NameObject
+    return lambda writer: writer._root_object.__setitem__(NameObject(key), value)
+
+
+def launch_action():
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+    return DictionaryObject({NameObject("/S"): NameObject("/Launch"),
+                             NameObject("/F"): TextStringObject("calc.exe")})
+
+
+def xfa_form():
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+    return DictionaryObject({NameObject("/Fields"): ArrayObject(),
+                             NameObject("/XFA"): ArrayObject()})
+
+
+def hand_written_pdf(*objects: bytes) -> bytes:
+    """A PDF written byte by byte, as an attacker would, with a correct cross-reference table."""
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj%sendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer<</Root 1 0 R/Size %d>>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+
+
+# What an outside attack stored as a KBIS: an OpenAction that launches a program and a
+# JavaScript name tree, the names spelled in #-escapes to slip past a byte search.
+HAND_WRITTEN_LAUNCH = hand_written_pdf(
+    b"<</Type/Catalog/Pages 2 0 R/OpenAction<</S/L#61unch/F(cmd.exe)>>"
+    b"/Names<</J#61vaScript<</Names[(a)<</S/JavaScript/JS(app.alert(1))>>]>>>>>>",
+    b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+    b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")
+
+
+@pytest.mark.parametrize("content, found", [
+    (pdf_with(lambda writer: writer.add_open_action(JavaScript("app.alert('x');"))),
+     "/JavaScript"),
+    (pdf_with(lambda writer: writer.add_attachment("facture.exe", b"MZ")), "/EmbeddedFiles"),
+    (pdf_with(set_root("/OpenAction", launch_action())), "/Launch"),
+    (pdf_with(set_root("/AcroForm", xfa_form())), "/XFA"),
+    (HAND_WRITTEN_LAUNCH, "/Launch"),
+])
+def test_a_pdf_with_active_content_is_refused(content, found):
+    with pytest.raises(InvalidInput) as refused:
+        domain.inspect_upload(category(), b64(content))
+    assert refused.value.code == "pdf_active_content"
+    assert found in refused.value.details["found"]
+    assert "PDF simple" in refused.value.message
+
+
+def test_a_plain_pdf_with_links_and_metadata_is_accepted():
+    from pypdf.annotations import Link
+
+    def add_link(writer):
+        writer.add_annotation(0, Link(rect=(50, 50, 200, 80), url="https://example.org"))
+        writer.add_metadata({"/Title": "Attestation"})
+    assert domain.inspect_upload(category(), b64(pdf_with(add_link))).content_type == PDF
 
 
 def test_a_type_the_category_does_not_accept_is_refused():

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 
 from contracts.http import Problem
@@ -57,3 +59,25 @@ def test_gateway_problems_keep_their_headers():
     body, headers = problem_for(HttpProblem(405, "method_not_allowed", "Non.",
                                             headers={"Allow": "GET"}), "cid")
     assert body["title"] == "Méthode non autorisée" and headers == {"Allow": "GET"}
+
+
+@pytest.mark.parametrize("exc", [
+    KombuOperationalError("[Errno 111] Connection refused"),
+    AmqpConnectionError("CONNECTION_FORCED - broker shutdown"),
+    ConnectionRefusedError(111, "Connection refused"),
+    ConnectionResetError(104, "Connection reset by peer"),
+])
+def test_an_unreachable_broker_is_503_broker_unavailable_with_retry_after(exc):
+    body, headers = problem_for(exc, "cid")
+    assert (body["status"], body["code"]) == (503, "broker_unavailable")
+    assert headers["Retry-After"] == "5"
+    assert "refused" not in body["detail"] and "broker shutdown" not in body["detail"]
+
+
+@pytest.mark.parametrize("exc", [
+    kit.ServiceUnavailable("database_unavailable", "Base indisponible."), RpcTimeout(),
+    UnknownService("dossiers"), HttpProblem(503, "unavailable", "Indisponible."),
+])
+def test_every_503_says_when_to_retry(exc):
+    body, headers = problem_for(exc, "cid")
+    assert body["status"] == 503 and int(headers["Retry-After"]) > 0

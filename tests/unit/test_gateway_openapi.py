@@ -56,6 +56,9 @@ EXPECTED = {
     ("post", "/parties/{party_id}/resend-credentials"),
     ("post", "/funder-users"), ("get", "/api-tokens"), ("post", "/api-tokens"),
     ("delete", "/api-tokens/{token_id}"), ("get", "/organisations/{organisation_id}/audit"),
+    # email change by confirmation (issue 11)
+    ("post", "/auth/confirm-email"), ("get", "/auth/confirm-email"),
+    ("post", "/auth/cancel-email-change"), ("get", "/auth/cancel-email-change"),
     # payments (issue 6)
     ("post", "/dossiers/{dossier_id}/certificates/{month}/payment-lock/unlock"),
     ("post", "/payments"), ("post", "/payments/import"), ("get", "/payments"),
@@ -116,7 +119,7 @@ def test_operations_declare_parameters_bodies_problems_and_security(document):
     hours = document["paths"]["/dossiers/{dossier_id}/certificates/{month}/hours"]["put"]
     params = {p["name"]: p for p in hours["parameters"]}
     assert params["month"]["in"] == "path" and params["month"]["required"]
-    assert params["month"]["schema"]["pattern"] == r"^\d{4}-(0[1-9]|1[0-2])$"
+    assert params["month"]["schema"]["pattern"] == r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
     assert params["dossier_id"]["schema"]["maxLength"] == 64
     assert hours["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/HoursEntry"}
@@ -190,3 +193,24 @@ def test_downloads_and_public_verification(document):
     assert verification["security"] == []
     assert document["paths"]["/document-categories"]["post"]["x-roles"] == [
         "funder_admin", "funder_agent"]
+
+
+def test_the_idempotency_key_header_is_declared_where_a_retry_is_safe(document):
+    paths = document["paths"]
+    month = "/dossiers/{dossier_id}/certificates/{month}"
+    honouring = [paths[month + "/certify"]["post"], paths["/payments"]["post"],
+                 paths["/payments/import"]["post"]]
+    for operation in honouring:
+        header = {p["name"]: p for p in operation["parameters"]}["Idempotency-Key"]
+        assert (header["in"], header["required"]) == ("header", False)
+        assert header["schema"] == {"type": "string", "pattern": "^[!-~]{1,255}$"}
+        assert "sans risque" in header["description"]
+    entry = paths[month + "/hours"]["put"]
+    assert "Idempotency-Key" not in {p["name"] for p in entry["parameters"]}
+    assert "Retry-After" in document["info"]["description"]
+
+
+def test_only_state_changing_routes_take_an_idempotency_key():
+    from gateway.routes import route
+    with pytest.raises(ValueError):
+        route("GET", "/x", summary="x", tags=["x"], idempotency_key=True)

@@ -36,8 +36,9 @@ def test_path_translation():
 def test_path_parameters_have_types_by_name():
     month = TypeAdapter(path_parameter_type("month"))
     assert month.validate_python("2026-02") == "2026-02"
-    with pytest.raises(ValidationError):
-        month.validate_python("2026-13")
+    for impossible in ("2026-13", "0000-01", "9999-12"):  # year 0 once answered 502
+        with pytest.raises(ValidationError):
+            month.validate_python(impossible)
     with pytest.raises(ValidationError):
         TypeAdapter(path_parameter_type("dossier_id")).validate_python("x" * 65)
     with pytest.raises(ValueError):

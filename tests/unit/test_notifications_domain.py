@@ -92,7 +92,79 @@ def test_sent_email_keeps_its_body_unless_it_carried_a_secret():
 def test_message_headers():
     message = to_message(new_email(), "Jalon <ne-pas-repondre@jalon.local>")
     assert message["To"] == "m@example.org" and message["Subject"] == "Sujet"
+    assert message["Date"] == "Fri, 02 Oct 2026 14:05:00 +0000"
     assert message.get_content() == "Corps\n"
+
+
+def test_message_id_is_the_same_at_every_send():
+    """A repeated send (after a crash) must carry the same Message-ID for the receiver to
+    drop it."""
+    email = new_email()
+    first, again = (to_message(email, "ne-pas-repondre@jalon.local") for _ in range(2))
+    assert first["Message-ID"] == again["Message-ID"] == "<id1@jalon.local>"
+    assert first["Message-ID"].defects == ()  # a valid RFC 5322 msg-id
+
+
+LEASE = timedelta(minutes=2)
+
+
+def test_a_claimed_email_is_not_due_while_its_lease_runs():
+    email = new_email()
+    assert email.is_due(NOW)
+    assert email.claim(NOW, LEASE)
+    assert (email.status, email.claimed_until) == (domain.SENDING, NOW + LEASE)
+    assert not email.is_due(NOW + LEASE - timedelta(seconds=1))
+    with pytest.raises(domain.EmailNotDue):
+        email.claim(NOW + timedelta(seconds=1), LEASE)
+
+
+def test_an_email_not_yet_due_cannot_be_claimed():
+    email = new_email()
+    email.mark_failed_attempt("SMTPServerDisconnected", NOW)
+    assert not email.is_due(NOW + domain.RETRY_DELAYS[0] - timedelta(seconds=1))
+    with pytest.raises(domain.EmailNotDue):
+        email.claim(NOW, LEASE)
+    assert email.claim(NOW + domain.RETRY_DELAYS[0], LEASE)
+
+
+def test_an_expired_claim_is_claimed_again_and_its_lost_attempt_counts():
+    """Its sender died mid-send: the next sender sends it once more."""
+    email = new_email()
+    email.claim(NOW, LEASE)
+    later = NOW + LEASE
+    assert email.is_due(later)
+    assert email.claim(later, LEASE)
+    assert (email.status, email.claimed_until) == (domain.SENDING, later + LEASE)
+    assert (email.attempts, email.last_error) == (1, "claim_expired")
+    assert not email.holds_claim(NOW + LEASE)  # the first sender's claim is over
+    assert email.holds_claim(later + LEASE)
+
+
+def test_claims_that_keep_expiring_use_up_the_retry_budget():
+    email, now = new_email(), NOW
+    email.claim(now, LEASE)
+    for _ in domain.RETRY_DELAYS:
+        now += LEASE
+        assert email.claim(now, LEASE)
+    now += LEASE
+    assert not email.claim(now, LEASE)
+    assert (email.status, email.claimed_until) == (domain.FAILED, None)
+    assert email.attempts == len(domain.RETRY_DELAYS) + 1
+    assert not email.is_due(now + timedelta(days=1))
+
+
+def test_a_claim_ends_with_its_outcome():
+    sent, failed = new_email(), new_email()
+    for email in (sent, failed):
+        email.claim(NOW, LEASE)
+    sent.mark_sent(NOW)
+    failed.mark_failed_attempt("SMTPServerDisconnected", NOW)
+    assert (sent.status, sent.claimed_until) == (domain.SENT, None)
+    assert (failed.status, failed.claimed_until) == (domain.PENDING, None)
+    assert failed.next_attempt_at == NOW + domain.RETRY_DELAYS[0]
+    for email in (sent, failed):
+        assert not email.holds_claim(NOW + LEASE)
+        assert not email.is_due(NOW + timedelta(seconds=30))
 
 
 @pytest.mark.parametrize("role, allowed", [

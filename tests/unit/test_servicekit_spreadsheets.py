@@ -1,6 +1,9 @@
 """servicekit.spreadsheets: one guarded way to open an uploaded xlsx, for every reader."""
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
 from services.certification import spreadsheet as hours_template
@@ -31,3 +34,26 @@ def test_a_broken_workbook_is_the_callers_own_refusal():
     assert refused.value.code == "not_mine"
     header = next(spreadsheets.first_sheet_rows(workbook(), mine))
     assert header[0]
+
+
+def with_entity(content: bytes, member_suffix: str) -> bytes:
+    """The same workbook whose member `member_suffix` starts with a DTD declaring an entity
+    (the first step of a "billion laughs" or an external-entity read)."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename.endswith(member_suffix):
+                root = data[1:data.index(b" ")]
+                data = b'<!DOCTYPE %s [<!ENTITY jalon "boom">]>%s' % (root, data)
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("member", ["sheet1.xml", "workbook.xml", "styles.xml"])
+@pytest.mark.parametrize("read", [hours_template.read_filled, dossiers_sheet.read])
+def test_an_xlsx_with_a_dtd_or_entity_is_refused_as_unsafe(read, member):
+    with pytest.raises(InvalidInput) as refused:
+        read(with_entity(workbook(), member))
+    assert refused.value.code == "unsafe_xml"

@@ -1,0 +1,22 @@
+"""idempotent replies: the first reply of each call made with an Idempotency-Key
+
+Revision ID: 84ba13ded5fe
+Revises: b7d4e2a91c30
+Create Date: 2026-11-26 13:00:00
+"""
+from alembic import op
+
+from servicekit.idempotency import create_table_v1, drop_table_v1
+
+revision = '84ba13ded5fe'
+down_revision = 'b7d4e2a91c30'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_table_v1(op)
+
+
+def downgrade() -> None:
+    drop_table_v1(op)

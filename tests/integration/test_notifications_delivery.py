@@ -1,0 +1,139 @@
+"""Email delivery through faults between a send and its record, on real PostgreSQL and a real
+SMTP server (tools/smtp.py, its own process): at most the email in flight is sent twice, and
+a copy carries the same Message-ID."""
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import eventlet
+import pytest
+from eventlet.event import Event
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
+
+from servicekit.db import driver_url, utcnow
+from services.notifications import delivery, domain
+from services.notifications.domain import Email
+from services.notifications.models import start_mappers
+from services.notifications.service import NotificationsService
+from tools.smtp import SmtpServer
+
+pytestmark = pytest.mark.integration
+
+QUEUED, DIES_AFTER = 6, 3
+
+
+@pytest.fixture
+def smtp_server(tmp_path, monkeypatch):
+    server = SmtpServer(tmp_path)
+    monkeypatch.setenv("JALON_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("JALON_SMTP_PORT", str(server.port))
+    yield server
+    server.stop()
+
+
+class FaultAfterSend:
+    """The SMTP transport, sending for real, with `fault()` right after its n-th send."""
+
+    def __init__(self, sends: int, fault):
+        self.sends = sends
+        self.fault = fault
+        self.sent = 0
+        self.in_flight = None  # the recipient of the send the fault struck after
+        self._send = delivery._send_smtp
+
+    def __call__(self, message, host, port):
+        self._send(message, host, port)
+        self.sent += 1
+        if self.sent == self.sends:
+            self.in_flight = message["To"]
+            self.fault()
+
+
+def queue_emails(url: str, count: int) -> dict[str, str]:
+    """Pending emails, as the event handlers write them; returns recipient -> email id."""
+    start_mappers()
+    now = utcnow()
+    emails = [domain.new_email(str(uuid.uuid4()),
+                               domain.Planned(f"person{n}@example.org", "certified_beneficiary", {}),
+                               domain.Rendered(f"Sujet {n}", "Corps\n"), now)
+              for n in range(count)]
+    engine = create_engine(driver_url(url))
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        session.add_all(emails)
+    engine.dispose()
+    return {email.recipient: email.id for email in emails}
+
+
+def stored_emails(url: str) -> dict[str, Email]:
+    engine = create_engine(driver_url(url))
+    with Session(engine) as session:
+        found = {email.recipient: email for email in session.scalars(select(Email))}
+    engine.dispose()
+    return found
+
+
+def wait_for(predicate, seconds: float = 60):
+    with eventlet.Timeout(seconds):
+        while not predicate():
+            eventlet.sleep(0.1)
+
+
+def received_once_but(smtp_server, ids: dict[str, str]) -> list[str]:
+    """Check every queued email arrived with its stable Message-ID; return who got copies."""
+    messages = smtp_server.emails()
+    for message in messages:
+        assert message["Message-ID"] == f"<{ids[message['To']]}@jalon.local>"
+    received = Counter(message["To"] for message in messages)
+    assert set(received) == set(ids)
+    assert all(count <= 2 for count in received.values())
+    return [to for to, count in received.items() if count > 1]
+
+
+def all_sent(url: str) -> bool:
+    return {email.status for email in stored_emails(url).values()} == {domain.SENT}
+
+
+def test_a_crash_between_send_and_record_repeats_only_the_email_in_flight(
+        smtp_server, service_env, container_factory, monkeypatch):
+    monkeypatch.setenv("JALON_EMAIL_LEASE_SECONDS", "3")
+    url = service_env("notifications")
+    ids = queue_emails(url, QUEUED)
+    crashed = Event()
+
+    def die():  # as under SIGKILL: the delivery loop runs no other line
+        eventlet.spawn(crashed.wait().kill)
+        eventlet.sleep(60)  # the kill ends this green thread here
+
+    transport = FaultAfterSend(DIES_AFTER, die)
+    monkeypatch.setattr(delivery, "_send_smtp", transport)
+    crashed.send(container_factory(NotificationsService))
+    with eventlet.Timeout(30):
+        crashed.wait().wait()
+    assert transport.sent == DIES_AFTER
+
+    container_factory(NotificationsService)  # the replica (or the restart) that takes over
+    wait_for(lambda: all_sent(url))
+    # The email whose send was never recorded went out again once its lease passed; no other.
+    assert received_once_but(smtp_server, ids) == [transport.in_flight]
+    assert stored_emails(url)[transport.in_flight].attempts == 2
+
+
+def test_a_lost_database_after_a_send_repeats_at_most_the_email_in_flight(
+        smtp_server, service_env, container_factory, monkeypatch, postgres):
+    monkeypatch.setenv("JALON_EMAIL_LEASE_SECONDS", "3")
+    url = service_env("notifications")
+    ids = queue_emails(url, QUEUED)
+
+    def lose_database():  # every connection of the service's database is cut
+        with postgres.engine.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                          {"name": url.rsplit("/", 1)[1]})
+
+    transport = FaultAfterSend(DIES_AFTER, lose_database)
+    monkeypatch.setattr(delivery, "_send_smtp", transport)
+    container_factory(NotificationsService)
+    wait_for(lambda: all_sent(url))
+    assert set(received_once_but(smtp_server, ids)) <= {transport.in_flight}
