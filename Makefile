@@ -46,7 +46,7 @@ test: setup
 # Issue 10's fault injection (long; not part of `make test`): bursts of certifications during
 # a broker restart, a SIGKILL of each process, PostgreSQL restarts and poison messages, on a
 # RabbitMQ node and a PostgreSQL cluster of its own. One kind: `make test-faults K=broker`.
-# Figures: build/faults/<kind>.json. JALON_FAULTS_BURST: certifications per kind (300).
+# Figures: build/faults/<kind>-<certifications>.json. JALON_FAULTS_BURST: per kind (300).
 test-faults: setup
 	$(PY) -m pytest -m faults -s -rA tests/faults $(if $(K),-k '$(K)') $(PYTEST_ARGS)
 

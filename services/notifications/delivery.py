@@ -27,8 +27,10 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
+import eventlet
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, UndefinedError
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from servicekit import config
@@ -43,6 +45,8 @@ log = get_logger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SMTP_TIMEOUT = 30
+RECORD_RETRY_FIRST_SECONDS = 0.5
+RECORD_RETRY_MAX_SECONDS = 5
 
 
 class Templates:
@@ -192,8 +196,23 @@ class EmailDelivery(BackgroundLoop):
 
     def _finish(self, email_id: str, claim: datetime,
                 record: Callable[[Email], None]) -> Email | None:
-        """Record the send's outcome in its own commit, unless our lease passed and another
-        sender took the email over: the outcome is then that sender's to record."""
+        """Record the send's outcome; while the database is away (a restart), try again as
+        long as the claim lasts: giving up would let the lease pass and the email go twice."""
+        delay = RECORD_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                return self._record(email_id, claim, record)
+            except DBAPIError:
+                if utcnow() + timedelta(seconds=delay) >= claim:
+                    raise
+                log.warning("email_record_retried", email_id=email_id, in_seconds=delay)
+                eventlet.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
+
+    def _record(self, email_id: str, claim: datetime,
+                record: Callable[[Email], None]) -> Email | None:
+        """The outcome in its own commit, unless our lease passed and another sender took the
+        email over: the outcome is then that sender's to record."""
         with self._transaction() as session:
             email = session.get(Email, email_id, with_for_update=True)
             if not email.holds_claim(claim):
