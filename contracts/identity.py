@@ -115,6 +115,10 @@ class NewPassword(Shape):
 
 
 class Personalise(NewPassword):
+    """`current_password`: the provisional one, so that a stolen session of an account on
+    its first login cannot choose the password."""
+
+    current_password: str = Password
     new_identifier: str = Identifier
 
 
@@ -235,6 +239,9 @@ class NewOrganisationUser(Shape):
 
 
 class UserUpdate(Shape):
+    """An administrator's change of `email` takes effect, once the account has personalised,
+    only when the link sent to the new address is followed (as for the user's own change)."""
+
     name: str | None = Field(None, min_length=1, max_length=200)
     email: EmailStr | None = None
     rights: list[Right] | None = Field(None, min_length=1)

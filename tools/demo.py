@@ -242,7 +242,8 @@ class Gateway:
             raise DemoError(f"{identifier}: the provisional password does not open a first login")
         token = session["access_token"]
         me = self.call("POST", "/auth/personalise", token, json={
-            "new_identifier": new_identifier, "new_password": password,
+            "new_identifier": new_identifier, "current_password": provisional,
+            "new_password": password,
             "new_password_confirmation": password}).json()
         if me.get("pending_identifier"):
             text = wait_for_email(read, me["user"]["email"], "Confirmez votre nouvel identifiant",

@@ -222,6 +222,13 @@ class UserAccount:
         return self.privacy_policy_version is None
 
     @property
+    def never_used(self) -> bool:
+        """Still on the provisional password of an account that never finished a first
+        login (resent credentials do not make it so again): nobody chose a password for it,
+        so an administrator corrects its address at once, before resending the credentials."""
+        return bool(self.must_personalise) and self.privacy_policy_pending
+
+    @property
     def restricted(self) -> bool:
         """First login not finished: only the account's own first-login actions are allowed."""
         return bool(self.must_personalise) or self.privacy_policy_pending

@@ -204,6 +204,22 @@ def _own_account(session, actor: Actor) -> UserAccount:
     return user
 
 
+def _hold_email(session, user: UserAccount, email: str, now, session_id: str | None,
+                **audit) -> domain.EmailChange | None:
+    """Hold the new address until the link sent to it is followed (the session that asked,
+    if any, outlives the change); a new request supersedes the links of the previous one.
+    `audit`: who asked, beside the account (ip, or actor and target)."""
+    taken = models.email_holder(session, user.funder_id, email, user.id) is not None
+    ttl = timedelta(hours=_settings().identity.confirm_ttl_hours)
+    models.void_links(session, user.id, (domain.EMAIL_CHANGE, domain.EMAIL_CHANGE_CANCEL), now)
+    change = domain.start_email_change(user, email, now, ttl, session_id, taken)
+    if change:
+        session.add_all(change.links)
+        session.add(domain.audit(now, "email_change_requested", user=user,
+                                 address_taken=taken, **audit))
+    return change
+
+
 def _check_current_password(user: UserAccount, password: str) -> None:
     if not _in_thread(PASSWORDS.verify, user.password_hash, password):
         raise InvalidInput("wrong_password", "Le mot de passe actuel est incorrect.")
@@ -306,10 +322,11 @@ class IdentityService(ServiceBase):
                            link=_link("/auth/confirm-identifier", token),
                            valid_hours=_settings().identity.confirm_ttl_hours)
 
-    def _send_email_change(self, user: UserAccount, change: domain.EmailChange) -> None:
+    def _send_email_change(self, user: UserAccount, change: domain.EmailChange,
+                           by_administrator: bool = False) -> None:
         """The new address gets the confirmation link, or when another account of the funder
         uses it already, word of that instead (its owner may know; the requester may not).
-        The old address is told at once, with the link that cancels."""
+        The old address is told at once, with the link that cancels, and who asked."""
         valid_hours = _settings().identity.confirm_ttl_hours
         self._email(change.new_email, "email_change", name=user.name, taken=change.taken,
                     link=None if change.taken else _link("/auth/confirm-email",
@@ -317,6 +334,7 @@ class IdentityService(ServiceBase):
                     valid_hours=valid_hours)
         self._email(change.old_email, "email_change_notice", name=user.name,
                     new_email=change.new_email, valid_hours=valid_hours,
+                    by_administrator=by_administrator,
                     link=_link("/auth/cancel-email-change", change.cancel_token))
 
     # --- funders and organisations ----------------------------------------------------------
@@ -605,6 +623,8 @@ class IdentityService(ServiceBase):
 
     @rpc
     def personalise(self, actor, payload):
+        """The provisional password is asked again: a stolen session of an account on its
+        first login must not choose the account's password."""
         actor = parse(Actor, actor)
         wanted = parse(Personalise, payload)
         password_hash, now = _new_password_hash(wanted), utcnow()
@@ -612,7 +632,8 @@ class IdentityService(ServiceBase):
             user = _own_account(uow.session, actor)
             if not user.must_personalise:
                 raise Conflict("already_personalised", "Votre compte est déjà personnalisé.")
-            if _in_thread(PASSWORDS.verify, user.password_hash, wanted.new_password):
+            _check_current_password(user, wanted.current_password)
+            if wanted.new_password == wanted.current_password:
                 raise InvalidInput("same_password",
                                    "Choisissez un mot de passe différent du mot de passe "
                                    "provisoire.")
@@ -699,22 +720,12 @@ class IdentityService(ServiceBase):
 
     def _start_email_change(self, uow, user: UserAccount, actor: Actor, wanted: UpdateMe,
                             now) -> domain.EmailChange | None:
-        """Re-authenticate, then hold the new address until its link is followed. A new
-        request supersedes the links of the previous one."""
+        """Re-authenticate, then hold the new address until its link is followed."""
         if wanted.current_password is None:
             raise domain.current_password_required()
         _check_current_password(user, wanted.current_password)
-        email = str(wanted.email)
-        taken = models.email_holder(uow.session, user.funder_id, email, user.id) is not None
-        ttl = timedelta(hours=_settings().identity.confirm_ttl_hours)
-        models.void_links(uow.session, user.id,
-                          (domain.EMAIL_CHANGE, domain.EMAIL_CHANGE_CANCEL), now)
-        change = domain.start_email_change(user, email, now, ttl, actor.session_id, taken)
-        if change:
-            uow.session.add_all(change.links)
-            uow.session.add(domain.audit(now, "email_change_requested", user=user,
-                                         ip=actor.ip, address_taken=taken))
-        return change
+        return _hold_email(uow.session, user, str(wanted.email), now, actor.session_id,
+                           ip=actor.ip)
 
     @rpc
     def confirm_email_change(self, token):
@@ -726,6 +737,10 @@ class IdentityService(ServiceBase):
             user = uow.session.get(UserAccount, link.user_id)
             if not user.active or user.pending_email != link.new_email:
                 raise domain.invalid_link()  # cancelled or superseded
+            # The funder's row, locked: two confirmations of one address (two accounts)
+            # check and change one after the other. No unique index: accounts made before
+            # issue 11 (and parties' accounts) may share an address.
+            uow.session.get(Funder, user.funder_id, with_for_update=True)
             if models.email_holder(uow.session, user.funder_id, link.new_email, user.id):
                 raise domain.email_taken()  # taken since the request
             user.email, user.pending_email = link.new_email, None
@@ -878,9 +893,14 @@ class IdentityService(ServiceBase):
     def update_user(self, actor, user_id, payload):
         actor = parse(Actor, actor)
         changes = parse(UserUpdate, payload).model_dump(exclude_none=True, mode="json")
-        now = utcnow()
+        now, change = utcnow(), None
         with self.db.unit_of_work() as uow:
             user = _managed_user(uow.session, actor, user_id)
+            if "email" in changes and not user.never_used:
+                # Resets go to the email: a stolen administrator's session must not redirect
+                # them. No session asked, so every session ends at the confirmation.
+                change = _hold_email(uow.session, user, changes.pop("email"), now, None,
+                                     actor=actor, target=user.id)
             before = {"rights": list(user.rights), "active": user.active}
             for field, value in changes.items():
                 setattr(user, field, value)
@@ -891,6 +911,8 @@ class IdentityService(ServiceBase):
                                              target=user.id, **details))
             if before["active"] and not user.active:
                 models.revoke_sessions(uow.session, user.id, now)
+        if change:
+            self._send_email_change(user, change, by_administrator=True)
         return _user_details(user)
 
     @rpc

@@ -190,6 +190,7 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
     bodies = {
         ("post", "/auth/login"): {"json": {}},  # no failed attempt is counted
         ("post", "/auth/personalise"): {"json": {"new_identifier": f"matrice-{role}",
+                                                 "current_password": OTHER_PASSWORD,
                                                  **_new_password()}},
         ("post", "/auth/confirm-identifier"): {"json": {"token": "pas-un-jeton"}},
         ("get", "/auth/confirm-identifier"): {"params": {"token": "pas-un-jeton"}},

@@ -55,11 +55,17 @@ def test_first_login_end_to_end(stack, smtp_server, funder_admin):
     assert user.get("/me").json()["must_personalise"] is True
 
     weak = user.post("/auth/personalise", json={
-        "new_identifier": f"lea-{suffix}", "new_password": "motdepasse",
+        "new_identifier": f"lea-{suffix}", "current_password": provisional,
+        "new_password": "motdepasse",
         "new_password_confirmation": "motdepasse"})
     assert weak.status_code == 422
+    stolen = user.post("/auth/personalise", json={  # a stolen session knows no password
+        "new_identifier": f"lea-{suffix}", "current_password": "Devine-Passw0rd!",
+        "new_password": PASSWORD, "new_password_confirmation": PASSWORD})
+    assert problem(stolen, 422) == "wrong_password"
     me = user.post("/auth/personalise", json={
-        "new_identifier": f"lea-{suffix}", "new_password": PASSWORD,
+        "new_identifier": f"lea-{suffix}", "current_password": provisional,
+        "new_password": PASSWORD,
         "new_password_confirmation": PASSWORD})
     assert me.status_code == 200, me.text
     assert me.json()["pending_identifier"] == f"lea-{suffix}"

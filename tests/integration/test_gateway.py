@@ -707,7 +707,8 @@ def test_restricted_session_reaches_only_its_account_and_auth_routes(gateway):
     headers = auth(RESTRICTED_TOKEN)
     assert requests.get(f"{gateway}/me", headers=headers).status_code == 200
     personalised = requests.post(f"{gateway}/auth/personalise", headers=headers, json={
-        "new_identifier": "claire.martin", "new_password": "Nouveau-Passw0rd!",
+        "new_identifier": "claire.martin", "current_password": "Provisoire-1!",
+        "new_password": "Nouveau-Passw0rd!",
         "new_password_confirmation": "Nouveau-Passw0rd!"})
     assert personalised.status_code == 200, personalised.text
     assert personalised.json()["pending_identifier"] == "claire.martin"

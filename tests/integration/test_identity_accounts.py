@@ -29,7 +29,8 @@ def organisation(identity, rpc):
 
 
 def test_first_login_personalises_then_confirms_the_identifier(organisation, rpc):
-    session = login(rpc, "marie", provisional_password("marie"), "203.0.113.7")
+    provisional = provisional_password("marie")
+    session = login(rpc, "marie", provisional, "203.0.113.7")
     assert session["must_personalise"] and session["privacy_policy_pending"]
     actor = rpc.identity.authenticate(session["access_token"])
     assert actor["restricted"] and actor["email"] == "marie@example.org"
@@ -38,15 +39,18 @@ def test_first_login_personalises_then_confirms_the_identifier(organisation, rpc
     with pytest.raises(Conflict):  # personalise first
         rpc.identity.accept_privacy_policy(actor, {"version": "2026-01"})
     with pytest.raises(InvalidInput) as raised:
-        rpc.identity.personalise(actor, new_password("Password1!", new_identifier="m.durand"))
+        rpc.identity.personalise(actor, new_password("Password1!", new_identifier="m.durand",
+                                                     current_password=provisional))
     assert raised.value.code == "weak_password"
     with pytest.raises(InvalidInput) as raised:
         rpc.identity.personalise(actor, {"new_identifier": "m.durand",
+                                         "current_password": provisional,
                                          "new_password": NEW_PASSWORD,
                                          "new_password_confirmation": NEW_PASSWORD + "x"})
     assert raised.value.code == "password_mismatch"
 
-    me = rpc.identity.personalise(actor, new_password(new_identifier="M.Durand"))
+    me = rpc.identity.personalise(actor, new_password(new_identifier="M.Durand",
+                                                      current_password=provisional))
     assert me["must_personalise"] is False and me["pending_identifier"] == "m.durand"
     assert me["user"]["identifier"] == "marie"  # until confirmed
     [change] = emails("identifier_change")
@@ -54,7 +58,8 @@ def test_first_login_personalises_then_confirms_the_identifier(organisation, rpc
     assert change["context"]["old_identifier"] == "marie"
     assert change["context"]["new_identifier"] == "m.durand"
     with pytest.raises(Conflict):
-        rpc.identity.personalise(actor, new_password(new_identifier="marie"))
+        rpc.identity.personalise(actor, new_password(new_identifier="marie",
+                                                     current_password=NEW_PASSWORD))
 
     me = rpc.identity.accept_privacy_policy(actor, {"version": "2026-01"})
     assert me["privacy_policy_pending"] is False

@@ -3,18 +3,26 @@
 An email change needs the current password and takes effect only through the link sent to
 the new address; the old address is told at once and can cancel; an address belongs to one
 account of a funder, without the requester learning which addresses exist; every change of
-credentials ends the account's other sessions and is in the audit trail.
+credentials ends the account's other sessions and is in the audit trail. The first login
+needs the provisional password; an administrator's change of a user's email waits for the
+link like the user's own; two confirmations of one address cannot both win.
 """
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+import eventlet
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import text
 
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
+from servicekit.db import make_engine
 from servicekit.errors import Conflict, InvalidInput, Unauthenticated
 from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
-    PASSWORD, arrived, bootstrap, emails, first_login, identity, link_token, new_organisation)
+    PASSWORD, arrived, bootstrap, emails, first_login, identity, link_token, new_organisation,
+    provisional_password)
+from tests.integration.test_servicekit_helpers import wait_until
 
 
 @pytest.fixture
@@ -158,3 +166,100 @@ def test_every_change_of_credentials_ends_the_other_sessions_and_is_audited(fund
         "new_password_confirmation": "Autre-Secret_2027"}), "marie.d")
     assert {"identifier_changed", "api_token_issued", "api_token_revoked",
             "password_changed"} <= set(audit_actions(rpc, funder))
+
+
+def test_the_first_login_needs_the_provisional_password(funder, rpc):
+    rpc.identity.create_organisation(funder["agent"], new_organisation(3, "lucie"))
+    provisional = provisional_password("lucie")
+    actor = rpc.identity.authenticate(session(rpc, "lucie", provisional))
+    chosen = {"new_identifier": "lucie", "new_password": "Voleur-Secret_2027",
+              "new_password_confirmation": "Voleur-Secret_2027"}
+    for payload, code in ((chosen, "invalid_payload"),
+                          ({**chosen, "current_password": "Devine_2026"}, "wrong_password"),
+                          ({**chosen, "current_password": provisional,
+                            "new_password": provisional, "new_password_confirmation":
+                                provisional}, "same_password")):
+        with pytest.raises(InvalidInput) as raised:
+            rpc.identity.personalise(actor, payload)
+        assert raised.value.code == code
+    assert rpc.identity.me(actor)["must_personalise"] is True
+    rpc.identity.personalise(actor, {**chosen, "current_password": provisional})
+    assert session(rpc, "lucie", "Voleur-Secret_2027")
+
+
+def new_user(rpc, admin: dict, identifier: str) -> dict:
+    return rpc.identity.create_user(admin, admin["organisation_id"], {
+        "identifier": identifier, "name": identifier.title(),
+        "email": f"{identifier}@example.org", "rights": ["enter_hours"]})
+
+
+def test_an_administrators_change_of_a_users_email_waits_for_the_link(funder, rpc):
+    marie = rpc.identity.authenticate(session(rpc, "marie"))
+    hugo = new_user(rpc, marie, "hugo")
+    first_login(rpc, "hugo")
+    hugos = session(rpc, "hugo")
+
+    details = rpc.identity.update_user(marie, hugo["id"], {"email": "thief@example.org",
+                                                           "name": "Hugo L."})
+    assert (details["email"], details["name"]) == ("hugo@example.org", "Hugo L.")
+    assert rpc.identity.me(rpc.identity.authenticate(hugos))["pending_email"] == \
+        "thief@example.org"
+    [notice] = emails("email_change_notice", to="hugo@example.org")
+    assert "/auth/cancel-email-change?token=" in notice["context"]["link"]
+    assert notice["context"]["by_administrator"] is True  # the notice says who asked
+    [confirmation] = emails("email_change", to="thief@example.org")
+    rpc.identity.request_password_reset({"identifier": "hugo"})
+    assert arrived("password_reset", to="hugo@example.org")  # not to the new address yet
+
+    rpc.identity.confirm_email_change(link_token(confirmation))
+    assert not is_open(rpc, hugos)  # no session asked: every one ends
+    assert rpc.identity.me(rpc.identity.authenticate(session(rpc, "hugo")))["user"][
+        "email"] == "thief@example.org"
+    assert "email_change_requested" in audit_actions(rpc, funder)
+
+
+def test_an_administrator_corrects_the_address_of_an_account_never_used_at_once(funder, rpc):
+    marie = rpc.identity.authenticate(session(rpc, "marie"))
+    lea = new_user(rpc, marie, "lea")
+    details = rpc.identity.update_user(marie, lea["id"], {"email": "lea.p@example.org"})
+    assert details["email"] == "lea.p@example.org" and not emails("email_change")
+    rpc.identity.resend_credentials(marie, lea["id"])
+    assert emails("account_credentials", to="lea.p@example.org")
+
+
+def test_two_confirmations_of_one_address_at_once_give_it_to_one_account(
+        funder, rpc, identity, amqp_uri):
+    marie = rpc.identity.authenticate(session(rpc, "marie"))
+    paul = rpc.identity.authenticate(session(rpc, "paul"))
+    change_email(rpc, marie, "shared@example.org")
+    change_email(rpc, paul, "shared@example.org")
+    tokens = [link_token(email) for email in emails("email_change", to="shared@example.org")]
+
+    def confirm(token):
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, timeout=30) as own:
+            try:
+                return own.identity.confirm_email_change(token)
+            except Conflict as refused:
+                return refused.code
+
+    engine = make_engine(identity)
+    with engine.connect() as holder:  # the funder's lock, held while both confirm
+        holder.execute(text("SELECT id FROM funders WHERE id = :id FOR UPDATE"),
+                       {"id": marie["funder_id"]})
+        confirming = [eventlet.spawn(confirm, token) for token in tokens]
+
+        def waiting() -> int:
+            with engine.connect() as probe:
+                return probe.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'")).scalar()
+
+        # Both wait: the check and the change of each are serialised (without the lock,
+        # both checked before either committed, and both won).
+        wait_until(lambda: waiting() == 2, message="both confirmations at the funder's lock")
+        holder.rollback()
+        outcomes = sorted(str(g.wait()) for g in confirming)
+    engine.dispose()
+    assert outcomes == ["None", "email_taken"]
+    owners = [rpc.identity.me(actor)["user"]["email"] for actor in (marie, paul)]
+    assert owners.count("shared@example.org") == 1

@@ -38,7 +38,8 @@ def test_credentials_then_reset_link_arrive_by_smtp(stack, rpc):
     assert session["must_personalise"]
 
     actor = rpc.identity.authenticate(session["access_token"])
-    rpc.identity.personalise(actor, {"new_identifier": "marie", "new_password": PASSWORD,
+    rpc.identity.personalise(actor, {"new_identifier": "marie", "current_password": password,
+                                     "new_password": PASSWORD,
                                      "new_password_confirmation": PASSWORD})
     rpc.identity.request_password_reset({"identifier": "marie"})
     wait_for(lambda: len(stack.messages) == 2)

@@ -60,12 +60,13 @@ def link_token(email: dict) -> str:
 def first_login(rpc, identifier: str, password: str = PASSWORD) -> dict:
     """Log in with the emailed provisional password, personalise (same identifier), accept
     the privacy policy: the unrestricted actor."""
-    session = rpc.identity.login({"identifier": identifier,
-                                  "password": provisional_password(identifier)})
+    provisional = provisional_password(identifier)
+    session = rpc.identity.login({"identifier": identifier, "password": provisional})
     assert session["must_personalise"] and session["privacy_policy_pending"]
     actor = rpc.identity.authenticate(session["access_token"])
     assert actor["restricted"]
-    rpc.identity.personalise(actor, {"new_identifier": identifier, "new_password": password,
+    rpc.identity.personalise(actor, {"new_identifier": identifier, "current_password": provisional,
+                                     "new_password": password,
                                      "new_password_confirmation": password})
     rpc.identity.accept_privacy_policy(actor, {"version": "2026-01"})
     actor = rpc.identity.authenticate(session["access_token"])

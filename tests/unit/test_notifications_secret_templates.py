@@ -53,3 +53,17 @@ def test_password_reset_carries_its_single_use_link():
                                       "password_reset"])
 def test_secret_templates_are_direct_only_and_erased_once_sent(template):
     assert template in domain.DIRECT_TEMPLATES
+
+
+@pytest.mark.parametrize("by_administrator, says", [
+    (False, "la demande a été faite avec votre mot de passe"),
+    (True, "par un administrateur de votre organisme"),
+])
+def test_the_old_address_is_told_who_asked_and_how_to_cancel(by_administrator, says):
+    rendered = Templates().render("email_change_notice", {
+        "name": "Hugo", "new_email": "nouvelle@example.org", "valid_hours": 48,
+        "link": "http://127.0.0.1:8000/auth/cancel-email-change?token=abc",
+        "by_administrator": by_administrator})
+    body = rendered.body_text
+    assert says in body and "nouvelle@example.org" in body
+    assert "http://127.0.0.1:8000/auth/cancel-email-change?token=abc" in body
