@@ -10,10 +10,16 @@ from servicekit.poison import dead_letter_undecodable
 from servicekit.resilience import survive_broker_restarts
 from servicekit.stopping import stop_promptly
 
-# Every process that runs a service (run.py installs them for the gateway too); idempotent.
-stop_promptly()
-survive_broker_restarts()
-dead_letter_undecodable()
+
+def patch_nameko() -> None:
+    """What every process that runs containers needs from Nameko 2 and kombu: prompt stops,
+    no death on a lost connection, undecodable messages dead-lettered. Idempotent."""
+    stop_promptly()
+    survive_broker_restarts()
+    dead_letter_undecodable()
+
+
+patch_nameko()  # every process that runs a service; run.py calls it for the gateway too
 
 
 class ServiceBase:

@@ -6,7 +6,7 @@ backoff step, whose TTL dead-letters it back to the handler's queue), and after 
 or at once for a message that can never succeed (malformed, unknown version, business error),
 to the dead-letter queue that `python -m servicekit.deadletters` lists and replays. The original
 is acked only once its copy is safely published, so nothing is lost. A body that does not even
-decode is dead-lettered by servicekit.poison, installed here for every consuming process.
+decode is dead-lettered by servicekit.poison (installed with servicekit.base.patch_nameko).
 """
 from __future__ import annotations
 
@@ -25,14 +25,12 @@ from contracts.events import Payload, REGISTRY
 from servicekit import config
 from servicekit.errors import JalonError
 from servicekit.logging import get_logger
-from servicekit.poison import (dead_letter_headers, dead_letter_queue, dead_letter_undecodable,
-                               error_text, publish_copy, settle)
+from servicekit.poison import (dead_letter_headers, dead_letter_queue, error_text,
+                               publish_copy, settle)
 
 log = get_logger(__name__)
 
 ATTEMPT_HEADER = "x-jalon-attempt"
-
-dead_letter_undecodable()  # every process that consumes events
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,8 @@ class Liveness:
 def watch_hub(stall_seconds: float, process: str) -> None:
     """Exit the process when the eventlet hub has not run a green thread for `stall_seconds`.
 
-    The watchdog is a native thread: it must touch nothing green (no logging, whose locks are
-    green), so it writes its one line straight to fd 2 before os._exit.
+    The watchdog is a native thread and the hub it reports on may be stuck holding logging's
+    handler lock mid-line, so it writes its one line straight to fd 2 before os._exit.
     """
     tick_seconds = min(1.0, stall_seconds / 4)
     last_tick = [time.monotonic()]

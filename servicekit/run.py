@@ -21,9 +21,9 @@ import signal  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from servicekit import config, logging  # noqa: E402
+from servicekit.base import patch_nameko  # noqa: E402
 from servicekit.liveness import Liveness, watch_hub  # noqa: E402
-from servicekit.poison import dead_letter_undecodable  # noqa: E402
-from servicekit.resilience import exit_now, survive_broker_restarts  # noqa: E402
+from servicekit.resilience import exit_now  # noqa: E402
 
 
 def service_class(name: str):
@@ -59,8 +59,7 @@ def exit_when_killed(container) -> None:
 
 def serve(service_cls, settings: config.Settings) -> None:
     """Run the class until SIGTERM/SIGINT (returns) or until it fails (the process exits 1)."""
-    survive_broker_restarts()
-    dead_letter_undecodable()
+    patch_nameko()
     watch_hub(settings.hub_stall_seconds, service_cls.name)
     runner = ServiceRunner(settings.nameko_config())
     runner.add_service(watched(service_cls))

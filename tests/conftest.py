@@ -112,9 +112,9 @@ def container_factory(amqp_uri):
     from nameko.containers import ServiceContainer
 
     from servicekit import config
-    from servicekit.stopping import stop_promptly
+    from servicekit.base import patch_nameko
 
-    stop_promptly()  # test-only services too, not just ServiceBase's
+    patch_nameko()  # test-only services too, not just ServiceBase's
     containers = []
 
     def make(service_cls, **extra_config):
