@@ -15,7 +15,7 @@ from http import HTTPStatus
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from pydantic import ValidationError
 
-from servicekit import errors as kit
+from contracts.common import errors as kit
 from servicekit.logging import get_logger
 from servicekit.rpc import BROKER_ERRORS
 

@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
-from servicekit.formatting import month_fr
+from contracts.common.formatting import month_fr
 
 PAGE_SIZE = 1000
 CHUNK = 64 * 1024

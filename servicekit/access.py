@@ -1,18 +1,11 @@
-"""Access rules every service applies the same way. Pure: domain modules use them."""
+"""The caller an RPC names, parsed once at every service's edge (rules: contracts.common.access)."""
 from __future__ import annotations
 
 from typing import Any
 
-from contracts.common import Actor, Right, Role
-from servicekit.errors import Forbidden
+from contracts.common import Actor
+from contracts.common.access import require_unrestricted
 from servicekit.validation import parse
-
-
-def require_unrestricted(actor: Actor) -> None:
-    if actor.restricted:
-        raise Forbidden("account_restricted",
-                        "Veuillez d'abord terminer votre première connexion (identifiant, mot "
-                        "de passe, politique de confidentialité).")
 
 
 def acting(payload: Any) -> Actor:
@@ -21,15 +14,3 @@ def acting(payload: Any) -> Actor:
     actor = parse(Actor, payload)
     require_unrestricted(actor)
     return actor
-
-
-def require_funder_staff(actor: Actor) -> None:
-    if not actor.is_funder_staff:
-        raise Forbidden("funder_staff_only", "Cette action est réservée au financeur.")
-
-
-def require_right(actor: Actor, right: Right, message: str) -> None:
-    """An organisation's user (or API token) acts only with the rights its administrator
-    gave it. Other roles have no rights list: each service's own rules judge them."""
-    if actor.role == Role.organisation_user and right.value not in actor.rights:
-        raise Forbidden("missing_right", message, {"right": right.value})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Callable, Iterator
 
 import eventlet
 from eventlet.semaphore import Semaphore
@@ -26,7 +26,7 @@ from contracts.events import Payload, spec_for
 from servicekit import config
 from servicekit import idempotency
 from servicekit.context import correlation_id, idempotency_key
-from servicekit.errors import Conflict, ServiceUnavailable
+from contracts.common.errors import Conflict, ServiceUnavailable
 from servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -130,12 +130,26 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class UnitOfWork:
-    """One transaction: the service's changes and the events they cause, committed together."""
+Repositories = Callable[[Session], dict[str, object]]
+
+
+class Reading:
+    """A read-only view of the service's store: its repositories (models.py), as `reading.<name>`."""
+
+    def __init__(self, session: Session, repositories: Repositories | None):
+        self.session = session
+        if repositories is not None:
+            self.__dict__.update(repositories(session))
+
+
+class UnitOfWork(Reading):
+    """One transaction: the service's changes and the events they cause, committed together.
+    The service's repositories (models.py) are reached as `uow.<name>`."""
 
     def __init__(self, session: Session, service: str, outbox, processed,
-                 correlation_id: str | None, replaying=None, replies=None):
-        self.session = session
+                 correlation_id: str | None, replaying=None, replies=None,
+                 repositories: Repositories | None = None):
+        super().__init__(session, repositories)
         self._service = service
         self._outbox = outbox
         self._processed = processed
@@ -192,9 +206,11 @@ class UnitOfWork:
 class Database(DependencyProvider):
     """Injects a `DatabaseAccess`; owns the engine and, if asked, the outbox relay."""
 
-    def __init__(self, metadata: MetaData, start_mappers=None):
+    def __init__(self, metadata: MetaData, start_mappers=None,
+                 repositories: Repositories | None = None):
         self.metadata = metadata
         self.start_mappers = start_mappers
+        self.repositories = repositories
         self.engine: Engine | None = None
         self.on_commit_with_events = None  # set by the outbox relay to be woken early
         self._gate: WriteGate | None = None
@@ -254,7 +270,7 @@ class DatabaseAccess:
                 Session(provider.engine, expire_on_commit=False) as session, session.begin():
             uow = UnitOfWork(session, provider.container.service_name, provider.outbox,
                              provider.processed, self._correlation_id, self.replaying,
-                             provider.replies)
+                             provider.replies, provider.repositories)
             yield uow
         if uow.kept_reply is not None:  # committed: the call's reply is stored
             self.replaying.kept = uow.kept_reply
@@ -265,6 +281,12 @@ class DatabaseAccess:
     def read(self) -> Iterator[Session]:
         with unreachable_is_unavailable(), Session(self._provider.engine) as session:
             yield session
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Reading]:
+        """Read through the repositories, outside any transaction of ours."""
+        with self.read() as session:
+            yield Reading(session, self._provider.repositories)
 
     # ---- @replayable's store (servicekit.idempotency) ----------------------------------------
     def stored_reply(self, call) -> idempotency.StoredReply | None:

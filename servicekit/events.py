@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from contracts.envelope import Envelope, cloud_type
 from contracts.events import Payload, REGISTRY
 from servicekit import config
-from servicekit.errors import JalonError
+from contracts.common.errors import JalonError
 from servicekit.logging import get_logger
 from servicekit.poison import (dead_letter_headers, dead_letter_queue, error_text,
                                publish_copy, settle)

@@ -27,7 +27,7 @@ from sqlalchemy import (Column, DateTime, MetaData, PrimaryKeyConstraint, String
                         delete, insert, select, update)
 from sqlalchemy.orm import Session
 
-from servicekit.errors import Conflict, InvalidInput
+from contracts.common.errors import Conflict, InvalidInput
 from servicekit.tables import UtcDateTime
 
 RETENTION = timedelta(hours=48)

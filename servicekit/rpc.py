@@ -3,7 +3,7 @@
 `RpcClient("dossiers")` is Nameko's RpcProxy whose replies are awaited at most
 JALON_RPC_TIMEOUT seconds (or the timeout given); the request itself expires in the queue at
 the same time, so a late callee does not do work nobody waits for. Errors from
-servicekit.errors are registered with Nameko so that the caller gets the same class back, with
+contracts.common.errors are registered with Nameko so that the caller gets the same class back, with
 its code and message. A broker out of reach while publishing a call is a ServiceUnavailable
 `broker_unavailable` (the gateway's 503 with Retry-After), never a server error.
 """
@@ -19,7 +19,7 @@ from nameko.amqp.publish import UndeliverableMessage
 from nameko.rpc import MethodProxy, RpcProxy, RpcReply, ServiceProxy, get_rpc_exchange
 
 from servicekit import config
-from servicekit.errors import ERROR_KINDS, ServiceUnavailable
+from contracts.common.errors import ERROR_KINDS, ServiceUnavailable
 
 
 # What publishing raises when the broker cannot be reached (refused, reset, lost); the

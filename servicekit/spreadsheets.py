@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 from defusedxml import DefusedXmlException
 
-from servicekit.errors import InvalidInput
+from contracts.common.errors import InvalidInput
 
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
 

@@ -5,7 +5,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from servicekit.errors import InvalidInput
+from contracts.common.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -141,7 +141,7 @@ def bootstrap_funder(amqp_uri: str, funder: NewFunder | None = None) -> bool:
     from nameko.standalone.rpc import ClusterRpcProxy
 
     import servicekit.rpc  # noqa: F401  (registers the error classes)
-    from servicekit.errors import Conflict
+    from contracts.common.errors import Conflict
 
     with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, timeout=30) as rpc:
         try:

@@ -17,8 +17,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from servicekit.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
-from servicekit.formatting import hours_fr, month_fr
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
+from contracts.common.formatting import hours_fr, month_fr
 from services.certification.workdays import is_working_day
 
 # Users live in France: a month opens on its first day in Paris, not in UTC.

@@ -25,11 +25,12 @@ from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursContested
 from contracts.identity import Organisation, OrganisationProfile
 from contracts.pdfs import (AttendanceEntry, AttendanceSheetRequest, CertificateFacts,
                             DossierFacts, OrganisationFacts, PartyName, RenderedPdf)
-from servicekit.access import acting, require_funder_staff, require_right
+from servicekit.access import acting
+from contracts.common.access import require_funder_staff, require_right
 from servicekit.base import ServiceBase
 from servicekit.db import Database, concurrent_change_is_conflict, utcnow
-from servicekit.errors import Conflict, Forbidden, InvalidInput, JalonError, NotFound
-from servicekit.formatting import datetime_fr, month_fr
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, JalonError, NotFound
+from contracts.common.formatting import datetime_fr, month_fr
 from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable
 from servicekit.logging import get_logger

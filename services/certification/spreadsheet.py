@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 
-from servicekit.errors import InvalidInput
+from contracts.common.errors import InvalidInput
 from servicekit.spreadsheets import first_sheet_rows
 from services.certification.domain import AFTERNOON, MORNING, PER_DAY, PER_HALF_DAY
 

@@ -31,7 +31,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from servicekit import config
-from servicekit.formatting import JINJA_FILTERS
+from contracts.common.formatting import JINJA_FILTERS
 from services.documents.domain import REJECTED, Document, blob_path, sha256_of
 from services.documents.pdfs import IMAGE_SCHEME, LOGO, STAMP
 

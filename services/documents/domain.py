@@ -20,9 +20,9 @@ from contracts.common import FUNDER_ROLES, Actor, Role
 from contracts.documents import JPEG, PNG, NewCategory, NewUpload
 from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1,
                              DocumentUploadedV1)
-from servicekit.access import require_funder_staff
-from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from servicekit.formatting import PARIS, date_fr, month_fr
+from contracts.common.access import require_funder_staff
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from contracts.common.formatting import PARIS, date_fr, month_fr
 
 COMPLETION_CERTIFICATE = "completion_certificate"
 PDF = "application/pdf"

@@ -19,9 +19,9 @@ from contracts.common import Actor, Role
 from contracts.events import CertifiedV1
 from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, DossierFacts,
                             OrganisationFacts, PartyName, Period, RemittanceAdviceRequest)
-from servicekit.access import require_funder_staff
-from servicekit.errors import Forbidden
-from servicekit.formatting import (LOCALE, NO_BREAK_SPACE, PARIS, amount_fr, date_fr,
+from contracts.common.access import require_funder_staff
+from contracts.common.errors import Forbidden
+from contracts.common.formatting import (LOCALE, NO_BREAK_SPACE, PARIS, amount_fr, date_fr,
                                    datetime_fr, hours_fr, month_fr)
 from services.documents.domain import PDF, Document, certificate_filename, safe_name_part
 

@@ -21,10 +21,11 @@ from contracts.documents import (DocumentContent, NewCategory, NewUpload, Reject
                                  Replacement, UploadReceipt)
 from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, CertificateVerification,
                             RemittanceAdviceRequest, RenderedPdf)
-from servicekit.access import acting, require_funder_staff, require_right
+from servicekit.access import acting
+from contracts.common.access import require_funder_staff, require_right
 from servicekit.base import ServiceBase
 from servicekit.db import Database, concurrent_change_is_conflict, like_pattern, utcnow
-from servicekit.errors import NotFound
+from contracts.common.errors import NotFound
 from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable
 from servicekit.logging import get_logger

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from contracts.common import Actor, Right, Role
 from contracts.dossiers import ImportedDossier, PlannedDay as PlannedDayShape
-from servicekit.access import require_right
-from servicekit.errors import Forbidden, InvalidInput, NotFound
+from contracts.common.access import require_right
+from contracts.common.errors import Forbidden, InvalidInput, NotFound
 
 
 class PartyKind(str, Enum):

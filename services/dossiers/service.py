@@ -25,10 +25,11 @@ from contracts.events import DossierCreatedV1, DossierParty, DossierUpdatedV1
 from services.dossiers import domain, models, spreadsheet
 from services.dossiers.domain import (Dossier, ImportFacts, Outcome, Party, PartyKind,
                                       Problem)
-from servicekit.access import acting, require_funder_staff
+from servicekit.access import acting
+from contracts.common.access import require_funder_staff
 from servicekit.base import ServiceBase
 from servicekit.db import Database, concurrent_change_is_conflict, like_pattern, utcnow
-from servicekit.errors import Conflict, InvalidInput, NotFound
+from contracts.common.errors import Conflict, InvalidInput, NotFound
 from servicekit.idempotency import replayable
 from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any, Iterator
 
 from contracts.dossiers import MAX_IMPORT_ROWS
-from servicekit.errors import InvalidInput
+from contracts.common.errors import InvalidInput
 from servicekit.spreadsheets import first_sheet_rows
 
 MAX_FILE_BYTES = 5 * 1024 * 1024

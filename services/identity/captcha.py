@@ -17,7 +17,7 @@ from __future__ import annotations
 import requests
 
 from servicekit.config import IdentitySettings
-from servicekit.errors import InvalidInput, ServiceUnavailable
+from contracts.common.errors import InvalidInput, ServiceUnavailable
 from servicekit.logging import get_logger
 
 log = get_logger(__name__)

@@ -26,8 +26,8 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siret as stdnum_siret
 
 from contracts.common import ALL_RIGHTS, Actor, Right, Role
-from servicekit.access import require_unrestricted
-from servicekit.errors import (Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests,
+from contracts.common.access import require_unrestricted
+from contracts.common.errors import (Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests,
                                Unauthenticated)
 from services.identity.common_passwords import is_common
 

@@ -35,10 +35,10 @@ from services.identity.captcha import CaptchaVerifier
 from services.identity.domain import (ApiToken, Funder, Organisation, OrganisationDocument,
                                       UserAccount, UserSession)
 from servicekit import config
-from servicekit.access import require_funder_staff
+from contracts.common.access import require_funder_staff
 from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
-from servicekit.errors import Conflict, InvalidInput, NotFound
+from contracts.common.errors import Conflict, InvalidInput, NotFound
 from servicekit.events import idempotent, subscribe
 from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay

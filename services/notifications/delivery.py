@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 
 from servicekit import config
 from servicekit.db import utcnow
-from servicekit.errors import InvalidInput
-from servicekit.formatting import JINJA_FILTERS
+from contracts.common.errors import InvalidInput
+from contracts.common.formatting import JINJA_FILTERS
 from servicekit.logging import get_logger
 from servicekit.loop import BackgroundLoop
 from services.notifications.domain import PENDING, SENDING, Email, Rendered, one_line

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from contracts.common import Actor
 from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1,
                               DocumentReviewed, HoursContestedV1)
-from servicekit.errors import Forbidden
-from servicekit.formatting import PARIS, date_fr, datetime_fr, hours_fr, month_fr
+from contracts.common.errors import Forbidden
+from contracts.common.formatting import PARIS, date_fr, datetime_fr, hours_fr, month_fr
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),

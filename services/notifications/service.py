@@ -11,7 +11,7 @@ from contracts.notifications import DirectEmail
 from contracts.notifications import Email as EmailShape
 from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
-from servicekit.errors import InvalidInput
+from contracts.common.errors import InvalidInput
 from servicekit.events import idempotent, subscribe
 from servicekit.logging import get_logger
 from servicekit.validation import parse

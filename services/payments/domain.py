@@ -18,8 +18,8 @@ from babel.dates import format_date
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
-from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from servicekit.formatting import LOCALE, amount_fr, month_fr
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from contracts.common.formatting import LOCALE, amount_fr, month_fr
 
 FUNDER_ROLES = frozenset({"funder_agent", "funder_admin"})
 ORGANISATION_ROLE = "organisation_user"

@@ -20,10 +20,11 @@ from contracts.payments import (MAX_PAGE, BankDetails, BankDetailsReview, BankDe
 from contracts.payments import MonthLock as MonthLockReply
 from contracts.payments import Payment as PaymentReply
 from contracts.pdfs import PartyName, Period, RemittanceAdviceRequest
-from servicekit.access import acting, require_funder_staff, require_right
+from servicekit.access import acting
+from contracts.common.access import require_funder_staff, require_right
 from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
-from servicekit.errors import (Conflict, Forbidden, InvalidInput, JalonError, NotFound,
+from contracts.common.errors import (Conflict, Forbidden, InvalidInput, JalonError, NotFound,
                                ServiceUnavailable)
 from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from servicekit.db import driver_url
-from servicekit.formatting import month_fr
+from contracts.common.formatting import month_fr
 from services.certification.models import metadata as certification_tables
 from tests.e2e.conftest import eventually, month_shift
 from tests.e2e.test_certification import enter_month, sign_month, world  # noqa: F401

@@ -23,7 +23,7 @@ from contracts.common import ALL_RIGHTS
 from contracts.envelope import new_envelope
 from contracts.events import MonthHours, MonthLockedV1
 from servicekit.db import make_engine
-from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from servicekit.events import subscribe
 from services.certification.domain import Certificate
 from services.certification.models import metadata, start_mappers
@@ -977,7 +977,7 @@ def test_transmit_certified_hours_once(certification, rpc, container_factory):
 
 
 def test_code_requests_are_limited_per_user_and_month(certification, rpc, amqp_uri):
-    from servicekit.errors import TooManyRequests
+    from contracts.common.errors import TooManyRequests
     organisation, _ = own_organisation()
     user = actor(organisation=organisation, email=f"{organisation}@lac.example")
     dossier, month = make_dossier(organisation=organisation), this_month()

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from contracts.envelope import new_envelope
 from contracts.events import CertifiedV1, MonthHours, Party
-from servicekit.errors import Conflict, Forbidden, NotFound
+from contracts.common.errors import Conflict, Forbidden, NotFound
 from services.certification.service import CertificationService
 from services.documents.service import DocumentsService
 from tests.integration.test_certification_service import (DOSSIERS, FUNDER, HOURS, ORG_USER,

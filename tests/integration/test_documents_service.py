@@ -18,7 +18,7 @@ import servicekit.rpc  # noqa: F401  registers our errors so the RPC client rais
 from contracts.envelope import new_envelope
 from contracts.events import CertifiedV1, MonthHours, Party
 from servicekit import config
-from servicekit.errors import NotFound
+from contracts.common.errors import NotFound
 from services.documents import adapters
 from services.documents.domain import blob_path
 from services.documents.service import DocumentsService

@@ -19,7 +19,7 @@ import servicekit.rpc  # noqa: F401  registers our errors so the RPC client rais
 from contracts.common import ALL_RIGHTS
 from servicekit import config
 from servicekit.db import make_engine
-from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from servicekit.events import subscribe
 from services.documents.domain import blob_path
 from services.documents.models import metadata

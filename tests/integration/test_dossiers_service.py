@@ -11,7 +11,7 @@ import pytest
 
 from services.dossiers.service import DossiersService
 from services.identity.service import IdentityService
-from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.integration.test_identity_service import (SENT, FakeNotifications, bootstrap,
                                                      first_login, new_organisation)
 

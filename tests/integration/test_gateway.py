@@ -18,7 +18,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
 from servicekit.context import RequestContext, idempotency_key
-from servicekit.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from contracts.common.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from gateway.service import GatewayService
 
 ORG_TOKEN = "org-token"

@@ -13,7 +13,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from servicekit.context import IDEMPOTENCY_KEY
 from servicekit.db import DatabaseAccess
-from servicekit.errors import Conflict, InvalidInput
+from contracts.common.errors import Conflict, InvalidInput
 from services.certification.service import CertificationService
 from tests.integration.test_certification_service import (ATTEST, HOURS, ORG_USER, FakeDocuments,
                                                           FakeDossiers, FakeIdentity,

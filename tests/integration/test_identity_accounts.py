@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
-from servicekit.errors import (Conflict, Forbidden, InvalidInput, TooManyRequests,
+from contracts.common.errors import (Conflict, Forbidden, InvalidInput, TooManyRequests,
                                Unauthenticated)
 from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
     PASSWORD, arrived, bootstrap, emails, first_login, identity, link_token, new_organisation,

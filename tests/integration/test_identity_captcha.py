@@ -12,7 +12,7 @@ import pytest
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from services.identity.captcha import CaptchaVerifier
 from servicekit.config import IdentitySettings
-from servicekit.errors import InvalidInput, ServiceUnavailable
+from contracts.common.errors import InvalidInput, ServiceUnavailable
 from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
     arrived, bootstrap, emails, identity)
 

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from servicekit.db import make_engine
-from servicekit.errors import Conflict, InvalidInput, Unauthenticated
+from contracts.common.errors import Conflict, InvalidInput, Unauthenticated
 from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
     PASSWORD, arrived, bootstrap, emails, first_login, identity, link_token, new_organisation,
     provisional_password)

@@ -13,7 +13,7 @@ from nameko.standalone.events import event_dispatcher
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from contracts.envelope import new_envelope
 from contracts.events import DossierCreatedV1
-from servicekit.errors import Forbidden, NotFound, TooManyRequests
+from contracts.common.errors import Forbidden, NotFound, TooManyRequests
 from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
     SENT, arrived, bootstrap, emails, first_login, identity, new_organisation)
 

@@ -11,7 +11,7 @@ from nameko.standalone.events import event_dispatcher
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from contracts.envelope import new_envelope
 from contracts.events import DocumentCheckedV1, DocumentRejectedV1, DocumentUploadedV1
-from servicekit.errors import Forbidden, InvalidInput, NotFound
+from contracts.common.errors import Forbidden, InvalidInput, NotFound
 from servicekit.events import subscribe
 from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
     bootstrap, first_login, identity, new_organisation)

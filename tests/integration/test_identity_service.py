@@ -19,7 +19,7 @@ import servicekit.rpc  # noqa: F401  registers the business errors for the RPC c
 from services.identity.models import users
 from services.identity.service import IdentityService
 from servicekit.db import make_engine
-from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tests.integration.test_servicekit_helpers import wait_until
 
 PASSWORD = "Secret_2026"

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
-from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
     PASSWORD, SENT, bootstrap, emails, first_login, identity, new_organisation,
     provisional_password)

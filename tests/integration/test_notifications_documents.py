@@ -12,7 +12,7 @@ from nameko.testing.services import entrypoint_waiter
 import servicekit.rpc  # noqa: F401  registers our errors so the RPC client raises them
 from contracts.envelope import new_envelope
 from contracts.events import DocumentCheckedV1, DocumentRejectedV1
-from servicekit.formatting import PARIS, date_fr
+from contracts.common.formatting import PARIS, date_fr
 from services.documents.service import DocumentsService
 from services.notifications.service import NotificationsService
 from tests.integration.test_notifications_service import AGENT, smtp, wait_for  # noqa: F401

@@ -17,7 +17,7 @@ from nameko.testing.services import entrypoint_waiter
 import servicekit.rpc  # noqa: F401  registers our errors so the RPC client raises them
 from contracts.envelope import new_envelope
 from contracts.events import CertifiedV1, MonthHours, Party
-from servicekit.errors import Forbidden, InvalidInput
+from contracts.common.errors import Forbidden, InvalidInput
 from services.notifications.service import NotificationsService
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from contracts.envelope import new_envelope
 from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursTransmittedV1,
                              MonthHours, Party)
 from servicekit.db import make_engine
-from servicekit.errors import NotFound
+from contracts.common.errors import NotFound
 from servicekit.events import subscribe
 from services.certification.service import CertificationService
 from services.payments.models import metadata
@@ -134,7 +134,7 @@ def test_redelivered_certified_locks_once(service_env, container_factory, rpc, a
 
 import eventlet  # noqa: E402
 from nameko.rpc import rpc as rpc_entrypoint  # noqa: E402
-from servicekit.errors import Conflict, Forbidden, InvalidInput  # noqa: E402
+from contracts.common.errors import Conflict, Forbidden, InvalidInput  # noqa: E402
 from tests.integration.test_certification_service import make_dossier as new_dossier  # noqa
 
 ISSUED: list[dict] = []      # payment_issued envelopes

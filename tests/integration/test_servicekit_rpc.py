@@ -7,7 +7,7 @@ import eventlet
 import pytest
 from nameko.rpc import rpc
 
-from servicekit.errors import Conflict, NotFound, ServiceUnavailable
+from contracts.common.errors import Conflict, NotFound, ServiceUnavailable
 from servicekit.rpc import RpcClient
 
 SLOW_SECONDS = 3

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from servicekit.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
 from services.certification import domain
 from services.certification.domain import Certificate, Hours, Session
 

@@ -1,10 +1,10 @@
-"""French formatting shared by the certificate PDF and the emails (servicekit.formatting)."""
+"""French formatting shared by the certificate PDF and the emails (contracts.common.formatting)."""
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 
-from servicekit.formatting import amount_fr, date_fr, datetime_fr, decimal_fr, hours_fr, month_fr
+from contracts.common.formatting import amount_fr, date_fr, datetime_fr, decimal_fr, hours_fr, month_fr
 
 NBSP = "\u00a0"
 

@@ -15,7 +15,7 @@ from pypdf.actions import JavaScript
 
 from contracts.common import Actor
 from contracts.documents import JPEG, PDF, PNG, NewCategory, NewUpload
-from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from servicekit.db import like_pattern
 from services.documents import domain
 from services.documents.domain import (CHECKED, DEPOSITED, GENERATED, Category,

@@ -7,11 +7,11 @@ from datetime import date, datetime, timezone
 import pytest
 
 from contracts.common import Actor, Role
-from servicekit.access import require_funder_staff
+from contracts.common.access import require_funder_staff
 from servicekit.db import like_pattern
 from services.dossiers import domain
 from services.dossiers.domain import PartyKind
-from servicekit.errors import Forbidden, InvalidInput
+from contracts.common.errors import Forbidden, InvalidInput
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 

@@ -8,7 +8,7 @@ from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 
 from contracts.http import Problem
 from gateway.errors import HttpProblem, problem_for
-from servicekit import errors as kit
+from contracts.common import errors as kit
 
 
 @pytest.mark.parametrize("exc, status", [

@@ -7,9 +7,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from contracts.common import Actor, Role
-from servicekit.access import acting, require_funder_staff
+from servicekit.access import acting
+from contracts.common.access import require_funder_staff
 from services.identity import domain
-from servicekit.errors import Forbidden, InvalidInput, Unauthenticated
+from contracts.common.errors import Forbidden, InvalidInput, Unauthenticated
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 

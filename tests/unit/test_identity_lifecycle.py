@@ -8,7 +8,7 @@ import pytest
 
 from contracts.common import ALL_RIGHTS, Actor, Role
 from services.identity import domain
-from servicekit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 LIMITS = domain.LoginLimits(max_failures=3, lock_minutes=15)

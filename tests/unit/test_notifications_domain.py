@@ -6,7 +6,7 @@ import pytest
 
 from contracts.common import Actor
 from contracts.events import CertifiedV1, MonthHours, Party
-from servicekit.errors import Forbidden, InvalidInput
+from contracts.common.errors import Forbidden, InvalidInput
 from services.notifications import domain
 from services.notifications.delivery import Templates, to_message
 

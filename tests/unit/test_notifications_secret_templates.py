@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from servicekit.errors import InvalidInput
+from contracts.common.errors import InvalidInput
 from services.notifications import domain
 from services.notifications.delivery import Templates
 

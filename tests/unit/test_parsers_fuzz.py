@@ -14,7 +14,7 @@ from services.documents import domain as documents
 from services.dossiers import domain as dossiers_domain
 from services.dossiers import spreadsheet as dossiers_sheet
 from services.payments.service import _parse_row as parse_payment_row
-from servicekit.errors import InvalidInput
+from contracts.common.errors import InvalidInput
 from tests.unit.test_documents_uploads import category, image_bytes, pdf_bytes
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from servicekit.errors import NotFound
+from contracts.common.errors import NotFound
 from services.payments import domain
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=timezone.utc)
@@ -53,7 +53,7 @@ def test_others_do_not_even_learn_it_exists(role, funder, organisation):
 # ---- unlock and relock ------------------------------------------------------------------------
 
 def test_unlock_keeps_who_why_and_when_and_a_second_unlock_is_refused():
-    from servicekit.errors import Conflict
+    from contracts.common.errors import Conflict
     lock = domain.lock_month(None, certified(), NOW)
     lock.unlock("u-funder", "Erreur de saisie", NOW)
     assert (lock.locked, lock.unlocked_by, lock.unlock_reason, lock.unlocked_at) == (
@@ -77,7 +77,7 @@ def test_an_unlocked_month_is_locked_again_by_its_next_certification():
 
 from datetime import date  # noqa: E402
 
-from servicekit.errors import Conflict, Forbidden, InvalidInput  # noqa: E402
+from contracts.common.errors import Conflict, Forbidden, InvalidInput  # noqa: E402
 
 
 def facts(dossier_id="d1", organisation="o1", funder="f1", name="DUBOIS Michelle"):

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from contracts.common import Actor
 from contracts.events import CertifiedV1, MonthHours, Party
 from contracts.pdfs import AttendanceSheetRequest, RemittanceAdviceRequest
-from servicekit.errors import Forbidden
+from contracts.common.errors import Forbidden
 from services.documents import pdfs
 
 NBSP = "\u00a0"

@@ -19,7 +19,7 @@ REFERENCE = "JAL-AAAQEAYEAUDA"
 
 def pdf_text(pdf: bytes) -> str:
     """The PDF's text with every run of spaces (babel's no-break spaces, line breaks) made one
-    plain space, as servicekit/formatting.py advises comparing."""
+    plain space, as contracts/common/formatting.py advises comparing."""
     reader = PdfReader(io.BytesIO(pdf))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 

@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import text
 
 from servicekit.db import DatabaseAccess, make_engine
-from servicekit.errors import ServiceUnavailable
+from contracts.common.errors import ServiceUnavailable
 
 
 @pytest.fixture
 def unreachable():
     engine = make_engine("postgresql://postgres@127.0.0.1:1/jalon")  # nothing listens there
     provider = SimpleNamespace(engine=engine, write_gate=contextlib.nullcontext,
-                               container=SimpleNamespace(service_name="payments"),
-                               outbox=None, processed=None, replies=None,
+                               container=SimpleNamespace(service_name="any"),
+                               outbox=None, processed=None, replies=None, repositories=None,
                                on_commit_with_events=None)
     yield DatabaseAccess(provider, "cid")
     engine.dispose()

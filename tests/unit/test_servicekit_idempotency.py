@@ -5,7 +5,7 @@ import pytest
 from nameko.web.handlers import HttpRequestHandler
 
 from servicekit.context import IDEMPOTENCY_KEY, idempotency_key
-from servicekit.errors import Conflict, InvalidInput
+from contracts.common.errors import Conflict, InvalidInput
 from servicekit.idempotency import StoredReply, replayable
 
 USER = {"user_id": "u1", "role": "funder_agent", "ip": "192.0.2.1"}

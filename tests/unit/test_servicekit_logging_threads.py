@@ -190,7 +190,7 @@ def _service_calls() -> list:
 
 
 def _tpooled(call) -> None:
-    from servicekit.errors import InvalidInput
+    from contracts.common.errors import InvalidInput
     from servicekit.logging import get_logger
 
     function, *args = call

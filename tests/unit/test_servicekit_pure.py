@@ -9,7 +9,7 @@ from contracts.envelope import new_envelope
 from contracts.events import Payload, register
 from servicekit.context import correlation_id
 from servicekit.db import driver_url
-from servicekit.errors import Conflict, InvalidInput, ServiceUnavailable
+from contracts.common.errors import Conflict, InvalidInput, ServiceUnavailable
 from servicekit.events import Unprocessable, is_retryable, parse_event
 
 

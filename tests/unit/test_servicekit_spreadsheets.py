@@ -9,7 +9,7 @@ import pytest
 from services.certification import spreadsheet as hours_template
 from services.dossiers import spreadsheet as dossiers_sheet
 from servicekit import spreadsheets
-from servicekit.errors import InvalidInput
+from contracts.common.errors import InvalidInput
 
 
 def workbook() -> bytes:

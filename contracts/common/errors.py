@@ -1,4 +1,4 @@
-"""Business errors that cross RPC. Pure: domain modules raise these.
+"""Business errors that cross RPC. Pure: domain modules raise these, the gateway maps them.
 
 Each carries a stable machine-readable `code` and a French `message` (users read it). The
 class says what kind of failure it is; the gateway maps the kind to an HTTP status in one
