@@ -13,8 +13,8 @@ SYSTEM_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu
 # Embedded defaults of `make run`: SQLite files, emails and documents under ./var.
 export JALON_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: setup system-libs run test test-faults test-faults-short bench migrate contracts \
-	lint-imports compose-up clean
+.PHONY: setup system-libs run test test-unit test-integration test-e2e test-faults \
+	test-faults-short bench migrate contracts lint-imports compose-up clean
 
 setup: $(STAMP) system-libs
 
@@ -37,11 +37,32 @@ system-libs:
 run: setup
 	$(PY) -m tools.stack --demo
 
-# The whole suite. pytest's exit 5 (no test collected) is a failure, said plainly.
-test: setup
-	@$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure."; fi; \
+# pytest on $(1) (nothing: the whole suite). Its exit 5 (no test collected) is a failure,
+# said plainly.
+define pytest
+	@$(PY) -m pytest -q $(1) $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make $@: pytest collected no tests: that is a failure."; fi; \
 	exit $$rc
+endef
+
+# The whole suite.
+test: setup
+	$(call pytest)
+
+# Test tiers, one folder each (README.md, "Test tiers"). Unit: no broker, no database; the
+# test broker and database are pointed at a closed port, so a test that needs one fails here.
+test-unit: export JALON_TEST_AMQP_URI = amqp://guest:guest@127.0.0.1:9/
+test-unit: export JALON_TEST_PG_URL = postgresql://postgres@127.0.0.1:9/postgres
+test-unit: setup
+	$(call pytest,tests/unit)
+
+# Integration: real RabbitMQ and PostgreSQL, services as Nameko containers in the test process.
+test-integration: setup
+	$(call pytest,tests/integration)
+
+# End to end: the whole stack as processes (tools/stack.py), driven over HTTP.
+test-e2e: setup
+	$(call pytest,tests/e2e)
 
 # Issue 10's fault injection (long; not part of `make test`): bursts of certifications during
 # a broker restart, a SIGKILL of each process, PostgreSQL restarts and poison messages, on a

@@ -11,6 +11,7 @@ for payment, its PDF listed and its certification emails (beneficiary, employer)
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 import time
@@ -20,10 +21,13 @@ from pathlib import Path
 import eventlet
 from stdnum import luhn
 
-from bench.run import (PASSWORD, Client, PostgresDatabases, PG_ADMIN, effects_done,
+from bench.run import (PASSWORD, PG_ADMIN, REQUEST_TIMEOUT, bench_funder, effects_done,
                        months_back, stack_env, summarise, timed)
-from tools.demo import DemoDocument, Gateway, demo_file, provisional_password
+from tools.client import Client, HttpError, provisional_password
+from tools.demo import DemoDocument, demo_file
+from tools.sandbox import PostgresDatabases
 from tools.smtp import SmtpServer
+from tools.waiting import wait_until
 
 CODE = re.compile(r"^\s*(\d{4,6})\s*$", re.MULTILINE)
 DOSSIER = re.compile(r"\(dossier ([^)]+)\)")
@@ -63,13 +67,9 @@ class CodeInbox:
         return len(self.codes.get((to, number), ()))
 
     def wait(self, to: str, number: str, after: int, timeout: float = 120) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.codes.get((to, number), [])
-            if len(found) > after:
-                return found[after]
-            eventlet.sleep(0.05)
-        raise RuntimeError(f"no code for {number} to {to} within {timeout:.0f} s")
+        found = wait_until(lambda: self.codes.get((to, number), [])[after:], timeout,
+                           interval=0.05, message=f"a code for {number} to {to}")
+        return found[0]
 
     def follow(self, stop: list) -> None:
         """Reads the Maildir in one green thread until `stop` is non-empty."""
@@ -84,24 +84,25 @@ class Organisation:
         self.dossiers: list[tuple[str, str]] = []  # (id, number)
 
 
-def setup_organisation(gateway: Gateway, admin: Client, smtp: SmtpServer, index: int,
-                       dossiers: int, today: date, files: dict[str, bytes]) -> Organisation:
+def setup_organisation(admin: Client, smtp: SmtpServer, index: int, dossiers: int, today: date,
+                       files: dict[str, bytes]) -> Organisation:
     identifier, email = f"fin.mois.{index}", f"of{index}@fin-de-mois.example.org"
-    created = admin.call("POST", "/organisations", {
+    admin = Client(admin.base_url, admin.token, REQUEST_TIMEOUT)  # this green thread's own
+    created = admin.call("POST", "/organisations", json={
         "name": f"Organisme fin de mois {index}", "siret": siret(index),
         "email": f"contact{index}@fin-de-mois.example.org",
-        "user": {"identifier": identifier, "name": f"Certificateur {index}", "email": email}})
-    token = gateway.first_login(identifier, provisional_password(smtp.emails, email),
-                                identifier, PASSWORD, smtp.emails)
-    organisation = Organisation(index, created["id"], Client(gateway.base_url, token), email)
+        "user": {"identifier": identifier, "name": f"Certificateur {index}", "email": email}}
+    ).json()
+    client = Client(admin.base_url, timeout=REQUEST_TIMEOUT).first_login(
+        identifier, provisional_password(smtp.emails, email), identifier, PASSWORD, smtp.emails)
+    organisation = Organisation(index, created["id"], client, email)
     profile = f"/organisations/{organisation.id}"
-    organisation.client.call("PATCH", profile + "/profile",
-                             {"legal_representative": f"Directrice {index}"})
-    organisation.client.call("PUT", profile + "/certifier", {"requested": True})
+    client.call("PATCH", profile + "/profile", json={"legal_representative": f"Directrice {index}"})
+    client.call("PUT", profile + "/certifier", json={"requested": True})
     for piece in CERTIFIER_PIECES:
-        receipt = gateway.call("POST", "/documents", token,
-                               data={"category": piece.category, "label": piece.label},
-                               files={"file": (piece.filename, files[piece.category])}).json()
+        receipt = client.call("POST", "/documents",
+                              data={"category": piece.category, "label": piece.label},
+                              files={"file": (piece.filename, files[piece.category])}).json()
         admin.call("POST", f"/documents/{receipt['document_id']}/check")
     for n in range(dossiers):
         organisation.dossiers.append(_dossier(admin, organisation, n, today))
@@ -110,17 +111,18 @@ def setup_organisation(gateway: Gateway, admin: Client, smtp: SmtpServer, index:
 
 def _dossier(admin: Client, organisation: Organisation, n: int, today: date) -> tuple[str, str]:
     tag = f"{organisation.index}-{n}"
-    beneficiary = admin.call("POST", "/beneficiaries", {
-        "name": f"BENEFICIAIRE {tag}", "email": f"beneficiaire.{tag}@fin-de-mois.example.org"})
-    employer = admin.call("POST", "/employers", {
-        "name": f"EMPLOYEUR {tag}", "email": f"employeur.{tag}@fin-de-mois.example.org"})
+    beneficiary = admin.call("POST", "/beneficiaries", json={
+        "name": f"BENEFICIAIRE {tag}", "email": f"beneficiaire.{tag}@fin-de-mois.example.org"}
+    ).json()
+    employer = admin.call("POST", "/employers", json={
+        "name": f"EMPLOYEUR {tag}", "email": f"employeur.{tag}@fin-de-mois.example.org"}).json()
     number = f"FM{organisation.index:03d}/{n:04d}"
-    dossier = admin.call("POST", "/dossiers", {
+    dossier = admin.call("POST", "/dossiers", json={
         "number": number, "organisation_id": organisation.id,
         "beneficiary_id": beneficiary["id"], "employer_id": employer["id"],
         "training_title": "Titre professionnel (fin de mois)",
         "session_start": months_back(today, 3).isoformat(),
-        "session_end": (today + timedelta(days=120)).isoformat()})
+        "session_end": (today + timedelta(days=120)).isoformat()}).json()
     return dossier["id"], number
 
 
@@ -130,17 +132,17 @@ def wait_for_method_two(organisation: Organisation, inbox: CodeInbox, month: str
     dossier until it is accepted (the measured phase asks again, which replaces it)."""
     dossier_id, _ = organisation.dossiers[0]
     path = f"/dossiers/{dossier_id}/certificates/{month}"
-    client = Client(organisation.client.base_url, organisation.client.token)
-    client.call("PUT", path + "/hours", HOURS)
-    deadline = time.monotonic() + timeout
-    while True:
+    client = Client(organisation.client.base_url, organisation.client.token, REQUEST_TIMEOUT)
+    client.call("PUT", path + "/hours", json=HOURS)
+
+    def code_sent() -> bool:
         try:
-            client.call("POST", path + "/certification-code", CODE_REQUEST, ok=(202,))
-            return
-        except RuntimeError:
-            if time.monotonic() > deadline:
-                raise
-            eventlet.sleep(0.5)
+            client.call("POST", path + "/certification-code", json=CODE_REQUEST, ok=(202,))
+            return True
+        except HttpError:
+            return False
+
+    wait_until(code_sent, timeout, interval=0.5, message=f"method 2 for {organisation.email}")
 
 
 HOURS = {"training_hours": "140,00", "internship_hours": "0,00", "absence_hours": "7,00"}
@@ -151,22 +153,22 @@ def certify_month(organisation: Organisation, dossier: tuple[str, str], month: s
                   inbox: CodeInbox) -> dict[str, float]:
     """One dossier's month by method 2; the latency of each step (seconds)."""
     dossier_id, number = dossier
-    client = Client(organisation.client.base_url, organisation.client.token)
+    client = Client(organisation.client.base_url, organisation.client.token, REQUEST_TIMEOUT)
     path = f"/dossiers/{dossier_id}/certificates/{month}"
     steps = {}
-    _, steps["enter_hours"] = timed(client.call, "PUT", path + "/hours", HOURS)
+    _, steps["enter_hours"] = timed(client.call, "PUT", path + "/hours", json=HOURS)
     seen = inbox.seen(organisation.email, number)
     _, steps["request_code"] = timed(client.call, "POST", path + "/certification-code",
-                                     CODE_REQUEST, ok=(202,))
+                                     json=CODE_REQUEST, ok=(202,))
     code, steps["code_delivery"] = timed(inbox.wait, organisation.email, number, seen)
-    _, steps["certify"] = timed(client.call, "POST", path + "/certify", {
+    _, steps["certify"] = timed(client.call, "POST", path + "/certify", json={
         "attest": True, "method": 2, "accept_ip": True, "code": code})
     return steps
 
 
 def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int) -> dict:
     from tools.stack import Stack
-    databases = PostgresDatabases(PG_ADMIN)
+    databases = PostgresDatabases(PG_ADMIN, "bench")
     root = Path(tempfile.mkdtemp(prefix="jalon-month-end-"))
     smtp = SmtpServer(root)
     try:
@@ -183,11 +185,9 @@ def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int
 
 def _drive(stack, amqp_uri: str, smtp: SmtpServer, organisations: int, dossiers: int,
            clients: int) -> dict:
-    from bench.run import bootstrap_funder
     today = datetime.now(timezone.utc).date()
     month = months_back(today, 1).strftime("%Y-%m")
-    gateway = Gateway(stack.base_url)
-    admin = bootstrap_funder(amqp_uri, stack.base_url)
+    admin = bench_funder(amqp_uri, stack.base_url)
     inbox, stop = CodeInbox(smtp), []
     follower = eventlet.spawn(inbox.follow, stop)
     pool = eventlet.GreenPool(clients)
@@ -195,7 +195,7 @@ def _drive(stack, amqp_uri: str, smtp: SmtpServer, organisations: int, dossiers:
     files = {piece.category: demo_file(piece) for piece in CERTIFIER_PIECES}
     try:
         orgs, setup_s = timed(lambda: list(pool.imap(
-            lambda i: setup_organisation(gateway, admin, smtp, i, dossiers, today, files),
+            lambda i: setup_organisation(admin, smtp, i, dossiers, today, files),
             range(1, organisations + 1))))
         list(pool.imap(lambda org: wait_for_method_two(org, inbox, month), orgs))
         work = [(org, dossier) for org in orgs for dossier in org.dossiers]
@@ -225,12 +225,14 @@ def _wait_for_effects(work, month: str, smtp: SmtpServer, timeout: float = 600) 
     started = time.perf_counter()
     pending = list(work)
     expected = 2 * len(work)  # the beneficiary's and the employer's
-    while time.perf_counter() - started < timeout:
-        pending = [(org, dossier) for org, dossier in pending
-                   if not _done(org.client, dossier[0], month)]
-        if not pending and _certified_emails(smtp) >= expected:
-            break
-        eventlet.sleep(0.5)
+
+    def all_done() -> bool:
+        pending[:] = [(org, dossier) for org, dossier in pending
+                      if not _done(org.client, dossier[0], month)]
+        return not pending and _certified_emails(smtp) >= expected
+
+    with contextlib.suppress(TimeoutError):  # the figures say what is not done
+        wait_until(all_done, timeout, interval=0.5)
     return {"effects_s": round(time.perf_counter() - started, 3),
             "months_not_done": len(pending), "emails_received": _certified_emails(smtp),
             "emails_expected": expected}

@@ -12,7 +12,7 @@
     render in eventlet.tpool), and the same HTML by a bare `weasyprint.HTML(string=...)
     .write_pdf()` call in the same run; the ratio ours / bare shows our overhead (or gain).
 (d) export: the payments Excel export of 100,000 payment lines (--export-rows): payments' own
-    paged query (services.payments.service.export_page on a SQLite database filled in bulk,
+    paged query (services.payments.handlers.export_page on a SQLite database filled in bulk,
     1,000 rows a page as the gateway asks) written by gateway.exports.write_workbook, next to a
     bare openpyxl write-only loop of the same values in the same run: rows per second (timed
     runs) and peak Python memory (tracemalloc, separate runs, so tracing slows no timing).
@@ -35,28 +35,30 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()  # noqa: E402  the clients are green threads, like the services
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
-import uuid  # noqa: E402
 from datetime import date, datetime, timedelta, timezone  # noqa: E402
 from decimal import Decimal  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import quote  # noqa: E402
 
 from nameko.rpc import rpc  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from servicekit import config  # noqa: E402
+from servicekit import config, registry  # noqa: E402
+from tools.client import Client, bootstrap_funder, provisional_password  # noqa: E402
+from tools.smtp import free_port  # noqa: E402
+from tools.sandbox import PostgresDatabases, private_vhost  # noqa: E402
+from tools.waiting import wait_until  # noqa: E402
 
 # The readiness probe closes channels with replies in flight: amqp warns, harmlessly.
 logging.getLogger("amqp").setLevel(logging.ERROR)
@@ -66,6 +68,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 FLOOR_SERVICE = "bench_floor"
 PG_ADMIN = os.environ.get("JALON_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "Bench-Jalon-2026!"
+REQUEST_TIMEOUT = 60  # seconds: the gateway answers slowly under the bench's load
 PARTS = ("floor", "core", "pdf", "export", "month_end")
 
 
@@ -107,66 +110,6 @@ def machine() -> dict:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-# ---------------------------------------------------------------------------------------------
-# broker and databases of our own
-
-class Vhost:
-    """A private RabbitMQ vhost (if rabbitmqctl is here), so a running stack is not disturbed."""
-
-    def __init__(self, base_uri: str):
-        self.base_uri = base_uri
-        self.name = f"jalon-bench-{uuid.uuid4().hex[:8]}"
-        self.created = bool(shutil.which("rabbitmqctl")) and self._ctl("add_vhost", self.name) \
-            and self._ctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
-
-    @staticmethod
-    def _ctl(*args: str) -> bool:
-        done = subprocess.run(["rabbitmqctl", *args], capture_output=True, timeout=60)
-        return done.returncode == 0
-
-    @property
-    def uri(self) -> str:
-        if not self.created:
-            return self.base_uri
-        return self.base_uri.rstrip("/") + "/" + quote(self.name, safe="")
-
-    def delete(self) -> None:
-        if self.created:
-            self._ctl("delete_vhost", self.name)
-
-
-class PostgresDatabases:
-    def __init__(self, admin_url: str):
-        from sqlalchemy import create_engine
-
-        from servicekit.db import driver_url
-        self.admin_url = admin_url
-        self.engine = create_engine(driver_url(admin_url), isolation_level="AUTOCOMMIT")
-        self.names: list[str] = []
-
-    def _run(self, sql: str) -> None:
-        from sqlalchemy import text
-        with self.engine.connect() as conn:
-            conn.execute(text(sql))
-
-    def create(self, service: str) -> str:
-        name = f"bench_{service}_{uuid.uuid4().hex[:8]}"
-        self._run(f'CREATE DATABASE "{name}"')
-        self.names.append(name)
-        return self.admin_url.rsplit("/", 1)[0] + "/" + name
-
-    def drop_all(self) -> None:
-        for name in self.names:
-            self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self.engine.dispose()
-
-
 # ---------------------------------------------------------------------------------------------
 # (a) the floor: an empty RPC between two processes
 
@@ -193,18 +136,18 @@ def _proxy(amqp_uri: str) -> ClusterRpcProxy:
 
 
 def _wait_floor_ready(amqp_uri: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"the floor service exited with {process.returncode}")
         try:
             with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"},
                                  timeout=2) as proxy:
                 proxy[FLOOR_SERVICE].ping()
-                return
+                return True
         except Exception:  # not consuming yet: the queue does not exist or nobody answers
-            eventlet.sleep(0.2)
-    raise RuntimeError("the floor service did not answer in time")
+            return False
+
+    wait_until(answers, timeout, interval=0.2, message="the floor service's answer")
 
 
 def _calls(amqp_uri: str, count: int) -> list[float]:
@@ -250,45 +193,18 @@ def past_months(today: date, count: int) -> list[str]:
     return [months_back(today, n).strftime("%Y-%m") for n in range(count, 0, -1)]
 
 
-class Client:
-    """One HTTP client (a requests.Session per green thread) with a bearer token."""
-
-    def __init__(self, base_url: str, token: str | None = None):
-        import requests
-        self.base_url = base_url.rstrip("/")
-        self.http = requests.Session()
-        self.token = token
-
-    def call(self, method: str, path: str, body=None, ok=(200, 201)) -> dict | list | None:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        response = self.http.request(method, self.base_url + path, json=body, headers=headers,
-                                     timeout=60)
-        if response.status_code not in ok:
-            raise RuntimeError(f"{method} {path} -> {response.status_code}: "
-                               f"{response.text[:300]}")
-        return response.json() if response.content else None
-
-    def upload(self, path: str, fields: dict, file: tuple[str, bytes]) -> dict:
-        response = self.http.post(self.base_url + path, data=fields, files={"file": file},
-                                  headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
-        if response.status_code != 201:
-            raise RuntimeError(f"POST {path} -> {response.status_code}: {response.text[:300]}")
-        return response.json()
-
 def new_user(identifier: str, name: str) -> dict:
     return {"identifier": identifier, "name": name, "email": f"{identifier}@bench.example"}
 
 
-def bootstrap_funder(amqp_uri: str, base_url: str) -> Client:
+def bench_funder(amqp_uri: str, base_url: str) -> Client:
     """The funder (ops RPC); a client of its administrator."""
-    import servicekit.rpc  # noqa: F401  (registers the error classes for remote errors)
     from contracts.identity import NewFunder
-    from tools.demo import Gateway
     funder = NewFunder(code="bench", name="Financeur de banc d'essai",
                        admin={**new_user("bench.admin", "Alice BANC"), "password": PASSWORD})
-    with _proxy(amqp_uri) as proxy:
-        proxy.identity.bootstrap_funder(funder.model_dump(mode="json"))
-    return Client(base_url, Gateway(base_url).login("bench.admin", PASSWORD))
+    admin = bootstrap_funder(amqp_uri, base_url, funder)
+    admin.timeout = REQUEST_TIMEOUT
+    return admin
 
 
 def bootstrap(amqp_uri: str, base_url: str, mail_dir: Path) -> tuple[Client, Client, str]:
@@ -296,17 +212,16 @@ def bootstrap(amqp_uri: str, base_url: str, mail_dir: Path) -> tuple[Client, Cli
     (provisional password from the emails written to `mail_dir`); returns admin and
     organisation clients."""
     from contracts.identity import NewOrganisation
-    from tools.demo import Gateway, eml_folder_reader, provisional_password
-    admin = bootstrap_funder(amqp_uri, base_url)
-    gateway, read = Gateway(base_url), eml_folder_reader(mail_dir)
+    from tools.demo import eml_folder_reader
+    admin = bench_funder(amqp_uri, base_url)
+    read = eml_folder_reader(mail_dir)
     organisation = NewOrganisation(
         name="Organisme de banc d'essai", siret="73282932000074", email="of@bench.example",
         user=new_user("bench.of", "Olivier FORMATION"))
-    org = admin.call("POST", "/organisations", organisation.model_dump(mode="json"))
+    org = admin.call("POST", "/organisations", json=organisation.model_dump(mode="json")).json()
     email = organisation.user.email
-    token = gateway.first_login("bench.of", provisional_password(read, email), "bench.of",
-                                PASSWORD, read)
-    org_client = Client(base_url, token)
+    org_client = Client(base_url, timeout=REQUEST_TIMEOUT).first_login(
+        "bench.of", provisional_password(read, email), "bench.of", PASSWORD, read)
     letterhead(org_client, org["id"])
     return admin, org_client, org["id"]
 
@@ -316,25 +231,26 @@ def letterhead(org: Client, organisation_id: str) -> None:
     from tools.demo import DemoDocument, demo_file
     logo = DemoDocument("logo", "Logo", "logo.png", "deposited")
     org.call("PATCH", f"/organisations/{organisation_id}/profile",
-             {"legal_representative": "Directrice du banc d'essai"})
-    org.upload("/documents", {"category": "logo", "label": "Logo"},
-               (logo.filename, demo_file(logo)))
+             json={"legal_representative": "Directrice du banc d'essai"})
+    org.call("POST", "/documents", data={"category": "logo", "label": "Logo"},
+             files={"file": (logo.filename, demo_file(logo))}, ok=(201,))
 
 
 def create_dossier(admin_base: Client, organisation_id: str, index: int, today: date,
                    months: int) -> str:
-    admin = Client(admin_base.base_url, admin_base.token)
-    beneficiary = admin.call("POST", "/beneficiaries", {
-        "name": f"BENEFICIAIRE Numéro{index}", "email": f"beneficiaire{index}@bench.example"})
-    employer = admin.call("POST", "/employers", {
-        "name": f"EMPLOYEUR {index} SARL", "email": f"employeur{index}@bench.example"})
-    dossier = admin.call("POST", "/dossiers", {
+    admin = Client(admin_base.base_url, admin_base.token, REQUEST_TIMEOUT)
+    beneficiary = admin.call("POST", "/beneficiaries", json={
+        "name": f"BENEFICIAIRE Numéro{index}", "email": f"beneficiaire{index}@bench.example"}
+    ).json()
+    employer = admin.call("POST", "/employers", json={
+        "name": f"EMPLOYEUR {index} SARL", "email": f"employeur{index}@bench.example"}).json()
+    dossier = admin.call("POST", "/dossiers", json={
         "number": f"BENCH-{index:05d}", "organisation_id": organisation_id,
         "beneficiary_id": beneficiary["id"], "employer_id": employer["id"],
         "training_title": "Titre professionnel (banc d'essai)",
         "session_start": months_back(today, months).isoformat(),
         "session_end": (today.replace(day=1) - timedelta(days=1)).isoformat(),
-    })
+    }).json()
     return dossier["id"]
 
 
@@ -347,26 +263,26 @@ def certify_dossier(org_base: Client, dossier_id: str, months: list[str],
                     signed_pdf: bytes) -> list[tuple]:
     """Method 1 for each month in order: enter hours, deposit the signed certificate, certify;
     (hours, certify) latencies per month (the deposit is not timed: an upload, not the flow)."""
-    org = Client(org_base.base_url, org_base.token)
+    org = Client(org_base.base_url, org_base.token, REQUEST_TIMEOUT)
     latencies = []
     for month in months:
         path = f"/dossiers/{dossier_id}/certificates/{month}"
-        _, hours_s = timed(org.call, "PUT", path + "/hours", {
+        _, hours_s = timed(org.call, "PUT", path + "/hours", json={
             "training_hours": "140.00", "internship_hours": "0.00", "absence_hours": "7.00"})
         first, last = month_bounds(month)
-        org.upload("/documents", {"category": "signed_certificate", "dossier_id": dossier_id,
-                                  "period_start": first, "period_end": last},
-                   ("signe.pdf", signed_pdf))
-        _, certify_s = timed(org.call, "POST", path + "/certify", {"attest": True})
+        org.call("POST", "/documents", data={
+            "category": "signed_certificate", "dossier_id": dossier_id, "period_start": first,
+            "period_end": last}, files={"file": ("signe.pdf", signed_pdf)}, ok=(201,))
+        _, certify_s = timed(org.call, "POST", path + "/certify", json={"attest": True})
         latencies.append((hours_s, certify_s))
     return latencies
 
 
 def effects_done(org: Client, dossier_id: str, month: str) -> bool:
     path = f"/dossiers/{dossier_id}/certificates/{month}/payment-lock"
-    if not org.call("GET", path).get("locked"):
+    if not org.call("GET", path).json().get("locked"):
         return False
-    documents = org.call("GET", f"/dossiers/{dossier_id}/documents")
+    documents = org.call("GET", f"/dossiers/{dossier_id}/documents").json()
     return any(doc.get("month") == month for doc in documents)
 
 
@@ -375,9 +291,8 @@ def count_emails(mail_dir: Path) -> int:
 
 
 def wait_for_emails(mail_dir: Path, count: int, timeout: float = 120) -> int:
-    deadline = time.monotonic() + timeout
-    while count_emails(mail_dir) < count and time.monotonic() < deadline:
-        eventlet.sleep(0.2)
+    with contextlib.suppress(TimeoutError):  # the effects' figures show any shortfall
+        wait_until(lambda: count_emails(mail_dir) >= count, timeout, interval=0.2)
     return count_emails(mail_dir)
 
 
@@ -395,11 +310,12 @@ def wait_for_effects(org: Client, work: list[tuple[str, str]], mail_dir: Path,
             poll_errors.append(str(exc)[:200])
             return False
 
-    while time.perf_counter() - started < timeout:
-        pending = [item for item in pending if not done(item)]
-        if not pending and count_emails(mail_dir) >= emails_expected:
-            break
-        eventlet.sleep(0.5)
+    def all_done() -> bool:
+        pending[:] = [item for item in pending if not done(item)]
+        return not pending and count_emails(mail_dir) >= emails_expected
+
+    with contextlib.suppress(TimeoutError):  # the figures say what is not done
+        wait_until(all_done, timeout, interval=0.5)
     return {"effects_s": round(time.perf_counter() - started, 3),
             "months_not_done": len(pending),
             "emails_written": count_emails(mail_dir), "emails_expected": emails_expected,
@@ -411,7 +327,7 @@ def stack_env(amqp_uri: str, data_dir: Path, databases: PostgresDatabases | None
            "JALON_HTTP_ADDRESS": f"127.0.0.1:{free_port()}", "JALON_SMTP_HOST": "",
            "JALON_LOG_LEVEL": os.environ.get("JALON_LOG_LEVEL", "WARNING")}
     if databases is not None:
-        for service in config.SERVICES:
+        for service in registry.databases():
             env[f"JALON_DB_URL_{service.upper()}"] = databases.create(service)
     return env
 
@@ -419,7 +335,7 @@ def stack_env(amqp_uri: str, data_dir: Path, databases: PostgresDatabases | None
 def run_core(amqp_uri: str, dossiers: int, months: int, clients: int, keep: bool) -> dict:
     from tools.stack import Stack
     use_sqlite = os.environ.get("JALON_BENCH_DB", "postgresql") == "sqlite"
-    databases = None if use_sqlite else PostgresDatabases(PG_ADMIN)
+    databases = None if use_sqlite else PostgresDatabases(PG_ADMIN, "bench")
     data_dir = Path(tempfile.mkdtemp(prefix="jalon-bench-"))
     result = {"database": "sqlite" if use_sqlite else "postgresql", "dossiers": dossiers,
               "months_per_dossier": months, "clients": clients, "data_dir": str(data_dir)}
@@ -588,27 +504,31 @@ def _export_database(rows: int, path: Path):
 
 def run_export(rows: int) -> dict:
     import tracemalloc
+    from types import SimpleNamespace
 
     from openpyxl import Workbook
     from sqlalchemy.orm import Session
 
+    from contracts.common import Actor, Role
     from gateway import exports
-    from services.payments.domain import Scope
-    from services.payments.models import start_mappers
-    from services.payments.service import export_page
+    from servicekit.db import Reading
+    from services.payments.handlers import export_page
+    from services.payments.models import repositories, start_mappers
 
     start_mappers()
     work = Path(tempfile.mkdtemp(prefix="jalon-bench-export-"))
     try:
         engine, filled = timed(_export_database, rows, work / "payments.db")
-        search = {"start": None, "end": None, "dossier_number": None, "payment_number": None,
-                  "organisation_id": None}
-        scope = Scope("f-bench", "o-bench")
+        organisation = Actor(user_id="u-bench", role=Role.organisation_user,
+                             funder_id="f-bench", organisation_id="o-bench", rights=["payments"])
 
         def ours() -> int:
             with Session(engine) as session:
+                # the use case reads through `db.reading()`: here one session, no broker
+                reading = Reading(session, repositories)
+                db = SimpleNamespace(reading=lambda: contextlib.nullcontext(reading))
                 return exports.write_workbook(exports.pages_of(lambda after: export_page(
-                    session, scope, search, after, exports.PAGE_SIZE)), str(work / "ours.xlsx"))
+                    db, organisation, {}, after, exports.PAGE_SIZE)), str(work / "ours.xlsx"))
 
         def bare() -> int:
             book = Workbook(write_only=True)
@@ -747,24 +667,22 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM ends the run like Ctrl-C: through the `finally`s that stop the stack's processes
     # and delete the vhost and databases.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    vhost = Vhost(config.load().amqp_uri)
-    results = {"started_at": datetime.now(timezone.utc).isoformat(), "machine": machine(),
-               "private_vhost": vhost.created}
-    try:
-        results["floor"] = (attempt("floor", run_floor, vhost.uri, args.calls, args.clients)
+    base_uri = config.load().amqp_uri
+    with private_vhost(base_uri, "bench") as amqp_uri:
+        results = {"started_at": datetime.now(timezone.utc).isoformat(), "machine": machine(),
+                   "private_vhost": amqp_uri != base_uri}
+        results["floor"] = (attempt("floor", run_floor, amqp_uri, args.calls, args.clients)
                             if args.only in (None, "floor") else {"skipped": True})
-        results["core"] = (attempt("core", run_core, vhost.uri, args.dossiers, args.months,
+        results["core"] = (attempt("core", run_core, amqp_uri, args.dossiers, args.months,
                                    args.clients, args.keep)
                            if args.only in (None, "core") else {"skipped": True})
         results["pdf"] = (attempt("pdf", run_pdf, args.pdfs)
                           if args.only in (None, "pdf") else {"skipped": True})
         results["export"] = (attempt("export", run_export, args.export_rows)
                              if args.only in (None, "export") else {"skipped": True})
-        results["month_end"] = (attempt("month_end", run_month_end, vhost.uri,
+        results["month_end"] = (attempt("month_end", run_month_end, amqp_uri,
                                         args.organisations, args.org_dossiers, args.clients)
                                 if args.only in (None, "month_end") else {"skipped": True})
-    finally:
-        vhost.delete()
     results["finished_at"] = datetime.now(timezone.utc).isoformat()
     path = write_results(results)
     # CLI output, not a log line: the summary is what `make bench` shows.

@@ -1,7 +1,8 @@
 """The one envelope of every event: CloudEvents 1.0 (structured JSON mode) plus a schema version.
 
 Extension attributes (CloudEvents allows lower-case alphanumerics): `schemaversion` (the payload
-model's version) and `correlationid` (the request that caused the event).
+model's version) and `correlationid` (the request that caused the event). The `type` names the
+event whatever its version; the routing key says the version too (`routing_key`).
 """
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ class Envelope(BaseModel):
 
 def cloud_type(service: str, event: str) -> str:
     return f"fr.jalon.{service}.{event}"
+
+
+def routing_key(event: str, version: int) -> str:
+    """Where a version of an event travels on its publisher's exchange: version 1 keeps the
+    bare name (the queues bound before versions existed), each later one its own key."""
+    return event if version == 1 else f"{event}.v{version}"
 
 
 def new_envelope(service: str, event: str, version: int, data: BaseModel,

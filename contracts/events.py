@@ -1,6 +1,17 @@
 """Event payloads, one model per (service, event, version), and the registry that finds them.
 
-Changing a payload incompatibly means a new version class registered beside the old one.
+Changing a payload incompatibly means a new version: a new model class (`CertifiedV2`)
+registered beside the old one (`register(service, name, 2, CertifiedV2)`), never in its place.
+
+- Publishing: `uow.publish(name, data)` takes the version from the class of `data` (`spec_of`).
+  While consumers of the old version remain, the publisher sends both versions.
+- Routing: each version travels under its own routing key on the publisher's exchange
+  (`name` for version 1, as always, `name.v<N>` after: `routing_key`), so a consumer's queue
+  is bound to the one version it reads and never receives another.
+- Consuming: `@subscribe(service, name)` reads version 1, `@subscribe(service, name,
+  version=2)` version 2. A message of another version reaching a queue anyway (published by
+  hand to the wrong key) is not parsed with the wrong model: it is dead-lettered as
+  "unsupported event", to be seen and replayed to the right queue.
 """
 from __future__ import annotations
 
@@ -10,6 +21,8 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from contracts.envelope import routing_key
 
 Hours = Annotated[Decimal, Field(ge=0, max_digits=7, decimal_places=2)]
 # Years 1900-2099: a month outside (year 0, year 9999) is no month of a training session, and
@@ -259,13 +272,19 @@ class EventSpec:
     version: int
     model: type[Payload]
 
+    @property
+    def routing_key(self) -> str:
+        return routing_key(self.name, self.version)
 
-REGISTRY: dict[tuple[str, str], EventSpec] = {}
+
+REGISTRY: dict[tuple[str, str, int], EventSpec] = {}
 
 
 def register(service: str, name: str, version: int, model: type[Payload]) -> EventSpec:
-    spec = EventSpec(service, name, version, model)
-    REGISTRY[(service, name)] = spec
+    key = (service, name, version)
+    if key in REGISTRY:
+        raise ValueError(f"{service}.{name} v{version} is already registered")
+    spec = REGISTRY[key] = EventSpec(service, name, version, model)
     return spec
 
 
@@ -287,5 +306,16 @@ DOSSIER_CREATED = register("dossiers", "dossier_created", 1, DossierCreatedV1)
 DOSSIER_UPDATED = register("dossiers", "dossier_updated", 1, DossierUpdatedV1)
 
 
-def spec_for(service: str, name: str) -> EventSpec:
-    return REGISTRY[(service, name)]
+def spec_for(service: str, name: str, version: int = 1) -> EventSpec:
+    return REGISTRY[(service, name, version)]
+
+
+def spec_of(service: str, name: str, data: Payload) -> EventSpec:
+    """The version of event `name` whose model is the class of `data` (TypeError: none is)."""
+    versions = [spec for (source, event, _), spec in REGISTRY.items()
+                if (source, event) == (service, name)]
+    for spec in versions:
+        if type(data) is spec.model:
+            return spec
+    expected = " or ".join(spec.model.__name__ for spec in versions) or "a registered model"
+    raise TypeError(f"{name} expects {expected}, not {type(data).__name__}")

@@ -3,8 +3,9 @@
 Writes, for every registered event, `<service>.<event>.v<version>.schema.json`: a JSON Schema
 (2020-12) of the whole message as it travels (the CloudEvents envelope with `type`, `source`
 and `schemaversion` pinned, and `data` the payload's schema); and `asyncapi.json`, an AsyncAPI
-3.0 document with one channel per event (topic exchange `<service>.events`, routing key the
-event name) and the operations Jalon performs on them.
+3.0 document with one channel per event version (topic exchange `<service>.events`, routing
+key the event name for version 1, `<event>.v<version>` for later ones: each version has its
+own) and the operations Jalon performs on them.
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def asyncapi_document(specs: list[EventSpec]) -> dict:
     channels, operations, messages = {}, {}, {}
     for spec in specs:
         key = event_key(spec)
-        channel_id = f"{spec.service}.{spec.name}"
+        channel_id = f"{spec.service}.{spec.routing_key}"
         messages[key] = {
             "name": key,
             "title": cloud_type(spec.service, spec.name),
@@ -68,8 +69,8 @@ def asyncapi_document(specs: list[EventSpec]) -> dict:
             "payload": {"$ref": schema_filename(spec)},
         }
         channels[channel_id] = {
-            "address": spec.name,
-            "description": f"Routing key `{spec.name}` on the topic exchange "
+            "address": spec.routing_key,
+            "description": f"Routing key `{spec.routing_key}` on the topic exchange "
                            f"`{exchange_name(spec.service)}`.",
             "messages": {key: {"$ref": f"#/components/messages/{key}"}},
             "bindings": {"amqp": {

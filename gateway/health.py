@@ -4,7 +4,7 @@ from __future__ import annotations
 from eventlet.greenpool import GreenPool
 from nameko.rpc import RpcProxy
 
-from servicekit import config
+from servicekit import registry
 from servicekit.rpc import TimedServiceProxy
 from gateway.errors import REMOTE_ERRORS, error_code
 
@@ -13,12 +13,19 @@ _EXPECTED = tuple(kind for kind, *_ in REMOTE_ERRORS)
 
 
 class HealthProbes(RpcProxy):
-    """Injects {service name: RPC proxy with a short timeout}, one per Jalon service."""
+    """Injects {service name: RPC proxy with a short timeout}, one per Jalon service: by
+    default every process registered (servicekit.registry) but the gateway itself."""
 
-    def __init__(self, services=config.SERVICES, timeout: float = PROBE_TIMEOUT_SECONDS):
+    def __init__(self, services=None, timeout: float = PROBE_TIMEOUT_SECONDS):
         super().__init__("health-probes")
-        self.services = tuple(services)
+        self.services = services
         self.timeout = timeout
+
+    def setup(self) -> None:
+        super().setup()
+        if self.services is None:
+            self.services = tuple(name for name in registry.names()
+                                  if name != self.container.service_name)
 
     def get_dependency(self, worker_ctx):
         return {name: TimedServiceProxy(worker_ctx, name, self.rpc_reply_listener,

@@ -9,8 +9,9 @@ from servicekit.validation import parse
 
 
 def acting(payload: Any) -> Actor:
-    """The caller an RPC names. An account that has not finished its first login acts in
-    identity only (on its own account): every other service refuses it, whoever forwarded it."""
+    """The caller an RPC names. An account that has not finished its first login acts only on
+    its own account, in the service that keeps accounts: every service that calls this refuses
+    it, whoever forwarded it."""
     actor = parse(Actor, payload)
     require_unrestricted(actor)
     return actor

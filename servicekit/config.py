@@ -9,8 +9,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVICES = ("identity", "dossiers", "certification", "payments", "documents", "notifications")
-
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"JALON_{name}", default)
@@ -50,7 +48,6 @@ class Settings:
     # How long an email claimed for sending is left to its sender (JALON_EMAIL_LEASE_SECONDS):
     # longer than any send (SMTP timeout 30 s), since past it another sender sends it again.
     email_lease_seconds: float = 120.0
-    identity: "IdentitySettings | None" = None  # identity's security rules, set by load()
 
     def database_url(self, service: str) -> str:
         """JALON_DB_URL_<SERVICE> wins; else the template, filled with the service name."""
@@ -81,58 +78,6 @@ class Settings:
         }
 
 
-@dataclass(frozen=True)
-class IdentitySettings:
-    """What the identity service's security rules are tuned with (issue 4).
-
-    JALON_SESSION_IDLE_MINUTES (30): a session unused this long ends; the absolute limit is
-        JALON_TOKEN_TTL_MINUTES (default 60) from the login, whatever the activity.
-    JALON_LOGIN_MAX_FAILURES (5) failed logins in a row lock the account for
-        JALON_LOGIN_LOCK_MINUTES (15); the locked account answers like a wrong password.
-    JALON_IP_MAX_FAILURES (20) failed logins from one address within JALON_IP_WINDOW_MINUTES
-        (15) answer TooManyRequests("too_many_attempts") until the window slides past them.
-    JALON_RESET_MAX_PER_ADDRESS (5) password-reset requests from one address within
-        JALON_IP_WINDOW_MINUTES answer TooManyRequests("too_many_reset_requests"), whatever
-        the identifiers asked (so the limit tells nothing about accounts).
-    JALON_RESET_TTL_MINUTES (60): life of a password-reset link; JALON_CONFIRM_TTL_HOURS (48):
-        of an identifier-confirmation link. Both links are single-use.
-    JALON_CAPTCHA_PROVIDER: none (development, tests), hcaptcha or recaptcha; with
-        JALON_CAPTCHA_SECRET (the provider's secret key) and optionally
-        JALON_CAPTCHA_VERIFY_URL (default: the provider's siteverify URL).
-    JALON_PRIVACY_POLICY_VERSION (2026-01): the version users must accept.
-    """
-
-    session_idle_minutes: int = 30
-    login_max_failures: int = 5
-    login_lock_minutes: int = 15
-    ip_max_failures: int = 20
-    ip_window_minutes: int = 15
-    reset_max_per_address: int = 5
-    reset_ttl_minutes: int = 60
-    confirm_ttl_hours: int = 48
-    captcha_provider: str = "none"
-    captcha_secret: str = ""
-    captcha_verify_url: str = ""
-    privacy_policy_version: str = "2026-01"
-
-
-def _identity_settings() -> IdentitySettings:
-    return IdentitySettings(
-        session_idle_minutes=int(_env("SESSION_IDLE_MINUTES", "30")),
-        login_max_failures=int(_env("LOGIN_MAX_FAILURES", "5")),
-        login_lock_minutes=int(_env("LOGIN_LOCK_MINUTES", "15")),
-        ip_max_failures=int(_env("IP_MAX_FAILURES", "20")),
-        ip_window_minutes=int(_env("IP_WINDOW_MINUTES", "15")),
-        reset_max_per_address=int(_env("RESET_MAX_PER_ADDRESS", "5")),
-        reset_ttl_minutes=int(_env("RESET_TTL_MINUTES", "60")),
-        confirm_ttl_hours=int(_env("CONFIRM_TTL_HOURS", "48")),
-        captcha_provider=_env("CAPTCHA_PROVIDER", "none").strip().lower(),
-        captcha_secret=_env("CAPTCHA_SECRET", ""),
-        captcha_verify_url=_env("CAPTCHA_VERIFY_URL", ""),
-        privacy_policy_version=_env("PRIVACY_POLICY_VERSION", "2026-01"),
-    )
-
-
 def load() -> Settings:
     data_dir = Path(_env("DATA_DIR", "var")).absolute()
     return Settings(
@@ -159,5 +104,4 @@ def load() -> Settings:
         hub_stall_seconds=float(_env("HUB_STALL_SECONDS", "60")),
         liveness_file=_env("LIVENESS_FILE", "{data_dir}/liveness/{name}.alive"),
         email_lease_seconds=float(_env("EMAIL_LEASE_SECONDS", "120")),
-        identity=_identity_settings(),
     )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from contracts.envelope import new_envelope
-from contracts.events import Payload, spec_for
+from contracts.events import Payload, spec_of
 from servicekit import config
 from servicekit import idempotency
 from servicekit.context import correlation_id, idempotency_key
@@ -174,9 +174,7 @@ class UnitOfWork(Reading):
 
     def publish(self, event_name: str, data: Payload, subject: str | None = None) -> str:
         """Queue an event in the outbox; the relay sends it once this transaction commits."""
-        spec = spec_for(self._service, event_name)
-        if not isinstance(data, spec.model):
-            raise TypeError(f"{event_name} expects {spec.model.__name__}")
+        spec = spec_of(self._service, event_name, data)  # its class says the version
         envelope = new_envelope(self._service, event_name, spec.version, data,
                                 subject=subject, correlation_id=self._correlation_id)
         self.session.execute(insert(self._outbox).values(

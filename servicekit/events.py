@@ -20,10 +20,10 @@ from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from pydantic import ValidationError
 
-from contracts.envelope import Envelope, cloud_type
+from contracts.common.errors import JalonError
+from contracts.envelope import Envelope, cloud_type, routing_key
 from contracts.events import Payload, REGISTRY
 from servicekit import config
-from contracts.common.errors import JalonError
 from servicekit.logging import get_logger
 from servicekit.poison import (dead_letter_headers, dead_letter_queue, error_text,
                                publish_copy, settle)
@@ -47,10 +47,11 @@ class Unprocessable(Exception):
     """The message can never be handled as it is: straight to the dead letters."""
 
 
-def parse_event(service: str, name: str, body) -> ReceivedEvent:
-    spec = REGISTRY.get((service, name))
+def parse_event(service: str, name: str, body, version: int = 1) -> ReceivedEvent:
+    """The typed event of `body`, which must be version `version` of `service`'s `name`."""
+    spec = REGISTRY.get((service, name, version))
     if spec is None:
-        raise Unprocessable(f"no contract for {service}.{name}")
+        raise Unprocessable(f"no contract for {service}.{name} v{version}")
     try:
         envelope = Envelope.model_validate(body)
     except ValidationError as exc:
@@ -68,7 +69,14 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 class Subscription(EventHandler):
-    """`@subscribe("certification", "certified")`: one durable queue per handler method."""
+    """`@subscribe(source_service, event_name)`: one durable queue per handler method, bound to
+    one version of the event (`version=`, 1 by default; contracts/events.py says how versions
+    travel)."""
+
+    def __init__(self, source_service: str, event_name: str, version: int = 1, **kwargs):
+        super().__init__(source_service, routing_key(event_name, version), **kwargs)
+        self.event_name = event_name
+        self.version = version
 
     def setup(self) -> None:
         super().setup()
@@ -88,7 +96,7 @@ class Subscription(EventHandler):
 
     def handle_message(self, body, message) -> None:
         try:
-            event = parse_event(self.source_service, self.event_type, body)
+            event = parse_event(self.source_service, self.event_name, body, self.version)
         except Unprocessable as exc:
             self._settle(message, self._dead_letter, str(exc))
             return

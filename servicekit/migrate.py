@@ -1,4 +1,5 @@
-"""Alembic, driven from code: one migration history per service, in services/<name>/migrations.
+"""Alembic, driven from code: one migration history per service, in the `migrations` folder
+beside its registered module (servicekit/registry.py).
 
 `python -m servicekit.migrate all` (or a service name) upgrades to head;
 `python -m servicekit.migrate NAME --autogenerate "message"` writes a new revision.
@@ -6,19 +7,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-from servicekit import config
-
-ROOT = Path(__file__).resolve().parent.parent
+from servicekit import config, registry
 
 
 def alembic_config(service: str, url: str | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
+    cfg.set_main_option("script_location", str(registry.migrations_folder(service)))
     cfg.set_main_option("sqlalchemy.url", url or config.load().database_url(service))
     cfg.attributes["service"] = service
     return cfg
@@ -33,10 +31,11 @@ def upgrade(service: str, url: str | None = None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("name", choices=[*config.SERVICES, "all"])
+    services = registry.databases()
+    parser.add_argument("name", choices=[*services, "all"])
     parser.add_argument("--autogenerate", metavar="MESSAGE")
     args = parser.parse_args()
-    names = config.SERVICES if args.name == "all" else (args.name,)
+    names = services if args.name == "all" else (args.name,)
     for name in names:
         if args.autogenerate:
             command.revision(alembic_config(name), message=args.autogenerate, autogenerate=True)

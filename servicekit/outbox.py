@@ -14,6 +14,7 @@ from nameko.events import get_event_exchange
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from contracts.envelope import routing_key
 from servicekit.db import utcnow
 from servicekit.logging import get_logger
 from servicekit.loop import BackgroundLoop
@@ -55,7 +56,8 @@ class OutboxRelay(BackgroundLoop):
                 envelope = json.loads(row.envelope)
                 headers = {"nameko.correlation_id": row.correlation_id} if row.correlation_id else {}
                 self.publisher.publish(
-                    envelope, exchange=self.exchange, routing_key=row.event_name,
+                    envelope, exchange=self.exchange,
+                    routing_key=routing_key(row.event_name, envelope["schemaversion"]),
                     message_id=envelope["id"], extra_headers=headers,
                 )
             if rows:

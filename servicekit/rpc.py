@@ -1,6 +1,6 @@
 """RPC between services: every call has a timeout, and business errors keep their class.
 
-`RpcClient("dossiers")` is Nameko's RpcProxy whose replies are awaited at most
+`RpcClient("<service>")` is Nameko's RpcProxy whose replies are awaited at most
 JALON_RPC_TIMEOUT seconds (or the timeout given); the request itself expires in the queue at
 the same time, so a late callee does not do work nobody waits for. Errors from
 contracts.common.errors are registered with Nameko so that the caller gets the same class back, with

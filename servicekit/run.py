@@ -1,7 +1,8 @@
-"""Run one Jalon service (or the gateway) in this process: `python -m servicekit.run NAME`.
+"""Run one Jalon process in this process: `python -m servicekit.run NAME`.
 
+NAME is any process registered in the `jalon.services` entry points (servicekit/registry.py).
 Monkey-patches for eventlet first (before anything imports sockets or threads), sets up logging
-once, optionally migrates the service's database, then hands over to Nameko's runner.
+once, optionally migrates the process's database, then hands over to Nameko's runner.
 
 Whatever Nameko 2 cannot recover from in process (a managed or worker thread dying, the runner
 failing) ends the process at once with one `service_exiting` line and exit code 1: whatever
@@ -15,26 +16,14 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402  must precede every other import
 
 import argparse  # noqa: E402
-import importlib  # noqa: E402
 import signal  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from servicekit import config, logging  # noqa: E402
+from servicekit import config, logging, registry  # noqa: E402
 from servicekit.base import patch_nameko  # noqa: E402
 from servicekit.liveness import Liveness, watch_hub  # noqa: E402
 from servicekit.resilience import exit_now  # noqa: E402
-
-
-def service_class(name: str):
-    module = importlib.import_module("gateway.service" if name == "gateway"
-                                     else f"services.{name}.service")
-    classes = [obj for obj in vars(module).values()
-               if isinstance(obj, type) and getattr(obj, "name", None) == name
-               and obj.__module__ == module.__name__]
-    if len(classes) != 1:
-        raise SystemExit(f"{module.__name__} must define exactly one class named {name!r}")
-    return classes[0]
 
 
 def watched(service_cls):
@@ -83,15 +72,15 @@ def serve(service_cls, settings: config.Settings) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("name", choices=[*config.SERVICES, "gateway"])
+    parser.add_argument("name", choices=registry.names())
     parser.add_argument("--migrate", action="store_true", help="upgrade the database first")
     args = parser.parse_args()
     settings = config.load()
     logging.setup(args.name, settings.log_format, settings.log_level)
-    if args.migrate and args.name != "gateway":
+    if args.migrate and args.name in registry.databases():
         from servicekit import migrate
         migrate.upgrade(args.name)
-    serve(service_class(args.name), settings)
+    serve(registry.service_class(args.name), settings)
 
 
 if __name__ == "__main__":

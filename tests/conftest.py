@@ -10,75 +10,26 @@ import eventlet
 
 eventlet.monkey_patch()  # as `nameko run` does, before anything opens a socket
 
-import contextlib
 import os
-import shutil
-import subprocess
 import uuid
-from urllib.parse import quote
 
 import pytest
+
+from tools.sandbox import PostgresDatabases, private_vhost
 
 BROKER = os.environ.get("JALON_TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 PG_ADMIN = os.environ.get("JALON_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _rabbitmqctl(*args: str) -> bool:
-    if not shutil.which("rabbitmqctl"):
-        return False
-    return subprocess.run(["rabbitmqctl", *args], capture_output=True, timeout=60).returncode == 0
-
-
-@contextlib.contextmanager
-def private_vhost(label: str):
-    """A vhost of our own, so a running `make run` stack, the e2e stack and the in-process
-    integration containers never share queues; the local broker's default if we cannot."""
-    vhost = f"jalon-{label}-{uuid.uuid4().hex[:8]}"
-    if _rabbitmqctl("add_vhost", vhost) and _rabbitmqctl("set_permissions", "-p", vhost,
-                                                          "guest", ".*", ".*", ".*"):
-        try:
-            yield BROKER.rstrip("/") + "/" + quote(vhost, safe="")
-        finally:
-            _rabbitmqctl("delete_vhost", vhost)
-    else:
-        yield BROKER
-
-
 @pytest.fixture(scope="session")
 def amqp_uri():
-    with private_vhost("test") as uri:
+    with private_vhost(BROKER, "test") as uri:
         yield uri
-
-
-class PostgresDatabases:
-    """Creates throw-away databases on the local server and drops them at the end."""
-
-    def __init__(self, admin_url: str):
-        import sqlalchemy
-        self.admin_url = admin_url
-        from servicekit.db import driver_url
-        self.engine = sqlalchemy.create_engine(driver_url(admin_url), isolation_level="AUTOCOMMIT")
-        self.created: list[str] = []
-
-    def create(self, prefix: str) -> str:
-        import sqlalchemy
-        name = f"jt_{prefix}_{uuid.uuid4().hex[:8]}"
-        with self.engine.connect() as conn:
-            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-        self.created.append(name)
-        return self.admin_url.rsplit("/", 1)[0] + "/" + name
-
-    def drop_all(self) -> None:
-        import sqlalchemy
-        with self.engine.connect() as conn:
-            for name in self.created:
-                conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        self.engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres():
-    databases = PostgresDatabases(PG_ADMIN)
+    databases = PostgresDatabases(PG_ADMIN, "jt")
     yield databases
     databases.drop_all()
 

@@ -26,8 +26,6 @@ import email.policy
 import io
 import re
 import sys
-import time
-import warnings
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -41,7 +39,10 @@ from contracts.documents import ReasonCode, Rejection
 from contracts.dossiers import NewDossier, NewParty
 from contracts.identity import FirstUser, NewFunder, NewOrganisation, NewUser
 from servicekit import config
+from tools.client import (Client, HttpError, MailReader, create_funder, provisional_password,
+                          wait_for_email)
 from tools.stack import gateway_url
+from tools.waiting import wait_until
 
 FUNDER_CODE = "transitions-pro-demo"
 PASSWORD = "Demo-Jalon-2026!"
@@ -135,33 +136,7 @@ def demo_dossier(organisation_id: str, beneficiary_id: str, employer_id: str,
 def bootstrap_funder(amqp_uri: str, funder: NewFunder | None = None) -> bool:
     """Create the funder (the demo's main one by default) and its administrator; False when
     they already exist."""
-    # Imported here: only this step needs Nameko, and servicekit.rpc registers our error
-    # classes so that a remote Conflict comes back as a Conflict with its code.
-    warnings.filterwarnings("ignore", message=r"(?s)\s*Eventlet is deprecated")
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    import servicekit.rpc  # noqa: F401  (registers the error classes)
-    from contracts.common.errors import Conflict
-
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, timeout=30) as rpc:
-        try:
-            rpc.identity.bootstrap_funder((funder or demo_funder()).model_dump(mode="json"))
-        except Conflict as exc:
-            if exc.code != "funder_exists":
-                raise
-            return False
-    return True
-
-
-# ---- emails: where the secrets of a first login arrive ------------------------------------
-
-PROVISIONAL_PASSWORD = re.compile(r"Mot de passe provisoire : (\S+)")
-LINK_TOKEN = re.compile(r"[?&]token=([A-Za-z0-9._~-]+)")
-MailReader = Callable[[], list[EmailMessage]]
-
-
-def parse_email(raw: bytes) -> EmailMessage:
-    return email.message_from_bytes(raw, policy=email.policy.default)
+    return create_funder(amqp_uri, funder or demo_funder())
 
 
 def eml_folder_reader(folder: Path) -> MailReader:
@@ -172,105 +147,39 @@ def eml_folder_reader(folder: Path) -> MailReader:
     return read
 
 
-def wait_for_email(read: MailReader, to: str, subject_starts: str, timeout: float = 30,
-                   skip: int = 0) -> str:
-    """The text of the latest email to `to` whose subject starts so, once more than `skip`
-    of them exist (emails are delivered a moment after the request that caused them)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [message for message in read()
-                 if message["To"] == to and str(message["Subject"]).startswith(subject_starts)]
-        if len(found) > skip:
-            return found[-1].get_body(preferencelist=("plain",)).get_content()
-        if time.monotonic() > deadline:
-            raise DemoError(f"no email « {subject_starts} » to {to} within {timeout:.0f} s")
-        time.sleep(0.2)
+def parse_email(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
 
 
-def provisional_password(read: MailReader, to: str, skip: int = 0) -> str:
-    text = wait_for_email(read, to, "Vos identifiants de connexion", skip=skip)
-    return PROVISIONAL_PASSWORD.search(text).group(1)
+def token_of(gateway: Client, identifier: str) -> str | None:
+    """A token of a user whose first login is done; None when PASSWORD is refused (not
+    created yet, or a run before this one stopped before its first login)."""
+    try:
+        return gateway.login(identifier, PASSWORD).token
+    except HttpError as refused:
+        if refused.status_code != 401:
+            raise
+        return None
 
 
-def link_token(text: str) -> str:
-    return LINK_TOKEN.search(text).group(1)
+def post(gateway: Client, path: str, token: str, model) -> dict:
+    return gateway.call("POST", path, token, json=model.model_dump(mode="json")).json()
 
 
-class Gateway:
-    """The few HTTP calls the demo makes, each checked; errors carry the problem+json body."""
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url.rstrip("/")
-        self.http = requests.Session()
-
-    def call(self, method: str, path: str, token: str | None = None, json=None,
-             ok=(200, 201), **options) -> requests.Response:
-        """`options`: more of requests' arguments (params, files and data of an upload)."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self.http.request(method, self.base_url + path, json=json, headers=headers,
-                                     timeout=30, **options)
-        if response.status_code not in ok:
-            raise DemoError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
-        return response
-
-    def session(self, identifier: str, password: str) -> dict | None:
-        """The login's Session, or None when the credentials are refused."""
-        response = self.call("POST", "/auth/login", ok=(200, 401),
-                             json={"identifier": identifier, "password": password})
-        return response.json() if response.status_code == 200 else None
-
-    def login(self, identifier: str, password: str = PASSWORD) -> str | None:
-        """A token of a user whose first login is done (the privacy policy accepted if the
-        account was created with its password); None when the credentials are refused."""
-        session = self.session(identifier, password)
-        if session is None:
-            return None
-        if session["privacy_policy_pending"] and not session["must_personalise"]:
-            self.accept_privacy_policy(session["access_token"])
-        return session["access_token"]
-
-    def accept_privacy_policy(self, token: str) -> None:
-        version = config.load().identity.privacy_policy_version
-        self.call("POST", "/auth/privacy-policy", token, json={"version": version})
-
-    def first_login(self, identifier: str, provisional: str, new_identifier: str,
-                    password: str, read: MailReader, confirmations_seen: int = 0) -> str:
-        """Log in with the emailed provisional password, personalise (a new identifier waits
-        for the emailed link), accept the privacy policy; the session's token."""
-        session = self.session(identifier, provisional)
-        if session is None or not session["must_personalise"]:
-            raise DemoError(f"{identifier}: the provisional password does not open a first login")
-        token = session["access_token"]
-        me = self.call("POST", "/auth/personalise", token, json={
-            "new_identifier": new_identifier, "current_password": provisional,
-            "new_password": password,
-            "new_password_confirmation": password}).json()
-        if me.get("pending_identifier"):
-            text = wait_for_email(read, me["user"]["email"], "Confirmez votre nouvel identifiant",
-                                  skip=confirmations_seen)
-            self.call("POST", "/auth/confirm-identifier", ok=(200, 204),
-                      json={"token": link_token(text)})
-        self.accept_privacy_policy(token)
-        return token
-
-    def post(self, path: str, token: str, model) -> dict:
-        return self.call("POST", path, token, json=model.model_dump(mode="json")).json()
-
-
-def ensure_account(gateway: Gateway, user: DemoUser, create: Callable[[], requests.Response],
+def ensure_account(gateway: Client, user: DemoUser, create: Callable[[], requests.Response],
                    read: MailReader, first_identifier: str | None = None) -> str:
     """A token of `user`, created (`create`: 201, or 409 when a run before this one stopped
     halfway) and through its first login unless it already logs in with PASSWORD."""
-    token = gateway.login(user.identifier)
+    token = token_of(gateway, user.identifier)
     if token:
         return token
     create()
     return gateway.first_login(first_identifier or user.identifier,
                                provisional_password(read, user.email), user.identifier,
-                               PASSWORD, read)
+                               PASSWORD, read).token
 
 
-def organisation_account(gateway: Gateway, admin_token: str, read: MailReader) -> tuple[str, str]:
+def organisation_account(gateway: Client, admin_token: str, read: MailReader) -> tuple[str, str]:
     """(organisation id, its administrator's token): created by the funder administrator, its
     first user personalising the default identifier (the email) into "of.demo"."""
     token = ensure_account(
@@ -281,7 +190,7 @@ def organisation_account(gateway: Gateway, admin_token: str, read: MailReader) -
     return gateway.call("GET", "/me", token).json()["organisation"]["id"], token
 
 
-def ensure_second_user(gateway: Gateway, org_token: str, org_id: str, read: MailReader) -> None:
+def ensure_second_user(gateway: Client, org_token: str, org_id: str, read: MailReader) -> None:
     ensure_account(gateway, SECOND_USER, lambda: gateway.call(
         "POST", f"/organisations/{org_id}/users", org_token, ok=(201, 409), json={
             "identifier": SECOND_USER.identifier, "name": SECOND_USER.name,
@@ -289,28 +198,28 @@ def ensure_second_user(gateway: Gateway, org_token: str, org_id: str, read: Mail
         read)
 
 
-def ensure_agent(gateway: Gateway, admin_token: str, read: MailReader) -> None:
+def ensure_agent(gateway: Client, admin_token: str, read: MailReader) -> None:
     ensure_account(gateway, AGENT, lambda: gateway.call(
         "POST", "/funder-users", admin_token, ok=(201, 409), json={
             "identifier": AGENT.identifier, "name": AGENT.name, "email": AGENT.email,
             "role": AGENT.role}), read)
 
 
-def find_dossier(gateway: Gateway, token: str) -> dict | None:
+def find_dossier(gateway: Client, token: str) -> dict | None:
     body = gateway.call("GET", "/dossiers", token).json()
     items = body.get("items", body.get("dossiers", [])) if isinstance(body, dict) else body
     return next((d for d in items if d.get("number") == DOSSIER_NUMBER), None)
 
 
-def ensure_dossier(gateway: Gateway, token: str, org_id: str, today: date) -> dict:
+def ensure_dossier(gateway: Client, token: str, org_id: str, today: date) -> dict:
     existing = find_dossier(gateway, token)
     if existing:
         return existing
-    beneficiary = gateway.post("/beneficiaries", token, NewParty(
+    beneficiary = post(gateway, "/beneficiaries", token, NewParty(
         name="DUBOIS Michelle", email="michelle.dubois@example.org"))
-    employer = gateway.post("/employers", token, NewParty(
+    employer = post(gateway, "/employers", token, NewParty(
         name="Boulangerie ANDRÉ SARL", email="rh@boulangerie-andre.example"))
-    return gateway.post("/dossiers", token, demo_dossier(
+    return post(gateway, "/dossiers", token, demo_dossier(
         org_id, beneficiary["id"], employer["id"], today))
 
 
@@ -319,16 +228,16 @@ PAYMENT_MONTHS = 12
 HOURLY_RATE = Decimal("14.76")
 
 
-def ensure_past_dossier(gateway: Gateway, token: str, org_id: str, today: date) -> dict:
+def ensure_past_dossier(gateway: Client, token: str, org_id: str, today: date) -> dict:
     """Last year's training of the organisation, paid month after month (see ensure_payments)."""
     body = gateway.call("GET", "/dossiers", token).json()
     items = body.get("items", body.get("dossiers", [])) if isinstance(body, dict) else body
     existing = next((d for d in items if d.get("number") == PAST_DOSSIER_NUMBER), None)
     if existing:
         return existing
-    beneficiary = gateway.post("/beneficiaries", token, NewParty(
+    beneficiary = post(gateway, "/beneficiaries", token, NewParty(
         name="MARTIN Lucas", email="lucas.martin@example.org"))
-    return gateway.post("/dossiers", token, NewDossier(
+    return post(gateway, "/dossiers", token, NewDossier(
         number=PAST_DOSSIER_NUMBER, organisation_id=org_id, beneficiary_id=beneficiary["id"],
         training_title="BTS Comptabilité et gestion (reconversion)",
         session_start=months_back(today, PAYMENT_MONTHS + 1),
@@ -352,7 +261,7 @@ def demo_payments(dossier_id: str, org_id: str, today: date) -> list[dict]:
     return payments
 
 
-def ensure_payments(gateway: Gateway, admin_token: str, org_id: str, today: date) -> None:
+def ensure_payments(gateway: Client, admin_token: str, org_id: str, today: date) -> None:
     dossier = ensure_past_dossier(gateway, admin_token, org_id, today)
     report = gateway.call("POST", "/payments/import", admin_token,
                           json={"payments": demo_payments(dossier["id"], org_id, today)}).json()
@@ -374,7 +283,7 @@ def demo_file(document: DemoDocument) -> bytes:
                 ).write_pdf()
 
 
-def upload_document(gateway: Gateway, document: DemoDocument, org_token: str,
+def upload_document(gateway: Client, document: DemoDocument, org_token: str,
                     admin_token: str, org_id: str) -> dict:
     """Deposit it as the organisation, or as the funder for the organisation; the document."""
     fields = {"category": document.category, "label": document.label}
@@ -386,7 +295,7 @@ def upload_document(gateway: Gateway, document: DemoDocument, org_token: str,
     return gateway.call("GET", f"/documents/{receipt['document_id']}", org_token).json()
 
 
-def review(gateway: Gateway, document: DemoDocument, found: dict, admin_token: str) -> None:
+def review(gateway: Client, document: DemoDocument, found: dict, admin_token: str) -> None:
     """The funder's check or rejection, unless it is already done."""
     if document.status == found["status"]:
         return
@@ -397,7 +306,7 @@ def review(gateway: Gateway, document: DemoDocument, found: dict, admin_token: s
         gateway.call("POST", path + "/reject", admin_token, json=REJECTION.model_dump(mode="json"))
 
 
-def ensure_documents(gateway: Gateway, admin_token: str, org_token: str, org_id: str) -> None:
+def ensure_documents(gateway: Client, admin_token: str, org_token: str, org_id: str) -> None:
     # None of them is attached to a dossier: the default list shows them all.
     existing = {d["label"]: d for d in gateway.call("GET", "/documents", org_token).json()}
     for document in DOCUMENTS:
@@ -484,39 +393,40 @@ CONTEST_REASON = "J'étais absente le premier lundi du mois (rendez-vous médica
 REOPEN_REASON = "Heures d'absence à corriger"
 
 
-def retrying(gateway: Gateway, method: str, path: str, token: str, codes: set[str],
+def retrying(gateway: Client, method: str, path: str, token: str, codes: set[str],
              **options) -> requests.Response:
     """The call, again while its 409 says another service has not caught up yet (an
     event on its way: a logo, a certifier status)."""
-    deadline = time.monotonic() + STEP_TIMEOUT
-    while True:
+    def answered() -> requests.Response | None:
         response = gateway.call(method, path, token, ok=(200, 201, 202, 409), **options)
         if response.status_code != 409:
             return response
-        if response.json().get("code") not in codes or time.monotonic() > deadline:
+        if response.json().get("code") not in codes:
             raise DemoError(f"{method} {path} -> 409: {response.text[:500]}")
-        time.sleep(0.5)
+        return None
+
+    return wait_until(answered, STEP_TIMEOUT, interval=0.5, message=f"{method} {path}")
 
 
-def ensure_other_funder(gateway: Gateway, bootstrap: Callable[..., bool],
+def ensure_other_funder(gateway: Client, bootstrap: Callable[..., bool],
                         funder: DemoFunder) -> str:
     """The funder bootstrapped, its settings saved; its administrator's token."""
     bootstrap(NewFunder(code=funder.code, name=funder.name, admin=funder.admin))
-    token = gateway.login(funder.admin.identifier)
+    token = token_of(gateway, funder.admin.identifier)
     if not token:
         raise DemoError(f"{funder.admin.identifier} cannot log in")
     ensure_settings(gateway, token, funder.settings)
     return token
 
 
-def ensure_settings(gateway: Gateway, token: str, settings: dict | None) -> None:
+def ensure_settings(gateway: Client, token: str, settings: dict | None) -> None:
     wanted = settings or DEFAULT_SETTINGS
     current = gateway.call("GET", "/certification-settings", token).json()
     if any(current.get(key) != value for key, value in wanted.items()):
         gateway.call("PUT", "/certification-settings", token, json=wanted)
 
 
-def other_organisation(gateway: Gateway, admin_token: str, read: MailReader, user: DemoUser,
+def other_organisation(gateway: Client, admin_token: str, read: MailReader, user: DemoUser,
                        name: str, contact: str) -> tuple[str, str]:
     """(organisation id, its administrator's token) of another funder's organisation."""
     new = NewOrganisation(name=name, siret="55208131766522", email=contact,
@@ -529,17 +439,17 @@ def other_organisation(gateway: Gateway, admin_token: str, read: MailReader, use
     return gateway.call("GET", "/me", token).json()["organisation"]["id"], token
 
 
-def account_token(gateway: Gateway, user: DemoUser, new: bool, read: MailReader,
+def account_token(gateway: Client, user: DemoUser, new: bool, read: MailReader,
                   first_identifier: str | None = None) -> str:
     """A session of `user`: a new account goes straight to its first login, so the demo
     adds no refused login to the per-address limit (JALON_IP_MAX_FAILURES)."""
-    token = None if new else gateway.login(user.identifier)
+    token = None if new else token_of(gateway, user.identifier)
     return token or gateway.first_login(first_identifier or user.identifier,
                                         provisional_password(read, user.email),
-                                        user.identifier, PASSWORD, read)
+                                        user.identifier, PASSWORD, read).token
 
 
-def ensure_certifier(gateway: Gateway, admin_token: str, org_token: str, org_id: str) -> None:
+def ensure_certifier(gateway: Client, admin_token: str, org_token: str, org_id: str) -> None:
     """"Je suis certificateur", KBIS and consent letter deposited and checked: method 2."""
     existing = {d["label"]: d for d in gateway.call("GET", "/documents", org_token).json()}
     for piece in CERTIFIER_PIECES:
@@ -552,24 +462,24 @@ def ensure_certifier(gateway: Gateway, admin_token: str, org_token: str, org_id:
                      json={"requested": True})
 
 
-def ensure_logo(gateway: Gateway, admin_token: str, org_token: str, org_id: str) -> None:
+def ensure_logo(gateway: Client, admin_token: str, org_token: str, org_id: str) -> None:
     labels = {d["label"] for d in gateway.call("GET", "/documents", org_token).json()}
     if NOTIFIED_LOGO.label not in labels:
         upload_document(gateway, NOTIFIED_LOGO, org_token, admin_token, org_id)
 
 
-def dossier_of(gateway: Gateway, admin_token: str, org_id: str, plan: DemoDossier,
+def dossier_of(gateway: Client, admin_token: str, org_id: str, plan: DemoDossier,
                today: date) -> tuple[dict, bool]:
     """(the dossier, whether it was created now: its parties' accounts are new then)."""
     body = gateway.call("GET", "/dossiers", admin_token, params={"q": plan.number}).json()
     found = next((d for d in body if d["number"] == plan.number), None)
     if found:
         return found, False
-    beneficiary = gateway.post("/beneficiaries", admin_token, NewParty(
+    beneficiary = post(gateway, "/beneficiaries", admin_token, NewParty(
         name=plan.beneficiary[0], email=plan.beneficiary[1]))
-    employer = gateway.post("/employers", admin_token, NewParty(
+    employer = post(gateway, "/employers", admin_token, NewParty(
         name=plan.employer[0], email=plan.employer[1])) if plan.employer else None
-    return gateway.post("/dossiers", admin_token, NewDossier(
+    return post(gateway, "/dossiers", admin_token, NewDossier(
         number=plan.number, organisation_id=org_id, beneficiary_id=beneficiary["id"],
         employer_id=employer["id"] if employer else None, training_title=plan.title,
         session_start=months_back(today, plan.start_months_ago),
@@ -580,7 +490,7 @@ class MonthWalker:
     """Brings one dossier month to its target status from wherever it is, one step at a
     time, so that a second run (everything at its target) does nothing."""
 
-    def __init__(self, gateway: Gateway, read: MailReader, dossier: tuple[dict, bool],
+    def __init__(self, gateway: Client, read: MailReader, dossier: tuple[dict, bool],
                  plan: DemoDossier, org: tuple[str, str], admin_token: str, method: int):
         self.gateway, self.read, self.plan = gateway, read, plan
         (self.dossier, self.new_parties), (self.org_token, self.org_email) = dossier, org
@@ -667,7 +577,7 @@ class MonthWalker:
         return self.parties[kind]
 
 
-def walk_dossier(gateway: Gateway, read: MailReader, plan: DemoDossier,
+def walk_dossier(gateway: Client, read: MailReader, plan: DemoDossier,
                  dossier: tuple[dict, bool], org: tuple[str, str], admin_token: str,
                  method: int, today: date) -> None:
     walker = MonthWalker(gateway, read, dossier, plan, org, admin_token, method)
@@ -683,7 +593,7 @@ OTHER_FUNDERS = (
      "contact@competences-vosges.example", NOTIFIED_DOSSIER, 1))
 
 
-def ensure_certificates(gateway: Gateway, bootstrap: Callable[..., bool], read: MailReader,
+def ensure_certificates(gateway: Client, bootstrap: Callable[..., bool], read: MailReader,
                         admin_token: str, org_id: str, org_token: str, today: date) -> None:
     """Dossiers in each certificate status, both methods, three funders' settings."""
     ensure_settings(gateway, admin_token, None)  # the main funder keeps the seeds' defaults
@@ -711,8 +621,8 @@ def load(base_url: str, bootstrap: Callable[..., bool], read: MailReader,
     passwords, confirmation links, codes)."""
     today = today or date.today()
     bootstrap()
-    gateway = Gateway(base_url)
-    admin_token = gateway.login(ADMIN.identifier)
+    gateway = Client(base_url)
+    admin_token = token_of(gateway, ADMIN.identifier)
     if not admin_token:
         raise DemoError(f"{ADMIN.identifier} cannot log in: was {FUNDER_CODE} bootstrapped "
                         f"with another password?")
@@ -800,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load(args.base_url,
                     lambda funder=None: bootstrap_funder(settings.amqp_uri, funder),
                     eml_folder_reader(settings.mail_dir))
-    except (DemoError, requests.RequestException) as exc:
+    except (DemoError, HttpError, TimeoutError, requests.RequestException) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     print(instructions(data))  # CLI output for the person at the terminal

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from tools.smtp import free_port
-from tools.stack import answers, wait_until
+from tools.stack import answers
+from tools.waiting import wait_until
 
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 
@@ -75,15 +76,19 @@ class RabbitNode:
         subprocess.run([str(RABBIT_BIN / "rabbitmq-server"), "-detached"], env=self.env,
                        check=True, timeout=60, capture_output=True)
         # await_startup gives up at once while the node is not yet registered with epmd.
-        if not wait_until(lambda: answers("127.0.0.1", self.port), timeout):
+        try:
+            wait_until(lambda: answers("127.0.0.1", self.port), timeout, interval=0.5)
+        except TimeoutError:
             log = self.root / "log" / f"{self.node}.log"
-            raise RuntimeError(f"RabbitMQ node {self.node} did not start; see {log}")
+            raise RuntimeError(f"RabbitMQ node {self.node} did not start; see {log}") from None
         self._ctl("await_startup", "--timeout", "60", timeout=70)
 
     def stop(self) -> None:
         """Stops the node and waits until its OS process is gone (the pid file form)."""
         self._ctl("stop", str(self.root / "rabbit.pid"))
-        if not wait_until(lambda: not answers("127.0.0.1", self.port, timeout=0.2), 30):
+        try:
+            wait_until(lambda: not answers("127.0.0.1", self.port, timeout=0.2), 30, interval=0.5)
+        except TimeoutError:
             os.kill(int((self.root / "rabbit.pid").read_text()), signal.SIGKILL)
 
     def restart(self, down_seconds: float) -> None:

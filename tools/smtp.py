@@ -7,11 +7,11 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from email.message import EmailMessage
 from pathlib import Path
 
 from tools.demo import parse_email
+from tools.waiting import wait_until
 
 
 def free_port() -> int:
@@ -20,14 +20,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
+def listens(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 class SmtpServer:
@@ -40,7 +35,7 @@ class SmtpServer:
             [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
              "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)],
             stdout=subprocess.DEVNULL, stderr=(root / "smtp.log").open("wb"))
-        wait_for_port(self.port)
+        wait_until(lambda: listens(self.port), 15, message=f"the SMTP server on {self.port}")
         self._seen: dict[str, tuple] = {}  # Maildir key -> (date, key, parsed message)
         self._lock = threading.Lock()
 

@@ -36,12 +36,13 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-from servicekit import config
+from servicekit import config, registry
+from tools.waiting import wait_until
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 ROOT = Path(__file__).resolve().parent.parent
-PROCESSES = (*config.SERVICES, "gateway")
+PROCESSES = registry.names()  # the services and the gateway, as each registers itself
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 HOW_TO_GET_RABBITMQ = (
     "Install one: `sudo apt-get install rabbitmq-server` (then `sudo rabbitmq-server -detached`), "
@@ -99,15 +100,6 @@ def answers(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def wait_until(check, timeout: float, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(interval)
-    return check()
-
-
 def ensure_rabbitmq(amqp_uri: str, timeout: float = 90) -> None:
     """A broker answers on the URI's host:port, or one is started here if it is local."""
     host, port = broker_address(amqp_uri)
@@ -121,9 +113,11 @@ def ensure_rabbitmq(amqp_uri: str, timeout: float = 90) -> None:
     print(f"RabbitMQ is not running on {host}:{port}: starting rabbitmq-server -detached ...",
           file=sys.stderr)
     subprocess.run(["rabbitmq-server", "-detached"], check=False, timeout=60)
-    if not wait_until(lambda: answers(host, port), timeout):
+    try:
+        wait_until(lambda: answers(host, port), timeout, interval=0.5)
+    except TimeoutError:
         raise StackError(f"rabbitmq-server was started but {host}:{port} still does not answer "
-                         f"after {timeout:.0f} s. {HOW_TO_GET_RABBITMQ}")
+                         f"after {timeout:.0f} s. {HOW_TO_GET_RABBITMQ}") from None
 
 
 def unhealthy_parts(body: object) -> list[str]:
@@ -139,7 +133,7 @@ def unhealthy_parts(body: object) -> list[str]:
         return [] if body.get("status") == "ok" else ["gateway"]
     if isinstance(services, list):
         services = {item.get("service"): item for item in services if isinstance(item, dict)}
-    return [name for name in config.SERVICES if not _is_ok(services.get(name))]
+    return [name for name in PROCESSES if name != "gateway" and not _is_ok(services.get(name))]
 
 
 def _is_ok(entry: object) -> bool:

@@ -1,5 +1,8 @@
-"""certification tables and the imperative mapping of the domain classes onto them."""
+"""certification's tables, the imperative mapping of the domain classes onto them, and the
+repositories the units of work reach them through (`uow.certificates`…): its only SQL."""
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import (JSON, Boolean, Column, Index, Integer, MetaData, Numeric, String,
                         Table, Text, UniqueConstraint, select)
@@ -36,7 +39,6 @@ certificates = Table(
     # and when the emailed code was checked (method 2).
     Column("certified_document_sha256", String(64)),
     Column("code_checked_at", UtcDateTime()),
-    Column("locked_for_payment", Boolean, nullable=False, default=False),
     Column("reopen_reason", Text),
     Column("reopened_by", String(64)),
     Column("reopened_at", UtcDateTime()),
@@ -126,25 +128,72 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(CodeRequest, code_requests)
 
 
-def settings_of(db: Session, funder_id: str) -> FunderSettings:
-    """The funder's saved settings, or the defaults (not added to the session)."""
-    return db.get(FunderSettings, funder_id) or FunderSettings(funder_id)
+class _Repository:
+    def __init__(self, session: Session):
+        self._session = session
 
 
-def certificates_of(db: Session, dossier_ids: list[str]) -> list[Certificate]:
-    if not dossier_ids:
-        return []
-    return list(db.scalars(select(Certificate).where(Certificate.dossier_id.in_(dossier_ids))))
+class Certificates(_Repository):
+    def get(self, dossier_id: str, month: str) -> Certificate | None:
+        return self._session.scalars(select(Certificate).where(
+            Certificate.dossier_id == dossier_id, Certificate.month == month)).first()
+
+    def of_dossiers(self, dossier_ids: list[str]) -> list[Certificate]:
+        if not dossier_ids:
+            return []
+        return list(self._session.scalars(
+            select(Certificate).where(Certificate.dossier_id.in_(dossier_ids))))
+
+    def add(self, certificate: Certificate) -> None:
+        self._session.add(certificate)
+
+    def write_now(self) -> None:
+        """Write the pending changes before the commit: a certificate's `version` is then the
+        one the commit stores (a kept reply carries it)."""
+        self._session.flush()
 
 
-def method_of(db: Session, organisation_id: str) -> int | None:
-    found = db.get(OrganisationMethod, organisation_id)
-    return found.method if found else None
+class Settings(_Repository):
+    def get(self, funder_id: str) -> FunderSettings | None:
+        return self._session.get(FunderSettings, funder_id)
+
+    def of_funder(self, funder_id: str) -> FunderSettings:
+        """The funder's saved settings, or the defaults (not added)."""
+        return self.get(funder_id) or FunderSettings(funder_id)
+
+    def add(self, settings: FunderSettings) -> None:
+        self._session.add(settings)
 
 
-def code_requests_since(db: Session, user_id: str, dossier_id: str, month: str,
-                        since) -> list:
-    """When this user asked for codes of this dossier month since `since`."""
-    return list(db.scalars(select(code_requests.c.requested_at).where(
-        code_requests.c.user_id == user_id, code_requests.c.dossier_id == dossier_id,
-        code_requests.c.month == month, code_requests.c.requested_at > since)))
+class Codes(_Repository):
+    def get(self, dossier_id: str, month: str) -> CertificationCode | None:
+        return self._session.get(CertificationCode, (dossier_id, month))
+
+    def add(self, code: CertificationCode) -> None:
+        self._session.add(code)
+
+
+class CodeRequests(_Repository):
+    def add(self, request: CodeRequest) -> None:
+        self._session.add(request)
+
+    def times_since(self, user_id: str, dossier_id: str, month: str,
+                    since: datetime) -> list[datetime]:
+        """When this user asked for codes of this dossier month since `since`."""
+        return list(self._session.scalars(select(code_requests.c.requested_at).where(
+            code_requests.c.user_id == user_id, code_requests.c.dossier_id == dossier_id,
+            code_requests.c.month == month, code_requests.c.requested_at > since)))
+
+
+class OrganisationMethods(_Repository):
+    def get(self, organisation_id: str) -> OrganisationMethod | None:
+        return self._session.get(OrganisationMethod, organisation_id)
+
+    def add(self, method: OrganisationMethod) -> None:
+        self._session.add(method)
+
+
+def repositories(session: Session) -> dict[str, object]:
+    return {"certificates": Certificates(session), "settings": Settings(session),
+            "codes": Codes(session), "code_requests": CodeRequests(session),
+            "organisation_methods": OrganisationMethods(session)}

@@ -1,815 +1,152 @@
-"""certification: monthly completion certificates of each dossier (Nameko entrypoints)."""
+"""certification: monthly completion certificates of each dossier (Nameko entrypoints).
+
+Each entrypoint parses its contract and calls one use case of handlers.py."""
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import uuid
-from collections import defaultdict
-
 from nameko.rpc import rpc
-from sqlalchemy import select
-from sqlalchemy.orm import Session as DbSession
 
-from contracts.certification import Certificate as CertificateReply
-from contracts.certification import (CertificationSettings, Certify, CodeRequest, CodeSent,
-                                     Contest, DayEntry, EnteredDay,
-                                     FunderCertificationSettings, HoursEntry, HoursProposal,
-                                     ImportReport, ImportRow, PendingAction, PendingActions,
-                                     ProposalQuery, ProposedEntry, Reopen, TemplateFile,
-                                     TemplateQuery, TemplateUpload)
-from contracts.common import Actor, DossierMonth, Right
-from contracts.dossiers import Dossier, DossierSummary
-from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursContestedV1,
-                              HoursTransmittedV1, MonthHours, Party)
-from contracts.identity import Organisation, OrganisationProfile
-from contracts.pdfs import (AttendanceEntry, AttendanceSheetRequest, CertificateFacts,
-                            DossierFacts, OrganisationFacts, PartyName, RenderedPdf)
+from contracts.certification import (CertificationSettings, Certify, CodeRequest, Contest,
+                                     HoursEntry, ProposalQuery, Reopen, TemplateQuery,
+                                     TemplateUpload)
+from contracts.common import DossierMonth
+from contracts.pdfs import AttendanceEntry
 from servicekit.access import acting
-from contracts.common.access import require_funder_staff, require_right
 from servicekit.base import ServiceBase
-from servicekit.db import Database, concurrent_change_is_conflict, utcnow
-from contracts.common.errors import Conflict, Forbidden, InvalidInput, JalonError, NotFound
-from contracts.common.formatting import datetime_fr, month_fr
+from servicekit.db import Database, utcnow
 from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable
-from servicekit.logging import get_logger
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
 from servicekit.validation import parse
-from services.certification import domain, spreadsheet
-from services.certification.domain import (Certificate, CertificationCode, CodeRequest as
-                                           CodeRequestRow, FunderSettings, OrganisationMethod)
-from services.certification.models import (certificates_of, code_requests_since, metadata,
-                                            method_of, settings_of, start_mappers)
+from services.certification import handlers
+from services.certification.models import metadata, repositories, start_mappers
 
-log = get_logger(__name__)
-
-CONCURRENT_CHANGE = ("Ce certificat vient d'être modifié par quelqu'un d'autre : "
-                     "rechargez la page et réessayez.")
-
+# A render waits its turn behind the documents replica's other renders: more than the default
+# timeout of a plain call.
 DOCUMENTS_TIMEOUT = 30.0
-
-MISSING_ENTER_HOURS = ("Vous n'avez pas le droit de saisir les heures : demandez-le à "
-                       "l'administrateur de votre organisme.")
-MISSING_CERTIFY = ("Vous n'avez pas le droit de certifier les certificats de réalisation : "
-                   "demandez-le à l'administrateur de votre organisme.")
-# The dashboard and the template cover this many of the caller's dossiers at most.
-DOSSIER_LIST_LIMIT = 500
 
 
 class CertificationService(ServiceBase):
     name = "certification"
-    db = Database(metadata, start_mappers)
+    db = Database(metadata, start_mappers, repositories)
     relay = OutboxRelay()
     dossiers = RpcClient("dossiers")
     identity = RpcClient("identity")
     notifications = RpcClient("notifications")
-    # A render waits its turn behind the documents replica's other renders: more than the
-    # default timeout of a plain call.
     documents = RpcClient("documents", timeout=DOCUMENTS_TIMEOUT)
+    payments = RpcClient("payments")
+
+    @property
+    def ports(self) -> handlers.Ports:
+        return handlers.Ports(dossiers=self.dossiers, identity=self.identity,
+                              notifications=self.notifications, documents=self.documents,
+                              payments=self.payments, clock=utcnow)
 
     @rpc
     def list_certificates(self, actor, dossier_id):
-        actor = acting(actor)
-        dossier = self._dossier(actor, dossier_id)
-        now = utcnow()
-        with self.db.read() as db:
-            stored = {c.month: c for c in certificates_of(db, [dossier.id])}
-            mode = settings_of(db, dossier.funder_id).entry_mode
-        return [_reply(dossier, month, stored.get(month), mode, now)
-                for month in _session_of(dossier).months()]
+        return handlers.list_certificates(self.db, self.ports, acting(actor), dossier_id)
 
     @rpc
     def get_certificate(self, actor, dossier_id, month):
         actor, ref = acting(actor), _ref(dossier_id, month)
-        dossier = self._dossier(actor, ref.dossier_id)
-        with self.db.read() as db:
-            certificate = _find(db, ref)
-            mode = settings_of(db, dossier.funder_id).entry_mode
-        return _reply(dossier, ref.month, certificate, mode, utcnow())
+        return handlers.get_certificate(self.db, self.ports, actor, ref)
 
     @rpc
     def enter_hours(self, actor, dossier_id, month, hours):
-        """Per the funder's entry mode: month totals, or days / half-days (totals computed)."""
         actor, ref = acting(actor), _ref(dossier_id, month)
-        entry = parse(HoursEntry, hours)
-        require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
-        dossier = self._dossier_to_change(actor, ref.dossier_id)
-        return self._enter(dossier, ref, entry)
+        return handlers.enter_hours(self.db, self.ports, actor, ref, parse(HoursEntry, hours))
 
     @rpc
     def propose_hours(self, actor, dossier_id, month, query):
-        """The entry form's helpers, nothing stored: "Remise à zéro" (zero), "Charger le
-        calendrier" (forecast), "Répartir 7h tous les jours" (spread)."""
         actor, ref = acting(actor), _ref(dossier_id, month)
         source = parse(ProposalQuery, query).source
-        require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
-        dossier = self._dossier_to_change(actor, ref.dossier_id)
-        session = _session_of(dossier)
-        with self.db.read() as db:
-            mode = settings_of(db, dossier.funder_id).entry_mode
-        if source == "forecast":
-            proposal = domain.forecast_proposal(mode, ref.month, session, _forecast(dossier))
-        elif source == "spread":
-            proposal = domain.spread_proposal(mode, ref.month, session)
-        else:
-            proposal = domain.zero_proposal(mode)
-        warnings = domain.plan_warnings(proposal.totals,
-                                        domain.planned_total(_forecast(dossier), ref.month))
-        return HoursProposal(dossier_id=dossier.id, month=ref.month, source=source,
-                             entry=_entry_shape(proposal),
-                             warnings=warnings).model_dump(mode="json")
+        return handlers.propose_hours(self.db, self.ports, actor, ref, source)
 
     @rpc
     @replayable
     def request_code(self, actor, dossier_id, month, payload):
-        """Method 2: email a verification code to the user (a resend invalidates the previous
-        code). Only the code's salted hash is kept."""
         actor, ref = acting(actor), _ref(dossier_id, month)
         command = parse(CodeRequest, payload)
-        require_right(actor, Right.certify_electronically, MISSING_CERTIFY)
-        dossier = self._dossier_to_change(actor, ref.dossier_id)
-        domain.ensure_dossier_open(dossier.status)
-        if not actor.email:
-            raise InvalidInput("email_required", "Votre compte n'a pas d'adresse e-mail où "
-                                                 "envoyer le code : renseignez-la.")
-        now = utcnow()
-        with self.db.unit_of_work() as uow:
-            domain.ensure_electronic_allowed(method_of(uow.session, dossier.organisation_id),
-                                             command.accept_ip)
-            domain.ensure_code_requestable(_find(uow.session, ref), command.attest)
-            domain.ensure_code_request_allowed(code_requests_since(
-                uow.session, actor.user_id, dossier.id, ref.month,
-                now - domain.CODE_REQUEST_WINDOW), now)
-            uow.session.add(CodeRequestRow(str(uuid.uuid4()), actor.user_id, dossier.id,
-                                           ref.month, now))
-            settings = settings_of(uow.session, dossier.funder_id)
-            code, plain = domain.issue_code(
-                uow.session.get(CertificationCode, (dossier.id, ref.month)), dossier.id,
-                ref.month, actor.user_id, settings, now)
-            uow.session.add(code)
-        # After commit: a failed send leaves a code nobody knows; "Renvoyer" sends another.
-        self.notifications.send_direct_email({
-            "to": actor.email, "template": "certification_code",
-            "context": {"code": plain, "month_label": month_fr(ref.month),
-                        "dossier_number": dossier.number,
-                        "valid_until": datetime_fr(code.expires_at),
-                        "lifetime_minutes": settings.code_lifetime_minutes}})
-        log.info("certification_code_sent", dossier_id=dossier.id, month=ref.month)
-        return CodeSent(sent_to=_masked(actor.email), expires_at=code.expires_at,
-                        code_length=settings.code_length,
-                        lifetime_minutes=settings.code_lifetime_minutes).model_dump(mode="json")
+        return handlers.request_code(self.db, self.ports, actor, ref, command)
 
     @rpc
     @replayable
     def certify(self, actor, dossier_id, month, payload):
-        """Method 1 (signed PDF deposited) or 2 (emailed code); the evidence is kept and
-        `certified` published through the outbox. Of two at once, one wins (409 for the
-        other)."""
         actor, ref = acting(actor), _ref(dossier_id, month)
-        command = parse(Certify, payload)
-        require_right(actor, Right.certify_electronically, MISSING_CERTIFY)
-        dossier = self._dossier_to_change(actor, ref.dossier_id)
-        domain.ensure_dossier_open(dossier.status)
-        domain.require_attestation(command.attest)
-        # Asked before the transaction opens: no row lock is held while identity answers.
-        organisation = self._organisation(actor, dossier.organisation_id)
-        evidence, warnings = {}, []
-        if command.method == domain.METHOD_SIGNED_PDF:
-            evidence, warnings = self._method_one_evidence(actor, dossier, ref.month)
-        elif not command.code:
-            raise InvalidInput("code_required",
-                               "Saisissez le code de vérification reçu par e-mail.")
-        now, failure = utcnow(), None
-        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
-            certificate = _find(uow.session, ref)
-            if command.method == domain.METHOD_ELECTRONIC:
-                failure, evidence = self._check_code(uow.session, dossier, ref, command,
-                                                     actor, certificate, organisation, now)
-            if failure is None:
-                settings = settings_of(uow.session, dossier.funder_id)
-                steps = domain.validation_steps(settings, dossier.employer is not None)
-                certificate = domain.certify(certificate, command.attest, actor.user_id,
-                                             actor.ip, now, method=command.method,
-                                             validations=steps,
-                                             organisation_email=organisation.email,
-                                             **evidence)
-                uow.publish("certified", _certified_event(certificate, dossier, organisation,
-                                                          settings.funder_email),
-                            subject=f"{dossier.id}/{ref.month}")
-                reply = _kept_reply(uow, dossier, ref.month, certificate, settings.entry_mode,
-                                    now, warnings)
-        if failure is not None:  # raised once the counted attempt is committed
-            raise failure
-        log.info("certificate_certified", dossier_id=dossier.id, month=ref.month,
-                 method=command.method)
-        return reply
-
-    def _method_one_evidence(self, actor: Actor, dossier: Dossier,
-                             month: str) -> tuple[dict, list[dict]]:
-        """Method 1: the letterhead complete (legal representative, logo; a missing stamp
-        only warns) and the month's signed certificate PDF deposited: its sha256 is the
-        evidence. ({document_sha256}, warnings)."""
-        who = actor.model_dump(mode="json")
-        profile = OrganisationProfile.model_validate(
-            self.identity.get_organisation_profile(who, dossier.organisation_id))
-        warnings = domain.check_letterhead(profile.legal_representative, profile.logo.status,
-                                           profile.stamp.status)
-        documents = self.documents.list_documents(who, dossier.id)
-        return {"document_sha256": domain.signed_certificate_sha256(documents, month)}, warnings
-
-    def _check_code(self, db: DbSession, dossier: Dossier, ref: DossierMonth,
-                    command: Certify, actor: Actor, certificate: Certificate | None,
-                    organisation: Organisation, now):
-        """Method 2: (failure to raise after commit, evidence): the code's check counts."""
-        domain.ensure_electronic_allowed(method_of(db, dossier.organisation_id),
-                                         command.accept_ip)
-        certificate = domain.with_hours(certificate)
-        code = db.get(CertificationCode, (dossier.id, ref.month))
-        if code is None:
-            return Conflict("code_required", "Demandez d'abord l'envoi du code de "
-                                             "vérification par e-mail."), {}
-        failure = code.check(command.code, actor.user_id, now)
-        if failure is not None:
-            return failure, {}
-        facts = _certificate_facts(certificate, dossier, organisation)
-        # What the user certified: the facts the certificate prints, canonical JSON.
-        digest = hashlib.sha256(facts.model_dump_json().encode()).hexdigest()
-        return None, {"document_sha256": digest, "code_checked_at": now}
+        return handlers.certify(self.db, self.ports, actor, ref, parse(Certify, payload))
 
     @rpc
     @replayable
     def reopen(self, actor, dossier_id, month, payload):
-        """The dossier's funder reopens a certified month (with a reason) for a new entry."""
         actor, ref = acting(actor), _ref(dossier_id, month)
-        command = parse(Reopen, payload)
-        dossier = self._dossier(actor, ref.dossier_id)
-        domain.ensure_funder_staff_of(actor.role, actor.funder_id, dossier.funder_id)
-        now = utcnow()
-        reply = _retried(lambda: self._reopen(dossier, ref, command, actor, now))
-        log.info("certificate_reopened", dossier_id=dossier.id, month=ref.month)
-        return reply
-
-    def _reopen(self, dossier: Dossier, ref: DossierMonth, command: Reopen, actor: Actor, now):
-        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
-            certificate = _find(uow.session, ref)
-            if certificate is None:
-                raise Conflict("not_certified", "Seul un mois certifié peut être rouvert.",
-                               {"month": ref.month})
-            certificate.reopen(command.reason, actor.user_id, now)
-            mode = settings_of(uow.session, dossier.funder_id).entry_mode
-            # Payments releases its lock of the month on it (only the funder's own
-            # reopening: one that followed payments' month_unlocked is not echoed back).
-            uow.publish("certificate_reopened", CertificateReopenedV1(
-                certificate_id=certificate.id, dossier_id=dossier.id,
-                funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
-                month=ref.month, reason=certificate.reopen_reason, reopened_by=actor.user_id,
-                reopened_at=now), subject=f"{dossier.id}/{ref.month}")
-            return _kept_reply(uow, dossier, ref.month, certificate, mode, now)
+        return handlers.reopen(self.db, self.ports, actor, ref, parse(Reopen, payload))
 
     @rpc
     @replayable
     def validate_hours(self, actor, dossier_id, month):
-        """The dossier's beneficiary (then employer) validates the certified hours, when the
-        funder requires it: the last validation makes them validated."""
         actor, ref = acting(actor), _ref(dossier_id, month)
-        dossier, party = self._dossier_of_party(actor, ref.dossier_id)
-        now = utcnow()
-
-        def validate():
-            with concurrent_change_is_conflict(CONCURRENT_CHANGE), \
-                    self.db.unit_of_work() as uow:
-                certificate = _certified(uow.session, ref)
-                certificate.validate(party, actor.user_id, now)
-                return _kept_reply(uow, dossier, ref.month, certificate,
-                                   settings_of(uow.session, dossier.funder_id).entry_mode, now)
-        reply = _retried(validate)
-        log.info("certificate_validated", dossier_id=dossier.id, month=ref.month, party=party)
-        return reply
+        return handlers.validate_hours(self.db, self.ports, actor, ref)
 
     @rpc
     @replayable
     def contest_hours(self, actor, dossier_id, month, payload):
-        """The beneficiary or employer waited for contests the hours with a reason: the
-        organisation is emailed (and the funder, per its settings); the funder reopens the
-        month for the organisation to correct it."""
         actor, ref = acting(actor), _ref(dossier_id, month)
-        command = parse(Contest, payload)
-        dossier, party = self._dossier_of_party(actor, ref.dossier_id)
-        now = utcnow()
-
-        def contest():
-            with concurrent_change_is_conflict(CONCURRENT_CHANGE), \
-                    self.db.unit_of_work() as uow:
-                certificate = _certified(uow.session, ref)
-                certificate.contest(party, command.reason, actor.user_id, now)
-                settings = settings_of(uow.session, dossier.funder_id)
-                uow.publish("hours_contested", _contested_event(certificate, dossier, party,
-                                                                settings.funder_email),
-                            subject=f"{dossier.id}/{ref.month}")
-                return _kept_reply(uow, dossier, ref.month, certificate, settings.entry_mode,
-                                   now)
-        reply = _retried(contest)
-        log.info("certificate_contested", dossier_id=dossier.id, month=ref.month, party=party)
-        return reply
+        return handlers.contest_hours(self.db, self.ports, actor, ref, parse(Contest, payload))
 
     @rpc
     @replayable
     def transmit_hours(self, actor, dossier_id, month):
-        """Funder staff transmit a month's certified (or validated) hours for payment; once:
-        asking again answers the same transmission and publishes nothing."""
         actor, ref = acting(actor), _ref(dossier_id, month)
-        dossier = self._dossier(actor, ref.dossier_id)
-        domain.ensure_funder_staff_of(actor.role, actor.funder_id, dossier.funder_id,
-                                      "transmettre ses heures pour paiement")
-        now = utcnow()
-
-        def transmit():
-            with concurrent_change_is_conflict(CONCURRENT_CHANGE), \
-                    self.db.unit_of_work() as uow:
-                certificate = _find(uow.session, ref)
-                if certificate is None:
-                    raise domain.not_transmittable(ref.month)
-                if certificate.transmit(actor.user_id, now):
-                    uow.publish("hours_transmitted", _transmitted_event(certificate, dossier),
-                                subject=f"{dossier.id}/{ref.month}")
-                return _kept_reply(uow, dossier, ref.month, certificate,
-                                   settings_of(uow.session, dossier.funder_id).entry_mode, now)
-        reply = _retried(transmit)
-        log.info("hours_transmitted", dossier_id=dossier.id, month=ref.month)
-        return reply
+        return handlers.transmit_hours(self.db, self.ports, actor, ref)
 
     @rpc
     def pending_actions(self, actor):
-        """"N actions en attente": the months waiting for this user (an organisation's entries,
-        a beneficiary's or employer's validations), oldest first."""
-        actor = acting(actor)
-        if actor.role.value not in domain.PENDING_FOR_ROLE:
-            raise Forbidden("no_pending_actions",
-                            "Le tableau des actions en attente est celui des organismes, "
-                            "bénéficiaires et employeurs.")
-        dossiers = self._visible_dossiers(actor)
-        with self.db.read() as db:
-            stored = defaultdict(dict)
-            for certificate in certificates_of(db, [d.id for d in dossiers]):
-                stored[certificate.dossier_id][certificate.month] = certificate
-        now, actions = utcnow(), []
-        for dossier in dossiers:
-            for month, status in domain.pending_months(actor.role.value, _session_of(dossier),
-                                                       stored[dossier.id], now):
-                actions.append(_pending_action(dossier, month, status))
-        actions.sort(key=lambda a: (a.month, a.dossier_number))
-        return PendingActions(count=len(actions), label=domain.actions_label(len(actions)),
-                              actions=actions).model_dump(mode="json")
+        return handlers.pending_actions(self.db, self.ports, acting(actor))
 
     @rpc
     def get_settings(self, actor):
-        """The caller's funder's certification settings (the defaults until saved)."""
-        actor = acting(actor)
-        require_funder_staff(actor)
-        with self.db.read() as db:
-            return _settings_reply(settings_of(db, actor.funder_id))
+        return handlers.get_settings(self.db, acting(actor))
 
     @rpc
     def update_settings(self, actor, payload):
-        actor = acting(actor)
-        values = parse(CertificationSettings, payload)
-        domain.ensure_funder_admin(actor.role.value)
-        with self.db.unit_of_work() as uow:
-            settings = uow.session.get(FunderSettings, actor.funder_id)
-            if settings is None:
-                settings = FunderSettings(actor.funder_id)
-                uow.session.add(settings)
-            settings.change(values.model_dump(), actor.user_id, utcnow())
-        log.info("certification_settings_updated", funder_id=actor.funder_id)
-        return _settings_reply(settings)
+        actor, values = acting(actor), parse(CertificationSettings, payload)
+        return handlers.update_settings(self.db, self.ports, actor, values)
 
     @rpc
     def hours_template(self, actor, query):
-        """The xlsx to fill: one row per open month of the organisation's dossiers (or of one
-        dossier), per day or half-day when the funder asks for a detailed entry."""
         actor, query = acting(actor), parse(TemplateQuery, query)
-        require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
-        if query.dossier_id:
-            dossiers = [self._dossier_to_change(actor, query.dossier_id)]
-        else:
-            domain.ensure_may_change(actor.role.value, actor.organisation_id,
-                                     actor.organisation_id or "")
-            dossiers = self._visible_dossiers(actor)
-        now = utcnow()
-        with self.db.read() as db:
-            mode = settings_of(db, actor.funder_id).entry_mode
-            stored = {c.dossier_id: c for c in certificates_of(db, [d.id for d in dossiers])
-                      if c.month == query.month}
-        lines = []
-        for dossier in dossiers:
-            session = _session_of(dossier)
-            status = domain.status_of(query.month, stored.get(dossier.id), session, now)
-            if status in domain.ENTERABLE:
-                lines += _template_lines(dossier, query.month, session, mode)
-        content = spreadsheet.write_template(mode, lines)
-        return TemplateFile(filename=f"modele-heures-{query.month}.xlsx",
-                            content_type=spreadsheet.CONTENT_TYPE,
-                            content_base64=base64.b64encode(content).decode("ascii")
-                            ).model_dump(mode="json")
+        return handlers.hours_template(self.db, self.ports, actor, query)
 
     @rpc
     def import_hours(self, actor, upload):
-        """The filled template: each dossier month is entered on its own (the good ones are
-        kept), and every row gets its line in the report."""
         actor, upload = acting(actor), parse(TemplateUpload, upload)
-        require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
-        domain.ensure_may_change(actor.role.value, actor.organisation_id,
-                                 actor.organisation_id or "")
-        try:
-            content = base64.b64decode(upload.content_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInput("invalid_template", "Le fichier envoyé est illisible.") from None
-        rows = spreadsheet.read_filled(content)
-        by_number = {d.number: d for d in self._visible_dossiers(actor)}
-        groups: dict[tuple, list] = defaultdict(list)
-        for row in rows:
-            groups[(row.dossier_number, row.month)].append(row)
-        report, entered = [], 0
-        for (number, month), group in groups.items():
-            lines = self._import_group(actor, by_number.get(number), month, group)
-            entered += all(line.status == "ok" for line in lines)
-            report += lines
-        report.sort(key=lambda line: line.row)
-        return ImportReport(entered=entered,
-                            errors=sum(line.status == "error" for line in report),
-                            rows=report).model_dump(mode="json")
-
-    def _import_group(self, actor: Actor, summary: DossierSummary | None, month,
-                      rows) -> list[ImportRow]:
-        """Enter one dossier month from its rows; every row shares the outcome."""
-        number = rows[0].dossier_number
-        try:
-            if summary is None:
-                raise NotFound("dossier_not_found",
-                               "Aucun de vos dossiers en cours ne porte ce numéro.")
-            ref = _ref(summary.id, month)
-            entry = parse(HoursEntry, _entry_payload(rows))
-            # The whole dossier (its forecast) for the plan's warning.
-            reply = self._enter(self._dossier(actor, summary.id), ref, entry)
-        except JalonError as exc:
-            return [ImportRow(row=r.row, dossier_number=number, month=month, status="error",
-                              code=exc.code, message=exc.message) for r in rows]
-        return [ImportRow(row=r.row, dossier_number=number, month=month, status="ok",
-                          warnings=reply["warnings"]) for r in rows]
-
-    def _enter(self, dossier: Dossier, ref: DossierMonth, entry: HoursEntry) -> dict:
-        domain.ensure_dossier_open(dossier.status)
-        session, now = _session_of(dossier), utcnow()
-        with concurrent_change_is_conflict(CONCURRENT_CHANGE), self.db.unit_of_work() as uow:
-            mode = settings_of(uow.session, dossier.funder_id).entry_mode
-            checked = domain.build_entry(mode, ref.month, session, _totals(entry),
-                                         [_day_hours(d) for d in entry.days])
-            certificate = _find(uow.session, ref) or _new(uow.session, dossier, ref, now)
-            certificate.enter_hours(checked, session, now)
-        return _reply(dossier, ref.month, certificate, mode, now)
+        return handlers.import_hours(self.db, self.ports, actor, upload)
 
     @rpc
     def draft_certificate(self, actor, dossier_id, month):
-        """The month's draft certificate (method 1: to print, sign and upload), rendered by
-        documents and not stored: {filename, content_type, content_base64}."""
         actor, ref = acting(actor), _ref(dossier_id, month)
-        dossier = self._dossier_to_change(actor, ref.dossier_id)
-        with self.db.read() as db:
-            certificate = domain.with_hours(_find(db, ref))
-        facts = _certificate_facts(certificate, dossier,
-                                   self._organisation(actor, dossier.organisation_id))
-        rendered = self.documents.render_certificate_draft(actor.model_dump(mode="json"),
-                                                           facts.model_dump(mode="json"))
-        return RenderedPdf.model_validate(rendered).model_dump(mode="json")
+        return handlers.draft_certificate(self.db, self.ports, actor, ref)
 
     @rpc
     def attendance_sheet(self, actor, dossier_id, month, entry):
-        """The month's attendance sheet from the days the organisation gives, on the dossier's
-        own facts (not the caller's); documents renders and stores it: its Document."""
         actor, ref = acting(actor), _ref(dossier_id, month)
-        entry = parse(AttendanceEntry, entry)
-        dossier = self._dossier_to_change(actor, ref.dossier_id)
-        domain.check_attendance_days([d.day for d in entry.days], ref.month, _session_of(dossier))
-        request = AttendanceSheetRequest(
-            dossier=_dossier_facts(dossier), organisation_name=dossier.organisation_name,
-            month=ref.month, granularity=entry.granularity, days=entry.days)
-        stored = self.documents.render_attendance_sheet(actor.model_dump(mode="json"),
-                                                        request.model_dump(mode="json"))
-        return stored["document"]
-
-    @subscribe("payments", "month_locked")
-    @idempotent
-    def on_month_locked(self, uow, event):
-        data = event.data
-        certificate = _find_month(uow.session, data.dossier_id, data.month)
-        if certificate is None:  # locks follow certification: only a foreign event lands here
-            log.warning("month_locked_without_certificate", dossier_id=data.dossier_id,
-                        month=data.month)
-            return
-        certificate.lock_for_payment(utcnow())
+        return handlers.attendance_sheet(self.ports, actor, ref, parse(AttendanceEntry, entry))
 
     @subscribe("payments", "month_unlocked")
     @idempotent
     def on_month_unlocked(self, uow, event):
-        """The funder unlocked a paid-for month in payments: it reopens here too."""
-        data = event.data
-        certificate = _find_month(uow.session, data.dossier_id, data.month)
-        if certificate is not None:
-            certificate.unlock_for_payment(data.reason, data.unlocked_by, utcnow())
+        handlers.on_month_unlocked(uow, self.ports, event.data)
 
     @subscribe("identity", "certifier_status_changed")
     @idempotent
     def on_certifier_status_changed(self, uow, event):
-        """The method in force for the organisation (2 once its KBIS and consent letter are
-        checked): method 2 is offered only then."""
-        data = event.data
-        known = uow.session.get(OrganisationMethod, data.organisation_id)
-        if known is None:
-            uow.session.add(OrganisationMethod(data.organisation_id, data.funder_id,
-                                               data.method, data.changed_at))
-        else:
-            known.follow(data.method, data.changed_at)
+        handlers.on_certifier_status_changed(uow, event.data)
 
     @subscribe("payments", "payment_issued")
     @idempotent
     def on_payment_issued(self, uow, event):
-        """A payment closes its months for entry ("des règlements ont été faits dans la
-        période"); an advance closes nothing."""
-        data, now = event.data, utcnow()
-        if data.advance:
-            log.info("advance_closes_nothing", payment_id=data.payment_id)
-            return
-        for covered in data.dossiers:
-            for month in covered.months:
-                certificate = _find_month(uow.session, covered.dossier_id, month)
-                if certificate is None:
-                    certificate = Certificate.open(covered.dossier_id, month, data.funder_id,
-                                                   data.organisation_id, now)
-                    uow.session.add(certificate)
-                certificate.close_by_payment(data.payment_id, data.payment_number, now)
-
-    def _dossier(self, actor: Actor, dossier_id) -> Dossier:
-        """The dossier as dossiers lets this actor see it (NotFound otherwise): the access check."""
-        return Dossier.model_validate(
-            self.dossiers.get_dossier(actor.model_dump(mode="json"), dossier_id))
-
-    def _organisation(self, actor: Actor, organisation_id: str) -> Organisation:
-        """The organisation's letterhead (SIRET, address, legal representative) from identity."""
-        return Organisation.model_validate(
-            self.identity.get_organisation(actor.model_dump(mode="json"), organisation_id))
-
-    def _visible_dossiers(self, actor: Actor) -> list[DossierSummary]:
-        """The caller's dossiers in progress, as dossiers scopes them (organisation,
-        beneficiary, employer): a closed dossier waits for nothing."""
-        found = self.dossiers.list_dossiers(actor.model_dump(mode="json"), None,
-                                            DOSSIER_LIST_LIMIT)
-        return [summary for summary in map(DossierSummary.model_validate, found)
-                if summary.status != domain.CLOSED_DOSSIER]
-
-    def _dossier_of_party(self, actor: Actor, dossier_id) -> tuple[Dossier, str]:
-        """The dossier and which of its parties the caller is (its own beneficiary or
-        employer only)."""
-        dossier = self._dossier(actor, dossier_id)
-        party = domain.party_of(actor.role.value, actor.party_id, dossier.beneficiary.id,
-                                dossier.employer.id if dossier.employer else None)
-        return dossier, party
-
-    def _dossier_to_change(self, actor: Actor, dossier_id) -> Dossier:
-        dossier = self._dossier(actor, dossier_id)
-        domain.ensure_may_change(actor.role, actor.organisation_id, dossier.organisation_id)
-        return dossier
-
-
-def _retried(change):
-    """Run a change after certification again once when it lost to a concurrent one:
-    payments' lock of the month (its month_locked event) bumps the certificate's version
-    right after certification, and a party's or the funder's click must not fail for it.
-    The second run reloads the certificate, so a real conflict (someone else's validation)
-    is judged by the rules."""
-    try:
-        return change()
-    except Conflict as exc:
-        if exc.code != "concurrent_change":
-            raise
-        log.info("concurrent_change_retried")
-        return change()
+        handlers.on_payment_issued(uow, self.ports, event.data)
 
 
 def _ref(dossier_id, month) -> DossierMonth:
     return parse(DossierMonth, {"dossier_id": dossier_id, "month": month})
-
-
-def _session_of(dossier: Dossier) -> domain.Session:
-    return domain.Session(dossier.session_start, dossier.session_end)
-
-
-def _find(db: DbSession, ref: DossierMonth) -> Certificate | None:
-    return db.scalars(select(Certificate).where(Certificate.dossier_id == ref.dossier_id,
-                                                Certificate.month == ref.month)).first()
-
-
-def _certified(db: DbSession, ref: DossierMonth) -> Certificate:
-    certificate = _find(db, ref)
-    if certificate is None:
-        raise Conflict("not_awaiting_validation",
-                       "Ces heures n'attendent pas de validation.", {"month": ref.month})
-    return certificate
-
-
-def _find_month(db: DbSession, dossier_id: str, month: str) -> Certificate | None:
-    return _find(db, DossierMonth(dossier_id=dossier_id, month=month))
-
-
-def _new(db: DbSession, dossier: Dossier, ref: DossierMonth, now) -> Certificate:
-    certificate = Certificate.open(dossier.id, ref.month, dossier.funder_id,
-                                   dossier.organisation_id, now)
-    db.add(certificate)
-    return certificate
-
-
-def _reply(dossier: Dossier, month: str, certificate: Certificate | None, mode: str,
-           now, warnings: list[dict] = ()) -> dict:
-    session = _session_of(dossier)
-    status = domain.status_of(month, certificate, session, now)
-    planned = domain.planned_total(_forecast(dossier), month)
-    fields = {"dossier_id": dossier.id, "month": month, "status": status,
-              "status_label": domain.status_label(status, certificate), "entry_mode": mode,
-              "period_label": domain.period_label(month), "planned_hours": planned}
-    if certificate is not None:
-        fields.update(
-            id=certificate.id, training_hours=certificate.training_hours,
-            internship_hours=certificate.internship_hours,
-            absence_hours=certificate.absence_hours, days=certificate.detail or [],
-            warnings=domain.plan_warnings(certificate.hours if certificate.has_hours else None,
-                                          planned) + list(warnings),
-            method=certificate.method, certified_by=certificate.certified_by,
-            certified_at=certificate.certified_at,
-            certified_document_sha256=certificate.certified_document_sha256,
-            code_checked_at=certificate.code_checked_at,
-            locked_for_payment=certificate.locked_for_payment,
-            reopen_reason=certificate.reopen_reason, reopened_at=certificate.reopened_at,
-            closed_by_payment_number=certificate.closed_by_payment_number,
-            validations=certificate.validations or [],
-            beneficiary_validated_at=certificate.beneficiary_validated_at,
-            employer_validated_at=certificate.employer_validated_at,
-            contested_party=certificate.contested_party,
-            contest_reason=certificate.contest_reason, contested_at=certificate.contested_at,
-            transmitted_at=certificate.transmitted_at,
-            transmitted_by=certificate.transmitted_by, version=certificate.version)
-    return CertificateReply(**fields).model_dump(mode="json")
-
-
-def _kept_reply(uow, dossier: Dossier, month: str, certificate: Certificate, mode: str, now,
-                warnings: list[dict] = ()) -> dict:
-    """The reply, stored in the transaction of the change it reports, so that a call
-    redelivered after commit replays it (servicekit.idempotency). Flushed first: it carries
-    the version the commit writes."""
-    uow.session.flush()
-    reply = _reply(dossier, month, certificate, mode, now, warnings)
-    uow.keep_reply(reply)
-    return reply
-
-
-def _masked(email: str) -> str:
-    """"claire.martin@horizon.example.org" -> "c***@horizon.example.org"."""
-    local, _, domain_part = email.partition("@")
-    return f"{local[:1]}***@{domain_part}"
-
-
-def _forecast(dossier: Dossier) -> list[domain.PlannedHours]:
-    return [domain.PlannedHours(p.day, p.training_hours, p.internship_hours)
-            for p in dossier.forecast]
-
-
-def _totals(entry: HoursEntry) -> domain.Hours | None:
-    values = (entry.training_hours, entry.internship_hours, entry.absence_hours)
-    if all(v is None for v in values):
-        return None
-    return domain.Hours.of(*(v if v is not None else "0" for v in values))
-
-
-def _day_hours(day: DayEntry) -> domain.DayHours:
-    hours = domain.Hours.of(day.training_hours, day.internship_hours, day.absence_hours)
-    return domain.DayHours(day.day, day.period, hours.training, hours.internship, hours.absence)
-
-
-def _entry_shape(entry: domain.Entry) -> ProposedEntry:
-    totals = entry.totals
-    return ProposedEntry(training_hours=totals.training, internship_hours=totals.internship,
-                         absence_hours=totals.absence,
-                         days=[EnteredDay.model_validate(d.as_dict()) for d in entry.days])
-
-
-def _entry_payload(rows) -> dict:
-    """An uploaded group of rows as enter_hours' payload: one row of totals, or days."""
-    if len(rows) == 1 and rows[0].day is None:
-        row = rows[0]
-        return {"training_hours": row.training, "internship_hours": row.internship,
-                "absence_hours": row.absence}
-    return {"days": [{"day": row.day, "period": row.period or domain.WHOLE_DAY,
-                      "training_hours": row.training, "internship_hours": row.internship,
-                      "absence_hours": row.absence} for row in rows]}
-
-
-def _template_lines(dossier: DossierSummary, month: str, session: domain.Session,
-                    mode: str) -> list[spreadsheet.TemplateLine]:
-    common = (dossier.number, dossier.beneficiary.name, dossier.training_title, month)
-    if mode == domain.MONTH_TOTALS:
-        return [spreadsheet.TemplateLine(*common)]
-    return [spreadsheet.TemplateLine(*common, day, period)
-            for day in domain.session_days(month, session)
-            for period in domain.PERIODS_OF_MODE[mode]]
-
-
-def _pending_action(dossier: DossierSummary, month: str, status: str) -> PendingAction:
-    return PendingAction(
-        dossier_id=dossier.id, dossier_number=dossier.number,
-        beneficiary_name=dossier.beneficiary.name, training_title=dossier.training_title,
-        session_start=dossier.session_start, session_end=dossier.session_end, month=month,
-        period_label=domain.period_label(month), status=status,
-        status_label=domain.STATUS_LABELS[status])
-
-
-def _settings_reply(settings: FunderSettings) -> dict:
-    return FunderCertificationSettings(
-        funder_id=settings.funder_id, entry_mode=settings.entry_mode,
-        code_length=settings.code_length,
-        code_lifetime_minutes=settings.code_lifetime_minutes,
-        beneficiary_validation=settings.beneficiary_validation,
-        employer_validation=settings.employer_validation, notify_funder=settings.notify_funder,
-        funder_notification_email=settings.funder_notification_email,
-        updated_by=settings.updated_by, updated_at=settings.updated_at).model_dump(mode="json")
-
-
-def _party(party) -> Party | None:
-    return Party(id=party.id, name=party.name, email=party.email) if party else None
-
-
-def _month_hours(certificate: Certificate) -> MonthHours:
-    hours = certificate.hours
-    return MonthHours(training=hours.training, internship=hours.internship,
-                      absence=hours.absence)
-
-
-def _certified_event(certificate: Certificate, dossier: Dossier, organisation: Organisation,
-                     funder_email: str | None) -> CertifiedV1:
-    return CertifiedV1(
-        certificate_id=certificate.id, dossier_id=dossier.id, dossier_number=dossier.number,
-        funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
-        organisation_name=dossier.organisation_name, beneficiary=_party(dossier.beneficiary),
-        employer=_party(dossier.employer), training_title=dossier.training_title,
-        session_start=dossier.session_start, session_end=dossier.session_end,
-        month=certificate.month, hours=_month_hours(certificate),
-        method=certificate.method, certified_by=certificate.certified_by,
-        certified_at=certificate.certified_at, certified_from_ip=certificate.certified_from_ip,
-        organisation_siret=organisation.siret, organisation_address=organisation.address,
-        legal_representative=organisation.legal_representative,
-        funder_notification_email=funder_email, validations=certificate.validations)
-
-
-def _contested_event(certificate: Certificate, dossier: Dossier, party: str,
-                     funder_email: str | None) -> HoursContestedV1:
-    who = dossier.beneficiary if party == domain.BENEFICIARY else dossier.employer
-    return HoursContestedV1(
-        certificate_id=certificate.id, dossier_id=dossier.id, dossier_number=dossier.number,
-        funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
-        organisation_name=dossier.organisation_name,
-        organisation_email=certificate.organisation_email,
-        funder_notification_email=funder_email, month=certificate.month, party=party,
-        party_name=who.name, reason=certificate.contest_reason,
-        contested_by=certificate.contested_by, contested_at=certificate.contested_at)
-
-
-def _transmitted_event(certificate: Certificate, dossier: Dossier) -> HoursTransmittedV1:
-    return HoursTransmittedV1(
-        certificate_id=certificate.id, dossier_id=dossier.id, dossier_number=dossier.number,
-        funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
-        month=certificate.month, hours=_month_hours(certificate), status=certificate.status,
-        transmitted_by=certificate.transmitted_by, transmitted_at=certificate.transmitted_at)
-
-
-def _party_name(party) -> PartyName | None:
-    return PartyName(id=party.id, name=party.name) if party else None
-
-
-def _dossier_facts(dossier: Dossier) -> DossierFacts:
-    return DossierFacts(
-        dossier_id=dossier.id, dossier_number=dossier.number, funder_id=dossier.funder_id,
-        organisation_id=dossier.organisation_id,
-        beneficiary=_party_name(dossier.beneficiary), employer=_party_name(dossier.employer),
-        training_title=dossier.training_title, session_start=dossier.session_start,
-        session_end=dossier.session_end)
-
-
-def _certificate_facts(certificate: Certificate, dossier: Dossier,
-                       organisation: Organisation) -> CertificateFacts:
-    """What the draft certificate prints: the same facts the certified event carries."""
-    return CertificateFacts(
-        dossier=_dossier_facts(dossier),
-        organisation=OrganisationFacts(
-            name=dossier.organisation_name, siret=organisation.siret,
-            address=organisation.address,
-            legal_representative=organisation.legal_representative),
-        month=certificate.month, hours=_month_hours(certificate))

@@ -1,6 +1,6 @@
 """documents' I/O adapters, as Nameko dependencies: the PDF renderer and the file store.
 
-They live here, not in domain.py (which does no I/O) nor in service.py (entrypoints only).
+They live here, not in the domain (which does no I/O) nor in service.py (entrypoints only).
 
 - `PdfRenderer`: jinja2 HTML -> weasyprint PDF. weasyprint is CPU-bound Python and C (pango):
   run in the event loop it would starve the AMQP heartbeats and every other worker, so each
@@ -8,7 +8,6 @@ They live here, not in domain.py (which does no I/O) nor in service.py (entrypoi
   configuration, stylesheet and decoded images are shared; replicas give the parallelism).
   Images (logo, stamp) are given as bytes and reached by `jalon-file:<sha256>` URLs that only
   our fetcher serves: a template can make weasyprint read no file and no network address.
-- `letterhead_images`: the query that finds an organisation's logo and stamp.
 - `FileStore`: bytes on local disk, content-addressed (<files_dir>/<sha[:2]>/<sha>), written
   atomically (temp file + os.replace), so a crash never leaves half a file under a real name
   and the same bytes are stored once. User-supplied names never reach a path.
@@ -24,16 +23,14 @@ from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from servicekit import config
 from contracts.common.formatting import JINJA_FILTERS
-from services.documents.domain import REJECTED, Document, blob_path, sha256_of
-from services.documents.pdfs import IMAGE_SCHEME, LOGO, STAMP
+from services.documents.domain import blob_path, sha256_of
+from services.documents.domain.pdfs import IMAGE_SCHEME
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STYLESHEET = TEMPLATES / "pdf.css"
@@ -98,7 +95,7 @@ def _html_to_pdf(html: str, toolkit: _Toolkit) -> bytes:
 
 class PdfRenderer(DependencyProvider):
     """Injects `render(template_name, context, images=None) -> bytes` (a PDF); `images` maps
-    sha256 -> bytes of the images the context names by `pdfs.image_url(sha256)`."""
+    sha256 -> bytes of the images the context names by `domain.pdfs.image_url(sha256)`."""
 
     def setup(self) -> None:
         self.toolkit = _Toolkit.get()
@@ -118,21 +115,6 @@ class PdfRenderer(DependencyProvider):
                 toolkit.image_cache.clear()
             toolkit.images.keep(images or {})
             return tpool.execute(_html_to_pdf, html, toolkit)
-
-
-def letterhead_images(session: Session, funder_id: str, organisation_id: str
-                      ) -> dict[str, Document]:
-    """The organisation's latest logo and stamp that the funder did not reject, by category
-    (a missing one is simply absent: the PDF is printed without it)."""
-    found = session.scalars(
-        select(Document)
-        .where(Document.category.in_((LOGO, STAMP)), Document.funder_id == funder_id,
-               Document.organisation_id == organisation_id, Document.status != REJECTED)
-        .order_by(Document.created_at.desc()))
-    latest: dict[str, Document] = {}
-    for document in found:
-        latest.setdefault(document.category, document)
-    return latest
 
 
 class FileStore(DependencyProvider):

@@ -1,15 +1,17 @@
 """documents' tables: file metadata (the bytes live on disk, addressed by their sha256) and
-the categories with their upload rules; plus the small read queries of the service."""
+the categories with their upload rules; and the repositories, the service's only SQL."""
 from __future__ import annotations
 
 from sqlalchemy import (JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table,
                         Text, func, or_, select, text)
 from sqlalchemy.orm import Session, registry
 
+from servicekit.db import like_pattern
 from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
-from services.documents.domain import (COMPLETION_CERTIFICATE, GLOBAL, Category, Document,
-                                       Scope)
+from services.documents.domain import (COMPLETION_CERTIFICATE, GENERATED, GLOBAL, REJECTED,
+                                       Category, Document, Scope)
+from services.documents.domain.pdfs import LOGO, STAMP
 
 metadata = MetaData()
 add_kit_tables(metadata)
@@ -93,19 +95,27 @@ def start_mappers() -> None:
         _registry.map_imperatively(Category, categories)
 
 
-# ---- read queries ---------------------------------------------------------------------------
+# ---- repositories -----------------------------------------------------------------------------
 
-def categories_of(session: Session, funder_id: str) -> list[Category]:
-    """The global categories and the funder's own, by label."""
-    return list(session.scalars(select(Category)
-                                .where(categories.c.funder_id.in_([GLOBAL, funder_id]))
-                                .order_by(categories.c.label)))
+class Categories:
+    """The categories a funder has: the global ones and its own."""
 
+    def __init__(self, session: Session):
+        self.session = session
 
-def category(session: Session, funder_id: str, code: str) -> Category | None:
-    """The funder's category `code` (its own, or the global one)."""
-    return session.scalars(select(Category).where(
-        categories.c.funder_id.in_([GLOBAL, funder_id]), categories.c.code == code)).first()
+    def of_funder(self, funder_id: str) -> list[Category]:
+        """The global categories and the funder's own, by label."""
+        return list(self.session.scalars(select(Category)
+                                         .where(categories.c.funder_id.in_([GLOBAL, funder_id]))
+                                         .order_by(categories.c.label)))
+
+    def get(self, funder_id: str, code: str) -> Category | None:
+        """The funder's category `code` (its own, or the global one)."""
+        return self.session.scalars(select(Category).where(
+            categories.c.funder_id.in_([GLOBAL, funder_id]), categories.c.code == code)).first()
+
+    def add(self, category: Category) -> None:
+        self.session.add(category)
 
 
 def _in_scope(scope: Scope) -> list:
@@ -115,23 +125,74 @@ def _in_scope(scope: Scope) -> list:
             *(documents.c[name] == value for name, value in scope.narrowing().items())]
 
 
-def visible_documents(session: Session, scope: Scope, *, dossier_id: str | None = None,
-                      pattern: str | None = None, category_codes: set[str] = frozenset(),
-                      unattached: bool = False) -> list[Document]:
-    """The scope's documents, newest first: of one dossier; or matching `pattern` on dossier
-    number, beneficiary name, category (codes found by label beforehand) or label; or, with
-    `unattached`, those tied to no dossier and no beneficiary."""
-    statement = select(Document).where(*_in_scope(scope)).order_by(
-        documents.c.created_at.desc(), documents.c.id)
-    if dossier_id is not None:
-        statement = statement.where(documents.c.dossier_id == dossier_id)
-    if pattern is not None:
-        matches = [func.lower(documents.c[name]).like(pattern, escape="\\")
-                   for name in ("dossier_number", "beneficiary_name", "category", "label")]
-        if category_codes:
-            matches.append(documents.c.category.in_(category_codes))
-        statement = statement.where(or_(*matches))
-    if unattached:
-        statement = statement.where(documents.c.dossier_id.is_(None),
-                                    documents.c.beneficiary_id.is_(None))
-    return list(session.scalars(statement))
+class Documents:
+    """Stored files' metadata."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, document_id: str) -> Document | None:
+        return self.session.get(Document, document_id)
+
+    def add(self, document: Document) -> None:
+        self.session.add(document)
+
+    def remove(self, document: Document) -> None:
+        self.session.delete(document)
+
+    def visible(self, scope: Scope, *, dossier_id: str | None = None, query: str | None = None,
+                category_codes: set[str] = frozenset(), unattached: bool = False
+                ) -> list[Document]:
+        """The scope's documents, newest first: of one dossier; or matching `query` on dossier
+        number, beneficiary name, category (codes found by label beforehand) or label; or,
+        with `unattached`, those tied to no dossier and no beneficiary."""
+        statement = select(Document).where(*_in_scope(scope)).order_by(
+            documents.c.created_at.desc(), documents.c.id)
+        if dossier_id is not None:
+            statement = statement.where(documents.c.dossier_id == dossier_id)
+        pattern = like_pattern(query)
+        if pattern is not None:
+            matches = [func.lower(documents.c[name]).like(pattern, escape="\\")
+                       for name in ("dossier_number", "beneficiary_name", "category", "label")]
+            if category_codes:
+                matches.append(documents.c.category.in_(category_codes))
+            statement = statement.where(or_(*matches))
+        if unattached:
+            statement = statement.where(documents.c.dossier_id.is_(None),
+                                        documents.c.beneficiary_id.is_(None))
+        return list(self.session.scalars(statement))
+
+    def certificate(self, dossier_id: str, month: str) -> Document | None:
+        """The completion certificate of a dossier's month."""
+        return self.session.scalars(select(Document).filter_by(
+            category=COMPLETION_CERTIFICATE, dossier_id=dossier_id, month=month)).first()
+
+    def certificate_by_reference(self, reference: str) -> Document | None:
+        return self.session.scalars(select(Document).filter_by(
+            verification_reference=reference, category=COMPLETION_CERTIFICATE)).first()
+
+    def generated_in_place_of(self, document: Document) -> Document | None:
+        """The generated PDF already filed where `document` goes (same category, funder,
+        dossier, month and file name), if one is."""
+        return self.session.scalars(select(Document).filter_by(
+            category=document.category, funder_id=document.funder_id,
+            dossier_id=document.dossier_id, month=document.month,
+            filename=document.filename, status=GENERATED)).first()
+
+    def letterhead(self, funder_id: str, organisation_id: str) -> dict[str, Document]:
+        """The organisation's latest logo and stamp that the funder did not reject, by category
+        (a missing one is simply absent: the PDF is printed without it)."""
+        found = self.session.scalars(
+            select(Document)
+            .where(documents.c.category.in_((LOGO, STAMP)), documents.c.funder_id == funder_id,
+                   documents.c.organisation_id == organisation_id,
+                   documents.c.status != REJECTED)
+            .order_by(documents.c.created_at.desc()))
+        latest: dict[str, Document] = {}
+        for document in found:
+            latest.setdefault(document.category, document)
+        return latest
+
+
+def repositories(session: Session) -> dict[str, object]:
+    return {"categories": Categories(session), "documents": Documents(session)}

@@ -1,12 +1,18 @@
-"""dossiers tables, the imperative mapping of the domain classes, and the service's queries
-(kept here so that service.py stays entrypoints only)."""
+"""dossiers tables, the imperative mapping of the domain classes, and the repositories the
+use cases reach as `uow.parties` and `uow.dossiers`: the service's only SQL."""
 from __future__ import annotations
+
+from typing import Iterable, Iterator
 
 from sqlalchemy import (Column, Date, ForeignKey, MetaData, Numeric, String, Table,
                         UniqueConstraint, false, func, or_, select)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, registry, relationship, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
+from contracts.common.errors import Conflict
 from services.dossiers.domain import Dossier, Party, PlannedDay, Scope
+from servicekit.db import like_pattern
 from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
 
@@ -67,11 +73,96 @@ def start_mappers() -> None:
                                  cascade="all, delete-orphan")})
 
 
-# --- queries --------------------------------------------------------------------------------
+# --- repositories ---------------------------------------------------------------------------
 
-def number_taken(session: Session, funder_id: str, number: str) -> bool:
-    return session.execute(select(dossiers.c.id).where(
-        dossiers.c.funder_id == funder_id, dossiers.c.number == number)).first() is not None
+CHUNK = 500  # values per IN (...): a 5,000-row import stays within every driver's limits
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(values)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start:start + CHUNK]
+
+
+class Parties:
+    """The funder's beneficiaries and employers."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, party_id: str) -> Party | None:
+        return self.session.get(Party, party_id)
+
+    def by_ids(self, ids: Iterable[str | None]) -> dict[str, Party]:
+        found: dict[str, Party] = {}
+        for chunk in _chunks({party_id for party_id in ids if party_id}):
+            found.update((party.id, party) for party in
+                         self.session.scalars(select(Party).where(parties.c.id.in_(chunk))))
+        return found
+
+    def by_emails(self, funder_id: str, kind: str, emails: set[str]) -> dict[str, Party]:
+        """lower-cased email -> the funder's oldest party of that kind with it."""
+        found: dict[str, Party] = {}
+        for chunk in _chunks(emails):
+            for party in self.session.scalars(
+                    select(Party).where(parties.c.funder_id == funder_id, parties.c.kind == kind,
+                                        func.lower(parties.c.email).in_(chunk))
+                    .order_by(parties.c.created_at, parties.c.id)):
+                found.setdefault(party.email.lower(), party)
+        return found
+
+    def add(self, *new: Party) -> None:
+        """Written at once: dossiers naming them are written after (no relationship orders
+        the two tables' rows)."""
+        self.session.add_all(new)
+        self.session.flush()
+
+
+class Dossiers:
+    """The funders' dossiers, each with its forecast calendar."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, dossier_id: str) -> Dossier | None:
+        return self.session.get(Dossier, dossier_id)
+
+    def number_taken(self, funder_id: str, number: str) -> bool:
+        return self.session.execute(select(dossiers.c.id).where(
+            dossiers.c.funder_id == funder_id, dossiers.c.number == number)).first() is not None
+
+    def visible(self, scope: Scope, search: str | None, limit: int) -> list[Dossier]:
+        """The scope's dossiers whose number or beneficiary name holds `search` (any case; %
+        and _ taken literally), newest first."""
+        statement = (select(Dossier).join(parties, parties.c.id == dossiers.c.beneficiary_id)
+                     .where(*_in_scope(scope))
+                     .order_by(dossiers.c.created_at.desc(), dossiers.c.number)
+                     .limit(limit))
+        pattern = like_pattern(search)
+        if pattern is not None:
+            statement = statement.where(or_(
+                func.lower(dossiers.c.number).like(pattern, escape="\\"),
+                func.lower(parties.c.name).like(pattern, escape="\\")))
+        return list(self.session.scalars(statement))
+
+    def by_numbers(self, funder_id: str, numbers: set[str]) -> dict[str, Dossier]:
+        """The funder's dossiers with these numbers, their calendars loaded (imports compare
+        them)."""
+        found: dict[str, Dossier] = {}
+        for chunk in _chunks(numbers):
+            found.update((dossier.number, dossier) for dossier in self.session.scalars(
+                select(Dossier).options(selectinload(Dossier.forecast))
+                .where(dossiers.c.funder_id == funder_id, dossiers.c.number.in_(chunk))))
+        return found
+
+    def save(self, *changed: Dossier, clash: Conflict) -> None:
+        """Write these dossiers (new or changed) and every change before them, now: `clash`
+        when a concurrent call wrote first what they need (a number, a calendar day)."""
+        self.session.add_all(changed)
+        try:
+            self.session.flush()
+        except (IntegrityError, StaleDataError):
+            raise clash from None
 
 
 def _in_scope(scope: Scope):
@@ -81,50 +172,5 @@ def _in_scope(scope: Scope):
             *(dossiers.c[field] == value for field, value in scope.narrowing().items())]
 
 
-def visible_dossiers(session: Session, scope: Scope, pattern: str | None,
-                     limit: int) -> list[Dossier]:
-    """The scope's dossiers whose number or beneficiary name matches `pattern`, newest first."""
-    statement = (select(Dossier).join(parties, parties.c.id == dossiers.c.beneficiary_id)
-                 .where(*_in_scope(scope))
-                 .order_by(dossiers.c.created_at.desc(), dossiers.c.number)
-                 .limit(limit))
-    if pattern is not None:
-        statement = statement.where(or_(func.lower(dossiers.c.number).like(pattern, escape="\\"),
-                                        func.lower(parties.c.name).like(pattern, escape="\\")))
-    return list(session.scalars(statement))
-
-
-def parties_by_id(session: Session, ids: set[str | None]) -> dict[str, Party]:
-    ids = {party_id for party_id in ids if party_id}
-    if not ids:
-        return {}
-    found = session.scalars(select(Party).where(parties.c.id.in_(ids)))
-    return {party.id: party for party in found}
-
-
-def dossiers_by_number(session: Session, funder_id: str, numbers: set[str]
-                       ) -> dict[str, Dossier]:
-    """The funder's dossiers with these numbers, their calendars loaded (imports compare them)."""
-    found: dict[str, Dossier] = {}
-    ordered = sorted(numbers)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start:start + 500]
-        found.update((dossier.number, dossier) for dossier in session.scalars(
-            select(Dossier).options(selectinload(Dossier.forecast))
-            .where(dossiers.c.funder_id == funder_id, dossiers.c.number.in_(chunk))))
-    return found
-
-
-def parties_by_email(session: Session, funder_id: str, kind: str, emails: set[str]
-                     ) -> dict[str, Party]:
-    """lower-cased email -> the funder's oldest party of that kind with it."""
-    found: dict[str, Party] = {}
-    ordered = sorted(emails)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start:start + 500]
-        for party in session.scalars(
-                select(Party).where(parties.c.funder_id == funder_id, parties.c.kind == kind,
-                                    func.lower(parties.c.email).in_(chunk))
-                .order_by(parties.c.created_at, parties.c.id)):
-            found.setdefault(party.email.lower(), party)
-    return found
+def repositories(session: Session) -> dict[str, object]:
+    return {"parties": Parties(session), "dossiers": Dossiers(session)}

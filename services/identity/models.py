@@ -1,12 +1,17 @@
-"""identity tables, the imperative mapping of the domain classes, and the few queries the
-service needs (kept here so that service.py stays entrypoints only)."""
+"""identity tables, the imperative mapping of the domain classes, and the repositories: the
+only SQL of the service, reached as `uow.<name>` (see `repositories`)."""
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
+from typing import Iterator
 
 from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table,
                         UniqueConstraint, delete, func, insert, select, update)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, registry
+
+from contracts.common.errors import Conflict
 
 from services.identity.domain import (ApiToken, AuditEvent, Funder, OneTimeToken, Organisation,
                                       OrganisationDocument, UserAccount, UserSession)
@@ -160,120 +165,181 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(OrganisationDocument, organisation_documents)
 
 
-# --- queries --------------------------------------------------------------------------------
+# --- repositories -----------------------------------------------------------------------------
 
-def funder_by_code(session: Session, code: str) -> Funder | None:
-    return session.scalars(select(Funder).where(funders.c.code == code)).first()
+class _Repository:
+    def __init__(self, session: Session):
+        self.session = session
 
-
-def user_by_identifier(session: Session, identifier: str) -> UserAccount | None:
-    return session.scalars(select(UserAccount).where(users.c.identifier == identifier)).first()
-
-
-def user_of_party(session: Session, party_id: str) -> UserAccount | None:
-    return session.scalars(select(UserAccount).where(users.c.party_id == party_id)).first()
+    def add(self, record) -> None:
+        self.session.add(record)
 
 
-def siret_taken(session: Session, funder_id: str, siret: str) -> bool:
-    return session.execute(select(organisations.c.id).where(
-        organisations.c.funder_id == funder_id, organisations.c.siret == siret)).first() is not None
+class Funders(_Repository):
+    def by_code(self, code: str) -> Funder | None:
+        return self.session.scalars(select(Funder).where(funders.c.code == code)).first()
+
+    def add(self, funder: Funder) -> None:
+        self.session.add(funder)
+        self.session.flush()  # the funder row first: its administrator refers to it
+
+    def lock(self, funder_id: str) -> None:
+        """Hold the funder's row until the transaction ends: what its accounts check and
+        change one after the other (no unique index on emails) waits its turn."""
+        self.session.get(Funder, funder_id, with_for_update=True)
 
 
-def organisations_by_siret(session: Session, funder_id: str, sirets: set[str]
-                           ) -> list[Organisation]:
-    if not sirets:
-        return []
-    return list(session.scalars(select(Organisation).where(
-        organisations.c.funder_id == funder_id, organisations.c.siret.in_(sorted(sirets)))))
+class Organisations(_Repository):
+    def get(self, organisation_id: str) -> Organisation | None:
+        return self.session.get(Organisation, organisation_id)
+
+    def add(self, organisation: Organisation) -> None:
+        self.session.add(organisation)
+        self.session.flush()  # the organisation row first: its first user refers to it
+
+    def siret_taken(self, funder_id: str, siret: str) -> bool:
+        return self.session.execute(select(organisations.c.id).where(
+            organisations.c.funder_id == funder_id,
+            organisations.c.siret == siret)).first() is not None
+
+    def by_siret(self, funder_id: str, sirets: set[str]) -> list[Organisation]:
+        if not sirets:
+            return []
+        return list(self.session.scalars(select(Organisation).where(
+            organisations.c.funder_id == funder_id, organisations.c.siret.in_(sorted(sirets)))))
 
 
-def user_by_identifier_or_pending(session: Session, identifier: str) -> UserAccount | None:
-    """Whoever holds the identifier, or waits to confirm it: both make it unavailable."""
-    return session.scalars(select(UserAccount).where(
-        (users.c.identifier == identifier) | (users.c.pending_identifier == identifier))).first()
+class Users(_Repository):
+    def get(self, user_id: str) -> UserAccount | None:
+        return self.session.get(UserAccount, user_id)
+
+    def by_identifier(self, identifier: str) -> UserAccount | None:
+        return self.session.scalars(
+            select(UserAccount).where(users.c.identifier == identifier)).first()
+
+    def holding_identifier(self, identifier: str) -> UserAccount | None:
+        """Whoever holds the identifier, or waits to confirm it: both make it unavailable."""
+        return self.session.scalars(select(UserAccount).where(
+            (users.c.identifier == identifier)
+            | (users.c.pending_identifier == identifier))).first()
+
+    def of_party(self, party_id: str) -> UserAccount | None:
+        return self.session.scalars(
+            select(UserAccount).where(users.c.party_id == party_id)).first()
+
+    def email_holder(self, funder_id: str, email: str, other_than: str) -> UserAccount | None:
+        """Another account of the funder whose email is this address (whatever the case)."""
+        return self.session.scalars(select(UserAccount).where(
+            users.c.funder_id == funder_id, users.c.id != other_than,
+            func.lower(users.c.email) == email.strip().lower())).first()
+
+    def of_organisation(self, organisation_id: str) -> list[UserAccount]:
+        return list(self.session.scalars(select(UserAccount)
+                                         .where(users.c.organisation_id == organisation_id)
+                                         .order_by(users.c.name, users.c.identifier)))
 
 
-def email_holder(session: Session, funder_id: str, email: str,
-                 other_than: str) -> UserAccount | None:
-    """Another account of the funder whose email is this address (whatever the case)."""
-    return session.scalars(select(UserAccount).where(
-        users.c.funder_id == funder_id, users.c.id != other_than,
-        func.lower(users.c.email) == email.strip().lower())).first()
+class Sessions(_Repository):
+    def get(self, token_hash: str) -> UserSession | None:
+        return self.session.get(UserSession, token_hash)
+
+    def with_user(self, token_hash: str) -> tuple[UserSession, UserAccount] | None:
+        row = self.session.execute(
+            select(UserSession, UserAccount)
+            .join(UserAccount, users.c.id == sessions.c.user_id)
+            .where(sessions.c.token_hash == token_hash)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def revoke_all(self, user_id: str, now: datetime,
+                   keep_session_id: str | None = None) -> None:
+        """End every open session of the user but `keep_session_id` (the caller's own)."""
+        query = update(sessions).where(sessions.c.user_id == user_id,
+                                       sessions.c.revoked_at.is_(None))
+        if keep_session_id is not None:
+            query = query.where((sessions.c.id != keep_session_id) | sessions.c.id.is_(None))
+        self.session.execute(query.values(revoked_at=now))
+
+    def touch(self, token_hash: str, now: datetime) -> None:
+        self.session.execute(update(sessions).where(sessions.c.token_hash == token_hash)
+                             .values(last_seen_at=now))
 
 
-def void_links(session: Session, user_id: str, purposes: tuple[str, ...],
-               now: datetime) -> None:
-    """Make the user's unused links of these purposes unusable (superseded or cancelled)."""
-    session.execute(update(one_time_tokens).where(
-        one_time_tokens.c.user_id == user_id, one_time_tokens.c.purpose.in_(purposes),
-        one_time_tokens.c.used_at.is_(None)).values(used_at=now))
+class Links(_Repository):
+    def by_hash(self, token_hash: str) -> OneTimeToken | None:
+        return self.session.get(OneTimeToken, token_hash)
+
+    def void(self, user_id: str, purposes: tuple[str, ...], now: datetime) -> None:
+        """Make the user's unused links of these purposes unusable (superseded or cancelled)."""
+        self.session.execute(update(one_time_tokens).where(
+            one_time_tokens.c.user_id == user_id, one_time_tokens.c.purpose.in_(purposes),
+            one_time_tokens.c.used_at.is_(None)).values(used_at=now))
 
 
-def organisation_users(session: Session, organisation_id: str) -> list[UserAccount]:
-    return list(session.scalars(select(UserAccount)
-                                .where(users.c.organisation_id == organisation_id)
-                                .order_by(users.c.name, users.c.identifier)))
+class Failures(_Repository):
+    """Per-address counts (failed logins, reset requests), pruned past their window."""
+
+    def count(self, ip: str, since: datetime, kind: str = "login") -> int:
+        return self.session.scalar(select(func.count()).select_from(login_failures).where(
+            login_failures.c.ip == ip, login_failures.c.kind == kind,
+            login_failures.c.at >= since)) or 0
+
+    def record(self, ip: str, now: datetime, since: datetime, kind: str = "login") -> None:
+        self.session.execute(delete(login_failures).where(login_failures.c.kind == kind,
+                                                          login_failures.c.at < since))
+        self.session.execute(insert(login_failures).values(ip=ip, at=now, kind=kind))
 
 
-def revoke_sessions(session: Session, user_id: str, now: datetime,
-                    keep_session_id: str | None = None) -> None:
-    """End every open session of the user but `keep_session_id` (the caller's own)."""
-    query = update(sessions).where(sessions.c.user_id == user_id,
-                                   sessions.c.revoked_at.is_(None))
-    if keep_session_id is not None:
-        query = query.where((sessions.c.id != keep_session_id) | sessions.c.id.is_(None))
-    session.execute(query.values(revoked_at=now))
+class ApiTokens(_Repository):
+    def get(self, token_id: str) -> ApiToken | None:
+        return self.session.get(ApiToken, token_id)
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        return self.session.scalars(
+            select(ApiToken).where(api_tokens.c.token_hash == token_hash)).first()
+
+    def of_organisation(self, organisation_id: str) -> list[ApiToken]:
+        return list(self.session.scalars(select(ApiToken)
+                                         .where(api_tokens.c.organisation_id == organisation_id)
+                                         .order_by(api_tokens.c.created_at)))
 
 
-def touch_session(session: Session, token_hash: str, now: datetime) -> None:
-    session.execute(update(sessions).where(sessions.c.token_hash == token_hash)
-                    .values(last_seen_at=now))
+class Audit(_Repository):
+    def trail(self, organisation_id: str, limit: int) -> list[AuditEvent]:
+        return list(self.session.scalars(select(AuditEvent)
+                                         .where(audit_events.c.organisation_id == organisation_id)
+                                         .order_by(audit_events.c.at.desc()).limit(limit)))
 
 
-def count_ip_failures(session: Session, ip: str, since: datetime, kind: str = "login") -> int:
-    return session.scalar(select(func.count()).select_from(login_failures).where(
-        login_failures.c.ip == ip, login_failures.c.kind == kind,
-        login_failures.c.at >= since)) or 0
+class OrganisationDocuments(_Repository):
+    def of_organisation(self, organisation_id: str) -> dict[str, OrganisationDocument]:
+        found = self.session.scalars(select(OrganisationDocument).where(
+            organisation_documents.c.organisation_id == organisation_id))
+        return {document.category: document for document in found}
+
+    def locked(self, organisation_id: str, category: str) -> OrganisationDocument | None:
+        """Locked: an upload and its review arrive on two queues, maybe at the same moment;
+        without the lock the later commit would write what it read before the other's."""
+        return self.session.get(OrganisationDocument, (organisation_id, category),
+                                with_for_update=True)
+
+    def add(self, document: OrganisationDocument) -> None:
+        self.session.add(document)
+        self.session.flush()
 
 
-def record_ip_failure(session: Session, ip: str, now: datetime, since: datetime,
-                      kind: str = "login") -> None:
-    session.execute(delete(login_failures).where(login_failures.c.kind == kind,
-                                                 login_failures.c.at < since))
-    session.execute(insert(login_failures).values(ip=ip, at=now, kind=kind))
+def repositories(session: Session) -> dict[str, object]:
+    return {"funders": Funders(session), "organisations": Organisations(session),
+            "users": Users(session), "sessions": Sessions(session), "links": Links(session),
+            "failures": Failures(session), "api_tokens": ApiTokens(session),
+            "audit": Audit(session), "documents": OrganisationDocuments(session)}
 
 
-def one_time_token(session: Session, token_hash: str) -> OneTimeToken | None:
-    return session.get(OneTimeToken, token_hash)
-
-
-def api_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
-    return session.scalars(select(ApiToken).where(api_tokens.c.token_hash == token_hash)).first()
-
-
-def organisation_api_tokens(session: Session, organisation_id: str) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken)
-                                .where(api_tokens.c.organisation_id == organisation_id)
-                                .order_by(api_tokens.c.created_at)))
-
-
-def organisation_documents_of(session: Session, organisation_id: str
-                              ) -> dict[str, OrganisationDocument]:
-    found = session.scalars(select(OrganisationDocument).where(
-        organisation_documents.c.organisation_id == organisation_id))
-    return {document.category: document for document in found}
-
-
-def audit_trail(session: Session, organisation_id: str, limit: int) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent)
-                                .where(audit_events.c.organisation_id == organisation_id)
-                                .order_by(audit_events.c.at.desc()).limit(limit)))
-
-
-def session_with_user(session: Session, token_hash: str) -> tuple[UserSession, UserAccount] | None:
-    row = session.execute(
-        select(UserSession, UserAccount)
-        .join(UserAccount, users.c.id == sessions.c.user_id)
-        .where(sessions.c.token_hash == token_hash)
-    ).first()
-    return (row[0], row[1]) if row else None
+@contextlib.contextmanager
+def duplicate_is_conflict(code: str, message: str) -> Iterator[None]:
+    """A concurrent twin passed the checks of a use case: a unique constraint stops it at
+    commit, and the caller hears Conflict(code, message)."""
+    try:
+        yield
+    except IntegrityError:
+        raise Conflict(code, message) from None

@@ -1,4 +1,5 @@
-"""Notifications' rules: which emails an event causes, who may read the log, retry policy.
+"""Notifications' rules: an email's delivery (claims, retries, erased secrets), which emails a
+call may ask for, who may read the log.
 
 Pure: no Nameko, no SQLAlchemy, no I/O. The clock and ids are passed in.
 """
@@ -8,10 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from contracts.common import Actor
-from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1,
-                              DocumentReviewed, HoursContestedV1)
-from contracts.common.errors import Forbidden
-from contracts.common.formatting import PARIS, date_fr, datetime_fr, hours_fr, month_fr
+from contracts.common.errors import Forbidden, InvalidInput
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
@@ -114,78 +112,19 @@ class Planned:
     context: dict
 
 
-def certified_context(data: CertifiedV1) -> dict:
-    return {
-        "organisation_name": data.organisation_name,
-        "beneficiary_name": data.beneficiary.name,
-        "employer_name": data.employer.name if data.employer else None,
-        "dossier_number": data.dossier_number,
-        "training_title": data.training_title,
-        "month_label": month_fr(data.month),
-        "training_hours": hours_fr(data.hours.training),
-        "internship_hours": hours_fr(data.hours.internship),
-        "absence_hours": hours_fr(data.hours.absence),
-        "certified_at": datetime_fr(data.certified_at),
-        # Who the funder asks to validate the hours from their space (seed 001: "pour
-        # l'inviter à valider les heures"); the employer does it after the beneficiary.
-        "beneficiary_validates": "beneficiary" in data.validations,
-        "employer_validates": "employer" in data.validations,
-    }
-
-
-def certified_emails(data: CertifiedV1) -> list[Planned]:
-    """The beneficiary, the employer if the dossier has one, and the funder when its settings
-    give an address (notify_funder) learn the month is certified."""
-    context = certified_context(data)
-    planned = [Planned(str(data.beneficiary.email), "certified_beneficiary", context)]
-    if data.employer:
-        planned.append(Planned(str(data.employer.email), "certified_employer", context))
-    if data.funder_notification_email:
-        planned.append(Planned(str(data.funder_notification_email), "certified_funder",
-                               context))
-    return planned
-
-
-def contested_emails(data: HoursContestedV1) -> list[Planned]:
-    """The organisation (and the funder, per its settings) learns who contested the hours
-    and why; nobody when neither address is known."""
-    context = {"organisation_name": data.organisation_name,
-               "dossier_number": data.dossier_number, "month_label": month_fr(data.month),
-               "party_label": "le bénéficiaire" if data.party == "beneficiary"
-               else "l'employeur", "party_name": data.party_name, "reason": data.reason,
-               "contested_at": datetime_fr(data.contested_at)}
-    recipients = dict.fromkeys(str(address) for address in (
-        data.organisation_email, data.funder_notification_email) if address)
-    return [Planned(address, "hours_contested", context) for address in recipients]
-
-
-def _review_context(data: DocumentReviewed) -> dict:
-    return {"label": data.label, "category_label": data.category_label,
-            "dossier_number": data.dossier_number}
-
-
-def document_checked_emails(data: DocumentCheckedV1) -> list[Planned]:
-    """The uploader learns the funder checked their document; nobody when they gave no email."""
-    if not data.owner_email:
-        return []
-    context = {**_review_context(data), "checked_on": date_fr(data.checked_at.astimezone(PARIS))}
-    return [Planned(data.owner_email, "document_checked", context)]
-
-
-def document_rejected_emails(data: DocumentRejectedV1) -> list[Planned]:
-    """The uploader learns why the funder found their document non-compliant."""
-    if not data.owner_email:
-        return []
-    context = {**_review_context(data), "reason_text": data.reason_text}
-    return [Planned(data.owner_email, "document_rejected", context)]
-
-
 def new_email(email_id: str, planned: Planned, rendered: Rendered, now: datetime,
               event_id: str | None = None, funder_id: str | None = None) -> Email:
     return Email(id=email_id, recipient=planned.recipient, subject=rendered.subject,
                  body_text=rendered.body_text, body_html=rendered.body_html,
                  template=planned.template, created_at=now, next_attempt_at=now,
                  event_id=event_id, funder_id=funder_id)
+
+
+def direct_email(recipient: str, template: str, context: dict) -> Planned:
+    """Only the emails that carry a secret are asked for by a call; the others follow events."""
+    if template not in DIRECT_TEMPLATES:
+        raise InvalidInput("unknown_template", "Modèle d'e-mail inconnu.", {"template": template})
+    return Planned(recipient, template, context)
 
 
 def check_can_list(actor: Actor) -> None:

@@ -1,5 +1,5 @@
-"""payments tables, the imperative mapping of the domain classes onto them, and the queries
-of the list and the export."""
+"""payments tables, the imperative mapping of the domain classes onto them, and the
+repositories (the only SQL of the service), reached by handlers as `uow.<name>`."""
 from __future__ import annotations
 
 from datetime import date
@@ -12,8 +12,12 @@ from sqlalchemy.orm import Session, registry, relationship
 
 from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
-from services.payments.domain import (PROCESSING, BankDetailsVersion, CreditNoteChoice,
-                                      MonthLock, Payment, PaymentLine, Scope, month_of)
+from services.payments.domain.access import Scope
+from services.payments.domain.bank import BankDetailsVersion
+from services.payments.domain.credit_notes import CreditNoteChoice
+from services.payments.domain.listing import month_of
+from services.payments.domain.locks import MonthLock
+from services.payments.domain.payments import PROCESSING, Payment, PaymentLine
 
 metadata = MetaData()
 add_kit_tables(metadata)
@@ -125,7 +129,23 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(CreditNoteChoice, credit_note_choices)
 
 
-# ---- queries ------------------------------------------------------------------------------
+# ---- repositories -------------------------------------------------------------------------
+
+class MonthLocks:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def get(self, dossier_id: str, month: str) -> MonthLock | None:
+        return self._session.get(MonthLock, (dossier_id, month))
+
+    def of_dossier(self, dossier_id: str) -> list[MonthLock]:
+        return list(self._session.scalars(select(MonthLock).where(
+            MonthLock.dossier_id == dossier_id).order_by(MonthLock.month)))
+
+    def add(self, lock: MonthLock) -> None:
+        # A concurrent lock of the same month fails on the primary key at commit.
+        self._session.add(lock)
+
 
 ROW_COLUMNS = (
     payments.c.id.label("payment_id"), payments.c.number.label("payment_number"),
@@ -162,65 +182,98 @@ def _joined():
     return payments.join(payment_lines, payment_lines.c.payment_id == payments.c.id)
 
 
-def search_rows(session: Session, scope: Scope, search: dict, limit: int,
-                after: tuple | None = None) -> list:
-    """The search's rows in list order, `limit` at most, after the keyset `after`
-    ((payment_date, dossier_number, payment_number, position) of the previous page's last)."""
-    query = select(*ROW_COLUMNS).select_from(_joined()).where(*_filters(scope, **search))
-    if after is not None:
-        day, dossier_number, number, position = after
-        query = query.where(or_(
-            payments.c.payment_date < day,
-            and_(payments.c.payment_date == day,
-                 tuple_(payment_lines.c.dossier_number, payments.c.number,
-                        payment_lines.c.position) > tuple_(dossier_number, number, position))))
-    return session.execute(query.order_by(*ORDER).limit(limit)).all()
+class Payments:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def get(self, payment_id: str) -> Payment | None:
+        return self._session.get(Payment, payment_id)
+
+    def by_number(self, funder_id: str, number: str) -> Payment | None:
+        return self._session.scalars(select(Payment).where(
+            Payment.funder_id == funder_id, Payment.number == number)).first()
+
+    def add(self, payment: Payment) -> None:
+        # Written now: a number taken concurrently fails here, before the call's reply is kept.
+        self._session.add(payment)
+        self._session.flush()
+
+    def processing_count(self, organisation_id: str) -> int:
+        return self._session.execute(select(func.count()).select_from(payments).where(
+            payments.c.organisation_id == organisation_id,
+            payments.c.status == PROCESSING)).scalar_one()
+
+    def rows(self, scope: Scope, search: dict, limit: int, after: tuple | None = None) -> list:
+        """The search's rows in list order, `limit` at most, after the keyset `after`
+        ((payment_date, dossier_number, payment_number, position) of the previous page's
+        last)."""
+        query = select(*ROW_COLUMNS).select_from(_joined()).where(*_filters(scope, **search))
+        if after is not None:
+            day, dossier_number, number, position = after
+            query = query.where(or_(
+                payments.c.payment_date < day,
+                and_(payments.c.payment_date == day,
+                     tuple_(payment_lines.c.dossier_number, payments.c.number,
+                            payment_lines.c.position) > tuple_(dossier_number, number,
+                                                               position))))
+        return self._session.execute(query.order_by(*ORDER).limit(limit)).all()
+
+    def totals(self, scope: Scope, search: dict, days: set[date] | None = None
+               ) -> tuple[dict[str, Decimal], dict[date, Decimal]]:
+        """The totals per month and per date over the whole search (only the months and dates
+        of `days` when given): a page of rows shows totals it does not itself hold."""
+        query = (select(payments.c.payment_date, func.sum(payment_lines.c.amount))
+                 .select_from(_joined()).where(*_filters(scope, **search)))
+        if days is not None:
+            if not days:
+                return {}, {}
+            low, high = min(days), max(days)
+            after_high = date(high.year + (high.month == 12), high.month % 12 + 1, 1)
+            query = query.where(payments.c.payment_date >= low.replace(day=1),
+                                payments.c.payment_date < after_high)
+        by_date: dict[date, Decimal] = {}
+        by_month: dict[str, Decimal] = {}
+        for day, amount in self._session.execute(query.group_by(payments.c.payment_date)):
+            amount = Decimal(amount).quantize(Decimal("0.01"))
+            by_date[day] = amount
+            by_month[month_of(day)] = by_month.get(month_of(day), Decimal("0.00")) + amount
+        if days is not None:
+            months = {month_of(day) for day in days}
+            by_date = {day: amount for day, amount in by_date.items() if day in days}
+            by_month = {month: amount for month, amount in by_month.items() if month in months}
+        return by_month, by_date
 
 
-def totals(session: Session, scope: Scope, search: dict,
-           days: set[date] | None = None) -> tuple[dict[str, Decimal], dict[date, Decimal]]:
-    """The totals per month and per date over the whole search (only the months and dates of
-    `days` when given): a page of rows shows totals it does not itself hold."""
-    query = (select(payments.c.payment_date, func.sum(payment_lines.c.amount))
-             .select_from(_joined()).where(*_filters(scope, **search)))
-    if days is not None:
-        if not days:
-            return {}, {}
-        low, high = min(days), max(days)
-        after_high = date(high.year + (high.month == 12), high.month % 12 + 1, 1)
-        query = query.where(payments.c.payment_date >= low.replace(day=1),
-                            payments.c.payment_date < after_high)
-    by_date: dict[date, Decimal] = {}
-    by_month: dict[str, Decimal] = {}
-    for day, amount in session.execute(query.group_by(payments.c.payment_date)):
-        amount = Decimal(amount).quantize(Decimal("0.01"))
-        by_date[day] = amount
-        by_month[month_of(day)] = by_month.get(month_of(day), Decimal("0.00")) + amount
-    if days is not None:
-        months = {month_of(day) for day in days}
-        by_date = {day: amount for day, amount in by_date.items() if day in days}
-        by_month = {month: amount for month, amount in by_month.items() if month in months}
-    return by_month, by_date
+class BankDetails:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def get(self, organisation_id: str, version: int) -> BankDetailsVersion | None:
+        return self._session.get(BankDetailsVersion, (organisation_id, version))
+
+    def versions(self, organisation_id: str) -> list[BankDetailsVersion]:
+        """The organisation's versions, newest first."""
+        return list(self._session.scalars(select(BankDetailsVersion).where(
+            BankDetailsVersion.organisation_id == organisation_id).order_by(
+            BankDetailsVersion.version.desc())))
+
+    def add(self, version: BankDetailsVersion) -> None:
+        self._session.add(version)
 
 
-def processing_count(session: Session, organisation_id: str) -> int:
-    return session.execute(select(func.count()).select_from(payments).where(
-        payments.c.organisation_id == organisation_id,
-        payments.c.status == PROCESSING)).scalar_one()
+class CreditNoteChoices:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def latest(self, organisation_id: str) -> CreditNoteChoice | None:
+        return self._session.scalars(select(CreditNoteChoice).where(
+            CreditNoteChoice.organisation_id == organisation_id).order_by(
+            CreditNoteChoice.chosen_at.desc())).first()
+
+    def add(self, choice: CreditNoteChoice) -> None:
+        self._session.add(choice)
 
 
-def bank_versions(session: Session, organisation_id: str) -> list[BankDetailsVersion]:
-    return list(session.scalars(select(BankDetailsVersion).where(
-        BankDetailsVersion.organisation_id == organisation_id).order_by(
-        BankDetailsVersion.version.desc())))
-
-
-def payment_by_number(session: Session, funder_id: str, number: str) -> Payment | None:
-    return session.scalars(select(Payment).where(Payment.funder_id == funder_id,
-                                                 Payment.number == number)).first()
-
-
-def latest_credit_note_choice(session: Session, organisation_id: str) -> CreditNoteChoice | None:
-    return session.scalars(select(CreditNoteChoice).where(
-        CreditNoteChoice.organisation_id == organisation_id).order_by(
-        CreditNoteChoice.chosen_at.desc())).first()
+def repositories(session: Session) -> dict[str, object]:
+    return {"locks": MonthLocks(session), "payments": Payments(session),
+            "bank_details": BankDetails(session), "credit_notes": CreditNoteChoices(session)}

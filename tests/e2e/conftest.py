@@ -2,18 +2,16 @@
 databases and a real SMTP server (aiosmtpd, in its own process, storing into a Maildir)."""
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import date
 
 import pytest
-import requests
-from nameko.standalone.rpc import ClusterRpcProxy
 
-from servicekit.config import SERVICES
-from tests.conftest import private_vhost
-from tools.demo import Gateway, provisional_password
+from servicekit import registry
+from tests.conftest import BROKER
+from tests.support.gateway import bootstrap_funder, letterhead_ready, month_shift, new_organisation
 from tools.smtp import SmtpServer, free_port
+from tools.sandbox import private_vhost
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +23,7 @@ def smtp_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def stack_amqp_uri():
-    with private_vhost("e2e") as uri:
+    with private_vhost(BROKER, "e2e") as uri:
         yield uri
 
 
@@ -48,101 +46,11 @@ def stack(tmp_path_factory, stack_amqp_uri, postgres, smtp_server):
         "JALON_RESET_MAX_PER_ADDRESS": "50",
         "JALON_IP_MAX_FAILURES": "100",
         "JALON_LOG_FORMAT": "json",
-        **{f"JALON_DB_URL_{name.upper()}": postgres.create(name) for name in SERVICES},
+        **{f"JALON_DB_URL_{name.upper()}": postgres.create(name) for name in registry.databases()},
     }
     with Stack(env=env, log_dir=root / "logs") as running:
         running.env = env
         yield running
-
-
-class Client:
-    """A thin HTTP client for the gateway that remembers a bearer token."""
-
-    def __init__(self, base_url: str, token: str | None = None):
-        self.base_url = base_url.rstrip("/")
-        self.session = requests.Session()
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def __getattr__(self, method):
-        def call(path, **kwargs):
-            kwargs.setdefault("timeout", 30)
-            return self.session.request(method.upper(), self.base_url + path, **kwargs)
-        return call
-
-    def login(self, identifier: str, password: str) -> "Client":
-        """A client of a new session; an account created with its password (a bootstrapped
-        funder administrator) accepts the privacy policy at its first login."""
-        response = self.post("/auth/login", json={"identifier": identifier, "password": password})
-        assert response.status_code == 200, response.text
-        session = response.json()
-        client = Client(self.base_url, session["access_token"])
-        if session["privacy_policy_pending"] and not session["must_personalise"]:
-            Gateway(self.base_url).accept_privacy_policy(session["access_token"])
-        return client
-
-
-def eventually(check, timeout: float = 30.0, interval: float = 0.25):
-    """Poll `check` until it returns a truthy value (an effect of an event) or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not done within {timeout} s: {check.__name__}")
-        time.sleep(interval)
-
-
-PASSWORD = "Demo-Passw0rd!"
-
-
-def month_shift(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def first_login(stack, smtp_server, identifier: str, email: str,
-                new_identifier: str | None = None) -> Client:
-    """The first login of an account created without a password: the provisional password
-    read from the email the SMTP server received, the identifier personalised (confirmed by
-    the emailed link when it changes), the privacy policy accepted. A client of that session."""
-    gateway = Gateway(stack.base_url)
-    token = gateway.first_login(identifier, provisional_password(smtp_server.emails, email),
-                                new_identifier or identifier, PASSWORD, smtp_server.emails,
-                                confirmations_seen=0)
-    return Client(stack.base_url, token)
-
-
-def bootstrap_funder(stack, code: str | None = None) -> Client:
-    """A new funder and its administrator, logged in with the privacy policy accepted."""
-    code = code or f"tp-{uuid.uuid4().hex[:6]}"
-    with ClusterRpcProxy({"AMQP_URI": stack.env["JALON_AMQP_URI"], "serializer": "json"},
-                         timeout=30) as rpc:
-        rpc.identity.bootstrap_funder({
-            "code": code, "name": "Transitions Pro Test",
-            "admin": {"identifier": f"agent-{code}", "name": "Agent Test",
-                      "email": f"agent-{code}@funder.example.org", "password": PASSWORD},
-        })
-    client = Client(stack.base_url).login(f"agent-{code}", PASSWORD)
-    client.identifier = f"agent-{code}"
-    return client
-
-
-def new_organisation(stack, smtp_server, funder: Client, siret: str = "73282932000074",
-                     name: str = "Centre de Formation Horizon") -> tuple[dict, Client]:
-    """An organisation created by `funder` and its first user through the first login:
-    (the organisation, a client of its administrator, identifier `of-<suffix>`)."""
-    suffix = uuid.uuid4().hex[:6]
-    email = f"claire-{suffix}@horizon.example.org"
-    organisation = funder.post("/organisations", json={
-        "name": name, "siret": siret, "email": f"contact-{suffix}@horizon.example.org",
-        "user": {"identifier": f"of-{suffix}", "name": "Claire Martin", "email": email},
-    })
-    assert organisation.status_code == 201, organisation.text
-    client = first_login(stack, smtp_server, f"of-{suffix}", email)
-    client.identifier, client.email = f"of-{suffix}", email
-    return organisation.json(), client
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +83,32 @@ def dossier(stack, smtp_server, funder_admin):
         "beneficiary_email": beneficiary.json()["email"],
         "employer_email": employer.json()["email"],
     }
+
+
+@pytest.fixture(scope="module")
+def world(stack, smtp_server):
+    """A funder of its own (its settings change here), an organisation, a dossier whose
+    session began three months ago, with a forecast of 7 h on the first day of last month."""
+    funder = bootstrap_funder(stack)
+    organisation, org = new_organisation(stack, smtp_server, funder)
+    suffix = uuid.uuid4().hex[:6]
+    beneficiary = funder.post("/beneficiaries", json={
+        "name": "DUBOIS Michelle", "email": f"michelle-{suffix}@beneficiary.example.org"})
+    assert beneficiary.status_code == 201, beneficiary.text
+    today = date.today()
+    last_month = month_shift(today, -1)
+    number = f"CR{suffix}"
+    created = funder.post("/dossiers", json={
+        "number": number, "organisation_id": organisation["id"],
+        "beneficiary_id": beneficiary.json()["id"], "training_title": "1ERE ANNEE PHARMACIE",
+        "session_start": month_shift(today, -3).isoformat(),
+        "session_end": month_shift(today, 4).isoformat(),
+        "forecast": [{"day": last_month.isoformat(), "training_hours": "7,00"}]})
+    assert created.status_code == 201, created.text
+    letterhead_ready(org, organisation["id"])
+    return {"funder": funder, "org": org, "organisation_id": organisation["id"],
+            "dossier_id": created.json()["id"], "number": number,
+            "funder_id": created.json()["funder_id"],
+            "beneficiary_email": beneficiary.json()["email"],
+            "base": f"/dossiers/{created.json()['id']}/certificates",
+            "month": last_month.strftime("%Y-%m"), "last_month": last_month}

@@ -27,9 +27,8 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from tests.e2e.conftest import (Client, bootstrap_funder, first_login, month_shift,
-                                new_organisation)
-from tools.demo import provisional_password
+from tests.support.gateway import bootstrap_funder, first_login, month_shift, new_organisation
+from tools.client import Client, provisional_password
 
 pytestmark = pytest.mark.e2e
 

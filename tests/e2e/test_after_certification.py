@@ -9,10 +9,9 @@ from datetime import date
 
 import pytest
 
-from tests.e2e.conftest import bootstrap_funder, first_login, month_shift, new_organisation
-from tests.e2e.test_certification import (DEFAULTS, enter_month, letterhead_ready,
-                                          sign_month)
-from tools.demo import wait_for_email
+from tests.support.gateway import (DEFAULTS, bootstrap_funder, enter_month, first_login,
+                                   letterhead_ready, month_shift, new_organisation, sign_month)
+from tools.client import wait_for_email
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,6 @@ its mode with the form's helpers, the dashboard of pending actions, reopening, t
 template and its upload, and the months a payment closes."""
 from __future__ import annotations
 
-import calendar
 import io
 import re
 import threading
@@ -13,88 +12,15 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from nameko.standalone.events import event_dispatcher
 from openpyxl import load_workbook
-from PIL import Image
 
 from contracts.envelope import new_envelope
 from contracts.events import CoveredDossier, PaymentIssuedV1
-from tests.e2e.conftest import (bootstrap_funder, eventually, first_login, month_shift,
-                                new_organisation)
-from tools.demo import wait_for_email
+from tests.support.gateway import (DEFAULTS, enter_month, first_login, month_shift,
+                                   new_organisation, sign_month)
+from tools.client import wait_for_email
+from tools.waiting import wait_until as eventually
 
 pytestmark = pytest.mark.e2e
-
-DEFAULTS = {"entry_mode": "month", "code_length": 4, "code_lifetime_minutes": 15,
-            "beneficiary_validation": False, "employer_validation": False,
-            "notify_funder": False}
-
-
-@pytest.fixture(scope="module")
-def world(stack, smtp_server):
-    """A funder of its own (its settings change here), an organisation, a dossier whose
-    session began three months ago, with a forecast of 7 h on the first day of last month."""
-    funder = bootstrap_funder(stack)
-    organisation, org = new_organisation(stack, smtp_server, funder)
-    suffix = uuid.uuid4().hex[:6]
-    beneficiary = funder.post("/beneficiaries", json={
-        "name": "DUBOIS Michelle", "email": f"michelle-{suffix}@beneficiary.example.org"})
-    assert beneficiary.status_code == 201, beneficiary.text
-    today = date.today()
-    last_month = month_shift(today, -1)
-    number = f"CR{suffix}"
-    created = funder.post("/dossiers", json={
-        "number": number, "organisation_id": organisation["id"],
-        "beneficiary_id": beneficiary.json()["id"], "training_title": "1ERE ANNEE PHARMACIE",
-        "session_start": month_shift(today, -3).isoformat(),
-        "session_end": month_shift(today, 4).isoformat(),
-        "forecast": [{"day": last_month.isoformat(), "training_hours": "7,00"}]})
-    assert created.status_code == 201, created.text
-    letterhead_ready(org, organisation["id"])
-    return {"funder": funder, "org": org, "organisation_id": organisation["id"],
-            "dossier_id": created.json()["id"], "number": number,
-            "funder_id": created.json()["funder_id"],
-            "beneficiary_email": beneficiary.json()["email"],
-            "base": f"/dossiers/{created.json()['id']}/certificates",
-            "month": last_month.strftime("%Y-%m"), "last_month": last_month}
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (40, 20), (20, 60, 140)).save(out, format="PNG")
-    return out.getvalue()
-
-
-def letterhead_ready(org, organisation_id: str) -> None:
-    """Method 1's prerequisites of "Votre identité": the legal representative and the logo
-    (identity learns of the logo from documents' event)."""
-    profile = org.patch(f"/organisations/{organisation_id}/profile",
-                        json={"legal_representative": "Jeanne MARTIN"})
-    assert profile.status_code == 200, profile.text
-    logo = org.post("/documents", data={"category": "logo"},
-                    files={"file": ("logo.png", _png(), "image/png")})
-    assert logo.status_code == 201, logo.text
-    eventually(lambda: org.get(f"/organisations/{organisation_id}/profile").json()["logo"][
-        "status"] != "missing")
-
-
-def sign_month(org, dossier_id: str, month: str) -> str:
-    """Method 1: the month's draft, "printed and signed", deposited as the signed certificate
-    (PDF); its sha256, which certification keeps as evidence."""
-    draft = org.get(f"/dossiers/{dossier_id}/certificates/{month}/draft")
-    assert draft.status_code == 200, draft.text
-    year, number = (int(part) for part in month.split("-"))
-    last = calendar.monthrange(year, number)[1]
-    deposited = org.post("/documents", data={
-        "category": "signed_certificate", "dossier_id": dossier_id,
-        "period_start": f"{month}-01", "period_end": f"{month}-{last:02d}"},
-        files={"file": (f"certificat-signe-{month}.pdf", draft.content, "application/pdf")})
-    assert deposited.status_code == 201, deposited.text
-    return deposited.json()["sha256"]
-
-
-def enter_month(org, url: str, training: str) -> None:
-    entered = org.put(f"{url}/hours", json={"training_hours": training, "internship_hours": "0",
-                                            "absence_hours": "0"})
-    assert entered.status_code == 200, entered.text
 
 
 def settings(world, **values):

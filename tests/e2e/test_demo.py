@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from tests.e2e.conftest import Client
 from tools import demo
+from tools.client import Client
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,9 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from tests.e2e.conftest import Client, eventually, month_shift, new_organisation
-from tests.e2e.test_certification import letterhead_ready, sign_month
+from tests.support.gateway import letterhead_ready, month_shift, new_organisation, sign_month
+from tools.client import Client
+from tools.waiting import wait_until as eventually
 
 pytestmark = pytest.mark.e2e
 

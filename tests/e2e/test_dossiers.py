@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.conftest import first_login, new_organisation
+from tests.support.gateway import first_login, new_organisation
 
 pytestmark = pytest.mark.e2e
 

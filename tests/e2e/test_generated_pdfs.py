@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from pypdf import PdfReader
 
-from tests.e2e.conftest import month_shift
+from tests.support.gateway import month_shift
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,8 @@ from sqlalchemy import create_engine, func, select
 from servicekit.db import driver_url
 from contracts.common.formatting import month_fr
 from services.certification.models import metadata as certification_tables
-from tests.e2e.conftest import eventually, month_shift
-from tests.e2e.test_certification import enter_month, sign_month, world  # noqa: F401
-from tests.e2e.test_payments import payment
+from tests.support.gateway import enter_month, month_shift, payment, sign_month
+from tools.waiting import wait_until as eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.conftest import (PASSWORD, Client, bootstrap_funder, eventually, first_login,
-                                new_organisation)
-from tools.demo import link_token, provisional_password, wait_for_email
+from tests.support.gateway import PASSWORD, bootstrap_funder, first_login, new_organisation
+from tools.client import Client, link_token, provisional_password, wait_for_email
+from tools.waiting import wait_until as eventually
 
 NEW_PASSWORD = "Autre-Passw0rd!2026"
 POLICY = {"version": "2026-01"}

@@ -15,19 +15,11 @@ from openpyxl import load_workbook
 from contracts.envelope import new_envelope
 from contracts.events import CertifiedV1, MonthHours, Party
 
-from tests.e2e.conftest import eventually, month_shift
+from tests.support.gateway import month_shift, payment
+from tools.waiting import wait_until as eventually
 
 pytestmark = pytest.mark.e2e
 IBAN = "FR76 1382 5002 0008 0146 3722 518"
-
-
-def payment(number: str, dossier: dict, day: str, amount: str, advance: bool = False) -> dict:
-    period = month_shift(date.today(), -2)
-    return {"number": number, "payment_date": day, "organisation_id": dossier["organisation_id"],
-            "advance": advance, "lines": [{
-                "dossier_id": dossier["id"], "hours_paid": "35,5",
-                "period_start": period.replace(day=1).isoformat(),
-                "period_end": period.replace(day=28).isoformat(), "amount": amount}]}
 
 
 @pytest.fixture(scope="module")

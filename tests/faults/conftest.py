@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from servicekit.config import SERVICES
-from tests.e2e.conftest import PASSWORD, Client, bootstrap_funder, new_organisation
-from tests.e2e.test_certification import letterhead_ready
+from servicekit import registry
+from tests.support.gateway import PASSWORD, bootstrap_funder, letterhead_ready, new_organisation
+from tools.client import Client
 from tools.faults import PostgresCluster, RabbitNode, missing_tools
 from tools.smtp import SmtpServer, free_port
 from tools.stack import Stack, get_health, unhealthy_parts
@@ -76,7 +76,7 @@ def infra(tmp_path_factory):
     with contextlib.ExitStack() as cleanup:
         broker = cleanup.enter_context(RabbitNode(root / "rabbit"))
         database = cleanup.enter_context(PostgresCluster())
-        database.create_databases([f"jalon_{service}" for service in SERVICES])
+        database.create_databases([f"jalon_{service}" for service in registry.databases()])
         smtp = SmtpServer(root)
         cleanup.callback(smtp.stop)
         yield Infra(root, broker, database, smtp)

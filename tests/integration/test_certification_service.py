@@ -1,8 +1,8 @@
 """certification on real RabbitMQ + PostgreSQL: hours, certify, events, races, locks, scoping.
 
 dossiers and identity are outside what is tested here: small fake services with the same
-names and methods answer get_dossier and get_organisation. The helpers below are reused by
-test_payments_service.py and test_documents_pdfs.py.
+names and methods answer get_dossier and get_organisation (tests/support/integration.py, also
+used by the payments, PDF and idempotency tests).
 """
 from __future__ import annotations
 
@@ -12,250 +12,77 @@ from decimal import Decimal
 
 import eventlet
 import pytest
-from nameko.rpc import rpc
-from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ClusterRpcProxy
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from contracts.common import ALL_RIGHTS
 from contracts.envelope import new_envelope
-from contracts.events import MonthHours, MonthLockedV1
 from servicekit.db import make_engine
 from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from servicekit.events import subscribe
 from services.certification.domain import Certificate
-from services.certification.models import metadata, start_mappers
+from services.certification.models import start_mappers
 from services.certification.service import CertificationService
-
-FUNDER, ORGANISATION = "f-tpro", "o-formation"
-DOSSIERS: dict[str, dict] = {}
-RECEIVED: list[dict] = []  # envelopes seen by the Observer
-
-
-def party(kind: str) -> dict:
-    return {"id": f"{kind}-{uuid.uuid4().hex[:6]}", "name": f"DUBOIS {kind}",
-            "email": f"{kind}@example.org", "kind": kind, "funder_id": FUNDER}
-
-
-def this_month() -> str:
-    return date.today().strftime("%Y-%m")
-
-
-def make_dossier(months_before: int = 2, organisation: str = ORGANISATION, **extra) -> dict:
-    """A dossier whose session began `months_before` months ago and ends in two months."""
-    today = date.today()
-    start = (today.replace(day=1) - timedelta(days=28 * months_before)).replace(day=10)
-    dossier = {
-        "id": str(uuid.uuid4()), "number": "20X000703", "funder_id": FUNDER,
-        "organisation_id": organisation, "organisation_name": "Formations du Lac",
-        "beneficiary": party("beneficiary"), "employer": party("employer"),
-        "training_title": "1ERE ANNEE PHARMACIE", "session_start": start.isoformat(),
-        "session_end": (today + timedelta(days=62)).isoformat(), "status": "in_progress",
-        **extra,
-    }
-    DOSSIERS[dossier["id"]] = dossier
-    return dossier
-
-
-def actor(role="organisation_user", organisation=ORGANISATION, funder=FUNDER, **extra) -> dict:
-    rights = list(ALL_RIGHTS) if role == "organisation_user" else []
-    return {"user_id": f"u-{role}", "role": role, "funder_id": funder,
-            "organisation_id": organisation, "rights": rights, **extra}
-
-
-ORG_USER = actor(ip="192.0.2.10", email="claire@lac.example")
-HOURS = {"training_hours": "147.00", "internship_hours": "0", "absence_hours": "3.5"}
-ATTEST = {"attest": True}
-
-
-class FakeDossiers:
-    """Stands in for the dossiers service: same name, same get_dossier scoping."""
-
-    name = "dossiers"
-
-    @rpc
-    def get_dossier(self, actor, dossier_id):
-        dossier = DOSSIERS.get(dossier_id)
-        if dossier is None or not _may_see(actor, dossier):
-            raise NotFound("dossier_not_found", "Dossier introuvable.")
-        return dossier
-
-    @rpc
-    def list_dossiers(self, actor, query=None, limit=200):
-        summaries = [{k: v for k, v in d.items() if k != "forecast"} for d in DOSSIERS.values()
-                     if _may_see(actor, d)]
-        return summaries[:limit]
-
-
-def _may_see(actor: dict, dossier: dict) -> bool:
-    if actor["funder_id"] != dossier["funder_id"]:
-        return False
-    if actor["role"] == "organisation_user":
-        return actor.get("organisation_id") == dossier["organisation_id"]
-    if actor["role"] in ("beneficiary", "employer"):
-        party = dossier.get(actor["role"])
-        return party is not None and party["id"] == actor.get("party_id")
-    return actor["role"] in ("funder_agent", "funder_admin")
-
-
-ORGANISATION_PROFILE = {
-    "id": ORGANISATION, "funder_id": FUNDER, "name": "Formations du Lac",
-    "siret": "73282932000074", "email": "contact@lac.example",
-    "legal_representative": "Jeanne MARTIN", "address": "12 rue du Lac\n67000 Strasbourg"}
-
-
-class FakeIdentity:
-    """Stands in for identity: the one organisation's profile, to its users and its funder."""
-
-    name = "identity"
-
-    @rpc
-    def get_organisation(self, actor, organisation_id):
-        if not organisation_id.startswith(ORGANISATION) or actor["funder_id"] != FUNDER or (
-                actor["role"] == "organisation_user"
-                and actor.get("organisation_id") != organisation_id):
-            raise NotFound("organisation_not_found", "Organisme de formation introuvable.")
-        return {**ORGANISATION_PROFILE, "id": organisation_id}
-
-    @rpc
-    def get_organisation_profile(self, actor, organisation_id):
-        """The letterhead's completeness, which method 1 checks (INCOMPLETE: none)."""
-        profile = self.get_organisation(actor, organisation_id)
-        incomplete = organisation_id in INCOMPLETE
-        return {**profile, "legal_representative": None if incomplete else "Jeanne MARTIN",
-                "logo": _profile_document("missing" if incomplete else "checked"),
-                "stamp": _profile_document("missing"), "certifier_requested": False,
-                "kbis": _profile_document("missing"),
-                "consent_letter": _profile_document("missing"),
-                "certification_method": {"method": 1, "reason": "Non certificateur."}}
-
-
-INCOMPLETE: set[str] = set()  # organisations without legal representative nor logo
-UNSIGNED: set[str] = set()  # dossiers without a signed certificate deposited
-SENT: list[dict] = []  # direct emails (method 2 codes)
-
-
-def _profile_document(status: str) -> dict:
-    return {"document_id": None if status == "missing" else "doc-x", "status": status,
-            "status_label": status}
-
-
-class FakeDocuments:
-    """documents as certification reads it: every month of a dossier has its signed
-    certificate, except the dossiers in UNSIGNED."""
-
-    name = "documents"
-
-    @rpc
-    def list_documents(self, actor, dossier_id=None, query=None):
-        if dossier_id in UNSIGNED:
-            return []
-        return [{"category": "signed_certificate", "status": "deposited",
-                 "content_type": "application/pdf", "sha256": "5" * 64, "month": month,
-                 "created_at": "2026-01-01T00:00:00Z"}
-                for month in _all_months(DOSSIERS[dossier_id])]
-
-
-def _all_months(dossier: dict) -> list[str]:
-    start, end = (date.fromisoformat(dossier[k]) for k in ("session_start", "session_end"))
-    return [f"{y:04d}-{m:02d}" for y in range(start.year, end.year + 1) for m in range(1, 13)
-            if (start.year, start.month) <= (y, m) <= (end.year, end.month)]
-
-
-class FakeNotifications:
-    name = "notifications"
-
-    @rpc
-    def send_direct_email(self, payload):
-        SENT.append(payload)
-        return {"id": str(uuid.uuid4())}
+from tests.support.integration import (ATTEST, FUNDER, HOURS, ORG_USER, ORGANISATION,
+                                       FakeDocuments, FakeDossiers, FakeIdentity, FakePayments,
+                                       Mail, Recorded, actor, dependency, dispatch,
+                                       outbox_count, this_month)
+from tools.waiting import wait_until
 
 
 class Observer:
     """Counts every `certified` delivery, as a subscriber of another funder system would."""
 
     name = "observer"
+    received = Recorded()  # the envelopes
 
     @subscribe("certification", "certified")
     def on_certified(self, event):
-        RECEIVED.append(event.envelope.model_dump(mode="json"))
-
-
-AFTER: list[dict] = []  # envelopes of contests, transmissions and reopenings
+        self.received.append(event.envelope.model_dump(mode="json"))
 
 
 class AfterObserver:
     """What payments and notifications will consume after certification."""
 
     name = "after_observer"
+    after = Recorded()  # the envelopes
 
     @subscribe("certification", "hours_contested")
     def on_contested(self, event):
-        AFTER.append(event.envelope.model_dump(mode="json"))
+        self.after.append(event.envelope.model_dump(mode="json"))
 
     @subscribe("certification", "hours_transmitted")
     def on_transmitted(self, event):
-        AFTER.append(event.envelope.model_dump(mode="json"))
+        self.after.append(event.envelope.model_dump(mode="json"))
 
     @subscribe("certification", "certificate_reopened")
     def on_reopened(self, event):
-        AFTER.append(event.envelope.model_dump(mode="json"))
+        self.after.append(event.envelope.model_dump(mode="json"))
 
 
-def after_events(dossier_id: str, name: str) -> list[dict]:
-    return [e for e in AFTER if e["type"].endswith("." + name)
+def after_events(after: list[dict], dossier_id: str, name: str) -> list[dict]:
+    return [e for e in after if e["type"].endswith("." + name)
             and e["data"]["dossier_id"] == dossier_id]
 
 
-def wait_until(predicate, timeout: float = 20):
-    """Poll until predicate() is truthy (the timeout only guards against hanging)."""
-    with eventlet.Timeout(timeout):
-        while not (result := predicate()):
-            eventlet.sleep(0.05)
-    return result
-
-
-def certified_for(dossier_id: str) -> list[dict]:
-    return [e for e in RECEIVED if e["data"]["dossier_id"] == dossier_id]
-
-
-def dispatch(amqp_uri: str, service: str, name: str, envelope) -> None:
-    """Publish an envelope as `service` would, bypassing its outbox (tests redelivery)."""
-    event_dispatcher({"AMQP_URI": amqp_uri, "serializer": "json"})(
-        service, name, envelope.model_dump(mode="json"))
-
-
-def lock_month(amqp_uri: str, dossier_id: str, month: str, certificate_id: str) -> None:
-    """payments' month_locked for a certified month, as payments would publish it."""
-    locked = MonthLockedV1(dossier_id=dossier_id, month=month, certificate_id=certificate_id,
-                           hours=MonthHours(training=Decimal("147"), internship=Decimal(0),
-                                            absence=Decimal("3.5")),
-                           locked_at=datetime.now(timezone.utc))
-    dispatch(amqp_uri, "payments", "month_locked",
-             new_envelope("payments", "month_locked", 1, locked))
+def certified_for(received: list[dict], dossier_id: str) -> list[dict]:
+    return [e for e in received if e["data"]["dossier_id"] == dossier_id]
 
 
 @pytest.fixture
-def certification(service_env, container_factory):
+def certification(service_env, container_factory, neighbours, mail):
+    """certification on its own database, its neighbours faked (`mail`: its direct emails)."""
     url = service_env("certification")
-    for fake in (FakeDossiers, FakeIdentity, FakeDocuments, FakeNotifications):
-        container_factory(fake)
+    for fake in (FakeDossiers, FakeIdentity, FakeDocuments, FakePayments):
+        container_factory(fake, NEIGHBOURS=neighbours)
     container_factory(CertificationService)
     return url
 
 
-def outbox_count(url: str, event_name: str) -> int:
-    outbox = metadata.tables["outbox"]
-    with make_engine(url).connect() as conn:
-        return conn.execute(select(func.count()).where(outbox.c.event_name == event_name)).scalar()
-
-
-def test_health_and_months_of_the_session_with_their_statuses(certification, rpc):
+def test_health_and_months_of_the_session_with_their_statuses(certification, rpc, neighbours):
     assert rpc.certification.health() == {"service": "certification", "status": "ok",
                                           "database": "ok"}
-    dossier = make_dossier()
+    dossier = neighbours.dossier()
     listed = rpc.certification.list_certificates(ORG_USER, dossier["id"])
     statuses = {c["month"]: c["status"] for c in listed}
     assert len(listed) >= 5 and [c["month"] for c in listed] == sorted(statuses)
@@ -266,9 +93,9 @@ def test_health_and_months_of_the_session_with_their_statuses(certification, rpc
 
 
 def test_enter_hours_then_certify_publishes_exactly_one_certified(certification, rpc,
-                                                                   container_factory):
-    container_factory(Observer)
-    dossier, month = make_dossier(), this_month()
+                                                                   container_factory, neighbours):
+    received = dependency(container_factory(Observer), Recorded).calls
+    dossier, month = neighbours.dossier(), this_month()
     entered = rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
     assert (entered["status"], entered["training_hours"], entered["absence_hours"]) == (
         "hours_entered", "147.00", "3.50")
@@ -279,7 +106,7 @@ def test_enter_hours_then_certify_publishes_exactly_one_certified(certification,
         "certified", 1, "u-organisation_user")
     assert done["status_label"] == "Certifié par l'organisme"
 
-    events = wait_until(lambda: certified_for(dossier["id"]))
+    events = wait_until(lambda: certified_for(received, dossier["id"]))
     assert outbox_count(certification, "certified") == 1
     assert len(events) == 1
     event = events[0]
@@ -303,8 +130,8 @@ def test_enter_hours_then_certify_publishes_exactly_one_certified(certification,
     assert outbox_count(certification, "certified") == 1
 
 
-def test_rules_and_scoping_over_rpc(certification, rpc):
-    dossier, month = make_dossier(), this_month()
+def test_rules_and_scoping_over_rpc(certification, rpc, neighbours):
+    dossier, month = neighbours.dossier(), this_month()
     with pytest.raises(InvalidInput) as exc:
         rpc.certification.certify(ORG_USER, dossier["id"], month, {"attest": False})
     assert exc.value.code == "attestation_required"
@@ -338,8 +165,8 @@ def test_rules_and_scoping_over_rpc(certification, rpc):
     assert exc.value.code == "not_allowed"
 
 
-def test_entering_and_certifying_need_their_rights(certification, rpc):
-    dossier, month = make_dossier(), this_month()
+def test_entering_and_certifying_need_their_rights(certification, rpc, neighbours):
+    dossier, month = neighbours.dossier(), this_month()
     only_documents = actor(rights=["documents"])
     with pytest.raises(Forbidden) as exc:
         rpc.certification.enter_hours(only_documents, dossier["id"], month, HOURS)
@@ -353,8 +180,8 @@ def test_entering_and_certifying_need_their_rights(certification, rpc):
     assert certified["status"] == "certified"
 
 
-def test_a_closed_dossier_takes_no_more_hours_nor_certification(certification, rpc):
-    dossier, month = make_dossier(), this_month()
+def test_a_closed_dossier_takes_no_more_hours_nor_certification(certification, rpc, neighbours):
+    dossier, month = neighbours.dossier(), this_month()
     rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
     dossier["status"] = "closed"  # the funder closed it in dossiers
     for call, args in ((rpc.certification.enter_hours, HOURS),
@@ -366,8 +193,8 @@ def test_a_closed_dossier_takes_no_more_hours_nor_certification(certification, r
         "hours_entered"
 
 
-def test_two_certify_calls_at_once_only_one_wins(certification, rpc, amqp_uri):
-    dossier, month = make_dossier(), this_month()
+def test_two_certify_calls_at_once_only_one_wins(certification, rpc, amqp_uri, neighbours):
+    dossier, month = neighbours.dossier(), this_month()
     rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
 
     def certify_once():
@@ -408,24 +235,6 @@ def test_stale_version_is_refused(service_env):
     first.close()
 
 
-def certified_and_locked(rpc, amqp_uri: str) -> tuple[dict, str]:
-    """A dossier whose current month is certified, then locked by payments."""
-    dossier, month = make_dossier(), this_month()
-    rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
-    done = rpc.certification.certify(ORG_USER, dossier["id"], month, ATTEST)
-    lock_month(amqp_uri, dossier["id"], month, done["id"])
-    wait_until(lambda: rpc.certification.get_certificate(
-        ORG_USER, dossier["id"], month)["locked_for_payment"])
-    return dossier, month
-
-
-def test_month_locked_marks_the_certificate(certification, rpc, amqp_uri):
-    dossier, month = certified_and_locked(rpc, amqp_uri)
-    with pytest.raises(Conflict) as exc:
-        rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
-    assert exc.value.code == "month_locked"
-
-
 # --- funder settings, entry modes, helpers, dashboard, reopening, payments ----------------
 
 FUNDER_ADMIN = actor("funder_admin", None)
@@ -436,7 +245,7 @@ SETTINGS = {"entry_mode": "day", "code_length": 6, "code_lifetime_minutes": 10,
 
 
 def own_organisation() -> tuple[str, dict]:
-    """An organisation of its own (DOSSIERS is shared by the module's tests)."""
+    """An organisation of its own, whose letterhead a test may make incomplete."""
     organisation = f"{ORGANISATION}-{uuid.uuid4().hex[:6]}"
     return organisation, actor(organisation=organisation, ip="192.0.2.10")
 
@@ -465,11 +274,11 @@ def test_settings_default_then_saved_by_the_funder_admin(certification, rpc):
     assert other["entry_mode"] == "month"
 
 
-def test_per_day_entry_computes_totals_and_warns_over_the_plan(certification, rpc):
+def test_per_day_entry_computes_totals_and_warns_over_the_plan(certification, rpc, neighbours):
     rpc.certification.update_settings(FUNDER_ADMIN, SETTINGS)
     month = this_month()
     first = date.today().replace(day=1)
-    dossier = make_dossier(forecast=[
+    dossier = neighbours.dossier(forecast=[
         {"day": first.isoformat(), "training_hours": "7.00", "internship_hours": "0"}])
     listed = rpc.certification.list_certificates(ORG_USER, dossier["id"])
     assert {c["entry_mode"] for c in listed} == {"day"}
@@ -497,18 +306,18 @@ def test_per_day_entry_computes_totals_and_warns_over_the_plan(certification, rp
     assert kept["training_hours"] == "7.00" and len(kept["days"]) == 1
 
 
-def test_month_totals_refuse_a_detail(certification, rpc):
-    dossier, month = make_dossier(), this_month()
+def test_month_totals_refuse_a_detail(certification, rpc, neighbours):
+    dossier, month = neighbours.dossier(), this_month()
     with pytest.raises(InvalidInput) as exc:
         rpc.certification.enter_hours(ORG_USER, dossier["id"], month, {"days": [
             {"day": date.today().isoformat(), "training_hours": "7"}]})
     assert exc.value.code == "detail_not_expected"
 
 
-def test_proposals_store_nothing(certification, rpc):
+def test_proposals_store_nothing(certification, rpc, neighbours):
     rpc.certification.update_settings(FUNDER_ADMIN, {**SETTINGS, "entry_mode": "half_day"})
     month, first = this_month(), date.today().replace(day=1)
-    dossier = make_dossier(forecast=[
+    dossier = neighbours.dossier(forecast=[
         {"day": first.isoformat(), "training_hours": "7.00", "internship_hours": "0"}])
     forecast = rpc.certification.propose_hours(ORG_USER, dossier["id"], month,
                                                {"source": "forecast"})
@@ -532,10 +341,10 @@ def test_proposals_store_nothing(certification, rpc):
                                         {"source": "zero"})
 
 
-def test_certify_waits_for_the_beneficiary_then_the_funder_reopens(certification, rpc):
+def test_certify_waits_for_the_beneficiary_then_the_funder_reopens(certification, rpc, neighbours):
     rpc.certification.update_settings(FUNDER_ADMIN, {**SETTINGS, "entry_mode": "month"})
     organisation, user = own_organisation()
-    dossier, month = make_dossier(organisation=organisation), this_month()
+    dossier, month = neighbours.dossier(organisation=organisation), this_month()
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
     certified = rpc.certification.certify(user, dossier["id"], month, ATTEST)
     assert certified["status"] == "awaiting_beneficiary_validation"
@@ -569,10 +378,10 @@ def test_certify_waits_for_the_beneficiary_then_the_funder_reopens(certification
                                  {"reason": "Pas le mien"})
 
 
-def test_pending_actions_of_the_organisation(certification, rpc):
+def test_pending_actions_of_the_organisation(certification, rpc, neighbours):
     organisation, user = own_organisation()
-    dossier = make_dossier(months_before=2, organisation=organisation)
-    make_dossier(organisation=organisation, status="closed")  # waits for nothing
+    dossier = neighbours.dossier(months_before=2, organisation=organisation)
+    neighbours.dossier(organisation=organisation, status="closed")  # waits for nothing
     rpc.certification.enter_hours(user, dossier["id"], this_month(), HOURS)
     pending = rpc.certification.pending_actions(user)
     assert {a["dossier_id"] for a in pending["actions"]} == {dossier["id"]}
@@ -603,8 +412,8 @@ def payment(dossier_id: str, months: list[str], advance: bool = False):
 
 
 def test_payment_issued_closes_its_months_but_never_for_an_advance(certification, rpc,
-                                                                   amqp_uri):
-    dossier, month = make_dossier(), this_month()
+                                                                   amqp_uri, neighbours):
+    dossier, month = neighbours.dossier(), this_month()
     listed = rpc.certification.list_certificates(ORG_USER, dossier["id"])
     earlier = listed[0]["month"]
     rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
@@ -651,12 +460,12 @@ def fill(template_base64: str, hours: dict[str, tuple], extra_rows=()) -> str:
     return base64.b64encode(out.getvalue()).decode()
 
 
-def test_template_then_import_of_many_dossiers_with_a_report(certification, rpc):
+def test_template_then_import_of_many_dossiers_with_a_report(certification, rpc, neighbours):
     organisation, user = own_organisation()
     month = this_month()
-    good = make_dossier(organisation=organisation, number="IMP-1")
-    bad = make_dossier(organisation=organisation, number="IMP-2")
-    make_dossier(organisation=f"{organisation}-x", number="IMP-OTHER")  # not theirs
+    good = neighbours.dossier(organisation=organisation, number="IMP-1")
+    bad = neighbours.dossier(organisation=organisation, number="IMP-2")
+    neighbours.dossier(organisation=f"{organisation}-x", number="IMP-OTHER")  # not theirs
     template = rpc.certification.hours_template(user, {"month": month})
     assert template["filename"] == f"modele-heures-{month}.xlsx"
     assert template["content_type"].endswith("spreadsheetml.sheet")
@@ -698,14 +507,14 @@ def test_import_refuses_what_is_no_template(certification, rpc):
                                                       "content_base64": "AA=="})
 
 
-def test_per_day_template_has_a_row_per_session_day(certification, rpc):
+def test_per_day_template_has_a_row_per_session_day(certification, rpc, neighbours):
     import base64
     import io
 
     from openpyxl import load_workbook
     rpc.certification.update_settings(FUNDER_ADMIN, SETTINGS)
     organisation, user = own_organisation()
-    dossier = make_dossier(organisation=organisation, number="JOUR-1")
+    dossier = neighbours.dossier(organisation=organisation, number="JOUR-1")
     month = this_month()
     template = rpc.certification.hours_template(user, {"month": month,
                                                        "dossier_id": dossier["id"]})
@@ -728,21 +537,21 @@ def test_per_day_template_has_a_row_per_session_day(certification, rpc):
 
 # --- certifying: method 1 prerequisites, method 2 codes --------------------------------------
 
-def test_method_1_needs_the_letterhead_and_the_signed_pdf(certification, rpc):
+def test_method_1_needs_the_letterhead_and_the_signed_pdf(certification, rpc, neighbours):
     organisation, user = own_organisation()
-    dossier, month = make_dossier(organisation=organisation), this_month()
+    dossier, month = neighbours.dossier(organisation=organisation), this_month()
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
-    INCOMPLETE.add(organisation)
+    neighbours.incomplete.add(organisation)
     with pytest.raises(Conflict) as exc:
         rpc.certification.certify(user, dossier["id"], month, ATTEST)
     assert exc.value.code == "identity_incomplete"
     assert "représentant légal" in exc.value.message and "logo" in exc.value.message
-    INCOMPLETE.discard(organisation)
-    UNSIGNED.add(dossier["id"])
+    neighbours.incomplete.discard(organisation)
+    neighbours.unsigned.add(dossier["id"])
     with pytest.raises(Conflict) as exc:
         rpc.certification.certify(user, dossier["id"], month, ATTEST)
     assert exc.value.code == "signed_certificate_required"
-    UNSIGNED.discard(dossier["id"])
+    neighbours.unsigned.discard(dossier["id"])
     done = rpc.certification.certify(user, dossier["id"], month, ATTEST)
     assert (done["status"], done["method"], done["certified_document_sha256"]) == (
         "certified", 1, "5" * 64)
@@ -760,16 +569,17 @@ def certifier(amqp_uri: str, organisation: str, method: int = 2, minutes_ago: in
              new_envelope("identity", "certifier_status_changed", 1, data))
 
 
-def code_sent_to(email: str) -> str:
-    return wait_until(lambda: [m for m in SENT if m["to"] == email])[-1]["context"]["code"]
+def code_sent_to(mail: Mail, email: str) -> str:
+    return wait_until(lambda: [m for m in mail.sent if m["to"] == email])[-1]["context"]["code"]
 
 
-def test_method_2_with_the_emailed_code(certification, rpc, amqp_uri, container_factory):
-    container_factory(Observer)
+def test_method_2_with_the_emailed_code(certification, rpc, amqp_uri, container_factory,
+                                        neighbours, mail):
+    received = dependency(container_factory(Observer), Recorded).calls
     organisation, _ = own_organisation()
     user = actor(organisation=organisation, ip="203.0.113.9",
                  email=f"{organisation}@lac.example")
-    dossier, month = make_dossier(organisation=organisation), this_month()
+    dossier, month = neighbours.dossier(organisation=organisation), this_month()
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
     ask = {"attest": True, "accept_ip": True}
     with pytest.raises(Conflict) as exc:  # not (yet) a certifier
@@ -779,9 +589,9 @@ def test_method_2_with_the_emailed_code(certification, rpc, amqp_uri, container_
     sent = wait_until(lambda: _try_request(rpc, user, dossier["id"], month, ask))
     assert sent["code_length"] == 4 and sent["lifetime_minutes"] == 15
     assert sent["sent_to"] == "o***@lac.example"
-    first = code_sent_to(user["email"])
+    first = code_sent_to(mail, user["email"])
     assert len(first) == 4 and first.isdigit()
-    email = [m for m in SENT if m["to"] == user["email"]][-1]
+    email = [m for m in mail.sent if m["to"] == user["email"]][-1]
     assert email["template"] == "certification_code"
     assert email["context"]["dossier_number"] == "20X000703"
 
@@ -789,9 +599,9 @@ def test_method_2_with_the_emailed_code(certification, rpc, amqp_uri, container_
         rpc.certification.request_code(user, dossier["id"], month, {**ask, "accept_ip": False})
     assert exc.value.code == "ip_consent_required"
     # A resend invalidates the first code.
-    SENT.clear()
+    mail.sent.clear()
     rpc.certification.request_code(user, dossier["id"], month, ask)
-    second = code_sent_to(user["email"])
+    second = code_sent_to(mail, user["email"])
     certify2 = {"attest": True, "method": 2, "accept_ip": True}
     if second != first:
         with pytest.raises(InvalidInput) as exc:
@@ -803,7 +613,7 @@ def test_method_2_with_the_emailed_code(certification, rpc, amqp_uri, container_
     done = rpc.certification.certify(user, dossier["id"], month, {**certify2, "code": second})
     assert (done["status"], done["method"]) == ("certified", 2)
     assert done["code_checked_at"] and len(done["certified_document_sha256"]) == 64
-    event = wait_until(lambda: certified_for(dossier["id"]))[0]
+    event = wait_until(lambda: certified_for(received, dossier["id"]))[0]
     assert (event["data"]["method"], event["data"]["certified_from_ip"]) == (2, "203.0.113.9")
     assert second not in str(event)  # the code never travels in events
     with pytest.raises(Conflict):  # single use
@@ -821,16 +631,16 @@ def _try_request(rpc, user, dossier_id, month, ask):
         return None  # the certifier event is not consumed yet
 
 
-def test_method_2_three_wrong_codes_then_a_new_one(certification, rpc, amqp_uri):
+def test_method_2_three_wrong_codes_then_a_new_one(certification, rpc, amqp_uri, neighbours, mail):
     organisation, _ = own_organisation()
     user = actor(organisation=organisation, email=f"{organisation}@lac.example")
-    dossier, month = make_dossier(organisation=organisation), this_month()
+    dossier, month = neighbours.dossier(organisation=organisation), this_month()
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
     certifier(amqp_uri, organisation)
     certifier(amqp_uri, organisation, method=1, minutes_ago=5)  # older: changes nothing
     ask = {"attest": True, "accept_ip": True}
     wait_until(lambda: _try_request(rpc, user, dossier["id"], month, ask))
-    right = code_sent_to(user["email"])
+    right = code_sent_to(mail, user["email"])
     wrong = "0000" if right != "0000" else "1111"
     certify2 = {"attest": True, "method": 2, "accept_ip": True, "code": wrong}
     for left in (2, 1, 0):
@@ -844,14 +654,16 @@ def test_method_2_three_wrong_codes_then_a_new_one(certification, rpc, amqp_uri)
         "hours_entered"
     # A six-digit code when the funder says so.
     rpc.certification.update_settings(FUNDER_ADMIN, {**SETTINGS, "entry_mode": "month"})
-    SENT.clear()
+    mail.sent.clear()
     assert rpc.certification.request_code(user, dossier["id"], month, ask)["code_length"] == 6
-    assert len(code_sent_to(user["email"])) == 6
+    assert len(code_sent_to(mail, user["email"])) == 6
 
 
-def test_month_unlocked_by_payments_reopens_the_month(certification, rpc, amqp_uri):
+def test_month_unlocked_by_payments_reopens_the_month(certification, rpc, amqp_uri, neighbours):
     from contracts.events import MonthUnlockedV1
-    dossier, month = certified_and_locked(rpc, amqp_uri)
+    dossier, month = neighbours.dossier(), this_month()
+    rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
+    rpc.certification.certify(ORG_USER, dossier["id"], month, ATTEST)
     unlocked = MonthUnlockedV1(dossier_id=dossier["id"], month=month, reason="Heures erronées",
                                unlocked_by="agent", unlocked_at=datetime.now(timezone.utc))
     dispatch(amqp_uri, "payments", "month_unlocked",
@@ -877,11 +689,11 @@ def parties_of(dossier: dict) -> tuple[dict, dict]:
 
 
 def test_beneficiary_then_employer_validate_and_the_funder_is_told(certification, rpc,
-                                                                   container_factory):
-    container_factory(Observer)
+                                                                   container_factory, neighbours):
+    received = dependency(container_factory(Observer), Recorded).calls
     both_validate(rpc)
     organisation, user = own_organisation()
-    dossier, month = make_dossier(organisation=organisation), this_month()
+    dossier, month = neighbours.dossier(organisation=organisation), this_month()
     beneficiary, employer = parties_of(dossier)
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
     with pytest.raises(Conflict) as exc:  # nothing certified yet
@@ -890,7 +702,7 @@ def test_beneficiary_then_employer_validate_and_the_funder_is_told(certification
     certified = rpc.certification.certify(user, dossier["id"], month, ATTEST)
     assert (certified["status"], certified["validations"]) == (
         "awaiting_beneficiary_validation", ["beneficiary", "employer"])
-    event = wait_until(lambda: certified_for(dossier["id"]))[0]["data"]
+    event = wait_until(lambda: certified_for(received, dossier["id"]))[0]["data"]
     assert (event["funder_notification_email"], event["validations"]) == (
         "suivi@tpro.example", ["beneficiary", "employer"])
 
@@ -899,7 +711,7 @@ def test_beneficiary_then_employer_validate_and_the_funder_is_told(certification
     with pytest.raises(Forbidden) as exc:
         rpc.certification.validate_hours(user, dossier["id"], month)
     assert exc.value.code == "not_a_party"
-    stranger = actor("beneficiary", None, party_id=make_dossier()["beneficiary"]["id"])
+    stranger = actor("beneficiary", None, party_id=neighbours.dossier()["beneficiary"]["id"])
     with pytest.raises(NotFound):
         rpc.certification.validate_hours(stranger, dossier["id"], month)
     after_one = rpc.certification.validate_hours(beneficiary, dossier["id"], month)
@@ -913,11 +725,11 @@ def test_beneficiary_then_employer_validate_and_the_funder_is_told(certification
 
 
 def test_a_contest_tells_the_organisation_then_the_funder_reopens(certification, rpc,
-                                                                  container_factory):
-    container_factory(AfterObserver)
+                                                                  container_factory, neighbours):
+    after = dependency(container_factory(AfterObserver), Recorded).calls
     both_validate(rpc)
     organisation, user = own_organisation()
-    dossier, month = make_dossier(organisation=organisation), this_month()
+    dossier, month = neighbours.dossier(organisation=organisation), this_month()
     beneficiary, _ = parties_of(dossier)
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
     rpc.certification.certify(user, dossier["id"], month, ATTEST)
@@ -928,7 +740,7 @@ def test_a_contest_tells_the_organisation_then_the_funder_reopens(certification,
     assert (contested["status"], contested["contested_party"], contested["contest_reason"]) == (
         "contested", "beneficiary", "Absente le 3")
     assert contested["status_label"] == "Heures contestées par le bénéficiaire : Absente le 3"
-    event = wait_until(lambda: after_events(dossier["id"], "hours_contested"))[0]["data"]
+    event = wait_until(lambda: after_events(after, dossier["id"], "hours_contested"))[0]["data"]
     assert (event["organisation_email"], event["funder_notification_email"], event["party"],
             event["reason"]) == ("contact@lac.example", "suivi@tpro.example", "beneficiary",
                                  "Absente le 3")
@@ -939,7 +751,8 @@ def test_a_contest_tells_the_organisation_then_the_funder_reopens(certification,
     reopened = rpc.certification.reopen(FUNDER_AGENT, dossier["id"], month,
                                         {"reason": "Contestation fondée"})
     assert reopened["status"] == "reopened"
-    event = wait_until(lambda: after_events(dossier["id"], "certificate_reopened"))[0]["data"]
+    event = wait_until(
+        lambda: after_events(after, dossier["id"], "certificate_reopened"))[0]["data"]
     assert (event["month"], event["reason"], event["reopened_by"]) == (
         month, "Contestation fondée", "u-funder_agent")
     rpc.certification.enter_hours(user, dossier["id"], month, {**HOURS, "absence_hours": "7"})
@@ -948,12 +761,12 @@ def test_a_contest_tells_the_organisation_then_the_funder_reopens(certification,
                                                           None)
 
 
-def test_transmit_certified_hours_once(certification, rpc, container_factory):
-    container_factory(AfterObserver)
+def test_transmit_certified_hours_once(certification, rpc, container_factory, neighbours):
+    after = dependency(container_factory(AfterObserver), Recorded).calls
     rpc.certification.update_settings(FUNDER_ADMIN, {**SETTINGS, "entry_mode": "month",
                                                      "beneficiary_validation": False})
     organisation, user = own_organisation()
-    dossier, month = make_dossier(organisation=organisation), this_month()
+    dossier, month = neighbours.dossier(organisation=organisation), this_month()
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
     with pytest.raises(Conflict) as exc:
         rpc.certification.transmit_hours(FUNDER_AGENT, dossier["id"], month)
@@ -971,16 +784,16 @@ def test_transmit_certified_hours_once(certification, rpc, container_factory):
     assert (second["transmitted_by"], second["transmitted_at"]) == (
         first["transmitted_by"], first["transmitted_at"])
     assert outbox_count(certification, "hours_transmitted") == 1
-    event = wait_until(lambda: after_events(dossier["id"], "hours_transmitted"))
+    event = wait_until(lambda: after_events(after, dossier["id"], "hours_transmitted"))
     assert (event[0]["data"]["status"], event[0]["data"]["hours"]["training"]) == (
         "certified", "147.00")
 
 
-def test_code_requests_are_limited_per_user_and_month(certification, rpc, amqp_uri):
+def test_code_requests_are_limited_per_user_and_month(certification, rpc, amqp_uri, neighbours):
     from contracts.common.errors import TooManyRequests
     organisation, _ = own_organisation()
     user = actor(organisation=organisation, email=f"{organisation}@lac.example")
-    dossier, month = make_dossier(organisation=organisation), this_month()
+    dossier, month = neighbours.dossier(organisation=organisation), this_month()
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
     certifier(amqp_uri, organisation)
     ask = {"attest": True, "accept_ip": True}
@@ -992,23 +805,3 @@ def test_code_requests_are_limited_per_user_and_month(certification, rpc, amqp_u
     assert exc.value.code == "too_many_code_requests"
     colleague = {**user, "user_id": "u-colleague"}  # the limit is per user
     assert rpc.certification.request_code(colleague, dossier["id"], month, ask)["code_length"]
-
-
-def test_a_change_lost_to_a_concurrent_one_runs_again_once():
-    from services.certification.service import _retried
-    outcomes = [Conflict("concurrent_change", "x"), "done"]
-
-    def change():
-        outcome = outcomes.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-    assert _retried(change) == "done"
-    outcomes[:] = [Conflict("concurrent_change", "x"), Conflict("concurrent_change", "y")]
-    with pytest.raises(Conflict) as exc:
-        _retried(change)
-    assert exc.value.message == "y"
-    outcomes[:] = [Conflict("not_awaiting_validation", "z"), "never"]
-    with pytest.raises(Conflict):
-        _retried(change)
-    assert outcomes == ["never"]  # other conflicts are not run again

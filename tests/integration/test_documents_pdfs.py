@@ -1,6 +1,6 @@
 """Every generated PDF on real RabbitMQ + PostgreSQL: the real documents and certification
-services (dossiers and identity faked, as in test_certification_service.py), each PDF read
-back with pypdf."""
+services (dossiers and identity faked, tests/support/integration.py), each PDF read back with
+pypdf."""
 from __future__ import annotations
 
 import base64
@@ -20,11 +20,10 @@ from contracts.events import CertifiedV1, MonthHours, Party
 from contracts.common.errors import Conflict, Forbidden, NotFound
 from services.certification.service import CertificationService
 from services.documents.service import DocumentsService
-from tests.integration.test_certification_service import (DOSSIERS, FUNDER, HOURS, ORG_USER,
-                                                          ORGANISATION, FakeDossiers,
-                                                          FakeIdentity, actor, party,
-                                                          wait_until)
-from tests.unit.test_pdfs_render import pdf_text
+from tests.support.documents import pdf_text
+from tests.support.integration import (FUNDER, HOURS, ORG_USER, ORGANISATION, FakeDossiers,
+                                       FakeIdentity, actor)
+from tools.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,16 +32,10 @@ STAFF = actor("funder_agent", None)
 OTHER_ORGANISATION = actor(organisation="o-other")
 
 
-def make_dossier() -> dict:
-    dossier = {
-        "id": str(uuid.uuid4()), "number": "16/0/5756", "funder_id": FUNDER,
-        "organisation_id": ORGANISATION, "organisation_name": "Formations du Lac",
-        "beneficiary": party("beneficiary"), "employer": party("employer"),
-        "training_title": "Titre professionnel Développeur web",
-        "session_start": "2026-09-01", "session_end": "2027-01-31", "status": "in_progress",
-    }
-    DOSSIERS[dossier["id"]] = dossier
-    return dossier
+def make_dossier(neighbours) -> dict:
+    return neighbours.dossier(number="16/0/5756",
+                              training_title="Titre professionnel Développeur web",
+                              session_start="2026-09-01", session_end="2027-01-31")
 
 
 def png(size: tuple[int, int], color: str) -> str:
@@ -68,12 +61,12 @@ def content_of(rpc, who: dict, document_id: str) -> bytes:
 
 
 @pytest.fixture
-def services(service_env, container_factory):
+def services(service_env, container_factory, neighbours):
     """documents and certification, with dossiers and identity faked."""
     service_env("documents")
     service_env("certification")
     for service in (FakeDossiers, FakeIdentity, DocumentsService, CertificationService):
-        container_factory(service)
+        container_factory(service, NEIGHBOURS=neighbours)
 
 
 @pytest.fixture
@@ -92,8 +85,8 @@ CERTIFICATE_TEXTS = (
 )
 
 
-def test_draft_certificate_through_certification(services, rpc):
-    dossier = make_dossier()
+def test_draft_certificate_through_certification(services, rpc, neighbours):
+    dossier = make_dossier(neighbours)
     with pytest.raises(Conflict) as refused:
         rpc.certification.draft_certificate(ORG_USER, dossier["id"], MONTH)
     assert refused.value.code == "hours_not_entered"
@@ -129,8 +122,9 @@ def test_draft_certificate_through_certification(services, rpc):
             "hours": {"training": "1", "internship": "0", "absence": "0"}})
 
 
-def test_certify_stores_the_final_certificate_with_a_verification_reference(services, rpc):
-    dossier = make_dossier()
+def test_certify_stores_the_final_certificate_with_a_verification_reference(
+        services, rpc, neighbours):
+    dossier = make_dossier(neighbours)
     rpc.certification.enter_hours(ORG_USER, dossier["id"], MONTH, HOURS)
     # Method 1: the draft, "signed", deposited as the month's signed certificate.
     draft = rpc.certification.draft_certificate(ORG_USER, dossier["id"], MONTH)
@@ -178,8 +172,9 @@ def method_2_event(dossier: dict) -> dict:
     return new_envelope("certification", "certified", 1, data).model_dump(mode="json")
 
 
-def test_method_2_final_certificate_carries_the_electronic_block(documents, rpc, amqp_uri):
-    dossier = make_dossier()
+def test_method_2_final_certificate_carries_the_electronic_block(documents, rpc, amqp_uri,
+                                                                 neighbours):
+    dossier = make_dossier(neighbours)
     with entrypoint_waiter(documents, "on_certified", timeout=60) as result:
         event_dispatcher({"AMQP_URI": amqp_uri, "serializer": "json"})(
             "certification", "certified", method_2_event(dossier))
@@ -212,8 +207,8 @@ def attendance_request(dossier: dict, days=ATTENDANCE_DAYS) -> dict:
         "days": days}
 
 
-def test_attendance_sheet_is_stored_and_seen_by_the_dossiers_parties(documents, rpc):
-    dossier = make_dossier()
+def test_attendance_sheet_is_stored_and_seen_by_the_dossiers_parties(documents, rpc, neighbours):
+    dossier = make_dossier(neighbours)
     made = rpc.documents.render_attendance_sheet(ORG_USER, attendance_request(dossier))
     document = made["document"]
     assert (document["category"], document["status"]) == ("attendance_sheet", "generated")
@@ -234,8 +229,8 @@ def test_attendance_sheet_is_stored_and_seen_by_the_dossiers_parties(documents, 
         rpc.documents.render_attendance_sheet(OTHER_ORGANISATION, attendance_request(dossier))
 
 
-def test_remittance_advice_is_issued_by_funder_staff_only(documents, rpc):
-    dossier = make_dossier()
+def test_remittance_advice_is_issued_by_funder_staff_only(documents, rpc, neighbours):
+    dossier = make_dossier(neighbours)
     request = {
         "payment_number": "107", "payment_date": "2019-08-23", "funder_id": FUNDER,
         "organisation_id": ORGANISATION, "organisation_name": "Formations du Lac",

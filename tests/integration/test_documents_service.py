@@ -7,7 +7,6 @@ import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-import eventlet
 import pytest
 from eventlet import patcher
 from nameko.standalone.events import event_dispatcher
@@ -22,6 +21,7 @@ from contracts.common.errors import NotFound
 from services.documents import adapters
 from services.documents.domain import blob_path
 from services.documents.service import DocumentsService
+from tools.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -123,9 +123,7 @@ def test_health_answers_while_a_pdf_is_being_rendered(service_env, container_fac
     with entrypoint_waiter(container, "on_certified", timeout=60) as result:
         event_dispatcher({"AMQP_URI": amqp_uri, "serializer": "json"})(
             "certification", "certified", envelope)
-        with eventlet.Timeout(30):
-            while not started.is_set():
-                eventlet.sleep(0.02)
+        wait_until(started.is_set, message="the render started")
         try:
             assert rpc.documents.health() == {"service": "documents", "status": "ok",
                                               "database": "ok"}

@@ -10,7 +10,6 @@ import base64
 import uuid
 from datetime import datetime
 
-import eventlet
 import pytest
 from nameko.rpc import rpc as rpc_entrypoint
 from sqlalchemy import func, select
@@ -24,8 +23,9 @@ from servicekit.events import subscribe
 from services.documents.domain import blob_path
 from services.documents.models import metadata
 from services.documents.service import DocumentsService
-from tests.unit.test_documents_uploads import (CORRUPT_PDF, b64, corrupt_png, image_bytes,
-                                               pdf_bytes)
+from tests.support.documents import CORRUPT_PDF, b64, corrupt_png, image_bytes, pdf_bytes
+from tests.support.integration import Recorded, dependency
+from tools.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,6 @@ DOSSIERS = {
            "training_title": "Pharmacie", "session_start": "2026-01-05",
            "session_end": "2026-12-18", "status": "in_progress"},
 }
-REVIEWS: list[dict] = []  # review events seen by the Observer
 
 
 class FakeDossiers:
@@ -81,18 +80,19 @@ def _party(dossier: dict, field: str):
 
 class Observer:
     name = "observer"
+    reviews = Recorded()  # the envelopes of documents' events
 
     @subscribe("documents", "document_uploaded")
     def on_uploaded(self, event):
-        REVIEWS.append(event.envelope.model_dump(mode="json"))
+        self.reviews.append(event.envelope.model_dump(mode="json"))
 
     @subscribe("documents", "document_checked")
     def on_checked(self, event):
-        REVIEWS.append(event.envelope.model_dump(mode="json"))
+        self.reviews.append(event.envelope.model_dump(mode="json"))
 
     @subscribe("documents", "document_rejected")
     def on_rejected(self, event):
-        REVIEWS.append(event.envelope.model_dump(mode="json"))
+        self.reviews.append(event.envelope.model_dump(mode="json"))
 
 
 @pytest.fixture
@@ -122,13 +122,6 @@ def signed(**fields) -> dict:
     return {"category": "signed_certificate", "filename": "certificat-fevrier.pdf",
             "content_base64": b64(pdf_bytes(2)), "dossier_id": "d1",
             "period_start": "2026-02-01", "period_end": "2026-02-28", **fields}
-
-
-def wait_until(predicate, timeout: float = 20):
-    with eventlet.Timeout(timeout):
-        while not (result := predicate()):
-            eventlet.sleep(0.05)
-    return result
 
 
 def test_upload_returns_a_receipt_and_stores_the_bytes_once(documents, rpc):
@@ -256,7 +249,7 @@ def test_categories_listed_and_added_by_funder_staff(documents, rpc):
 
 
 def test_check_and_reject_publish_their_events(documents, rpc, container_factory):
-    container_factory(Observer)
+    reviews = dependency(container_factory(Observer), Recorded).calls
     receipt = rpc.documents.upload(ORG, signed())
     document_id = receipt["document_id"]
     with pytest.raises(Forbidden):
@@ -277,7 +270,7 @@ def test_check_and_reject_publish_their_events(documents, rpc, container_factory
     with pytest.raises(InvalidInput):
         rpc.documents.reject_document(AGENT, document_id, {"reason_code": "because"})
 
-    events = wait_until(lambda: len(REVIEWS_FOR(document_id)) >= 3 and REVIEWS_FOR(document_id))
+    events = wait_until(lambda: len(found := reviews_of(reviews, document_id)) >= 3 and found)
     by_type = {e["type"]: e["data"] for e in events}
     data = by_type["fr.jalon.documents.document_uploaded"]
     assert (data["category"], data["funder_id"], data["organisation_id"], data["dossier_id"],
@@ -293,8 +286,8 @@ def test_check_and_reject_publish_their_events(documents, rpc, container_factory
     assert count(documents, "outbox") == 3  # uploaded, checked, rejected
 
 
-def REVIEWS_FOR(document_id: str) -> list[dict]:  # noqa: N802
-    return [e for e in REVIEWS if e["data"]["document_id"] == document_id]
+def reviews_of(reviews: list[dict], document_id: str) -> list[dict]:
+    return [e for e in reviews if e["data"]["document_id"] == document_id]
 
 
 def test_owner_changes_replaces_and_deletes_within_the_rules(documents, rpc):

@@ -6,24 +6,19 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import eventlet
 import pytest
 
 from services.dossiers.service import DossiersService
-from services.identity.service import IdentityService
 from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.integration.test_identity_service import (SENT, FakeNotifications, bootstrap,
-                                                     first_login, new_organisation)
+from tests.support.integration import bootstrap, new_organisation, valid_siret
+from tools.waiting import wait_until
 
 
 @pytest.fixture
-def world(service_env, container_factory, rpc):
-    """Funder GE with organisations 1 and 2 (one dossier each), and funder IDF."""
-    service_env("identity")
+def world(identity, mail, service_env, container_factory, rpc):
+    """Funder GE with organisations 1 and 2 (one dossier each), and funder IDF; identity, for
+    real, emails the provisional passwords to `mail`."""
     db_url = service_env("dossiers")
-    SENT.clear()
-    container_factory(FakeNotifications)  # identity emails the provisional passwords
-    container_factory(IdentityService)
     container_factory(DossiersService)
     admin = bootstrap(rpc, "tpro-ge")
     other_admin = bootstrap(rpc, "tpro-idf")
@@ -37,8 +32,8 @@ def world(service_env, container_factory, rpc):
                                                     "email": "rh@garage.example.org"})
     w = SimpleNamespace(admin=admin, other_admin=other_admin, first=first, second=second,
                         michelle=michelle, paul=paul, employer=employer,
-                        first_user=first_login(rpc, "first"),
-                        second_user=first_login(rpc, "second"), db_url=db_url)
+                        first_user=mail.first_login(rpc, "first"),
+                        second_user=mail.first_login(rpc, "second"), db_url=db_url)
     w.d1 = rpc.dossiers.create_dossier(admin, dossier("20X000703", first, michelle, employer))
     w.d2 = rpc.dossiers.create_dossier(admin, dossier("16/0/5756", second, paul))
     return w
@@ -149,7 +144,6 @@ from sqlalchemy import func, select  # noqa: E402
 
 from services.dossiers.models import metadata  # noqa: E402
 from servicekit.db import make_engine  # noqa: E402
-from tests.integration.test_identity_service import valid_siret  # noqa: E402
 
 FORECAST = [{"day": "2026-01-05", "training_hours": "7.00", "internship_hours": "0.00"},
             {"day": "2026-01-06", "training_hours": "3.50", "internship_hours": "3.50"}]
@@ -428,24 +422,19 @@ def test_identity_finds_the_funders_organisations_by_siret(world, rpc):
         rpc.identity.find_organisations_by_siret(w.first_user, [valid_siret(1)])
 
 
-def test_parties_get_their_accounts_with_the_dossier_and_a_later_employer(world, rpc):
+def test_parties_get_their_accounts_with_the_dossier_and_a_later_employer(world, rpc, mail):
     """dossier_created opens the beneficiary's and employer's accounts (identity, for real);
     dossier_updated opens the account of an employer named later, once."""
     def credentials_to(email):
-        return [e for e in SENT if e["template"] == "account_credentials" and e["to"] == email]
+        return [e for e in mail.sent if e["template"] == "account_credentials" and e["to"] == email]
 
-    def wait_for(predicate, seconds=20):
-        with eventlet.Timeout(seconds):
-            while not predicate():
-                eventlet.sleep(0.05)
-
-    wait_for(lambda: credentials_to("michelle@example.org") and
-             credentials_to("rh@garage.example.org") and credentials_to("paul@example.org"))
+    wait_until(lambda: credentials_to("michelle@example.org") and
+               credentials_to("rh@garage.example.org") and credentials_to("paul@example.org"))
     later = rpc.dossiers.create_employer(world.admin, {"name": "Boulangerie Roux",
                                                        "email": "rh@roux.example.org"})
     rpc.dossiers.update_dossier(world.admin, world.d2["id"], {"employer_id": later["id"]})
     rpc.dossiers.update_dossier(world.admin, world.d2["id"], {"training_title": "Autre titre"})
-    wait_for(lambda: credentials_to("rh@roux.example.org"))
+    wait_until(lambda: credentials_to("rh@roux.example.org"))
     [sent] = credentials_to("rh@roux.example.org")
     assert sent["context"]["dossier_number"] == "16/0/5756"
     assert len(credentials_to("paul@example.org")) == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from nameko.rpc import rpc
 from servicekit.context import RequestContext, idempotency_key
 from contracts.common.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from gateway.service import GatewayService
+from tools.smtp import free_port
 
 ORG_TOKEN = "org-token"
 FUNDER_TOKEN = "funder-token"
@@ -27,11 +27,15 @@ RESTRICTED_TOKEN = "restricted-token"  # first login not finished
 API_TOKEN = "jat_abc_DEF-123"
 PDF = b"%PDF-1.4 certificat"
 NOW = "2026-03-01T10:00:00Z"
-seen: dict[str, list] = {}
 
 
-def _record(service: str, context: str, *args) -> None:
-    seen.setdefault(service, []).append((context, *args))
+class Seen(DependencyProvider):
+    """Notes a fake's calls, (correlation id, method, *arguments) by service, into the record
+    of the module's Stack (its containers' config "SEEN"): see the `seen` fixture."""
+
+    def get_dependency(self, worker_ctx):
+        record = self.container.config["SEEN"]
+        return lambda service, *call: record.setdefault(service, []).append(call)
 
 
 def _actor(role: str) -> dict:
@@ -116,6 +120,7 @@ class IdempotencyKey(DependencyProvider):
 class FakeIdentity:
     name = "identity"
     context = RequestContext()
+    record = Seen()
 
     @rpc
     def health(self):
@@ -123,7 +128,7 @@ class FakeIdentity:
 
     @rpc
     def authenticate(self, token):
-        _record("identity", self.context, "authenticate", token)
+        self.record("identity", self.context, "authenticate", token)
         roles = {ORG_TOKEN: "organisation_user", FUNDER_TOKEN: "funder_admin",
                  RESTRICTED_TOKEN: "organisation_user", API_TOKEN: "organisation_user"}
         if token not in roles:
@@ -137,12 +142,12 @@ class FakeIdentity:
 
     @rpc
     def login(self, credentials, ip=None):
-        _record("identity", self.context, "login", credentials["identifier"], ip)
+        self.record("identity", self.context, "login", credentials["identifier"], ip)
         return {"access_token": ORG_TOKEN, "token_type": "Bearer", "expires_at": NOW}
 
     @rpc
     def logout(self, token):
-        _record("identity", self.context, "logout", token)
+        self.record("identity", self.context, "logout", token)
 
     @rpc
     def me(self, actor):
@@ -151,41 +156,41 @@ class FakeIdentity:
     # first login and my account: each records what it got, answers the contract's shape
     @rpc
     def personalise(self, actor, payload):
-        _record("identity", self.context, "personalise", actor, payload)
+        self.record("identity", self.context, "personalise", actor, payload)
         return {**_me(actor), "privacy_policy_pending": True,
                 "pending_identifier": payload["new_identifier"]}
 
     @rpc
     def confirm_identifier(self, token):
-        _record("identity", self.context, "confirm_identifier", token)
+        self.record("identity", self.context, "confirm_identifier", token)
         if token == "used":
             raise NotFound("invalid_link", "Ce lien n'est plus valable.")
 
     @rpc
     def confirm_email_change(self, token):
-        _record("identity", self.context, "confirm_email_change", token)
+        self.record("identity", self.context, "confirm_email_change", token)
         if token == "taken":
             raise Conflict("email_taken", "Cette adresse e-mail est déjà celle d'un autre compte.")
 
     @rpc
     def cancel_email_change(self, token):
-        _record("identity", self.context, "cancel_email_change", token)
+        self.record("identity", self.context, "cancel_email_change", token)
 
     @rpc
     def accept_privacy_policy(self, actor, payload):
-        _record("identity", self.context, "accept_privacy_policy", actor, payload)
+        self.record("identity", self.context, "accept_privacy_policy", actor, payload)
         return _me(actor)
 
     @rpc
     def request_password_reset(self, payload, ip=None):
-        _record("identity", self.context, "request_password_reset", payload, ip)
+        self.record("identity", self.context, "request_password_reset", payload, ip)
         if payload.get("captcha_token") == "bad":
             raise InvalidInput("captcha_failed", "La vérification anti-robot a échoué.")
         return {}
 
     @rpc
     def reset_password(self, payload):
-        _record("identity", self.context, "reset_password", payload)
+        self.record("identity", self.context, "reset_password", payload)
 
     @rpc
     def update_me(self, actor, payload):
@@ -193,7 +198,7 @@ class FakeIdentity:
 
     @rpc
     def change_password(self, actor, payload):
-        _record("identity", self.context, "change_password", actor, payload)
+        self.record("identity", self.context, "change_password", actor, payload)
 
     @rpc
     def change_identifier(self, actor, payload):
@@ -220,7 +225,7 @@ class FakeIdentity:
 
     @rpc
     def create_user(self, actor, organisation_id, payload):
-        _record("identity", self.context, "create_user", organisation_id, payload)
+        self.record("identity", self.context, "create_user", organisation_id, payload)
         return _user_details(credentials_sent=True)
 
     @rpc
@@ -251,11 +256,11 @@ class FakeIdentity:
 
     @rpc
     def revoke_api_token(self, actor, token_id):
-        _record("identity", self.context, "revoke_api_token", token_id)
+        self.record("identity", self.context, "revoke_api_token", token_id)
 
     @rpc
     def audit_trail(self, actor, organisation_id, limit=200):
-        _record("identity", self.context, "audit_trail", organisation_id, limit)
+        self.record("identity", self.context, "audit_trail", organisation_id, limit)
         return [{"at": NOW, "user_id": "u1", "organisation_id": organisation_id,
                  "action": "login_succeeded", "target": None, "ip": "192.0.2.1",
                  "details": {}}]
@@ -272,6 +277,7 @@ class FakeIdentity:
 class FakeDossiers:
     name = "dossiers"
     context = RequestContext()
+    record = Seen()
 
     @rpc
     def health(self):
@@ -297,24 +303,24 @@ class FakeDossiers:
 
     @rpc
     def list_dossiers(self, actor, query=None):
-        _record("dossiers", self.context, "list_dossiers", actor, query)
+        self.record("dossiers", self.context, "list_dossiers", actor, query)
         return [_dossier()]
 
     @rpc
     def update_dossier(self, actor, dossier_id, change):
-        _record("dossiers", self.context, "update_dossier", dossier_id, change)
+        self.record("dossiers", self.context, "update_dossier", dossier_id, change)
         if dossier_id == "missing":
             raise NotFound("dossier_not_found", "Dossier introuvable.")
         return {**_dossier(dossier_id), "forecast": []}
 
     @rpc
     def import_dossiers(self, actor, payload):
-        _record("dossiers", self.context, "import_dossiers", payload)
+        self.record("dossiers", self.context, "import_dossiers", payload)
         return _import_report()
 
     @rpc
     def import_spreadsheet(self, actor, payload):
-        _record("dossiers", self.context, "import_spreadsheet", payload)
+        self.record("dossiers", self.context, "import_spreadsheet", payload)
         if base64.b64decode(payload["content_base64"]).startswith(b"%PDF"):
             raise InvalidInput("not_a_spreadsheet", "Ce fichier n'est pas un tableur lisible.")
         return _import_report()
@@ -323,6 +329,7 @@ class FakeDossiers:
 class FakeCertification:
     name = "certification"
     context = RequestContext()
+    record = Seen()
     idempotency_key = IdempotencyKey()
 
     @rpc
@@ -343,7 +350,7 @@ class FakeCertification:
 
     @rpc
     def enter_hours(self, actor, dossier_id, month, entry):
-        _record("certification", self.context, "enter_hours", actor, entry)
+        self.record("certification", self.context, "enter_hours", actor, entry)
         totals = {k: v for k, v in entry.items() if k != "days"}  # days: an input shape
         return _certificate(dossier_id, month, **totals)
 
@@ -383,7 +390,7 @@ class FakeCertification:
 
     @rpc
     def transmit_hours(self, actor, dossier_id, month):
-        _record("certification", self.context, "transmit_hours", self.idempotency_key)
+        self.record("certification", self.context, "transmit_hours", self.idempotency_key)
         return _certificate(dossier_id, month, transmitted_at=NOW)
 
     @rpc
@@ -406,7 +413,7 @@ class FakeCertification:
 
     @rpc
     def import_hours(self, actor, upload):
-        _record("certification", self.context, "import_hours", upload)
+        self.record("certification", self.context, "import_hours", upload)
         return {"entered": 0, "errors": 0, "rows": []}
 
 
@@ -500,6 +507,7 @@ def _credit_note_mode(organisation_id: str) -> dict:
 class FakeDocuments:
     name = "documents"
     context = RequestContext()
+    record = Seen()
 
     @rpc
     def health(self):
@@ -511,7 +519,7 @@ class FakeDocuments:
 
     @rpc
     def list_documents(self, actor, dossier_id=None, query=None):
-        _record("documents", self.context, "list_documents", dossier_id, query)
+        self.record("documents", self.context, "list_documents", dossier_id, query)
         return [_document()["document"]]
 
     @rpc
@@ -537,24 +545,24 @@ class FakeDocuments:
 
     @rpc
     def upload(self, actor, payload):
-        _record("documents", self.context, "upload", actor, payload)
+        self.record("documents", self.context, "upload", actor, payload)
         return _receipt(payload)
 
     @rpc
     def replace_document(self, actor, document_id, payload):
-        _record("documents", self.context, "replace_document", document_id, payload)
+        self.record("documents", self.context, "replace_document", document_id, payload)
         return _receipt({**payload, "category": "kbis"})
 
     @rpc
     def update_document(self, actor, document_id, payload):
-        _record("documents", self.context, "update_document", document_id, payload)
+        self.record("documents", self.context, "update_document", document_id, payload)
         return {**_document()["document"], **{k: v for k, v in payload.items() if v}}
 
     @rpc
     def delete_document(self, actor, document_id):
         if document_id == "checked":
             raise Conflict("document_checked", "Un document contrôlé ne peut être supprimé.")
-        _record("documents", self.context, "delete_document", document_id)
+        self.record("documents", self.context, "delete_document", document_id)
 
     @rpc
     def check_document(self, actor, document_id):
@@ -606,12 +614,6 @@ class FakeNotifications:
 FAKES = (FakeIdentity, FakeDossiers, FakeCertification, FakePayments, FakeDocuments)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Stack:
     """Module-wide containers: started once, killed together (stopping each one politely
     costs seconds apiece, and this file must stay fast)."""
@@ -619,12 +621,14 @@ class Stack:
     def __init__(self, amqp_uri: str):
         self.amqp_uri = amqp_uri
         self.containers = []
+        self.seen: dict[str, list] = {}  # the fakes' calls (Seen)
 
     def start(self, service_cls, **extra_config):
         from nameko.containers import ServiceContainer
 
         from servicekit import config
-        conf = {**config.load().nameko_config(), "AMQP_URI": self.amqp_uri, **extra_config}
+        conf = {**config.load().nameko_config(), "AMQP_URI": self.amqp_uri, "SEEN": self.seen,
+                **extra_config}
         container = ServiceContainer(service_cls, conf)
         container.start()
         self.containers.append(container)
@@ -661,9 +665,11 @@ def gateway(stack):
     return f"http://{address}"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_records():
-    seen.clear()
+@pytest.fixture
+def seen(stack) -> dict[str, list]:
+    """What the fakes were asked during this test: {service: [(correlation id, method, *args)]}."""
+    stack.seen.clear()
+    return stack.seen
 
 
 def auth(token: str = ORG_TOKEN, **headers) -> dict:
@@ -692,7 +698,7 @@ def test_authentication_and_roles(gateway):
     assert_problem(forbidden, 403, "forbidden_role")
 
 
-def test_login_passes_the_client_ip_and_logout_is_204(gateway):
+def test_login_passes_the_client_ip_and_logout_is_204(gateway, seen):
     login = requests.post(f"{gateway}/auth/login",
                           json={"identifier": "jdupont", "password": "secret"},
                           headers={"X-Forwarded-For": "198.51.100.66, 203.0.113.7"})
@@ -723,7 +729,7 @@ def test_restricted_session_reaches_only_its_account_and_auth_routes(gateway):
     assert requests.get(f"{gateway}/dossiers", headers=auth()).status_code == 200
 
 
-def test_public_auth_routes_need_no_token(gateway):
+def test_public_auth_routes_need_no_token(gateway, seen):
     confirmed = requests.post(f"{gateway}/auth/confirm-identifier", json={"token": "abc"})
     assert confirmed.status_code == 204
     assert seen["identity"][-1][1:] == ("confirm_identifier", "abc")
@@ -743,7 +749,7 @@ def test_public_auth_routes_need_no_token(gateway):
     assert done.status_code == 204
 
 
-def test_email_change_links_open_a_page_whose_button_posts(gateway):
+def test_email_change_links_open_a_page_whose_button_posts(gateway, seen):
     for path, call in (("/auth/confirm-email", "confirm_email_change"),
                        ("/auth/cancel-email-change", "cancel_email_change")):
         page = requests.get(f"{gateway}{path}", params={"token": "abc"})
@@ -757,7 +763,7 @@ def test_email_change_links_open_a_page_whose_button_posts(gateway):
                    422, "invalid_body")
 
 
-def test_api_tokens_and_audit_routes(gateway):
+def test_api_tokens_and_audit_routes(gateway, seen):
     issued = requests.post(f"{gateway}/api-tokens", headers=auth(),
                            json={"name": "ERP", "expires_on": "2026-12-31"})
     assert issued.status_code == 201 and issued.json()["token"].startswith("jat_")
@@ -810,7 +816,7 @@ def test_validation_problems(gateway):
     assert wrong["instance"] == "/me"
 
 
-def test_french_hours_reach_certification_normalised(gateway):
+def test_french_hours_reach_certification_normalised(gateway, seen):
     reply = requests.put(f"{gateway}/dossiers/d1/certificates/2026-02/hours",
                          json={"training_hours": "147,00", "internship_hours": 0,
                                "absence_hours": "3,5"}, headers=auth())
@@ -821,7 +827,7 @@ def test_french_hours_reach_certification_normalised(gateway):
     assert actor["role"] == "organisation_user" and actor["ip"] == "127.0.0.1"
 
 
-def test_certification_settings_dashboard_template_and_import_routes(gateway):
+def test_certification_settings_dashboard_template_and_import_routes(gateway, seen):
     settings = requests.get(f"{gateway}/certification-settings", headers=auth(FUNDER_TOKEN))
     assert settings.status_code == 200 and settings.json()["code_length"] == 4
     assert_problem(requests.get(f"{gateway}/certification-settings", headers=auth()), 403,
@@ -861,7 +867,7 @@ def test_certification_settings_dashboard_template_and_import_routes(gateway):
         "filename": "heures.xlsx", "content_base64": base64.b64encode(b"PK\x03\x04").decode()})
 
 
-def test_correlation_id_is_echoed_and_propagated(gateway):
+def test_correlation_id_is_echoed_and_propagated(gateway, seen):
     reply = requests.get(f"{gateway}/dossiers", params={"q": "DUBOIS"},
                          headers=auth(**{"X-Correlation-Id": "abc-123"}))
     assert reply.status_code == 200 and reply.headers["X-Correlation-Id"] == "abc-123"
@@ -884,7 +890,7 @@ def test_document_download_headers(gateway):
         "filename*=UTF-8''certificat%20f%C3%A9vrier%202026.pdf")
 
 
-def test_uploads_reach_the_service_as_base64_with_their_fields(gateway):
+def test_uploads_reach_the_service_as_base64_with_their_fields(gateway, seen):
     pdf = b"%PDF-1.7\n" + bytes(range(256)) * 4
     reply = requests.post(f"{gateway}/documents", headers=auth(),
                           files={"file": ("kbis été.pdf", pdf, "application/pdf")},
@@ -904,7 +910,7 @@ def test_uploads_reach_the_service_as_base64_with_their_fields(gateway):
     assert seen["documents"][-1][1:3] == ("replace_document", "doc1")
 
 
-def test_upload_problems(gateway, monkeypatch):
+def test_upload_problems(gateway, monkeypatch, seen):
     url = f"{gateway}/documents"
     missing = assert_problem(requests.post(url, headers=auth(), files={"x": ("a", b"a")},
                                            data={"category": "kbis"}), 422, "invalid_body")
@@ -921,7 +927,7 @@ def test_upload_problems(gateway, monkeypatch):
     assert "upload" not in [call[1] for call in seen.get("documents", [])]
 
 
-def test_document_routes(gateway):
+def test_document_routes(gateway, seen):
     listing = requests.get(f"{gateway}/documents", params={"q": "KBIS"}, headers=auth())
     assert listing.status_code == 200 and seen["documents"][-1][1:] == (
         "list_documents", None, "KBIS")
@@ -958,7 +964,7 @@ def test_draft_certificate_download_and_public_verification(gateway):
     assert requests.get(f"{gateway}/verifications/other").json()["valid"] is False
 
 
-def test_dossier_change_and_import_routes(gateway):
+def test_dossier_change_and_import_routes(gateway, seen):
     changed = requests.patch(f"{gateway}/dossiers/d1", headers=auth(FUNDER_TOKEN),
                              json={"status": "closed", "employer_id": None})
     assert changed.status_code == 200, changed.text
@@ -989,7 +995,7 @@ def test_dossier_change_and_import_routes(gateway):
                    422, "not_a_spreadsheet")
 
 
-def test_the_idempotency_key_is_passed_on_or_made_per_request(gateway):
+def test_the_idempotency_key_is_passed_on_or_made_per_request(gateway, seen):
     url = f"{gateway}/dossiers/d1/certificates/2026-02/transmit"
     for sent in ("k-1", '"k-1"'):  # the IETF draft's form is a quoted string
         reply = requests.post(url, headers=auth(FUNDER_TOKEN, **{"Idempotency-Key": sent}))

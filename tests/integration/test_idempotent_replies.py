@@ -15,14 +15,9 @@ from servicekit.context import IDEMPOTENCY_KEY
 from servicekit.db import DatabaseAccess
 from contracts.common.errors import Conflict, InvalidInput
 from services.certification.service import CertificationService
-from tests.integration.test_certification_service import (ATTEST, HOURS, ORG_USER, FakeDocuments,
-                                                          FakeDossiers, FakeIdentity,
-                                                          FakeNotifications, make_dossier,
-                                                          outbox_count, this_month)
-from tests.integration.test_payments_service import STAFF, new_dossier, new_payment
-from tests.integration.test_payments_service import payments  # noqa: F401 - the fixture
-
-NESTED_CONTEXTS: list[dict] = []  # the context data of the calls certification makes
+from tests.support.integration import (ATTEST, HOURS, ORG_USER, STAFF, FakeDocuments,
+                                       FakeDossiers, FakeIdentity, FakePayments, Recorded,
+                                       dependency, new_payment, outbox_count, this_month)
 
 
 class ContextData(DependencyProvider):
@@ -34,18 +29,25 @@ class RecordingDossiers(FakeDossiers):
     """dossiers as the fake of the certification tests, noting what each call carried."""
 
     context_data = ContextData()
+    contexts = Recorded()
 
     @rpc_method
     def get_dossier(self, actor, dossier_id):
-        NESTED_CONTEXTS.append(self.context_data)
+        self.contexts.append(self.context_data)
         return super().get_dossier(actor, dossier_id)
 
 
 @pytest.fixture
-def certification(service_env, container_factory):
+def nested_contexts(container_factory, neighbours) -> list[dict]:
+    """The context data of the calls certification makes to dossiers."""
+    return dependency(container_factory(RecordingDossiers, NEIGHBOURS=neighbours), Recorded).calls
+
+
+@pytest.fixture
+def certification(service_env, container_factory, neighbours, mail, nested_contexts):
     url = service_env("certification")
-    for fake in (RecordingDossiers, FakeIdentity, FakeDocuments, FakeNotifications):
-        container_factory(fake)
+    for fake in (FakeIdentity, FakeDocuments, FakePayments):
+        container_factory(fake, NEIGHBOURS=neighbours)
     container_factory(CertificationService)
     return url
 
@@ -71,22 +73,22 @@ def killed(*args, **kwargs):
     raise RuntimeError("SIGKILL")
 
 
-def entered_month(rpc) -> tuple[str, str]:
-    dossier, month = make_dossier(), this_month()
+def entered_month(rpc, neighbours) -> tuple[str, str]:
+    dossier, month = neighbours.dossier(), this_month()
     rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
     return dossier["id"], month
 
 
 def test_certify_twice_with_one_key_answers_the_first_reply_and_certifies_once(
-        certification, rpc, keyed):
-    dossier_id, month = entered_month(rpc)
+        certification, rpc, keyed, neighbours, nested_contexts):
+    dossier_id, month = entered_month(rpc, neighbours)
     key = str(uuid.uuid4())
     first = keyed(key).certification.certify(ORG_USER, dossier_id, month, ATTEST)
     again = keyed(key).certification.certify(ORG_USER, dossier_id, month, ATTEST)
     assert first == again and first["status"] == "certified"
     assert outbox_count(certification, "certified") == 1
     # The key was for certification only: its calls to dossiers did not carry it.
-    assert NESTED_CONTEXTS and not any(IDEMPOTENCY_KEY in data for data in NESTED_CONTEXTS)
+    assert nested_contexts and not any(IDEMPOTENCY_KEY in data for data in nested_contexts)
     with pytest.raises(InvalidInput) as exc:  # the same key for another request
         keyed(key).certification.certify(ORG_USER, dossier_id, month,
                                          {**ATTEST, "method": 2, "code": "1234"})
@@ -97,10 +99,10 @@ def test_certify_twice_with_one_key_answers_the_first_reply_and_certifies_once(
 
 
 def test_a_certify_redelivered_after_a_crash_past_commit_answers_the_original_result(
-        certification, rpc, keyed, monkeypatch):
+        certification, rpc, keyed, monkeypatch, neighbours):
     """The process dies once the certification is committed, before anything else: the
     broker redelivers the call, which must find its reply, not 409 already certified."""
-    dossier_id, month = entered_month(rpc)
+    dossier_id, month = entered_month(rpc, neighbours)
     key = str(uuid.uuid4())
     with monkeypatch.context() as patch:
         patch.setattr(DatabaseAccess, "store_reply", killed)
@@ -113,8 +115,8 @@ def test_a_certify_redelivered_after_a_crash_past_commit_answers_the_original_re
 
 
 def test_twin_certify_calls_with_one_key_both_get_the_winners_reply(certification, rpc,
-                                                                     keyed):
-    dossier_id, month = entered_month(rpc)
+                                                                     keyed, neighbours):
+    dossier_id, month = entered_month(rpc, neighbours)
     key = str(uuid.uuid4())
     twins = [keyed(key) for _ in range(2)]  # one proxy per green thread
 
@@ -126,9 +128,9 @@ def test_twin_certify_calls_with_one_key_both_get_the_winners_reply(certificatio
     assert outbox_count(certification, "certified") == 1
 
 
-def test_record_payment_twice_with_one_key_records_one_payment(payments, rpc,  # noqa: F811
-                                                               keyed, monkeypatch):
-    dossier, number = new_dossier(), f"P{uuid.uuid4().hex[:8]}"
+def test_record_payment_twice_with_one_key_records_one_payment(payments, rpc,
+                                                               keyed, monkeypatch, neighbours):
+    dossier, number = neighbours.dossier(), f"P{uuid.uuid4().hex[:8]}"
     key = str(uuid.uuid4())
     first = keyed(key).payments.record_payment(STAFF, new_payment(number, dossier))
     again = keyed(key).payments.record_payment(STAFF, new_payment(number, dossier))

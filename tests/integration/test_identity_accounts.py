@@ -7,9 +7,7 @@ import pytest
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from contracts.common.errors import (Conflict, Forbidden, InvalidInput, TooManyRequests,
                                Unauthenticated)
-from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
-    PASSWORD, arrived, bootstrap, emails, first_login, identity, link_token, new_organisation,
-    provisional_password)
+from tests.support.integration import PASSWORD, bootstrap, link_token, new_organisation
 
 NEW_PASSWORD = "Nouveau-Secret_2027"
 
@@ -28,8 +26,8 @@ def organisation(identity, rpc):
     return rpc.identity.create_organisation(admin, new_organisation(1, "marie"))
 
 
-def test_first_login_personalises_then_confirms_the_identifier(organisation, rpc):
-    provisional = provisional_password("marie")
+def test_first_login_personalises_then_confirms_the_identifier(organisation, rpc, mail):
+    provisional = mail.provisional_password("marie")
     session = login(rpc, "marie", provisional, "203.0.113.7")
     assert session["must_personalise"] and session["privacy_policy_pending"]
     actor = rpc.identity.authenticate(session["access_token"])
@@ -53,7 +51,7 @@ def test_first_login_personalises_then_confirms_the_identifier(organisation, rpc
                                                       current_password=provisional))
     assert me["must_personalise"] is False and me["pending_identifier"] == "m.durand"
     assert me["user"]["identifier"] == "marie"  # until confirmed
-    [change] = emails("identifier_change")
+    [change] = mail.emails("identifier_change")
     assert change["to"] == "marie@example.org"
     assert change["context"]["old_identifier"] == "marie"
     assert change["context"]["new_identifier"] == "m.durand"
@@ -86,8 +84,8 @@ def login_actor(rpc, identifier, password=PASSWORD):
     return rpc.identity.authenticate(login(rpc, identifier, password)["access_token"])
 
 
-def test_my_account_and_password_change_ends_other_sessions(organisation, rpc):
-    actor = first_login(rpc, "marie")
+def test_my_account_and_password_change_ends_other_sessions(organisation, rpc, mail):
+    actor = mail.first_login(rpc, "marie")
     other = login(rpc, "marie")
     # The email changes by confirmation: test_identity_credentials.
     me = rpc.identity.update_me(actor, {"name": "Marie DURAND"})
@@ -109,18 +107,18 @@ def test_my_account_and_password_change_ends_other_sessions(organisation, rpc):
     me = rpc.identity.change_identifier(actor, {"current_password": NEW_PASSWORD,
                                                 "new_identifier": "mdurand"})
     assert me["pending_identifier"] == "mdurand"
-    [change] = emails("identifier_change", to="marie@example.org")
+    [change] = mail.emails("identifier_change", to="marie@example.org")
     rpc.identity.confirm_identifier(link_token(change))
     login(rpc, "mdurand", NEW_PASSWORD)
 
 
-def test_password_reset(organisation, rpc):
-    first_login(rpc, "marie")
+def test_password_reset(organisation, rpc, mail):
+    mail.first_login(rpc, "marie")
     session = login(rpc, "marie")
     answers = [rpc.identity.request_password_reset({"identifier": identifier}, "203.0.113.7")
                for identifier in ("unknown", "MARIE")]
     assert answers[0] == answers[1]
-    [reset] = arrived("password_reset")
+    [reset] = mail.arrived("password_reset")
     assert reset["to"] == "marie@example.org" and reset["context"]["valid_minutes"] == 60
     token = link_token(reset)
     with pytest.raises(InvalidInput) as raised:
@@ -135,8 +133,8 @@ def test_password_reset(organisation, rpc):
     assert raised.value.code == "invalid_link"
 
 
-def test_lock_out_per_account_and_per_address(organisation, rpc, monkeypatch):
-    first_login(rpc, "marie")
+def test_lock_out_per_account_and_per_address(organisation, rpc, monkeypatch, mail):
+    mail.first_login(rpc, "marie")
     monkeypatch.setenv("JALON_LOGIN_MAX_FAILURES", "3")
     monkeypatch.setenv("JALON_IP_MAX_FAILURES", "4")
     answers = set()

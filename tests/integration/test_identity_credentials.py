@@ -19,20 +19,18 @@ from sqlalchemy import text
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from servicekit.db import make_engine
 from contracts.common.errors import Conflict, InvalidInput, Unauthenticated
-from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
-    PASSWORD, arrived, bootstrap, emails, first_login, identity, link_token, new_organisation,
-    provisional_password)
-from tests.integration.test_servicekit_helpers import wait_until
+from tests.support.integration import PASSWORD, bootstrap, link_token, new_organisation
+from tools.waiting import wait_until
 
 
 @pytest.fixture
-def funder(identity, rpc):
+def funder(identity, rpc, mail):
     """Funder staff, and two organisations (marie's, paul's) of the same funder."""
     agent = bootstrap(rpc)
     organisation = rpc.identity.create_organisation(agent, new_organisation(1, "marie"))
     rpc.identity.create_organisation(agent, new_organisation(2, "paul"))
-    first_login(rpc, "marie")
-    first_login(rpc, "paul")
+    mail.first_login(rpc, "marie")
+    mail.first_login(rpc, "paul")
     return {"agent": agent, "organisation": organisation}
 
 
@@ -57,7 +55,8 @@ def audit_actions(rpc, funder) -> list[str]:
                                                               funder["organisation"]["id"])]
 
 
-def test_an_email_change_needs_the_password_then_the_link_sent_to_the_new_address(funder, rpc):
+def test_an_email_change_needs_the_password_then_the_link_sent_to_the_new_address(
+        funder, rpc, mail):
     mine, other = session(rpc, "marie"), session(rpc, "marie")
     actor = rpc.identity.authenticate(mine)
     for payload, code in (({"email": "md@example.org"}, "current_password_required"),
@@ -71,10 +70,10 @@ def test_an_email_change_needs_the_password_then_the_link_sent_to_the_new_addres
     me = change_email(rpc, actor, "md@example.org")
     assert me["user"]["email"] == "marie@example.org" and me["pending_email"] == "md@example.org"
     assert rpc.identity.me(actor)["user"]["email"] == "marie@example.org"
-    [notice] = emails("email_change_notice", to="marie@example.org")
+    [notice] = mail.emails("email_change_notice", to="marie@example.org")
     assert notice["context"]["new_email"] == "md@example.org"
     assert "/auth/cancel-email-change?token=" in notice["context"]["link"]
-    [confirmation] = emails("email_change", to="md@example.org")
+    [confirmation] = mail.emails("email_change", to="md@example.org")
     assert confirmation["context"]["taken"] is False
     assert "/auth/confirm-email?token=" in confirmation["context"]["link"]
     assert is_open(rpc, other)  # nothing changed yet
@@ -89,20 +88,20 @@ def test_an_email_change_needs_the_password_then_the_link_sent_to_the_new_addres
             confirm(link_token(used))
         assert raised.value.code == "invalid_link"
     rpc.identity.request_password_reset({"identifier": "marie"})
-    assert arrived("password_reset", to="md@example.org")
+    assert mail.arrived("password_reset", to="md@example.org")
     assert {"email_change_requested", "email_changed"} <= set(audit_actions(rpc, funder))
 
 
-def test_the_old_address_cancels_the_change_and_every_session(funder, rpc):
+def test_the_old_address_cancels_the_change_and_every_session(funder, rpc, mail):
     mine, other = session(rpc, "marie"), session(rpc, "marie")
     actor = rpc.identity.authenticate(mine)
     change_email(rpc, actor, "first@example.org")
     me = change_email(rpc, actor, "thief@example.org")  # supersedes the first request
     assert me["pending_email"] == "thief@example.org"
     with pytest.raises(InvalidInput):
-        rpc.identity.confirm_email_change(link_token(emails("email_change",
-                                                            to="first@example.org")[0]))
-    [notice] = [e for e in emails("email_change_notice")
+        rpc.identity.confirm_email_change(link_token(mail.emails("email_change",
+                                                                 to="first@example.org")[0]))
+    [notice] = [e for e in mail.emails("email_change_notice")
                 if e["context"]["new_email"] == "thief@example.org"]
 
     rpc.identity.cancel_email_change(link_token(notice))
@@ -110,7 +109,7 @@ def test_the_old_address_cancels_the_change_and_every_session(funder, rpc):
     actor = rpc.identity.authenticate(session(rpc, "marie"))
     me = rpc.identity.me(actor)
     assert me["user"]["email"] == "marie@example.org" and me["pending_email"] is None
-    [confirmation] = emails("email_change", to="thief@example.org")
+    [confirmation] = mail.emails("email_change", to="thief@example.org")
     with pytest.raises(InvalidInput) as raised:
         rpc.identity.confirm_email_change(link_token(confirmation))
     assert raised.value.code == "invalid_link"
@@ -118,19 +117,19 @@ def test_the_old_address_cancels_the_change_and_every_session(funder, rpc):
 
 
 def test_an_address_belongs_to_one_account_of_the_funder_and_the_answer_tells_nothing(
-        funder, rpc):
+        funder, rpc, mail):
     paul = rpc.identity.authenticate(session(rpc, "paul"))
     taken = change_email(rpc, paul, "MARIE@example.org")  # marie's, whatever the case
     free = change_email(rpc, paul, "nobody-yet@example.org")
     assert {**taken, "pending_email": None} == {**free, "pending_email": None}
-    [told] = emails("email_change", to="MARIE@example.org")
+    [told] = mail.emails("email_change", to="MARIE@example.org")
     assert told["context"]["taken"] is True and told["context"]["link"] is None
 
     # Two accounts wait for the same free address: the first to confirm gets it.
     marie = rpc.identity.authenticate(session(rpc, "marie"))
     change_email(rpc, paul, "shared@example.org")
     change_email(rpc, marie, "shared@example.org")
-    for_paul, for_marie = emails("email_change", to="shared@example.org")
+    for_paul, for_marie = mail.emails("email_change", to="shared@example.org")
     rpc.identity.confirm_email_change(link_token(for_marie))
     with pytest.raises(Conflict) as raised:
         rpc.identity.confirm_email_change(link_token(for_paul))
@@ -140,10 +139,10 @@ def test_an_address_belongs_to_one_account_of_the_funder_and_the_answer_tells_no
     # Another funder's account may use the same address.
     elsewhere = bootstrap(rpc, "tpro-idf")
     change_email(rpc, elsewhere, "shared@example.org")
-    assert emails("email_change", to="shared@example.org")[-1]["context"]["taken"] is False
+    assert mail.emails("email_change", to="shared@example.org")[-1]["context"]["taken"] is False
 
 
-def test_every_change_of_credentials_ends_the_other_sessions_and_is_audited(funder, rpc):
+def test_every_change_of_credentials_ends_the_other_sessions_and_is_audited(funder, rpc, mail):
     def ends_other_sessions(change, identifier="marie", password=PASSWORD):
         mine, other = session(rpc, identifier, password), session(rpc, identifier, password)
         change(rpc.identity.authenticate(mine))
@@ -152,7 +151,7 @@ def test_every_change_of_credentials_ends_the_other_sessions_and_is_audited(fund
     def change_identifier(actor):
         rpc.identity.change_identifier(actor, {"current_password": PASSWORD,
                                                "new_identifier": "marie.d"})
-        rpc.identity.confirm_identifier(link_token(emails("identifier_change")[-1]))
+        rpc.identity.confirm_identifier(link_token(mail.emails("identifier_change")[-1]))
 
     ends_other_sessions(change_identifier)
     issued = {}
@@ -168,9 +167,9 @@ def test_every_change_of_credentials_ends_the_other_sessions_and_is_audited(fund
             "password_changed"} <= set(audit_actions(rpc, funder))
 
 
-def test_the_first_login_needs_the_provisional_password(funder, rpc):
+def test_the_first_login_needs_the_provisional_password(funder, rpc, mail):
     rpc.identity.create_organisation(funder["agent"], new_organisation(3, "lucie"))
-    provisional = provisional_password("lucie")
+    provisional = mail.provisional_password("lucie")
     actor = rpc.identity.authenticate(session(rpc, "lucie", provisional))
     chosen = {"new_identifier": "lucie", "new_password": "Voleur-Secret_2027",
               "new_password_confirmation": "Voleur-Secret_2027"}
@@ -193,10 +192,10 @@ def new_user(rpc, admin: dict, identifier: str) -> dict:
         "email": f"{identifier}@example.org", "rights": ["enter_hours"]})
 
 
-def test_an_administrators_change_of_a_users_email_waits_for_the_link(funder, rpc):
+def test_an_administrators_change_of_a_users_email_waits_for_the_link(funder, rpc, mail):
     marie = rpc.identity.authenticate(session(rpc, "marie"))
     hugo = new_user(rpc, marie, "hugo")
-    first_login(rpc, "hugo")
+    mail.first_login(rpc, "hugo")
     hugos = session(rpc, "hugo")
 
     details = rpc.identity.update_user(marie, hugo["id"], {"email": "thief@example.org",
@@ -204,12 +203,12 @@ def test_an_administrators_change_of_a_users_email_waits_for_the_link(funder, rp
     assert (details["email"], details["name"]) == ("hugo@example.org", "Hugo L.")
     assert rpc.identity.me(rpc.identity.authenticate(hugos))["pending_email"] == \
         "thief@example.org"
-    [notice] = emails("email_change_notice", to="hugo@example.org")
+    [notice] = mail.emails("email_change_notice", to="hugo@example.org")
     assert "/auth/cancel-email-change?token=" in notice["context"]["link"]
     assert notice["context"]["by_administrator"] is True  # the notice says who asked
-    [confirmation] = emails("email_change", to="thief@example.org")
+    [confirmation] = mail.emails("email_change", to="thief@example.org")
     rpc.identity.request_password_reset({"identifier": "hugo"})
-    assert arrived("password_reset", to="hugo@example.org")  # not to the new address yet
+    assert mail.arrived("password_reset", to="hugo@example.org")  # not to the new address yet
 
     rpc.identity.confirm_email_change(link_token(confirmation))
     assert not is_open(rpc, hugos)  # no session asked: every one ends
@@ -218,22 +217,22 @@ def test_an_administrators_change_of_a_users_email_waits_for_the_link(funder, rp
     assert "email_change_requested" in audit_actions(rpc, funder)
 
 
-def test_an_administrator_corrects_the_address_of_an_account_never_used_at_once(funder, rpc):
+def test_an_administrator_corrects_the_address_of_an_account_never_used_at_once(funder, rpc, mail):
     marie = rpc.identity.authenticate(session(rpc, "marie"))
     lea = new_user(rpc, marie, "lea")
     details = rpc.identity.update_user(marie, lea["id"], {"email": "lea.p@example.org"})
-    assert details["email"] == "lea.p@example.org" and not emails("email_change")
+    assert details["email"] == "lea.p@example.org" and not mail.emails("email_change")
     rpc.identity.resend_credentials(marie, lea["id"])
-    assert emails("account_credentials", to="lea.p@example.org")
+    assert mail.emails("account_credentials", to="lea.p@example.org")
 
 
 def test_two_confirmations_of_one_address_at_once_give_it_to_one_account(
-        funder, rpc, identity, amqp_uri):
+        funder, rpc, identity, amqp_uri, mail):
     marie = rpc.identity.authenticate(session(rpc, "marie"))
     paul = rpc.identity.authenticate(session(rpc, "paul"))
     change_email(rpc, marie, "shared@example.org")
     change_email(rpc, paul, "shared@example.org")
-    tokens = [link_token(email) for email in emails("email_change", to="shared@example.org")]
+    tokens = [link_token(email) for email in mail.emails("email_change", to="shared@example.org")]
 
     def confirm(token):
         with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, timeout=30) as own:

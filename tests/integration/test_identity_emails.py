@@ -9,12 +9,12 @@ import pytest
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from services.identity.service import IdentityService
 from services.notifications.service import NotificationsService
-from tests.integration.test_identity_service import PASSWORD, bootstrap, new_organisation
-from tests.integration.test_notifications_service import smtp, wait_for  # noqa: F401
+from tests.support.integration import PASSWORD, bootstrap, new_organisation
+from tools.waiting import wait_until
 
 
 @pytest.fixture
-def stack(smtp, service_env, container_factory):  # noqa: F811
+def stack(smtp, service_env, container_factory):
     service_env("notifications")
     service_env("identity")
     container_factory(NotificationsService)
@@ -29,7 +29,7 @@ def body_of(message) -> str:
 def test_credentials_then_reset_link_arrive_by_smtp(stack, rpc):
     admin = bootstrap(rpc)
     rpc.identity.create_organisation(admin, new_organisation(1, "marie"))
-    wait_for(lambda: len(stack.messages) == 1)
+    wait_until(lambda: len(stack.messages) == 1)
     message = stack.messages[0]
     assert message["To"] == "marie@example.org"
     assert message["Subject"] == "Vos identifiants de connexion"
@@ -42,7 +42,7 @@ def test_credentials_then_reset_link_arrive_by_smtp(stack, rpc):
                                      "new_password": PASSWORD,
                                      "new_password_confirmation": PASSWORD})
     rpc.identity.request_password_reset({"identifier": "marie"})
-    wait_for(lambda: len(stack.messages) == 2)
+    wait_until(lambda: len(stack.messages) == 2)
     link = re.search(r"(http\S+token=\S+)", body_of(stack.messages[1])).group(1)
     token = link.split("token=", 1)[1]
     rpc.identity.reset_password({"token": token, "new_password": "Autre-Secret_2027",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-import eventlet
 import pytest
 from nameko.standalone.events import event_dispatcher
 
@@ -14,14 +13,8 @@ import servicekit.rpc  # noqa: F401  registers the business errors for the RPC c
 from contracts.envelope import new_envelope
 from contracts.events import DossierCreatedV1
 from contracts.common.errors import Forbidden, NotFound, TooManyRequests
-from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
-    SENT, arrived, bootstrap, emails, first_login, identity, new_organisation)
-
-
-def wait_for(predicate, seconds: float = 20):
-    with eventlet.Timeout(seconds):
-        while not predicate():
-            eventlet.sleep(0.05)
+from tests.support.integration import bootstrap, new_organisation
+from tools.waiting import wait_until
 
 
 def party(kind: str, email: str, name: str = "DUBOIS Michelle") -> dict:
@@ -49,24 +42,24 @@ def setup(identity, rpc, amqp_uri):
             "dispatch": dispatch}
 
 
-def credentials_to(email: str) -> list[dict]:
-    return [e for e in emails("account_credentials") if e["to"] == email]
+def credentials_to(mail, email: str) -> list[dict]:
+    return [e for e in mail.emails("account_credentials") if e["to"] == email]
 
 
-def test_a_dossier_opens_its_parties_accounts_once(setup, rpc):
+def test_a_dossier_opens_its_parties_accounts_once(setup, rpc, mail):
     beneficiary = party("beneficiary", "michelle.dubois@example.org")
     employer = party("employer", "rh@acme.example.org", "ACME SARL")
     envelope = setup["dossier_created"](beneficiary, employer)
-    wait_for(lambda: credentials_to("rh@acme.example.org")
-             and credentials_to("michelle.dubois@example.org"))
-    [sent] = credentials_to("michelle.dubois@example.org")
+    wait_until(lambda: credentials_to(mail, "rh@acme.example.org")
+               and credentials_to(mail, "michelle.dubois@example.org"))
+    [sent] = credentials_to(mail, "michelle.dubois@example.org")
     assert sent["context"]["identifier"] == "michelle.dubois@example.org"
     assert sent["context"]["dossier_number"] == "20X000703"
 
-    actor = first_login(rpc, "michelle.dubois@example.org")
+    actor = mail.first_login(rpc, "michelle.dubois@example.org")
     assert actor["role"] == "beneficiary" and actor["party_id"] == beneficiary["id"]
     assert actor["organisation_id"] is None and actor["rights"] == []
-    employer_actor = first_login(rpc, "rh@acme.example.org")
+    employer_actor = mail.first_login(rpc, "rh@acme.example.org")
     assert employer_actor["role"] == "employer" and employer_actor["party_id"] == employer["id"]
     with pytest.raises(NotFound):  # a party administers no organisation
         rpc.identity.list_api_tokens(actor)
@@ -76,61 +69,62 @@ def test_a_dossier_opens_its_parties_accounts_once(setup, rpc):
     setup["dossier_created"](beneficiary, None, number="16/0/5756")
     marker = party("beneficiary", "marker@example.org")
     setup["dossier_created"](marker)  # handled after the two above (one queue, in order)
-    wait_for(lambda: credentials_to("marker@example.org"))
-    assert len(credentials_to("michelle.dubois@example.org")) == 1
-    assert len(credentials_to("rh@acme.example.org")) == 1
+    wait_until(lambda: credentials_to(mail, "marker@example.org"))
+    assert len(credentials_to(mail, "michelle.dubois@example.org")) == 1
+    assert len(credentials_to(mail, "rh@acme.example.org")) == 1
     trail = rpc.identity.audit_trail(setup["agent"], setup["organisation"]["id"])
     assert all(row["action"] != "party_account_created" or row["organisation_id"] is None
                for row in trail)  # not in an organisation's trail: parties are the funder's
 
 
-def test_an_identifier_already_taken_gets_a_variant(setup, rpc):
+def test_an_identifier_already_taken_gets_a_variant(setup, rpc, mail):
     taken = party("beneficiary", "marie@example.org")  # the email of the user "marie"
     setup["dossier_created"](taken)
-    wait_for(lambda: any(e["context"].get("dossier_number") for e in
-                         credentials_to("marie@example.org")))
-    [sent] = [e for e in credentials_to("marie@example.org") if e["context"].get("dossier_number")]
+    wait_until(lambda: any(e["context"].get("dossier_number") for e in
+                           credentials_to(mail, "marie@example.org")))
+    [sent] = [e for e in credentials_to(mail, "marie@example.org")
+              if e["context"].get("dossier_number")]
     assert sent["context"]["identifier"] == "marie@example.org"  # free: she is "marie"
-    first_login(rpc, "marie@example.org")
+    mail.first_login(rpc, "marie@example.org")
     again = party("employer", "marie@example.org", "Marie Conseil")
     setup["dossier_created"](again)
-    wait_for(lambda: len([e for e in credentials_to("marie@example.org")
-                          if e["context"].get("dossier_number")]) == 2)
-    variant = [e for e in credentials_to("marie@example.org")
+    wait_until(lambda: len([e for e in credentials_to(mail, "marie@example.org")
+                            if e["context"].get("dossier_number")]) == 2)
+    variant = [e for e in credentials_to(mail, "marie@example.org")
                if e["context"].get("dossier_number")][-1]["context"]["identifier"]
     assert variant == f"marie-{again['id'][:8]}"
-    assert first_login(rpc, variant)["role"] == "employer"
+    assert mail.first_login(rpc, variant)["role"] == "employer"
 
 
-def test_funder_staff_resend_a_partys_credentials(setup, rpc):
+def test_funder_staff_resend_a_partys_credentials(setup, rpc, mail):
     beneficiary = party("beneficiary", "paul.martin@example.org", "MARTIN Paul")
     setup["dossier_created"](beneficiary)
-    wait_for(lambda: credentials_to("paul.martin@example.org"))
-    first = credentials_to("paul.martin@example.org")[0]["context"]["password"]
+    wait_until(lambda: credentials_to(mail, "paul.martin@example.org"))
+    first = credentials_to(mail, "paul.martin@example.org")[0]["context"]["password"]
     details = rpc.identity.resend_party_credentials(setup["agent"], beneficiary["id"])
     assert details["credentials_sent"] and details["must_personalise"]
-    second = credentials_to("paul.martin@example.org")[-1]["context"]["password"]
+    second = credentials_to(mail, "paul.martin@example.org")[-1]["context"]["password"]
     assert second != first
-    assert first_login(rpc, "paul.martin@example.org")["party_id"] == beneficiary["id"]
+    assert mail.first_login(rpc, "paul.martin@example.org")["party_id"] == beneficiary["id"]
     with pytest.raises(NotFound):  # another funder's staff know no such party
         rpc.identity.resend_party_credentials(bootstrap(rpc, "tpro-idf"), beneficiary["id"])
-    admin = first_login(rpc, "marie")
+    admin = mail.first_login(rpc, "marie")
     with pytest.raises(Forbidden):
         rpc.identity.resend_party_credentials(admin, beneficiary["id"])
 
 
-def test_password_reset_requests_are_limited_per_address(setup, rpc, monkeypatch):
+def test_password_reset_requests_are_limited_per_address(setup, rpc, monkeypatch, mail):
     monkeypatch.setenv("JALON_RESET_MAX_PER_ADDRESS", "3")
-    SENT.clear()
+    mail.sent.clear()
     for identifier in ("marie", "nobody", "marie"):
         rpc.identity.request_password_reset({"identifier": identifier}, "198.51.100.20")
     for identifier in ("marie", "nobody"):  # the same refusal, account or not
         with pytest.raises(TooManyRequests) as raised:
             rpc.identity.request_password_reset({"identifier": identifier}, "198.51.100.20")
         assert raised.value.code == "too_many_reset_requests"
-    assert len(arrived("password_reset", count=2)) == 2
+    assert len(mail.arrived("password_reset", count=2)) == 2
     rpc.identity.request_password_reset({"identifier": "marie"}, "198.51.100.21")
-    assert len(arrived("password_reset", count=3)) == 3
+    assert len(mail.arrived("password_reset", count=3)) == 3
     # Failed logins and reset requests are counted apart.
     rpc.identity.login({"identifier": "admin-tpro-ge", "password": "Secret_2026"},
                        "198.51.100.20")

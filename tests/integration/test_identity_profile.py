@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import eventlet
 import pytest
 from nameko.standalone.events import event_dispatcher
 
@@ -13,41 +12,33 @@ from contracts.envelope import new_envelope
 from contracts.events import DocumentCheckedV1, DocumentRejectedV1, DocumentUploadedV1
 from contracts.common.errors import Forbidden, InvalidInput, NotFound
 from servicekit.events import subscribe
-from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
-    bootstrap, first_login, identity, new_organisation)
-
-RECEIVED: list[tuple[str, dict]] = []
+from tests.support.integration import Recorded, bootstrap, dependency, new_organisation
+from tools.waiting import wait_until
 
 
 class IdentityListener:
     """Stands for any service that follows identity's events."""
 
     name = "identity_listener"
+    received = Recorded()  # (event name, data)
 
     @subscribe("identity", "organisation_updated")
     def on_updated(self, event):
-        RECEIVED.append(("organisation_updated", event.data.model_dump(mode="json")))
+        self.received.append(("organisation_updated", event.data.model_dump(mode="json")))
 
     @subscribe("identity", "certifier_status_changed")
     def on_certifier(self, event):
-        RECEIVED.append(("certifier_status_changed", event.data.model_dump(mode="json")))
-
-
-def wait_for(predicate, seconds: float = 20):
-    with eventlet.Timeout(seconds):
-        while not predicate():
-            eventlet.sleep(0.05)
+        self.received.append(("certifier_status_changed", event.data.model_dump(mode="json")))
 
 
 @pytest.fixture
-def setup(identity, rpc, container_factory, amqp_uri):
-    RECEIVED.clear()
-    container_factory(IdentityListener)
+def setup(identity, rpc, container_factory, amqp_uri, mail):
+    listener = container_factory(IdentityListener)
     agent = bootstrap(rpc)
     organisation = rpc.identity.create_organisation(agent, new_organisation(1, "marie"))
     dispatch = event_dispatcher({"AMQP_URI": amqp_uri, "serializer": "json"})
-    return {"agent": agent, "organisation": organisation, "admin": first_login(rpc, "marie"),
-            "dispatch": dispatch}
+    return {"agent": agent, "organisation": organisation, "admin": mail.first_login(rpc, "marie"),
+            "dispatch": dispatch, "received": dependency(listener, Recorded).calls}
 
 
 def test_profile_update_and_siret_read_only(setup, rpc):
@@ -69,8 +60,8 @@ def test_profile_update_and_siret_read_only(setup, rpc):
     other_funder = bootstrap(rpc, "tpro-idf")
     with pytest.raises(NotFound):
         rpc.identity.get_organisation_profile(other_funder, organisation["id"])
-    wait_for(lambda: any(name == "organisation_updated" for name, _ in RECEIVED))
-    [(_, data)] = [r for r in RECEIVED if r[0] == "organisation_updated"]
+    wait_until(lambda: any(name == "organisation_updated" for name, _ in setup["received"]))
+    [(_, data)] = [r for r in setup["received"] if r[0] == "organisation_updated"]
     assert sorted(data["changed"]) == ["postcode", "town", "website"]
     actions = [r["action"] for r in rpc.identity.audit_trail(setup["agent"], organisation["id"])]
     assert "profile_updated" in actions
@@ -106,15 +97,15 @@ def test_certifier_method_follows_the_checks(setup, rpc):
         "certification_method"]["method"] == 1
     for category, document_id in (("kbis", "k1"), ("consent_letter", "c1"), ("logo", "l1")):
         document_event(setup, "document_uploaded", category, document_id)
-    wait_for(lambda: profile()["logo"]["status"] == "pending"
-             and profile()["kbis"]["status"] == "pending"
-             and profile()["consent_letter"]["status"] == "pending")
+    wait_until(lambda: profile()["logo"]["status"] == "pending"
+               and profile()["kbis"]["status"] == "pending"
+               and profile()["consent_letter"]["status"] == "pending")
     assert profile()["kbis"]["status_label"] == "En attente de contrôle"
 
     document_event(setup, "document_checked", "kbis", "k1")
     document_event(setup, "document_rejected", "consent_letter", "c1")
-    wait_for(lambda: profile()["consent_letter"]["status"] == "rejected"
-             and profile()["kbis"]["status"] == "checked")
+    wait_until(lambda: profile()["consent_letter"]["status"] == "rejected"
+               and profile()["kbis"]["status"] == "checked")
     current = profile()
     assert current["consent_letter"]["status_label"] == "Non conforme : illisible"
     assert current["kbis"]["status_label"].startswith("Contrôlé le ")
@@ -123,8 +114,8 @@ def test_certifier_method_follows_the_checks(setup, rpc):
 
     document_event(setup, "document_uploaded", "consent_letter", "c2")
     document_event(setup, "document_checked", "consent_letter", "c2")
-    wait_for(lambda: profile()["certification_method"]["method"] == 2)
-    wait_for(lambda: any(name == "certifier_status_changed" and data["method"] == 2
-                         for name, data in RECEIVED))
+    wait_until(lambda: profile()["certification_method"]["method"] == 2)
+    wait_until(lambda: any(name == "certifier_status_changed" and data["method"] == 2
+                           for name, data in setup["received"]))
     assert rpc.identity.set_certifier(admin, organisation["id"], {"requested": False})[
         "certification_method"]["method"] == 1

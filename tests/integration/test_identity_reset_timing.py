@@ -20,8 +20,8 @@ import pytest
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from services.identity.service import IdentityService
 from services.notifications.service import NotificationsService
-from tests.integration.test_identity_service import bootstrap
-from tests.integration.test_notifications_service import smtp, wait_for  # noqa: F401
+from tests.support.integration import bootstrap
+from tools.waiting import wait_until
 
 ROUNDS = 30
 WARM_UP = 3  # the first requests open connections and fill caches
@@ -30,7 +30,7 @@ KNOWN = "admin-tpro-ge"
 
 
 @pytest.fixture
-def mailbox(smtp, service_env, container_factory):  # noqa: F811
+def mailbox(smtp, service_env, container_factory):
     service_env("notifications")
     service_env("identity")
     container_factory(NotificationsService)
@@ -54,7 +54,7 @@ def test_a_reset_request_takes_as_long_for_a_known_identifier(mailbox, rpc, monk
             if round_number >= WARM_UP:
                 durations[identifier].append(measured)
             if identifier == KNOWN:  # each known one gets its email, once
-                wait_for(lambda: len(mailbox.messages) == round_number + 1)
+                wait_until(lambda: len(mailbox.messages) == round_number + 1)
     known, unknown = (median(durations[name]) * 1000 for name in (KNOWN, "nobody-here"))
     figures = f"median known {known:.1f} ms, unknown {unknown:.1f} ms over {ROUNDS} each"
     print(figures)

@@ -1,116 +1,20 @@
 """identity, running for real on RabbitMQ and PostgreSQL: bootstrap, login, sessions,
 organisations and their scoping.
 
-The other test_identity_* files import the fixtures and helpers from here. Emails go to a fake
-"notifications" service that records send_direct_email calls: a test reads the provisional
-password (and links) from them, as a user reads their email.
+Emails go to a fake "notifications" service that records send_direct_email calls (the `mail`
+fixture, tests/integration/conftest.py): a test reads the provisional password (and links) from
+them, as a user reads their email.
 """
 from __future__ import annotations
 
-import uuid
-from urllib.parse import parse_qs, urlparse
-
 import pytest
-from nameko.rpc import rpc as rpc_entrypoint
 from sqlalchemy import update
-from stdnum import luhn
 
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from services.identity.models import users
-from services.identity.service import IdentityService
 from servicekit.db import make_engine
 from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from tests.integration.test_servicekit_helpers import wait_until
-
-PASSWORD = "Secret_2026"
-SENT: list[dict] = []  # what the fake notifications service was asked to send
-
-
-class FakeNotifications:
-    name = "notifications"
-
-    @rpc_entrypoint
-    def send_direct_email(self, payload):
-        SENT.append(payload)
-        return {"id": str(uuid.uuid4())}
-
-
-def emails(template: str, to: str | None = None) -> list[dict]:
-    return [e for e in SENT if e["template"] == template and (to is None or e["to"] == to)]
-
-
-def arrived(template: str, to: str | None = None, count: int = 1) -> list[dict]:
-    """The emails of `template` (to `to`), once `count` of them were asked for: some leave
-    after identity's reply (a password reset's)."""
-    return wait_until(lambda: len(found := emails(template, to)) >= count and found,
-                      message=f"{count} {template} email(s)")
-
-
-def provisional_password(identifier: str) -> str:
-    """The password of the last credentials email sent for `identifier`."""
-    sent = [e for e in emails("account_credentials") if e["context"]["identifier"] == identifier]
-    assert sent, f"no credentials email for {identifier}"
-    return sent[-1]["context"]["password"]
-
-
-def link_token(email: dict) -> str:
-    return parse_qs(urlparse(email["context"]["link"]).query)["token"][0]
-
-
-def first_login(rpc, identifier: str, password: str = PASSWORD) -> dict:
-    """Log in with the emailed provisional password, personalise (same identifier), accept
-    the privacy policy: the unrestricted actor."""
-    provisional = provisional_password(identifier)
-    session = rpc.identity.login({"identifier": identifier, "password": provisional})
-    assert session["must_personalise"] and session["privacy_policy_pending"]
-    actor = rpc.identity.authenticate(session["access_token"])
-    assert actor["restricted"]
-    rpc.identity.personalise(actor, {"new_identifier": identifier, "current_password": provisional,
-                                     "new_password": password,
-                                     "new_password_confirmation": password})
-    rpc.identity.accept_privacy_policy(actor, {"version": "2026-01"})
-    actor = rpc.identity.authenticate(session["access_token"])
-    assert not actor["restricted"]
-    return actor
-
-
-def valid_siret(n: int) -> str:
-    """A SIRET with a correct check digit, different for each n."""
-    body = f"732829320{n:04d}"  # a valid SIREN, then the establishment number
-    return body + luhn.calc_check_digit(body)
-
-
-def new_user(identifier: str, password: str = PASSWORD) -> dict:
-    return {"identifier": identifier, "name": identifier.title(),
-            "email": f"{identifier}@example.org", "password": password}
-
-
-def new_organisation(n: int, identifier: str, **overrides) -> dict:
-    return {"name": f"Organisme {n}", "siret": valid_siret(n), "email": f"of{n}@example.org",
-            "legal_representative": "Jeanne MARTIN", "address": "1 rue de la Paix, Metz",
-            "user": {"identifier": identifier, "name": identifier.title(),
-                     "email": f"{identifier.lower()}@example.org"}, **overrides}
-
-
-def actor_for(rpc, identifier: str, password: str = PASSWORD) -> dict:
-    session = rpc.identity.login({"identifier": identifier, "password": password})
-    return rpc.identity.authenticate(session["access_token"])
-
-
-def bootstrap(rpc, code: str = "tpro-ge") -> dict:
-    """A funder and its administrator's actor."""
-    rpc.identity.bootstrap_funder({"code": code, "name": f"Transitions Pro {code}",
-                                   "admin": new_user(f"admin-{code}")})
-    return actor_for(rpc, f"admin-{code}")
-
-
-@pytest.fixture
-def identity(service_env, container_factory, rpc):
-    SENT.clear()
-    url = service_env("identity")
-    container_factory(FakeNotifications)
-    container_factory(IdentityService)
-    return url
+from tests.support.integration import PASSWORD, bootstrap, new_organisation, new_user, valid_siret
 
 
 def test_bootstrap_funder_once(identity, rpc):
@@ -185,7 +89,7 @@ def test_unknown_tokens(identity, rpc):
         assert raised.value.code == "invalid_token"
 
 
-def test_create_organisation_and_its_first_user(identity, rpc):
+def test_create_organisation_and_its_first_user(identity, rpc, mail):
     admin = bootstrap(rpc)
     siret = valid_siret(1)
     spaced = f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}"
@@ -194,11 +98,11 @@ def test_create_organisation_and_its_first_user(identity, rpc):
     assert organisation["siret"] == siret and organisation["funder_id"] == admin["funder_id"]
     assert rpc.identity.get_organisation(admin, organisation["id"]) == organisation
 
-    [credentials] = emails("account_credentials", to="marie.durand@example.org")
+    [credentials] = mail.emails("account_credentials", to="marie.durand@example.org")
     assert credentials["context"]["identifier"] == "marie.durand"
     assert credentials["context"]["organisation_name"] == "Organisme 1"
     assert credentials["context"]["link"].startswith("http")
-    user = first_login(rpc, "marie.durand")
+    user = mail.first_login(rpc, "marie.durand")
     assert user["role"] == "organisation_user"
     assert user["organisation_id"] == organisation["id"]
     assert user["rights"] == ["enter_hours", "certify_electronically", "payments", "documents",
@@ -210,7 +114,7 @@ def test_create_organisation_and_its_first_user(identity, rpc):
         rpc.identity.create_organisation(user, new_organisation(2, "other"))
 
 
-def test_create_organisation_refusals(identity, rpc):
+def test_create_organisation_refusals(identity, rpc, mail):
     admin = bootstrap(rpc)
     rpc.identity.create_organisation(admin, new_organisation(1, "first"))
     cases = [
@@ -227,25 +131,25 @@ def test_create_organisation_refusals(identity, rpc):
     # Refused requests left nothing behind: SIRET 3 is still free.
     assert rpc.identity.create_organisation(admin, new_organisation(3, "third"))["siret"] \
         == valid_siret(3)
-    assert len(emails("account_credentials")) == 2  # nothing sent for the refused ones
+    assert len(mail.emails("account_credentials")) == 2  # nothing sent for the refused ones
 
 
-def test_first_user_identifier_defaults_to_the_email(identity, rpc):
+def test_first_user_identifier_defaults_to_the_email(identity, rpc, mail):
     admin = bootstrap(rpc)
     payload = new_organisation(1, "x")
     del payload["user"]["identifier"]
     rpc.identity.create_organisation(admin, payload)
-    assert provisional_password("x@example.org")
+    assert mail.provisional_password("x@example.org")
 
 
-def test_organisations_do_not_leak(identity, rpc):
+def test_organisations_do_not_leak(identity, rpc, mail):
     admin = bootstrap(rpc, "tpro-ge")
     other_funder = bootstrap(rpc, "tpro-idf")
     first = rpc.identity.create_organisation(admin, new_organisation(1, "first"))
     second = rpc.identity.create_organisation(admin, new_organisation(2, "second"))
     # The same SIRET may exist under another funder.
     rpc.identity.create_organisation(other_funder, new_organisation(1, "elsewhere"))
-    first_user = first_login(rpc, "first")
+    first_user = mail.first_login(rpc, "first")
     for actor, organisation_id in ((first_user, second["id"]), (other_funder, first["id"]),
                                    (admin, "no-such-id")):
         with pytest.raises(NotFound) as raised:

@@ -8,9 +8,7 @@ import pytest
 
 import servicekit.rpc  # noqa: F401  registers the business errors for the RPC client
 from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from tests.integration.test_identity_service import (  # noqa: F401  (fixture)
-    PASSWORD, SENT, bootstrap, emails, first_login, identity, new_organisation,
-    provisional_password)
+from tests.support.integration import PASSWORD, bootstrap, new_organisation
 
 
 def new_member(identifier, rights=("enter_hours",), **extra):
@@ -19,20 +17,20 @@ def new_member(identifier, rights=("enter_hours",), **extra):
 
 
 @pytest.fixture
-def setup(identity, rpc):
+def setup(identity, rpc, mail):
     agent = bootstrap(rpc)
     first = rpc.identity.create_organisation(agent, new_organisation(1, "marie"))
     second = rpc.identity.create_organisation(agent, new_organisation(2, "other"))
     return {"agent": agent, "first": first, "second": second,
-            "admin": first_login(rpc, "marie"), "other": first_login(rpc, "other")}
+            "admin": mail.first_login(rpc, "marie"), "other": mail.first_login(rpc, "other")}
 
 
-def test_an_administrator_manages_its_users(setup, rpc):
+def test_an_administrator_manages_its_users(setup, rpc, mail):
     admin, first = setup["admin"], setup["first"]
     created = rpc.identity.create_user(admin, first["id"], new_member("paul"))
     assert created["credentials_sent"] and created["must_personalise"]
     assert created["rights"] == ["enter_hours"] and created["active"]
-    paul = first_login(rpc, "paul")
+    paul = mail.first_login(rpc, "paul")
     assert paul["rights"] == ["enter_hours"] and paul["organisation_id"] == first["id"]
     for refused, kind in ((lambda: rpc.identity.create_user(paul, first["id"], new_member("x")),
                            Forbidden),  # no users right
@@ -74,25 +72,25 @@ def test_an_administrator_manages_its_users(setup, rpc):
     assert "password" not in str(rpc.identity.audit_trail(setup["agent"], first["id"])).lower()
 
 
-def test_resend_credentials_replaces_the_provisional_password(setup, rpc):
+def test_resend_credentials_replaces_the_provisional_password(setup, rpc, mail):
     created = rpc.identity.create_user(setup["admin"], setup["first"]["id"], new_member("paul"))
-    first_password = provisional_password("paul")
+    first_password = mail.provisional_password("paul")
     resent = rpc.identity.resend_credentials(setup["agent"], created["id"])
-    assert resent["credentials_sent"] and provisional_password("paul") != first_password
+    assert resent["credentials_sent"] and mail.provisional_password("paul") != first_password
     with pytest.raises(Unauthenticated):
         rpc.identity.login({"identifier": "paul", "password": first_password})
-    first_login(rpc, "paul")
+    mail.first_login(rpc, "paul")
     with pytest.raises(NotFound):
         rpc.identity.resend_credentials(setup["other"], created["id"])
 
 
-def test_funder_users(setup, rpc):
+def test_funder_users(setup, rpc, mail):
     agent = setup["agent"]  # the bootstrap administrator
     created = rpc.identity.create_funder_user(agent, {"identifier": "lucie", "name": "Lucie",
                                                       "email": "lucie@example.org",
                                                       "role": "funder_agent"})
     assert created["role"] == "funder_agent" and created["credentials_sent"]
-    lucie = first_login(rpc, "lucie")
+    lucie = mail.first_login(rpc, "lucie")
     assert lucie["role"] == "funder_agent" and lucie["funder_id"] == agent["funder_id"]
     for actor in (lucie, setup["admin"]):
         with pytest.raises(Forbidden):
@@ -101,7 +99,7 @@ def test_funder_users(setup, rpc):
                                                     "role": "funder_admin"})
 
 
-def test_api_tokens(setup, rpc):
+def test_api_tokens(setup, rpc, mail):
     admin = setup["admin"]
     expires_on = (date.today() + timedelta(days=30)).isoformat()
     issued = rpc.identity.issue_api_token(admin, {"name": "ERP", "expires_on": expires_on,
@@ -131,4 +129,4 @@ def test_api_tokens(setup, rpc):
     assert actions.count("api_token_issued") == 2 and "api_token_revoked" in actions
     assert issued["token"] not in str(rpc.identity.audit_trail(setup["agent"],
                                                                setup["first"]["id"]))
-    assert all(issued["token"] not in str(e) for e in SENT)
+    assert all(issued["token"] not in str(e) for e in mail.sent)

@@ -1,7 +1,6 @@
 """Smoke: outbox -> relay -> subscribe + idempotent across two real containers."""
 from __future__ import annotations
 
-import eventlet
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -14,12 +13,13 @@ from servicekit.db import Database, make_engine
 from servicekit.events import idempotent, subscribe
 from servicekit.outbox import OutboxRelay
 from servicekit.tables import add_kit_tables
+from tests.support.integration import Recorded, dependency
+from tools.waiting import wait_until
 
 pub_meta = MetaData()
 add_kit_tables(pub_meta)
 sub_meta = MetaData()
 add_kit_tables(sub_meta)
-received = []
 
 
 def certified_payload() -> CertifiedV1:
@@ -49,22 +49,21 @@ class Consumer:
     name = "payments"
     context = RequestContext()
     db = Database(sub_meta)
+    received = Recorded()
 
     @subscribe("certification", "certified")
     @idempotent
     def on_certified(self, uow, event):
-        received.append((event.id, self.context, event.data.hours.training))
+        self.received.append((event.id, self.context, event.data.hours.training))
 
 
 def test_outbox_to_idempotent_consumer(service_env, container_factory, rpc, postgres):
     urls = {name: service_env_url(service_env, postgres, name, meta)
             for name, meta in (("certification", pub_meta), ("payments", sub_meta))}
-    container_factory(Consumer)
+    received = dependency(container_factory(Consumer), Recorded).calls
     container_factory(Publisher)
     event_id = rpc.certification.go()
-    with eventlet.Timeout(10):
-        while not received:
-            eventlet.sleep(0.05)
+    wait_until(lambda: received, 10)
     assert received[0][0] == event_id
     assert received[0][2] == Decimal("147.00")
     engine = make_engine(urls["certification"])

@@ -11,12 +11,8 @@ from nameko.testing.services import entrypoint_waiter
 
 from contracts.envelope import new_envelope
 from contracts.events import CertifiedV1, HoursContestedV1
-from tests.integration import test_notifications_service as base
-from tests.integration.test_notifications_service import AGENT, certified_envelope, wait_for
-
-# The SMTP server and the service container, as the base module's tests have them.
-smtp = base.smtp
-notifications = base.notifications
+from tests.support.integration import AGENT, certified_envelope
+from tools.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +30,7 @@ def test_the_funder_is_emailed_once_at_certification(notifications, smtp, rpc, a
                                    "validations": ["beneficiary"]})
     envelope = new_envelope("certification", "certified", 1, data).model_dump(mode="json")
     deliver(notifications, amqp_uri, "on_certified", "certified", envelope)
-    wait_for(lambda: len(smtp.messages) >= 3)
+    wait_until(lambda: len(smtp.messages) >= 3)
     funder = [m for m in smtp.messages if m["To"] == "suivi@tp.example"]
     assert [m["Subject"] for m in funder] == [
         "Certificat de réalisation certifié – dossier 20X000703 – septembre 2026"]
@@ -61,7 +57,7 @@ def test_a_contest_emails_the_organisation_and_the_funder_once(notifications, sm
     envelope = new_envelope("certification", "hours_contested", 1, data).model_dump(
         mode="json")
     deliver(notifications, amqp_uri, "on_hours_contested", "hours_contested", envelope)
-    wait_for(lambda: len(smtp.messages) >= 2)
+    wait_until(lambda: len(smtp.messages) >= 2)
     assert sorted(m["To"] for m in smtp.messages) == ["contact@of.example", "suivi@tp.example"]
     body = smtp.messages[0].get_content()
     assert "par le bénéficiaire (DUBOIS Michelle)" in body

@@ -13,11 +13,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from servicekit.db import driver_url, utcnow
-from services.notifications import delivery, domain
+from services.notifications import adapters, domain
 from services.notifications.domain import Email
 from services.notifications.models import start_mappers
 from services.notifications.service import NotificationsService
 from tools.smtp import SmtpServer
+from tools.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ class FaultAfterSend:
         self.fault = fault
         self.sent = 0
         self.in_flight = None  # the recipient of the send the fault struck after
-        self._send = delivery._send_smtp
+        self._send = adapters._send_smtp
 
     def __call__(self, message, host, port):
         self._send(message, host, port)
@@ -74,12 +75,6 @@ def stored_emails(url: str) -> dict[str, Email]:
     return found
 
 
-def wait_for(predicate, seconds: float = 60):
-    with eventlet.Timeout(seconds):
-        while not predicate():
-            eventlet.sleep(0.1)
-
-
 def received_once_but(smtp_server, ids: dict[str, str]) -> list[str]:
     """Check every queued email arrived with its stable Message-ID; return who got copies."""
     messages = smtp_server.emails()
@@ -107,14 +102,14 @@ def test_a_crash_between_send_and_record_repeats_only_the_email_in_flight(
         eventlet.sleep(60)  # the kill ends this green thread here
 
     transport = FaultAfterSend(DIES_AFTER, die)
-    monkeypatch.setattr(delivery, "_send_smtp", transport)
+    monkeypatch.setattr(adapters, "_send_smtp", transport)
     crashed.send(container_factory(NotificationsService))
     with eventlet.Timeout(30):
         crashed.wait().wait()
     assert transport.sent == DIES_AFTER
 
     container_factory(NotificationsService)  # the replica (or the restart) that takes over
-    wait_for(lambda: all_sent(url))
+    wait_until(lambda: all_sent(url), 60)
     # The email whose send was never recorded went out again once its lease passed; no other.
     assert received_once_but(smtp_server, ids) == [transport.in_flight]
     assert stored_emails(url)[transport.in_flight].attempts == 2
@@ -138,14 +133,20 @@ def test_a_database_away_after_a_send_repeats_nothing(
                               {"name": name})
             admin.commit()
 
+    back = Event()
+
+    def database_back() -> None:
+        allow_connections(True)
+        back.send(True)
+
     def database_away_for_two_seconds():
         allow_connections(False)
-        eventlet.spawn_after(2, allow_connections, True)
+        eventlet.spawn_after(2, database_back)
 
     transport = FaultAfterSend(DIES_AFTER, database_away_for_two_seconds)
-    monkeypatch.setattr(delivery, "_send_smtp", transport)
+    monkeypatch.setattr(adapters, "_send_smtp", transport)
     container_factory(NotificationsService)
-    wait_for(lambda: transport.in_flight is not None)
-    eventlet.sleep(2.5)  # the database is back: the test may read it again
-    wait_for(lambda: all_sent(url))
+    wait_until(lambda: transport.in_flight is not None, 60)
+    back.wait()  # the test may read the database again
+    wait_until(lambda: all_sent(url), 60)
     assert received_once_but(smtp_server, ids) == []

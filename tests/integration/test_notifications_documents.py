@@ -14,9 +14,9 @@ from contracts.envelope import new_envelope
 from contracts.events import DocumentCheckedV1, DocumentRejectedV1
 from contracts.common.formatting import PARIS, date_fr
 from services.documents.service import DocumentsService
-from services.notifications.service import NotificationsService
-from tests.integration.test_notifications_service import AGENT, smtp, wait_for  # noqa: F401
-from tests.unit.test_documents_uploads import b64, pdf_bytes
+from tests.support.documents import b64, pdf_bytes
+from tests.support.integration import AGENT
+from tools.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -26,18 +26,12 @@ REVIEWED = dict(document_id="doc-1", category="kbis", category_label="Extrait KB
                 label="KBIS 2026", funder_id="f1", organisation_id="o1", owner_user_id="u-org")
 
 
-@pytest.fixture
-def notifications(smtp, service_env, container_factory):  # noqa: F811
-    service_env("notifications")
-    return container_factory(NotificationsService)
-
-
 def text_of(message) -> str:
     return message.get_content()
 
 
 def test_check_and_reject_by_the_real_documents_service_email_the_owner(
-        notifications, smtp, service_env, container_factory, rpc):  # noqa: F811
+        notifications, smtp, service_env, container_factory, rpc):
     service_env("documents")
     container_factory(DocumentsService)
     document_id = rpc.documents.upload(ORG, {
@@ -45,7 +39,7 @@ def test_check_and_reject_by_the_real_documents_service_email_the_owner(
         "content_base64": b64(pdf_bytes())})["document_id"]
 
     rpc.documents.check_document(AGENT, document_id)
-    wait_for(lambda: len(smtp.messages) >= 1)
+    wait_until(lambda: len(smtp.messages) >= 1)
     checked = smtp.messages[0]
     assert checked["To"] == "depot@organisme.example.org"
     assert checked["Subject"] == "Document contrôlé : KBIS 2026"
@@ -54,7 +48,7 @@ def test_check_and_reject_by_the_real_documents_service_email_the_owner(
 
     rpc.documents.reject_document(AGENT, document_id, {"reason_code": "illegible",
                                                        "reason_text": "copie floue"})
-    wait_for(lambda: len(smtp.messages) >= 2)
+    wait_until(lambda: len(smtp.messages) >= 2)
     rejected = smtp.messages[1]
     assert rejected["Subject"] == "Document non conforme : KBIS 2026"
     assert "Votre document « KBIS 2026 » n'est pas conforme : copie floue" in text_of(rejected)
@@ -67,7 +61,7 @@ def deliver(container, amqp_uri, handler: str, name: str, envelope: dict) -> Non
     result.get()
 
 
-def test_a_redelivered_review_emails_once(notifications, smtp, rpc, amqp_uri):  # noqa: F811
+def test_a_redelivered_review_emails_once(notifications, smtp, rpc, amqp_uri):
     data = DocumentRejectedV1(**REVIEWED, owner_email="depot@organisme.example.org",
                               rejected_at=datetime.now(timezone.utc), rejected_by="agent",
                               reason_code="expired", reason_text="KBIS de plus de 3 mois")
@@ -75,17 +69,17 @@ def test_a_redelivered_review_emails_once(notifications, smtp, rpc, amqp_uri):  
                             subject="doc-1").model_dump(mode="json")
     deliver(notifications, amqp_uri, "on_document_rejected", "document_rejected", envelope)
     deliver(notifications, amqp_uri, "on_document_rejected", "document_rejected", envelope)
-    wait_for(lambda: smtp.messages)
+    wait_until(lambda: smtp.messages)
     emails = rpc.notifications.list_emails(AGENT, event_id=envelope["id"])
     assert [(e["to"], e["template"]) for e in emails] == [
         ("depot@organisme.example.org", "document_rejected")]
-    wait_for(lambda: rpc.notifications.list_emails(AGENT, event_id=envelope["id"])[0][
+    wait_until(lambda: rpc.notifications.list_emails(AGENT, event_id=envelope["id"])[0][
         "status"] == "sent")
     assert len(smtp.messages) == 1
     assert "n'est pas conforme : KBIS de plus de 3 mois" in text_of(smtp.messages[0])
 
 
-def test_an_owner_without_email_is_not_emailed(notifications, smtp, rpc, amqp_uri):  # noqa: F811
+def test_an_owner_without_email_is_not_emailed(notifications, smtp, rpc, amqp_uri):
     data = DocumentCheckedV1(**REVIEWED, owner_email=None, checked_at=datetime.now(timezone.utc),
                              checked_by="agent")
     envelope = new_envelope("documents", "document_checked", 1, data).model_dump(mode="json")

@@ -1,8 +1,10 @@
 """payments on real RabbitMQ + PostgreSQL: certified -> month lock -> month_locked, once."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timezone
+from types import SimpleNamespace
 from decimal import Decimal
 
 import pytest
@@ -17,27 +19,26 @@ from servicekit.events import subscribe
 from services.certification.service import CertificationService
 from services.payments.models import metadata
 from services.payments.service import PaymentsService
-from tests.integration.test_certification_service import FakeDocuments as SignedCertificates
-from tests.integration.test_certification_service import (ATTEST, FUNDER, HOURS, ORG_USER,
-                                                          ORGANISATION, FakeDossiers,
-                                                          FakeIdentity, actor, dispatch,
-                                                          make_dossier, this_month, wait_until)
-
-LOCKED: list[dict] = []  # month_locked envelopes seen by the Ledger
+from tests.support.integration import FakeDocuments as SignedCertificates
+from tests.support.integration import (ATTEST, FUNDER, HOURS, ORG_USER, ORGANISATION, STAFF,
+                                       FakeDossiers, FakeIdentity, Recorded, actor, dispatch,
+                                       handlings, new_payment, recorded, this_month)
+from tools.waiting import wait_until
 
 
 class Ledger:
     """Another funder system listening to month_locked; counts every delivery."""
 
     name = "ledger"
+    locked = Recorded()  # the month_locked envelopes
 
     @subscribe("payments", "month_locked")
     def on_month_locked(self, event):
-        LOCKED.append(event.envelope.model_dump(mode="json"))
+        self.locked.append(event.envelope.model_dump(mode="json"))
 
 
-def locked_for(dossier_id: str) -> list[dict]:
-    return [e for e in LOCKED if e["data"]["dossier_id"] == dossier_id]
+def locked_for(locked: list[dict], dossier_id: str) -> list[dict]:
+    return [e for e in locked if e["data"]["dossier_id"] == dossier_id]
 
 
 def month_locked_rows(url: str) -> int:
@@ -45,6 +46,16 @@ def month_locked_rows(url: str) -> int:
     with make_engine(url).connect() as conn:
         return conn.execute(select(func.count()).where(
             outbox.c.event_name == "month_locked")).scalar()
+
+
+def issued_rows(url: str, number: str) -> int:
+    """payment_issued events of the payment `number` in payments' outbox: written in the same
+    transaction as the issue, so counted as soon as the call returns."""
+    outbox = metadata.tables["outbox"]
+    with make_engine(url).connect() as conn:
+        envelopes = conn.execute(select(outbox.c.envelope).where(
+            outbox.c.event_name == "payment_issued")).scalars()
+        return sum(json.loads(e)["data"]["payment_number"] == number for e in envelopes)
 
 
 def certified(dossier_id: str, training: str = "147.00") -> CertifiedV1:
@@ -60,13 +71,14 @@ def certified(dossier_id: str, training: str = "147.00") -> CertifiedV1:
 
 
 def test_certified_month_is_locked_and_certification_marks_it(service_env, container_factory,
-                                                              rpc):
+                                                              rpc, neighbours):
     service_env("certification")
     payments_url = service_env("payments")
-    for service in (FakeDossiers, FakeIdentity, SignedCertificates, Ledger, PaymentsService,
+    locked = recorded(container_factory(Ledger), "locked")
+    for service in (FakeDossiers, FakeIdentity, SignedCertificates, PaymentsService,
                     CertificationService):  # certify (method 1) reads the signed PDF
-        container_factory(service)
-    dossier, month = make_dossier(), this_month()
+        container_factory(service, NEIGHBOURS=neighbours)
+    dossier, month = neighbours.dossier(), this_month()
     rpc.certification.enter_hours(ORG_USER, dossier["id"], month, HOURS)
     done = rpc.certification.certify(ORG_USER, dossier["id"], month, ATTEST)
 
@@ -76,17 +88,17 @@ def test_certified_month_is_locked_and_certification_marks_it(service_env, conta
     assert lock["locked"] is True and lock["certificate_id"] == done["id"]
     assert (lock["training_hours"], lock["internship_hours"], lock["absence_hours"]) == (
         "147.00", "0.00", "3.50")
-    events = wait_until(lambda: locked_for(dossier["id"]))
+    events = wait_until(lambda: locked_for(locked, dossier["id"]))
     assert len(events) == 1 and month_locked_rows(payments_url) == 1
     assert events[0]["data"]["certificate_id"] == done["id"]
     assert rpc.payments.health() == {"service": "payments", "status": "ok", "database": "ok"}
 
 
-def test_month_lock_scoping(service_env, container_factory, rpc, amqp_uri):
+def test_month_lock_scoping(service_env, container_factory, rpc, amqp_uri, neighbours):
     service_env("payments")
-    container_factory(FakeDossiers)
+    container_factory(FakeDossiers, NEIGHBOURS=neighbours)
     container_factory(PaymentsService)
-    dossier_id = make_dossier()["id"]
+    dossier_id = neighbours.dossier()["id"]
     dispatch(amqp_uri, "certification", "certified",
              new_envelope("certification", "certified", 1, certified(dossier_id)))
     staff = actor("funder_agent", None)
@@ -114,7 +126,7 @@ def test_redelivered_certified_locks_once(service_env, container_factory, rpc, a
     # One worker each: messages are handled in the order they were published, so once the
     # sentinel's month_locked arrives, everything sent before it has been handled.
     container_factory(PaymentsService, max_workers=1)
-    container_factory(Ledger, max_workers=1)
+    locked = recorded(container_factory(Ledger, max_workers=1), "locked")
     dossier_id, sentinel_id = str(uuid.uuid4()), str(uuid.uuid4())
     first = new_envelope("certification", "certified", 1, certified(dossier_id))
     later = new_envelope("certification", "certified", 1, certified(dossier_id, "10.00"))
@@ -122,8 +134,8 @@ def test_redelivered_certified_locks_once(service_env, container_factory, rpc, a
     for envelope in (first, first, later, sentinel):
         dispatch(amqp_uri, "certification", "certified", envelope)
 
-    wait_until(lambda: locked_for(sentinel_id))
-    assert len(locked_for(dossier_id)) == 1
+    wait_until(lambda: locked_for(locked, sentinel_id))
+    assert len(locked_for(locked, dossier_id)) == 1
     assert month_locked_rows(payments_url) == 2  # the dossier's month and the sentinel's
     lock = rpc.payments.get_month_lock(ORG_USER, dossier_id, "2026-02")
     assert lock["training_hours"] == "147.00"  # the first certified hours stay payable
@@ -132,94 +144,48 @@ def test_redelivered_certified_locks_once(service_env, container_factory, rpc, a
 
 # ---- payments, list, export pages, reconciliation, unlock, bank details (issue 6) -----------
 
-import eventlet  # noqa: E402
-from nameko.rpc import rpc as rpc_entrypoint  # noqa: E402
 from contracts.common.errors import Conflict, Forbidden, InvalidInput  # noqa: E402
-from tests.integration.test_certification_service import make_dossier as new_dossier  # noqa
-
-ISSUED: list[dict] = []      # payment_issued envelopes
-UNLOCKED: list[dict] = []    # month_unlocked envelopes
-ADVICES: list[dict] = []     # remittance advice requests documents received
-EMAILS: list[dict] = []      # direct emails notifications received
-DOCUMENTS_DOWN = {"down": False}
-STAFF = actor("funder_agent", None)
 
 
 class PaymentListener:
     name = "payment_listener"
+    issued = Recorded()  # payment_issued envelopes
+    unlocked = Recorded()  # month_unlocked envelopes
 
     @subscribe("payments", "payment_issued")
     def on_issued(self, event):
-        ISSUED.append(event.envelope.model_dump(mode="json"))
+        self.issued.append(event.envelope.model_dump(mode="json"))
 
     @subscribe("payments", "month_unlocked")
     def on_unlocked(self, event):
-        UNLOCKED.append(event.envelope.model_dump(mode="json"))
-
-
-class FakeDocuments:
-    name = "documents"
-
-    @rpc_entrypoint
-    def render_remittance_advice(self, actor, request):
-        if DOCUMENTS_DOWN["down"]:
-            raise RuntimeError("documents down")
-        ADVICES.append(request)
-        return {"id": f"doc-{request['payment_number']}"}
-
-    @rpc_entrypoint
-    def get_document(self, actor, document_id):
-        if document_id == "rib-ok":
-            return {"id": document_id, "category": "bank_details",
-                    "organisation_id": ORGANISATION}
-        if document_id == "kbis":
-            return {"id": document_id, "category": "kbis",
-                    "organisation_id": ORGANISATION}
-        raise NotFound("document_not_found", "Document introuvable.")
-
-
-class FakeNotifications:
-    name = "notifications"
-
-    @rpc_entrypoint
-    def send_direct_email(self, payload):
-        EMAILS.append(payload)
-        return {"id": "e1"}
-
-
-def issued_for(number: str) -> list[dict]:
-    return [e for e in ISSUED if e["data"]["payment_number"] == number]
-
-
-def new_payment(number: str, dossier: dict, amount: str = "10 503,34",
-                payment_date: str = "2019-09-20", advance: bool = False) -> dict:
-    return {"number": number, "payment_date": payment_date, "organisation_id": ORGANISATION,
-            "advance": advance, "lines": [{
-                "dossier_id": dossier["id"], "hours_paid": "35,5",
-                "period_start": "2019-08-01", "period_end": "2019-09-30", "amount": amount}]}
+        self.unlocked.append(event.envelope.model_dump(mode="json"))
 
 
 @pytest.fixture
-def payments(service_env, container_factory):
-    url = service_env("payments")
-    for service in (FakeDossiers, FakeIdentity, FakeDocuments, FakeNotifications,
-                    PaymentListener, Ledger, PaymentsService):
-        container_factory(service)
-    DOCUMENTS_DOWN["down"] = False
-    return url
+def seen(payments_world, container_factory) -> SimpleNamespace:
+    """payments_world, and what other systems saw of payments' events in this test."""
+    listener, ledger = container_factory(PaymentListener), container_factory(Ledger)
+    return SimpleNamespace(**vars(payments_world), issued=recorded(listener, "issued"),
+                           unlocked=recorded(listener, "unlocked"),
+                           locked=recorded(ledger, "locked"))
 
 
-def test_record_a_payment_issues_its_advice_and_payment_issued_once(payments, rpc):
-    dossier, number = new_dossier(), f"P{uuid.uuid4().hex[:8]}"
+def issued_for(issued: list[dict], number: str) -> list[dict]:
+    return [e for e in issued if e["data"]["payment_number"] == number]
+
+
+def test_record_a_payment_issues_its_advice_and_payment_issued_once(
+        payments, rpc, neighbours, seen):
+    dossier, number = neighbours.dossier(), f"P{uuid.uuid4().hex[:8]}"
     paid = rpc.payments.record_payment(STAFF, new_payment(number, dossier))
     assert (paid["amount"], paid["status"], paid["remittance_document_id"]) == (
         "10503.34", "issued", f"doc-{number}")
     line = paid["lines"][0]
     assert (line["beneficiary_name"], line["beneficiary_first_name"], line["hours_paid"],
             line["dossier_number"]) == ("DUBOIS", "beneficiary", "35.50", "20X000703")
-    advice = [a for a in ADVICES if a["payment_number"] == number][0]
+    advice = [a for a in seen.advices if a["payment_number"] == number][0]
     assert advice["amount"] == "10503.34" and advice["dossier_numbers"] == ["20X000703"]
-    events = wait_until(lambda: issued_for(number))
+    events = wait_until(lambda: issued_for(seen.issued, number))
     assert events[0]["data"]["dossiers"] == [{"dossier_id": dossier["id"],
                                               "months": ["2019-08", "2019-09"]}]
     with pytest.raises(Conflict):
@@ -229,12 +195,11 @@ def test_record_a_payment_issues_its_advice_and_payment_issued_once(payments, rp
         with pytest.raises(kind):
             rpc.payments.record_payment(refused, new_payment(f"X{number}", dossier))
     rpc.payments.issue_remittance_advice(STAFF, paid["id"])  # replaces the PDF only
-    eventlet.sleep(0.5)
-    assert len(issued_for(number)) == 1
+    assert issued_rows(payments, number) == 1
 
 
-def test_import_is_idempotent_by_number_with_a_report_per_row(payments, rpc):
-    dossier, other = new_dossier(), new_dossier(organisation="o-elsewhere")
+def test_import_is_idempotent_by_number_with_a_report_per_row(payments, rpc, neighbours, seen):
+    dossier, other = neighbours.dossier(), neighbours.dossier(organisation="o-elsewhere")
     first, second = f"I{uuid.uuid4().hex[:8]}", f"J{uuid.uuid4().hex[:8]}"
     batch = {"payments": [new_payment(first, dossier), new_payment(second, dossier, "12,5"),
                           new_payment("BAD", other), {"number": "NOLINES"}]}
@@ -245,13 +210,13 @@ def test_import_is_idempotent_by_number_with_a_report_per_row(payments, rpc):
     again = rpc.payments.import_payments(STAFF, batch)
     assert (again["created"], again["unchanged"], again["errors"]) == (0, 2, 2)
     assert again["rows"][0]["payment_id"] == report["rows"][0]["payment_id"]
-    wait_until(lambda: issued_for(second))
-    assert len(issued_for(first)) == 1
+    wait_until(lambda: issued_for(seen.issued, second))
+    assert len(issued_for(seen.issued, first)) == 1
 
 
-def test_the_accounting_system_may_name_dossiers_by_number(payments, rpc):
+def test_the_accounting_system_may_name_dossiers_by_number(payments, rpc, neighbours):
     number = f"N{uuid.uuid4().hex[:8]}"
-    dossier = new_dossier(number=number)
+    dossier = neighbours.dossier(number=number)
     by_number = new_payment(f"K{uuid.uuid4().hex[:8]}", dossier)
     by_number["lines"][0] = {**by_number["lines"][0], "dossier_number": number,
                              "dossier_id": None}
@@ -265,8 +230,8 @@ def test_the_accounting_system_may_name_dossiers_by_number(payments, rpc):
         dossier["id"], number)
 
 
-def test_list_export_pages_search_scope_and_reconciliation(payments, rpc):
-    dossier = new_dossier()
+def test_list_export_pages_search_scope_and_reconciliation(payments, rpc, neighbours):
+    dossier = neighbours.dossier()
     numbers = []
     for day, amount in (("2019-09-20", "3567.20"), ("2019-09-20", "2802.80"),
                         ("2019-09-03", "4133.34"), ("2019-08-23", "5424.93")):
@@ -313,8 +278,8 @@ def test_list_export_pages_search_scope_and_reconciliation(payments, rpc):
                                        {"reconciled": True})
 
 
-def test_unlock_then_redelivered_and_new_certifications(payments, rpc, amqp_uri):
-    dossier_id = new_dossier()["id"]
+def test_unlock_then_redelivered_and_new_certifications(payments, rpc, amqp_uri, neighbours, seen):
+    dossier_id = neighbours.dossier()["id"]
     first = new_envelope("certification", "certified", 1, certified(dossier_id))
     dispatch(amqp_uri, "certification", "certified", first)
     wait_until(lambda: rpc.payments.get_month_lock(STAFF, dossier_id, "2026-02")["locked"])
@@ -325,23 +290,25 @@ def test_unlock_then_redelivered_and_new_certifications(payments, rpc, amqp_uri)
     assert unlocked["locked"] is False and unlocked["unlock_reason"] == "Heures erronées"
     with pytest.raises(Conflict):
         rpc.payments.unlock_month(STAFF, dossier_id, "2026-02", {"reason": "encore"})
-    events = wait_until(lambda: [e for e in UNLOCKED if e["data"]["dossier_id"] == dossier_id])
+    events = wait_until(lambda: [e for e in seen.unlocked if e["data"]["dossier_id"] == dossier_id])
     assert events[0]["data"]["reason"] == "Heures erronées"
     dispatch(amqp_uri, "certification", "certified", first)  # redelivered: nothing changes
-    eventlet.sleep(1)
+    wait_until(lambda: handlings(seen.handled, "on_certified", first.id).count(False) == 2,
+               message="the redelivered certified handled")
     assert rpc.payments.get_month_lock(STAFF, dossier_id, "2026-02")["locked"] is False
     dispatch(amqp_uri, "certification", "certified",
              new_envelope("certification", "certified", 1, certified(dossier_id, "120.00")))
     relocked = wait_until(lambda: (lock := rpc.payments.get_month_lock(
         STAFF, dossier_id, "2026-02"))["locked"] and lock)
     assert relocked["training_hours"] == "120.00"
-    wait_until(lambda: len(locked_for(dossier_id)) == 2)  # the relock's month_locked
+    wait_until(lambda: len(locked_for(seen.locked, dossier_id)) == 2)  # the relock's month_locked
 
 
 IBAN = "FR76 1382 5002 0008 0146 3722 518"
 
 
-def test_bank_details_versions_review_email_and_the_processing_rule(payments, rpc):
+def test_bank_details_versions_review_email_and_the_processing_rule(
+        payments, rpc, neighbours, seen):
     organisation = ORGANISATION
     entry = {"iban": IBAN, "bic": "CEPAFRPP382", "invoicing": "self",
              "rib_document_id": "rib-ok"}
@@ -359,20 +326,20 @@ def test_bank_details_versions_review_email_and_the_processing_rule(payments, rp
     reviewed = rpc.payments.review_bank_details(STAFF, organisation,
                                                 {"version": 1, "decision": "validated"})
     assert reviewed["status"] == "validated" and reviewed["reviewed_by"] == STAFF["user_id"]
-    assert EMAILS[-1]["template"] == "bank_details_reviewed"
-    assert EMAILS[-1]["to"] == "contact@lac.example"
+    assert seen.emails[-1]["template"] == "bank_details_reviewed"
+    assert seen.emails[-1]["to"] == "contact@lac.example"
     # a payment records the version it used; while one is processing nothing may change
-    DOCUMENTS_DOWN["down"] = True
-    dossier, number = new_dossier(), f"B{uuid.uuid4().hex[:8]}"
+    seen.outage["down"] = True
+    dossier, number = neighbours.dossier(), f"B{uuid.uuid4().hex[:8]}"
     stuck = rpc.payments.record_payment(STAFF, new_payment(number, dossier))
     assert (stuck["status"], stuck["bank_details_version"]) == ("processing", 1)
     with pytest.raises(Conflict) as exc:
         rpc.payments.submit_bank_details(ORG_USER, organisation, entry)
     assert exc.value.code == "payment_in_progress"
     assert rpc.payments.get_bank_details(ORG_USER, organisation)["may_change"] is False
-    DOCUMENTS_DOWN["down"] = False
+    seen.outage["down"] = False
     assert rpc.payments.issue_remittance_advice(STAFF, stuck["id"])["status"] == "issued"
-    wait_until(lambda: issued_for(number))
+    wait_until(lambda: issued_for(seen.issued, number))
     second = rpc.payments.submit_bank_details(ORG_USER, organisation, {
         **entry, "invoicing": "third_party", "third_party_name": "Affacturage SA"})
     rejected = rpc.payments.review_bank_details(STAFF, organisation, {
@@ -392,10 +359,10 @@ def test_bank_details_versions_review_email_and_the_processing_rule(payments, rp
     assert rpc.payments.get_credit_note_mode(STAFF, organisation)["mode"] == "refund"
 
 
-def test_transmission_and_reopening_follow_certification(payments, rpc, amqp_uri):
+def test_transmission_and_reopening_follow_certification(payments, rpc, amqp_uri, neighbours, seen):
     """hours_transmitted marks the lock (even when it overtakes `certified`: retried until the
     lock exists), certificate_reopened releases it; redeliveries change nothing."""
-    dossier_id = new_dossier()["id"]
+    dossier_id = neighbours.dossier()["id"]
     certification = certified(dossier_id)
     now = datetime.now(timezone.utc)
     transmitted = new_envelope("certification", "hours_transmitted", 1, HoursTransmittedV1(
@@ -404,7 +371,8 @@ def test_transmission_and_reopening_follow_certification(payments, rpc, amqp_uri
         month="2026-02", hours=certification.hours, status="certified",
         transmitted_by="agent-1", transmitted_at=now))
     dispatch(amqp_uri, "certification", "hours_transmitted", transmitted)  # before `certified`
-    eventlet.sleep(0.3)
+    wait_until(lambda: True in handlings(seen.handled, "on_hours_transmitted", transmitted.id),
+               message="hours_transmitted refused for lack of a lock, to be retried")
     dispatch(amqp_uri, "certification", "certified",
              new_envelope("certification", "certified", 1, certification))
     lock = wait_until(lambda: (found := rpc.payments.get_month_lock(
@@ -420,4 +388,19 @@ def test_transmission_and_reopening_follow_certification(payments, rpc, amqp_uri
     lock = wait_until(lambda: (found := rpc.payments.get_month_lock(
         STAFF, dossier_id, "2026-02"))["locked"] is False and found)
     assert lock["unlock_reason"] == "Heures à corriger" and lock["transmitted_at"] is None
-    assert not [e for e in UNLOCKED if e["data"]["dossier_id"] == dossier_id]
+    assert not [e for e in seen.unlocked if e["data"]["dossier_id"] == dossier_id]
+
+
+def test_locked_months_are_the_months_locked_now(payments, rpc, amqp_uri, neighbours):
+    dossier_id = neighbours.dossier()["id"]
+    for month in ("2026-02", "2026-01"):
+        dispatch(amqp_uri, "certification", "certified", new_envelope(
+            "certification", "certified", 1, certified(dossier_id).model_copy(
+                update={"month": month})))
+    wait_until(lambda: rpc.payments.locked_months(ORG_USER, dossier_id) == ["2026-01",
+                                                                            "2026-02"])
+    rpc.payments.unlock_month(STAFF, dossier_id, "2026-02", {"reason": "Heures erronées"})
+    assert rpc.payments.locked_months(STAFF, dossier_id) == ["2026-01"]
+    with pytest.raises(NotFound):
+        rpc.payments.locked_months(actor(organisation="o-other"), dossier_id)
+    assert rpc.payments.locked_months(ORG_USER, neighbours.dossier()["id"]) == []

@@ -20,7 +20,8 @@ from servicekit.events import idempotent, subscribe
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
 from servicekit.tables import add_kit_tables
-from tests.integration.test_servicekit_helpers import kit_database, wait_until
+from tests.support.integration import Recorded, dependency, kit_database
+from tools.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,17 +36,17 @@ b_metadata = MetaData()
 add_kit_tables(b_metadata)
 c_metadata = MetaData()
 add_kit_tables(c_metadata)
-seen: dict[str, str | None] = {}
 
 
 class First:
     name = "kit_corr_a"
     context = RequestContext()
     second = RpcClient("kit_corr_b")
+    seen = Recorded()  # (where, correlation id)
 
     @rpc
     def start(self):
-        seen["a"] = self.context
+        self.seen.append(("a", self.context))
         return self.second.note("hello")
 
 
@@ -54,10 +55,11 @@ class Second:
     context = RequestContext()
     db = Database(b_metadata)
     relay = OutboxRelay()
+    seen = Recorded()
 
     @rpc
     def note(self, text: str):
-        seen["b"] = self.context
+        self.seen.append(("b", self.context))
         with self.db.unit_of_work() as uow:
             return uow.publish("noted", NotedV1(note=text))
 
@@ -66,21 +68,22 @@ class Third:
     name = "kit_corr_c"
     context = RequestContext()
     db = Database(c_metadata)
+    seen = Recorded()
 
     @subscribe("kit_corr_b", "noted")
     @idempotent
     def on_noted(self, uow, event):
-        seen["c"] = self.context
-        seen["envelope"] = event.envelope.correlationid
+        self.seen.extend([("c", self.context), ("envelope", event.envelope.correlationid)])
 
 
 @pytest.fixture
 def chain(service_env, container_factory, monkeypatch, postgres):
-    seen.clear()
+    """The three services started; what each saw so far: {where: correlation id}."""
     kit_database(monkeypatch, postgres, "kit_corr_b", b_metadata)
     kit_database(monkeypatch, postgres, "kit_corr_c", c_metadata)
-    for cls in (Third, Second, First):
-        container_factory(cls)
+    containers = [container_factory(cls) for cls in (Third, Second, First)]
+    return lambda: dict(seen for container in containers
+                        for seen in dependency(container, Recorded).calls)
 
 
 def test_one_id_from_caller_to_event_consumer(chain, amqp_uri):
@@ -88,14 +91,14 @@ def test_one_id_from_caller_to_event_consumer(chain, amqp_uri):
     with ClusterRpcProxy(config, context_data={"correlation_id": "corr-e2e-42"},
                          timeout=30) as proxy:
         proxy.kit_corr_a.start()
-    wait_until(lambda: "c" in seen, message="the consumer")
+    seen = wait_until(lambda: "c" in (found := chain()) and found, message="the consumer")
     assert seen == {"a": "corr-e2e-42", "b": "corr-e2e-42", "c": "corr-e2e-42",
                     "envelope": "corr-e2e-42"}
 
 
 def test_a_call_without_id_gets_a_fresh_one_that_still_travels(chain, rpc):
     rpc.kit_corr_a.start()
-    wait_until(lambda: "c" in seen, message="the consumer")
+    seen = wait_until(lambda: "c" in (found := chain()) and found, message="the consumer")
     assert seen["a"] and len(seen["a"]) == 32
     assert seen["a"] == seen["b"] == seen["c"] == seen["envelope"]
 

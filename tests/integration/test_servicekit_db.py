@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from servicekit.context import RequestContext
 from servicekit.db import Database
 from servicekit.tables import add_kit_tables
-from tests.integration.test_servicekit_helpers import kit_database
+from tests.support.integration import kit_database
 
 metadata = MetaData()
 add_kit_tables(metadata)

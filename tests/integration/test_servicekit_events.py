@@ -1,5 +1,6 @@
 """Consuming events: idempotent handlers, retries with backoff, dead letters and their replay,
-poison messages (bodies that do not decode, on event and RPC queues alike)."""
+poison messages (bodies that do not decode, on event and RPC queues alike), and two versions of
+one event published and read side by side."""
 from __future__ import annotations
 
 import functools
@@ -9,6 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 from kombu import Connection, Queue
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
@@ -18,9 +20,11 @@ from servicekit import deadletters
 from servicekit.context import RequestContext
 from servicekit.db import Database, make_engine
 from servicekit.events import ATTEMPT_HEADER, idempotent, subscribe
+from servicekit.outbox import OutboxRelay
 from servicekit.poison import DEAD_LETTER_HEADER
 from servicekit.tables import add_kit_tables
-from tests.integration.test_servicekit_helpers import kit_database, publish_raw, wait_until
+from tests.support.integration import Recorded, dependency, kit_database, publish_raw, recorded
+from tools.waiting import wait_until
 
 SOURCE = "kittest"
 CONSUMER = "kit_events"
@@ -54,7 +58,14 @@ class Behaviour:
             raise RuntimeError(f"handler broken for n={n}")
 
 
-behaviour = Behaviour()
+class Behaving(DependencyProvider):
+    """The Consumer's Behaviour, one per container: per test."""
+
+    def setup(self) -> None:
+        self.behaviour = Behaviour()
+
+    def get_dependency(self, worker_ctx) -> Behaviour:
+        return self.behaviour
 
 
 def counted(handler):
@@ -63,7 +74,7 @@ def counted(handler):
     @functools.wraps(handler)
     def wrapper(self, event):
         result = handler(self, event)
-        behaviour.finished.append(event.data.n)
+        self.behaviour.finished.append(event.data.n)
         return result
 
     return wrapper
@@ -73,12 +84,13 @@ class Consumer:
     name = CONSUMER
     context = RequestContext()
     db = Database(metadata)
+    behaviour = Behaving()
 
     @subscribe(SOURCE, "pinged")
     @counted
     @idempotent
     def on_pinged(self, uow, event):
-        behaviour.attempt(event.data.n)
+        self.behaviour.attempt(event.data.n)
         uow.session.execute(insert(effects).values(event_id=event.id, n=event.data.n))
 
     @rpc
@@ -91,14 +103,23 @@ def envelope(n: int) -> dict:
 
 
 @pytest.fixture
-def consumer(service_env, container_factory, monkeypatch, postgres):
-    global behaviour
-    behaviour = Behaviour()
+def started(service_env, container_factory, monkeypatch, postgres):
+    """The Consumer's container and an engine on its database."""
     url = kit_database(monkeypatch, postgres, CONSUMER, metadata)
-    container_factory(Consumer)
+    container = container_factory(Consumer)
     engine = make_engine(url)
-    yield engine
+    yield container, engine
     engine.dispose()
+
+
+@pytest.fixture
+def consumer(started):
+    return started[1]
+
+
+@pytest.fixture
+def behaviour(started) -> Behaviour:
+    return dependency(started[0], Behaving).behaviour
 
 
 def count(engine, table, *where) -> int:
@@ -131,7 +152,7 @@ def publish_bytes(amqp_uri: str, queue: str, body: bytes, content_type: str,
                                       message_id=message_id, delivery_mode=2)
 
 
-def test_duplicate_delivery_has_one_effect(consumer, amqp_uri):
+def test_duplicate_delivery_has_one_effect(consumer, amqp_uri, behaviour):
     body = envelope(1)
     publish_raw(amqp_uri, SOURCE, "pinged", body)
     publish_raw(amqp_uri, SOURCE, "pinged", body)
@@ -142,7 +163,7 @@ def test_duplicate_delivery_has_one_effect(consumer, amqp_uri):
     assert dead_letters(amqp_uri) == []
 
 
-def test_failing_twice_then_succeeding_is_retried(consumer, amqp_uri):
+def test_failing_twice_then_succeeding_is_retried(consumer, amqp_uri, behaviour):
     behaviour.failures = 2
     publish_raw(amqp_uri, SOURCE, "pinged", envelope(2))
     wait_until(lambda: behaviour.finished, message="success after two retries")
@@ -151,7 +172,7 @@ def test_failing_twice_then_succeeding_is_retried(consumer, amqp_uri):
     assert dead_letters(amqp_uri) == []
 
 
-def test_hopeless_handler_dead_letters_then_replay_after_fix(consumer, amqp_uri):
+def test_hopeless_handler_dead_letters_then_replay_after_fix(consumer, amqp_uri, behaviour):
     behaviour.failures = -1
     body = envelope(3)
     publish_raw(amqp_uri, SOURCE, "pinged", body, headers={"nameko.correlation_id": "corr-3"})
@@ -170,7 +191,7 @@ def test_hopeless_handler_dead_letters_then_replay_after_fix(consumer, amqp_uri)
     assert dead_letters(amqp_uri) == []
 
 
-def test_malformed_envelope_dead_letters_at_once_and_does_not_block(consumer, amqp_uri):
+def test_malformed_envelope_dead_letters_at_once_and_does_not_block(consumer, amqp_uri, behaviour):
     publish_raw(amqp_uri, SOURCE, "pinged", {"id": "x", "data": "not an envelope"})
     good = envelope(4)
     publish_raw(amqp_uri, SOURCE, "pinged", good)
@@ -182,7 +203,7 @@ def test_malformed_envelope_dead_letters_at_once_and_does_not_block(consumer, am
     assert behaviour.attempts == [4]  # the handler never saw the malformed one
 
 
-def test_unknown_schema_version_is_not_retried(consumer, amqp_uri):
+def test_unknown_schema_version_is_not_retried(consumer, amqp_uri, behaviour):
     body = {**envelope(5), "schemaversion": 9}
     publish_raw(amqp_uri, SOURCE, "pinged", body)
     [dead] = wait_until(lambda: dead_letters(amqp_uri), message="the dead letter")
@@ -199,7 +220,7 @@ def test_dead_letter_header_is_on_the_message(consumer, amqp_uri):
     assert datetime.fromisoformat(header["failed_at"]) <= datetime.now(timezone.utc)
 
 
-def test_retry_queue_deleted_under_a_running_service_loses_nothing(consumer, amqp_uri):
+def test_retry_queue_deleted_under_a_running_service_loses_nothing(consumer, amqp_uri, behaviour):
     behaviour.failures = 1  # every event fails once, then succeeds on its retry
     publish_raw(amqp_uri, SOURCE, "pinged", envelope(6))
     wait_until(lambda: 6 in behaviour.finished, message="the warm-up retry")
@@ -221,7 +242,7 @@ UNDECODABLE = {
 
 
 @pytest.mark.parametrize("kind", UNDECODABLE)
-def test_undecodable_body_is_dead_lettered_as_it_came(consumer, amqp_uri, kind):
+def test_undecodable_body_is_dead_lettered_as_it_came(consumer, amqp_uri, kind, behaviour):
     body, content_type, content_encoding, error = UNDECODABLE[kind]
     publish_bytes(amqp_uri, QUEUE, body, content_type, content_encoding, f"poison-{kind}")
     publish_raw(amqp_uri, SOURCE, "pinged", envelope(8))
@@ -256,3 +277,64 @@ def test_replay_skips_a_message_without_our_header(consumer, amqp_uri):
         "message_id": "stray", "queue": None, "reason": "no_dead_letter_header",
         "detail": deadletters.SKIPS["no_dead_letter_header"]}]
     assert [m["message_id"] for m in dead_letters(amqp_uri)] == ["stray"]
+
+
+VERSIONED = "kit_versions"
+
+
+class ChimedV1(Payload):
+    n: int
+
+
+class ChimedV2(Payload):
+    n: int
+    tone: str
+
+
+register(VERSIONED, "chimed", 1, ChimedV1)
+register(VERSIONED, "chimed", 2, ChimedV2)
+
+versions_metadata = MetaData()
+add_kit_tables(versions_metadata)
+
+
+class Versions:
+    """Publishes both versions of `chimed` through its outbox, as a publisher does while
+    readers of version 1 remain, and reads each version with a handler of its own."""
+
+    name = VERSIONED
+    context = RequestContext()
+    db = Database(versions_metadata)
+    relay = OutboxRelay()
+    read = Recorded()  # (version the handler reads, the payload it got)
+
+    @rpc
+    def chime(self, n: int) -> None:
+        with self.db.unit_of_work() as uow:
+            uow.publish("chimed", ChimedV1(n=n))
+            uow.publish("chimed", ChimedV2(n=n, tone="low"))
+
+    @subscribe(VERSIONED, "chimed")
+    def on_chimed(self, event):
+        self.read.append((1, event.data))
+
+    @subscribe(VERSIONED, "chimed", version=2)
+    def on_chimed_v2(self, event):
+        self.read.append((2, event.data))
+
+
+def test_two_versions_of_one_event_each_reach_only_their_reader(service_env, container_factory,
+                                                                 monkeypatch, postgres, rpc,
+                                                                 amqp_uri):
+    kit_database(monkeypatch, postgres, VERSIONED, versions_metadata)
+    read = recorded(container_factory(Versions), "read")
+    rpc.kit_versions.chime(1)
+    rpc.kit_versions.chime(2)
+    # Queues are first in, first out: a copy of the other version published with n=1 would
+    # reach a handler before its n=2 does.
+    wait_until(lambda: len(read) >= 4, message="both versions, twice")
+    assert sorted(read, key=repr) == [
+        (1, ChimedV1(n=1)), (1, ChimedV1(n=2)),
+        (2, ChimedV2(n=1, tone="low")), (2, ChimedV2(n=2, tone="low")),
+    ]
+    assert dead_letters(amqp_uri) == []

@@ -11,7 +11,8 @@ from servicekit.context import RequestContext
 from servicekit.db import Database, make_engine
 from servicekit.outbox import OutboxRelay
 from servicekit.tables import add_kit_tables
-from tests.integration.test_servicekit_helpers import Tap, dependency, kit_database, wait_until
+from tests.support.integration import Tap, dependency, kit_database
+from tools.waiting import wait_until
 
 SERVICE = "kit_outbox"
 
@@ -52,6 +53,19 @@ def pinger(service_env, container_factory, monkeypatch, postgres, amqp_uri):
     engine.dispose()
 
 
+def passes(relay: OutboxRelay, monkeypatch) -> list[int]:
+    """The relay's passes from now on (what each published): grows with every poll."""
+    done: list[int] = []
+    work_once = relay.work_once
+
+    def counted() -> int:
+        done.append(work_once())
+        return done[-1]
+
+    monkeypatch.setattr(relay, "work_once", counted)
+    return done
+
+
 def outbox_rows(engine):
     with engine.connect() as conn:
         return conn.execute(select(outbox.c.event_id, outbox.c.published_at)).all()
@@ -69,14 +83,16 @@ def test_rolled_back_unit_of_work_publishes_nothing(pinger, rpc):
     assert received[0]["data"] == {"n": 2}
 
 
-def test_committed_event_is_published_once_and_marked(pinger, rpc):
+def test_committed_event_is_published_once_and_marked(pinger, rpc, monkeypatch):
     container, tap, engine = pinger
     event_id = rpc.kit_outbox.ping(3)
     wait_until(lambda: all(row.published_at for row in outbox_rows(engine)),
                message="published_at")
     relay = dependency(container, OutboxRelay)
     assert relay.publish_pending() == 0  # nothing left: a later pass does not re-send
-    eventlet.sleep(0.5)  # a few relay polls (0.2 s): none may send it again
+    later = passes(relay, monkeypatch)
+    wait_until(lambda: len(later) >= 3, message="three more polls of the relay")
+    assert later[:3] == [0, 0, 0]  # none sent it again
     received = tap.drain()
     assert [body["id"] for body in received] == [event_id]
     assert received[0]["type"] == "fr.jalon.kit_outbox.pinged"
@@ -114,15 +130,19 @@ def test_broker_failure_keeps_row_pending_until_it_can_publish(pinger, rpc, monk
     wait_until(lambda: outbox_rows(engine)[0].published_at, message="published_at")
 
 
-def test_two_replicas_share_the_outbox_without_duplicates(pinger, rpc, container_factory):
-    _, tap, engine = pinger
-    container_factory(Pinger)  # a second replica, its own relay on the same database
+def test_two_replicas_share_the_outbox_without_duplicates(pinger, rpc, container_factory,
+                                                          monkeypatch):
+    first, tap, engine = pinger
+    second = container_factory(Pinger)  # a second replica, its own relay on the same database
     sent = [rpc.kit_outbox.ping(n) for n in range(20)]
     received: list[dict] = []
     wait_until(lambda: received.extend(tap.drain()) or len(received) >= len(sent),
                message="every event")
     wait_until(lambda: all(row.published_at for row in outbox_rows(engine)),
                message="every row marked")
-    eventlet.sleep(0.5)  # a few more polls of both relays: none may re-send
+    later = [passes(dependency(replica, OutboxRelay), monkeypatch) for replica in (first, second)]
+    wait_until(lambda: all(len(done) >= 3 for done in later),
+               message="three more polls of both relays")
+    assert [done[:3] for done in later] == [[0, 0, 0], [0, 0, 0]]  # neither re-sent
     received.extend(tap.drain())
     assert sorted(body["id"] for body in received) == sorted(sent)

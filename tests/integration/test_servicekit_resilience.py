@@ -17,19 +17,20 @@ from nameko.rpc import Responder, rpc
 
 from servicekit.liveness import Liveness
 from servicekit.resilience import survive_broker_restarts
-from tools.stack import wait_until
+from tests.support.integration import Recorded, dependency
+from tools.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-calls: list[str] = []
 
 
 class Certification:
     name = "kit_resilience_certification"
+    calls = Recorded()  # the months asked, once per delivery of the request
 
     @rpc
     def certify(self, month):
-        calls.append(month)
+        self.calls.append(month)
         return {"month": month, "status": "certified"}
 
 
@@ -57,7 +58,6 @@ def is_certify_request(message) -> bool:  # not the test client's own replies
 @pytest.fixture
 def certification(container_factory):
     survive_broker_restarts()
-    calls.clear()
     return container_factory(Certification)
 
 
@@ -76,7 +76,8 @@ def test_a_reply_that_cannot_be_sent_is_redelivered_not_fatal(monkeypatch, certi
     fail_once(monkeypatch, Responder, "send_response",
               OperationalError("[Errno 111] Connection refused"))
     assert rpc.kit_resilience_certification.certify("2026-02")["month"] == "2026-02"
-    assert calls == ["2026-02", "2026-02"]  # the request came back; answered the second time
+    # The request came back; answered the second time.
+    assert dependency(certification, Recorded).calls == ["2026-02", "2026-02"]
     assert not certification._died.ready()
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from contracts.events import Payload, spec_for
+from contracts.common import FUNDER_ROLES, Role
+from contracts.common.errors import NotFound
+from contracts.events import Payload, spec_of
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,7 @@ class FakeUnitOfWork:
     def publish(self, event_name: str, data: Payload, subject: str | None = None) -> str:
         if self._read_only:
             raise RuntimeError("a reading cannot publish: open a unit of work")
-        model = spec_for(self._database.service, event_name).model
-        if not isinstance(data, model):
-            raise TypeError(f"{event_name} expects {model.__name__}")
+        spec_of(self._database.service, event_name, data)  # TypeError, as the real one
         event = PublishedEvent(event_name, data, subject, str(uuid.uuid4()))
         self.pending.append(event)
         return event.id
@@ -106,3 +106,34 @@ class FakeClock:
 
     def advance(self, **delta) -> None:
         self.now += timedelta(**delta)
+
+
+def may_see_dossier(actor: dict, dossier: dict) -> bool:
+    """The dossiers service's scoping, as its fakes apply it: the funder's staff see its
+    dossiers, an organisation its own, a beneficiary or employer the ones they are party to."""
+    if actor["funder_id"] != dossier["funder_id"]:
+        return False
+    if actor["role"] == Role.organisation_user:
+        return actor.get("organisation_id") == dossier["organisation_id"]
+    if actor["role"] in (Role.beneficiary, Role.employer):
+        party = dossier.get(actor["role"])
+        return party is not None and party["id"] == actor.get("party_id")
+    return actor["role"] in FUNDER_ROLES
+
+
+class FakeDossiers:
+    """The dossiers service's get_dossier and list_dossiers over dossiers given as replies."""
+
+    def __init__(self, *dossiers: dict):
+        self.dossiers = {d["id"]: d for d in dossiers}
+
+    def get_dossier(self, actor: dict, dossier_id: str) -> dict:
+        dossier = self.dossiers.get(dossier_id)
+        if dossier is None or not may_see_dossier(actor, dossier):
+            raise NotFound("dossier_not_found", "Dossier introuvable.")
+        return dossier
+
+    def list_dossiers(self, actor: dict, query: str | None = None, limit: int = 200) -> list[dict]:
+        """Summaries (no forecast) of the dossiers the actor sees whose number holds `query`."""
+        return [{k: v for k, v in d.items() if k != "forecast"} for d in self.dossiers.values()
+                if may_see_dossier(actor, d) and (query or "") in d["number"]][:limit]

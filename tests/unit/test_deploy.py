@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servicekit.config import SERVICES
+from servicekit import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
-PROCESSES = (*SERVICES, "gateway")
+PROCESSES = registry.names()
+SERVICES = registry.databases()
 
 
 def k8s_objects() -> list[tuple[str, dict]]:

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.certification import spreadsheet as hours_template
-from services.documents import domain as documents
-from services.dossiers import domain as dossiers_domain
-from services.dossiers import spreadsheet as dossiers_sheet
-from services.payments.service import _parse_row as parse_payment_row
 from contracts.common.errors import InvalidInput
-from tests.unit.test_documents_uploads import category, image_bytes, pdf_bytes
+from services.certification import adapters as hours_template
+from services.documents import domain as documents
+from services.dossiers import adapters as dossiers_sheet
+from services.dossiers import handlers as dossiers_handlers
+from services.payments.handlers import _parse_row as parse_payment_row
+from tests.support.documents import category, image_bytes, pdf_bytes
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -66,7 +66,7 @@ def test_document_uploads(content):
 @FUZZ
 @given(arbitrary_or_mutated("xlsx", "csv"))
 def test_dossiers_spreadsheet(content):
-    refused_or_read(dossiers_sheet.read, content)
+    refused_or_read(dossiers_sheet.read_spreadsheet, content)
 
 
 @FUZZ
@@ -92,7 +92,7 @@ def rows_like(fields: list[str]):
                          "session_start", "session_end", "forecast", "commission_date"]))
 def test_dossier_import_rows(row):
     """A JSON batch row is reported as an error row, never raised."""
-    dossier, problems = dossiers_domain.check_row(row)
+    dossier, problems = dossiers_handlers.check_row(row)
     assert (dossier is None) == bool(problems)
     assert all(problem.code for problem in problems)
 
@@ -111,5 +111,5 @@ def test_the_samples_themselves_are_read(name):
              "png": lambda c: documents.inspect_upload(category(), base64.b64encode(c).decode()),
              "jpeg": lambda c: documents.inspect_upload(category(), base64.b64encode(c).decode()),
              "xlsx": hours_template.read_filled,
-             "csv": dossiers_sheet.read}[name]
+             "csv": dossiers_sheet.read_spreadsheet}[name]
     parse(SAMPLES[name])

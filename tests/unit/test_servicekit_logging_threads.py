@@ -166,7 +166,7 @@ def _service_calls() -> list:
     """What documents, dossiers and identity hand to tpool, on inputs that make them log."""
     from contracts.documents import JPEG, PDF, PNG
     from services.documents import adapters, domain
-    from services.dossiers import spreadsheet
+    from services.dossiers import adapters as dossiers_adapters
     from services.identity.domain import Passwords
 
     toolkit = adapters._Toolkit.get()
@@ -184,7 +184,7 @@ def _service_calls() -> list:
     return [
         *[(adapters._html_to_pdf, html, toolkit) for _ in range(RENDERS)],
         *[(domain.inspect_upload, category, content) for content in encoded],
-        (spreadsheet.read, _xlsx()),
+        (dossiers_adapters.read_spreadsheet, _xlsx()),
         *[(passwords.hash, f"mot de passe {n}") for n in range(4)],
     ]
 

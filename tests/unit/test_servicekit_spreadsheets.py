@@ -6,10 +6,10 @@ import zipfile
 
 import pytest
 
-from services.certification import spreadsheet as hours_template
-from services.dossiers import spreadsheet as dossiers_sheet
-from servicekit import spreadsheets
 from contracts.common.errors import InvalidInput
+from services.certification import adapters as hours_template
+from services.dossiers import adapters as dossiers_sheet
+from servicekit import spreadsheets
 
 
 def workbook() -> bytes:
@@ -17,7 +17,7 @@ def workbook() -> bytes:
     return hours_template.write_template("month", [])
 
 
-@pytest.mark.parametrize("read", [hours_template.read_filled, dossiers_sheet.read])
+@pytest.mark.parametrize("read", [hours_template.read_filled, dossiers_sheet.read_spreadsheet])
 def test_an_xlsx_inflating_beyond_the_limit_is_refused_before_reading(read, monkeypatch):
     monkeypatch.setattr(spreadsheets, "MAX_UNZIPPED_BYTES", 1000)
     with pytest.raises(InvalidInput) as refused:
@@ -52,7 +52,7 @@ def with_entity(content: bytes, member_suffix: str) -> bytes:
 
 
 @pytest.mark.parametrize("member", ["sheet1.xml", "workbook.xml", "styles.xml"])
-@pytest.mark.parametrize("read", [hours_template.read_filled, dossiers_sheet.read])
+@pytest.mark.parametrize("read", [hours_template.read_filled, dossiers_sheet.read_spreadsheet])
 def test_an_xlsx_with_a_dtd_or_entity_is_refused_as_unsafe(read, member):
     with pytest.raises(InvalidInput) as refused:
         read(with_entity(workbook(), member))

@@ -29,7 +29,7 @@ def test_health_names_what_is_down():
     body = json.loads(json.dumps(ALL_OK))
     body["services"]["documents"] = {"status": "unavailable"}
     del body["services"]["payments"]
-    assert unhealthy_parts(body) == ["payments", "documents"]
+    assert unhealthy_parts(body) == ["documents", "payments"]
     assert unhealthy_parts(None) == ["gateway"]
     assert unhealthy_parts({"status": "degraded"}) == ["gateway"]
 

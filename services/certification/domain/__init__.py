@@ -1,0 +1,30 @@
+"""Monthly completion certificates ("certificats de réalisation"): the rules, pure Python.
+
+months: the session and its months; entry: hours, days and proposals; settings: each funder's
+choices; certificate: the certificate and its statuses; dashboard: what waits for whom;
+access: who may act; codes: method 2 (emailed code); evidence: method 1 (signed PDF).
+No Nameko, no SQLAlchemy, no message shapes (handlers build those); the clock is passed in.
+"""
+# Re-exported names: the package reads as one module (`domain.Certificate`).
+from services.certification.domain.access import (CLOSED_DOSSIER, ensure_dossier_open,
+                                                  ensure_funder_admin, ensure_funder_staff_of,
+                                                  ensure_may_change, party_of)
+from services.certification.domain.certificate import (
+    AWAITING_BENEFICIARY, AWAITING_EMPLOYER, AWAITING_ENTRY, BENEFICIARY, CERTIFIED,
+    CLOSED_BY_PAYMENT, CONTESTED, ENTERABLE, HOURS_ENTERED, METHOD_SIGNED_PDF, NOT_AVAILABLE,
+    REOPENED, STATUS_LABELS, VALIDATED, Certificate, certify, first_validation,
+    not_transmittable, require_attestation, validation_steps, with_hours)
+from services.certification.domain.codes import (
+    CODE_REQUEST_WINDOW, METHOD_ELECTRONIC, CertificationCode, CodeRequest, OrganisationMethod,
+    ensure_code_request_allowed, ensure_code_requestable, ensure_electronic_allowed,
+    issue_code, new_code)
+from services.certification.domain.dashboard import (PENDING_FOR_ROLE, actions_label,
+                                                     pending_months, status_label, status_of)
+from services.certification.domain.entry import (
+    MONTH_TOTALS, PERIODS_OF_MODE, WHOLE_DAY, DayHours, Entry, Hours, PlannedHours,
+    build_entry, forecast_proposal, plan_warnings, planned_total, spread_proposal,
+    zero_proposal)
+from services.certification.domain.evidence import check_letterhead, signed_certificate_sha256
+from services.certification.domain.months import (Session, check_attendance_days, is_open,
+                                                  period_label, session_days)
+from services.certification.domain.settings import FunderSettings

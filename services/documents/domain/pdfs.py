@@ -1,0 +1,319 @@
+"""What the generated PDFs print: template contexts, names and references.
+
+Its own module beside the document rules: the PDFs' wording changes with the Ministry's and
+the funders' models, not with the rules. The day, the random token and the images' addresses
+are passed in. The requests read here are contracts.pdfs' shapes (CertificateFacts,
+AttendanceSheetRequest, RemittanceAdviceRequest), built by the handlers.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.dates import format_date
+
+from contracts.common import Actor, Role
+from contracts.common.access import require_funder_staff
+from contracts.common.errors import Forbidden
+from contracts.common.formatting import (LOCALE, NO_BREAK_SPACE, PARIS, amount_fr, date_fr,
+                                         datetime_fr, hours_fr, month_fr)
+from services.documents.domain.categories import PDF
+from services.documents.domain.documents import Document, certificate_filename, safe_name_part
+
+LOGO, STAMP = "logo", "stamp"
+ATTENDANCE_SHEET = "attendance_sheet"
+REMITTANCE_ADVICE = "remittance_advice"
+IMAGE_SCHEME = "jalon-file:"
+"""Images reach weasyprint as jalon-file:<sha256>, served from memory by the renderer: no
+path, no network, and content addressing makes the URL a safe cache key."""
+
+ACTION_NATURES = (
+    ("formation", "action de formation"),
+    ("bilan", "bilan de compétences"),
+    ("vae", "action de validation des acquis de l'expérience"),
+    ("apprentissage", "action de formation par apprentissage"),
+)
+"""The Ministry's model lists the four natures; every dossier funded here is a training
+action (PTP), so "action de formation" is the one ticked."""
+FUNDED_NATURE = "formation"
+
+HOW_VERIFIED = {2: "code à usage unique envoyé par courriel"}
+"""Method 2 (electronic certification): how the certifier proved who they were."""
+
+REFERENCE_PREFIX = "JAL-"
+_REFERENCE = re.compile(r"^JAL-[A-Z2-7]{12}$")
+_POSTCODE_TOWN = re.compile(r"\b\d{5}\s+([^,\n]+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Certification:
+    """What only a final certificate prints: how it was certified, and its reference."""
+
+    reference: str
+    method: int
+    certified_by: str
+    certified_at: datetime
+    certified_from_ip: str | None = None
+
+
+# --- who may have a PDF made ----------------------------------------------------------------
+
+def check_may_render(actor: Actor, funder_id: str, organisation_id: str) -> None:
+    """A dossier's PDFs are made for its organisation's users and its funder's staff. The
+    caller (certification, the gateway) already checked the dossier itself; this keeps an
+    organisation from having another's letterhead, logo and stamp printed."""
+    if actor.funder_id == funder_id and (
+            actor.is_funder_staff
+            or (actor.role == Role.organisation_user and actor.organisation_id == organisation_id)):
+        return
+    raise Forbidden("not_allowed", "Vous ne pouvez pas produire ce document.")
+
+
+def check_may_issue_remittance(actor: Actor, funder_id: str) -> None:
+    """Only the paying funder's staff issue a remittance advice."""
+    require_funder_staff(actor)
+    if actor.funder_id != funder_id:
+        raise Forbidden("not_allowed", "Vous ne pouvez pas produire ce document.")
+
+
+def paris_today(now: datetime) -> date:
+    return now.astimezone(PARIS).date()
+
+
+# --- small formats ---------------------------------------------------------------------------
+
+def siret_fr(siret: str | None) -> str | None:
+    """"73282932000074" -> "732 829 320 00074" (SIREN in threes, then the NIC)."""
+    if not siret:
+        return None
+    digits = re.sub(r"\s", "", siret)
+    if not (len(digits) == 14 and digits.isdigit()):
+        return siret
+    return NO_BREAK_SPACE.join((digits[0:3], digits[3:6], digits[6:9], digits[9:]))
+
+
+def town_of(address: str | None) -> str | None:
+    """"12 rue du Lac, 67000 Strasbourg" -> "Strasbourg"; the whole address when no postcode
+    is found; None without an address (the certificate then prints "Fait le ...")."""
+    if not address or not address.strip():
+        return None
+    last_line = address.strip().splitlines()[-1]
+    found = _POSTCODE_TOWN.search(last_line) or _POSTCODE_TOWN.search(address.strip())
+    return found.group(1) if found else " ".join(address.split())
+
+
+def day_fr(day: date) -> str:
+    """date(2026, 9, 1) -> "mardi 01", as the seeds' monthly grids list days."""
+    return format_date(day, "EEEE dd", locale=LOCALE)
+
+
+def verification_reference(token: bytes) -> str:
+    """"JAL-" + 12 base32 characters (60 random bits) from a random token of >= 8 bytes."""
+    if len(token) < 8:
+        raise ValueError("the token needs at least 8 random bytes")
+    return REFERENCE_PREFIX + base64.b32encode(token).decode("ascii")[:12]
+
+
+def normalise_reference(text: str) -> str | None:
+    """What a person types from a paper copy (any case, spaces) -> the reference, or None."""
+    if not isinstance(text, str):
+        return None
+    candidate = re.sub(r"\s", "", text).upper()
+    return candidate if _REFERENCE.match(candidate) else None
+
+
+def image_url(sha256: str | None) -> str | None:
+    return IMAGE_SCHEME + sha256 if sha256 else None
+
+
+# --- the completion certificate --------------------------------------------------------------
+
+def certification_of(data, reference: str) -> Certification:
+    """What a `certified` event (contracts.events.CertifiedV1) says of the certification."""
+    return Certification(reference=reference, method=data.method,
+                         certified_by=data.certified_by, certified_at=data.certified_at,
+                         certified_from_ip=data.certified_from_ip)
+
+
+def letterhead(organisation, logo_sha256: str | None) -> dict:
+    return {
+        "name": organisation.name,
+        "address_lines": [line.strip() for line in (organisation.address or "").splitlines()
+                          if line.strip()],
+        "siret": siret_fr(organisation.siret),
+        "logo_url": image_url(logo_sha256),
+    }
+
+
+def certificate_context(facts, issued_on: date,
+                        certification: Certification | None = None,
+                        logo_sha256: str | None = None,
+                        stamp_sha256: str | None = None) -> dict:
+    """The certificate's context: a draft (watermarked, to sign by hand) without
+    `certification`, the final version with it. `issued_on`: the day it is made, in Paris."""
+    dossier, hours = facts.dossier, facts.hours
+    return {
+        "draft": certification is None,
+        "letterhead": letterhead(facts.organisation, logo_sha256),
+        "legal_representative": facts.organisation.legal_representative,
+        "organisation_name": facts.organisation.name,
+        "dossier_number": dossier.dossier_number,
+        "beneficiary_name": dossier.beneficiary.name,
+        "employer_name": dossier.employer.name if dossier.employer else None,
+        "training_title": dossier.training_title,
+        "natures": [{"label": label, "ticked": key == FUNDED_NATURE}
+                    for key, label in ACTION_NATURES],
+        "session_start": date_fr(dossier.session_start),
+        "session_end": date_fr(dossier.session_end),
+        "month_label": month_fr(facts.month),
+        "hours": [
+            ("Heures de présence en formation", hours_fr(hours.training)),
+            ("Heures de présence en stage", hours_fr(hours.internship)),
+            ("Heures d'absence", hours_fr(hours.absence)),
+        ],
+        "place": town_of(facts.organisation.address),
+        "made_on": date_fr(issued_on),
+        "stamp_url": image_url(stamp_sha256),
+        "electronic": _electronic_block(certification),
+        "certification": _certification_line(certification),
+        "reference": certification.reference if certification else None,
+    }
+
+
+def certificate_issued_on(certification: Certification) -> date:
+    """A final certificate is dated the day it was certified, in Paris."""
+    return certification.certified_at.astimezone(PARIS).date()
+
+
+def _electronic_block(certification: Certification | None) -> dict | None:
+    if certification is None or certification.method not in HOW_VERIFIED:
+        return None
+    return {
+        "certified_by": certification.certified_by,
+        "certified_at": datetime_fr(certification.certified_at),
+        "ip": certification.certified_from_ip or "non communiquée",
+        "how": HOW_VERIFIED[certification.method],
+    }
+
+
+def _certification_line(certification: Certification | None) -> str | None:
+    if certification is None:
+        return None
+    return (f"Heures certifiées le {datetime_fr(certification.certified_at)} (heure de Paris) "
+            f"par {certification.certified_by}.")
+
+
+def draft_filename(dossier_number: str, month: str) -> str:
+    return certificate_filename(dossier_number, month).removesuffix(".pdf") + "-projet.pdf"
+
+
+# --- the attendance sheet --------------------------------------------------------------------
+
+def attendance_context(request) -> dict:
+    half_days = request.granularity == "half_day"
+    rows, total = [], Decimal(0)
+    for entry in sorted(request.days, key=lambda d: d.day):
+        parts = ([("Matin", entry.morning), ("Après-midi", entry.afternoon)] if half_days
+                 else [(None, entry.hours)])
+        total += sum((hours or Decimal(0) for _, hours in parts), Decimal(0))
+        rows.append({"day": day_fr(entry.day), "date": date_fr(entry.day),
+                     "parts": [{"label": label, "hours": hours_fr(hours) if hours is not None
+                                else ""} for label, hours in parts]})
+    dossier = request.dossier
+    return {
+        "half_days": half_days,
+        "organisation_name": request.organisation_name,
+        "dossier_number": dossier.dossier_number,
+        "beneficiary_name": dossier.beneficiary.name,
+        "employer_name": dossier.employer.name if dossier.employer else None,
+        "training_title": dossier.training_title,
+        "session_start": date_fr(dossier.session_start),
+        "session_end": date_fr(dossier.session_end),
+        "month_label": month_fr(request.month),
+        "rows": rows,
+        "total": hours_fr(total),
+    }
+
+
+def attendance_filename(dossier_number: str, month: str) -> str:
+    return f"fiche-presence-{safe_name_part(dossier_number)}-{month}.pdf"
+
+
+def attendance_label(month: str) -> str:
+    return f"Fiche de présence – {month_fr(month)}"
+
+
+def attendance_document(document_id: str, request, sha256: str, size: int,
+                        now: datetime) -> Document:
+    """Filed under the dossier and month: its organisation, beneficiary and employer see it."""
+    dossier = request.dossier
+    return _generated(
+        id=document_id, category=ATTENDANCE_SHEET, label=attendance_label(request.month),
+        filename=attendance_filename(dossier.dossier_number, request.month), sha256=sha256,
+        size=size, created_at=now, funder_id=dossier.funder_id,
+        organisation_id=dossier.organisation_id, dossier_id=dossier.dossier_id,
+        month=request.month, beneficiary_id=dossier.beneficiary.id,
+        employer_id=dossier.employer.id if dossier.employer else None,
+        dossier_number=dossier.dossier_number, beneficiary_name=dossier.beneficiary.name)
+
+
+# --- the remittance advice -------------------------------------------------------------------
+
+def remittance_title(request) -> str:
+    """"AVIS DE VIREMENT n° 107 du 23/08/2019", as seed 000 lists them."""
+    return f"AVIS DE VIREMENT n° {request.payment_number} du {date_fr(request.payment_date)}"
+
+
+def periods_fr(periods: list) -> str:
+    """"période du 01/07/2019 au 31/07/2019"; several: "périodes du ... au ..., du ... au ..."."""
+    spans = ", ".join(f"du {date_fr(p.start)} au {date_fr(p.end)}"
+                      for p in sorted(periods, key=lambda p: p.start))
+    return f"{'périodes' if len(periods) > 1 else 'période'} {spans}"
+
+
+def remittance_subtitle(request) -> str:
+    """"Dossier 16/0/5756 (période du 01/07/2019 au 31/07/2019)"."""
+    numbers = request.dossier_numbers
+    word = "Dossiers" if len(numbers) > 1 else "Dossier"
+    return f"{word} {', '.join(numbers)} ({periods_fr(request.periods)})"
+
+
+def remittance_context(request) -> dict:
+    return {
+        "title": remittance_title(request),
+        "subtitle": remittance_subtitle(request),
+        "organisation_name": request.organisation_name,
+        "payment_number": request.payment_number,
+        "payment_date": date_fr(request.payment_date),
+        "dossier_numbers": ", ".join(request.dossier_numbers),
+        "beneficiary_name": request.beneficiary.name if request.beneficiary else None,
+        "periods": [f"du {date_fr(p.start)} au {date_fr(p.end)}"
+                    for p in sorted(request.periods, key=lambda p: p.start)],
+        "hours_paid": hours_fr(request.hours_paid),
+        "amount": amount_fr(request.amount),
+        "kind": "Avance" if request.advance else "Règlement",
+    }
+
+
+def remittance_filename(payment_number: str) -> str:
+    return f"avis-de-virement-{safe_name_part(payment_number)}.pdf"
+
+
+def remittance_document(document_id: str, request, sha256: str, size: int,
+                        now: datetime) -> Document:
+    """A payment to the organisation: its users and the funder see it, not the beneficiary
+    (whose name is kept for the search only)."""
+    return _generated(
+        id=document_id, category=REMITTANCE_ADVICE, label=remittance_title(request),
+        filename=remittance_filename(request.payment_number), sha256=sha256, size=size,
+        created_at=now, funder_id=request.funder_id, organisation_id=request.organisation_id,
+        dossier_id=request.dossier_id, dossier_number=request.dossier_numbers[0],
+        beneficiary_name=request.beneficiary.name if request.beneficiary else None)
+
+
+def _generated(**fields) -> Document:
+    """A PDF the system made (status generated: nobody owns, checks or deletes it)."""
+    return Document(content_type=PDF, **fields)

@@ -1,0 +1,10 @@
+"""dossiers rules, no I/O (the clock is passed in): the dossiers themselves (`dossiers`),
+imports (`imports`) and the spreadsheet a funder imports (`sheets`). What the service uses
+of the first two is reached from here: `domain.Dossier`, `domain.import_decision`."""
+from services.dossiers.domain import sheets
+from services.dossiers.domain.dossiers import (
+    Dossier, Party, PartyKind, PlannedDay, Problem, Scope, check_party, dossier_not_found,
+    forecast_problems, new_id, number_taken, raise_problems, require_importer, scope_for)
+from services.dossiers.domain.imports import (
+    KEEP, ImportFacts, Outcome, dated_problems, duplicate_number, forecast_key,
+    import_decision, invalid_row, row_problem)

@@ -1,0 +1,452 @@
+"""dossiers use cases: beneficiaries and employers, dossiers, their imports.
+
+Each takes the database (`db`: servicekit.db.DatabaseAccess, or an in-memory fake in tests),
+the ports it needs, the acting Actor and the payload as sent: the access rule is checked
+before the payload is read, so a caller without the right learns nothing from its shape.
+Replies are JSON-ready. get_dossier and list_dossiers are scoped to the actor: other services
+(certification) call them with the end user's actor, so that scope is their access check too.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Protocol
+
+from pydantic import ValidationError
+
+from contracts.common import Actor
+from contracts.common.access import require_funder_staff
+from contracts.common.errors import Conflict, InvalidInput, NotFound
+from contracts.dossiers import (Dossier as DossierShape, DossierBatch, DossierChange,
+                                DossierImportError, DossierImportReport, DossierImportRow,
+                                DossierSummary, ImportedDossier, NewDossier, NewParty,
+                                Party as PartyShape, PlannedDay as PlannedDayShape,
+                                SpreadsheetImport)
+from contracts.events import DossierCreatedV1, DossierParty, DossierUpdatedV1
+from services.dossiers import domain
+from services.dossiers.domain import (Dossier, ImportFacts, Outcome, Party, PartyKind, Problem,
+                                      sheets)
+from services.dossiers.domain.sheets import SheetRow
+from servicekit.logging import get_logger
+from servicekit.validation import parse
+
+log = get_logger(__name__)
+
+MAX_LIST = 500
+
+
+class Identity(Protocol):
+    """identity's RPCs this service calls, as the caller (so identity's own scoping applies)."""
+
+    def get_organisation(self, actor: dict, organisation_id: str) -> dict: ...
+
+    def find_organisations_by_siret(self, actor: dict, sirets: list[str]) -> list[dict]: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    identity: Identity
+    clock: Callable[[], datetime]
+    read_spreadsheet: Callable[[bytes], tuple[dict[str, str], list[SheetRow]]]
+
+
+# --- parties and dossiers --------------------------------------------------------------------
+
+def create_party(db, ports: Ports, actor: Actor, payload: Any, kind: PartyKind) -> dict:
+    require_funder_staff(actor)
+    new = parse(NewParty, payload)
+    party = Party(id=domain.new_id(), funder_id=actor.funder_id, kind=kind.value,
+                  name=new.name, email=str(new.email), created_at=ports.clock())
+    with db.unit_of_work() as uow:
+        uow.parties.add(party)
+    log.info("party_created", party_id=party.id, kind=kind.value, by=actor.user_id)
+    return _party_shape(party).model_dump(mode="json")
+
+
+def create_dossier(db, ports: Ports, actor: Actor, payload: Any) -> dict:
+    require_funder_staff(actor)
+    new = parse(NewDossier, payload)
+    domain.raise_problems(domain.forecast_problems(new.forecast, new.session_start,
+                                                   new.session_end))
+    # Asked before the transaction opens: no database transaction waits on a remote call.
+    organisation = _organisation(ports, actor, new.organisation_id)
+    with db.unit_of_work() as uow:
+        parties = _dossier_parties(uow, actor.funder_id, new)
+        if uow.dossiers.number_taken(actor.funder_id, new.number):
+            raise domain.number_taken()
+        dossier = Dossier(
+            id=domain.new_id(), funder_id=actor.funder_id, number=new.number,
+            organisation_id=new.organisation_id, organisation_name=organisation["name"],
+            beneficiary_id=new.beneficiary_id, employer_id=new.employer_id,
+            training_title=new.training_title, session_start=new.session_start,
+            session_end=new.session_end, commission_date=new.commission_date,
+            created_at=ports.clock())
+        dossier.replace_forecast(new.forecast)
+        # A concurrent twin with the same number may have committed first.
+        uow.dossiers.save(dossier, clash=domain.number_taken())
+        uow.publish("dossier_created", _created_event(dossier, parties, actor),
+                    subject=dossier.id)
+        reply = _dossier_shape(dossier, parties).model_dump(mode="json")
+        uow.keep_reply(reply)  # a redelivery after commit answers it, not a 409
+    log.info("dossier_created", dossier_id=dossier.id, by=actor.user_id)
+    return reply
+
+
+def update_dossier(db, ports: Ports, actor: Actor, dossier_id: str, payload: Any) -> dict:
+    """Funder staff change a dossier's training, session, commission date, status, employer
+    or calendar; never its number, funder, organisation or beneficiary."""
+    require_funder_staff(actor)
+    change = parse(DossierChange, payload)
+    changes = {name: getattr(change, name) for name in change.model_fields_set}
+    with db.unit_of_work() as uow:
+        dossier = _visible_dossier(uow, actor, dossier_id)
+        if changes.get("employer_id"):
+            domain.check_party(uow.parties.get(changes["employer_id"]), actor.funder_id,
+                               PartyKind.employer)
+        changed = dossier.change(changes, ports.clock())
+        uow.dossiers.save(dossier, clash=Conflict(
+            "concurrent_change",
+            "Ce dossier vient d'être modifié par ailleurs : rechargez-le puis recommencez."))
+        parties = uow.parties.by_ids({dossier.beneficiary_id, dossier.employer_id})
+        if changed:
+            uow.publish("dossier_updated", _updated_event(dossier, parties, changed, actor),
+                        subject=dossier.id)
+        reply = _dossier_shape(dossier, parties).model_dump(mode="json")
+    log.info("dossier_updated", dossier_id=dossier.id, changed=changed, by=actor.user_id,
+             fields=sorted(changes))
+    return reply
+
+
+def get_dossier(db, actor: Actor, dossier_id: str) -> dict:
+    with db.reading() as uow:
+        dossier = _visible_dossier(uow, actor, dossier_id)
+        parties = uow.parties.by_ids({dossier.beneficiary_id, dossier.employer_id})
+        return _dossier_shape(dossier, parties).model_dump(mode="json")
+
+
+def list_dossiers(db, actor: Actor, query: str | None = None, limit: int = 200) -> list[dict]:
+    limit = max(1, min(int(limit), MAX_LIST))
+    with db.reading() as uow:
+        found = uow.dossiers.visible(domain.scope_for(actor), query, limit)
+        parties = uow.parties.by_ids(
+            {party_id for d in found for party_id in (d.beneficiary_id, d.employer_id)})
+    return [DossierSummary(**_summary_fields(dossier, parties)).model_dump(mode="json")
+            for dossier in found]
+
+
+def _visible_dossier(uow, actor: Actor, dossier_id: str) -> Dossier:
+    dossier = uow.dossiers.get(str(dossier_id))
+    if dossier is None or not domain.scope_for(actor).allows(dossier):
+        raise domain.dossier_not_found()
+    return dossier
+
+
+def _organisation(ports: Ports, actor: Actor, organisation_id: str) -> dict:
+    try:
+        return ports.identity.get_organisation(actor.model_dump(mode="json"), organisation_id)
+    except NotFound:
+        raise InvalidInput("unknown_organisation", "Organisme de formation inconnu.") from None
+
+
+def _dossier_parties(uow, funder_id: str, new: NewDossier) -> dict[str, Party]:
+    beneficiary = domain.check_party(uow.parties.get(new.beneficiary_id), funder_id,
+                                     PartyKind.beneficiary)
+    found = {beneficiary.id: beneficiary}
+    if new.employer_id:
+        employer = domain.check_party(uow.parties.get(new.employer_id), funder_id,
+                                      PartyKind.employer)
+        found[employer.id] = employer
+    return found
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+def import_dossiers(db, ports: Ports, actor: Actor, payload: Any) -> dict:
+    """An organisation's JSON batch (its software, with an API token) for its own
+    organisation; see domain.require_importer for the right it needs."""
+    domain.require_importer(actor)
+    batch = parse(DossierBatch, payload)
+    organisation = _organisation(ports, actor, actor.organisation_id)
+    lines = [ImportLine(line=index, raw=raw, organisation=organisation)
+             for index, raw in enumerate(batch.rows, start=1)]
+    return _import(db, ports, actor, lines, headings=None)
+
+
+def import_spreadsheet(db, ports: Ports, actor: Actor, payload: Any) -> dict:
+    """Funder staff's xlsx or CSV file, the organisation of each row by its SIRET."""
+    require_funder_staff(actor)
+    upload = parse(SpreadsheetImport, payload)
+    try:
+        content = base64.b64decode(upload.content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise sheets.not_a_spreadsheet() from None
+    headings, sheet_rows = ports.read_spreadsheet(content)
+    organisations = _organisations_by_siret(
+        ports, actor, {row.siret for row in sheet_rows if row.siret})
+    lines = []
+    for sheet_row in sheet_rows:
+        siret = sheets.plain_siret(sheet_row.siret)
+        organisation = organisations.get(siret)
+        lines.append(ImportLine(line=sheet_row.line, raw=sheet_row.data,
+                                organisation=organisation,
+                                problems=sheets.siret_problems(siret, organisation)))
+    report = _import(db, ports, actor, lines, headings=headings)
+    log.info("spreadsheet_imported", rows=len(lines), by=actor.user_id)
+    return report
+
+
+def check_row(raw: Any) -> tuple[ImportedDossier | None, list[Problem]]:
+    """A row of an import, as the contract shapes it and the dossier rules allow."""
+    if not isinstance(raw, dict):
+        return None, [domain.invalid_row()]
+    try:
+        row = ImportedDossier.model_validate(raw)
+    except ValidationError as exc:
+        return None, [domain.row_problem(error) for error in exc.errors(include_url=False)]
+    problems = domain.dated_problems(row.session_start, row.session_end, row.forecast)
+    return (None if problems else row), problems
+
+
+@dataclass
+class ImportLine:
+    """One row of an import on its way: where it came from, for which organisation, and
+    what is wrong with it so far."""
+
+    line: int
+    raw: Any
+    organisation: dict | None = None
+    number: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    row: ImportedDossier | None = None
+    outcome: Outcome = Outcome.error
+    dossier_id: str | None = None
+
+
+def _organisations_by_siret(ports: Ports, actor: Actor, sirets: set[str]) -> dict[str, dict]:
+    if not sirets:
+        return {}
+    found = ports.identity.find_organisations_by_siret(actor.model_dump(mode="json"),
+                                                       sorted(sirets))
+    return {organisation["siret"]: organisation for organisation in found}
+
+
+def _import(db, ports: Ports, actor: Actor, lines: list[ImportLine],
+            headings: dict | None) -> dict:
+    _check_rows(lines)
+    with db.unit_of_work() as uow:
+        _Importer(uow, actor, ports.clock()).run([line for line in lines if line.row is not None])
+    report = _report(lines, headings)
+    log.info("dossiers_imported", by=actor.user_id, created=report.created,
+             updated=report.updated, unchanged=report.unchanged, errors=report.errors)
+    return report.model_dump(mode="json")
+
+
+def _check_rows(lines: list[ImportLine]) -> None:
+    """The checks of every row on its own; a number already seen on a good row is a
+    duplicate."""
+    seen: set[str] = set()
+    for line in lines:
+        number = line.raw.get("number") if isinstance(line.raw, dict) else None
+        if isinstance(number, str) and number.isprintable():
+            line.number = number[:30] or None  # the report names even a bad row by it
+        row, problems = check_row(line.raw)
+        line.problems += problems
+        if row is not None and row.number in seen:
+            line.problems.append(domain.duplicate_number())
+        if row is not None and not line.problems:
+            seen.add(row.number)
+            line.row = row
+
+
+class _Importer:
+    """The good rows of one import, in one transaction: find each dossier by number and
+    each party by kind and email, decide, then create, update or leave alone.
+
+    Parties and dossiers are mapped without a relationship, so nothing orders their rows:
+    the new parties are written first, then the dossiers, then the events in the rows'
+    order."""
+
+    def __init__(self, uow, actor: Actor, now: datetime):
+        self.uow = uow
+        self.actor = actor
+        self.now = now
+        self.parties: dict[tuple[str, str], Party] = {}
+        self.new_parties: list[Party] = []
+        # Each dossier to write: with None when new, else with the changes to make.
+        self.writes: list[tuple[Dossier, dict | None]] = []
+
+    def run(self, lines: list[ImportLine]) -> None:
+        rows = [line.row for line in lines]
+        existing = self.uow.dossiers.by_numbers(self.actor.funder_id,
+                                                {row.number for row in rows})
+        self._load_parties(PartyKind.beneficiary, {str(row.beneficiary.email) for row in rows})
+        self._load_parties(PartyKind.employer,
+                           {str(row.employer.email) for row in rows if row.employer})
+        for line in lines:
+            self._take(line, existing.get(line.row.number))
+        self.uow.parties.add(*self.new_parties)
+        written = [(dossier, None if changes is None else dossier.change(changes, self.now))
+                   for dossier, changes in self.writes]
+        self.uow.dossiers.save(
+            *(dossier for dossier, changes in self.writes if changes is None),
+            clash=Conflict("import_conflict",
+                           "Des dossiers de ce fichier viennent d'être créés par ailleurs : "
+                           "relancez l'import, rien n'a été enregistré."))
+        self._publish(written)
+
+    def _load_parties(self, kind: PartyKind, emails: set[str]) -> None:
+        found = self.uow.parties.by_emails(self.actor.funder_id, kind.value,
+                                           {email.lower() for email in emails})
+        self.parties.update(((kind.value, email), party) for email, party in found.items())
+
+    def _party_id(self, kind: PartyKind, ref) -> str | None:
+        """The party's id, or a stand-in for one the import would create."""
+        if ref is None:
+            return None
+        party = self.parties.get((kind.value, str(ref.email).lower()))
+        return party.id if party else f"new:{str(ref.email).lower()}"
+
+    def _party(self, kind: PartyKind, ref) -> Party | None:
+        """Find or create the funder's party of this kind with this email."""
+        if ref is None:
+            return None
+        key = (kind.value, str(ref.email).lower())
+        if key not in self.parties:
+            party = Party(id=domain.new_id(), funder_id=self.actor.funder_id, kind=kind.value,
+                          name=ref.name, email=str(ref.email), created_at=self.now)
+            self.new_parties.append(party)
+            self.parties[key] = party
+        return self.parties[key]
+
+    def _take(self, line: ImportLine, existing: Dossier | None) -> None:
+        row = line.row
+        given = row.model_fields_set  # a field the row does not carry is left as it is
+        facts = ImportFacts(
+            organisation_id=line.organisation["id"],
+            beneficiary_id=self._party_id(PartyKind.beneficiary, row.beneficiary),
+            training_title=row.training_title, session_start=row.session_start,
+            session_end=row.session_end, forecast=domain.forecast_key(row.forecast),
+            employer_id=(self._party_id(PartyKind.employer, row.employer)
+                         if "employer" in given else domain.KEEP),
+            commission_date=row.commission_date if "commission_date" in given else domain.KEEP)
+        decision = domain.import_decision(existing, facts)
+        if decision.outcome is Outcome.updated:
+            decision.problems = existing.change_problems(facts.as_changes())
+        if decision.problems:
+            line.problems += decision.problems
+            return
+        if decision.outcome is Outcome.created:
+            dossier = self._new_dossier(line)
+            self.writes.append((dossier, None))
+            line.dossier_id = dossier.id
+        else:
+            line.dossier_id = existing.id
+        if decision.outcome is Outcome.updated:
+            changes = facts.as_changes()
+            if "employer_id" in changes:
+                employer = self._party(PartyKind.employer, row.employer)
+                changes["employer_id"] = employer and employer.id
+            self.writes.append((existing, changes))
+        line.outcome = decision.outcome
+
+    def _new_dossier(self, line: ImportLine) -> Dossier:
+        row = line.row
+        beneficiary = self._party(PartyKind.beneficiary, row.beneficiary)
+        employer = self._party(PartyKind.employer, row.employer)
+        dossier = Dossier(
+            id=domain.new_id(), funder_id=self.actor.funder_id, number=row.number,
+            organisation_id=line.organisation["id"],
+            organisation_name=line.organisation["name"], beneficiary_id=beneficiary.id,
+            employer_id=employer and employer.id, training_title=row.training_title,
+            session_start=row.session_start, session_end=row.session_end,
+            commission_date=row.commission_date, created_at=self.now)
+        dossier.replace_forecast(row.forecast or [])
+        return dossier
+
+    def _publish(self, written: list[tuple[Dossier, list[str] | None]]) -> None:
+        """dossier_created for each new dossier, dossier_updated for each that changed."""
+        parties = {party.id: party for party in self.parties.values()}
+        named = {party_id for dossier, _ in written
+                 for party_id in (dossier.beneficiary_id, dossier.employer_id)}
+        parties.update(self.uow.parties.by_ids(named - parties.keys()))
+        for dossier, changed in written:
+            if changed is None:
+                self.uow.publish("dossier_created",
+                                 _created_event(dossier, parties, self.actor),
+                                 subject=dossier.id)
+            elif changed:
+                self.uow.publish("dossier_updated",
+                                 _updated_event(dossier, parties, changed, self.actor),
+                                 subject=dossier.id)
+
+
+def _report(lines: list[ImportLine], headings: dict | None) -> DossierImportReport:
+    rows = []
+    for line in lines:
+        errors = [DossierImportError(row=line.line, field=problem.field, code=problem.code,
+                                     message=problem.message,
+                                     column=sheets.column_of(problem.field, headings)
+                                     if headings else None)
+                  for problem in line.problems]
+        rows.append(DossierImportRow(row=line.line, number=line.number,
+                                     outcome=Outcome.error.value if errors
+                                     else line.outcome.value,
+                                     dossier_id=None if errors else line.dossier_id,
+                                     errors=errors))
+    count = {outcome: sum(row.outcome == outcome.value for row in rows) for outcome in Outcome}
+    return DossierImportReport(created=count[Outcome.created], updated=count[Outcome.updated],
+                               unchanged=count[Outcome.unchanged], errors=count[Outcome.error],
+                               rows=rows)
+
+
+# --- replies and events ----------------------------------------------------------------------
+
+def _party_shape(party: Party) -> PartyShape:
+    return PartyShape(id=party.id, kind=party.kind, funder_id=party.funder_id, name=party.name,
+                      email=party.email)
+
+
+def _summary_fields(dossier: Dossier, parties: dict[str, Party]) -> dict:
+    employer = parties.get(dossier.employer_id) if dossier.employer_id else None
+    return dict(
+        id=dossier.id, number=dossier.number, funder_id=dossier.funder_id,
+        organisation_id=dossier.organisation_id, organisation_name=dossier.organisation_name,
+        beneficiary=_party_shape(parties[dossier.beneficiary_id]),
+        employer=_party_shape(employer) if employer else None,
+        training_title=dossier.training_title, session_start=dossier.session_start,
+        session_end=dossier.session_end, commission_date=dossier.commission_date,
+        status=dossier.status, status_label=dossier.status_label)
+
+
+def _dossier_shape(dossier: Dossier, parties: dict[str, Party]) -> DossierShape:
+    """The whole dossier, its calendar included: call it while its unit of work is open."""
+    forecast = [PlannedDayShape(day=day.day, training_hours=day.training_hours,
+                                internship_hours=day.internship_hours)
+                for day in sorted(dossier.forecast, key=lambda planned: planned.day)]
+    return DossierShape(**_summary_fields(dossier, parties), forecast=forecast)
+
+
+def _event_party(party: Party | None) -> DossierParty | None:
+    return party and DossierParty(id=party.id, kind=party.kind, name=party.name,
+                                  email=party.email)
+
+
+def _named_parties(dossier: Dossier, parties: dict[str, Party]) -> dict:
+    return dict(
+        dossier_id=dossier.id, dossier_number=dossier.number, funder_id=dossier.funder_id,
+        organisation_id=dossier.organisation_id,
+        beneficiary=_event_party(parties[dossier.beneficiary_id]),
+        employer=_event_party(parties.get(dossier.employer_id)) if dossier.employer_id else None)
+
+
+def _created_event(dossier: Dossier, parties: dict[str, Party], actor: Actor) -> DossierCreatedV1:
+    return DossierCreatedV1(**_named_parties(dossier, parties), created_by=actor.user_id,
+                            created_at=dossier.created_at)
+
+
+def _updated_event(dossier: Dossier, parties: dict[str, Party], changed: list[str],
+                   actor: Actor) -> DossierUpdatedV1:
+    return DossierUpdatedV1(**_named_parties(dossier, parties), changed=changed,
+                            updated_by=actor.user_id, updated_at=dossier.updated_at)

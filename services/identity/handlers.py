@@ -1,0 +1,899 @@
+"""identity's use cases: funders, organisations and their profile, accounts, sessions, first
+login, password reset, users and rights, API tokens, the audit trail.
+
+Each takes `db` (a unit of work per transaction, `db.reading()` to read) and `ports`.
+Commands come parsed, except where an access check answers first (a refused caller hears
+"refused", whatever it sent): those take the payload and parse it after the check.
+
+Emails that carry a secret (provisional password, confirmation or reset link) go through
+notifications AFTER the unit of work commits, never inside it: a slow or failed email must
+not hold a transaction open nor roll back an account. When the email fails, the account
+stays as created (with must_personalise, so the lost password is useless to anyone) and
+`resend_credentials` issues a new provisional password; the reply of create_user says
+`credentials_sent`. A password reset's link and email are made after the reply
+(`ports.after_reply`): a known identifier must answer as fast as an unknown one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Callable, Protocol
+
+from contracts.common import Actor, Role
+from contracts.common.access import require_funder_staff
+from contracts.common.errors import Conflict, InvalidInput, NotFound
+from contracts.events import CertifierStatusChangedV1, DossierParty, OrganisationUpdatedV1
+from contracts.identity import (AcceptPrivacyPolicy, ApiToken as ApiTokenShape, AuditEntry,
+                                CertificationMethod, CertifierChoice, ChangeIdentifier,
+                                ChangePassword, Credentials, IssuedApiToken, Me, NewApiToken,
+                                NewFunder, NewFunderUser, NewOrganisation, NewOrganisationUser,
+                                Organisation as OrganisationShape, OrganisationProfile,
+                                PasswordReset, PasswordResetRequest, Personalise,
+                                ProfileDocument, ProfileUpdate, Session as SessionShape,
+                                UpdateMe, User as UserShape, UserDetails, UserUpdate)
+from services.identity import domain
+from services.identity.domain import (ApiToken, Funder, Organisation, OrganisationDocument,
+                                      UserAccount)
+from services.identity.models import duplicate_is_conflict
+from servicekit.logging import get_logger
+from servicekit.validation import parse
+
+if TYPE_CHECKING:
+    from services.identity.adapters import IdentitySettings
+
+log = get_logger(__name__)
+
+RESET = "password_reset"  # the per-address counter of reset requests
+MAX_SIRET_LOOKUP = 5000  # the dossiers import's row cap
+IDENTIFIER_TAKEN = ("identifier_taken", "Cet identifiant est déjà utilisé.")
+
+
+class PasswordHashing(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str | None, password: str) -> bool: ...
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class Emails(Protocol):
+    def send(self, to: str, template: str, **context) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    clock: Callable[[], datetime]
+    passwords: PasswordHashing
+    emails: Emails
+    check_captcha: Callable[[str | None, str | None], None]  # (token, ip)
+    after_reply: Callable[..., None]  # (function, *args): run once the reply has gone
+    settings: IdentitySettings
+    public_url: str
+    session_ttl_minutes: int
+
+    def link(self, path: str, token: str) -> str:
+        return f"{self.public_url}{path}?token={token}"
+
+
+# --- views: domain objects as contract shapes -------------------------------------------------
+
+def _user_shape(user: UserAccount) -> UserShape:
+    return UserShape(id=user.id, identifier=user.identifier, name=user.name, email=user.email,
+                     role=Role(user.role), funder_id=user.funder_id,
+                     organisation_id=user.organisation_id)
+
+
+def _user_details(user: UserAccount, credentials_sent: bool | None = None) -> dict:
+    return UserDetails(**_user_shape(user).model_dump(), active=user.active,
+                       rights=user.rights, must_personalise=user.must_personalise,
+                       created_at=user.created_at,
+                       credentials_sent=credentials_sent).model_dump(mode="json")
+
+
+def _organisation_shape(organisation: Organisation) -> dict:
+    return OrganisationShape(id=organisation.id, funder_id=organisation.funder_id,
+                             name=organisation.name, siret=organisation.siret,
+                             email=organisation.email,
+                             legal_representative=organisation.legal_representative,
+                             address=organisation.address, postcode=organisation.postcode,
+                             town=organisation.town, phone=organisation.phone
+                             ).model_dump(mode="json")
+
+
+def _document_shape(document: OrganisationDocument | None) -> ProfileDocument:
+    if document is None:
+        return ProfileDocument()
+    return ProfileDocument(document_id=document.document_id, status=document.status,
+                           status_label=document.status_label, reason=document.reason)
+
+
+def _status(documents: dict, category: str) -> str:
+    document = documents.get(category)
+    return document.status if document else "missing"
+
+
+def _method(organisation: Organisation, documents: dict) -> tuple[int, str]:
+    return domain.certification_method(organisation.certifier_requested,
+                                       _status(documents, "kbis"),
+                                       _status(documents, "consent_letter"))
+
+
+def _profile(uow, organisation: Organisation) -> dict:
+    documents = uow.documents.of_organisation(organisation.id)
+    method, reason = _method(organisation, documents)
+    fields = {field: getattr(organisation, field) for field in domain.PROFILE_FIELDS}
+    return OrganisationProfile(
+        id=organisation.id, funder_id=organisation.funder_id, siret=organisation.siret,
+        certifier_requested=organisation.certifier_requested,
+        certification_method=CertificationMethod(method=method, reason=reason),
+        **{category: _document_shape(documents.get(category))
+           for category in domain.PROFILE_CATEGORIES},
+        **fields).model_dump(mode="json")
+
+
+def _me(uow, user: UserAccount) -> dict:
+    organisation = (uow.organisations.get(user.organisation_id)
+                    if user.organisation_id else None)
+    return Me(user=_user_shape(user),
+              organisation=_organisation_shape(organisation) if organisation else None,
+              must_personalise=user.must_personalise,
+              privacy_policy_pending=user.privacy_policy_pending,
+              pending_identifier=user.pending_identifier,
+              pending_email=user.pending_email,
+              rights=user.rights).model_dump(mode="json")
+
+
+def _api_token_shape(token: ApiToken, now: datetime) -> dict:
+    return ApiTokenShape(id=token.id, name=token.name, expires_at=token.expires_at,
+                         rights=token.rights, created_at=token.created_at,
+                         created_by=token.created_by, revoked_at=token.revoked_at,
+                         active=token.is_active(now)).model_dump(mode="json")
+
+
+def _publish_certifier_status(uow, ports: Ports, organisation: Organisation) -> None:
+    documents = uow.documents.of_organisation(organisation.id)
+    method, _reason = _method(organisation, documents)
+    uow.publish("certifier_status_changed", CertifierStatusChangedV1(
+        organisation_id=organisation.id, funder_id=organisation.funder_id,
+        requested=organisation.certifier_requested, kbis_status=_status(documents, "kbis"),
+        consent_letter_status=_status(documents, "consent_letter"), method=method,
+        changed_at=ports.clock()), subject=organisation.id)
+
+
+# --- emails (always after the commit) ---------------------------------------------------------
+
+def _send_credentials(ports: Ports, user: UserAccount, password: str,
+                      organisation_name: str | None = None,
+                      dossier_number: str | None = None) -> bool:
+    return ports.emails.send(user.email, "account_credentials", name=user.name,
+                             identifier=user.identifier, password=password,
+                             organisation_name=organisation_name,
+                             dossier_number=dossier_number, link=f"{ports.public_url}/")
+
+
+def _send_identifier_change(ports: Ports, user: UserAccount, old: str, token: str) -> bool:
+    return ports.emails.send(user.email, "identifier_change", name=user.name,
+                             old_identifier=old, new_identifier=user.pending_identifier,
+                             link=ports.link("/auth/confirm-identifier", token),
+                             valid_hours=ports.settings.confirm_ttl_hours)
+
+
+def _send_email_change(ports: Ports, user: UserAccount, change: domain.EmailChange,
+                       by_administrator: bool = False) -> None:
+    """The new address gets the confirmation link, or when another account of the funder
+    uses it already, word of that instead (its owner may know; the requester may not).
+    The old address is told at once, with the link that cancels, and who asked."""
+    valid_hours = ports.settings.confirm_ttl_hours
+    ports.emails.send(change.new_email, "email_change", name=user.name, taken=change.taken,
+                      link=None if change.taken else ports.link("/auth/confirm-email",
+                                                                change.confirm_token),
+                      valid_hours=valid_hours)
+    ports.emails.send(change.old_email, "email_change_notice", name=user.name,
+                      new_email=change.new_email, valid_hours=valid_hours,
+                      by_administrator=by_administrator,
+                      link=ports.link("/auth/cancel-email-change", change.cancel_token))
+
+
+# --- accounts: what several use cases share ---------------------------------------------------
+
+def _new_password_hash(ports: Ports, wanted) -> str:
+    """The hash of a NewPassword's password, once both typings agree and it follows the rules."""
+    domain.check_new_password(wanted.new_password, wanted.new_password_confirmation)
+    return ports.passwords.hash(wanted.new_password)
+
+
+def _check_current_password(ports: Ports, user: UserAccount, password: str) -> None:
+    if not ports.passwords.verify(user.password_hash, password):
+        raise InvalidInput("wrong_password", "Le mot de passe actuel est incorrect.")
+
+
+def _check_identifier_free(uow, identifier: str, owner: UserAccount | None = None) -> None:
+    holder = uow.users.holding_identifier(identifier)
+    if holder is not None and holder is not owner:
+        raise Conflict(*IDENTIFIER_TAKEN)
+
+
+def _add_account(uow, now: datetime, *, identifier: str, **fields) -> UserAccount:
+    identifier = domain.normalise_identifier(identifier)
+    _check_identifier_free(uow, identifier)
+    user = domain.new_account(now, identifier=identifier, **fields)
+    uow.users.add(user)
+    return user
+
+
+def _add_party_account(uow, now: datetime, party: DossierParty, funder_id: str,
+                       password_hash: str) -> UserAccount:
+    identifier = next((candidate for candidate in domain.party_identifiers(party.email, party.id)
+                       if uow.users.holding_identifier(candidate) is None),
+                      f"{party.kind}-{party.id}")
+    return _add_account(uow, now, identifier=identifier, name=party.name, email=str(party.email),
+                        password_hash=password_hash, role=Role(party.kind), funder_id=funder_id,
+                        provisional=True, party_id=party.id, rights=[])
+
+
+def _own_account(uow, actor: Actor) -> UserAccount:
+    user = uow.users.get(actor.user_id)
+    domain.require_own_account(actor, user)
+    return user
+
+
+def _visible_organisation(uow, actor: Actor, organisation_id) -> Organisation:
+    organisation = uow.organisations.get(str(organisation_id))
+    if organisation is None or not domain.can_see_organisation(actor, organisation):
+        raise domain.organisation_not_found()
+    return organisation
+
+
+def _managed_user(uow, actor: Actor, user_id) -> UserAccount:
+    user = uow.users.get(str(user_id))
+    domain.require_manages(actor, user)
+    return user
+
+
+def _use_link(uow, token, purpose: str, now: datetime) -> domain.OneTimeToken:
+    """The emailed link of this token, now used (InvalidInput invalid_link otherwise)."""
+    link = uow.links.by_hash(domain.hash_token(str(token)))
+    if link is None:
+        raise domain.invalid_link()
+    link.use(purpose, now)
+    return link
+
+
+def _start_identifier_change(uow, ports: Ports, user: UserAccount, actor: Actor,
+                             new_identifier: str, now: datetime) -> tuple[str, str] | None:
+    """Put the new identifier on hold and make its confirmation link: (old, token); None
+    when the identifier does not change."""
+    identifier = domain.normalise_identifier(new_identifier)
+    if identifier == user.identifier:
+        return None
+    _check_identifier_free(uow, identifier, owner=user)
+    user.pending_identifier = identifier
+    ttl = timedelta(hours=ports.settings.confirm_ttl_hours)
+    token, link = domain.new_link(user, domain.IDENTIFIER_CHANGE, now, ttl,
+                                  new_identifier=identifier, session_id=actor.session_id)
+    uow.links.add(link)
+    uow.audit.add(domain.audit(now, "identifier_change_requested", user=user,
+                               new_identifier=identifier))
+    return user.identifier, token
+
+
+def _hold_email(uow, ports: Ports, user: UserAccount, email: str, now: datetime,
+                session_id: str | None, **audit) -> domain.EmailChange | None:
+    """Hold the new address until the link sent to it is followed (the session that asked,
+    if any, outlives the change); a new request supersedes the links of the previous one.
+    `audit`: who asked, beside the account (ip, or actor and target)."""
+    taken = uow.users.email_holder(user.funder_id, email, user.id) is not None
+    ttl = timedelta(hours=ports.settings.confirm_ttl_hours)
+    uow.links.void(user.id, (domain.EMAIL_CHANGE, domain.EMAIL_CHANGE_CANCEL), now)
+    change = domain.start_email_change(user, email, now, ttl, session_id, taken)
+    if change:
+        for link in change.links:
+            uow.links.add(link)
+        uow.audit.add(domain.audit(now, "email_change_requested", user=user,
+                                   address_taken=taken, **audit))
+    return change
+
+
+# --- funders and organisations ----------------------------------------------------------------
+
+def bootstrap_funder(db, ports: Ports, new: NewFunder) -> dict:
+    domain.check_password(new.admin.password)
+    password_hash, now = ports.passwords.hash(new.admin.password), ports.clock()
+    with duplicate_is_conflict("funder_exists", "Ce financeur existe déjà."), \
+            db.unit_of_work() as uow:
+        if uow.funders.by_code(new.code):
+            raise Conflict("funder_exists", "Ce financeur existe déjà.")
+        funder = Funder(id=domain.new_id(), code=new.code, name=new.name)
+        uow.funders.add(funder)
+        admin = _add_account(uow, now, identifier=new.admin.identifier, name=new.admin.name,
+                             email=str(new.admin.email), password_hash=password_hash,
+                             role=Role.funder_admin, funder_id=funder.id, provisional=False)
+    log.info("funder_bootstrapped", funder_id=funder.id, code=funder.code)
+    return {"funder_id": funder.id, "admin": _user_shape(admin).model_dump(mode="json")}
+
+
+def create_organisation(db, ports: Ports, actor: Actor, payload) -> dict:
+    require_funder_staff(actor)
+    domain.require_unrestricted(actor)
+    new = parse(NewOrganisation, payload)
+    siret = domain.normalise_siret(new.siret)
+    password = domain.provisional_password()
+    password_hash, now = ports.passwords.hash(password), ports.clock()
+    with duplicate_is_conflict("organisation_conflict",
+                               "Cet organisme ou cet identifiant existe déjà."), \
+            db.unit_of_work() as uow:
+        if uow.organisations.siret_taken(actor.funder_id, siret):
+            raise Conflict("siret_taken", "Un organisme de formation avec ce SIRET existe déjà.")
+        organisation = Organisation(
+            id=domain.new_id(), funder_id=actor.funder_id, name=new.name, siret=siret,
+            email=str(new.email), legal_representative=new.legal_representative,
+            address=new.address, created_at=now)
+        uow.organisations.add(organisation)
+        user = _add_account(uow, now, identifier=new.user.identifier or str(new.user.email),
+                            name=new.user.name, email=str(new.user.email),
+                            password_hash=password_hash, role=Role.organisation_user,
+                            funder_id=actor.funder_id, provisional=True,
+                            organisation_id=organisation.id,
+                            rights=list(domain.ORGANISATION_ADMIN_RIGHTS))
+        uow.audit.add(domain.audit(now, "organisation_created", user=user, actor=actor,
+                                   target=organisation.id))
+    sent = _send_credentials(ports, user, password, organisation.name)
+    log.info("organisation_created", organisation_id=organisation.id, user_id=user.id,
+             by=actor.user_id, credentials_sent=sent)
+    return _organisation_shape(organisation)
+
+
+def get_organisation(db, actor: Actor, organisation_id) -> dict:
+    with db.reading() as uow:
+        return _organisation_shape(_visible_organisation(uow, actor, organisation_id))
+
+
+def find_organisations_by_siret(db, actor: Actor, sirets) -> list[dict]:
+    """The actor's funder's organisations among these SIRETs (read-only, funder staff):
+    the dossiers spreadsheet import names organisations by SIRET. A SIRET that is invalid
+    or unknown is simply absent from the answer."""
+    require_funder_staff(actor)
+    wanted = set()
+    for raw in list(sirets or [])[:MAX_SIRET_LOOKUP]:
+        try:
+            wanted.add(domain.normalise_siret(str(raw)))
+        except InvalidInput:
+            continue
+    with db.reading() as uow:
+        return [_organisation_shape(organisation)
+                for organisation in uow.organisations.by_siret(actor.funder_id, wanted)]
+
+
+def get_organisation_profile(db, actor: Actor, organisation_id) -> dict:
+    with db.reading() as uow:
+        return _profile(uow, _visible_organisation(uow, actor, organisation_id))
+
+
+def update_organisation_profile(db, ports: Ports, actor: Actor, organisation_id,
+                                payload) -> dict:
+    domain.require_users_right(actor, str(organisation_id))
+    update = parse(ProfileUpdate, payload)
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        organisation = _visible_organisation(uow, actor, organisation_id)
+        changed = organisation.update_profile(update.model_dump(exclude_unset=True))
+        if changed:
+            uow.audit.add(domain.audit(now, "profile_updated", actor=actor,
+                                       target=organisation.id, changed=changed))
+            uow.publish("organisation_updated", OrganisationUpdatedV1(
+                organisation_id=organisation.id, funder_id=organisation.funder_id,
+                changed=changed, updated_by=actor.user_id, updated_at=now),
+                subject=organisation.id)
+        return _profile(uow, organisation)
+
+
+def set_certifier(db, ports: Ports, actor: Actor, organisation_id, payload) -> dict:
+    domain.require_users_right(actor, str(organisation_id))
+    choice = parse(CertifierChoice, payload)
+    with db.unit_of_work() as uow:
+        organisation = _visible_organisation(uow, actor, organisation_id)
+        if organisation.certifier_requested != choice.requested:
+            organisation.certifier_requested = choice.requested
+            uow.audit.add(domain.audit(ports.clock(), "certifier_changed", actor=actor,
+                                       target=organisation.id, requested=choice.requested))
+            _publish_certifier_status(uow, ports, organisation)
+        return _profile(uow, organisation)
+
+
+# --- documents of the profile, as the documents service reports them (in the event's uow) -----
+
+def document_uploaded(uow, ports: Ports, data) -> None:
+    _follow_document(uow, ports, data, lambda doc: doc.uploaded(data.document_id,
+                                                                data.uploaded_at),
+                     "pending", data.uploaded_at)
+
+
+def document_checked(uow, ports: Ports, data) -> None:
+    _follow_document(uow, ports, data, lambda doc: doc.reviewed(
+        data.document_id, "checked", data.checked_at), "checked", data.checked_at)
+
+
+def document_rejected(uow, ports: Ports, data) -> None:
+    _follow_document(uow, ports, data, lambda doc: doc.reviewed(
+        data.document_id, "rejected", data.rejected_at, data.reason_text), "rejected",
+        data.rejected_at, data.reason_text)
+
+
+def _follow_document(uow, ports: Ports, data, apply, status: str, at: datetime,
+                     reason: str | None = None) -> None:
+    """Record an organisation's kbis, consent letter, logo or stamp news; a change of the
+    kbis or consent letter may change the certification method: say so by an event."""
+    if data.category not in domain.PROFILE_CATEGORIES or not data.organisation_id:
+        return
+    organisation = uow.organisations.get(data.organisation_id)
+    if organisation is None or organisation.funder_id != data.funder_id:
+        log.warning("document_of_unknown_organisation", document_id=data.document_id)
+        return
+    document = uow.documents.locked(organisation.id, data.category)
+    if document is None:
+        uow.documents.add(OrganisationDocument(
+            organisation.id, data.category, data.document_id, status, at, reason,
+            reviewed_at=None if status == "pending" else at))
+    elif not apply(document):
+        return  # the review of a document since replaced
+    if data.category in ("kbis", "consent_letter"):
+        _publish_certifier_status(uow, ports, organisation)
+
+
+# --- beneficiary and employer accounts, created with their first dossier ----------------------
+
+def open_party_accounts(ports: Ports, dossier, by: str, once: Callable) -> None:
+    """Each party of the dossier without an account gets one. Hashing happens before the
+    transaction, the credentials email once the accounts are committed; `once(add)` runs
+    `add(uow)` in the event's idempotent transaction (None when the event was seen before)."""
+    parties = [party for party in (dossier.beneficiary, dossier.employer) if party]
+    passwords = {party.id: domain.provisional_password() for party in parties}
+    hashes = {party_id: ports.passwords.hash(password) for party_id, password in passwords.items()}
+
+    def add(uow) -> list[UserAccount]:
+        opened, now = [], ports.clock()
+        for party in parties:
+            if uow.users.of_party(party.id) is None:
+                user = _add_party_account(uow, now, party, dossier.funder_id, hashes[party.id])
+                uow.audit.add(domain.audit(now, "party_account_created", user=user,
+                                           target=user.id, dossier_id=dossier.dossier_id, by=by))
+                opened.append(user)
+        log.info("party_accounts_opened", dossier_id=dossier.dossier_id, count=len(opened))
+        return opened
+
+    for user in once(add) or ():
+        _send_credentials(ports, user, passwords[user.party_id],
+                          dossier_number=dossier.dossier_number)
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+def _limits(settings: IdentitySettings) -> domain.LoginLimits:
+    return domain.LoginLimits(settings.login_max_failures, settings.login_lock_minutes,
+                              settings.ip_max_failures, settings.ip_window_minutes)
+
+
+def login(db, ports: Ports, given: Credentials, ip: str | None = None) -> dict:
+    limits, now = _limits(ports.settings), ports.clock()
+    since = now - timedelta(minutes=limits.ip_window_minutes)
+    with db.unit_of_work() as uow:
+        if ip and uow.failures.count(ip, since) >= limits.ip_max_failures:
+            log.warning("login_throttled", ip=ip)
+            raise domain.too_many_attempts()
+        user = uow.users.by_identifier(domain.normalise_identifier(given.identifier))
+        matches = ports.passwords.verify(user.password_hash if user else None, given.password)
+        refusal = domain.login_refusal(user, matches, now)
+        if refusal:
+            if refusal == "wrong_password":
+                user.record_failure(now, limits)
+            if ip:
+                uow.failures.record(ip, now, since)
+            uow.audit.add(domain.audit(now, "login_failed", user=user, ip=ip, reason=refusal))
+        else:
+            if ports.passwords.needs_rehash(user.password_hash):
+                user.password_hash = ports.passwords.hash(given.password)
+            user.record_success()
+            token, opened = domain.open_session(user, now, ports.session_ttl_minutes)
+            uow.sessions.add(opened)
+            uow.audit.add(domain.audit(now, "login_succeeded", user=user, ip=ip))
+    if refusal:  # raised after the commit: the failure is counted and audited
+        log.info("login_refused", ip=ip)
+        raise domain.invalid_credentials()
+    log.info("login_succeeded", user_id=user.id, ip=ip)
+    return SessionShape(access_token=token, expires_at=opened.expires_at,
+                        must_personalise=user.must_personalise,
+                        privacy_policy_pending=user.privacy_policy_pending
+                        ).model_dump(mode="json")
+
+
+def authenticate(db, ports: Ports, token) -> dict:
+    token, now = str(token), ports.clock()
+    if token.startswith(domain.API_TOKEN_PREFIX):
+        with db.reading() as uow:
+            api_token = uow.api_tokens.by_hash(domain.hash_token(token))
+        if api_token is None or not api_token.is_active(now):
+            raise domain.invalid_token()
+        return api_token.as_actor().model_dump(mode="json")
+    with db.reading() as uow:
+        found = uow.sessions.with_user(domain.hash_token(token))
+    if found is None:
+        raise domain.invalid_token()
+    user_session, user = found
+    user_session.check_usable(now, ports.settings.session_idle_minutes)
+    if not user.active:
+        raise domain.invalid_token()
+    if user_session.needs_touch(now):
+        with db.unit_of_work() as uow:
+            uow.sessions.touch(user_session.token_hash, now)
+    return user.as_actor(user_session.id).model_dump(mode="json")
+
+
+def logout(db, ports: Ports, token) -> None:
+    """Revoke the session; an unknown or already revoked token is not an error."""
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        user_session = uow.sessions.get(domain.hash_token(str(token)))
+        if user_session is not None and user_session.revoked_at is None:
+            user_session.revoke(now)
+            uow.audit.add(domain.audit(now, "logout", user=uow.users.get(user_session.user_id)))
+
+
+# --- first login and "mon compte" -------------------------------------------------------------
+
+def me(db, actor: Actor) -> dict:
+    with db.reading() as uow:
+        return _me(uow, _own_account(uow, actor))
+
+
+def personalise(db, ports: Ports, actor: Actor, wanted: Personalise) -> dict:
+    """The provisional password is asked again: a stolen session of an account on its
+    first login must not choose the account's password."""
+    password_hash, now = _new_password_hash(ports, wanted), ports.clock()
+    with db.unit_of_work() as uow:
+        user = _own_account(uow, actor)
+        if not user.must_personalise:
+            raise Conflict("already_personalised", "Votre compte est déjà personnalisé.")
+        _check_current_password(ports, user, wanted.current_password)
+        if wanted.new_password == wanted.current_password:
+            raise InvalidInput("same_password",
+                               "Choisissez un mot de passe différent du mot de passe "
+                               "provisoire.")
+        user.set_password(password_hash, now)
+        uow.sessions.revoke_all(user.id, now, keep_session_id=actor.session_id)
+        link = _start_identifier_change(uow, ports, user, actor, wanted.new_identifier, now)
+        uow.audit.add(domain.audit(now, "account_personalised", user=user, ip=actor.ip))
+        reply = _me(uow, user)
+    if link:
+        _send_identifier_change(ports, user, *link)
+    return reply
+
+
+def confirm_identifier(db, ports: Ports, token) -> dict:
+    now = ports.clock()
+    with duplicate_is_conflict(*IDENTIFIER_TAKEN), db.unit_of_work() as uow:
+        link = _use_link(uow, token, domain.IDENTIFIER_CHANGE, now)
+        user = uow.users.get(link.user_id)
+        if not user.active or user.pending_identifier != link.new_identifier:
+            raise domain.invalid_link()  # superseded by a later request
+        old, user.identifier, user.pending_identifier = user.identifier, \
+            link.new_identifier, None
+        uow.sessions.revoke_all(user.id, now, keep_session_id=link.session_id)
+        uow.audit.add(domain.audit(now, "identifier_changed", user=user,
+                                   old_identifier=old, new_identifier=user.identifier))
+    return {"identifier": user.identifier}
+
+
+def accept_privacy_policy(db, ports: Ports, actor: Actor, accepted: AcceptPrivacyPolicy) -> dict:
+    current = ports.settings.privacy_policy_version
+    if accepted.version != current:
+        raise InvalidInput("unknown_policy_version",
+                           "Cette version de la politique de confidentialité n'est pas "
+                           "celle en vigueur.", {"current": current})
+    with db.unit_of_work() as uow:
+        user = _own_account(uow, actor)
+        user.accept_privacy_policy(current)
+        uow.audit.add(domain.audit(ports.clock(), "privacy_policy_accepted", user=user,
+                                   ip=actor.ip, version=current))
+        return _me(uow, user)
+
+
+def update_me(db, ports: Ports, actor: Actor, wanted: UpdateMe) -> dict:
+    """The name changes at once; the email is a credential (password resets go to it): it
+    waits, after a re-authentication, for the link sent to the new address."""
+    changes = wanted.model_dump(exclude_none=True, exclude={"email", "current_password"},
+                                mode="json")
+    now, change = ports.clock(), None
+    with db.unit_of_work() as uow:
+        user = _own_account(uow, actor)
+        for field, value in changes.items():
+            setattr(user, field, value)
+        if changes:
+            uow.audit.add(domain.audit(now, "account_updated", user=user, ip=actor.ip,
+                                       changed=sorted(changes)))
+        if wanted.email is not None:
+            if wanted.current_password is None:
+                raise domain.current_password_required()
+            _check_current_password(ports, user, wanted.current_password)
+            change = _hold_email(uow, ports, user, str(wanted.email), now, actor.session_id,
+                                 ip=actor.ip)
+        reply = _me(uow, user)
+    if change:
+        _send_email_change(ports, user, change)
+    return reply
+
+
+def confirm_email_change(db, ports: Ports, token) -> None:
+    """The link sent to the new address: the email changes, the account's other
+    sessions end (the one that asked goes on)."""
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        link = _use_link(uow, token, domain.EMAIL_CHANGE, now)
+        user = uow.users.get(link.user_id)
+        if not user.active or user.pending_email != link.new_email:
+            raise domain.invalid_link()  # cancelled or superseded
+        # Two confirmations of one address (two accounts) check and change one after the
+        # other. No unique index: accounts made before issue 11 (and parties' accounts) may
+        # share an address.
+        uow.funders.lock(user.funder_id)
+        if uow.users.email_holder(user.funder_id, link.new_email, user.id):
+            raise domain.email_taken()  # taken since the request
+        user.email, user.pending_email = link.new_email, None
+        uow.links.void(user.id, (domain.EMAIL_CHANGE_CANCEL,), now)
+        uow.sessions.revoke_all(user.id, now, keep_session_id=link.session_id)
+        uow.audit.add(domain.audit(now, "email_changed", user=user))
+    log.info("email_changed", user_id=user.id)
+
+
+def cancel_email_change(db, ports: Ports, token) -> None:
+    """The link sent to the old address: the change is void, and since whoever asked
+    held a session and the password, every session ends (the email says to change the
+    password)."""
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        link = _use_link(uow, token, domain.EMAIL_CHANGE_CANCEL, now)
+        user = uow.users.get(link.user_id)
+        if user.pending_email != link.new_email:
+            raise domain.invalid_link()  # confirmed, or superseded by a later request
+        user.pending_email = None
+        uow.links.void(user.id, (domain.EMAIL_CHANGE,), now)
+        uow.sessions.revoke_all(user.id, now)
+        uow.audit.add(domain.audit(now, "email_change_cancelled", user=user))
+    log.info("email_change_cancelled", user_id=user.id)
+
+
+def change_identifier(db, ports: Ports, actor: Actor, wanted: ChangeIdentifier) -> dict:
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        user = _own_account(uow, actor)
+        _check_current_password(ports, user, wanted.current_password)
+        link = _start_identifier_change(uow, ports, user, actor, wanted.new_identifier, now)
+        reply = _me(uow, user)
+    if link:
+        _send_identifier_change(ports, user, *link)
+    return reply
+
+
+def change_password(db, ports: Ports, actor: Actor, wanted: ChangePassword) -> None:
+    password_hash, now = _new_password_hash(ports, wanted), ports.clock()
+    with db.unit_of_work() as uow:
+        user = _own_account(uow, actor)
+        _check_current_password(ports, user, wanted.current_password)
+        user.set_password(password_hash, now, provisional=False)
+        uow.sessions.revoke_all(user.id, now, keep_session_id=actor.session_id)
+        uow.audit.add(domain.audit(now, "password_changed", user=user, ip=actor.ip))
+
+
+# --- password reset ---------------------------------------------------------------------------
+
+def request_password_reset(db, ports: Ports, request: PasswordResetRequest,
+                           ip: str | None = None) -> dict:
+    """The same answer, and the same work before it, whether the identifier exists or
+    not (one lookup, one audit row): the link and its email are made after the reply, or
+    a known identifier would answer later than an unknown one."""
+    _count_reset_request(db, ports, ip)
+    ports.check_captcha(request.captcha_token, ip)
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        user = uow.users.by_identifier(domain.normalise_identifier(request.identifier))
+        known = user is not None and user.active
+        uow.audit.add(domain.audit(now, "password_reset_requested",
+                                   user=user if known else None, ip=ip, known=known))
+    if known:
+        ports.after_reply(send_reset_link, db, ports, user.id)
+    return {"status": "accepted",
+            "message": "Si un compte correspond à cet identifiant, un e-mail vient de lui "
+                       "être envoyé."}
+
+
+def _count_reset_request(db, ports: Ports, ip: str | None) -> None:
+    """Per address, every request counts (known identifier or not), in its own
+    transaction: a refused CAPTCHA is counted too."""
+    if not ip:
+        return
+    rules, now = ports.settings, ports.clock()
+    since = now - timedelta(minutes=rules.ip_window_minutes)
+    with db.unit_of_work() as uow:
+        if uow.failures.count(ip, since, RESET) >= rules.reset_max_per_address:
+            log.warning("password_reset_throttled", ip=ip)
+            raise domain.too_many_reset_requests()
+        uow.failures.record(ip, now, since, RESET)
+
+
+def send_reset_link(db, ports: Ports, user_id: str) -> None:
+    """After the reply to request_password_reset: the link, and the email that carries it."""
+    ttl_minutes, now = ports.settings.reset_ttl_minutes, ports.clock()
+    with db.unit_of_work() as uow:
+        user = uow.users.get(user_id)
+        token, link = domain.new_link(user, domain.PASSWORD_RESET, now,
+                                      timedelta(minutes=ttl_minutes))
+        uow.links.add(link)
+    ports.emails.send(user.email, "password_reset", name=user.name,
+                      link=ports.link("/auth/password-reset/confirm", token),
+                      valid_minutes=ttl_minutes)
+
+
+def reset_password(db, ports: Ports, wanted: PasswordReset) -> None:
+    password_hash, now = _new_password_hash(ports, wanted), ports.clock()
+    with db.unit_of_work() as uow:
+        link = _use_link(uow, wanted.token, domain.PASSWORD_RESET, now)
+        user = uow.users.get(link.user_id)
+        if not user.active:
+            raise domain.invalid_link()
+        user.set_password(password_hash, now, provisional=False)
+        uow.sessions.revoke_all(user.id, now)
+        uow.audit.add(domain.audit(now, "password_reset", user=user))
+
+
+# --- users and rights -------------------------------------------------------------------------
+
+def list_users(db, actor: Actor, organisation_id) -> list[dict]:
+    with db.reading() as uow:
+        organisation = _visible_organisation(uow, actor, organisation_id)
+        if not domain.can_list_users(actor, organisation):
+            domain.require_users_right(actor, organisation.id)  # raises the right error
+        return [_user_details(user) for user in uow.users.of_organisation(organisation.id)]
+
+
+def create_user(db, ports: Ports, actor: Actor, organisation_id, payload) -> dict:
+    domain.require_users_right(actor, str(organisation_id))
+    new = parse(NewOrganisationUser, payload)
+    password = domain.provisional_password()
+    password_hash, now = ports.passwords.hash(password), ports.clock()
+    with duplicate_is_conflict(*IDENTIFIER_TAKEN), db.unit_of_work() as uow:
+        organisation = _visible_organisation(uow, actor, organisation_id)
+        user = _add_account(uow, now, identifier=new.identifier, name=new.name,
+                            email=str(new.email), password_hash=password_hash,
+                            role=Role.organisation_user, funder_id=actor.funder_id,
+                            provisional=True, organisation_id=organisation.id,
+                            rights=[right.value for right in new.rights], active=new.active)
+        uow.audit.add(domain.audit(now, "user_created", user=user, actor=actor, target=user.id,
+                                   rights=user.rights))
+    sent = _send_credentials(ports, user, password, organisation.name) if user.active else False
+    return _user_details(user, credentials_sent=sent)
+
+
+def update_user(db, ports: Ports, actor: Actor, user_id, update: UserUpdate) -> dict:
+    changes = update.model_dump(exclude_none=True, mode="json")
+    now, change = ports.clock(), None
+    with db.unit_of_work() as uow:
+        user = _managed_user(uow, actor, user_id)
+        if "email" in changes and not user.never_used:
+            # Resets go to the email: a stolen administrator's session must not redirect
+            # them. No session asked, so every session ends at the confirmation.
+            change = _hold_email(uow, ports, user, changes.pop("email"), now, None,
+                                 actor=actor, target=user.id)
+        before = {"rights": list(user.rights), "active": user.active}
+        for field, value in changes.items():
+            setattr(user, field, value)
+        domain.check_administrators_remain(uow.users.of_organisation(user.organisation_id))
+        for action, details in domain.user_changes(before, user, changes):
+            uow.audit.add(domain.audit(now, action, user=user, actor=actor, target=user.id,
+                                       **details))
+        if before["active"] and not user.active:
+            uow.sessions.revoke_all(user.id, now)
+    if change:
+        _send_email_change(ports, user, change, by_administrator=True)
+    return _user_details(user)
+
+
+def resend_credentials(db, ports: Ports, actor: Actor, user_id) -> dict:
+    """A new provisional password, emailed (the first email failed or was lost); the
+    account must personalise again and its sessions end."""
+    return _resend(db, ports, actor, lambda uow: uow.users.get(str(user_id)),
+                   domain.require_may_resend)
+
+
+def resend_party_credentials(db, ports: Ports, actor: Actor, party_id) -> dict:
+    """The same for a beneficiary's or employer's account, which funder staff know by the
+    party of their dossiers."""
+    require_funder_staff(actor)
+    domain.require_unrestricted(actor)
+    return _resend(db, ports, actor, lambda uow: uow.users.of_party(str(party_id)),
+                   domain.require_of_funder)
+
+
+def _resend(db, ports: Ports, actor: Actor, find, check) -> dict:
+    password = domain.provisional_password()
+    password_hash, now = ports.passwords.hash(password), ports.clock()
+    with db.unit_of_work() as uow:
+        user = find(uow)
+        check(actor, user)
+        user.set_password(password_hash, now, provisional=True)
+        uow.sessions.revoke_all(user.id, now)
+        organisation = (uow.organisations.get(user.organisation_id)
+                        if user.organisation_id else None)
+        uow.audit.add(domain.audit(now, "credentials_resent", user=user, actor=actor,
+                                   target=user.id))
+    sent = _send_credentials(ports, user, password, organisation.name if organisation else None)
+    return _user_details(user, credentials_sent=sent)
+
+
+def create_funder_user(db, ports: Ports, actor: Actor, payload) -> dict:
+    domain.require_funder_admin(actor)
+    new = parse(NewFunderUser, payload)
+    password = domain.provisional_password()
+    password_hash, now = ports.passwords.hash(password), ports.clock()
+    with duplicate_is_conflict(*IDENTIFIER_TAKEN), db.unit_of_work() as uow:
+        user = _add_account(uow, now, identifier=new.identifier, name=new.name,
+                            email=str(new.email), password_hash=password_hash,
+                            role=Role(new.role), funder_id=actor.funder_id, provisional=True)
+        uow.audit.add(domain.audit(now, "funder_user_created", user=user, actor=actor,
+                                   target=user.id, role=new.role))
+    return _user_details(user, credentials_sent=_send_credentials(ports, user, password))
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+def issue_api_token(db, ports: Ports, actor: Actor, payload) -> dict:
+    domain.require_person(actor)
+    domain.require_users_right(actor, str(actor.organisation_id))
+    new = parse(NewApiToken, payload)
+    now = ports.clock()
+    token, api_token = domain.issue_api_token(
+        actor, new.name, new.expires_on,
+        [right.value for right in new.rights] if new.rights else None, now)
+    with db.unit_of_work() as uow:
+        uow.api_tokens.add(api_token)
+        uow.sessions.revoke_all(actor.user_id, now, keep_session_id=actor.session_id)
+        uow.audit.add(domain.audit(now, "api_token_issued", actor=actor, target=api_token.id,
+                                   name=api_token.name, rights=api_token.rights,
+                                   expires_at=api_token.expires_at.isoformat()))
+    return IssuedApiToken(id=api_token.id, name=api_token.name, token=token,
+                          expires_at=api_token.expires_at, rights=api_token.rights
+                          ).model_dump(mode="json")
+
+
+def list_api_tokens(db, ports: Ports, actor: Actor) -> list[dict]:
+    domain.require_users_right(actor, str(actor.organisation_id))
+    now = ports.clock()
+    with db.reading() as uow:
+        return [_api_token_shape(token, now)
+                for token in uow.api_tokens.of_organisation(actor.organisation_id)]
+
+
+def revoke_api_token(db, ports: Ports, actor: Actor, token_id) -> dict:
+    domain.require_person(actor)
+    domain.require_users_right(actor, str(actor.organisation_id))
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        token = uow.api_tokens.get(str(token_id))
+        if token is None or token.organisation_id != actor.organisation_id:
+            raise NotFound("api_token_not_found", "Jeton d'API introuvable.")
+        if token.revoked_at is None:
+            token.revoked_at = now
+            uow.sessions.revoke_all(actor.user_id, now, keep_session_id=actor.session_id)
+            uow.audit.add(domain.audit(now, "api_token_revoked", actor=actor, target=token.id,
+                                       name=token.name))
+        return _api_token_shape(token, now)
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+def audit_trail(db, actor: Actor, organisation_id, limit=200) -> list[dict]:
+    require_funder_staff(actor)
+    domain.require_unrestricted(actor)
+    limit = max(1, min(int(200 if limit is None else limit), 1000))
+    with db.reading() as uow:
+        organisation = _visible_organisation(uow, actor, organisation_id)
+        return [AuditEntry(at=row.at, user_id=row.user_id, organisation_id=row.organisation_id,
+                           action=row.action, target=row.target, ip=row.ip, details=row.details
+                           ).model_dump(mode="json")
+                for row in uow.audit.trail(organisation.id, limit)]

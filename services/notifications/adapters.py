@@ -1,0 +1,140 @@
+"""notifications' I/O: templates rendered into emails, the mailer (SMTP or .eml files), and
+the loop that delivers the queued emails (handlers.deliver_next).
+
+`EmailDelivery` is a green thread in every replica: woken after a worker that queued emails
+finishes (its transaction has committed by then), and polling as a fallback for retries and
+other replicas. It sends through SMTP when JALON_SMTP_HOST is set (smtplib is green under
+eventlet), otherwise it writes .eml files into the mail folder and logs them (embedded mode).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import smtplib
+import tempfile
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import eventlet
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, UndefinedError
+
+from contracts.common.errors import InvalidInput
+from contracts.common.formatting import JINJA_FILTERS
+from servicekit import config
+from servicekit.db import DatabaseAccess, utcnow
+from servicekit.loop import BackgroundLoop
+from services.notifications import handlers
+from services.notifications.domain import Email, Rendered, one_line
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SMTP_TIMEOUT = 30
+
+
+class Templates:
+    """Each template is one `<name>.txt` file with a `subject` and a `text` block."""
+
+    def __init__(self) -> None:
+        self.env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                               autoescape=False, keep_trailing_newline=True)
+        self.env.filters.update(JINJA_FILTERS)
+        # The space's address, for templates whose sender gives no link of its own.
+        self.env.globals["public_url"] = config.load().public_url
+
+    def render(self, name: str, context: dict) -> Rendered:
+        try:
+            template = self.env.get_template(f"{name}.txt")
+        except TemplateNotFound:
+            raise InvalidInput("unknown_template", "Modèle d'e-mail inconnu.",
+                               {"template": name}) from None
+        try:
+            blocks = {block: "".join(render(template.new_context(context)))
+                      for block, render in template.blocks.items()}
+        except UndefinedError as exc:
+            raise InvalidInput("invalid_template_context",
+                               "Il manque une information pour rédiger l'e-mail.",
+                               {"template": name, "error": str(exc)}) from None
+        return Rendered(subject=one_line(blocks["subject"]), body_text=blocks["text"].strip() + "\n")
+
+
+def to_message(email: Email, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = email.recipient
+    message["Subject"] = email.subject
+    message["Date"] = format_datetime(email.created_at)
+    message["Message-ID"] = message_id(email.id)
+    message.set_content(email.body_text)
+    if email.body_html:
+        message.add_alternative(email.body_html, subtype="html")
+    return message
+
+
+def message_id(email_id: str) -> str:
+    """From the email's id alone: a repeated send carries the same one, so the receiving
+    server can recognise the copy (ids are [A-Za-z0-9_-], valid in an RFC 5322 msg-id)."""
+    return f"<{email_id}@jalon.local>"
+
+
+def _send_smtp(message: EmailMessage, host: str, port: int) -> None:
+    with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as smtp:
+        smtp.send_message(message)
+
+
+def _write_eml(message: EmailMessage, folder: Path, email_id: str) -> Path:
+    """Atomically, so a reader of the folder never sees half an email."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{email_id}.eml"
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(message.as_bytes())
+    os.replace(temp, target)
+    return target
+
+
+class Mailer:
+    """Through SMTP when the settings name a server, else into the mail folder."""
+
+    def __init__(self, settings: config.Settings):
+        self.settings = settings
+
+    def send(self, email: Email) -> str:
+        message, settings = to_message(email, self.settings.mail_from), self.settings
+        if settings.smtp_host:
+            _send_smtp(message, settings.smtp_host, settings.smtp_port)
+            return f"smtp://{settings.smtp_host}:{settings.smtp_port}"
+        return str(_write_eml(message, settings.mail_dir, email.id))
+
+
+class EmailDelivery(BackgroundLoop):
+    """Declare next to a `Database`. Injects the worker's `handlers.Ports`, whose `queued()`
+    says "this worker added emails": once the worker (and so its transaction) is done, the
+    loop is woken."""
+
+    name = "email_delivery"
+
+    def __init__(self, database_attr: str = "db"):
+        super().__init__(database_attr)
+        self._queued_by: set = set()  # worker contexts that queued emails, until they finish
+
+    def setup(self) -> None:
+        super().setup()
+        settings = config.load()
+        self.lease = timedelta(seconds=settings.email_lease_seconds)
+        self.ports = handlers.Ports(templates=Templates(), mailer=Mailer(settings), clock=utcnow,
+                                    sleep=eventlet.sleep, queued=self.wake)
+
+    def get_dependency(self, worker_ctx) -> handlers.Ports:
+        return dataclasses.replace(self.ports,
+                                   queued=functools.partial(self._queued_by.add, worker_ctx))
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
+        if worker_ctx in self._queued_by:
+            self._queued_by.discard(worker_ctx)
+            if exc_info is None:
+                self.wake()
+
+    def work_once(self) -> int:
+        return handlers.deliver_next(DatabaseAccess(self.database, None), self.ports, self.lease)

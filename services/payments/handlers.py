@@ -1,0 +1,630 @@
+"""payments' use cases: month locks, payments with their remittance advice, the grouped list
+and its export pages, the reconciliation mark, bank details and the credit-note mode.
+
+Each takes the database (`db`: units of work and readings over models.py's repositories), the
+ports it needs and the caller's arguments as the RPC received them: a payload is parsed where
+it always was, after the access checks that come first (a refused caller learns nothing of
+the payload's shape). Replies and events are built here, from the domain objects.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Callable, Protocol
+
+from contracts.common import Actor, DossierMonth
+from contracts.common.access import require_funder_staff
+from contracts.common.errors import Conflict, InvalidInput, JalonError, NotFound, \
+    ServiceUnavailable
+from contracts.dossiers import Dossier
+from contracts.events import CertifiedV1, CoveredDossier, MonthHours, MonthLockedV1, \
+    MonthUnlockedV1, PaymentIssuedV1
+from contracts.payments import (MAX_PAGE, BankDetails, BankDetailsReview, BankDetailsVersion,
+                                CreditNoteMode, CreditNoteModeChoice, CreditNoteOption,
+                                ExportPage, ImportedRow, ImportProblem, MonthLock,
+                                NewBankDetails, NewPayment, Payment, PaymentBatch,
+                                PaymentImportReport, PaymentList, PaymentRow, PaymentSearch,
+                                Reconciliation, Unlock)
+from contracts.pdfs import PartyName, Period, RemittanceAdviceRequest
+from servicekit.db import concurrent_change_is_conflict
+from servicekit.logging import get_logger
+from servicekit.validation import parse
+from services.payments.domain import bank, credit_notes, listing, locks, payments
+from services.payments.domain.access import (Scope, ensure_may_ask_about_organisation,
+                                             require_organisation, require_payments_right,
+                                             scope_for)
+
+log = get_logger(__name__)
+UNKNOWN_NUMBER = "number:"  # never an Id (":" is not allowed in one)
+
+
+class Dossiers(Protocol):
+    def get_dossier(self, actor: dict, dossier_id: str) -> dict: ...
+    def list_dossiers(self, actor: dict, query: str, limit: int) -> list[dict]: ...
+
+
+class Documents(Protocol):
+    def render_remittance_advice(self, actor: dict, request: dict) -> dict: ...
+    def get_document(self, actor: dict, document_id: str) -> dict: ...
+
+
+class Identity(Protocol):
+    def get_organisation(self, actor: dict, organisation_id: str) -> dict: ...
+
+
+class Notifications(Protocol):
+    def send_direct_email(self, payload: dict) -> dict: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    dossiers: Dossiers
+    documents: Documents
+    identity: Identity
+    notifications: Notifications
+    clock: Callable[[], datetime]
+
+
+def _as_caller(actor: Actor) -> dict:
+    return actor.model_dump(mode="json")
+
+
+# ---- month locks ----------------------------------------------------------------------------
+
+def get_month_lock(db, ports: Ports, actor: Actor, dossier_id, month) -> dict:
+    ref = parse(DossierMonth, {"dossier_id": dossier_id, "month": month})
+    with db.reading() as uow:
+        lock = uow.locks.get(ref.dossier_id, ref.month)
+    if lock is None:
+        # Nothing here says whose month it is: the dossiers service decides who may know
+        # that it is not locked (NotFound for anyone else, as for a lock they may not see).
+        ports.dossiers.get_dossier(_as_caller(actor), ref.dossier_id)
+        return MonthLock(dossier_id=ref.dossier_id, month=ref.month,
+                         locked=False).model_dump(mode="json")
+    locks.ensure_may_see(actor, lock)
+    return _lock_reply(lock)
+
+
+def locked_months(db, ports: Ports, actor: Actor, dossier_id) -> list[str]:
+    """The dossier's months locked for payment now ("YYYY-MM", in order); who may know them
+    is decided as for get_month_lock."""
+    with db.reading() as uow:
+        found = uow.locks.of_dossier(str(dossier_id))
+    if not found:
+        ports.dossiers.get_dossier(_as_caller(actor), str(dossier_id))
+    for lock in found:
+        locks.ensure_may_see(actor, lock)
+    return locks.locked_months(found)
+
+
+def unlock_month(db, ports: Ports, actor: Actor, dossier_id, month, payload) -> dict:
+    """Funder staff unlock a locked month with a reason; certification follows
+    month_unlocked. Unlocking a month that is not locked is a Conflict, and changes nothing."""
+    ref = parse(DossierMonth, {"dossier_id": dossier_id, "month": month})
+    unlock = parse(Unlock, payload)
+    with db.unit_of_work() as uow:
+        lock = uow.locks.get(ref.dossier_id, ref.month)
+        if lock is None:
+            raise NotFound("month_lock_not_found",
+                           "Aucun mois verrouillé trouvé pour ce dossier.")
+        locks.ensure_may_see(actor, lock)
+        require_funder_staff(actor)
+        lock.unlock(actor.user_id, unlock.reason, ports.clock())
+        uow.publish("month_unlocked", MonthUnlockedV1(
+            dossier_id=lock.dossier_id, month=lock.month, reason=unlock.reason,
+            unlocked_by=actor.user_id, unlocked_at=lock.unlocked_at),
+            subject=f"{lock.dossier_id}/{lock.month}")
+        reply = _lock_reply(lock)
+    log.info("month_unlocked", dossier_id=ref.dossier_id, month=ref.month)
+    return reply
+
+
+def lock_certified_month(uow, ports: Ports, data: CertifiedV1) -> None:
+    """certification.certified: the month's certified hours become the payable ones."""
+    certified = locks.CertifiedMonth(
+        dossier_id=data.dossier_id, month=data.month, funder_id=data.funder_id,
+        organisation_id=data.organisation_id, certificate_id=data.certificate_id,
+        training_hours=data.hours.training, internship_hours=data.hours.internship,
+        absence_hours=data.hours.absence)
+    lock = locks.lock_month(uow.locks.get(data.dossier_id, data.month), certified,
+                            ports.clock())
+    if lock is None:
+        log.info("month_already_locked", dossier_id=data.dossier_id, month=data.month)
+        return
+    # A concurrent lock of the same month fails at commit; the event is then retried and
+    # finds the month locked.
+    uow.locks.add(lock)
+    uow.publish("month_locked", MonthLockedV1(
+        dossier_id=lock.dossier_id, month=lock.month, certificate_id=lock.certificate_id,
+        hours=MonthHours(training=lock.training_hours, internship=lock.internship_hours,
+                         absence=lock.absence_hours),
+        locked_at=lock.locked_at), subject=f"{lock.dossier_id}/{lock.month}")
+
+
+def release_reopened_month(uow, data) -> None:
+    """The funder reopened the month in certification: its lock is released (no
+    month_unlocked: certification reopened it already)."""
+    released = _lock_of(uow, data).release(data.reopened_by, data.reason, data.reopened_at)
+    log.info("month_released", dossier_id=data.dossier_id, month=data.month,
+             released=released)
+
+
+def record_transmission(uow, data) -> None:
+    """certification.hours_transmitted: the lock's hours were transmitted for payment."""
+    recorded = _lock_of(uow, data).transmitted(data.certificate_id, data.transmitted_by,
+                                               data.transmitted_at)
+    log.info("hours_transmitted", dossier_id=data.dossier_id, month=data.month,
+             recorded=recorded)
+
+
+def _lock_of(uow, data) -> locks.MonthLock:
+    """The lock a certification event about a certified month refers to. Events of different
+    queues may overtake each other: before `certified` is handled there is none yet, and the
+    event is retried later (then dead-lettered, visible, if it never comes)."""
+    lock = uow.locks.get(data.dossier_id, data.month)
+    if lock is None:
+        raise ServiceUnavailable("month_not_locked_yet",
+                                 "Le mois n'est pas encore verrouillé pour paiement.")
+    return lock
+
+
+def _lock_reply(lock: locks.MonthLock) -> dict:
+    return MonthLock(
+        dossier_id=lock.dossier_id, month=lock.month, locked=lock.locked,
+        certificate_id=lock.certificate_id, training_hours=lock.training_hours,
+        internship_hours=lock.internship_hours, absence_hours=lock.absence_hours,
+        locked_at=lock.locked_at, unlocked_at=lock.unlocked_at, unlocked_by=lock.unlocked_by,
+        unlock_reason=lock.unlock_reason, transmitted_at=lock.transmitted_at,
+        transmitted_by=lock.transmitted_by).model_dump(mode="json")
+
+
+# ---- payments -------------------------------------------------------------------------------
+
+def record_payment(db, ports: Ports, actor: Actor, payload) -> dict:
+    """Funder staff record one payment; its remittance advice is rendered after commit."""
+    require_funder_staff(actor)
+    entry = parse(NewPayment, payload)
+    numbers = _dossier_ids_by_number(ports, actor, [entry])
+    dossiers = _dossier_facts(ports, actor, {_dossier_key(line, numbers)
+                                             for line in entry.lines})
+    payment_input = _payment_input(entry, numbers)
+    problems = payments.check_payment(payment_input, actor.funder_id, dossiers)
+    if problems:
+        raise payments.invalid_payment(problems)
+    payment = _record(db, ports, actor, payment_input, dossiers, as_reply=True)
+    if payment is None:
+        raise Conflict("payment_number_taken",
+                       f"Le règlement n° {entry.number} est déjà enregistré.")
+    return _issue(db, ports, actor, payment.id)
+
+
+def import_payments(db, ports: Ports, actor: Actor, payload) -> dict:
+    """A batch from the accounting system: each row on its own; a number already recorded
+    for the funder is `unchanged` (a re-import changes nothing)."""
+    require_funder_staff(actor)
+    batch = parse(PaymentBatch, payload)
+    parsed = [_parse_row(raw) for raw in batch.payments]
+    good = [entry for entry in parsed if isinstance(entry, NewPayment)]
+    numbers = _dossier_ids_by_number(ports, actor, good)
+    dossiers = _dossier_facts(ports, actor, {_dossier_key(line, numbers) for entry in good
+                                             for line in entry.lines})
+    rows, created = [], []
+    for position, entry in enumerate(parsed, start=1):
+        row = _import_row(db, ports, actor, position, entry, dossiers, numbers)
+        rows.append(row)
+        if row.result == "created":
+            created.append(row.payment_id)
+    for payment_id in created:  # after every commit, as for one payment
+        _issue(db, ports, actor, payment_id)
+    count = {kind: sum(r.result == kind for r in rows)
+             for kind in ("created", "unchanged", "error")}
+    log.info("payments_imported", **count)
+    return PaymentImportReport(created=count["created"], unchanged=count["unchanged"],
+                               errors=count["error"], rows=rows).model_dump(mode="json")
+
+
+def get_payment(db, actor: Actor, payment_id) -> dict:
+    with db.reading() as uow:
+        return _payment_reply(_visible_payment(uow, actor, payment_id))
+
+
+def issue_remittance_advice(db, ports: Ports, actor: Actor, payment_id) -> dict:
+    """Renders (again) a payment's remittance advice: how funder staff finish a payment
+    whose advice failed when it was recorded (documents unavailable). The first success
+    issues the payment and publishes payment_issued; later ones only replace the PDF."""
+    require_funder_staff(actor)
+    with db.reading() as uow:
+        _visible_payment(uow, actor, payment_id)
+    return _issue(db, ports, actor, str(payment_id), raise_errors=True)
+
+
+def reconcile_payment(db, ports: Ports, actor: Actor, payment_id, payload) -> dict:
+    """Pointage: the organisation ticks or unticks a payment as received."""
+    change = parse(Reconciliation, payload)
+    with db.unit_of_work() as uow:
+        payment = _visible_payment(uow, actor, payment_id)
+        require_organisation(actor)
+        require_payments_right(actor)
+        payment.mark_reconciled(change.reconciled, actor.user_id, ports.clock())
+        reply = _payment_reply(payment)
+    return reply
+
+
+def _visible_payment(uow, actor: Actor, payment_id) -> payments.Payment:
+    payment = uow.payments.get(str(payment_id))
+    try:
+        scope = scope_for(actor)
+    except JalonError:
+        raise payments.payment_not_found() from None
+    if payment is None or not scope.allows(payment.funder_id, payment.organisation_id):
+        raise payments.payment_not_found()
+    require_payments_right(actor)
+    return payment
+
+
+def _dossier_ids_by_number(ports: Ports, actor: Actor, entries: list[NewPayment]) -> dict:
+    """Dossier number -> id, for the lines that name their dossier by number: the exact
+    number among the dossiers the caller may see (absent when none)."""
+    wanted = {line.dossier_number for entry in entries for line in entry.lines
+              if line.dossier_number is not None}
+    found = {}
+    for number in sorted(wanted):
+        summaries = ports.dossiers.list_dossiers(_as_caller(actor), number, 50)
+        match = [d["id"] for d in summaries if d["number"] == number]
+        if len(match) == 1:
+            found[number] = match[0]
+    return found
+
+
+def _dossier_facts(ports: Ports, actor: Actor, dossier_ids: set[str]) -> dict:
+    """Each dossier as the caller may see it (None when not found), asked before any
+    transaction opens."""
+    found = {}
+    for dossier_id in sorted(dossier_ids):
+        if dossier_id.startswith(UNKNOWN_NUMBER):
+            found[dossier_id] = None
+            continue
+        try:
+            dossier = Dossier.model_validate(
+                ports.dossiers.get_dossier(_as_caller(actor), dossier_id))
+        except NotFound:
+            found[dossier_id] = None
+            continue
+        found[dossier_id] = payments.DossierFacts(
+            dossier_id=dossier.id, number=dossier.number, funder_id=dossier.funder_id,
+            organisation_id=dossier.organisation_id,
+            organisation_name=dossier.organisation_name,
+            beneficiary_name=dossier.beneficiary.name, training_title=dossier.training_title)
+    return found
+
+
+def _record(db, ports: Ports, actor: Actor, entry: payments.PaymentInput, dossiers,
+            as_reply: bool = False) -> payments.Payment | None:
+    """The payment written in status processing, or None when its number is taken.
+    `as_reply`: it is also the call's reply until issued, stored with it, so that a call
+    redelivered after this commit answers the payment, not payment_number_taken."""
+    try:
+        # The same number recorded concurrently fails on the unique key at commit: taken too.
+        with concurrent_change_is_conflict("Ce règlement est déjà enregistré."), \
+                db.unit_of_work() as uow:
+            if uow.payments.by_number(actor.funder_id, entry.number):
+                return None
+            version = bank.validated_version(uow.bank_details.versions(entry.organisation_id))
+            payment = payments.new_payment(str(uuid.uuid4()), entry, actor.funder_id,
+                                           dossiers, version, actor.user_id, ports.clock())
+            uow.payments.add(payment)
+            if as_reply:
+                uow.keep_reply(_payment_reply(payment))
+    except Conflict:
+        return None
+    log.info("payment_recorded", payment_id=payment.id, number=payment.number)
+    return payment
+
+
+def _import_row(db, ports: Ports, actor: Actor, position: int, entry, dossiers,
+                numbers: dict[str, str]) -> ImportedRow:
+    if isinstance(entry, ImportedRow):
+        return entry.model_copy(update={"row": position})
+    with db.reading() as uow:
+        existing = uow.payments.by_number(actor.funder_id, entry.number)
+    if existing is not None:
+        return ImportedRow(row=position, number=entry.number, result="unchanged",
+                           payment_id=existing.id)
+    payment_input = _payment_input(entry, numbers)
+    problems = payments.check_payment(payment_input, actor.funder_id, dossiers)
+    if problems:
+        return ImportedRow(row=position, number=entry.number, result="error", problems=[
+            ImportProblem(field=p.field, code=p.code, message=p.message) for p in problems])
+    payment = _record(db, ports, actor, payment_input, dossiers)
+    if payment is None:
+        with db.reading() as uow:
+            existing = uow.payments.by_number(actor.funder_id, entry.number)
+        return ImportedRow(row=position, number=entry.number, result="unchanged",
+                           payment_id=existing.id if existing else None)
+    return ImportedRow(row=position, number=entry.number, result="created",
+                       payment_id=payment.id)
+
+
+def _issue(db, ports: Ports, actor: Actor, payment_id: str, raise_errors: bool = False) -> dict:
+    """Render the remittance advice (documents, outside any transaction), then mark the
+    payment issued and publish payment_issued, once. If documents fails the payment
+    stays `processing`: issue_remittance_advice finishes it later."""
+    with db.reading() as uow:
+        payment = uow.payments.get(payment_id)
+        if payment is None:
+            raise payments.payment_not_found()
+        request = _advice_request(payment)
+    try:
+        document = ports.documents.render_remittance_advice(
+            _as_caller(actor), request.model_dump(mode="json"))
+    except Exception as exc:  # noqa: BLE001 - the payment stands; the advice can wait
+        log.warning("remittance_advice_failed", payment_id=payment_id,
+                    error=type(exc).__name__)
+        if raise_errors:
+            raise
+        with db.reading() as uow:
+            return _payment_reply(uow.payments.get(payment_id))
+    with db.unit_of_work() as uow:
+        payment = uow.payments.get(payment_id)
+        if payment.issue(document["id"], ports.clock()):
+            uow.publish("payment_issued", PaymentIssuedV1(
+                payment_id=payment.id, payment_number=payment.number,
+                funder_id=payment.funder_id, organisation_id=payment.organisation_id,
+                advance=payment.advance, dossiers=[
+                    CoveredDossier(dossier_id=dossier_id, months=months)
+                    for dossier_id, months in payment.covered().items()],
+                issued_at=payment.issued_at), subject=payment.id)
+        return _payment_reply(payment)
+
+
+def _parse_row(raw) -> NewPayment | ImportedRow:
+    """One row of an import: the payment, or the row's report listing what is wrong."""
+    try:
+        return parse(NewPayment, raw)
+    except InvalidInput as exc:
+        problems = [ImportProblem(field=".".join(str(p) for p in error.get("loc", ())) or None,
+                                  code="invalid_field", message=str(error.get("msg"))[:300])
+                    for error in exc.details.get("errors", [])]
+        number = raw.get("number") if isinstance(raw, dict) else None
+        return ImportedRow(row=0, number=str(number)[:30] if number else None, result="error",
+                           problems=problems or [ImportProblem(code=exc.code,
+                                                               message=exc.message)])
+
+
+def _dossier_key(line, numbers: dict[str, str]) -> str:
+    """The line's dossier id; a number no visible dossier has stays a key that finds none."""
+    if line.dossier_id is not None:
+        return line.dossier_id
+    return numbers.get(line.dossier_number, UNKNOWN_NUMBER + line.dossier_number)
+
+
+def _payment_input(entry: NewPayment, numbers: dict[str, str]) -> payments.PaymentInput:
+    return payments.PaymentInput(
+        number=entry.number, payment_date=entry.payment_date,
+        organisation_id=entry.organisation_id, advance=entry.advance,
+        lines=tuple(payments.LineInput(_dossier_key(line, numbers), line.hours_paid,
+                                       line.period_start, line.period_end, line.amount)
+                    for line in entry.lines))
+
+
+def _payment_reply(payment: payments.Payment) -> dict:
+    return Payment(
+        id=payment.id, number=payment.number, payment_date=payment.payment_date,
+        funder_id=payment.funder_id, organisation_id=payment.organisation_id,
+        advance=payment.advance, amount=payment.amount, status=payment.status,
+        lines=[{name: getattr(line, name) for name in (
+            "dossier_id", "dossier_number", "beneficiary_name", "beneficiary_first_name",
+            "training_title", "hours_paid", "period_start", "period_end", "amount")}
+            for line in payment.lines],
+        bank_details_version=payment.bank_details_version,
+        remittance_document_id=payment.remittance_document_id,
+        recorded_by=payment.recorded_by, recorded_at=payment.recorded_at,
+        issued_at=payment.issued_at, reconciled=payment.reconciled,
+        reconciled_by=payment.reconciled_by,
+        reconciled_at=payment.reconciled_at).model_dump(mode="json")
+
+
+def _advice_request(payment: payments.Payment) -> RemittanceAdviceRequest:
+    lines = payment.lines
+    dossier_ids = {line.dossier_id for line in lines}
+    periods = sorted({(line.period_start, line.period_end) for line in lines})[:24]
+    first = lines[0]
+    beneficiary = (PartyName(id=first.dossier_id, name=" ".join(
+        part for part in (first.beneficiary_name, first.beneficiary_first_name) if part))
+        if len(dossier_ids) == 1 else None)
+    return RemittanceAdviceRequest(
+        payment_number=payment.number, payment_date=payment.payment_date,
+        funder_id=payment.funder_id, organisation_id=payment.organisation_id,
+        organisation_name=payment.organisation_name,
+        dossier_id=first.dossier_id if len(dossier_ids) == 1 else None,
+        dossier_numbers=[line.dossier_number for line in lines][:50],
+        beneficiary=beneficiary, periods=[Period(start=s, end=e) for s, e in periods],
+        hours_paid=sum((line.hours_paid for line in lines), _zero()),
+        amount=payment.amount, advance=payment.advance)
+
+
+# ---- the list and its export pages ----------------------------------------------------------
+
+def list_payments(db, actor: Actor, query=None) -> dict:
+    """The list grouped by month, date and dossier, with totals (seed 000)."""
+    scope = _scope(actor)
+    search = parse(PaymentSearch, query or {}).model_dump()
+    with db.reading() as uow:
+        rows = uow.payments.rows(scope, search, MAX_PAGE + 1)
+        truncated = len(rows) > MAX_PAGE
+        rows = rows[:MAX_PAGE]
+        months, days = uow.payments.totals(scope, search, {row.payment_date for row in rows})
+    grouped = listing.group_rows([_row(row) for row in rows], listing.Totals(months, days))
+    return PaymentList(months=grouped, total=sum(months.values(), start=_zero()),
+                       rows=len(rows), truncated=truncated).model_dump(mode="json")
+
+
+def export_page(db, actor: Actor, query=None, after=None, limit=1000) -> dict:
+    """One page of the export, in list order, with the totals of the months and dates it
+    touches; `after` is the previous page's `next_after` (an opaque cursor). Also what
+    bench/run.py drives without the broker."""
+    scope = _scope(actor)
+    search = parse(PaymentSearch, query or {}).model_dump()
+    limit = max(1, min(int(limit), 5000))
+    try:
+        cursor = listing.decode_cursor(after)
+    except ValueError:
+        raise InvalidInput("invalid_cursor", "Curseur de page invalide.") from None
+    with db.reading() as uow:
+        rows = uow.payments.rows(scope, search, limit, cursor)
+        months, days = uow.payments.totals(scope, search, {row.payment_date for row in rows})
+    next_after = listing.encode_cursor(rows[-1]) if len(rows) == limit else None
+    return ExportPage(rows=[_row(row) for row in rows], month_totals=months,
+                      date_totals={day.isoformat(): amount for day, amount in days.items()},
+                      next_after=next_after).model_dump(mode="json")
+
+
+def _scope(actor: Actor) -> Scope:
+    scope = scope_for(actor)
+    require_payments_right(actor)
+    return scope
+
+
+def _row(row) -> PaymentRow:
+    return PaymentRow(**{name: getattr(row, name) for name in PaymentRow.model_fields})
+
+
+def _zero() -> Decimal:
+    return Decimal("0.00")
+
+
+# ---- bank details and credit notes ----------------------------------------------------------
+
+def get_bank_details(db, ports: Ports, actor: Actor, organisation_id) -> dict:
+    funder_id = _organisation(ports, actor, organisation_id)["funder_id"]
+    with db.reading() as uow:
+        versions = [v for v in uow.bank_details.versions(organisation_id)
+                    if v.funder_id == funder_id]
+        processing = uow.payments.processing_count(organisation_id)
+    return BankDetails(
+        organisation_id=organisation_id,
+        current=_version_reply(versions[0]) if versions else None,
+        validated_version=bank.validated_version(versions),
+        may_change=processing == 0,
+        versions=[_version_reply(v) for v in versions]).model_dump(mode="json")
+
+
+def submit_bank_details(db, ports: Ports, actor: Actor, organisation_id, payload) -> dict:
+    """The organisation enters a new version (IBAN, BIC, invoicing, RIB document): pending
+    until the funder decides. Refused while a payment is being processed."""
+    funder_id = _as_organisation(ports, actor, organisation_id)
+    entry = parse(NewBankDetails, payload)
+    _check_rib(ports, actor, entry.rib_document_id, organisation_id)
+    with db.unit_of_work() as uow:
+        versions = uow.bank_details.versions(organisation_id)
+        version = bank.new_bank_details(
+            versions[0].version if versions else 0,
+            uow.payments.processing_count(organisation_id),
+            bank.BankDetailsInput(entry.iban, entry.bic, entry.invoicing,
+                                  entry.third_party_name, entry.rib_document_id),
+            organisation_id, funder_id, actor.user_id, actor.email, ports.clock())
+        uow.bank_details.add(version)
+        reply = _version_reply(version)
+    log.info("bank_details_submitted", organisation_id=organisation_id,
+             version=reply["version"])
+    return reply
+
+
+def review_bank_details(db, ports: Ports, actor: Actor, organisation_id, payload) -> dict:
+    """Funder staff validate or reject (with a reason) a pending version; the organisation
+    is told by email."""
+    organisation = _organisation(ports, actor, organisation_id)
+    require_funder_staff(actor)
+    review = parse(BankDetailsReview, payload)
+    with db.unit_of_work() as uow:
+        version = uow.bank_details.get(organisation_id, review.version)
+        if version is None or version.funder_id != actor.funder_id:
+            raise NotFound("bank_details_not_found", "Coordonnées bancaires introuvables.")
+        version.review(review.decision, review.reason, actor.user_id, ports.clock())
+        reply = _version_reply(version)
+        email = version.submitted_by_email
+    _notify_review(ports, organisation.get("email") or email, reply)
+    return reply
+
+
+def get_credit_note_mode(db, ports: Ports, actor: Actor, organisation_id) -> dict:
+    _organisation(ports, actor, organisation_id)
+    with db.reading() as uow:
+        choice = uow.credit_notes.latest(organisation_id)
+    return _credit_note_reply(organisation_id, choice)
+
+
+def choose_credit_note_mode(db, ports: Ports, actor: Actor, organisation_id, payload) -> dict:
+    funder_id = _as_organisation(ports, actor, organisation_id)
+    choice = parse(CreditNoteModeChoice, payload)
+    with db.unit_of_work() as uow:
+        chosen = credit_notes.CreditNoteChoice(str(uuid.uuid4()), organisation_id, funder_id,
+                                               choice.mode, actor.user_id, ports.clock())
+        uow.credit_notes.add(chosen)
+    return _credit_note_reply(organisation_id, chosen)
+
+
+def _as_organisation(ports: Ports, actor: Actor, organisation_id) -> str:
+    """The organisation's own user with the payments right; its funder's id."""
+    funder_id = _organisation(ports, actor, organisation_id)["funder_id"]
+    require_organisation(actor)
+    require_payments_right(actor)
+    return funder_id
+
+
+def _organisation(ports: Ports, actor: Actor, organisation_id) -> dict:
+    """identity decides who may see the organisation (NotFound otherwise): its funder's
+    staff and its own users."""
+    ensure_may_ask_about_organisation(actor, organisation_id)
+    return ports.identity.get_organisation(_as_caller(actor), str(organisation_id))
+
+
+def _check_rib(ports: Ports, actor: Actor, document_id: str, organisation_id: str) -> None:
+    try:
+        document = ports.documents.get_document(_as_caller(actor), document_id)
+    except NotFound:
+        document = None
+    if not bank.rib_is_valid(document, organisation_id):
+        raise InvalidInput("rib_document_invalid",
+                           "Joignez le RIB déposé dans la rubrique « RIB » des documents.",
+                           {"field": "rib_document_id"})
+
+
+def _notify_review(ports: Ports, email: str | None, version: dict) -> None:
+    if not email:
+        return
+    try:
+        ports.notifications.send_direct_email({
+            "to": email, "template": "bank_details_reviewed", "context": {
+                "status": version["status"], "status_label": version["status_label"],
+                "reason": version["rejection_reason"],
+                "iban_end": bank.masked_iban(version["iban"]),
+                "version": version["version"]}})
+    except Exception as exc:  # noqa: BLE001 - the decision stands; the status shows it
+        log.warning("bank_details_email_failed", error=type(exc).__name__)
+
+
+def _version_reply(version: bank.BankDetailsVersion) -> dict:
+    return BankDetailsVersion(
+        organisation_id=version.organisation_id, version=version.version, iban=version.iban,
+        bic=version.bic, invoicing=version.invoicing,
+        invoicing_label=bank.INVOICING_LABELS[version.invoicing],
+        third_party_name=version.third_party_name, rib_document_id=version.rib_document_id,
+        status=version.status, status_label=bank.STATUS_LABELS[version.status],
+        rejection_reason=version.rejection_reason, submitted_by=version.submitted_by,
+        submitted_at=version.submitted_at, reviewed_by=version.reviewed_by,
+        reviewed_at=version.reviewed_at).model_dump(mode="json")
+
+
+def _credit_note_reply(organisation_id: str,
+                       choice: credit_notes.CreditNoteChoice | None) -> dict:
+    return CreditNoteMode(
+        organisation_id=organisation_id, mode=choice.mode if choice else None,
+        chosen_by=choice.chosen_by if choice else None,
+        chosen_at=choice.chosen_at if choice else None,
+        explanation=credit_notes.CREDIT_NOTE_EXPLANATION,
+        options=[CreditNoteOption(mode=mode, label=label, text=text)
+                 for mode, (label, text) in credit_notes.CREDIT_NOTE_OPTIONS.items()]
+    ).model_dump(mode="json")

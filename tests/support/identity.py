@@ -1,0 +1,322 @@
+"""identity's use cases (services/identity/handlers.py) without a broker or a database: the
+repositories of models.py in memory, fake ports, and builders of typical records.
+
+`world()` gives a FakeDatabase holding one funder ("tpro-ge"), its administrator, one
+organisation with its first user (all rights), and the ports a handler needs; passwords are
+"hashed" by a readable fake (`hashed:<password>`), so a test knows every account's password.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from contracts.common import ALL_RIGHTS, Actor, Role
+from contracts.common.errors import InvalidInput
+from services.identity import domain
+from services.identity.adapters import IdentitySettings
+from services.identity.handlers import Ports
+from tests.support.fakes import FakeClock, FakeDatabase
+
+PASSWORD = "Secret_2026"
+SIRET = "73282932000074"
+OTHER_SIRET = "73282932000082"
+
+
+# --- in-memory repositories (same methods as services/identity/models.py) ---------------------
+
+class _Memory:
+    """A repository in memory. A rollback deep-copies it, except its links to other
+    repositories: those stay the live ones."""
+
+    def __init__(self):
+        self.records: dict = {}
+
+    def __deepcopy__(self, memo):
+        clone = copy.copy(self)
+        clone.__dict__ = {name: value if isinstance(value, _Memory) else copy.deepcopy(value, memo)
+                          for name, value in self.__dict__.items()}
+        return clone
+
+    def add(self, record) -> None:
+        self.records[self._key(record)] = record
+
+    def _key(self, record):
+        return record.id
+
+    def all(self) -> list:
+        return list(self.records.values())
+
+
+class MemoryFunders(_Memory):
+    def __init__(self):
+        super().__init__()
+        self.locked: list[str] = []
+
+    def by_code(self, code):
+        return next((f for f in self.all() if f.code == code), None)
+
+    def lock(self, funder_id):
+        self.locked.append(funder_id)
+
+
+class MemoryOrganisations(_Memory):
+    def get(self, organisation_id):
+        return self.records.get(organisation_id)
+
+    def siret_taken(self, funder_id, siret):
+        return any(o.funder_id == funder_id and o.siret == siret for o in self.all())
+
+    def by_siret(self, funder_id, sirets):
+        return [o for o in self.all() if o.funder_id == funder_id and o.siret in sirets]
+
+
+class MemoryUsers(_Memory):
+    def get(self, user_id):
+        return self.records.get(user_id)
+
+    def by_identifier(self, identifier):
+        return next((u for u in self.all() if u.identifier == identifier), None)
+
+    def holding_identifier(self, identifier):
+        return next((u for u in self.all()
+                     if identifier in (u.identifier, u.pending_identifier)), None)
+
+    def of_party(self, party_id):
+        return next((u for u in self.all() if u.party_id == party_id), None)
+
+    def email_holder(self, funder_id, email, other_than):
+        return next((u for u in self.all() if u.funder_id == funder_id and u.id != other_than
+                     and u.email.lower() == email.strip().lower()), None)
+
+    def of_organisation(self, organisation_id):
+        return sorted((u for u in self.all() if u.organisation_id == organisation_id),
+                      key=lambda u: (u.name, u.identifier))
+
+
+class MemorySessions(_Memory):
+    def __init__(self, users: MemoryUsers):
+        super().__init__()
+        self.users = users
+
+    def _key(self, record):
+        return record.token_hash
+
+    def get(self, token_hash):
+        return self.records.get(token_hash)
+
+    def with_user(self, token_hash):
+        found = self.records.get(token_hash)
+        return (found, self.users.get(found.user_id)) if found else None
+
+    def revoke_all(self, user_id, now, keep_session_id=None):
+        for found in self.all():
+            if found.user_id == user_id and found.revoked_at is None \
+                    and found.id != keep_session_id:
+                found.revoked_at = now
+
+    def touch(self, token_hash, now):
+        self.records[token_hash].last_seen_at = now
+
+    def open_of(self, user_id) -> list:
+        return [s for s in self.all() if s.user_id == user_id and s.revoked_at is None]
+
+
+class MemoryLinks(_Memory):
+    def _key(self, record):
+        return record.token_hash
+
+    def by_hash(self, token_hash):
+        return self.records.get(token_hash)
+
+    def void(self, user_id, purposes, now):
+        for link in self.all():
+            if link.user_id == user_id and link.purpose in purposes and link.used_at is None:
+                link.used_at = now
+
+
+class MemoryFailures(_Memory):
+    def __init__(self):
+        super().__init__()
+        self.rows: list[tuple[str, datetime, str]] = []  # (ip, at, kind)
+
+    def count(self, ip, since, kind="login"):
+        return sum(1 for row in self.rows if row[0] == ip and row[2] == kind and row[1] >= since)
+
+    def record(self, ip, now, since, kind="login"):
+        self.rows = [row for row in self.rows if row[2] != kind or row[1] >= since]
+        self.rows.append((ip, now, kind))
+
+
+class MemoryApiTokens(_Memory):
+    def get(self, token_id):
+        return self.records.get(token_id)
+
+    def by_hash(self, token_hash):
+        return next((t for t in self.all() if t.token_hash == token_hash), None)
+
+    def of_organisation(self, organisation_id):
+        return sorted((t for t in self.all() if t.organisation_id == organisation_id),
+                      key=lambda t: t.created_at)
+
+
+class MemoryAudit(_Memory):
+    def trail(self, organisation_id, limit):
+        return sorted((e for e in self.all() if e.organisation_id == organisation_id),
+                      key=lambda e: e.at, reverse=True)[:limit]
+
+    def actions(self) -> list[str]:
+        return [event.action for event in self.all()]
+
+
+class MemoryDocuments(_Memory):
+    def _key(self, record):
+        return record.organisation_id, record.category
+
+    def of_organisation(self, organisation_id):
+        return {d.category: d for d in self.all() if d.organisation_id == organisation_id}
+
+    def locked(self, organisation_id, category):
+        return self.records.get((organisation_id, category))
+
+
+def fake_database() -> FakeDatabase:
+    users = MemoryUsers()
+    return FakeDatabase("identity", funders=MemoryFunders(), organisations=MemoryOrganisations(),
+                        users=users, sessions=MemorySessions(users), links=MemoryLinks(),
+                        failures=MemoryFailures(), api_tokens=MemoryApiTokens(),
+                        audit=MemoryAudit(), documents=MemoryDocuments())
+
+
+# --- fake ports -------------------------------------------------------------------------------
+
+class FakePasswords:
+    """`hashed:<password>`; a hash starting with "old:" asks to be rehashed."""
+
+    def hash(self, password):
+        return f"hashed:{password}"
+
+    def verify(self, password_hash, password):
+        return password_hash is not None and password_hash.split(":", 1)[1] == password
+
+    def needs_rehash(self, password_hash):
+        return password_hash.startswith("old:")
+
+
+@dataclass
+class FakeEmails:
+    sent: list[dict] = field(default_factory=list)
+    failing: bool = False
+
+    def send(self, to, template, **context):
+        if self.failing:
+            return False
+        self.sent.append({"to": to, "template": template, **context})
+        return True
+
+    def of(self, template: str) -> list[dict]:
+        return [email for email in self.sent if email["template"] == template]
+
+    def token(self, template: str) -> str:
+        """The token of the link in the last email of `template`."""
+        return self.of(template)[-1]["link"].split("token=", 1)[1]
+
+
+@dataclass
+class FakeCaptcha:
+    """Accepts the token "human" when `required`; checks nothing otherwise."""
+    required: bool = False
+    checked: list = field(default_factory=list)
+
+    def __call__(self, token, ip):
+        self.checked.append((token, ip))
+        if self.required and token != "human":
+            raise InvalidInput("captcha_failed", "La vérification anti-robot a échoué.")
+
+
+@dataclass
+class FakeAfterReply:
+    queued: list = field(default_factory=list)
+
+    def __call__(self, function, *args):
+        self.queued.append((function, args))
+
+    def run(self) -> None:
+        while self.queued:
+            function, args = self.queued.pop(0)
+            function(*args)
+
+
+# --- the world a test starts from -------------------------------------------------------------
+
+@dataclass
+class World:
+    db: FakeDatabase
+    ports: Ports
+    clock: FakeClock
+    emails: FakeEmails
+    captcha: FakeCaptcha
+    after_reply: FakeAfterReply
+    funder: domain.Funder
+    admin: domain.UserAccount          # the funder's administrator
+    organisation: domain.Organisation
+    manager: domain.UserAccount        # the organisation's first user (all rights)
+
+    @property
+    def repositories(self):
+        return self.db.repositories
+
+    def actor(self, user: domain.UserAccount, session_id: str | None = None,
+              ip: str | None = None) -> Actor:
+        return user.as_actor(session_id).model_copy(update={"ip": ip})
+
+    def account(self, identifier: str, role: Role = Role.organisation_user,
+                organisation: domain.Organisation | None = None, **fields) -> domain.UserAccount:
+        """An account that finished its first login, with password PASSWORD."""
+        organisation = organisation or (self.organisation if role == Role.organisation_user
+                                        else None)
+        user = domain.UserAccount(**{
+            "id": domain.new_id(), "funder_id": self.funder.id, "role": role.value,
+            "identifier": identifier, "name": identifier.title(),
+            "email": f"{identifier}@example.org", "password_hash": FakePasswords().hash(PASSWORD),
+            "created_at": self.clock(),
+            "organisation_id": organisation.id if organisation else None,
+            "privacy_policy_version": "2026-01", **fields})
+        self.repositories["users"].add(user)
+        return user
+
+    def other_organisation(self) -> domain.Organisation:
+        """A second organisation of the funder, with no user."""
+        organisation = domain.Organisation("o2", self.funder.id, "Organisme 2", OTHER_SIRET,
+                                           "of2@example.org", None, None, self.clock())
+        self.repositories["organisations"].add(organisation)
+        return organisation
+
+    def session(self, user: domain.UserAccount) -> tuple[str, domain.UserSession]:
+        token, session = domain.open_session(user, self.clock(), 60)
+        self.repositories["sessions"].add(session)
+        return token, session
+
+
+def ports(clock: FakeClock, emails: FakeEmails, captcha: FakeCaptcha,
+          after_reply: FakeAfterReply, **settings) -> Ports:
+    return Ports(clock=clock, passwords=FakePasswords(), emails=emails, check_captcha=captcha,
+                 after_reply=after_reply, settings=IdentitySettings(**settings),
+                 public_url="https://jalon.test", session_ttl_minutes=60)
+
+
+def world(**settings) -> World:
+    clock, emails, captcha, after_reply = FakeClock(), FakeEmails(), FakeCaptcha(), FakeAfterReply()
+    db = fake_database()
+    funder = domain.Funder(id="f1", code="tpro-ge", name="Transitions Pro GE")
+    organisation = domain.Organisation(id="o1", funder_id="f1", name="Organisme 1",
+                                       siret=SIRET, email="of1@example.org",
+                                       legal_representative="Jeanne MARTIN",
+                                       address="1 rue de la Paix", created_at=clock())
+    db.repositories["funders"].add(funder)
+    db.repositories["organisations"].add(organisation)
+    built = World(db, ports(clock, emails, captcha, after_reply, **settings), clock, emails,
+                  captcha, after_reply, funder, None, organisation, None)
+    built.admin = built.account("admin", Role.funder_admin)
+    built.manager = built.account("marie", rights=list(ALL_RIGHTS))
+    return built

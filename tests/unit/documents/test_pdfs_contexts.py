@@ -1,0 +1,222 @@
+"""What the generated PDFs print (services.documents.domain.pdfs), pure: formats, wording,
+references, who may have them made, and the request shapes (contracts.pdfs)."""
+from datetime import date, datetime, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from contracts.common import Actor
+from contracts.common.errors import Forbidden
+from services.documents.domain import pdfs
+from services.documents.handlers import facts_from_event
+from tests.support.documents import CERTIFIED_AT, certified, remittance, sheet
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize("siret, expected", [
+    ("73282932000074", f"732{NBSP}829{NBSP}320{NBSP}00074"),
+    ("732 829 320 00074", f"732{NBSP}829{NBSP}320{NBSP}00074"),
+    ("12345", "12345"),  # not a SIRET: printed as given rather than invented
+    (None, None),
+])
+def test_siret_is_grouped_like_insee_prints_it(siret, expected):
+    assert pdfs.siret_fr(siret) == expected
+
+
+@pytest.mark.parametrize("address, town", [
+    ("12 rue du Lac\n67000 Strasbourg", "Strasbourg"),
+    ("12 rue du Lac, 67000 Strasbourg", "Strasbourg"),
+    ("Zone artisanale, Les Ulis", "Zone artisanale, Les Ulis"),
+    ("  ", None),
+    (None, None),
+])
+def test_place_of_signature_is_the_town_or_else_the_address(address, town):
+    assert pdfs.town_of(address) == town
+
+
+def test_verification_reference_is_jal_and_twelve_base32_characters():
+    reference = pdfs.verification_reference(bytes(range(10)))
+    assert reference == "JAL-AAAQEAYEAUDA"
+    assert pdfs.verification_reference(bytes(range(1, 11))) != reference
+    with pytest.raises(ValueError):
+        pdfs.verification_reference(b"short")
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("JAL-AAAQEAYEAUDA", "JAL-AAAQEAYEAUDA"),
+    (" jal-aaaq eaye auda ", "JAL-AAAQEAYEAUDA"),
+    ("JAL-AAAQEAYEAUD", None),  # one short
+    ("JAL-AAAQEAYEAUD1", None),  # 1 is not base32
+    ("' OR 1=1 --", None),
+    (None, None),
+])
+def test_a_typed_reference_is_normalised_or_refused(typed, expected):
+    assert pdfs.normalise_reference(typed) == expected
+
+
+def test_final_certificate_context_for_method_2():
+    data = certified()
+    certification = pdfs.certification_of(data, "JAL-AAAQEAYEAUDA")
+    context = pdfs.certificate_context(facts_from_event(data),
+                                       pdfs.certificate_issued_on(certification), certification,
+                                       logo_sha256="a" * 64)
+    assert context["draft"] is False
+    assert context["letterhead"] == {
+        "name": "Formations du Lac", "address_lines": ["12 rue du Lac", "67000 Strasbourg"],
+        "siret": f"732{NBSP}829{NBSP}320{NBSP}00074", "logo_url": "jalon-file:" + "a" * 64}
+    assert context["stamp_url"] is None
+    assert context["legal_representative"] == "Jeanne MARTIN"
+    assert [n["label"] for n in context["natures"] if n["ticked"]] == ["action de formation"]
+    assert len(context["natures"]) == 4
+    assert (context["session_start"], context["session_end"]) == ("01/09/2026", "31/01/2027")
+    assert context["month_label"] == "septembre 2026"
+    assert context["hours"][0] == ("Heures de présence en formation", f"147,00{NBSP}h")
+    assert context["hours"][2] == ("Heures d'absence", f"3,50{NBSP}h")
+    assert (context["place"], context["made_on"]) == ("Strasbourg", "02/10/2026")
+    assert context["electronic"] == {
+        "certified_by": "user-42", "certified_at": "02/10/2026 à 16:05", "ip": "192.0.2.10",
+        "how": "code à usage unique envoyé par courriel"}
+    assert context["reference"] == "JAL-AAAQEAYEAUDA"
+
+
+def test_method_1_final_has_a_reference_but_no_electronic_block():
+    data = certified(method=1)
+    certification = pdfs.certification_of(data, "JAL-AAAQEAYEAUDA")
+    context = pdfs.certificate_context(facts_from_event(data), date(2026, 10, 2),
+                                       certification)
+    assert context["electronic"] is None
+    assert context["reference"] == "JAL-AAAQEAYEAUDA"
+    assert "user-42" in context["certification"]
+
+
+def test_draft_context_has_no_reference_and_no_certification():
+    facts = facts_from_event(certified(employer=None, organisation_address=None,
+                                            legal_representative=None, organisation_siret=None))
+    context = pdfs.certificate_context(facts, date(2026, 10, 5))
+    assert context["draft"] is True
+    assert context["electronic"] is context["reference"] is context["certification"] is None
+    assert context["employer_name"] is None and context["place"] is None
+    assert context["letterhead"]["siret"] is None and context["letterhead"]["address_lines"] == []
+    assert context["made_on"] == "05/10/2026"
+
+
+def test_a_final_certificate_is_dated_in_paris():
+    late = certified(certified_at=datetime(2026, 9, 30, 22, 30, tzinfo=timezone.utc))
+    assert pdfs.certificate_issued_on(pdfs.certification_of(late, "JAL-AAAQEAYEAUDA")) == \
+        date(2026, 10, 1)
+
+
+def test_draft_filename():
+    assert pdfs.draft_filename("16/0/5756", "2026-09") == \
+        "certificat-realisation-16-0-5756-2026-09-projet.pdf"
+
+
+def test_attendance_context_per_day_lists_the_days_in_order_with_a_total():
+    context = pdfs.attendance_context(sheet())
+    assert [row["day"] for row in context["rows"]] == ["mardi 01", "mercredi 02"]
+    assert context["rows"][0]["parts"] == [{"label": None, "hours": f"3,50{NBSP}h"}]
+    assert context["total"] == f"10,50{NBSP}h" and context["half_days"] is False
+
+
+def test_attendance_context_per_half_day():
+    context = pdfs.attendance_context(sheet("half_day", [
+        {"day": "2026-09-01", "morning": "3.5", "afternoon": "3"},
+        {"day": "2026-09-03", "morning": "4"}]))
+    assert context["rows"][0]["parts"] == [{"label": "Matin", "hours": f"3,50{NBSP}h"},
+                                           {"label": "Après-midi", "hours": f"3,00{NBSP}h"}]
+    assert context["rows"][1]["parts"][1] == {"label": "Après-midi", "hours": ""}
+    assert context["total"] == f"10,50{NBSP}h"
+
+
+@pytest.mark.parametrize("granularity, days", [
+    ("day", [{"day": "2026-10-01", "hours": "7"}]),  # outside the month
+    ("day", [{"day": "2026-09-01", "hours": "7"}, {"day": "2026-09-01", "hours": "1"}]),
+    ("day", [{"day": "2026-09-01", "morning": "3"}]),
+    ("half_day", [{"day": "2026-09-01", "hours": "3"}]),
+    ("day", [{"day": "2026-09-01", "hours": "-1"}]),
+    ("day", []),
+])
+def test_attendance_request_refuses_days_that_do_not_fit(granularity, days):
+    with pytest.raises(ValidationError):
+        sheet(granularity, days)
+
+
+def test_attendance_document_is_filed_under_the_dossier_month():
+    document = pdfs.attendance_document("id1", sheet(), "b" * 64, 10, CERTIFIED_AT)
+    assert (document.category, document.status, document.month) == (
+        "attendance_sheet", "generated", "2026-09")
+    assert (document.organisation_id, document.beneficiary_id, document.employer_id) == (
+        "o1", "b1", "e1")
+    assert document.filename == "fiche-presence-16-0-5756-2026-09.pdf"
+    assert document.label == "Fiche de présence – septembre 2026"
+
+
+def test_remittance_wording_matches_the_funders_documents():
+    advice = remittance()
+    assert pdfs.remittance_title(advice) == "AVIS DE VIREMENT n° 107 du 23/08/2019"
+    assert pdfs.remittance_subtitle(advice) == \
+        "Dossier 16/0/5756 (période du 01/07/2019 au 31/07/2019)"
+    context = pdfs.remittance_context(advice)
+    assert context["amount"] == f"10{NBSP}503,34{NBSP}€"
+    assert context["hours_paid"] == f"147,00{NBSP}h" and context["kind"] == "Règlement"
+    assert pdfs.remittance_context(remittance(advance=True))["kind"] == "Avance"
+
+
+def test_remittance_with_several_dossiers_and_periods():
+    advice = remittance(dossier_numbers=["18RCDI3114", "18RCDI3115"], periods=[
+        {"start": "2019-08-01", "end": "2019-08-31"}, {"start": "2019-07-01", "end": "2019-07-31"}])
+    assert pdfs.remittance_subtitle(advice) == (
+        "Dossiers 18RCDI3114, 18RCDI3115 (périodes du 01/07/2019 au 31/07/2019, "
+        "du 01/08/2019 au 31/08/2019)")
+
+
+def test_remittance_document_is_not_the_beneficiarys():
+    document = pdfs.remittance_document("id1", remittance(), "c" * 64, 10, CERTIFIED_AT)
+    assert (document.category, document.status) == ("remittance_advice", "generated")
+    assert document.label == "AVIS DE VIREMENT n° 107 du 23/08/2019"
+    assert document.filename == "avis-de-virement-107.pdf"
+    assert document.beneficiary_id is None and document.beneficiary_name == "DUBOIS Michelle"
+    assert document.organisation_id == "o1" and document.dossier_number == "16/0/5756"
+
+
+@pytest.mark.parametrize("bad", [
+    {"amount": "-1"}, {"amount": 10503.341}, {"dossier_numbers": []}, {"periods": []},
+    {"periods": [{"start": "2019-07-31", "end": "2019-07-01"}]},
+])
+def test_remittance_request_is_validated(bad):
+    with pytest.raises(ValidationError):
+        remittance(**bad)
+
+
+def actor(role: str, funder="f1", organisation=None) -> Actor:
+    return Actor(user_id="u", role=role, funder_id=funder, organisation_id=organisation)
+
+
+@pytest.mark.parametrize("who, allowed", [
+    (actor("organisation_user", organisation="o1"), True),
+    (actor("funder_agent"), True),
+    (actor("organisation_user", organisation="o2"), False),
+    (actor("organisation_user", funder="f2", organisation="o1"), False),
+    (actor("funder_admin", funder="f2"), False),
+    (actor("beneficiary"), False),
+])
+def test_who_may_have_a_dossier_pdf_made(who, allowed):
+    if allowed:
+        pdfs.check_may_render(who, "f1", "o1")
+    else:
+        with pytest.raises(Forbidden):
+            pdfs.check_may_render(who, "f1", "o1")
+
+
+@pytest.mark.parametrize("who, allowed", [
+    (actor("funder_agent"), True),
+    (actor("funder_agent", funder="f2"), False),
+    (actor("organisation_user", organisation="o1"), False),
+])
+def test_only_the_funders_staff_issue_a_remittance_advice(who, allowed):
+    if allowed:
+        pdfs.check_may_issue_remittance(who, "f1")
+    else:
+        with pytest.raises(Forbidden):
+            pdfs.check_may_issue_remittance(who, "f1")

@@ -1,0 +1,144 @@
+"""Every generated PDF, rendered through the real PdfRenderer (templates, CSS, fonts, images)
+and read back with pypdf. No broker, no database."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from services.documents.adapters import PdfRenderer, _StoredImages
+from services.documents.domain import pdfs, sha256_of
+from services.documents.handlers import facts_from_event
+from tests.support.documents import certified, pdf_text, remittance, sheet
+
+REFERENCE = "JAL-AAAQEAYEAUDA"
+
+
+def image_count(pdf: bytes) -> int:
+    return sum(len(page.images) for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def png(color: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 60), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+LOGO, STAMP = png("navy"), png("firebrick")
+
+
+@pytest.fixture(scope="module")
+def renderer() -> PdfRenderer:
+    renderer = PdfRenderer()
+    renderer.setup()
+    return renderer
+
+
+def render_certificate(renderer, data, final: bool, images: bool = True) -> bytes:
+    certification = pdfs.certification_of(data, REFERENCE) if final else None
+    context = pdfs.certificate_context(
+        facts_from_event(data), date(2026, 10, 2), certification,
+        logo_sha256=sha256_of(LOGO) if images else None,
+        stamp_sha256=sha256_of(STAMP) if images else None)
+    return renderer.render("certificate.html", context,
+                           {sha256_of(LOGO): LOGO, sha256_of(STAMP): STAMP} if images else None)
+
+
+CERTIFICATE_TEXTS = (
+    "Formations du Lac", "12 rue du Lac", "SIRET : 732 829 320 00074",
+    "CERTIFICAT DE RÉALISATION",
+    "Je soussigné(e) Jeanne MARTIN, représentant légal du dispensateur de l'action concourant "
+    "au développement des compétences Formations du Lac",
+    "DUBOIS Michelle salarié(e) de l'entreprise ACME Industries",
+    "a suivi l'action Titre professionnel Développeur web",
+    "☒ action de formation", "☐ bilan de compétences",
+    "du 01/09/2026 au 31/01/2027", "septembre 2026", "147,00 h", "3,50 h",
+    "Fait à Strasbourg, le 02/10/2026", "Signature du représentant légal",
+)
+
+
+def test_draft_certificate_is_watermarked_without_reference(renderer):
+    text = pdf_text(render_certificate(renderer, certified(method=1), final=False))
+    for expected in CERTIFICATE_TEXTS:
+        assert expected in text
+    assert "PROJET" in text
+    assert "JAL-" not in text and "Certification électronique" not in text
+
+
+def test_final_method_2_certificate_carries_the_electronic_block_and_reference(renderer):
+    pdf = render_certificate(renderer, certified(method=2), final=True)
+    text = pdf_text(pdf)
+    for expected in CERTIFICATE_TEXTS:
+        assert expected in text
+    assert "PROJET" not in text
+    assert "Certification électronique" in text
+    assert "Certifié par user-42, le 02/10/2026 à 16:05 (heure de Paris)" in text
+    assert "depuis l'adresse IP 192.0.2.10" in text
+    assert "code à usage unique envoyé par courriel" in text
+    assert f"Référence de vérification : {REFERENCE}" in text
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    assert image_count(pdf) == 2  # logo and stamp
+
+
+def test_final_method_1_certificate_has_a_reference_but_no_electronic_block(renderer):
+    text = pdf_text(render_certificate(renderer, certified(method=1), final=True))
+    assert f"Référence de vérification : {REFERENCE}" in text
+    assert "Certification électronique" not in text and "code à usage unique" not in text
+    assert "PROJET" not in text and "user-42" in text
+
+
+def test_missing_logo_stamp_and_identity_are_omitted_gracefully(renderer):
+    data = certified(method=1, employer=None, organisation_siret=None,
+                     organisation_address=None, legal_representative=None)
+    pdf = render_certificate(renderer, data, final=False, images=False)
+    text = pdf_text(pdf)
+    assert image_count(pdf) == 0
+    assert "SIRET" not in text and "salarié(e)" not in text
+    assert "Fait le 02/10/2026" in text
+    assert "DUBOIS Michelle" in text and "147,00 h" in text
+
+
+def test_user_text_is_escaped_not_interpreted(renderer):
+    data = certified(training_title='<img src="file:///etc/passwd"> & <b>gras</b>')
+    text = pdf_text(render_certificate(renderer, data, final=False, images=False))
+    assert '<img src="file:///etc/passwd"> & <b>gras</b>' in text
+
+
+def test_only_stored_images_are_fetched():
+    fetcher = _StoredImages()
+    fetcher.keep({sha256_of(LOGO): LOGO})
+    assert fetcher.fetch(pdfs.image_url(sha256_of(LOGO))).read() == LOGO
+    for url in ("file:///etc/passwd", "http://169.254.169.254/", pdfs.image_url("0" * 64)):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+
+
+def test_attendance_sheet_per_day(renderer):
+    text = pdf_text(renderer.render("attendance_sheet.html", pdfs.attendance_context(sheet())))
+    for expected in ("FICHE DE PRÉSENCE", "septembre 2026", "dossier n° 16/0/5756",
+                     "DUBOIS Michelle", "mardi 01", "01/09/2026", "3,50 h", "mercredi 02",
+                     "7,00 h", "Total 10,50 h", "Signature du stagiaire",
+                     "Signature du formateur"):
+        assert expected in text
+    assert "Matin" not in text
+
+
+def test_attendance_sheet_per_half_day(renderer):
+    request = sheet("half_day", [{"day": "2026-09-01", "morning": "3.5", "afternoon": "3"}])
+    text = pdf_text(renderer.render("attendance_sheet.html", pdfs.attendance_context(request)))
+    for expected in ("Demi-journée", "mardi 01", "Matin 3,50 h", "Après-midi 3,00 h",
+                     "Total 6,50 h"):
+        assert expected in text
+
+
+def test_remittance_advice(renderer):
+    text = pdf_text(renderer.render("remittance_advice.html",
+                                    pdfs.remittance_context(remittance())))
+    for expected in ("AVIS DE VIREMENT n° 107 du 23/08/2019",
+                     "Dossier 16/0/5756 (période du 01/07/2019 au 31/07/2019)",
+                     "Formations du Lac", "DUBOIS Michelle", "147,00 h", "10 503,34 €",
+                     "Règlement"):
+        assert expected in text
