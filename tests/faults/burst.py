@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from tools.client import Client
 from tools.demo import DemoDocument, demo_file
 
 HOURS = {"training_hours": "140.00", "internship_hours": "0.00", "absence_hours": "7.00"}
@@ -53,13 +54,12 @@ class Month:
 
 
 class RetryingClient:
-    """requests with an Idempotency-Key per logical request, retried until definitive."""
+    """The one HTTP client, with an Idempotency-Key per logical request, retried until
+    definitive."""
 
     def __init__(self, base_url: str, token: str, deadline: float = float("inf")):
-        self.base_url = base_url.rstrip("/")
         self.deadline = deadline
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.client = Client(base_url, token, timeout=REQUEST_TIMEOUT)
 
     def send(self, method: str, path: str, key: str | None = None, **kwargs) -> Answer:
         answer = Answer(key or str(uuid.uuid4()))
@@ -70,8 +70,8 @@ class RetryingClient:
         while time.monotonic() < deadline:
             wait = 0.5
             try:
-                response = self.http.request(method, self.base_url + path, timeout=REQUEST_TIMEOUT,
-                                             headers={"Idempotency-Key": answer.key}, **kwargs)
+                response = self.client.request(method, path, **kwargs,
+                                               headers={"Idempotency-Key": answer.key})
             except requests.Timeout:
                 answer.attempts.append("timeout")
             except requests.ConnectionError:
