@@ -364,8 +364,8 @@ def _drive(stack, amqp_uri: str, dossiers: int, months: int, clients: int) -> di
     # that the effects' email count below is the certifications' own.
     emails_before = wait_for_emails(stack.settings.mail_dir, emails_at_start + 2 * dossiers)
     month_list = past_months(today, months)
-    from tools.demo import DemoDocument, demo_file
-    signed = demo_file(DemoDocument("signed_certificate", "Certificat signé", "signe.pdf", ""))
+    from tools.demo import scanned_pdf
+    signed = scanned_pdf()
     started = time.perf_counter()
     batches = list(pool.imap(lambda d: certify_dossier(org, d, month_list, signed),
                              dossier_ids))

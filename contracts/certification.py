@@ -26,15 +26,22 @@ class DayEntry(Shape):
     absence_hours: EnteredHours = ZERO
 
 
-class HoursEntry(Shape):
-    """A month's hours, per the funder's entry mode. Month totals: the three totals. Per day
-    or half-day: `days` (the totals are computed from them; if sent they must match).
-    Two decimals: a JSON number, "147.00" or French input "147,00"."""
+class HoursChange(Shape):
+    """Some of a month's hours (PATCH): only the values sent change. Month totals: any of the
+    three totals. Per day or half-day: the days sent replace the same stored days. Two
+    decimals: a JSON number, "147.00" or French input "147,00"."""
 
     training_hours: EnteredHours | None = None
     internship_hours: EnteredHours | None = None
     absence_hours: EnteredHours | None = None
     days: list[DayEntry] = Field(default_factory=list, max_length=62)
+
+
+class HoursEntry(HoursChange):
+    """A month's hours (PUT): the whole month, every value of the funder's entry mode, or 422
+    `hours_missing`. Month totals: the three totals. Per day or half-day: `days` (the totals
+    are computed from them; if sent they must match). Two decimals: a JSON number, "147.00"
+    or French input "147,00"."""
 
 
 class EnteredDay(Shape):
@@ -105,11 +112,17 @@ class Certificate(Shape):
     internship_hours: Hours | None = None
     absence_hours: Hours | None = None
     days: list[EnteredDay] = Field(default_factory=list, description="detail of a per-day entry")
+    hours_reference: str | None = Field(None, description="the hours' version, as the draft "
+                                        "to sign prints it: '3F9A0C'")
     planned_hours: Hours | None = Field(None, description="forecast calendar's hours this month")
     warnings: list[Warning] = Field(default_factory=list,
                                     description="e.g. over_plan: more than the forecast")
     method: int | None = None
     certified_by: Id | None = None
+    certified_by_name: str | None = Field(None, description="the signer's name")
+    certified_by_role: str | None = Field(None, description="the signer's role (stable code)")
+    certified_by_label: str | None = Field(None, description="'Claire Martin (organisme de "
+                                                             "formation)', as the PDF prints it")
     certified_at: datetime | None = None
     certified_document_sha256: str | None = Field(None, description="evidence: sha256 of "
                                                   "what was certified")

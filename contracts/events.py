@@ -75,6 +75,13 @@ class CertifiedV1(Payload):
     # notify_funder), and who must validate the hours, in order ("beneficiary", "employer").
     funder_notification_email: EmailStr | None = None
     validations: list[str] = []
+    # Added compatibly (optional): the signer as the certificate names them (their name and
+    # role), and for method 2 since when the organisation certifies electronically and
+    # whether they accepted the use of their IP address.
+    certified_by_name: str | None = None
+    certified_by_role: str | None = None
+    certifier_since: datetime | None = None
+    ip_use_accepted: bool | None = None
 
 
 class HoursContestedV1(Payload):

@@ -53,6 +53,7 @@ class CertificateFacts(Shape):
     organisation: OrganisationFacts
     month: Month
     hours: MonthHours
+    hours_reference: str | None = Field(None, description="the hours' version (6 characters)")
 
 
 class AttendanceDay(Shape):
@@ -143,3 +144,8 @@ class CertificateVerification(Shape):
     month: Month | None = None
     sha256: str | None = None
     issued_at: datetime | None = None
+    superseded: bool = False
+    """The funder reopened the month after this certificate was issued: it no longer stands
+    for the month's hours (`valid` is false); the next certification has a new reference."""
+    superseded_at: datetime | None = None
+    superseded_reason: str | None = None

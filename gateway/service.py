@@ -9,7 +9,8 @@ from werkzeug.wrappers import Response
 
 from contracts.certification import (Certificate, CertificationSettings, Certify, CodeRequest,
                                      CodeSent, Contest,
-                                     FunderCertificationSettings, HoursEntry, HoursProposal,
+                                     FunderCertificationSettings, HoursChange, HoursEntry,
+                                     HoursProposal,
                                      ImportReport, PendingActions, ProposalQuery, Reopen,
                                      TemplateQuery, TemplateUpload)
 from contracts.common import FUNDER_ROLES, Role
@@ -339,8 +340,19 @@ class GatewayService:
     @route("PUT", MONTH + "/hours", body=HoursEntry, response=Certificate, roles=ORGANISATION,
            summary="Saisir les heures du mois", tags=["certificats"])
     def enter_hours(self, call, dossier_id, month):
-        """Heures en décimal : nombre JSON, "147.00" ou saisie française "147,00"."""
+        """Remplace tout le mois : chaque valeur du mode de saisie du financeur est requise
+        (422 `hours_missing` ou `detail_required`). Heures en décimal : nombre JSON,
+        "147.00" ou saisie française "147,00". 422 `month_outside_session` hors de la
+        session de formation."""
         return self.certification.enter_hours(call.actor, dossier_id, month, call.payload)
+
+    @route("PATCH", MONTH + "/hours", body=HoursChange, response=Certificate,
+           roles=ORGANISATION, summary="Modifier une partie des heures du mois",
+           tags=["certificats"])
+    def change_hours(self, call, dossier_id, month):
+        """Seules les valeurs envoyées changent : un total, ou les jours envoyés (qui
+        remplacent les mêmes jours) ; les autres restent telles que saisies."""
+        return self.certification.change_hours(call.actor, dossier_id, month, call.payload)
 
     @route("POST", MONTH + "/certify", body=Certify, response=Certificate, roles=ORGANISATION,
            summary="Certifier les heures du mois", tags=["certificats"], idempotency_key=True)

@@ -269,6 +269,16 @@ def ensure_payments(gateway: Client, admin_token: str, org_id: str, today: date)
         raise DemoError(f"payments import: {report['rows']}")
 
 
+def scanned_pdf() -> bytes:
+    """A signed certificate as a scanner returns it: a page that is one image, no text layer
+    (documents refuses the draft itself as a signed certificate)."""
+    from PIL import Image  # installed with weasyprint
+
+    buffer = io.BytesIO()
+    Image.new("L", (595, 842), 245).save(buffer, "PDF", resolution=72)
+    return buffer.getvalue()
+
+
 def demo_file(document: DemoDocument) -> bytes:
     """A real file of the document's type (the documents service checks the bytes)."""
     if document.filename.endswith(".png"):
@@ -559,14 +569,14 @@ class MonthWalker:
             "attest": True, "method": 2, "accept_ip": True, "code": code})
 
     def deposit_signed(self, url: str, month: str) -> None:
-        """Method 1: the draft, "printed and signed", deposited as the signed certificate."""
-        draft = self.gateway.call("GET", url + "/draft", self.org_token).content
+        """Method 1: the draft printed, signed and scanned (here: a blank scan), deposited as
+        the signed certificate."""
         first = date.fromisoformat(f"{month}-01")
         last = months_back(first, -1) - timedelta(days=1)
         self.gateway.call("POST", "/documents", self.org_token, data={
             "category": "signed_certificate", "dossier_id": self.dossier["id"],
             "period_start": first.isoformat(), "period_end": last.isoformat()},
-            files={"file": (f"certificat-signe-{month}.pdf", draft, "application/pdf")})
+            files={"file": (f"certificat-signe-{month}.pdf", scanned_pdf(), "application/pdf")})
 
     def party(self, kind: str) -> str:
         if kind not in self.parties:
@@ -679,9 +689,10 @@ Core flow, as the organisation user (paste into a shell):
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X PUT $URL/dossiers/{dossier}/certificates/{month}/hours {auth} {json_type} \\
     -d '{{"training_hours": "140.00", "internship_hours": "0", "absence_hours": "7.00"}}'
-  # method 1: the draft, printed and signed (here: the draft itself), deposited, then certify
+  # method 1: the draft, printed, signed and scanned to signe.pdf (the draft itself is
+  # refused: it bears no signature), deposited, then certify
   curl -s $URL/dossiers/{dossier}/certificates/{month}/draft {auth} -o projet.pdf
-  curl -s -X POST $URL/documents {auth} -F file=@projet.pdf -F category=signed_certificate \\
+  curl -s -X POST $URL/documents {auth} -F file=@signe.pdf -F category=signed_certificate \\
     -F dossier_id={dossier} -F period_start={month}-01 -F period_end={last_day}
   curl -s -X POST $URL/dossiers/{dossier}/certificates/{month}/certify {auth} {json_type} \\
     -d '{{"attest": true, "method": 1}}'

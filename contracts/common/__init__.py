@@ -87,6 +87,8 @@ class Actor(Shape):
     user_id: str
     role: Role
     funder_id: str
+    name: str | None = Field(None, description="the person (or API token) as documents name "
+                                               "them, e.g. on a certificate they sign")
     organisation_id: str | None = None
     party_id: str | None = Field(None, description="the beneficiary or employer this user is")
     rights: list[str] = []

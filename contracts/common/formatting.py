@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date as _babel_date
 from babel.numbers import format_decimal as _babel_decimal
 
+from contracts.common import Role
+
 LOCALE = "fr_FR"
 PARIS = ZoneInfo("Europe/Paris")
 NO_BREAK_SPACE = "\u00a0"
@@ -51,6 +53,23 @@ def month_fr(month: str) -> str:
     """"2026-09" -> "septembre 2026"."""
     year, number = (int(part) for part in month.split("-"))
     return _babel_date(date(year, number, 1), "MMMM yyyy", locale=LOCALE)
+
+
+ROLE_LABELS = {
+    Role.organisation_user: "organisme de formation",
+    Role.funder_agent: "agent du financeur",
+    Role.funder_admin: "administrateur du financeur",
+    Role.beneficiary: "bénéficiaire",
+    Role.employer: "employeur",
+}
+
+
+def signer_fr(user_id: str, name: str | None, role: str | None) -> str:
+    """"Claire Martin (organisme de formation)"; the bare id only for a signature recorded
+    before names were kept."""
+    if not name:
+        return user_id
+    return f"{name} ({ROLE_LABELS[Role(role)]})" if role else name
 
 
 JINJA_FILTERS = {

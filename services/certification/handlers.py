@@ -19,14 +19,15 @@ from typing import Callable
 from contracts.certification import Certificate as CertificateReply
 from contracts.certification import (CertificationSettings, Certify, CodeRequest, CodeSent,
                                      Contest, DayEntry, EnteredDay,
-                                     FunderCertificationSettings, HoursEntry, HoursProposal,
+                                     FunderCertificationSettings, HoursChange, HoursEntry,
+                                     HoursProposal,
                                      ImportReport, ImportRow, PendingAction, PendingActions,
                                      ProposedEntry, Reopen, TemplateFile, TemplateQuery,
                                      TemplateUpload)
 from contracts.common import Actor, DossierMonth, Right
 from contracts.common.access import require_funder_staff, require_right
 from contracts.common.errors import Conflict, Forbidden, InvalidInput, JalonError, NotFound
-from contracts.common.formatting import datetime_fr, month_fr
+from contracts.common.formatting import datetime_fr, month_fr, signer_fr
 from contracts.dossiers import Dossier, DossierSummary
 from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursContestedV1,
                               HoursTransmittedV1, MonthHours, Party)
@@ -89,9 +90,18 @@ def get_certificate(db, ports: Ports, actor: Actor, ref: DossierMonth) -> dict:
 # ---- entering hours -------------------------------------------------------------------------
 
 def enter_hours(db, ports: Ports, actor: Actor, ref: DossierMonth, entry: HoursEntry) -> dict:
-    """Per the funder's entry mode: month totals, or days / half-days (totals computed)."""
+    """The whole month, per the funder's entry mode: month totals, or days / half-days
+    (totals computed)."""
     require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
     return _enter(db, ports, _dossier_to_change(ports, actor, ref.dossier_id), ref, entry)
+
+
+def change_hours(db, ports: Ports, actor: Actor, ref: DossierMonth,
+                 change: HoursChange) -> dict:
+    """Some of the month's values: those sent change, the stored ones stay."""
+    require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
+    dossier = _dossier_to_change(ports, actor, ref.dossier_id)
+    return _enter(db, ports, dossier, ref, change, partial=True)
 
 
 def propose_hours(db, ports: Ports, actor: Actor, ref: DossierMonth, source: str) -> dict:
@@ -184,18 +194,27 @@ def _import_group(db, ports: Ports, actor: Actor, summary: DossierSummary | None
                       warnings=reply["warnings"]) for r in rows]
 
 
-def _enter(db, ports: Ports, dossier: Dossier, ref: DossierMonth, entry: HoursEntry) -> dict:
+def _enter(db, ports: Ports, dossier: Dossier, ref: DossierMonth, entry: HoursChange,
+           partial: bool = False) -> dict:
     domain.ensure_dossier_open(dossier.status)
     session, now = _session_of(dossier), ports.clock()
+    domain.ensure_in_session(ref.month, session)
     with concurrent_change_is_conflict(CONCURRENT_CHANGE), db.unit_of_work() as uow:
         mode = uow.settings.of_funder(dossier.funder_id).entry_mode
-        checked = domain.build_entry(mode, ref.month, session, _totals(entry),
-                                     [_day_hours(d) for d in entry.days])
         certificate = uow.certificates.get(ref.dossier_id, ref.month)
         if certificate is None:
             certificate = Certificate.open(dossier.id, ref.month, dossier.funder_id,
                                            dossier.organisation_id, now)
             uow.certificates.add(certificate)
+        # A month that takes no hours says so before its values are judged.
+        certificate.ensure_enterable(session, now)
+        totals = {name: value for name in domain.TOTALS
+                  if (value := getattr(entry, name)) is not None}
+        days = [_day_hours(d) for d in entry.days]
+        if partial:
+            totals, days = domain.patched(mode, certificate.entry, totals, days)
+        domain.require_complete(mode, totals, days)
+        checked = domain.build_entry(mode, ref.month, session, _totals(totals), days)
         certificate.enter_hours(checked, session, now)
     return _reply(dossier, ref.month, certificate, mode, now)
 
@@ -251,14 +270,21 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
     domain.require_attestation(command.attest)
     # Asked before the transaction opens: no row lock is held while identity answers.
     organisation = _organisation(ports, actor, dossier.organisation_id)
-    evidence, warnings = {}, []
+    evidence, documents, warnings = {}, None, []
     if command.method == domain.METHOD_SIGNED_PDF:
-        evidence, warnings = _method_one_evidence(ports, actor, dossier, ref.month)
+        documents, warnings = _method_one_documents(ports, actor, dossier)
     elif not command.code:
         raise InvalidInput("code_required", "Saisissez le code de vérification reçu par e-mail.")
     now, failure = ports.clock(), None
     with concurrent_change_is_conflict(CONCURRENT_CHANGE), db.unit_of_work() as uow:
         certificate = uow.certificates.get(ref.dossier_id, ref.month)
+        if documents is not None:
+            # Checked against the row this transaction certifies: hours changed since the
+            # deposit refuse it, even when changed while identity and documents answered.
+            # A month not awaiting certification (already certified…) is refused as such.
+            awaiting = certificate is not None and certificate.status == domain.HOURS_ENTERED
+            evidence = {"document_sha256": domain.signed_certificate_sha256(
+                documents, ref.month, certificate.updated_at if awaiting else None)}
         if command.method == domain.METHOD_ELECTRONIC:
             failure, evidence = _check_code(uow, dossier, ref, command, actor, certificate,
                                             organisation, now)
@@ -267,7 +293,9 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
             steps = domain.validation_steps(settings, dossier.employer is not None)
             certificate = domain.certify(certificate, command.attest, actor.user_id, actor.ip,
                                          now, method=command.method, validations=steps,
-                                         organisation_email=organisation.email, **evidence)
+                                         organisation_email=organisation.email,
+                                         signer=domain.Signer(actor.name, actor.role.value),
+                                         **evidence)
             uow.publish("certified", _certified_event(certificate, dossier, organisation,
                                                       settings.funder_email),
                         subject=f"{dossier.id}/{ref.month}")
@@ -280,18 +308,17 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
     return reply
 
 
-def _method_one_evidence(ports: Ports, actor: Actor, dossier: Dossier,
-                         month: str) -> tuple[dict, list[dict]]:
+def _method_one_documents(ports: Ports, actor: Actor,
+                          dossier: Dossier) -> tuple[list[dict], list[dict]]:
     """Method 1: the letterhead complete (legal representative, logo; a missing stamp only
-    warns) and the month's signed certificate PDF deposited: its sha256 is the evidence.
-    ({document_sha256}, warnings)."""
+    warns), and the dossier's documents, where the month's signed certificate PDF deposited
+    after its hours last changed is the evidence (its sha256). (documents, warnings)."""
     who = _who(actor)
     profile = OrganisationProfile.model_validate(
         ports.identity.get_organisation_profile(who, dossier.organisation_id))
     warnings = domain.check_letterhead(profile.legal_representative, profile.logo.status,
                                        profile.stamp.status)
-    documents = ports.documents.list_documents(who, dossier.id)
-    return {"document_sha256": domain.signed_certificate_sha256(documents, month)}, warnings
+    return ports.documents.list_documents(who, dossier.id), warnings
 
 
 def _check_code(uow, dossier: Dossier, ref: DossierMonth, command: Certify, actor: Actor,
@@ -310,7 +337,10 @@ def _check_code(uow, dossier: Dossier, ref: DossierMonth, command: Certify, acto
     facts = _certificate_facts(certificate, dossier, organisation)
     # What the user certified: the facts the certificate prints, canonical JSON.
     digest = hashlib.sha256(facts.model_dump_json().encode()).hexdigest()
-    return None, {"document_sha256": digest, "code_checked_at": now}
+    # The certificate prints since when the organisation certifies so, and the IP consent.
+    since = uow.organisation_methods.get(dossier.organisation_id).changed_at
+    return None, {"document_sha256": digest, "code_checked_at": now,
+                  "certifier_since": since, "ip_use_accepted": command.accept_ip}
 
 
 def draft_certificate(db, ports: Ports, actor: Actor, ref: DossierMonth) -> dict:
@@ -571,11 +601,11 @@ def _forecast(dossier: Dossier) -> list[domain.PlannedHours]:
             for p in dossier.forecast]
 
 
-def _totals(entry: HoursEntry) -> domain.Hours | None:
-    values = (entry.training_hours, entry.internship_hours, entry.absence_hours)
-    if all(v is None for v in values):
+def _totals(totals: dict) -> domain.Hours | None:
+    """Per day or half-day, totals are an optional check: those not sent count as zero."""
+    if not totals:
         return None
-    return domain.Hours.of(*(v if v is not None else "0" for v in values))
+    return domain.Hours.of(*(totals.get(name, "0") for name in domain.TOTALS))
 
 
 def _day_hours(day: DayEntry) -> domain.DayHours:
@@ -624,11 +654,15 @@ def _reply(dossier: Dossier, month: str, certificate: Certificate | None, mode: 
     if certificate is not None:
         fields.update(
             id=certificate.id, training_hours=certificate.training_hours,
+            hours_reference=_hours_reference(certificate),
             internship_hours=certificate.internship_hours,
             absence_hours=certificate.absence_hours, days=certificate.detail or [],
             warnings=domain.plan_warnings(certificate.hours if certificate.has_hours else None,
                                           planned) + list(warnings),
             method=certificate.method, certified_by=certificate.certified_by,
+            certified_by_name=certificate.certified_by_name,
+            certified_by_role=certificate.certified_by_role,
+            certified_by_label=_signer_label(certificate),
             certified_at=certificate.certified_at,
             certified_document_sha256=certificate.certified_document_sha256,
             code_checked_at=certificate.code_checked_at,
@@ -705,7 +739,18 @@ def _certified_event(certificate: Certificate, dossier: Dossier, organisation: O
         certified_at=certificate.certified_at, certified_from_ip=certificate.certified_from_ip,
         organisation_siret=organisation.siret, organisation_address=organisation.address,
         legal_representative=organisation.legal_representative,
-        funder_notification_email=funder_email, validations=certificate.validations)
+        funder_notification_email=funder_email, validations=certificate.validations,
+        certified_by_name=certificate.certified_by_name,
+        certified_by_role=certificate.certified_by_role,
+        certifier_since=certificate.certifier_since,
+        ip_use_accepted=certificate.ip_use_accepted)
+
+
+def _signer_label(certificate: Certificate) -> str | None:
+    if certificate.certified_by is None:
+        return None
+    return signer_fr(certificate.certified_by, certificate.certified_by_name,
+                     certificate.certified_by_role)
 
 
 def _contested_event(certificate: Certificate, dossier: Dossier, party: str,
@@ -751,4 +796,10 @@ def _certificate_facts(certificate: Certificate, dossier: Dossier,
             name=dossier.organisation_name, siret=organisation.siret,
             address=organisation.address,
             legal_representative=organisation.legal_representative),
-        month=certificate.month, hours=_month_hours(certificate))
+        month=certificate.month, hours=_month_hours(certificate),
+        hours_reference=_hours_reference(certificate))
+
+
+def _hours_reference(certificate: Certificate) -> str | None:
+    return (domain.hours_reference(certificate.hours, certificate.days)
+            if certificate.has_hours else None)

@@ -33,12 +33,16 @@ certificates = Table(
     Column("detail", JSON, nullable=False, default=list),
     Column("method", Integer),
     Column("certified_by", String(64)),
+    Column("certified_by_name", String(200)),
+    Column("certified_by_role", String(40)),
     Column("certified_at", UtcDateTime()),
     Column("certified_from_ip", String(45)),
     # Evidence: sha256 of what was certified (the signed PDF, or the facts for method 2)
     # and when the emailed code was checked (method 2).
     Column("certified_document_sha256", String(64)),
     Column("code_checked_at", UtcDateTime()),
+    Column("certifier_since", UtcDateTime()),
+    Column("ip_use_accepted", Boolean),
     Column("reopen_reason", Text),
     Column("reopened_by", String(64)),
     Column("reopened_at", UtcDateTime()),

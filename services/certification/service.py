@@ -6,7 +6,7 @@ from __future__ import annotations
 from nameko.rpc import rpc
 
 from contracts.certification import (CertificationSettings, Certify, CodeRequest, Contest,
-                                     HoursEntry, ProposalQuery, Reopen, TemplateQuery,
+                                     HoursChange, HoursEntry, ProposalQuery, Reopen, TemplateQuery,
                                      TemplateUpload)
 from contracts.common import DossierMonth
 from contracts.pdfs import AttendanceEntry
@@ -55,6 +55,11 @@ class CertificationService(ServiceBase):
     def enter_hours(self, actor, dossier_id, month, hours):
         actor, ref = acting(actor), _ref(dossier_id, month)
         return handlers.enter_hours(self.db, self.ports, actor, ref, parse(HoursEntry, hours))
+
+    @rpc
+    def change_hours(self, actor, dossier_id, month, change):
+        actor, ref = acting(actor), _ref(dossier_id, month)
+        return handlers.change_hours(self.db, self.ports, actor, ref, parse(HoursChange, change))
 
     @rpc
     def propose_hours(self, actor, dossier_id, month, query):

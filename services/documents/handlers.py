@@ -21,8 +21,8 @@ from contracts.documents import CategoryGroup, DocumentChange
 from contracts.documents import Document as DocumentShape
 from contracts.documents import (DocumentContent, NewCategory, NewUpload, Rejection,
                                  Replacement, UploadReceipt)
-from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1,
-                              DocumentUploadedV1)
+from contracts.events import (CertificateReopenedV1, CertifiedV1, DocumentCheckedV1,
+                              DocumentRejectedV1, DocumentUploadedV1)
 from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, CertificateVerification,
                             DossierFacts, OrganisationFacts, PartyName, RemittanceAdviceRequest,
                             RenderedPdf)
@@ -182,7 +182,8 @@ def _owned(store, viewer: Actor, document_id) -> Document:
 def store_certificate(uow, ports: Ports, data: CertifiedV1) -> None:
     """In the event's own transaction (`uow`). The reference is printed on the PDF, so it is
     chosen before the render; a month certified again gets a new one (paper copies of the old
-    hours no longer verify)."""
+    hours no longer verify as valid). After a reopening, the superseded certificate stays and
+    the new one is filed beside it."""
     certification = pdfs.certification_of(
         data, pdfs.verification_reference(secrets.token_bytes(10)))
     facts = facts_from_event(data)
@@ -201,6 +202,18 @@ def store_certificate(uow, ports: Ports, data: CertifiedV1) -> None:
     document.verification_reference = certification.reference
     log.info("certificate_stored", dossier_id=data.dossier_id, month=data.month,
              sha256=sha256, replaced=replaced)
+
+
+def supersede_certificate(uow, data: CertificateReopenedV1) -> None:
+    """In the event's own transaction (`uow`): the reopened month's certificate stops
+    verifying as valid; its reference answers superseded, with the reopening's date and
+    reason."""
+    document = uow.documents.certificate(data.dossier_id, data.month)
+    if document is None:
+        raise domain.certificate_not_filed_yet()
+    document.supersede(data.reason, data.reopened_at)
+    log.info("certificate_superseded", dossier_id=data.dossier_id, month=data.month,
+             document_id=document.id)
 
 
 # ---- categories and uploads (issue 3) -------------------------------------------------------
@@ -382,7 +395,8 @@ def render_remittance_advice(db, ports: Ports, who: Actor,
 
 def verify_certificate(db, reference) -> dict:
     """Anyone holding a paper copy checks its reference: no actor, and nothing told but
-    whether it is genuine and which dossier, month and content (sha256) it stands for."""
+    whether it is genuine, which dossier, month and content (sha256) it stands for, and
+    whether a reopening of the month superseded it (when, why)."""
     wanted = pdfs.normalise_reference(reference)
     document = None
     if wanted:
@@ -391,8 +405,11 @@ def verify_certificate(db, reference) -> dict:
     if document is None:
         return CertificateVerification(valid=False).model_dump(mode="json")
     return CertificateVerification(
-        valid=True, dossier_number=document.dossier_number, month=document.month,
-        sha256=document.sha256, issued_at=document.created_at).model_dump(mode="json")
+        valid=not document.superseded, dossier_number=document.dossier_number,
+        month=document.month, sha256=document.sha256, issued_at=document.created_at,
+        superseded=document.superseded, superseded_at=document.superseded_at,
+        superseded_reason=document.superseded_reason,
+    ).model_dump(mode="json")
 
 
 def _render_certificate(ports: Ports, letterhead: dict[str, Document], facts: CertificateFacts,

@@ -49,15 +49,18 @@ documents = Table(
     Column("reason_code", String(30)),
     Column("reason_text", String(500)),
     Column("verification_reference", String(40)),
+    Column("superseded_at", UtcDateTime()),
+    Column("superseded_reason", String(500)),
     Column("version", Integer, nullable=False),
 )
 
-# One generated certificate per dossier and month: a redelivered or concurrent `certified`
-# cannot make two. Uploaded documents of other categories may be many per month.
+# One current generated certificate per dossier and month: a redelivered or concurrent
+# `certified` cannot make two (the superseded ones of reopenings stay beside it). Uploaded
+# documents of other categories may be many per month.
+_CURRENT_CERTIFICATE = text("category = 'completion_certificate' AND superseded_at IS NULL")
 Index("uq_documents_certificate", documents.c.category, documents.c.dossier_id,
       documents.c.month, unique=True,
-      postgresql_where=documents.c.category == COMPLETION_CERTIFICATE,
-      sqlite_where=documents.c.category == COMPLETION_CERTIFICATE)
+      postgresql_where=_CURRENT_CERTIFICATE, sqlite_where=_CURRENT_CERTIFICATE)
 Index("ix_documents_scope", documents.c.funder_id, documents.c.organisation_id)
 # One generated PDF per place (a dossier's month sheet, a payment's advice: its file name),
 # so two concurrent renders of the same one cannot both add a document.
@@ -163,9 +166,10 @@ class Documents:
         return list(self.session.scalars(statement))
 
     def certificate(self, dossier_id: str, month: str) -> Document | None:
-        """The completion certificate of a dossier's month."""
+        """The current (not superseded) completion certificate of a dossier's month."""
         return self.session.scalars(select(Document).filter_by(
-            category=COMPLETION_CERTIFICATE, dossier_id=dossier_id, month=month)).first()
+            category=COMPLETION_CERTIFICATE, dossier_id=dossier_id, month=month,
+            superseded_at=None)).first()
 
     def certificate_by_reference(self, reference: str) -> Document | None:
         return self.session.scalars(select(Document).filter_by(

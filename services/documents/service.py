@@ -59,6 +59,11 @@ class DocumentsService(ServiceBase):
     def on_certified(self, uow, event):
         handlers.store_certificate(uow, self.ports, event.data)
 
+    @subscribe("certification", "certificate_reopened")
+    @idempotent
+    def on_certificate_reopened(self, uow, event):
+        handlers.supersede_certificate(uow, event.data)
+
     # ---- categories and uploads (issue 3) -------------------------------------------------
 
     @rpc

@@ -103,6 +103,7 @@ expect("post", "/dossiers/import/spreadsheet",     "200  200  200  403  403  403
 expect("get", D + "/certificates",                 "200  200  404  200  404  404  404  401  200  200  404")
 expect("get", M,                                   "200  200  404  200  404  404  404  401  200  200  404")
 expect("put", M + "/hours",                        "403  403  403  403  404  403  404  401  403  403  403")
+expect("patch", M + "/hours",                      "403  403  403  403  404  403  404  401  403  403  403")
 expect("post", M + "/certify",                     "403  403  403  403  404  403  404  401  403  403  403")
 expect("get", M + "/payment-lock",                 "200  200  404  200  404  404  404  401  200  200  404")
 expect("get", M + "/draft",                        "403  403  404  200  404  404  404  401  403  403  404")
@@ -240,6 +241,7 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
             f"{month_shift(today, 3):%d/%m/%Y}\n").encode())}},
         ("put", M + "/hours"): {"json": {"training_hours": "1", "internship_hours": "0",
                                          "absence_hours": "0"}},
+        ("patch", M + "/hours"): {"json": {"training_hours": "1"}},
         ("post", M + "/certify"): {"json": {"attest": True}},
         ("post", M + "/attendance-sheet"): {"json": {
             "granularity": "day", "days": [{"day": str(today.replace(day=1))}]}},

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import requests
 
 from tools.client import Client
-from tools.demo import DemoDocument, demo_file
+from tools.demo import scanned_pdf
 
 HOURS = {"training_hours": "140.00", "internship_hours": "0.00", "absence_hours": "7.00"}
 RETRIED_STATUSES = {500, 502, 503, 504}
@@ -100,9 +100,6 @@ def _retry_after(response: requests.Response, default: float) -> float:
         return default
 
 
-SIGNED_PDF = DemoDocument("signed_certificate", "Certificat signé", "signe.pdf", "")
-
-
 def certify_months(client: RetryingClient, months: list[Month], signed_pdf: bytes,
                    progress) -> None:
     """One dossier's months in order: enter, deposit, certify; `progress()` after each."""
@@ -134,7 +131,7 @@ class Burst:
         by_dossier: dict[str, list[Month]] = {}
         for item in months:
             by_dossier.setdefault(item.dossier_id, []).append(item)
-        signed_pdf = demo_file(SIGNED_PDF)
+        signed_pdf = scanned_pdf()
         total = len(months)
 
         def progress() -> None:

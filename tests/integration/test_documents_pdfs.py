@@ -20,9 +20,10 @@ from contracts.events import CertifiedV1, MonthHours, Party
 from contracts.common.errors import Conflict, Forbidden, NotFound
 from services.certification.service import CertificationService
 from services.documents.service import DocumentsService
-from tests.support.documents import pdf_text
+from tests.support.documents import b64, pdf_text
 from tests.support.integration import (FUNDER, HOURS, ORG_USER, ORGANISATION, FakeDossiers,
                                        FakeIdentity, actor)
+from tools.demo import scanned_pdf
 from tools.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -126,11 +127,10 @@ def test_certify_stores_the_final_certificate_with_a_verification_reference(
         services, rpc, neighbours):
     dossier = make_dossier(neighbours)
     rpc.certification.enter_hours(ORG_USER, dossier["id"], MONTH, HOURS)
-    # Method 1: the draft, "signed", deposited as the month's signed certificate.
-    draft = rpc.certification.draft_certificate(ORG_USER, dossier["id"], MONTH)
+    # Method 1: the draft printed, signed and scanned, deposited as the signed certificate.
     rpc.documents.upload(ORG_USER, {
         "category": "signed_certificate", "filename": "signe.pdf", "dossier_id": dossier["id"],
-        "content_base64": draft["content_base64"], "period_start": f"{MONTH}-01",
+        "content_base64": b64(scanned_pdf()), "period_start": f"{MONTH}-01",
         "period_end": f"{MONTH}-30"})
     rpc.certification.certify(ORG_USER, dossier["id"], MONTH, {"attest": True})
 
@@ -146,12 +146,14 @@ def test_certify_stores_the_final_certificate_with_a_verification_reference(
 
     verified = rpc.documents.verify_certificate(reference.lower())
     assert verified == {"valid": True, "dossier_number": "16/0/5756", "month": MONTH,
-                        "sha256": document["sha256"], "issued_at": verified["issued_at"]}
+                        "sha256": document["sha256"], "issued_at": verified["issued_at"],
+                        "superseded": False, "superseded_at": None, "superseded_reason": None}
     assert datetime.fromisoformat(verified["issued_at"]).tzinfo is not None
     for unknown in ("JAL-AAAAAAAAAAAA", "nonsense", ""):
         assert rpc.documents.verify_certificate(unknown) == {
             "valid": False, "dossier_number": None, "month": None, "sha256": None,
-            "issued_at": None}
+            "issued_at": None, "superseded": False, "superseded_at": None,
+            "superseded_reason": None}
 
 
 def method_2_event(dossier: dict) -> dict:

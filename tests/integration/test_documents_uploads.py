@@ -23,7 +23,8 @@ from servicekit.events import subscribe
 from services.documents.domain import blob_path
 from services.documents.models import metadata
 from services.documents.service import DocumentsService
-from tests.support.documents import CORRUPT_PDF, b64, corrupt_png, image_bytes, pdf_bytes
+from tests.support.documents import (CORRUPT_PDF, b64, corrupt_png, image_bytes, pdf_bytes)
+from tools.demo import scanned_pdf
 from tests.support.integration import Recorded, dependency
 from tools.waiting import wait_until
 
@@ -120,7 +121,7 @@ def kbis(**fields) -> dict:
 
 def signed(**fields) -> dict:
     return {"category": "signed_certificate", "filename": "certificat-fevrier.pdf",
-            "content_base64": b64(pdf_bytes(2)), "dossier_id": "d1",
+            "content_base64": b64(scanned_pdf()), "dossier_id": "d1",
             "period_start": "2026-02-01", "period_end": "2026-02-28", **fields}
 
 

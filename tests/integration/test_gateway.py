@@ -355,6 +355,12 @@ class FakeCertification:
         return _certificate(dossier_id, month, **totals)
 
     @rpc
+    def change_hours(self, actor, dossier_id, month, change):
+        self.record("certification", self.context, "change_hours", actor, change)
+        sent = {k: v for k, v in change.items() if k != "days" and v is not None}
+        return _certificate(dossier_id, month, **sent)
+
+    @rpc
     def draft_certificate(self, actor, dossier_id, month):
         return {"filename": f"projet certificat {month}.pdf", "content_type": "application/pdf",
                 "content_base64": base64.b64encode(PDF).decode()}

@@ -157,7 +157,7 @@ class FakeDocuments:
     def list_documents(self, actor: dict, dossier_id: str) -> list[dict]:
         return [{"category": "signed_certificate", "status": "deposited",
                  "content_type": "application/pdf", "sha256": "5" * 64, "month": month,
-                 "created_at": "2026-01-01T00:00:00Z"}
+                 "created_at": "2026-12-31T00:00:00Z"}  # after the hours tests enter
                 for month in ("2026-01", "2026-02", "2026-03") if month not in self.unsigned]
 
     def render_certificate_draft(self, actor: dict, facts: dict) -> dict:

@@ -36,6 +36,7 @@ def pdf_bytes(pages: int = 1) -> bytes:
     return buffer.getvalue()
 
 
+
 def image_bytes(kind: str = "PNG", size: tuple[int, int] = (16, 16)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(buffer, kind)
@@ -172,9 +173,10 @@ class InMemoryDocuments:
         return sorted(found, key=lambda d: d.created_at, reverse=True)
 
     def certificate(self, dossier_id: str, month: str) -> Document | None:
+        """As models.Documents.certificate: the month's certificate that is not superseded."""
         return next((d for d in self.items.values()
-                     if (d.category, d.dossier_id, d.month)
-                     == (domain.COMPLETION_CERTIFICATE, dossier_id, month)), None)
+                     if (d.category, d.dossier_id, d.month, d.superseded)
+                     == (domain.COMPLETION_CERTIFICATE, dossier_id, month, False)), None)
 
     def certificate_by_reference(self, reference: str) -> Document | None:
         return next((d for d in self.items.values() if d.verification_reference == reference

@@ -13,6 +13,7 @@ from PIL import Image
 from contracts.identity import NewFunder, NewUser
 from tools.client import Client, provisional_password
 from tools.client import bootstrap_funder as bootstrap_by_rpc
+from tools.demo import scanned_pdf
 from tools.waiting import wait_until
 
 PASSWORD = "Demo-Passw0rd!"
@@ -69,6 +70,7 @@ def _png() -> bytes:
     return out.getvalue()
 
 
+
 def letterhead_ready(org: Client, organisation_id: str) -> None:
     """Method 1's prerequisites of "Votre identité": the legal representative and the logo
     (identity learns of the logo from documents' event)."""
@@ -83,8 +85,8 @@ def letterhead_ready(org: Client, organisation_id: str) -> None:
 
 
 def sign_month(org: Client, dossier_id: str, month: str) -> str:
-    """Method 1: the month's draft, "printed and signed", deposited as the signed certificate
-    (PDF); its sha256, which certification keeps as evidence."""
+    """Method 1: the month's draft, printed, signed and scanned, deposited as the signed
+    certificate (PDF); its sha256, which certification keeps as evidence."""
     draft = org.get(f"/dossiers/{dossier_id}/certificates/{month}/draft")
     assert draft.status_code == 200, draft.text
     year, number = (int(part) for part in month.split("-"))
@@ -92,7 +94,7 @@ def sign_month(org: Client, dossier_id: str, month: str) -> str:
     deposited = org.post("/documents", data={
         "category": "signed_certificate", "dossier_id": dossier_id,
         "period_start": f"{month}-01", "period_end": f"{month}-{last:02d}"},
-        files={"file": (f"certificat-signe-{month}.pdf", draft.content, "application/pdf")})
+        files={"file": (f"certificat-signe-{month}.pdf", scanned_pdf(), "application/pdf")})
     assert deposited.status_code == 201, deposited.text
     return deposited.json()["sha256"]
 

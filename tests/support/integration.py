@@ -348,7 +348,7 @@ class FakeDocuments:
             return []
         return [{"category": "signed_certificate", "status": "deposited",
                  "content_type": "application/pdf", "sha256": "5" * 64, "month": month,
-                 "created_at": "2026-01-01T00:00:00Z"}
+                 "created_at": datetime.now(timezone.utc).isoformat()}  # after the hours
                 for month in _all_months(self.neighbours.dossiers[dossier_id])]
 
 

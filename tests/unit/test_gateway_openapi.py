@@ -15,6 +15,7 @@ EXPECTED = {
     ("get", "/dossiers/{dossier_id}/certificates"),
     ("get", "/dossiers/{dossier_id}/certificates/{month}"),
     ("put", "/dossiers/{dossier_id}/certificates/{month}/hours"),
+    ("patch", "/dossiers/{dossier_id}/certificates/{month}/hours"),
     ("post", "/dossiers/{dossier_id}/certificates/{month}/certify"),
     ("get", "/dossiers/{dossier_id}/certificates/{month}/payment-lock"),
     ("get", "/dossiers/{dossier_id}/documents"), ("get", "/documents/{document_id}/content"),

@@ -12,7 +12,7 @@ from services.certification.domain.access import (CLOSED_DOSSIER, ensure_dossier
 from services.certification.domain.certificate import (
     AWAITING_BENEFICIARY, AWAITING_EMPLOYER, AWAITING_ENTRY, BENEFICIARY, CERTIFIED,
     CLOSED_BY_PAYMENT, CONTESTED, ENTERABLE, HOURS_ENTERED, METHOD_SIGNED_PDF, NOT_AVAILABLE,
-    REOPENED, STATUS_LABELS, VALIDATED, Certificate, certify, first_validation,
+    REOPENED, STATUS_LABELS, VALIDATED, Certificate, Signer, certify, first_validation,
     not_transmittable, require_attestation, validation_steps, with_hours)
 from services.certification.domain.codes import (
     CODE_REQUEST_WINDOW, METHOD_ELECTRONIC, CertificationCode, CodeRequest, OrganisationMethod,
@@ -21,10 +21,11 @@ from services.certification.domain.codes import (
 from services.certification.domain.dashboard import (PENDING_FOR_ROLE, actions_label,
                                                      pending_months, status_label, status_of)
 from services.certification.domain.entry import (
-    MONTH_TOTALS, PERIODS_OF_MODE, WHOLE_DAY, DayHours, Entry, Hours, PlannedHours,
-    build_entry, forecast_proposal, plan_warnings, planned_total, spread_proposal,
-    zero_proposal)
-from services.certification.domain.evidence import check_letterhead, signed_certificate_sha256
+    MONTH_TOTALS, PERIODS_OF_MODE, TOTALS, WHOLE_DAY, DayHours, Entry, Hours, PlannedHours,
+    build_entry, ensure_in_session, forecast_proposal, patched, plan_warnings, planned_total,
+    require_complete, spread_proposal, zero_proposal)
+from services.certification.domain.evidence import (check_letterhead, hours_reference,
+                                                   signed_certificate_sha256)
 from services.certification.domain.months import (Session, check_attendance_days, is_open,
                                                   period_label, session_days)
 from services.certification.domain.settings import FunderSettings

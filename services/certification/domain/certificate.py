@@ -7,6 +7,7 @@ a payment that closed the month). The clock is always passed in (`now`, timezone
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -56,6 +57,14 @@ MAX_REASON = 1000
 METHOD_SIGNED_PDF = 1
 
 
+@dataclass(frozen=True)
+class Signer:
+    """Who certifies, as the certificate and every trail name them."""
+
+    name: str | None
+    role: str
+
+
 class Certificate:
     """A stored certificate (mapped by models.start_mappers; `version` is the optimistic lock)."""
 
@@ -74,10 +83,17 @@ class Certificate:
         self.detail: list[dict] = []
         self.method: int | None = None
         self.certified_by: str | None = None
+        # The signer as documents name them (their name and role when they certified).
+        self.certified_by_name: str | None = None
+        self.certified_by_role: str | None = None
         self.certified_at: datetime | None = None
         self.certified_from_ip: str | None = None
         self.certified_document_sha256: str | None = None
         self.code_checked_at: datetime | None = None
+        # Method 2: since when the organisation certified electronically, and the user's
+        # "J'accepte que mon adresse IP soit utilisée".
+        self.certifier_since: datetime | None = None
+        self.ip_use_accepted: bool | None = None
         self.reopen_reason: str | None = None
         self.reopened_by: str | None = None
         self.reopened_at: datetime | None = None
@@ -120,6 +136,11 @@ class Certificate:
         return [DayHours.from_dict(d) for d in self.detail or []]
 
     @property
+    def entry(self) -> Entry | None:
+        """The stored entry, None before any hours."""
+        return Entry(self.entry_mode, self.hours, tuple(self.days)) if self.has_hours else None
+
+    @property
     def display_status(self) -> str:
         """A payment in the period closes the month whatever its workflow status."""
         return CLOSED_BY_PAYMENT if self.closed_by_payment_id else self.status
@@ -128,9 +149,7 @@ class Certificate:
         """Record (or correct) the month's hours, until the month is certified."""
         if isinstance(entry, Hours):
             entry = Entry(MONTH_TOTALS, entry)
-        if not is_open(self.month, session, now):
-            raise month_not_available(self.month)
-        self._ensure_enterable()
+        self.ensure_enterable(session, now)
         self.training_hours = entry.totals.training
         self.internship_hours = entry.totals.internship
         self.absence_hours = entry.totals.absence
@@ -139,14 +158,23 @@ class Certificate:
         self.status = HOURS_ENTERED
         self.updated_at = now
 
+    def ensure_enterable(self, session: Session, now: datetime) -> None:
+        """The month takes hours now: started, in the session, not certified nor closed."""
+        if not is_open(self.month, session, now):
+            raise month_not_available(self.month)
+        self._ensure_enterable()
+
     def certify(self, user_id: str, ip: str | None, now: datetime,
                 method: int = METHOD_SIGNED_PDF, validation: str | None = None,
                 document_sha256: str | None = None,
                 code_checked_at: datetime | None = None,
                 validations: list[str] | tuple = (),
-                organisation_email: str | None = None) -> None:
-        """The organisation vouches for the entered hours; the evidence is kept: who, when,
-        from where, how, the hash of what was certified and when the code was checked.
+                organisation_email: str | None = None, signer: Signer | None = None,
+                certifier_since: datetime | None = None,
+                ip_use_accepted: bool | None = None) -> None:
+        """The organisation vouches for the entered hours; the evidence is kept: who (id,
+        name and role), when, from where, how, the hash of what was certified and when the
+        code was checked (method 2: since when the organisation certifies so, IP consent).
         `validations`: the parties who must validate, in order (validation_steps); or
         `validation`: the status awaiting the only one."""
         self._ensure_not_closed()
@@ -159,10 +187,14 @@ class Certificate:
         self.status = AWAITING_OF[steps[0]] if steps else CERTIFIED
         self.method = method
         self.certified_by = user_id
+        self.certified_by_name = signer.name if signer else None
+        self.certified_by_role = signer.role if signer else None
         self.certified_at = now
         self.certified_from_ip = ip
         self.certified_document_sha256 = document_sha256
         self.code_checked_at = code_checked_at
+        self.certifier_since = certifier_since
+        self.ip_use_accepted = ip_use_accepted
         self.updated_at = now
 
     def _new_cycle(self, steps: list[str], organisation_email: str | None) -> None:

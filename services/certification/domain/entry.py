@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from contracts.common.errors import InvalidInput
-from contracts.common.formatting import hours_fr
+from contracts.common.formatting import date_fr, hours_fr
 from services.certification.domain.months import Session, month_key, session_days
 from services.certification.domain.workdays import is_working_day
 
@@ -20,6 +20,11 @@ PERIOD_LIMIT = {WHOLE_DAY: Decimal(24), MORNING: Decimal(12), AFTERNOON: Decimal
 SPREAD_HOURS = Decimal(7)  # "Répartir 7h tous les jours"
 
 MAX_HOURS = Decimal("99999.99")  # Numeric(7, 2)
+
+# A month's totals, as the entry form names them.
+TOTALS = ("training_hours", "internship_hours", "absence_hours")
+TOTAL_LABELS = {"training_hours": "heures de formation", "internship_hours": "heures de stage",
+                "absence_hours": "heures d'absence"}
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,49 @@ class Entry:
     days: tuple[DayHours, ...] = ()
 
 
+def ensure_in_session(month: str, session: Session) -> None:
+    """Hours belong to a month of the dossier's training session."""
+    if not session.includes(month):
+        raise InvalidInput("month_outside_session",
+                           f"Ce mois est hors de la session de formation (du "
+                           f"{date_fr(session.start)} au {date_fr(session.end)}).",
+                           {"month": month, "session_start": session.start.isoformat(),
+                            "session_end": session.end.isoformat()})
+
+
+def require_complete(mode: str, totals: dict[str, Decimal], days: list[DayHours]) -> None:
+    """An entry replaces the whole month: every value of the funder's mode is given, none is
+    silently reset to zero (a month without hours per day: the three totals at zero)."""
+    if mode != MONTH_TOTALS:
+        if not days and not totals:
+            raise _detail_required(mode, {"fields": ["days"]})
+        return
+    if days:
+        return  # the wrong kind of entry: build_entry says the funder wants no detail
+    missing = [name for name in TOTALS if name not in totals]
+    if missing:
+        raise InvalidInput("hours_missing",
+                           "La saisie remplace tout le mois, il manque : "
+                           + ", ".join(TOTAL_LABELS[name] for name in missing)
+                           + " (pour n'en changer qu'une partie, modifiez la saisie).",
+                           {"fields": missing})
+
+
+def patched(mode: str, stored: Entry | None, totals: dict[str, Decimal],
+            days: list[DayHours]) -> tuple[dict[str, Decimal], list[DayHours]]:
+    """A change of some values over the stored entry: the totals sent replace the stored
+    ones, a day (or half-day) sent replaces the same stored day; the rest is kept."""
+    if stored is None:
+        return totals, days
+    if mode == MONTH_TOTALS:
+        kept = dict(zip(TOTALS, (stored.totals.training, stored.totals.internship,
+                                 stored.totals.absence)))
+        return {**kept, **totals}, days
+    lines = {(d.day, d.period): d for d in stored.days} if stored.mode == mode else {}
+    lines.update({(d.day, d.period): d for d in days})
+    return totals, list(lines.values())
+
+
 def build_entry(mode: str, month: str, session: Session, totals: Hours | None,
                 days: list[DayHours]) -> Entry:
     """Check an entry against the funder's mode and the rules; totals come from the detail."""
@@ -116,10 +164,7 @@ def build_entry(mode: str, month: str, session: Session, totals: Hours | None,
         _check_month_total(totals, month, session)
         return Entry(mode, totals)
     if not days and totals is not None and totals != ZERO_HOURS:
-        raise InvalidInput("detail_required",
-                           "Votre financeur demande le détail des heures par jour."
-                           if mode == PER_DAY else "Votre financeur demande le détail des "
-                           "heures par demi-journée (matin, après-midi).")
+        raise _detail_required(mode)
     _check_days(mode, month, session, days)
     computed = Hours(*(sum((getattr(d, kind) for d in days), _zero())
                        for kind in ("training", "internship", "absence")))
@@ -128,6 +173,13 @@ def build_entry(mode: str, month: str, session: Session, totals: Hours | None,
                            "Les totaux envoyés ne correspondent pas au détail des jours.",
                            {"expected": {k: str(v) for k, v in computed.__dict__.items()}})
     return Entry(mode, computed, tuple(sorted(days, key=lambda d: (d.day, d.period != MORNING))))
+
+
+def _detail_required(mode: str, details: dict | None = None) -> InvalidInput:
+    return InvalidInput("detail_required",
+                        "Votre financeur demande le détail des heures par jour."
+                        if mode == PER_DAY else "Votre financeur demande le détail des "
+                        "heures par demi-journée (matin, après-midi).", details)
 
 
 def _check_days(mode: str, month: str, session: Session, days: list[DayHours]) -> None:

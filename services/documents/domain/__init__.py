@@ -14,17 +14,21 @@ from services.documents.domain.documents import (CHECKED, COMPLETION_CERTIFICATE
                                                  DEPOSITED_BY_FUNDER, GENERATED, REJECTED,
                                                  Document, DossierFacts, Group, by_category,
                                                  certificate_filename, certificate_label,
+                                                 certificate_not_filed_yet,
                                                  check_replaceable, check_upload_request,
                                                  new_certificate, new_upload, safe_name_part)
 from services.documents.domain.files import (Inspected, blob_path, display_filename,
                                              inspect_upload, sha256_of)
+from services.documents.domain.signed import (check_signed_certificate, has_scanned_page,
+                                              is_digitally_signed)
 
 __all__ = [
     "CHECKED", "COMPLETION_CERTIFICATE", "DEPOSITED", "DEPOSITED_BY_FUNDER", "GENERATED", "GLOBAL",
     "JPEG", "PDF", "PNG", "REJECTED", "Category", "Document", "DossierFacts", "Group",
     "Inspected", "Scope", "blob_path", "by_category", "can_see", "categories_matching",
-    "category_not_found", "certificate_filename", "certificate_label", "check_deletable",
+    "category_not_found", "certificate_filename", "check_signed_certificate", "certificate_label",
+    "certificate_not_filed_yet", "check_deletable",
     "check_owner", "check_replaceable", "check_upload_request", "display_filename",
-    "document_not_found", "inspect_upload", "is_owner", "new_category", "new_certificate",
+    "document_not_found", "has_scanned_page", "inspect_upload", "is_digitally_signed", "is_owner", "new_category", "new_certificate",
     "new_upload", "safe_name_part", "scope_for", "seen_by", "sha256_of", "size_fr", "status_of",
 ]

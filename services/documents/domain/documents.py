@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from contracts.common import FUNDER_ROLES, Actor, Role
 from contracts.common.access import require_funder_staff
-from contracts.common.errors import Conflict, Forbidden
+from contracts.common.errors import Conflict, Forbidden, ServiceUnavailable
 from contracts.common.formatting import month_fr
 from services.documents.domain.categories import PDF, Category
 from services.documents.domain.files import Inspected, default_label, display_filename
@@ -54,11 +54,24 @@ class Document:
     reason_code: str | None = None
     reason_text: str | None = None
     verification_reference: str | None = None
+    superseded_at: datetime | None = None
+    superseded_reason: str | None = None
     version: int | None = None
 
     def replace_content(self, sha256: str, size: int, now: datetime) -> None:
         """A month certified again after a reopening: the certificate shows the latest hours."""
         self.sha256, self.size, self.created_at = sha256, size, now
+
+    def supersede(self, reason: str, when: datetime) -> None:
+        """The funder reopened the certified month: this certificate no longer stands for its
+        hours. Kept, with its reference, so that a paper copy verifies as superseded (when,
+        why); the next certification files a new certificate. The first reopening's facts stay."""
+        if self.superseded_at is None:
+            self.superseded_at, self.superseded_reason = when, reason
+
+    @property
+    def superseded(self) -> bool:
+        return self.superseded_at is not None
 
     @property
     def generated(self) -> bool:
@@ -146,6 +159,13 @@ def new_certificate(document_id: str, data, sha256: str, size: int, now: datetim
         employer_id=data.employer.id if data.employer else None,
         dossier_number=data.dossier_number, beneficiary_name=data.beneficiary.name,
     )
+
+
+def certificate_not_filed_yet() -> ServiceUnavailable:
+    """A reopening handled before the `certified` it follows (events of different queues may
+    overtake each other): retried later, then dead-lettered, visible, if it never comes."""
+    return ServiceUnavailable("certificate_not_filed_yet",
+                              "Le certificat de ce mois n'est pas encore enregistré.")
 
 
 def document_checked() -> Conflict:

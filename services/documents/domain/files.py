@@ -13,6 +13,7 @@ from pathlib import PurePath, PurePosixPath
 
 from contracts.common.errors import InvalidInput
 from services.documents.domain.categories import JPEG, PDF, PNG, Category, size_fr
+from services.documents.domain.signed import check_signed_certificate
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -153,16 +154,20 @@ def check_image(content: bytes) -> None:
         raise unreadable from None
 
 
+SIGNED_CERTIFICATE = "signed_certificate"
 _READABLE_CHECKS = {PDF: check_pdf, PNG: check_image, JPEG: check_image}
 
 
 def inspect_upload(category: Category, content_base64: str) -> Inspected:
-    """Every check on the bytes, in order: base64, size, real type, type allowed, readable."""
+    """Every check on the bytes, in order: base64, size, real type, type allowed, readable,
+    and a signed certificate's PDF signed or scanned."""
     content = decode_base64(content_base64, category.max_size)
     category.check_size(len(content))
     content_type = sniff_content_type(content)
     category.check_content_type(content_type)
     _READABLE_CHECKS[content_type](content)
+    if category.code == SIGNED_CERTIFICATE and content_type == PDF:
+        check_signed_certificate(content)
     return Inspected(content, content_type, len(content), sha256_of(content))
 
 

@@ -19,7 +19,7 @@ from contracts.common import Actor, Role
 from contracts.common.access import require_funder_staff
 from contracts.common.errors import Forbidden
 from contracts.common.formatting import (LOCALE, NO_BREAK_SPACE, PARIS, amount_fr, date_fr,
-                                         datetime_fr, hours_fr, month_fr)
+                                         datetime_fr, hours_fr, month_fr, signer_fr)
 from services.documents.domain.categories import PDF
 from services.documents.domain.documents import Document, certificate_filename, safe_name_part
 
@@ -57,6 +57,15 @@ class Certification:
     certified_by: str
     certified_at: datetime
     certified_from_ip: str | None = None
+    certified_by_name: str | None = None
+    certified_by_role: str | None = None
+    certifier_since: datetime | None = None
+    ip_use_accepted: bool | None = None
+
+    @property
+    def signer(self) -> str:
+        """"Claire Martin (organisme de formation)": a person reads the certificate."""
+        return signer_fr(self.certified_by, self.certified_by_name, self.certified_by_role)
 
 
 # --- who may have a PDF made ----------------------------------------------------------------
@@ -135,7 +144,11 @@ def certification_of(data, reference: str) -> Certification:
     """What a `certified` event (contracts.events.CertifiedV1) says of the certification."""
     return Certification(reference=reference, method=data.method,
                          certified_by=data.certified_by, certified_at=data.certified_at,
-                         certified_from_ip=data.certified_from_ip)
+                         certified_from_ip=data.certified_from_ip,
+                         certified_by_name=data.certified_by_name,
+                         certified_by_role=data.certified_by_role,
+                         certifier_since=data.certifier_since,
+                         ip_use_accepted=data.ip_use_accepted)
 
 
 def letterhead(organisation, logo_sha256: str | None) -> dict:
@@ -174,6 +187,7 @@ def certificate_context(facts, issued_on: date,
             ("Heures de présence en stage", hours_fr(hours.internship)),
             ("Heures d'absence", hours_fr(hours.absence)),
         ],
+        "hours_reference": facts.hours_reference,
         "place": town_of(facts.organisation.address),
         "made_on": date_fr(issued_on),
         "stamp_url": image_url(stamp_sha256),
@@ -192,9 +206,12 @@ def _electronic_block(certification: Certification | None) -> dict | None:
     if certification is None or certification.method not in HOW_VERIFIED:
         return None
     return {
-        "certified_by": certification.certified_by,
+        "certified_by": certification.signer,
         "certified_at": datetime_fr(certification.certified_at),
         "ip": certification.certified_from_ip or "non communiquée",
+        "certifier_since": (date_fr(certification.certifier_since.astimezone(PARIS))
+                            if certification.certifier_since else None),
+        "ip_use_accepted": certification.ip_use_accepted,
         "how": HOW_VERIFIED[certification.method],
     }
 
@@ -203,7 +220,7 @@ def _certification_line(certification: Certification | None) -> str | None:
     if certification is None:
         return None
     return (f"Heures certifiées le {datetime_fr(certification.certified_at)} (heure de Paris) "
-            f"par {certification.certified_by}.")
+            f"par {certification.signer}.")
 
 
 def draft_filename(dossier_number: str, month: str) -> str:

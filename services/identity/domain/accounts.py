@@ -86,7 +86,7 @@ class UserAccount:
 
     def as_actor(self, session_id: str | None = None) -> Actor:
         return Actor(user_id=self.id, role=Role(self.role), funder_id=self.funder_id,
-                     organisation_id=self.organisation_id, party_id=self.party_id,
+                     name=self.name, organisation_id=self.organisation_id, party_id=self.party_id,
                      rights=list(self.rights), email=self.email, restricted=self.restricted,
                      session_id=session_id)
 

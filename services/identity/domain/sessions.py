@@ -84,7 +84,7 @@ class ApiToken:
 
     def as_actor(self) -> Actor:
         return Actor(user_id=API_ACTOR_PREFIX + self.id, role=Role.organisation_user,
-                     funder_id=self.funder_id, organisation_id=self.organisation_id,
+                     name=f"jeton d'API « {self.name} »", funder_id=self.funder_id, organisation_id=self.organisation_id,
                      rights=list(self.rights))
 
 

@@ -312,7 +312,7 @@ def test_a_paper_copy_s_reference_is_verified():
     assert handlers.verify_certificate(db, typed) == {
         "valid": True, "dossier_number": "16/0/5756", "month": "2026-09",
         "sha256": document.sha256, "issued_at": fakes.clock.now.isoformat().replace(
-            "+00:00", "Z")}
+            "+00:00", "Z"), "superseded": False, "superseded_at": None, "superseded_reason": None}
     assert handlers.verify_certificate(db, "JAL-AAAAAAAAAAAA")["valid"] is False
     assert handlers.verify_certificate(db, "not a reference")["valid"] is False
 

@@ -76,7 +76,8 @@ def test_final_certificate_context_for_method_2():
     assert (context["place"], context["made_on"]) == ("Strasbourg", "02/10/2026")
     assert context["electronic"] == {
         "certified_by": "user-42", "certified_at": "02/10/2026 à 16:05", "ip": "192.0.2.10",
-        "how": "code à usage unique envoyé par courriel"}
+        "how": "code à usage unique envoyé par courriel", "certifier_since": None,
+        "ip_use_accepted": None}
     assert context["reference"] == "JAL-AAAQEAYEAUDA"
 
 

@@ -19,6 +19,7 @@ from services.documents.domain import (CHECKED, DEPOSITED, GENERATED, Category, 
                                        DossierFacts)
 from tests.support.documents import (CORRUPT_PDF, MB, actor, b64, category, corrupt_png,
                                      image_bytes, pdf_bytes, truncated_jpeg)
+from tools.demo import scanned_pdf
 
 NOW = datetime(2026, 3, 26, 12, 33, tzinfo=timezone.utc)
 
@@ -255,8 +256,9 @@ def test_an_organisation_upload_without_dossier():
 
 
 def test_a_dossier_upload_belongs_to_the_dossier_s_parties():
-    document = upload(dossier=DOSSIER, cat=SIGNED, label="Février", dossier_id="d1",
-                      period_start=date(2026, 2, 1), period_end=date(2026, 2, 28))
+    document = upload(dossier=DOSSIER, cat=SIGNED, content=scanned_pdf(), label="Février",
+                      dossier_id="d1", period_start=date(2026, 2, 1),
+                      period_end=date(2026, 2, 28))
     assert (document.dossier_id, document.organisation_id, document.beneficiary_id,
             document.employer_id) == ("d1", "o1", "b1", "e1")
     assert (document.dossier_number, document.beneficiary_name) == ("20X000703",

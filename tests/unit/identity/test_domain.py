@@ -132,7 +132,7 @@ def test_two_sessions_have_different_tokens():
 def test_user_as_actor():
     actor = make_user().as_actor()
     assert actor == Actor(user_id="u1", role=Role.organisation_user, funder_id="f1",
-                          organisation_id="o1", rights=["certify_electronically"], email="m@example.org")
+                          name="Marie", organisation_id="o1", rights=["certify_electronically"], email="m@example.org")
 
 
 # --- who sees an organisation ---------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""Hours that make sense, through the gateway: PUT replaces the whole month and requires its
+values, PATCH changes only those sent, a month outside the session or an impossible month is
+a 422 with a stable code, and the README's example month runs on the demo data."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.support.gateway import month_shift
+from tools import demo
+from tools.client import Client
+
+pytestmark = pytest.mark.e2e
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_put_requires_every_total_and_patch_changes_only_those_sent(dossier):
+    org = dossier["organisation"]
+    url = f"/dossiers/{dossier['id']}/certificates/{month_shift(date.today(), -1):%Y-%m}/hours"
+    empty = org.put(url, json={})
+    assert empty.status_code == 422, empty.text
+    assert (empty.json()["code"], empty.json()["details"]["fields"]) == (
+        "hours_missing", ["training_hours", "internship_hours", "absence_hours"])
+    entered = org.put(url, json={"training_hours": "140", "internship_hours": "7",
+                                 "absence_hours": "3,5"})
+    assert entered.status_code == 200, entered.text
+    partial = org.put(url, json={"training_hours": "100"})
+    assert partial.status_code == 422 and partial.json()["details"]["fields"] == [
+        "internship_hours", "absence_hours"]
+    changed = org.patch(url, json={"absence_hours": "7"})
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["training_hours"], body["internship_hours"], body["absence_hours"]) == (
+        "140.00", "7.00", "7.00")
+
+
+def test_a_month_outside_the_session_names_the_session(dossier):
+    org, today = dossier["organisation"], date.today()
+    start, end = month_shift(today, -3), month_shift(today, 4)
+    before = month_shift(today, -4).strftime("%Y-%m")
+    for method in (org.put, org.patch):
+        refused = method(f"/dossiers/{dossier['id']}/certificates/{before}/hours",
+                         json={"training_hours": "1", "internship_hours": "0",
+                               "absence_hours": "0"})
+        assert refused.status_code == 422, refused.text
+        problem = refused.json()
+        assert problem["code"] == "month_outside_session"
+        assert (problem["details"]["session_start"], problem["details"]["session_end"]) == (
+            start.isoformat(), end.isoformat())
+        assert f"du {start:%d/%m/%Y} au {end:%d/%m/%Y}" in problem["detail"]
+
+
+@pytest.mark.parametrize("month", ["0000-01", "2026-13", "2026-00", "abc", "2026-1"])
+def test_an_impossible_month_is_a_422(dossier, month):
+    org = dossier["organisation"]
+    url = f"/dossiers/{dossier['id']}/certificates/{month}"
+    hours = {"training_hours": "1", "internship_hours": "0", "absence_hours": "0"}
+    for answer in (org.get(url), org.put(f"{url}/hours", json=hours),
+                   org.patch(f"{url}/hours", json=hours)):
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "invalid_path"
+
+
+def test_the_readme_example_month_takes_hours_on_the_demo_data(stack, smtp_server):
+    def bootstrap(funder=None) -> bool:
+        return demo.bootstrap_funder(stack.env["JALON_AMQP_URI"], funder)
+
+    data = demo.load(stack.base_url, bootstrap, smtp_server.emails, date.today())
+    readme = README.read_text()
+    month_line = re.search(r"^MONTH=.*$", readme, re.MULTILINE).group(0)
+    month = subprocess.run(["bash", "-c", f"{month_line}\necho $MONTH"], check=True,
+                           capture_output=True, text=True).stdout.strip()
+    assert month == data.month
+    body = re.search(r"certificates/\$MONTH/hours.*?-d '(\{.*?\})'", readme, re.DOTALL)
+    org = Client(stack.base_url).login(demo.ORGANISATION_USER.identifier, demo.PASSWORD)
+    entered = org.put(f"/dossiers/{data.dossier_id}/certificates/{month}/hours",
+                      json=json.loads(body.group(1)))
+    assert entered.status_code == 200, entered.text
