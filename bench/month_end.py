@@ -3,7 +3,7 @@ at once, through the gateway, with method 2 (the code emailed to the user, read 
 real SMTP server, aiosmtpd), then wait until every effect is done.
 
 Setup (not measured): per organisation, its first user's first login, a letterhead (legal
-representative, logo), the certifier request with a KBIS and a consent letter checked by the
+representative, logo, stamp), the certifier request with a KBIS and a consent letter checked by the
 funder (method 2 in force), and its dossiers (each emails its beneficiary and employer their
 credentials). Measured, per dossier, by `clients` concurrent green threads: enter the month's
 hours, ask for the code, wait for its email, certify with it. Then until every month is locked
@@ -32,6 +32,7 @@ from tools.waiting import wait_until
 CODE = re.compile(r"^\s*(\d{4,6})\s*$", re.MULTILINE)
 DOSSIER = re.compile(r"\(dossier ([^)]+)\)")
 CERTIFIER_PIECES = (DemoDocument("logo", "Logo", "logo.png", "checked"),
+                    DemoDocument("stamp", "Cachet", "cachet.png", "checked"),
                     DemoDocument("kbis", "Extrait KBIS", "kbis.pdf", "checked"),
                     DemoDocument("consent_letter", "Lettre de consentement", "consentement.pdf",
                                  "checked"))
@@ -128,15 +129,16 @@ def _dossier(admin: Client, organisation: Organisation, n: int, today: date) -> 
 
 def wait_for_method_two(organisation: Organisation, inbox: CodeInbox, month: str,
                         timeout: float = 60) -> None:
-    """Certification learns the certifier status by an event: ask for a code on the first
-    dossier until it is accepted (the measured phase asks again, which replaces it)."""
+    """Identity learns of the pieces' checks by documents' events: enter the first dossier's
+    hours and ask for its code until both are accepted (the measured phase asks again, which
+    replaces it)."""
     dossier_id, _ = organisation.dossiers[0]
     path = f"/dossiers/{dossier_id}/certificates/{month}"
     client = Client(organisation.client.base_url, organisation.client.token, REQUEST_TIMEOUT)
-    client.call("PUT", path + "/hours", json=HOURS)
 
     def code_sent() -> bool:
         try:
+            client.call("PUT", path + "/hours", json=HOURS)
             client.call("POST", path + "/certification-code", json=CODE_REQUEST, ok=(202,))
             return True
         except HttpError:

@@ -161,7 +161,8 @@ class CertificationSettings(Shape):
     code_lifetime_minutes: Literal[15, 10] = Field(15, description="method 2 code lifetime")
     beneficiary_validation: bool = Field(False, description="the beneficiary validates the hours")
     employer_validation: bool = Field(False, description="the employer validates the hours")
-    notify_funder: bool = Field(False, description="the funder is emailed at certification")
+    notify_funder: bool = Field(True, description="the funder is emailed at certification "
+                                                 "(seed 002: on unless turned off)")
     funder_notification_email: EmailStr | None = Field(
         None, description="where the funder is emailed (required when notify_funder)")
 

@@ -136,6 +136,12 @@ class Document(Shape):
     uploaded_by: Id | None = None
     uploaded_by_role: str | None = None
     verification_reference: str | None = None
+    hours_reference: str | None = Field(None, description="a final certificate's: the "
+                                                          "version of the hours it prints")
+    superseded: bool = Field(False, description="a final certificate whose month the funder "
+                                                "reopened: it no longer stands for the hours")
+    superseded_at: datetime | None = None
+    superseded_reason: str | None = None
     can_modify: bool = Field(False, description="the caller may rename, recategorise, replace")
     can_delete: bool = False
 

@@ -8,10 +8,15 @@ from typing import Any, Literal
 from pydantic import EmailStr, Field, model_validator
 
 from contracts.common import EnteredHours, Id, Shape
+from contracts.events import ActionType
 
 DossierNumber = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9/._-]+$",
                       description="as the funder writes it: 20X000703, 16/0/5756")
 Status = Literal["in_progress", "closed"]
+# The type of action funded (ActionType; seed 001's « PTP en cours », « VAE en cours »): ptp =
+# projet de transition professionnelle, vae = validation des acquis de l'expérience, bilan =
+# bilan de compétences, apprentissage = action de formation par apprentissage.
+ACTION_TYPE_DESCRIPTION = "ptp, vae, bilan or apprentissage"
 MAX_FORECAST_DAYS = 1500
 MAX_IMPORT_ROWS = 5000
 
@@ -49,6 +54,7 @@ class NewDossier(Shape):
     session_start: date
     session_end: date
     commission_date: date | None = None
+    action_type: ActionType = Field("ptp", description=ACTION_TYPE_DESCRIPTION)
     forecast: list[PlannedDay] = Field(default_factory=list, max_length=MAX_FORECAST_DAYS,
                                        description="planned hours per day, within the session")
 
@@ -68,21 +74,33 @@ class DossierChange(Shape):
     session_end: date | None = None
     commission_date: date | None = None
     status: Status | None = Field(None, description="in_progress or closed")
+    action_type: ActionType | None = Field(None, description=ACTION_TYPE_DESCRIPTION)
     employer_id: Id | None = None
     forecast: list[PlannedDay] | None = Field(None, max_length=MAX_FORECAST_DAYS)
 
     @model_validator(mode="after")
     def _no_null_where_a_value_is_needed(self):
-        for name in ("training_title", "session_start", "session_end", "status", "forecast"):
+        for name in ("training_title", "session_start", "session_end", "status", "action_type",
+                     "forecast"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         _session_in_order(self.session_start, self.session_end)
         return self
 
 
+class PendingMonth(Shape):
+    """A month of the session that still awaits the organisation (seed 001's « Actions en
+    attente »: « Février 2020 (En attente de saisie par l'organisme) »)."""
+
+    month: str = Field(description="YYYY-MM")
+    month_label: str = Field(description="« février 2020 »")
+    status: str = Field(description="stable code: awaiting_entry")
+    status_label: str = Field(description="as users read it, in French")
+
+
 class DossierSummary(Shape):
     """A dossier as lists show it (seed 001: N° dossier, bénéficiaire, formation, session,
-    date commission, statut)."""
+    date commission, statut, type d'action, actions en attente)."""
 
     id: Id
     number: str
@@ -97,10 +115,37 @@ class DossierSummary(Shape):
     commission_date: date | None = None
     status: str = Field(description="stable code: in_progress, closed")
     status_label: str | None = Field(None, description="as users read it, in French")
+    action_type: str = Field("ptp", description="stable code: " + ACTION_TYPE_DESCRIPTION)
+    action_type_label: str | None = Field(None, description="« PTP », « VAE »...")
+    pending_actions: list[PendingMonth] = Field(
+        [], description="the session's months up to this one not certified yet, oldest first")
 
 
 class Dossier(DossierSummary):
     forecast: list[PlannedDay] = Field([], description="the forecast calendar, by day")
+
+
+class DossierQuery(Shape):
+    """The dossier list's search and filters (all optional, combined)."""
+
+    q: str | None = Field(None, max_length=200, description="number or beneficiary name")
+    action_type: ActionType | None = Field(None, description=ACTION_TYPE_DESCRIPTION)
+    status: Status | None = Field(None, description="in_progress or closed")
+    pending: bool | None = Field(None, description="true: with pending actions; false: none")
+
+
+class Count(Shape):
+    code: str
+    label: str
+    count: int
+
+
+class DossierCounts(Shape):
+    """The caller's visible dossiers counted for a dashboard (seed 004's « Mes contrats »)."""
+
+    total: int
+    by_status: list[Count]
+    by_action_type: list[Count]
 
 
 # ---- imports --------------------------------------------------------------------------------
@@ -126,6 +171,9 @@ class ImportedDossier(Shape):
     session_start: date
     session_end: date
     commission_date: date | None = None
+    action_type: ActionType | None = Field(
+        None, description=ACTION_TYPE_DESCRIPTION + "; absent: ptp for a new dossier, unchanged "
+                                                    "for an existing one")
     forecast: list[PlannedDay] | None = Field(None, max_length=MAX_FORECAST_DAYS)
 
 

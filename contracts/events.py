@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -44,6 +44,11 @@ class MonthHours(Payload):
     training: Hours
     internship: Hours
     absence: Hours
+
+
+# A dossier's type of action (contracts.dossiers names it), which its certificate's "nature
+# de l'action" box follows.
+ActionType = Literal["ptp", "vae", "bilan", "apprentissage"]
 
 
 class CertifiedV1(Payload):
@@ -82,6 +87,12 @@ class CertifiedV1(Payload):
     certified_by_role: str | None = None
     certifier_since: datetime | None = None
     ip_use_accepted: bool | None = None
+    # Added compatibly (optional): the hours' version the draft printed, printed on the final
+    # certificate too so that a controller matches it to the signed scan and the hours.
+    hours_reference: str | None = Field(None, max_length=6)
+    # The dossier's type of action (contracts.dossiers: ptp, vae...): the final certificate
+    # ticks its "nature de l'action" box. Optional, added compatibly.
+    action_type: ActionType | None = None
 
 
 class HoursContestedV1(Payload):
@@ -210,6 +221,16 @@ class OrganisationUpdatedV1(Payload):
     updated_at: datetime
 
 
+class FunderBootstrappedV1(Payload):
+    """A funder and its first administrator were created: the administrator's address is
+    where the funder is emailed by default (seed 002: certifications notify the funder)."""
+
+    funder_id: str
+    name: str
+    contact_email: str
+    bootstrapped_at: datetime
+
+
 class CertifierStatusChangedV1(Payload):
     """The "je suis certificateur" choice, or the checks of its KBIS and consent letter,
     changed the organisation's certifier state; `method` is the certification method in force
@@ -261,7 +282,7 @@ class CoveredDossier(Payload):
 
 class PaymentIssuedV1(Payload):
     """Payments paid an organisation for some dossiers' months: entry closes for those months
-    ("des règlements ont été faits dans la période"), except for an advance."""
+    ("des règlements ont été effectués"), except for an advance."""
 
     payment_id: str
     payment_number: str
@@ -307,6 +328,7 @@ DOCUMENT_UPLOADED = register("documents", "document_uploaded", 1, DocumentUpload
 DOCUMENT_CHECKED = register("documents", "document_checked", 1, DocumentCheckedV1)
 DOCUMENT_REJECTED = register("documents", "document_rejected", 1, DocumentRejectedV1)
 ORGANISATION_UPDATED = register("identity", "organisation_updated", 1, OrganisationUpdatedV1)
+FUNDER_BOOTSTRAPPED = register("identity", "funder_bootstrapped", 1, FunderBootstrappedV1)
 CERTIFIER_STATUS_CHANGED = register("identity", "certifier_status_changed", 1,
                                     CertifierStatusChangedV1)
 DOSSIER_CREATED = register("dossiers", "dossier_created", 1, DossierCreatedV1)

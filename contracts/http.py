@@ -36,10 +36,6 @@ class HealthReport(BaseModel):
     services: dict[str, ServiceHealth]
 
 
-class DossierSearch(Shape):
-    q: str | None = Field(None, max_length=200, description="number, beneficiary or title")
-
-
 class DocumentSearch(Shape):
     q: str | None = Field(None, max_length=200, description=(
         "dossier number, beneficiary name, category or label; without it, the documents "

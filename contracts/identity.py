@@ -178,9 +178,28 @@ class ProfileDocument(Shape):
     reason: str | None = None
 
 
+class MissingPiece(Shape):
+    """A piece of « Votre identité » the organisation still lacks for a way of certifying."""
+
+    code: Literal["legal_representative_missing", "logo_missing", "stamp_missing",
+                  "certifier_not_requested", "kbis_not_checked", "consent_letter_not_checked"]
+    label: str = Field(description="what is missing, as a sentence names it: "
+                                   "'le logo de l'organisme'")
+    needed_for: Literal["hours_entry", "electronic_certification"] = Field(
+        description="hours_entry: any online entry of hours and method 1 wait for it; "
+                    "electronic_certification: only method 2 (100 % dématérialisée)")
+
+
 class CertificationMethod(Shape):
+    """The organisation's readiness to enter and certify hours: identity alone computes it,
+    certification asks it at each entry and certification."""
+
     method: Literal[1, 2]
     reason: str
+    certifier_since: datetime | None = Field(
+        None, description="since when method 2 is in force (printed on its certificates)")
+    missing: list[MissingPiece] = Field(
+        [], description="what still lacks, in the order « Votre identité » asks it")
 
 
 class OrganisationProfile(Shape):
@@ -188,6 +207,7 @@ class OrganisationProfile(Shape):
     funder_id: Id
     name: str
     siret: str = Field(description="read-only")
+    uai: str | None = Field(None, description="UAI number, shown beside the SIRET")
     email: str
     address: str | None = None
     postcode: str | None = None
@@ -221,6 +241,7 @@ class ProfileUpdate(Shape):
     declaration_number: str | None = Field(None, max_length=30)
     website: str | None = Field(None, max_length=300)
     legal_representative: str | None = Field(None, max_length=200)
+    uai: str | None = Field(None, max_length=10, description="7 digits and a check letter")
     siret: str | None = None
 
 

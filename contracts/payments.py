@@ -18,6 +18,7 @@ PaymentNumber = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[^\
 MAX_LINES = 50
 MAX_BATCH = 500
 MAX_PAGE = 2000
+LineKind = Literal["payment", "advance"]
 
 
 class MonthLock(Shape):
@@ -55,6 +56,10 @@ class NewPaymentLine(Shape):
     period_start: date
     period_end: date
     amount: Amount
+    kind: LineKind | None = Field(
+        None, description="payment (default): pays certified hours of locked months, at most "
+                          "what is left to pay, and closes them for entry; advance (« avance »)"
+                          ": needs no certification and closes nothing")
 
     @model_validator(mode="after")
     def _one_dossier_in_order(self):
@@ -69,8 +74,17 @@ class NewPayment(Shape):
     number: PaymentNumber
     payment_date: date
     organisation_id: Id
-    advance: bool = Field(False, description="an advance closes no month for hours entry")
+    advance: bool = Field(False, description="shorthand: every line is an advance")
     lines: list[NewPaymentLine] = Field(min_length=1, max_length=MAX_LINES)
+
+    @model_validator(mode="after")
+    def _kinds(self):
+        if self.advance and any(line.kind == "payment" for line in self.lines):
+            raise ValueError("an advance payment has advance lines only")
+        return self
+
+    def kind_of(self, line: NewPaymentLine) -> str:
+        return line.kind or ("advance" if self.advance else "payment")
 
 
 class PaymentBatch(Shape):
@@ -85,6 +99,8 @@ class ImportProblem(Shape):
     field: str | None = None
     code: str
     message: str
+    line: int | None = Field(None, description="the line's index in the row's payment")
+    details: dict = Field({}, description="e.g. month, certified, already_paid, asked")
 
 
 class ImportedRow(Shape):
@@ -112,6 +128,7 @@ class PaymentLine(Shape):
     period_start: date
     period_end: date
     amount: Amount
+    kind: LineKind = "payment"
 
 
 class Payment(Shape):
@@ -120,7 +137,7 @@ class Payment(Shape):
     payment_date: date
     funder_id: Id
     organisation_id: Id
-    advance: bool
+    advance: bool = Field(description="every line is an advance")
     amount: Amount = Field(description="the sum of the lines")
     status: str = Field(description="processing (remittance advice not issued yet) or issued")
     lines: list[PaymentLine]
@@ -156,7 +173,7 @@ class PaymentRow(Shape):
     payment_id: Id
     payment_number: str
     payment_date: date
-    advance: bool
+    advance: bool = Field(description="this line is an advance (« Avance »)")
     organisation_id: Id
     dossier_id: Id
     dossier_number: str
@@ -287,3 +304,25 @@ class CreditNoteMode(Shape):
     chosen_at: datetime | None = None
     explanation: str
     options: list[CreditNoteOption]
+
+
+# ---- the funder's payment settings --------------------------------------------------------
+
+PayerName = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class NewPaymentSettings(Shape):
+    """What a funder administrator sets (PUT /payment-settings): the payer as its remittance
+    advices print it."""
+
+    payer_name: PayerName
+    address: str | None = Field(None, max_length=500, description="one line per line printed")
+    logo_document_id: Id | None = Field(None, description="a « Logo » image the funder filed "
+                                                          "(POST /documents), not an "
+                                                          "organisation's")
+
+
+class PaymentSettings(NewPaymentSettings):
+    funder_id: Id
+    updated_by: str | None = None
+    updated_at: datetime | None = None

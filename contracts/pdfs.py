@@ -11,7 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from contracts.certification import Warning
 from contracts.common import EnteredHours, FrenchDecimalInput, Id, Shape
+from contracts.documents import Document
+from contracts.dossiers import ActionType
 from contracts.events import Month, MonthHours
 
 Text = Annotated[str, Field(min_length=1, max_length=300)]
@@ -54,6 +57,8 @@ class CertificateFacts(Shape):
     month: Month
     hours: MonthHours
     hours_reference: str | None = Field(None, description="the hours' version (6 characters)")
+    action_type: ActionType | None = Field(None, description="the dossier's (contracts.dossiers); "
+                                                             "None: ptp")
 
 
 class AttendanceDay(Shape):
@@ -85,18 +90,43 @@ class AttendanceEntry(Shape):
         return self
 
 
+class MonthPresence(Shape):
+    """The month's presence hours (training and internship) as certification holds them,
+    which the sheet's total should match."""
+
+    hours: EnteredHours
+    certified: bool = Field(description="certified hours; otherwise only entered")
+
+
 class AttendanceSheetRequest(AttendanceEntry):
     """The sheet as documents renders it: the entry plus the dossier's facts."""
 
     dossier: DossierFacts
     organisation_name: Text
     month: Month
+    month_presence: MonthPresence | None = Field(None, description="None: no hours entered "
+                                                                   "for the month yet")
 
     @model_validator(mode="after")
     def _days_in_month(self):
         if any(d.day.strftime("%Y-%m") != self.month for d in self.days):
             raise ValueError("a day lies outside the month")
         return self
+
+
+class AttendanceSheet(Document):
+    """The stored sheet as its reply reads it, with what its author must know about it."""
+
+    warnings: list[Warning] = Field(default_factory=list, description=(
+        "attendance_total_differs: the sheet's total is not the month's certified (or "
+        "entered) presence hours"))
+
+
+class StoredAttendanceSheet(Shape):
+    """documents.render_attendance_sheet's reply."""
+
+    document: AttendanceSheet
+    content_base64: str
 
 
 class Period(Shape):
@@ -110,22 +140,64 @@ class Period(Shape):
         return self
 
 
-class RemittanceAdviceRequest(Shape):
-    """A payment's remittance advice ("avis de virement"), issued by the funder."""
+class Payer(Shape):
+    """The funder as its payment settings name it (payments keeps them, per funder)."""
 
+    name: Text
+    address: str | None = Field(None, max_length=500)
+    logo_document_id: Id | None = Field(None, description="the funder's « Logo » document")
+
+
+class PaidAccount(Shape):
+    """The bank-details version a payment was made to, its IBAN already masked by payments."""
+
+    holder: Text
+    masked_iban: str = Field(min_length=4, max_length=40)
+
+
+class AdviceLine(Shape):
+    """One line of the payment: a dossier's period, its hours and amount."""
+
+    dossier_number: str = Field(min_length=1, max_length=30)
+    beneficiary_name: Text
+    period: Period
+    hours_paid: EnteredHours
+    amount: Amount
+
+
+class Deduction(Shape):
+    """A credit note deducted from the payment (the credit notes' own issue fills these)."""
+
+    label: Text
+    amount: Amount
+
+
+class RemittanceAdviceRequest(Shape):
+    """A recorded payment's remittance advice ("avis de virement"), issued by the funder. Only
+    payments asks for it, from the payment it recorded."""
+
+    payment_id: Id
     payment_number: str = Field(min_length=1, max_length=30)
     payment_date: date
     funder_id: Id
     organisation_id: Id
     organisation_name: Text
-    dossier_id: Id | None = Field(None, description="the dossier it is filed under, if one")
-    dossier_numbers: list[Annotated[str, Field(min_length=1, max_length=30)]] = Field(
-        min_length=1, max_length=50)
-    beneficiary: PartyName | None = None
-    periods: list[Period] = Field(min_length=1, max_length=24)
-    hours_paid: EnteredHours
-    amount: Amount
+    payer: Payer | None = Field(None, description="None until the funder sets its payment "
+                                                  "settings")
+    account: PaidAccount | None = Field(None, description="None: no validated bank details "
+                                                          "when the payment was recorded")
+    lines: list[AdviceLine] = Field(min_length=1, max_length=200)
+    deductions: list[Deduction] = Field(default_factory=list, max_length=50)
+    amount: Amount = Field(description="what is transferred: the lines less the deductions")
     advance: bool = False
+
+    @model_validator(mode="after")
+    def _amount_adds_up(self):
+        lines = sum((line.amount for line in self.lines), Decimal(0))
+        deducted = sum((d.amount for d in self.deductions), Decimal(0))
+        if self.amount != lines - deducted:
+            raise ValueError("amount is not the lines less the deductions")
+        return self
 
 
 class RenderedPdf(Shape):

@@ -5,12 +5,22 @@ limit)`: rows in list order, the totals of the months and dates they touch, a cu
 gateway writes each page into an openpyxl write-only workbook (rows go to a temporary file
 as they come: memory stays constant whatever the number of payments), then streams that file
 in chunks and deletes it. Same rows and grouping as the screen: a month row with its total,
-a date row with its total, then the date's lines, dossier by dossier.
+a date row with its total, then the date's lines, dossier by dossier; a grand total last.
+
+Only payment lines have an amount in « Montant »; the month, date and grand totals sit in their
+own « Sous-total » column, so Excel's SUM (or the status bar's sum, or a pivot table) over
+« Montant » gives the true total, filtered or not. Excel's outline groups were the other way:
+they need a row dimension per row, which a write-only sheet holds until it is saved (memory
+would grow with the rows). Lines and date rows carry their date: the header's filter on « Date »
+picks a year, a month or a day (Excel groups dates in its filter).
 """
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator
@@ -18,6 +28,7 @@ from typing import Callable, Iterable, Iterator
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from contracts.common.formatting import month_fr
 
@@ -30,8 +41,9 @@ DATE_FORMAT = "DD/MM/YYYY"
 COLUMNS = (  # header, width
     ("Mois", 16), ("Date", 12), ("N° dossier", 16), ("Nom", 22), ("Prénom", 18),
     ("Formation", 34), ("N° règlement", 14), ("Heures payées", 14), ("Période du", 12),
-    ("Période au", 12), ("Montant", 16), ("Avance", 8), ("Pointé", 8),
+    ("Période au", 12), ("Montant", 16), ("Sous-total", 16), ("Avance", 8), ("Pointé", 8),
 )
+SUBTOTAL_COLUMN = [header for header, _ in COLUMNS].index("Sous-total")
 _BOLD = Font(bold=True)
 _GROUP_FILL = PatternFill("solid", fgColor="DDE7F3")
 
@@ -47,32 +59,50 @@ def pages_of(fetch: Callable[[str | None], dict]) -> Iterator[dict]:
             return
 
 
+@dataclass
+class _Tally:
+    lines: int = 0
+    amount: Decimal = Decimal("0.00")
+
+
 def write_workbook(pages: Iterable[dict], path: str) -> int:
     """Write the grouped rows of `pages` into an xlsx at `path`; returns the payment lines
     written. Typed cells: dates are dates, amounts and hours Decimals with French formats."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Règlements")
-    for index, (_, width) in enumerate(COLUMNS):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
+    for index, (_, width) in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     sheet.append([_cell(sheet, header, font=_BOLD) for header, _ in COLUMNS])
+    tally = _Tally()
+    last_row = 1
+    for last_row, cells in enumerate(_grouped_rows(sheet, pages, tally), start=2):
+        sheet.append(cells)
+    # the grand total stays outside the filter: sorting or filtering leaves it last
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{last_row}"
+    sheet.append(_summary_row(sheet, [("Total général", None)], tally.amount, _GROUP_FILL))
+    book.save(path)
+    return tally.lines
+
+
+def _grouped_rows(sheet, pages: Iterable[dict], tally: _Tally) -> Iterator[list]:
+    """Month row, date row, then the date's lines, page after page; counts into `tally`."""
     month = day = None
-    lines = 0
     for page in pages:
         for row in page["rows"]:
             row_day = date.fromisoformat(row["payment_date"])
             row_month = row_day.strftime("%Y-%m")
             if row_month != month:
                 month, day = row_month, None
-                sheet.append(_month_row(sheet, month, Decimal(page["month_totals"][month])))
+                yield _summary_row(sheet, [(month_fr(month), None)],
+                                   Decimal(page["month_totals"][month]), _GROUP_FILL)
             if row_day != day:
                 day = row_day
-                sheet.append(_date_row(sheet, day,
-                                       Decimal(page["date_totals"][day.isoformat()])))
-            sheet.append(_line(sheet, row))
-            lines += 1
-    book.save(path)
-    return lines
+                yield _summary_row(sheet, [(None, None), (day, DATE_FORMAT)],
+                                   Decimal(page["date_totals"][day.isoformat()]))
+            yield _line(sheet, row_day, row)
+            tally.lines += 1
+            tally.amount += Decimal(row["amount"])
 
 
 def _cell(sheet, value, number_format: str | None = None, font=None, fill=None):
@@ -86,36 +116,57 @@ def _cell(sheet, value, number_format: str | None = None, font=None, fill=None):
     return cell
 
 
-def _month_row(sheet, month: str, total: Decimal) -> list:
-    cells = [_cell(sheet, month_fr(month), font=_BOLD, fill=_GROUP_FILL)]
-    cells += [_cell(sheet, None, fill=_GROUP_FILL) for _ in COLUMNS[1:-3]]
-    cells += [_cell(sheet, total, AMOUNT_FORMAT, _BOLD, _GROUP_FILL)]
+def _summary_row(sheet, labels: list[tuple], subtotal: Decimal, fill=None) -> list:
+    """A month, date or grand-total row: its (value, format) labels first, its amount in
+    « Sous-total » only, never in « Montant »."""
+    cells = [_cell(sheet, value, number_format, _BOLD, fill) for value, number_format in labels]
+    cells += [_cell(sheet, None, fill=fill) for _ in range(len(labels), SUBTOTAL_COLUMN)]
+    cells.append(_cell(sheet, subtotal, AMOUNT_FORMAT, _BOLD, fill))
+    cells += [_cell(sheet, None, fill=fill) for _ in COLUMNS[SUBTOTAL_COLUMN + 1:]]
     return cells
 
 
-def _date_row(sheet, day: date, total: Decimal) -> list:
-    cells = [_cell(sheet, None), _cell(sheet, day, DATE_FORMAT, _BOLD)]
-    cells += [_cell(sheet, None) for _ in COLUMNS[2:-3]]
-    cells += [_cell(sheet, total, AMOUNT_FORMAT, _BOLD)]
-    return cells
-
-
-def _line(sheet, row: dict) -> list:
+def _line(sheet, day: date, row: dict) -> list:
+    """A payment line; plain values where no format is needed (the write-only sheet then
+    reuses one cell for them: cheaper per row)."""
     return [
-        _cell(sheet, None),
-        _cell(sheet, date.fromisoformat(row["payment_date"]), DATE_FORMAT),
-        _cell(sheet, row["dossier_number"]),
-        _cell(sheet, row["beneficiary_name"]),
-        _cell(sheet, row["beneficiary_first_name"]),
-        _cell(sheet, row["training_title"]),
-        _cell(sheet, row["payment_number"]),
+        None,
+        _cell(sheet, day, DATE_FORMAT),
+        row["dossier_number"],
+        row["beneficiary_name"],
+        row["beneficiary_first_name"],
+        row["training_title"],
+        row["payment_number"],
         _cell(sheet, Decimal(row["hours_paid"]), HOURS_FORMAT),
         _cell(sheet, date.fromisoformat(row["period_start"]), DATE_FORMAT),
         _cell(sheet, date.fromisoformat(row["period_end"]), DATE_FORMAT),
         _cell(sheet, Decimal(row["amount"]), AMOUNT_FORMAT),
-        _cell(sheet, "Oui" if row["advance"] else "Non"),
-        _cell(sheet, "Oui" if row["reconciled"] else "Non"),
+        None,
+        "Oui" if row["advance"] else "Non",
+        "Oui" if row["reconciled"] else "Non",
     ]
+
+
+def file_name(search: dict) -> str:
+    """The search in the name, ASCII only: reglements_2019-01-01_2019-12-31_DEMO-0001.xlsx;
+    a lone bound says which it is (reglements_depuis-2019-01-01.xlsx)."""
+    start, end = search.get("start"), search.get("end")
+    parts = ["reglements"]
+    if start and end:
+        parts += [start, end]
+    elif start or end:
+        parts.append(f"depuis-{start}" if start else f"jusqu-au-{end}")
+    if search.get("dossier_number"):
+        parts.append(_ascii_slug(search["dossier_number"]))
+    if search.get("payment_number"):
+        parts.append(f"reglement-{_ascii_slug(search['payment_number'])}")
+    return "_".join(parts) + ".xlsx"
+
+
+def _ascii_slug(text: str) -> str:
+    """Safe in a file name on any system: "16/0/5756" -> "16-0-5756", "Évry" -> "Evry"."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9.]+", "-", ascii_text).strip("-.") or "x"
 
 
 def export_to_file(fetch: Callable[[str | None], dict]) -> str:

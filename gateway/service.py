@@ -16,11 +16,10 @@ from contracts.certification import (Certificate, CertificationSettings, Certify
 from contracts.common import FUNDER_ROLES, Role
 from contracts.documents import (Category, CategoryGroup, Document, DocumentChange, NewCategory,
                                  NewUpload, Rejection, Replacement, UploadReceipt)
-from contracts.dossiers import (Dossier, DossierBatch, DossierChange, DossierImportReport,
-                                DossierSummary, NewDossier, NewParty, Party,
-                                SpreadsheetImport)
-from contracts.http import (Accepted, AuditQuery, DocumentSearch, DossierSearch, HealthReport,
-                            LinkToken)
+from contracts.dossiers import (Dossier, DossierBatch, DossierChange, DossierCounts,
+                                DossierImportReport, DossierQuery, DossierSummary, NewDossier,
+                                NewParty, Party, SpreadsheetImport)
+from contracts.http import Accepted, AuditQuery, DocumentSearch, HealthReport, LinkToken
 from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, CertifierChoice,
                                 ChangeIdentifier, ChangePassword, ConfirmIdentifier,
                                 Credentials, EmailChangeLink, IssuedApiToken, Me,
@@ -31,10 +30,10 @@ from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, Certi
                                 UserUpdate)
 from contracts.payments import (BankDetails, BankDetailsReview, BankDetailsVersion,
                                 CreditNoteMode, CreditNoteModeChoice, MonthLock,
-                                NewBankDetails, NewPayment, Payment, PaymentBatch,
-                                PaymentImportReport, PaymentList, PaymentSearch,
-                                Reconciliation, Unlock)
-from contracts.pdfs import AttendanceEntry, CertificateVerification, RemittanceAdviceRequest
+                                NewBankDetails, NewPayment, NewPaymentSettings, Payment,
+                                PaymentBatch, PaymentImportReport, PaymentList, PaymentSearch,
+                                PaymentSettings, Reconciliation, Unlock)
+from contracts.pdfs import AttendanceEntry, AttendanceSheet, CertificateVerification
 from gateway import exports, health, openapi, pages
 from gateway.http import (content_disposition, download_response, json_response,
                           rendered_response)
@@ -287,12 +286,21 @@ class GatewayService:
     def create_dossier(self, call):
         return self.dossiers.create_dossier(call.actor, call.payload)
 
-    @route("GET", "/dossiers", query=DossierSearch, response=list[DossierSummary],
+    @route("GET", "/dossiers", query=DossierQuery, response=list[DossierSummary],
            summary="Rechercher des dossiers", tags=["dossiers"])
     def list_dossiers(self, call):
         """Les dossiers visibles (organisme : les siens ; bénéficiaire : les siens ; employeur :
-        ceux de ses salariés), recherche par numéro de dossier ou bénéficiaire."""
-        return self.dossiers.list_dossiers(call.actor, call.query.q)
+        ceux de ses salariés), recherche par numéro de dossier ou bénéficiaire, filtres par
+        type d'action, statut et actions en attente ; chacun avec ses mois en attente."""
+        filters = call.query.model_dump(mode="json", exclude={"q"})
+        return self.dossiers.list_dossiers(call.actor, call.query.q, 200, filters)
+
+    @route("GET", "/dossiers/counts", response=DossierCounts,
+           summary="Tableau de bord : les dossiers par statut et type d'action",
+           tags=["dossiers"])
+    def count_dossiers(self, call):
+        """Les mêmes dossiers que la liste (ceux que l'appelant voit), comptés."""
+        return self.dossiers.count_dossiers(call.actor)
 
     @route("GET", "/dossiers/{dossier_id}", response=Dossier, summary="Un dossier",
            tags=["dossiers"])
@@ -343,7 +351,8 @@ class GatewayService:
         """Remplace tout le mois : chaque valeur du mode de saisie du financeur est requise
         (422 `hours_missing` ou `detail_required`). Heures en décimal : nombre JSON,
         "147.00" ou saisie française "147,00". 422 `month_outside_session` hors de la
-        session de formation."""
+        session de formation. 409 `legal_representative_missing` ou `logo_missing` tant que
+        « Votre identité » n'a pas le nom du représentant légal et le logo."""
         return self.certification.enter_hours(call.actor, dossier_id, month, call.payload)
 
     @route("PATCH", MONTH + "/hours", body=HoursChange, response=Certificate,
@@ -364,9 +373,11 @@ class GatewayService:
            summary="Méthode 2 : envoyer (ou renvoyer) le code de vérification par e-mail",
            tags=["certificats"], idempotency_key=True)
     def request_certification_code(self, call, dossier_id, month):
-        """Pour un organisme certificateur (KBIS et lettre de consentement contrôlés), un
-        utilisateur qui a le droit de certifier, « J'accepte que mon adresse IP soit
-        utilisée » coché. Un nouvel envoi rend le code précédent inutilisable ; le code est
+        """Pour un organisme dont « Votre identité » est complète (représentant légal, logo,
+        cachet, « Je suis certificateur », KBIS et lettre de consentement contrôlés par le
+        financeur ; sinon 409 avec le code de la première pièce manquante et
+        `details.missing`), un utilisateur qui a le droit `certify_certificates`,
+        « J'accepte que mon adresse IP soit utilisée » coché. Un nouvel envoi rend le code précédent inutilisable ; le code est
         à usage unique, expire (15 ou 10 minutes selon le financeur) et trois erreurs
         imposent d'en demander un nouveau. Puis POST …/certify avec `method` 2 et `code`."""
         return self.certification.request_code(call.actor, dossier_id, month, call.payload)
@@ -472,27 +483,40 @@ class GatewayService:
         return rendered_response(
             self.certification.draft_certificate(call.actor, dossier_id, month))
 
-    @route("POST", MONTH + "/attendance-sheet", body=AttendanceEntry, response=Document,
+    @route("POST", MONTH + "/attendance-sheet", body=AttendanceEntry, response=AttendanceSheet,
            status=201, summary="Éditer la fiche de présence du mois (PDF, stockée)",
            tags=["certificats"])
     def attendance_sheet(self, call, dossier_id, month):
         """Par jour ou par demi-journée ; le PDF se télécharge ensuite comme tout document."""
         return self.certification.attendance_sheet(call.actor, dossier_id, month, call.payload)
 
-    @route("POST", "/remittance-advices", body=RemittanceAdviceRequest, response=Document,
-           status=201, roles=FUNDER_ROLES, summary="Éditer un avis de virement (PDF, stocké)",
-           tags=["règlements"])
-    def remittance_advice(self, call):
-        return self.documents.render_remittance_advice(call.actor, call.payload)
+    @route("GET", "/payment-settings", response=PaymentSettings, roles=FUNDER_ROLES,
+           summary="Le payeur nommé sur les avis de virement du financeur", tags=["réglages"])
+    def get_payment_settings(self, call):
+        return self.payments.get_payment_settings(call.actor)
+
+    @route("PUT", "/payment-settings", body=NewPaymentSettings, response=PaymentSettings,
+           roles={Role.funder_admin}, summary="Nommer le payeur des avis de virement",
+           tags=["réglages"])
+    def set_payment_settings(self, call):
+        """Nom, adresse et logo du financeur (un « Logo » déposé par le financeur via POST
+        /documents), imprimés en tête de chaque avis de virement."""
+        return self.payments.set_payment_settings(call.actor, call.payload)
 
     # ---- payments ("règlements") ----------------------------------------------------------
     @route("POST", "/payments", body=NewPayment, response=Payment, status=201,
            roles=FUNDER_ROLES, summary="Enregistrer un règlement", tags=["règlements"],
            idempotency_key=True)
     def record_payment(self, call):
-        """Montants décimaux exacts ("10503.34" ou "10 503,34"). L'avis de virement est édité
-        aussitôt ; si l'édition échoue, le règlement reste `processing` : POST
-        /payments/{payment_id}/remittance-advice le termine."""
+        """Montants décimaux exacts ("10503.34" ou "10 503,34"). Chaque ligne : dossier de
+        l'organisme payé, période dans la session (422 dossier_not_found,
+        dossier_of_another_organisation, period_outside_session). Une ligne `payment` paie des
+        heures certifiées : mois verrouillés pour paiement, au plus les heures certifiées
+        moins celles déjà payées (409 month_not_certified, hours_exceed_certified ; details :
+        line, month, certified, already_paid, asked) ; une ligne `advance` (avance) n'exige
+        aucune certification et ne clôt aucun mois. Rien n'est écrit si une ligne est refusée.
+        L'avis de virement est édité aussitôt ; si l'édition échoue, le règlement reste
+        `processing` : POST /payments/{payment_id}/remittance-advice le termine."""
         return self.payments.record_payment(call.actor, call.payload)
 
     @route("POST", "/payments/import", body=PaymentBatch, response=PaymentImportReport,
@@ -500,7 +524,8 @@ class GatewayService:
            tags=["règlements"], idempotency_key=True)
     def import_payments(self, call):
         """Chaque ligne seule : created, unchanged (numéro déjà enregistré : réimporter ne
-        change rien) ou error (champ, code, message)."""
+        change rien) ou error (champ, code, message, ligne du règlement, details), avec les
+        mêmes contrôles que POST /payments ; une ligne refusée n'écrit rien."""
         return self.payments.import_payments(call.actor, call.payload)
 
     @route("GET", "/payments", query=PaymentSearch, response=PaymentList,
@@ -512,14 +537,16 @@ class GatewayService:
     @route("GET", "/payments/export", query=PaymentSearch, media_type=XLSX,
            summary="Exporter les règlements (Excel)", tags=["règlements"])
     def export_payments(self, call):
-        """Mêmes lignes et regroupements que la liste ; écrit page par page (mémoire
-        constante) puis envoyé en flux."""
+        """Mêmes lignes et regroupements que la liste ; les totaux du mois, du jour et le
+        total général dans la colonne « Sous-total », jamais dans « Montant » ; filtre sur
+        l'en-tête. Écrit page par page (mémoire constante) puis envoyé en flux, sous un nom
+        qui dit la recherche : reglements_2019-01-01_2019-12-31_DEMO-0001.xlsx."""
         query = call.query.model_dump(mode="json")
         path = exports.export_to_file(lambda after: self.payments.export_rows(
             call.actor, query, after, exports.PAGE_SIZE))
         return Response(exports.stream_file(path), status=200, content_type=XLSX,
                         direct_passthrough=True, headers={
-                            "Content-Disposition": content_disposition("reglements.xlsx")})
+                            "Content-Disposition": content_disposition(exports.file_name(query))})
 
     @route("GET", "/payments/{payment_id}", response=Payment, summary="Un règlement",
            tags=["règlements"])
@@ -543,6 +570,8 @@ class GatewayService:
            summary="Coordonnées bancaires de l'organisme (versions et statut)",
            tags=["règlements"])
     def get_bank_details(self, call, organisation_id):
+        """Le personnel du financeur et les utilisateurs de l'organisme ayant le droit
+        « règlements » (403 missing_right sinon)."""
         return self.payments.get_bank_details(call.actor, organisation_id)
 
     @route("POST", PROFILE + "/bank-details", body=NewBankDetails, response=BankDetailsVersion,

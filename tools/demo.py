@@ -69,6 +69,7 @@ ORGANISATION_USER = DemoUser("of.demo", "Julien ROUSSEL",
 SECOND_USER = DemoUser("saisie.demo", "Nadia BENALI", "nadia.benali@formations-du-rhin.example",
                        rights=("enter_hours",))
 DOSSIER_NUMBER = "DEMO-0001"
+SAMPLE_SCAN = Path("demo") / "certificat-signe.pdf"  # under JALON_DATA_DIR, README.md names it
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def demo_dossier(organisation_id: str, beneficiary_id: str, employer_id: str,
                  today: date) -> NewDossier:
     return NewDossier(number=DOSSIER_NUMBER, organisation_id=organisation_id,
                       beneficiary_id=beneficiary_id, employer_id=employer_id,
-                      training_title="CAP Boulanger (reconversion)",
+                      training_title="CAP Boulanger (reconversion)", action_type="ptp",
                       session_start=months_back(today, 3), session_end=today)
 
 
@@ -239,34 +240,77 @@ def ensure_past_dossier(gateway: Client, token: str, org_id: str, today: date) -
         name="MARTIN Lucas", email="lucas.martin@example.org"))
     return post(gateway, "/dossiers", token, NewDossier(
         number=PAST_DOSSIER_NUMBER, organisation_id=org_id, beneficiary_id=beneficiary["id"],
-        training_title="BTS Comptabilité et gestion (reconversion)",
+        training_title="BTS Comptabilité et gestion (reconversion)", action_type="vae",
         session_start=months_back(today, PAYMENT_MONTHS + 1),
         session_end=months_back(today, 1) - timedelta(days=1)))
 
 
-def demo_payments(dossier_id: str, org_id: str, today: date) -> list[dict]:
+def demo_payments(dossier_id: str, org_id: str, today: date,
+                  certified: dict[str, Decimal]) -> list[dict]:
     """A year of payments: one per month of the past dossier's session, paid on the 10th of
-    the next month; the first one an advance. Numbers are fixed: a re-run imports nothing."""
+    the next month. A payment pays certified hours only: the `certified` months (month ->
+    payable hours) are paid their hours, the others are advances. Numbers are fixed: a re-run
+    imports nothing."""
     payments = []
     for index in range(PAYMENT_MONTHS):
         start = months_back(today, PAYMENT_MONTHS + 1 - index)
         end = months_back(today, PAYMENT_MONTHS - index) - timedelta(days=1)
-        hours = Decimal(105 + 7 * (index % 4))
+        month = start.strftime("%Y-%m")
+        hours = certified.get(month, Decimal(105 + 7 * (index % 4)))
         payments.append({
             "number": f"DEMO-R{index + 1:03d}", "payment_date": (end + timedelta(days=10))
-            .isoformat(), "organisation_id": org_id, "advance": index == 0, "lines": [{
+            .isoformat(), "organisation_id": org_id, "advance": month not in certified,
+            "lines": [{
                 "dossier_id": dossier_id, "hours_paid": str(hours),
                 "period_start": start.isoformat(), "period_end": end.isoformat(),
                 "amount": str((hours * HOURLY_RATE).quantize(Decimal("0.01")))}]})
     return payments
 
 
-def ensure_payments(gateway: Client, admin_token: str, org_id: str, today: date) -> None:
+def ensure_payment_settings(gateway: Client, admin_token: str) -> None:
+    """The payer the remittance advices name (seed 000): the demo funder, with its logo."""
+    if gateway.call("GET", "/payment-settings", admin_token, ok=(200, 404)).status_code == 200:
+        return
+    logo = gateway.call("POST", "/documents", admin_token, data={
+        "category": PAYER_LOGO.category, "label": PAYER_LOGO.label},
+        files={"file": (PAYER_LOGO.filename, demo_file(PAYER_LOGO))}).json()
+    gateway.call("PUT", "/payment-settings", admin_token,
+                 json={**PAYER, "logo_document_id": logo["document_id"]})
+
+
+def ensure_payments(gateway: Client, read: MailReader, admin_token: str, org_id: str,
+                    org_token: str, today: date) -> None:
     dossier = ensure_past_dossier(gateway, admin_token, org_id, today)
-    report = gateway.call("POST", "/payments/import", admin_token,
-                          json={"payments": demo_payments(dossier["id"], org_id, today)}).json()
+    certified = certified_past_months(gateway, read, admin_token, org_token, dossier, today)
+    report = gateway.call("POST", "/payments/import", admin_token, json={
+        "payments": demo_payments(dossier["id"], org_id, today, certified)}).json()
     if report["errors"]:
         raise DemoError(f"payments import: {report['rows']}")
+
+
+# The past dossier's last months, certified by the organisation (method 1) then paid: their
+# payments close them for entry; the earlier months' payments are advances.
+PAST_CERTIFIED_MONTHS_AGO = (3, 2)
+
+
+def certified_past_months(gateway: Client, read: MailReader, admin_token: str, org_token: str,
+                          dossier: dict, today: date) -> dict[str, Decimal]:
+    """Month -> its payable hours (training and internship), once payments locked it."""
+    plan = DemoDossier(PAST_DOSSIER_NUMBER, ("MARTIN Lucas", "lucas.martin@example.org"), None,
+                       dossier["training_title"], PAYMENT_MONTHS + 1, -1, {})
+    walker = MonthWalker(gateway, read, (dossier, False), plan,
+                         (org_token, ORGANISATION_USER.email), admin_token, 1)
+    certified = {}
+    for months_ago in PAST_CERTIFIED_MONTHS_AGO:
+        month = months_back(today, months_ago).strftime("%Y-%m")
+        url = f"/dossiers/{dossier['id']}/certificates/{month}"
+        if gateway.call("GET", url, org_token).json()["status"] != "closed_by_payment":
+            walker.walk(month, "certified")  # a re-run finds it paid: closed, still locked
+        lock = wait_until(lambda: (found := gateway.call(
+            "GET", url + "/payment-lock", org_token).json())["locked"] and found,
+            STEP_TIMEOUT, interval=0.5, message=f"{PAST_DOSSIER_NUMBER} {month} locked")
+        certified[month] = Decimal(lock["training_hours"]) + Decimal(lock["internship_hours"])
+    return certified
 
 
 def scanned_pdf() -> bytes:
@@ -361,10 +405,20 @@ CERTIFIER_USER = DemoUser("of.certificateur.demo", "Sophie MULLER",
 NOTIFIED_ORG_USER = DemoUser("of.suivi.demo", "Thomas SCHMITT",
                              "thomas.schmitt@competences-vosges.example")
 CERTIFIER_PIECES = (
+    DemoDocument("logo", "Logo Atelier de l'Ill", "logo.png", "deposited"),
+    DemoDocument("stamp", "Cachet Atelier de l'Ill", "cachet.png", "deposited"),
     DemoDocument("kbis", "Extrait KBIS Atelier de l'Ill", "kbis.pdf", "checked"),
     DemoDocument("consent_letter", "Lettre de consentement Atelier de l'Ill",
                  "lettre-consentement.pdf", "checked"))
+# What identity may not know yet of pieces just deposited or checked (documents' events on
+# their way): the logo before any entry; for method 2 also the stamp and the checks.
+LETTERHEAD_ON_ITS_WAY = {"logo_missing"}
+CERTIFIER_ON_ITS_WAY = LETTERHEAD_ON_ITS_WAY | {"stamp_missing", "kbis_not_checked",
+                                                "consent_letter_not_checked"}
 NOTIFIED_LOGO = DemoDocument("logo", "Logo Compétences Vosges", "logo.png", "deposited")
+PAYER_LOGO = DemoDocument("logo", "Logo Transitions Pro Démo", "logo-payeur.png", "deposited")
+PAYER = {"payer_name": "Transitions Pro Démo",
+         "address": "12 rue du Lac\n67000 Strasbourg"}
 
 # Targets: "transmitted" = certified (or validated) then transmitted for payment.
 TRANSMITTED = "transmitted"
@@ -406,7 +460,7 @@ REOPEN_REASON = "Heures d'absence à corriger"
 def retrying(gateway: Client, method: str, path: str, token: str, codes: set[str],
              **options) -> requests.Response:
     """The call, again while its 409 says another service has not caught up yet (an
-    event on its way: a logo, a certifier status)."""
+    event on its way: a logo, a check of a KBIS)."""
     def answered() -> requests.Response | None:
         response = gateway.call(method, path, token, ok=(200, 201, 202, 409), **options)
         if response.status_code != 409:
@@ -460,7 +514,8 @@ def account_token(gateway: Client, user: DemoUser, new: bool, read: MailReader,
 
 
 def ensure_certifier(gateway: Client, admin_token: str, org_token: str, org_id: str) -> None:
-    """"Je suis certificateur", KBIS and consent letter deposited and checked: method 2."""
+    """"Je suis certificateur", logo and stamp deposited, KBIS and consent letter deposited
+    and checked: method 2."""
     existing = {d["label"]: d for d in gateway.call("GET", "/documents", org_token).json()}
     for piece in CERTIFIER_PIECES:
         found = existing.get(piece.label) or upload_document(
@@ -549,20 +604,20 @@ class MonthWalker:
                                   params={"source": "spread"}).json()["entry"]
         body = {"days": entry["days"]} if mode != "month" else {
             k: entry[k] for k in ("training_hours", "internship_hours", "absence_hours")}
-        self.gateway.call("PUT", url + "/hours", self.org_token, json=body)
+        retrying(self.gateway, "PUT", url + "/hours", self.org_token, LETTERHEAD_ON_ITS_WAY,
+                 json=body)
 
     def certify(self, url: str, month: str) -> None:
         if self.method == 1:
             self.deposit_signed(url, month)
             retrying(self.gateway, "POST", url + "/certify", self.org_token,
-                     {"identity_incomplete"}, json={"attest": True, "method": 1})
+                     LETTERHEAD_ON_ITS_WAY, json={"attest": True, "method": 1})
             return
         subject = "Votre code de vérification"
         seen = len([m for m in self.read() if m["To"] == self.org_email
                     and str(m["Subject"]).startswith(subject)])
         retrying(self.gateway, "POST", url + "/certification-code", self.org_token,
-                 {"electronic_certification_unavailable"},
-                 json={"attest": True, "accept_ip": True})
+                 CERTIFIER_ON_ITS_WAY, json={"attest": True, "accept_ip": True})
         text = wait_for_email(self.read, self.org_email, subject, skip=seen)
         code = re.search(r"^\s*(\d{4,6})\s*$", text, re.MULTILINE).group(1)
         self.gateway.call("POST", url + "/certify", self.org_token, json={
@@ -643,18 +698,65 @@ def load(base_url: str, bootstrap: Callable[..., bool], read: MailReader,
                  json={"requested": True})
     dossier = ensure_dossier(gateway, admin_token, org_id, today)
     ensure_documents(gateway, admin_token, org_token, org_id)
-    ensure_payments(gateway, admin_token, org_id, today)
+    ensure_payment_settings(gateway, admin_token)
+    ensure_payments(gateway, read, admin_token, org_id, org_token, today)
     ensure_certificates(gateway, bootstrap, read, admin_token, org_id, org_token, today)
     month = months_back(today, 1).strftime("%Y-%m")
     return DemoData(base_url=gateway.base_url, dossier_id=dossier["id"], month=month,
                     organisation_id=org_id)
 
 
-def instructions(data: DemoData) -> str:
-    url, dossier, month = data.base_url, data.dossier_id, data.month
-    last_day = months_back(date.fromisoformat(f"{month}-01"), -1) - timedelta(days=1)
+def write_sample_scan(data_dir: Path) -> Path:
+    """The sample scan of a signed draft that README.md's method 1 deposits (a real user
+    scans their signed printout)."""
+    path = data_dir / SAMPLE_SCAN
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(scanned_pdf())
+    return path
+
+
+def core_flow(url: str, dossier: str, scan: Path) -> str:
+    """README.md's "The core flow with curl", the same commands with the dossier filled in
+    (tests/e2e/test_readme_core_flow.py runs the README's and compares both)."""
     auth = '-H "Authorization: Bearer $TOKEN"'
-    json_type = "-H 'Content-Type: application/json'"
+    return f"""Core flow, as the organisation user (paste into a shell; README.md explains it):
+  URL={url}
+  TOKEN=$(curl -sS --fail-with-body -X POST $URL/auth/login -H 'Content-Type: application/json' \\
+    -d '{{"identifier": "{ORGANISATION_USER.identifier}", "password": "{PASSWORD}"}}' \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  DOSSIER={dossier}
+  MONTH=$(python3 -c 'import datetime as d; print((d.date.today().replace(day=1) - d.timedelta(days=1)).strftime("%Y-%m"))')
+  MONTH_END=$(python3 -c 'import datetime as d; print(d.date.today().replace(day=1) - d.timedelta(days=1))')
+  curl -sS --fail-with-body -X PUT $URL/dossiers/$DOSSIER/certificates/$MONTH/hours \\
+    {auth} -H 'Content-Type: application/json' \\
+    -d '{{"training_hours": "140.00", "internship_hours": "0", "absence_hours": "7.00"}}'
+  # method 1: the draft, printed, signed and scanned (the draft itself is refused), deposited
+  curl -sS --fail-with-body $URL/dossiers/$DOSSIER/certificates/$MONTH/draft \\
+    {auth} -o projet.pdf
+  SCAN={scan}   # a sample: deposit your own scan instead
+  curl -sS --fail-with-body -X POST $URL/documents {auth} \\
+    -F file=@$SCAN -F category=signed_certificate -F dossier_id=$DOSSIER \\
+    -F period_start=$MONTH-01 -F period_end=$MONTH_END
+  curl -sS --fail-with-body -X POST $URL/dossiers/$DOSSIER/certificates/$MONTH/certify \\
+    {auth} -H 'Content-Type: application/json' \\
+    -H "Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')" \\
+    -d '{{"attest": true, "method": 1}}'
+  # the PDF certificate is rendered a few seconds after certify: its id, then the PDF
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    DOCUMENT_ID=$(curl -sS --fail-with-body $URL/dossiers/$DOSSIER/documents \\
+      {auth} | python3 -c 'import json,sys; print(next((d["id"] for d in json.load(sys.stdin) if d["category"] == "completion_certificate" and d["month"] == sys.argv[1]), ""))' $MONTH)
+    [ -n "$DOCUMENT_ID" ] && break || sleep 1
+  done
+  curl -sS --fail-with-body $URL/documents/$DOCUMENT_ID/content \\
+    {auth} -o certificat.pdf
+  curl -sS --fail-with-body $URL/dossiers/$DOSSIER/certificates/$MONTH/payment-lock \\
+    {auth}
+"""
+
+
+def instructions(data: DemoData, scan: Path = Path("var") / SAMPLE_SCAN) -> str:
+    url, dossier, month = data.base_url, data.dossier_id, data.month
+    auth = '-H "Authorization: Bearer $TOKEN"'
     return f"""
 Demo data ready (funder {FUNDER_CODE}).
   Funder administrator   {ADMIN.identifier} / {PASSWORD}
@@ -682,25 +784,7 @@ Monthly certificates (GET $URL/dossiers/ID/certificates, GET $URL/pending-action
              administrator {FUNDER_NOTIFIED.admin.identifier} / {PASSWORD}; organisation
              {NOTIFIED_ORG_USER.identifier} / {PASSWORD}
 
-Core flow, as the organisation user (paste into a shell):
-  URL={url}
-  TOKEN=$(curl -s -X POST $URL/auth/login {json_type} \\
-    -d '{{"identifier": "{ORGANISATION_USER.identifier}", "password": "{PASSWORD}"}}' \\
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  curl -s -X PUT $URL/dossiers/{dossier}/certificates/{month}/hours {auth} {json_type} \\
-    -d '{{"training_hours": "140.00", "internship_hours": "0", "absence_hours": "7.00"}}'
-  # method 1: the draft, printed, signed and scanned to signe.pdf (the draft itself is
-  # refused: it bears no signature), deposited, then certify
-  curl -s $URL/dossiers/{dossier}/certificates/{month}/draft {auth} -o projet.pdf
-  curl -s -X POST $URL/documents {auth} -F file=@signe.pdf -F category=signed_certificate \\
-    -F dossier_id={dossier} -F period_start={month}-01 -F period_end={last_day}
-  curl -s -X POST $URL/dossiers/{dossier}/certificates/{month}/certify {auth} {json_type} \\
-    -d '{{"attest": true, "method": 1}}'
-  # the PDF certificate is rendered a few seconds after certify: list, then download it
-  curl -s $URL/dossiers/{dossier}/documents {auth}
-  curl -s $URL/documents/DOCUMENT_ID/content {auth} -o certificat.pdf
-  curl -s $URL/dossiers/{dossier}/certificates/{month}/payment-lock {auth}
-
+{core_flow(url, dossier, scan)}
 Documents (the demo organisation has one in each status):
   curl -s $URL/documents {auth}
   curl -s $URL/document-categories {auth}
@@ -724,7 +808,8 @@ def main(argv: list[str] | None = None) -> int:
     except (DemoError, HttpError, TimeoutError, requests.RequestException) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
-    print(instructions(data))  # CLI output for the person at the terminal
+    scan = write_sample_scan(settings.data_dir)
+    print(instructions(data, scan))  # CLI output for the person at the terminal
     print(f"Emails are written to {settings.mail_dir}")
     return 0
 

@@ -72,7 +72,7 @@ class Right(str, Enum):
     """What an organisation administrator grants each of its users (seeds 002 and 004)."""
 
     enter_hours = "enter_hours"                        # saisie des heures
-    certify_electronically = "certify_electronically"  # certification des certificats de réalisation
+    certify_certificates = "certify_certificates"      # certification des certificats de réalisation
     payments = "payments"                              # règlements
     documents = "documents"                            # documents
     users = "users"                                    # administration des utilisateurs

@@ -72,6 +72,11 @@ def signer_fr(user_id: str, name: str | None, role: str | None) -> str:
     return f"{name} ({ROLE_LABELS[Role(role)]})" if role else name
 
 
+def list_fr(items: list[str]) -> str:
+    """"a, b et c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1]
+
+
 JINJA_FILTERS = {
     "decimal_fr": decimal_fr,
     "hours_fr": hours_fr,

@@ -33,13 +33,15 @@ from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursContested
                               HoursTransmittedV1, MonthHours, Party)
 from contracts.identity import Organisation, OrganisationProfile
 from contracts.pdfs import (AttendanceEntry, AttendanceSheetRequest, CertificateFacts,
-                            DossierFacts, OrganisationFacts, PartyName, RenderedPdf)
+                            DossierFacts, MonthPresence, OrganisationFacts, PartyName,
+                            RenderedPdf)
 from servicekit.db import concurrent_change_is_conflict
 from servicekit.logging import get_logger
 from servicekit.validation import parse
 from services.certification import adapters, domain
 from services.certification.domain import (Certificate, CodeRequest as CodeRequestRow,
-                                           FunderSettings, OrganisationMethod)
+                                           FunderSettings)
+from services.certification.domain.certificate import CERTIFIED_STATES
 
 log = get_logger(__name__)
 
@@ -47,8 +49,15 @@ CONCURRENT_CHANGE = ("Ce certificat vient d'être modifié par quelqu'un d'autre
                      "rechargez la page et réessayez.")
 MISSING_ENTER_HOURS = ("Vous n'avez pas le droit de saisir les heures : demandez-le à "
                        "l'administrateur de votre organisme.")
-MISSING_CERTIFY = ("Vous n'avez pas le droit de certifier les certificats de réalisation : "
-                   "demandez-le à l'administrateur de votre organisme.")
+MISSING_CERTIFY = ("Vous n'avez pas le droit de certifier les certificats de réalisation (la "
+                   "certification 100 % dématérialisée) : demandez-le à l'administrateur de "
+                   "votre organisme.")
+MISSING_SIGNED_CERTIFY = ("La certification par impression, signature et dépôt du certificat "
+                          "demande le droit de saisir les heures : demandez-le à "
+                          "l'administrateur de votre organisme.")
+# The right each method of certify needs (seed 002): method 1 is part of entering hours.
+CERTIFY_RIGHTS = {1: (Right.enter_hours, MISSING_SIGNED_CERTIFY),
+                  2: (Right.certify_certificates, MISSING_CERTIFY)}
 # The dashboard and the template cover this many of the caller's dossiers at most.
 DOSSIER_LIST_LIMIT = 500
 
@@ -58,7 +67,7 @@ class Ports:
     """Other services, called with the actor as a dict (their RPC shape), and the clock."""
 
     dossiers: object       # get_dossier, list_dossiers
-    identity: object       # get_organisation, get_organisation_profile
+    identity: object       # get_organisation, get_organisation_profile (readiness)
     notifications: object  # send_direct_email
     documents: object      # list_documents, render_certificate_draft, render_attendance_sheet
     payments: object       # locked_months
@@ -93,7 +102,9 @@ def enter_hours(db, ports: Ports, actor: Actor, ref: DossierMonth, entry: HoursE
     """The whole month, per the funder's entry mode: month totals, or days / half-days
     (totals computed)."""
     require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
-    return _enter(db, ports, _dossier_to_change(ports, actor, ref.dossier_id), ref, entry)
+    dossier = _dossier_to_change(ports, actor, ref.dossier_id)
+    _ready_for_entry(ports, actor, dossier.organisation_id)
+    return _enter(db, ports, dossier, ref, entry)
 
 
 def change_hours(db, ports: Ports, actor: Actor, ref: DossierMonth,
@@ -101,6 +112,7 @@ def change_hours(db, ports: Ports, actor: Actor, ref: DossierMonth,
     """Some of the month's values: those sent change, the stored ones stay."""
     require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
     dossier = _dossier_to_change(ports, actor, ref.dossier_id)
+    _ready_for_entry(ports, actor, dossier.organisation_id)
     return _enter(db, ports, dossier, ref, change, partial=True)
 
 
@@ -156,6 +168,7 @@ def import_hours(db, ports: Ports, actor: Actor, upload: TemplateUpload) -> dict
     kept), and every row gets its line in the report."""
     require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
     domain.ensure_may_change(actor.role, actor.organisation_id, actor.organisation_id or "")
+    _ready_for_entry(ports, actor, actor.organisation_id)
     try:
         content = base64.b64decode(upload.content_base64, validate=True)
     except (binascii.Error, ValueError):
@@ -225,16 +238,17 @@ def request_code(db, ports: Ports, actor: Actor, ref: DossierMonth,
                  command: CodeRequest) -> dict:
     """Method 2: email a verification code to the user (a resend invalidates the previous
     code). Only the code's salted hash is kept."""
-    require_right(actor, Right.certify_electronically, MISSING_CERTIFY)
+    require_right(actor, Right.certify_certificates, MISSING_CERTIFY)
     dossier = _dossier_to_change(ports, actor, ref.dossier_id)
     domain.ensure_dossier_open(dossier.status)
     if not actor.email:
         raise InvalidInput("email_required", "Votre compte n'a pas d'adresse e-mail où "
                                              "envoyer le code : renseignez-la.")
+    domain.ensure_ready_for_electronic(
+        _profile(ports, actor, dossier.organisation_id).certification_method.missing)
+    domain.require_ip_consent(command.accept_ip)
     now = ports.clock()
     with db.unit_of_work() as uow:
-        domain.ensure_electronic_allowed(_method_of(uow, dossier.organisation_id),
-                                         command.accept_ip)
         domain.ensure_code_requestable(uow.certificates.get(dossier.id, ref.month),
                                        command.attest)
         domain.ensure_code_request_allowed(uow.code_requests.times_since(
@@ -264,17 +278,24 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
     """Method 1 (signed PDF deposited) or 2 (emailed code); the evidence is kept and
     `certified` published through the outbox. Of two at once, one wins (409 for the
     other)."""
-    require_right(actor, Right.certify_electronically, MISSING_CERTIFY)
+    require_right(actor, *CERTIFY_RIGHTS[command.method])
     dossier = _dossier_to_change(ports, actor, ref.dossier_id)
     domain.ensure_dossier_open(dossier.status)
     domain.require_attestation(command.attest)
     # Asked before the transaction opens: no row lock is held while identity answers.
-    organisation = _organisation(ports, actor, dossier.organisation_id)
+    profile = _profile(ports, actor, dossier.organisation_id)
+    organisation, readiness = _letterhead(profile), profile.certification_method
     evidence, documents, warnings = {}, None, []
     if command.method == domain.METHOD_SIGNED_PDF:
-        documents, warnings = _method_one_documents(ports, actor, dossier)
-    elif not command.code:
-        raise InvalidInput("code_required", "Saisissez le code de vérification reçu par e-mail.")
+        domain.ensure_ready_for_entry(readiness.missing, domain.METHOD_ONE)
+        warnings = domain.stamp_warnings(readiness.missing)
+        documents = ports.documents.list_documents(_who(actor), dossier.id)
+    else:
+        domain.ensure_ready_for_electronic(readiness.missing)
+        domain.require_ip_consent(command.accept_ip)
+        if not command.code:
+            raise InvalidInput("code_required",
+                               "Saisissez le code de vérification reçu par e-mail.")
     now, failure = ports.clock(), None
     with concurrent_change_is_conflict(CONCURRENT_CHANGE), db.unit_of_work() as uow:
         certificate = uow.certificates.get(ref.dossier_id, ref.month)
@@ -287,7 +308,7 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
                 documents, ref.month, certificate.updated_at if awaiting else None)}
         if command.method == domain.METHOD_ELECTRONIC:
             failure, evidence = _check_code(uow, dossier, ref, command, actor, certificate,
-                                            organisation, now)
+                                            organisation, readiness.certifier_since, now)
         if failure is None:
             settings = uow.settings.of_funder(dossier.funder_id)
             steps = domain.validation_steps(settings, dossier.employer is not None)
@@ -308,24 +329,10 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
     return reply
 
 
-def _method_one_documents(ports: Ports, actor: Actor,
-                          dossier: Dossier) -> tuple[list[dict], list[dict]]:
-    """Method 1: the letterhead complete (legal representative, logo; a missing stamp only
-    warns), and the dossier's documents, where the month's signed certificate PDF deposited
-    after its hours last changed is the evidence (its sha256). (documents, warnings)."""
-    who = _who(actor)
-    profile = OrganisationProfile.model_validate(
-        ports.identity.get_organisation_profile(who, dossier.organisation_id))
-    warnings = domain.check_letterhead(profile.legal_representative, profile.logo.status,
-                                       profile.stamp.status)
-    return ports.documents.list_documents(who, dossier.id), warnings
-
-
 def _check_code(uow, dossier: Dossier, ref: DossierMonth, command: Certify, actor: Actor,
-                certificate: Certificate | None, organisation: Organisation, now: datetime):
+                certificate: Certificate | None, organisation: Organisation,
+                certifier_since: datetime | None, now: datetime):
     """Method 2: (failure to raise after commit, evidence): the code's check counts."""
-    domain.ensure_electronic_allowed(_method_of(uow, dossier.organisation_id),
-                                     command.accept_ip)
     certificate = domain.with_hours(certificate)
     code = uow.codes.get(dossier.id, ref.month)
     if code is None:
@@ -337,10 +344,10 @@ def _check_code(uow, dossier: Dossier, ref: DossierMonth, command: Certify, acto
     facts = _certificate_facts(certificate, dossier, organisation)
     # What the user certified: the facts the certificate prints, canonical JSON.
     digest = hashlib.sha256(facts.model_dump_json().encode()).hexdigest()
-    # The certificate prints since when the organisation certifies so, and the IP consent.
-    since = uow.organisation_methods.get(dossier.organisation_id).changed_at
+    # The certificate prints since when the organisation certifies so (identity's date), and
+    # the IP consent.
     return None, {"document_sha256": digest, "code_checked_at": now,
-                  "certifier_since": since, "ip_use_accepted": command.accept_ip}
+                  "certifier_since": certifier_since, "ip_use_accepted": command.accept_ip}
 
 
 def draft_certificate(db, ports: Ports, actor: Actor, ref: DossierMonth) -> dict:
@@ -356,18 +363,30 @@ def draft_certificate(db, ports: Ports, actor: Actor, ref: DossierMonth) -> dict
     return RenderedPdf.model_validate(rendered).model_dump(mode="json")
 
 
-def attendance_sheet(ports: Ports, actor: Actor, ref: DossierMonth,
+def attendance_sheet(db, ports: Ports, actor: Actor, ref: DossierMonth,
                      entry: AttendanceEntry) -> dict:
     """The month's attendance sheet from the days the organisation gives, on the dossier's
-    own facts (not the caller's); documents renders and stores it: its Document."""
+    own facts (not the caller's); documents renders and stores it: its Document, warned
+    (and the sheet says so) when its total is not the month's certified or entered hours."""
     dossier = _dossier_to_change(ports, actor, ref.dossier_id)
     domain.check_attendance_days([d.day for d in entry.days], ref.month, _session_of(dossier))
+    with db.reading() as uow:
+        presence = _month_presence(uow.certificates.get(dossier.id, ref.month))
     request = AttendanceSheetRequest(
         dossier=_dossier_facts(dossier), organisation_name=dossier.organisation_name,
-        month=ref.month, granularity=entry.granularity, days=entry.days)
+        month=ref.month, granularity=entry.granularity, days=entry.days,
+        month_presence=presence)
     stored = ports.documents.render_attendance_sheet(_who(actor),
                                                      request.model_dump(mode="json"))
     return stored["document"]
+
+
+def _month_presence(certificate: Certificate | None) -> MonthPresence | None:
+    """The presence hours (training and internship) the sheet's total should match."""
+    if certificate is None or not certificate.has_hours:
+        return None
+    return MonthPresence(hours=certificate.training_hours + certificate.internship_hours,
+                         certified=certificate.status in CERTIFIED_STATES)
 
 
 # ---- after certification --------------------------------------------------------------------
@@ -493,22 +512,19 @@ def update_settings(db, ports: Ports, actor: Actor, values: CertificationSetting
 
 # ---- events of other services ---------------------------------------------------------------
 
+def on_funder_bootstrapped(uow, data) -> None:
+    """A new funder is emailed at each certification by default (seed 002), at its first
+    administrator's address until its settings say otherwise."""
+    if uow.settings.get(data.funder_id) is None:
+        uow.settings.add(domain.FunderSettings(
+            data.funder_id, funder_notification_email=data.contact_email))
+
+
 def on_month_unlocked(uow, ports: Ports, data) -> None:
     """The funder unlocked a paid-for month in payments: it reopens here too."""
     certificate = uow.certificates.get(data.dossier_id, data.month)
     if certificate is not None:
         certificate.reopen_after_unlock(data.reason, data.unlocked_by, ports.clock())
-
-
-def on_certifier_status_changed(uow, data) -> None:
-    """The method in force for the organisation (2 once its KBIS and consent letter are
-    checked): method 2 is offered only then."""
-    known = uow.organisation_methods.get(data.organisation_id)
-    if known is None:
-        uow.organisation_methods.add(OrganisationMethod(data.organisation_id, data.funder_id,
-                                                        data.method, data.changed_at))
-    else:
-        known.follow(data.method, data.changed_at)
 
 
 def on_payment_issued(uow, ports: Ports, data) -> None:
@@ -568,6 +584,23 @@ def _organisation(ports: Ports, actor: Actor, organisation_id: str) -> Organisat
         ports.identity.get_organisation(_who(actor), organisation_id))
 
 
+def _profile(ports: Ports, actor: Actor, organisation_id: str) -> OrganisationProfile:
+    """« Votre identité » as identity holds it, with the organisation's readiness: what it
+    lacks to enter hours and for each method. Identity alone judges it; asked each time."""
+    return OrganisationProfile.model_validate(
+        ports.identity.get_organisation_profile(_who(actor), organisation_id))
+
+
+def _ready_for_entry(ports: Ports, actor: Actor, organisation_id: str) -> None:
+    """Online entry of hours waits for the legal representative and the logo (seed 001)."""
+    domain.ensure_ready_for_entry(
+        _profile(ports, actor, organisation_id).certification_method.missing)
+
+
+def _letterhead(profile: OrganisationProfile) -> Organisation:
+    return Organisation.model_validate(profile.model_dump(include=set(Organisation.model_fields)))
+
+
 def _locked_months(ports: Ports, actor: Actor, dossier_id: str) -> set[str]:
     """The dossier's months payments holds locked, as payments lets this actor see them: the
     dossier's beneficiary and employer see the dossier (asked first) but not its locks."""
@@ -585,11 +618,6 @@ def _certified(uow, ref: DossierMonth) -> Certificate:
         raise Conflict("not_awaiting_validation",
                        "Ces heures n'attendent pas de validation.", {"month": ref.month})
     return certificate
-
-
-def _method_of(uow, organisation_id: str) -> int | None:
-    known = uow.organisation_methods.get(organisation_id)
-    return known.method if known else None
 
 
 def _session_of(dossier: Dossier | DossierSummary) -> domain.Session:
@@ -743,7 +771,8 @@ def _certified_event(certificate: Certificate, dossier: Dossier, organisation: O
         certified_by_name=certificate.certified_by_name,
         certified_by_role=certificate.certified_by_role,
         certifier_since=certificate.certifier_since,
-        ip_use_accepted=certificate.ip_use_accepted)
+        ip_use_accepted=certificate.ip_use_accepted,
+        hours_reference=_hours_reference(certificate), action_type=dossier.action_type)
 
 
 def _signer_label(certificate: Certificate) -> str | None:
@@ -791,7 +820,7 @@ def _certificate_facts(certificate: Certificate, dossier: Dossier,
                        organisation: Organisation) -> CertificateFacts:
     """What the draft certificate prints: the same facts the certified event carries."""
     return CertificateFacts(
-        dossier=_dossier_facts(dossier),
+        dossier=_dossier_facts(dossier), action_type=dossier.action_type,
         organisation=OrganisationFacts(
             name=dossier.organisation_name, siret=organisation.siret,
             address=organisation.address,

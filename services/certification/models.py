@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (JSON, Boolean, Column, Index, Integer, MetaData, Numeric, String,
-                        Table, Text, UniqueConstraint, select)
+                        Table, Text, UniqueConstraint, select, true)
 from sqlalchemy.orm import Session, registry
 
 from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
 from services.certification.domain import (Certificate, CertificationCode, CodeRequest,
-                                           FunderSettings, OrganisationMethod)
+                                           FunderSettings)
 
 metadata = MetaData()
 add_kit_tables(metadata)
@@ -77,7 +77,7 @@ funder_settings = Table(
     Column("code_lifetime_minutes", Integer, nullable=False),
     Column("beneficiary_validation", Boolean, nullable=False),
     Column("employer_validation", Boolean, nullable=False),
-    Column("notify_funder", Boolean, nullable=False),
+    Column("notify_funder", Boolean, nullable=False, server_default=true()),
     Column("funder_notification_email", String(320)),
     Column("updated_by", String(64)),
     Column("updated_at", UtcDateTime()),
@@ -107,14 +107,6 @@ code_requests = Table(
     Index("ix_code_requests_user_month", "user_id", "dossier_id", "month", "requested_at"),
 )
 
-organisation_methods = Table(
-    "organisation_methods", metadata,
-    Column("organisation_id", String(64), primary_key=True),
-    Column("funder_id", String(64), nullable=False),
-    Column("method", Integer, nullable=False),
-    Column("changed_at", UtcDateTime(), nullable=False),
-)
-
 mapper_registry = registry()
 
 
@@ -128,7 +120,6 @@ def start_mappers() -> None:
                                      version_id_col=certificates.c.version)
     mapper_registry.map_imperatively(FunderSettings, funder_settings)
     mapper_registry.map_imperatively(CertificationCode, certification_codes)
-    mapper_registry.map_imperatively(OrganisationMethod, organisation_methods)
     mapper_registry.map_imperatively(CodeRequest, code_requests)
 
 
@@ -189,15 +180,6 @@ class CodeRequests(_Repository):
             code_requests.c.month == month, code_requests.c.requested_at > since)))
 
 
-class OrganisationMethods(_Repository):
-    def get(self, organisation_id: str) -> OrganisationMethod | None:
-        return self._session.get(OrganisationMethod, organisation_id)
-
-    def add(self, method: OrganisationMethod) -> None:
-        self._session.add(method)
-
-
 def repositories(session: Session) -> dict[str, object]:
     return {"certificates": Certificates(session), "settings": Settings(session),
-            "codes": Codes(session), "code_requests": CodeRequests(session),
-            "organisation_methods": OrganisationMethods(session)}
+            "codes": Codes(session), "code_requests": CodeRequests(session)}

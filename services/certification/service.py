@@ -135,17 +135,18 @@ class CertificationService(ServiceBase):
     @rpc
     def attendance_sheet(self, actor, dossier_id, month, entry):
         actor, ref = acting(actor), _ref(dossier_id, month)
-        return handlers.attendance_sheet(self.ports, actor, ref, parse(AttendanceEntry, entry))
+        return handlers.attendance_sheet(self.db, self.ports, actor, ref,
+                                         parse(AttendanceEntry, entry))
+
+    @subscribe("identity", "funder_bootstrapped")
+    @idempotent
+    def on_funder_bootstrapped(self, uow, event):
+        handlers.on_funder_bootstrapped(uow, event.data)
 
     @subscribe("payments", "month_unlocked")
     @idempotent
     def on_month_unlocked(self, uow, event):
         handlers.on_month_unlocked(uow, self.ports, event.data)
-
-    @subscribe("identity", "certifier_status_changed")
-    @idempotent
-    def on_certifier_status_changed(self, uow, event):
-        handlers.on_certifier_status_changed(uow, event.data)
 
     @subscribe("payments", "payment_issued")
     @idempotent

@@ -2,7 +2,8 @@
 
 Each takes `db` (servicekit.db.DatabaseAccess, or tests.support.fakes.FakeDatabase), the
 `Ports` it needs, the caller and the parsed request, so it runs the same under Nameko and in a
-unit test. Who may call at all is checked by the entrypoint, before the payload is parsed.
+unit test. Who may call at all is checked before the payload is parsed: by the entrypoint, or
+for an upload (whose right depends on the category) first thing in `upload`.
 The mapping of domain objects to reply and event shapes (contracts) lives here too.
 """
 from __future__ import annotations
@@ -25,8 +26,9 @@ from contracts.events import (CertificateReopenedV1, CertifiedV1, DocumentChecke
                               DocumentRejectedV1, DocumentUploadedV1)
 from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, CertificateVerification,
                             DossierFacts, OrganisationFacts, PartyName, RemittanceAdviceRequest,
-                            RenderedPdf)
+                            RenderedPdf, StoredAttendanceSheet)
 from servicekit.logging import get_logger
+from servicekit.validation import parse
 from services.documents import domain
 from services.documents.domain import Category, Document, pdfs
 
@@ -72,7 +74,8 @@ def _shape(document: Document, viewer: Actor, labels: dict[str, str]) -> Documen
     return DocumentShape(
         **{name: getattr(document, name) for name in _COPIED},
         category_label=labels.get(document.category, document.category),
-        status=status, status_label=status_label, can_modify=owner,
+        status=status, status_label=status_label, superseded=document.superseded,
+        can_modify=owner,
         can_delete=owner and document.status != domain.CHECKED)
 
 
@@ -143,7 +146,8 @@ def facts_from_event(data: CertifiedV1) -> CertificateFacts:
             name=data.organisation_name, siret=data.organisation_siret,
             address=data.organisation_address,
             legal_representative=data.legal_representative),
-        month=data.month, hours=data.hours)
+        month=data.month, hours=data.hours, hours_reference=data.hours_reference,
+        action_type=data.action_type)
 
 
 def _name_of(party) -> PartyName | None:
@@ -200,6 +204,7 @@ def store_certificate(uow, ports: Ports, data: CertifiedV1) -> None:
         document = domain.new_certificate(str(uuid.uuid4()), data, sha256, len(pdf), now)
         uow.documents.add(document)
     document.verification_reference = certification.reference
+    document.hours_reference = data.hours_reference
     log.info("certificate_stored", dossier_id=data.dossier_id, month=data.month,
              sha256=sha256, replaced=replaced)
 
@@ -233,8 +238,12 @@ def create_category(db, ports: Ports, who: Actor, request: NewCategory) -> dict:
     return _category_shape(category, who)
 
 
-def upload(db, ports: Ports, who: Actor, request: NewUpload) -> dict:
-    """Every check runs before anything is stored: a refused upload leaves no row, no file."""
+def upload(db, ports: Ports, who: Actor, payload) -> dict:
+    """Every check runs before anything is stored: a refused upload leaves no row, no file.
+    The right first, judged on the category asked before the rest is read."""
+    domain.check_deposit_right(who, payload.get("category") if isinstance(payload, dict)
+                               else None)
+    request = parse(NewUpload, payload)
     with db.reading() as reading:
         category = _category_of(reading, who.funder_id, request.category)
     domain.check_upload_request(who, category, request)
@@ -375,22 +384,32 @@ def render_certificate_draft(db, ports: Ports, who: Actor, facts: CertificateFac
 
 
 def render_attendance_sheet(db, ports: Ports, who: Actor, sheet: AttendanceSheetRequest) -> dict:
-    """A dossier month's attendance sheet, stored (it replaces the month's previous one)."""
+    """A dossier month's attendance sheet, stored (it replaces the month's previous one);
+    warned when its total is not the month's certified (or entered) presence hours."""
     pdfs.check_may_render(who, sheet.dossier.funder_id, sheet.dossier.organisation_id)
     pdf = ports.renderer.render("attendance_sheet.html", pdfs.attendance_context(sheet))
     reply = _store_generated(db, ports, who, pdf, lambda sha256, now: pdfs.attendance_document(
         str(uuid.uuid4()), sheet, sha256, len(pdf), now))
-    return DocumentContent(document=reply, content_base64=base64.b64encode(pdf).decode(
-        "ascii")).model_dump(mode="json")
+    return StoredAttendanceSheet(
+        document={**reply, "warnings": pdfs.attendance_warnings(sheet)},
+        content_base64=base64.b64encode(pdf).decode("ascii")).model_dump(mode="json")
 
 
-def render_remittance_advice(db, ports: Ports, who: Actor,
-                             advice: RemittanceAdviceRequest) -> dict:
-    """A payment's remittance advice, stored (it replaces the payment's previous one)."""
-    pdfs.check_may_issue_remittance(who, advice.funder_id)
-    pdf = ports.renderer.render("remittance_advice.html", pdfs.remittance_context(advice))
+def render_remittance_advice(db, ports: Ports, who: Actor, advice: RemittanceAdviceRequest,
+                             calling_service: str | None) -> dict:
+    """A recorded payment's remittance advice, asked by payments only, stored (it replaces
+    the payment's previous one); the payer's logo printed when the funder filed one."""
+    pdfs.check_may_issue_remittance(who, advice.funder_id, calling_service)
+    logo = None
+    if advice.payer is not None and advice.payer.logo_document_id is not None:
+        with db.reading() as reading:
+            logo = pdfs.payer_logo(reading.documents.get(advice.payer.logo_document_id),
+                                   advice.funder_id)
+    images = {logo.sha256: ports.files.get(logo.sha256)} if logo else None
+    pdf = ports.renderer.render("remittance_advice.html", pdfs.remittance_context(
+        advice, logo.sha256 if logo else None), images)
     return _store_generated(db, ports, who, pdf, lambda sha256, now: pdfs.remittance_document(
-        str(uuid.uuid4()), advice, sha256, len(pdf), now))
+        str(uuid.uuid4()), advice, who, sha256, len(pdf), now))
 
 
 def verify_certificate(db, reference) -> dict:

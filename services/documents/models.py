@@ -49,6 +49,7 @@ documents = Table(
     Column("reason_code", String(30)),
     Column("reason_text", String(500)),
     Column("verification_reference", String(40)),
+    Column("hours_reference", String(6)),
     Column("superseded_at", UtcDateTime()),
     Column("superseded_reason", String(500)),
     Column("version", Integer, nullable=False),

@@ -7,32 +7,30 @@ from nameko.rpc import rpc
 
 from contracts.common import Actor, Right
 from contracts.common.access import require_funder_staff, require_right
-from contracts.documents import DocumentChange, NewCategory, NewUpload, Rejection, Replacement
+from contracts.documents import DocumentChange, NewCategory, Rejection, Replacement
 from contracts.pdfs import AttendanceSheetRequest, CertificateFacts, RemittanceAdviceRequest
 from servicekit.access import acting
 from servicekit.base import ServiceBase
+from servicekit.caller import CallingService
 from servicekit.db import Database, concurrent_change_is_conflict, utcnow
 from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
 from servicekit.validation import parse
-from services.documents import handlers
+from services.documents import domain, handlers
 from services.documents.adapters import FileStore, PdfRenderer
 from services.documents.models import metadata, repositories, start_mappers
 
 CONCURRENT_CHANGE = ("Ce document vient d'être modifié par quelqu'un d'autre : "
                      "rechargez la page et réessayez.")
 
-MISSING_DOCUMENTS = ("Vous n'avez pas le droit de gérer les documents : demandez-le à "
-                     "l'administrateur de votre organisme.")
-
 
 def _managing_documents(actor: dict) -> Actor:
     """The caller of a change to deposits: an organisation's user needs the documents right.
     Checked before the payload is read: a caller without it is refused whatever they send."""
     who = acting(actor)
-    require_right(who, Right.documents, MISSING_DOCUMENTS)
+    require_right(who, Right.documents, domain.MISSING_DOCUMENTS)
     return who
 
 
@@ -48,6 +46,7 @@ class DocumentsService(ServiceBase):
     files = FileStore()
     relay = OutboxRelay()
     dossiers = RpcClient("dossiers")
+    calling_service = CallingService()
 
     @property
     def ports(self) -> handlers.Ports:
@@ -81,8 +80,7 @@ class DocumentsService(ServiceBase):
     @rpc
     @replayable
     def upload(self, actor, payload):
-        who, request = _managing_documents(actor), parse(NewUpload, payload)
-        return handlers.upload(self.db, self.ports, who, request)
+        return handlers.upload(self.db, self.ports, acting(actor), payload)
 
     @rpc
     def list_documents(self, actor, dossier_id=None, query=None):
@@ -147,7 +145,8 @@ class DocumentsService(ServiceBase):
     def render_remittance_advice(self, actor, request):
         who, advice = acting(actor), parse(RemittanceAdviceRequest, request)
         with _concurrent_change():
-            return handlers.render_remittance_advice(self.db, self.ports, who, advice)
+            return handlers.render_remittance_advice(self.db, self.ports, who, advice,
+                                                     self.calling_service)
 
     @rpc
     def verify_certificate(self, reference):

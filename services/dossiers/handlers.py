@@ -1,4 +1,5 @@
-"""dossiers use cases: beneficiaries and employers, dossiers, their imports.
+"""dossiers use cases: beneficiaries and employers, dossiers, their imports, and what
+certification's events say of each dossier-month (the « Actions en attente »).
 
 Each takes the database (`db`: servicekit.db.DatabaseAccess, or an in-memory fake in tests),
 the ports it needs, the acting Actor and the payload as sent: the access rule is checked
@@ -19,15 +20,17 @@ from pydantic import ValidationError
 from contracts.common import Actor
 from contracts.common.access import require_funder_staff
 from contracts.common.errors import Conflict, InvalidInput, NotFound
-from contracts.dossiers import (Dossier as DossierShape, DossierBatch, DossierChange,
-                                DossierImportError, DossierImportReport, DossierImportRow,
+from contracts.dossiers import (Count as CountShape, Dossier as DossierShape, DossierBatch,
+                                DossierChange, DossierCounts, DossierImportError,
+                                DossierImportReport, DossierImportRow, DossierQuery,
                                 DossierSummary, ImportedDossier, NewDossier, NewParty,
-                                Party as PartyShape, PlannedDay as PlannedDayShape,
-                                SpreadsheetImport)
-from contracts.events import DossierCreatedV1, DossierParty, DossierUpdatedV1
+                                Party as PartyShape, PendingMonth as PendingMonthShape,
+                                PlannedDay as PlannedDayShape, SpreadsheetImport)
+from contracts.events import (CertificateReopenedV1, CertifiedV1, DossierCreatedV1, DossierParty,
+                              DossierUpdatedV1, MonthUnlockedV1)
 from services.dossiers import domain
-from services.dossiers.domain import (Dossier, ImportFacts, Outcome, Party, PartyKind, Problem,
-                                      sheets)
+from services.dossiers.domain import (Dossier, ImportFacts, MonthCertification, Outcome, Party,
+                                      PartyKind, PendingMonth, Problem, sheets)
 from services.dossiers.domain.sheets import SheetRow
 from servicekit.logging import get_logger
 from servicekit.validation import parse
@@ -82,13 +85,14 @@ def create_dossier(db, ports: Ports, actor: Actor, payload: Any) -> dict:
             beneficiary_id=new.beneficiary_id, employer_id=new.employer_id,
             training_title=new.training_title, session_start=new.session_start,
             session_end=new.session_end, commission_date=new.commission_date,
-            created_at=ports.clock())
+            action_type=new.action_type, created_at=ports.clock())
         dossier.replace_forecast(new.forecast)
         # A concurrent twin with the same number may have committed first.
         uow.dossiers.save(dossier, clash=domain.number_taken())
         uow.publish("dossier_created", _created_event(dossier, parties, actor),
                     subject=dossier.id)
-        reply = _dossier_shape(dossier, parties).model_dump(mode="json")
+        reply = _dossier_shape(dossier, parties, _pending(uow, ports, [dossier])).model_dump(
+            mode="json")
         uow.keep_reply(reply)  # a redelivery after commit answers it, not a 409
     log.info("dossier_created", dossier_id=dossier.id, by=actor.user_id)
     return reply
@@ -113,27 +117,89 @@ def update_dossier(db, ports: Ports, actor: Actor, dossier_id: str, payload: Any
         if changed:
             uow.publish("dossier_updated", _updated_event(dossier, parties, changed, actor),
                         subject=dossier.id)
-        reply = _dossier_shape(dossier, parties).model_dump(mode="json")
+        reply = _dossier_shape(dossier, parties, _pending(uow, ports, [dossier])).model_dump(
+            mode="json")
     log.info("dossier_updated", dossier_id=dossier.id, changed=changed, by=actor.user_id,
              fields=sorted(changes))
     return reply
 
 
-def get_dossier(db, actor: Actor, dossier_id: str) -> dict:
+def get_dossier(db, ports: Ports, actor: Actor, dossier_id: str) -> dict:
     with db.reading() as uow:
         dossier = _visible_dossier(uow, actor, dossier_id)
         parties = uow.parties.by_ids({dossier.beneficiary_id, dossier.employer_id})
-        return _dossier_shape(dossier, parties).model_dump(mode="json")
+        return _dossier_shape(dossier, parties, _pending(uow, ports, [dossier])).model_dump(
+            mode="json")
 
 
-def list_dossiers(db, actor: Actor, query: str | None = None, limit: int = 200) -> list[dict]:
+def list_dossiers(db, ports: Ports, actor: Actor, query: str | None = None, limit: int = 200,
+                  filters: dict | None = None) -> list[dict]:
+    """The actor's dossiers, newest first, with their pending months; `filters` (the
+    DossierQuery fields but `q`) narrow them by type of action, status, pending or not."""
+    wanted = parse(DossierQuery, {**(filters or {}), "q": query})
     limit = max(1, min(int(limit), MAX_LIST))
     with db.reading() as uow:
-        found = uow.dossiers.visible(domain.scope_for(actor), query, limit)
+        # Pending months are known once read: with that filter, read all, then cut.
+        found = uow.dossiers.visible(domain.scope_for(actor), wanted.q,
+                                     None if wanted.pending is not None else limit,
+                                     action_type=wanted.action_type, status=wanted.status)
+        pending = _pending(uow, ports, found)
+        if wanted.pending is not None:
+            found = [d for d in found if bool(pending[d.id]) is wanted.pending][:limit]
         parties = uow.parties.by_ids(
             {party_id for d in found for party_id in (d.beneficiary_id, d.employer_id)})
-    return [DossierSummary(**_summary_fields(dossier, parties)).model_dump(mode="json")
-            for dossier in found]
+    return [DossierSummary(**_summary_fields(dossier, parties, pending[dossier.id]))
+            .model_dump(mode="json") for dossier in found]
+
+
+def count_dossiers(db, actor: Actor) -> dict:
+    """The actor's dossiers counted by status and by type of action (a dashboard's
+    diagram, seed 004's « Mes contrats »): the same dossiers as list_dossiers."""
+    scope = domain.scope_for(actor)
+    with db.reading() as uow:
+        by_status = uow.dossiers.counts(scope, "status")
+        by_action_type = uow.dossiers.counts(scope, "action_type")
+    return DossierCounts(
+        total=sum(by_status.values()),
+        by_status=[CountShape(**vars(count)) for count in domain.status_counts(by_status)],
+        by_action_type=[CountShape(**vars(count))
+                        for count in domain.action_type_counts(by_action_type)],
+    ).model_dump(mode="json")
+
+
+def _pending(uow, ports: Ports, found: list[Dossier]) -> dict[str, list[PendingMonth]]:
+    """dossier id -> its session's months up to today that await the organisation."""
+    certified = uow.certifications.certified_months(dossier.id for dossier in found)
+    today = domain.local_today(ports.clock())
+    return {dossier.id: domain.pending_months(dossier.session_start, dossier.session_end,
+                                              today, certified.get(dossier.id, ()))
+            for dossier in found}
+
+
+# --- what certification's events say of each month -------------------------------------------
+
+def on_certified(uow, data: CertifiedV1) -> None:
+    _record_month(uow, data.dossier_id, data.month, True, data.certified_at)
+
+
+def on_certificate_reopened(uow, data: CertificateReopenedV1) -> None:
+    _record_month(uow, data.dossier_id, data.month, False, data.reopened_at)
+
+
+def on_month_unlocked(uow, data: MonthUnlockedV1) -> None:
+    """Payments' unlocking of a paid month reopens it in certification (no
+    certificate_reopened follows): the month awaits the organisation again."""
+    _record_month(uow, data.dossier_id, data.month, False, data.unlocked_at)
+
+
+def _record_month(uow, dossier_id: str, month: str, certified: bool, at: datetime) -> None:
+    known = uow.certifications.get(dossier_id, month)
+    if known is None:
+        uow.certifications.add(MonthCertification(dossier_id, month, certified, at))
+    else:
+        known.record(certified, at)
+    log.info("month_certification_recorded", dossier_id=dossier_id, month=month,
+             certified=certified)
 
 
 def _visible_dossier(uow, actor: Actor, dossier_id: str) -> Dossier:
@@ -330,7 +396,8 @@ class _Importer:
             session_end=row.session_end, forecast=domain.forecast_key(row.forecast),
             employer_id=(self._party_id(PartyKind.employer, row.employer)
                          if "employer" in given else domain.KEEP),
-            commission_date=row.commission_date if "commission_date" in given else domain.KEEP)
+            commission_date=row.commission_date if "commission_date" in given else domain.KEEP,
+            action_type=row.action_type or domain.KEEP)
         decision = domain.import_decision(existing, facts)
         if decision.outcome is Outcome.updated:
             decision.problems = existing.change_problems(facts.as_changes())
@@ -361,7 +428,8 @@ class _Importer:
             organisation_name=line.organisation["name"], beneficiary_id=beneficiary.id,
             employer_id=employer and employer.id, training_title=row.training_title,
             session_start=row.session_start, session_end=row.session_end,
-            commission_date=row.commission_date, created_at=self.now)
+            commission_date=row.commission_date,
+            action_type=row.action_type or domain.DEFAULT_ACTION_TYPE, created_at=self.now)
         dossier.replace_forecast(row.forecast or [])
         return dossier
 
@@ -408,7 +476,8 @@ def _party_shape(party: Party) -> PartyShape:
                       email=party.email)
 
 
-def _summary_fields(dossier: Dossier, parties: dict[str, Party]) -> dict:
+def _summary_fields(dossier: Dossier, parties: dict[str, Party],
+                    pending: list[PendingMonth]) -> dict:
     employer = parties.get(dossier.employer_id) if dossier.employer_id else None
     return dict(
         id=dossier.id, number=dossier.number, funder_id=dossier.funder_id,
@@ -417,15 +486,21 @@ def _summary_fields(dossier: Dossier, parties: dict[str, Party]) -> dict:
         employer=_party_shape(employer) if employer else None,
         training_title=dossier.training_title, session_start=dossier.session_start,
         session_end=dossier.session_end, commission_date=dossier.commission_date,
-        status=dossier.status, status_label=dossier.status_label)
+        status=dossier.status, status_label=dossier.status_label,
+        action_type=dossier.action_type, action_type_label=dossier.action_type_label,
+        pending_actions=[PendingMonthShape(month=month.month, month_label=month.month_label,
+                                           status=month.status, status_label=month.status_label)
+                         for month in pending])
 
 
-def _dossier_shape(dossier: Dossier, parties: dict[str, Party]) -> DossierShape:
+def _dossier_shape(dossier: Dossier, parties: dict[str, Party],
+                   pending: dict[str, list[PendingMonth]]) -> DossierShape:
     """The whole dossier, its calendar included: call it while its unit of work is open."""
     forecast = [PlannedDayShape(day=day.day, training_hours=day.training_hours,
                                 internship_hours=day.internship_hours)
                 for day in sorted(dossier.forecast, key=lambda planned: planned.day)]
-    return DossierShape(**_summary_fields(dossier, parties), forecast=forecast)
+    return DossierShape(**_summary_fields(dossier, parties, pending[dossier.id]),
+                        forecast=forecast)
 
 
 def _event_party(party: Party | None) -> DossierParty | None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from sqlalchemy import (Column, Date, ForeignKey, MetaData, Numeric, String, Table,
+from sqlalchemy import (Boolean, Column, Date, ForeignKey, MetaData, Numeric, String, Table,
                         UniqueConstraint, false, func, or_, select)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, registry, relationship, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from contracts.common.errors import Conflict
-from services.dossiers.domain import Dossier, Party, PlannedDay, Scope
+from services.dossiers.domain import (DEFAULT_ACTION_TYPE, Dossier, MonthCertification, Party,
+                                      PlannedDay, Scope)
 from servicekit.db import like_pattern
 from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
@@ -44,6 +45,7 @@ dossiers = Table(
     Column("session_end", Date, nullable=False),
     Column("commission_date", Date),
     Column("status", String(30), nullable=False),
+    Column("action_type", String(20), nullable=False, server_default=DEFAULT_ACTION_TYPE),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime()),
     UniqueConstraint("funder_id", "number", name="uq_dossiers_funder_number"),
@@ -59,6 +61,16 @@ forecast_days = Table(
     Column("internship_hours", Numeric(6, 2, asdecimal=True), nullable=False),
 )
 
+# What certification's events said of each dossier-month (domain.MonthCertification): the
+# « Actions en attente » are the session's months not certified here.
+month_certifications = Table(
+    "month_certifications", metadata,
+    Column("dossier_id", String(36), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("certified", Boolean, nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+)
+
 mapper_registry = registry()
 
 
@@ -68,6 +80,7 @@ def start_mappers() -> None:
         return
     mapper_registry.map_imperatively(Party, parties)
     mapper_registry.map_imperatively(PlannedDay, forecast_days)
+    mapper_registry.map_imperatively(MonthCertification, month_certifications)
     mapper_registry.map_imperatively(Dossier, dossiers, properties={
         "forecast": relationship(PlannedDay, order_by=forecast_days.c.day,
                                  cascade="all, delete-orphan")})
@@ -131,11 +144,15 @@ class Dossiers:
         return self.session.execute(select(dossiers.c.id).where(
             dossiers.c.funder_id == funder_id, dossiers.c.number == number)).first() is not None
 
-    def visible(self, scope: Scope, search: str | None, limit: int) -> list[Dossier]:
+    def visible(self, scope: Scope, search: str | None, limit: int | None,
+                **filters: str | None) -> list[Dossier]:
         """The scope's dossiers whose number or beneficiary name holds `search` (any case; %
-        and _ taken literally), newest first."""
+        and _ taken literally) and whose columns equal `filters` (action_type, status; None:
+        any), newest first; `limit` None: all of them."""
         statement = (select(Dossier).join(parties, parties.c.id == dossiers.c.beneficiary_id)
-                     .where(*_in_scope(scope))
+                     .where(*_in_scope(scope),
+                            *(dossiers.c[name] == value for name, value in filters.items()
+                              if value is not None))
                      .order_by(dossiers.c.created_at.desc(), dossiers.c.number)
                      .limit(limit))
         pattern = like_pattern(search)
@@ -144,6 +161,12 @@ class Dossiers:
                 func.lower(dossiers.c.number).like(pattern, escape="\\"),
                 func.lower(parties.c.name).like(pattern, escape="\\")))
         return list(self.session.scalars(statement))
+
+    def counts(self, scope: Scope, column: str) -> dict[str, int]:
+        """The scope's dossiers counted by a column's value (status, action_type)."""
+        by = dossiers.c[column]
+        return dict(self.session.execute(
+            select(by, func.count()).where(*_in_scope(scope)).group_by(by)).all())
 
     def by_numbers(self, funder_id: str, numbers: set[str]) -> dict[str, Dossier]:
         """The funder's dossiers with these numbers, their calendars loaded (imports compare
@@ -165,6 +188,30 @@ class Dossiers:
             raise clash from None
 
 
+class MonthCertifications:
+    """What certification's events said of each dossier-month."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, dossier_id: str, month: str) -> MonthCertification | None:
+        return self.session.get(MonthCertification, (dossier_id, month))
+
+    def add(self, known: MonthCertification) -> None:
+        self.session.add(known)
+
+    def certified_months(self, dossier_ids: Iterable[str]) -> dict[str, set[str]]:
+        """dossier id -> its months certified now."""
+        found: dict[str, set[str]] = {}
+        for chunk in _chunks(set(dossier_ids)):
+            for dossier_id, month in self.session.execute(
+                    select(month_certifications.c.dossier_id, month_certifications.c.month)
+                    .where(month_certifications.c.dossier_id.in_(chunk),
+                           month_certifications.c.certified)):
+                found.setdefault(dossier_id, set()).add(month)
+        return found
+
+
 def _in_scope(scope: Scope):
     if scope.nothing:
         return [false()]
@@ -173,4 +220,5 @@ def _in_scope(scope: Scope):
 
 
 def repositories(session: Session) -> dict[str, object]:
-    return {"parties": Parties(session), "dossiers": Dossiers(session)}
+    return {"parties": Parties(session), "dossiers": Dossiers(session),
+            "certifications": MonthCertifications(session)}

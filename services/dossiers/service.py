@@ -1,5 +1,6 @@
-"""dossiers RPC entrypoints: beneficiaries, employers, dossiers, their imports. Each reads
-the caller and calls one use case of handlers.py."""
+"""dossiers RPC entrypoints: beneficiaries, employers, dossiers, their imports, and the
+certification events behind the « Actions en attente ». Each reads the caller (or the event)
+and calls one use case of handlers.py."""
 from __future__ import annotations
 
 from nameko.rpc import rpc
@@ -9,6 +10,7 @@ from services.dossiers.domain import PartyKind
 from servicekit.access import acting
 from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
+from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
@@ -47,11 +49,16 @@ class DossiersService(ServiceBase):
 
     @rpc
     def get_dossier(self, actor, dossier_id):
-        return handlers.get_dossier(self.db, acting(actor), dossier_id)
+        return handlers.get_dossier(self.db, self.ports, acting(actor), dossier_id)
 
     @rpc
-    def list_dossiers(self, actor, query=None, limit=200):
-        return handlers.list_dossiers(self.db, acting(actor), query, limit)
+    def list_dossiers(self, actor, query=None, limit=200, filters=None):
+        return handlers.list_dossiers(self.db, self.ports, acting(actor), query, limit,
+                                      filters)
+
+    @rpc
+    def count_dossiers(self, actor):
+        return handlers.count_dossiers(self.db, acting(actor))
 
     @rpc
     @replayable
@@ -62,3 +69,20 @@ class DossiersService(ServiceBase):
     @replayable
     def import_spreadsheet(self, actor, payload):
         return handlers.import_spreadsheet(self.db, self.ports, acting(actor), payload)
+
+    # ---- what certification says of each month (« Actions en attente ») -------------------
+
+    @subscribe("certification", "certified")
+    @idempotent
+    def on_certified(self, uow, event):
+        handlers.on_certified(uow, event.data)
+
+    @subscribe("certification", "certificate_reopened")
+    @idempotent
+    def on_certificate_reopened(self, uow, event):
+        handlers.on_certificate_reopened(uow, event.data)
+
+    @subscribe("payments", "month_unlocked")
+    @idempotent
+    def on_month_unlocked(self, uow, event):
+        handlers.on_month_unlocked(uow, event.data)

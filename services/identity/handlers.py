@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Callable, Protocol
 from contracts.common import Actor, Role
 from contracts.common.access import require_funder_staff
 from contracts.common.errors import Conflict, InvalidInput, NotFound
-from contracts.events import CertifierStatusChangedV1, DossierParty, OrganisationUpdatedV1
+from contracts.events import CertifierStatusChangedV1, DossierParty, FunderBootstrappedV1, \
+    OrganisationUpdatedV1
 from contracts.identity import (AcceptPrivacyPolicy, ApiToken as ApiTokenShape, AuditEntry,
                                 CertificationMethod, CertifierChoice, ChangeIdentifier,
-                                ChangePassword, Credentials, IssuedApiToken, Me, NewApiToken,
+                                ChangePassword, Credentials, IssuedApiToken, Me, MissingPiece,
+                                NewApiToken,
                                 NewFunder, NewFunderUser, NewOrganisation, NewOrganisationUser,
                                 Organisation as OrganisationShape, OrganisationProfile,
                                 PasswordReset, PasswordResetRequest, Personalise,
@@ -110,20 +112,26 @@ def _status(documents: dict, category: str) -> str:
     return document.status if document else "missing"
 
 
-def _method(organisation: Organisation, documents: dict) -> tuple[int, str]:
-    return domain.certification_method(organisation.certifier_requested,
-                                       _status(documents, "kbis"),
-                                       _status(documents, "consent_letter"))
+def _readiness(uow, organisation: Organisation) -> tuple[domain.Readiness, dict]:
+    """(the organisation's readiness to enter and certify hours, its profile's documents)."""
+    documents = uow.documents.of_organisation(organisation.id)
+    return domain.readiness(organisation.legal_representative, _status(documents, "logo"),
+                            _status(documents, "stamp"), organisation.certifier_requested,
+                            _status(documents, "kbis"),
+                            _status(documents, "consent_letter")), documents
 
 
 def _profile(uow, organisation: Organisation) -> dict:
-    documents = uow.documents.of_organisation(organisation.id)
-    method, reason = _method(organisation, documents)
+    ready, documents = _readiness(uow, organisation)
     fields = {field: getattr(organisation, field) for field in domain.PROFILE_FIELDS}
     return OrganisationProfile(
         id=organisation.id, funder_id=organisation.funder_id, siret=organisation.siret,
         certifier_requested=organisation.certifier_requested,
-        certification_method=CertificationMethod(method=method, reason=reason),
+        certification_method=CertificationMethod(
+            method=ready.method, reason=ready.reason,
+            certifier_since=organisation.certifier_since if ready.method == 2 else None,
+            missing=[MissingPiece(code=code, label=label, needed_for=needed)
+                     for code, label, needed in ready.missing]),
         **{category: _document_shape(documents.get(category))
            for category in domain.PROFILE_CATEGORIES},
         **fields).model_dump(mode="json")
@@ -148,14 +156,23 @@ def _api_token_shape(token: ApiToken, now: datetime) -> dict:
                          active=token.is_active(now)).model_dump(mode="json")
 
 
-def _publish_certifier_status(uow, ports: Ports, organisation: Organisation) -> None:
-    documents = uow.documents.of_organisation(organisation.id)
-    method, _reason = _method(organisation, documents)
+def _follow_readiness(uow, organisation: Organisation, at: datetime,
+                      announce: bool = False) -> None:
+    """A piece of « Votre identité » changed: date method 2 from the change that completes it;
+    an event says so when the method changes, or (`announce`) a piece the event carries
+    (certifier choice, KBIS, consent letter). The caller holds the organisation's row
+    (organisations.locked): two pieces changed at once are judged one after the other, each
+    seeing the other's (two checks judged side by side both saw the other piece unchecked)."""
+    ready, documents = _readiness(uow, organisation)
+    was_electronic = organisation.certifier_since is not None
+    organisation.follow_method(ready.method, at)
+    if not announce and was_electronic == (ready.method == 2):
+        return
     uow.publish("certifier_status_changed", CertifierStatusChangedV1(
         organisation_id=organisation.id, funder_id=organisation.funder_id,
         requested=organisation.certifier_requested, kbis_status=_status(documents, "kbis"),
-        consent_letter_status=_status(documents, "consent_letter"), method=method,
-        changed_at=ports.clock()), subject=organisation.id)
+        consent_letter_status=_status(documents, "consent_letter"), method=ready.method,
+        changed_at=at), subject=organisation.id)
 
 
 # --- emails (always after the commit) ---------------------------------------------------------
@@ -235,8 +252,11 @@ def _own_account(uow, actor: Actor) -> UserAccount:
     return user
 
 
-def _visible_organisation(uow, actor: Actor, organisation_id) -> Organisation:
-    organisation = uow.organisations.get(str(organisation_id))
+def _visible_organisation(uow, actor: Actor, organisation_id,
+                          lock: bool = False) -> Organisation:
+    """`lock`: held until the transaction ends, for a change of its readiness."""
+    find = uow.organisations.locked if lock else uow.organisations.get
+    organisation = find(str(organisation_id))
     if organisation is None or not domain.can_see_organisation(actor, organisation):
         raise domain.organisation_not_found()
     return organisation
@@ -306,6 +326,9 @@ def bootstrap_funder(db, ports: Ports, new: NewFunder) -> dict:
         admin = _add_account(uow, now, identifier=new.admin.identifier, name=new.admin.name,
                              email=str(new.admin.email), password_hash=password_hash,
                              role=Role.funder_admin, funder_id=funder.id, provisional=False)
+        uow.publish("funder_bootstrapped", FunderBootstrappedV1(
+            funder_id=funder.id, name=funder.name, contact_email=admin.email,
+            bootstrapped_at=now), subject=funder.id)
     log.info("funder_bootstrapped", funder_id=funder.id, code=funder.code)
     return {"funder_id": funder.id, "admin": _user_shape(admin).model_dump(mode="json")}
 
@@ -373,8 +396,10 @@ def update_organisation_profile(db, ports: Ports, actor: Actor, organisation_id,
     update = parse(ProfileUpdate, payload)
     now = ports.clock()
     with db.unit_of_work() as uow:
-        organisation = _visible_organisation(uow, actor, organisation_id)
+        organisation = _visible_organisation(uow, actor, organisation_id, lock=True)
         changed = organisation.update_profile(update.model_dump(exclude_unset=True))
+        if "legal_representative" in changed:
+            _follow_readiness(uow, organisation, now)
         if changed:
             uow.audit.add(domain.audit(now, "profile_updated", actor=actor,
                                        target=organisation.id, changed=changed))
@@ -389,41 +414,40 @@ def set_certifier(db, ports: Ports, actor: Actor, organisation_id, payload) -> d
     domain.require_users_right(actor, str(organisation_id))
     choice = parse(CertifierChoice, payload)
     with db.unit_of_work() as uow:
-        organisation = _visible_organisation(uow, actor, organisation_id)
+        organisation = _visible_organisation(uow, actor, organisation_id, lock=True)
         if organisation.certifier_requested != choice.requested:
-            organisation.certifier_requested = choice.requested
-            uow.audit.add(domain.audit(ports.clock(), "certifier_changed", actor=actor,
+            organisation.certifier_requested, now = choice.requested, ports.clock()
+            uow.audit.add(domain.audit(now, "certifier_changed", actor=actor,
                                        target=organisation.id, requested=choice.requested))
-            _publish_certifier_status(uow, ports, organisation)
+            _follow_readiness(uow, organisation, now, announce=True)
         return _profile(uow, organisation)
 
 
 # --- documents of the profile, as the documents service reports them (in the event's uow) -----
 
-def document_uploaded(uow, ports: Ports, data) -> None:
-    _follow_document(uow, ports, data, lambda doc: doc.uploaded(data.document_id,
-                                                                data.uploaded_at),
+def document_uploaded(uow, data) -> None:
+    _follow_document(uow, data, lambda doc: doc.uploaded(data.document_id, data.uploaded_at),
                      "pending", data.uploaded_at)
 
 
-def document_checked(uow, ports: Ports, data) -> None:
-    _follow_document(uow, ports, data, lambda doc: doc.reviewed(
+def document_checked(uow, data) -> None:
+    _follow_document(uow, data, lambda doc: doc.reviewed(
         data.document_id, "checked", data.checked_at), "checked", data.checked_at)
 
 
-def document_rejected(uow, ports: Ports, data) -> None:
-    _follow_document(uow, ports, data, lambda doc: doc.reviewed(
+def document_rejected(uow, data) -> None:
+    _follow_document(uow, data, lambda doc: doc.reviewed(
         data.document_id, "rejected", data.rejected_at, data.reason_text), "rejected",
         data.rejected_at, data.reason_text)
 
 
-def _follow_document(uow, ports: Ports, data, apply, status: str, at: datetime,
+def _follow_document(uow, data, apply, status: str, at: datetime,
                      reason: str | None = None) -> None:
-    """Record an organisation's kbis, consent letter, logo or stamp news; a change of the
-    kbis or consent letter may change the certification method: say so by an event."""
+    """Record an organisation's kbis, consent letter, logo or stamp news: each may change its
+    readiness."""
     if data.category not in domain.PROFILE_CATEGORIES or not data.organisation_id:
         return
-    organisation = uow.organisations.get(data.organisation_id)
+    organisation = uow.organisations.locked(data.organisation_id)
     if organisation is None or organisation.funder_id != data.funder_id:
         log.warning("document_of_unknown_organisation", document_id=data.document_id)
         return
@@ -434,8 +458,8 @@ def _follow_document(uow, ports: Ports, data, apply, status: str, at: datetime,
             reviewed_at=None if status == "pending" else at))
     elif not apply(document):
         return  # the review of a document since replaced
-    if data.category in ("kbis", "consent_letter"):
-        _publish_certifier_status(uow, ports, organisation)
+    _follow_readiness(uow, organisation, at,
+                      announce=data.category in ("kbis", "consent_letter"))
 
 
 # --- beneficiary and employer accounts, created with their first dossier ----------------------

@@ -43,8 +43,10 @@ organisations = Table(
     Column("fax", String(30)),
     Column("declaration_number", String(30)),
     Column("website", String(300)),
+    Column("uai", String(8)),  # optional, beside the SIRET (seed 004)
     Column("certifier_requested", Boolean, nullable=False, default=False,
            server_default="false"),
+    Column("certifier_since", UtcDateTime()),  # since when method 2 is in force
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("funder_id", "siret", name="uq_organisations_funder_siret"),
 )
@@ -192,6 +194,12 @@ class Funders(_Repository):
 class Organisations(_Repository):
     def get(self, organisation_id: str) -> Organisation | None:
         return self.session.get(Organisation, organisation_id)
+
+    def locked(self, organisation_id: str) -> Organisation | None:
+        """The organisation, its row held until the transaction ends: the changes of its
+        readiness (profile, certifier choice, documents' news) wait their turn."""
+        return self.session.get(Organisation, organisation_id, with_for_update=True,
+                                populate_existing=True)
 
     def add(self, organisation: Organisation) -> None:
         self.session.add(organisation)

@@ -80,17 +80,17 @@ class IdentityService(ServiceBase):
     @subscribe("documents", "document_uploaded")
     @idempotent
     def on_document_uploaded(self, uow, event):
-        handlers.document_uploaded(uow, self.ports, event.data)
+        handlers.document_uploaded(uow, event.data)
 
     @subscribe("documents", "document_checked")
     @idempotent
     def on_document_checked(self, uow, event):
-        handlers.document_checked(uow, self.ports, event.data)
+        handlers.document_checked(uow, event.data)
 
     @subscribe("documents", "document_rejected")
     @idempotent
     def on_document_rejected(self, uow, event):
-        handlers.document_rejected(uow, self.ports, event.data)
+        handlers.document_rejected(uow, event.data)
 
     # --- beneficiary and employer accounts, created with their first dossier ----------------
 

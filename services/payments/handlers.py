@@ -24,14 +24,16 @@ from contracts.events import CertifiedV1, CoveredDossier, MonthHours, MonthLocke
 from contracts.payments import (MAX_PAGE, BankDetails, BankDetailsReview, BankDetailsVersion,
                                 CreditNoteMode, CreditNoteModeChoice, CreditNoteOption,
                                 ExportPage, ImportedRow, ImportProblem, MonthLock,
-                                NewBankDetails, NewPayment, Payment, PaymentBatch,
-                                PaymentImportReport, PaymentList, PaymentRow, PaymentSearch,
-                                Reconciliation, Unlock)
-from contracts.pdfs import PartyName, Period, RemittanceAdviceRequest
+                                NewBankDetails, NewPayment, NewPaymentSettings, Payment,
+                                PaymentBatch, PaymentImportReport, PaymentList, PaymentRow,
+                                PaymentSearch, PaymentSettings, Reconciliation, Unlock)
+from contracts.pdfs import AdviceLine, PaidAccount, Payer, Period, RemittanceAdviceRequest
 from servicekit.db import concurrent_change_is_conflict
 from servicekit.logging import get_logger
 from servicekit.validation import parse
-from services.payments.domain import bank, credit_notes, listing, locks, payments
+from services.payments.domain import (advice, bank, credit_notes, listing, locks, paid_hours,
+                                      payments)
+from services.payments.domain import settings as payment_settings
 from services.payments.domain.access import (Scope, ensure_may_ask_about_organisation,
                                              require_organisation, require_payments_right,
                                              scope_for)
@@ -193,7 +195,10 @@ def record_payment(db, ports: Ports, actor: Actor, payload) -> dict:
     problems = payments.check_payment(payment_input, actor.funder_id, dossiers)
     if problems:
         raise payments.invalid_payment(problems)
-    payment = _record(db, ports, actor, payment_input, dossiers, as_reply=True)
+    try:
+        payment = _record(db, ports, actor, payment_input, dossiers, as_reply=True)
+    except paid_hours.HoursRefused as refused:
+        raise refused.as_conflict() from None
     if payment is None:
         raise Conflict("payment_number_taken",
                        f"Le règlement n° {entry.number} est déjà enregistré.")
@@ -296,13 +301,15 @@ def _dossier_facts(ports: Ports, actor: Actor, dossier_ids: set[str]) -> dict:
             dossier_id=dossier.id, number=dossier.number, funder_id=dossier.funder_id,
             organisation_id=dossier.organisation_id,
             organisation_name=dossier.organisation_name,
-            beneficiary_name=dossier.beneficiary.name, training_title=dossier.training_title)
+            beneficiary_name=dossier.beneficiary.name, training_title=dossier.training_title,
+            session_start=dossier.session_start, session_end=dossier.session_end)
     return found
 
 
 def _record(db, ports: Ports, actor: Actor, entry: payments.PaymentInput, dossiers,
             as_reply: bool = False) -> payments.Payment | None:
-    """The payment written in status processing, or None when its number is taken.
+    """The payment written in status processing, or None when its number is taken; HoursRefused
+    when its lines pay hours not certified or beyond what is left to pay (nothing written).
     `as_reply`: it is also the call's reply until issued, stored with it, so that a call
     redelivered after this commit answers the payment, not payment_number_taken."""
     try:
@@ -311,6 +318,7 @@ def _record(db, ports: Ports, actor: Actor, entry: payments.PaymentInput, dossie
                 db.unit_of_work() as uow:
             if uow.payments.by_number(actor.funder_id, entry.number):
                 return None
+            _check_certified(uow, entry)
             version = bank.validated_version(uow.bank_details.versions(entry.organisation_id))
             payment = payments.new_payment(str(uuid.uuid4()), entry, actor.funder_id,
                                            dossiers, version, actor.user_id, ports.clock())
@@ -321,6 +329,17 @@ def _record(db, ports: Ports, actor: Actor, entry: payments.PaymentInput, dossie
         return None
     log.info("payment_recorded", payment_id=payment.id, number=payment.number)
     return payment
+
+
+def _check_certified(uow, entry: payments.PaymentInput) -> None:
+    """Each line paying certified hours pays locked months, within what is left to pay."""
+    paying = {line.dossier_id for line in entry.lines if line.kind == payments.PAYMENT}
+    if not paying:
+        return
+    problems = paid_hours.check_certified(entry.lines, uow.locks.for_payment(paying),
+                                          uow.payments.paid_lines(paying))
+    if problems:
+        raise paid_hours.HoursRefused(problems)
 
 
 def _import_row(db, ports: Ports, actor: Actor, position: int, entry, dossiers,
@@ -334,10 +353,15 @@ def _import_row(db, ports: Ports, actor: Actor, position: int, entry, dossiers,
                            payment_id=existing.id)
     payment_input = _payment_input(entry, numbers)
     problems = payments.check_payment(payment_input, actor.funder_id, dossiers)
+    if not problems:
+        try:
+            payment = _record(db, ports, actor, payment_input, dossiers)
+        except paid_hours.HoursRefused as refused:
+            problems = refused.problems
     if problems:
         return ImportedRow(row=position, number=entry.number, result="error", problems=[
-            ImportProblem(field=p.field, code=p.code, message=p.message) for p in problems])
-    payment = _record(db, ports, actor, payment_input, dossiers)
+            ImportProblem(field=p.field, code=p.code, message=p.message, line=p.line,
+                          details=p.details) for p in problems])
     if payment is None:
         with db.reading() as uow:
             existing = uow.payments.by_number(actor.funder_id, entry.number)
@@ -355,7 +379,8 @@ def _issue(db, ports: Ports, actor: Actor, payment_id: str, raise_errors: bool =
         payment = uow.payments.get(payment_id)
         if payment is None:
             raise payments.payment_not_found()
-        request = _advice_request(payment)
+        request = _advice_request(payment, uow.settings.get(payment.funder_id),
+                                  _paid_version(uow, payment))
     try:
         document = ports.documents.render_remittance_advice(
             _as_caller(actor), request.model_dump(mode="json"))
@@ -403,9 +428,10 @@ def _dossier_key(line, numbers: dict[str, str]) -> str:
 def _payment_input(entry: NewPayment, numbers: dict[str, str]) -> payments.PaymentInput:
     return payments.PaymentInput(
         number=entry.number, payment_date=entry.payment_date,
-        organisation_id=entry.organisation_id, advance=entry.advance,
+        organisation_id=entry.organisation_id,
         lines=tuple(payments.LineInput(_dossier_key(line, numbers), line.hours_paid,
-                                       line.period_start, line.period_end, line.amount)
+                                       line.period_start, line.period_end, line.amount,
+                                       entry.kind_of(line))
                     for line in entry.lines))
 
 
@@ -416,7 +442,7 @@ def _payment_reply(payment: payments.Payment) -> dict:
         advance=payment.advance, amount=payment.amount, status=payment.status,
         lines=[{name: getattr(line, name) for name in (
             "dossier_id", "dossier_number", "beneficiary_name", "beneficiary_first_name",
-            "training_title", "hours_paid", "period_start", "period_end", "amount")}
+            "training_title", "hours_paid", "period_start", "period_end", "amount", "kind")}
             for line in payment.lines],
         bank_details_version=payment.bank_details_version,
         remittance_document_id=payment.remittance_document_id,
@@ -426,23 +452,89 @@ def _payment_reply(payment: payments.Payment) -> dict:
         reconciled_at=payment.reconciled_at).model_dump(mode="json")
 
 
-def _advice_request(payment: payments.Payment) -> RemittanceAdviceRequest:
-    lines = payment.lines
-    dossier_ids = {line.dossier_id for line in lines}
-    periods = sorted({(line.period_start, line.period_end) for line in lines})[:24]
-    first = lines[0]
-    beneficiary = (PartyName(id=first.dossier_id, name=" ".join(
-        part for part in (first.beneficiary_name, first.beneficiary_first_name) if part))
-        if len(dossier_ids) == 1 else None)
+def _paid_version(uow, payment: payments.Payment) -> bank.BankDetailsVersion | None:
+    """The validated version the payment was recorded with (None: there was none)."""
+    if payment.bank_details_version is None:
+        return None
+    return uow.bank_details.get(payment.organisation_id, payment.bank_details_version)
+
+
+def _advice_request(payment: payments.Payment,
+                    settings: payment_settings.PaymentSettings | None,
+                    version: bank.BankDetailsVersion | None) -> RemittanceAdviceRequest:
+    """Everything from the recorded payment: the payer from the funder's settings, the
+    account from the version paid, one line per payment line."""
     return RemittanceAdviceRequest(
-        payment_number=payment.number, payment_date=payment.payment_date,
-        funder_id=payment.funder_id, organisation_id=payment.organisation_id,
-        organisation_name=payment.organisation_name,
-        dossier_id=first.dossier_id if len(dossier_ids) == 1 else None,
-        dossier_numbers=[line.dossier_number for line in lines][:50],
-        beneficiary=beneficiary, periods=[Period(start=s, end=e) for s, e in periods],
-        hours_paid=sum((line.hours_paid for line in lines), _zero()),
+        payment_id=payment.id, payment_number=payment.number,
+        payment_date=payment.payment_date, funder_id=payment.funder_id,
+        organisation_id=payment.organisation_id, organisation_name=payment.organisation_name,
+        payer=settings and Payer(name=settings.payer_name, address=settings.address,
+                                 logo_document_id=settings.logo_document_id),
+        account=version and PaidAccount(
+            holder=advice.account_holder(version, payment.organisation_name),
+            masked_iban=advice.masked_iban(version.iban)),
+        lines=[AdviceLine(
+            dossier_number=line.dossier_number,
+            beneficiary_name=" ".join(part for part in (
+                line.beneficiary_name, line.beneficiary_first_name) if part),
+            period=Period(start=line.period_start, end=line.period_end),
+            hours_paid=line.hours_paid, amount=line.amount) for line in payment.lines],
         amount=payment.amount, advance=payment.advance)
+
+
+# ---- the funder's payment settings ----------------------------------------------------------
+
+def name_the_payer(uow, data) -> None:
+    """A new funder's advices name it as the payer from the start (seed 000), until an
+    administrator gives its address and logo."""
+    if uow.settings.get(data.funder_id) is None:
+        uow.settings.add(payment_settings.PaymentSettings(
+            data.funder_id, data.name, None, None, payment_settings.BOOTSTRAP,
+            data.bootstrapped_at))
+
+
+def get_payment_settings(db, actor: Actor) -> dict:
+    """The payer the funder's remittance advices name (NotFound for a funder bootstrapped
+    before payments named it, until an administrator does)."""
+    require_funder_staff(actor)
+    with db.reading() as uow:
+        settings = uow.settings.get(actor.funder_id)
+    if settings is None:
+        raise NotFound("payment_settings_not_found",
+                       "Les paramètres de paiement du financeur ne sont pas encore renseignés.")
+    return _settings_reply(settings)
+
+
+def set_payment_settings(db, ports: Ports, actor: Actor, payload) -> dict:
+    """A funder administrator names the payer: name, address, and the logo it filed."""
+    payment_settings.require_funder_admin(actor)
+    entry = parse(NewPaymentSettings, payload)
+    if entry.logo_document_id is not None and not payment_settings.logo_is_valid(
+            _document_or_none(ports, actor, entry.logo_document_id)):
+        raise payment_settings.invalid_logo()
+    # Two first settings at once: the second fails on the primary key at commit.
+    with concurrent_change_is_conflict("Les paramètres de paiement viennent d'être modifiés : "
+                                       "rechargez la page et réessayez."), \
+            db.unit_of_work() as uow:
+        settings = uow.settings.get(actor.funder_id)
+        if settings is None:
+            settings = payment_settings.PaymentSettings(
+                actor.funder_id, entry.payer_name, entry.address, entry.logo_document_id,
+                actor.user_id, ports.clock())
+            uow.settings.add(settings)
+        else:
+            settings.change(entry.payer_name, entry.address, entry.logo_document_id,
+                            actor.user_id, ports.clock())
+        reply = _settings_reply(settings)
+    log.info("payment_settings_changed", funder_id=actor.funder_id)
+    return reply
+
+
+def _settings_reply(settings: payment_settings.PaymentSettings) -> dict:
+    return PaymentSettings(
+        funder_id=settings.funder_id, payer_name=settings.payer_name, address=settings.address,
+        logo_document_id=settings.logo_document_id, updated_by=settings.updated_by,
+        updated_at=settings.updated_at).model_dump(mode="json")
 
 
 # ---- the list and its export pages ----------------------------------------------------------
@@ -498,7 +590,10 @@ def _zero() -> Decimal:
 # ---- bank details and credit notes ----------------------------------------------------------
 
 def get_bank_details(db, ports: Ports, actor: Actor, organisation_id) -> dict:
+    """The IBAN is read by funder staff and by the organisation's users with the payments
+    right only (issue 14: not by a user who only enters hours)."""
     funder_id = _organisation(ports, actor, organisation_id)["funder_id"]
+    require_payments_right(actor)
     with db.reading() as uow:
         versions = [v for v in uow.bank_details.versions(organisation_id)
                     if v.funder_id == funder_id]
@@ -581,12 +676,16 @@ def _organisation(ports: Ports, actor: Actor, organisation_id) -> dict:
     return ports.identity.get_organisation(_as_caller(actor), str(organisation_id))
 
 
-def _check_rib(ports: Ports, actor: Actor, document_id: str, organisation_id: str) -> None:
+def _document_or_none(ports: Ports, actor: Actor, document_id: str) -> dict | None:
+    """The document as the caller reads it (None when they may not see it)."""
     try:
-        document = ports.documents.get_document(_as_caller(actor), document_id)
+        return ports.documents.get_document(_as_caller(actor), document_id)
     except NotFound:
-        document = None
-    if not bank.rib_is_valid(document, organisation_id):
+        return None
+
+
+def _check_rib(ports: Ports, actor: Actor, document_id: str, organisation_id: str) -> None:
+    if not bank.rib_is_valid(_document_or_none(ports, actor, document_id), organisation_id):
         raise InvalidInput("rib_document_invalid",
                            "Joignez le RIB déposé dans la rubrique « RIB » des documents.",
                            {"field": "rib_document_id"})

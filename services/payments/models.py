@@ -17,7 +17,10 @@ from services.payments.domain.bank import BankDetailsVersion
 from services.payments.domain.credit_notes import CreditNoteChoice
 from services.payments.domain.listing import month_of
 from services.payments.domain.locks import MonthLock
-from services.payments.domain.payments import PROCESSING, Payment, PaymentLine
+from services.payments.domain.paid_hours import PaidLine
+from services.payments.domain.payments import ADVANCE, PAYMENT, PROCESSING, Payment, \
+    PaymentLine, months_between
+from services.payments.domain.settings import PaymentSettings
 
 metadata = MetaData()
 add_kit_tables(metadata)
@@ -80,6 +83,7 @@ payment_lines = Table(
     Column("period_start", Date(), nullable=False),
     Column("period_end", Date(), nullable=False),
     Column("amount", Numeric(12, 2, asdecimal=True), nullable=False),
+    Column("kind", String(10), nullable=False, server_default="payment"),
     Index("ix_payment_lines_dossier", "dossier_number"),
 )
 
@@ -113,6 +117,16 @@ credit_note_choices = Table(
     Index("ix_credit_note_choices_organisation", "organisation_id", "chosen_at"),
 )
 
+payment_settings = Table(
+    "payment_settings", metadata,
+    Column("funder_id", String(64), primary_key=True),
+    Column("payer_name", String(300), nullable=False),
+    Column("address", String(500), nullable=True),
+    Column("logo_document_id", String(64), nullable=True),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 mapper_registry = registry()
 
 
@@ -127,6 +141,7 @@ def start_mappers() -> None:
                               cascade="all, delete-orphan", lazy="selectin")})
     mapper_registry.map_imperatively(BankDetailsVersion, bank_details)
     mapper_registry.map_imperatively(CreditNoteChoice, credit_note_choices)
+    mapper_registry.map_imperatively(PaymentSettings, payment_settings)
 
 
 # ---- repositories -------------------------------------------------------------------------
@@ -142,6 +157,13 @@ class MonthLocks:
         return list(self._session.scalars(select(MonthLock).where(
             MonthLock.dossier_id == dossier_id).order_by(MonthLock.month)))
 
+    def for_payment(self, dossier_ids: set[str]) -> list[MonthLock]:
+        """The dossiers' locks, held until commit: two payments on the same dossier's months
+        check what is left to pay one after the other."""
+        return list(self._session.scalars(select(MonthLock).where(
+            MonthLock.dossier_id.in_(sorted(dossier_ids))).order_by(
+            MonthLock.dossier_id, MonthLock.month).with_for_update()))
+
     def add(self, lock: MonthLock) -> None:
         # A concurrent lock of the same month fails on the primary key at commit.
         self._session.add(lock)
@@ -149,7 +171,8 @@ class MonthLocks:
 
 ROW_COLUMNS = (
     payments.c.id.label("payment_id"), payments.c.number.label("payment_number"),
-    payments.c.payment_date, payments.c.advance, payments.c.organisation_id,
+    payments.c.payment_date, (payment_lines.c.kind == ADVANCE).label("advance"),
+    payments.c.organisation_id,
     payment_lines.c.dossier_id, payment_lines.c.dossier_number,
     payment_lines.c.beneficiary_name, payment_lines.c.beneficiary_first_name,
     payment_lines.c.training_title, payment_lines.c.hours_paid, payment_lines.c.period_start,
@@ -192,6 +215,17 @@ class Payments:
     def by_number(self, funder_id: str, number: str) -> Payment | None:
         return self._session.scalars(select(Payment).where(
             Payment.funder_id == funder_id, Payment.number == number)).first()
+
+    def paid_lines(self, dossier_ids: set[str]) -> list[PaidLine]:
+        """The dossiers' lines paying certified hours, in the order they were recorded."""
+        found = self._session.execute(select(
+            payment_lines.c.dossier_id, payment_lines.c.period_start,
+            payment_lines.c.period_end, payment_lines.c.hours_paid).select_from(_joined()).where(
+            payment_lines.c.dossier_id.in_(sorted(dossier_ids)),
+            payment_lines.c.kind == PAYMENT).order_by(
+            payments.c.recorded_at, payments.c.id, payment_lines.c.position))
+        return [PaidLine(row.dossier_id, tuple(months_between(row.period_start, row.period_end)),
+                         row.hours_paid) for row in found]
 
     def add(self, payment: Payment) -> None:
         # Written now: a number taken concurrently fails here, before the call's reply is kept.
@@ -274,6 +308,18 @@ class CreditNoteChoices:
         self._session.add(choice)
 
 
+class PaymentSettingsRepository:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def get(self, funder_id: str) -> PaymentSettings | None:
+        return self._session.get(PaymentSettings, funder_id)
+
+    def add(self, settings: PaymentSettings) -> None:
+        self._session.add(settings)
+
+
 def repositories(session: Session) -> dict[str, object]:
     return {"locks": MonthLocks(session), "payments": Payments(session),
-            "bank_details": BankDetails(session), "credit_notes": CreditNoteChoices(session)}
+            "bank_details": BankDetails(session), "credit_notes": CreditNoteChoices(session),
+            "settings": PaymentSettingsRepository(session)}

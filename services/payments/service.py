@@ -55,6 +55,11 @@ class PaymentsService(ServiceBase):
     def on_certificate_reopened(self, uow, event):
         handlers.release_reopened_month(uow, event.data)
 
+    @subscribe("identity", "funder_bootstrapped")
+    @idempotent
+    def on_funder_bootstrapped(self, uow, event):
+        handlers.name_the_payer(uow, event.data)
+
     @subscribe("certification", "hours_transmitted")
     @idempotent
     def on_hours_transmitted(self, uow, event):
@@ -92,6 +97,15 @@ class PaymentsService(ServiceBase):
     @rpc
     def export_rows(self, actor, query=None, after=None, limit=1000):
         return handlers.export_page(self.db, acting(actor), query, after, limit)
+
+    # ---- the funder's payment settings -------------------------------------------------------
+    @rpc
+    def get_payment_settings(self, actor):
+        return handlers.get_payment_settings(self.db, acting(actor))
+
+    @rpc
+    def set_payment_settings(self, actor, payload):
+        return handlers.set_payment_settings(self.db, self.ports, acting(actor), payload)
 
     # ---- bank details and credit notes ----------------------------------------------------------
     @rpc

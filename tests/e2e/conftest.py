@@ -62,6 +62,7 @@ def funder_admin(stack):
 def dossier(stack, smtp_server, funder_admin):
     suffix = uuid.uuid4().hex[:6]
     organisation, organisation_client = new_organisation(stack, smtp_server, funder_admin)
+    letterhead_ready(organisation_client, organisation["id"])  # before any entry of hours
     beneficiary = funder_admin.post("/beneficiaries", json={
         "name": "DUBOIS Michelle", "email": f"michelle-{suffix}@beneficiary.example.org"})
     employer = funder_admin.post("/employers", json={

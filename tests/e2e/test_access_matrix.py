@@ -27,7 +27,8 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from tests.support.gateway import bootstrap_funder, first_login, month_shift, new_organisation
+from tests.support.gateway import (bootstrap_funder, certify_by_event, first_login,
+                                   letterhead_ready, month_shift, new_organisation)
 from tools.client import Client, provisional_password
 
 pytestmark = pytest.mark.e2e
@@ -96,6 +97,7 @@ expect("post", "/beneficiaries",                   "201  201  201  403  403  403
 expect("post", "/employers",                       "201  201  201  403  403  403  403  401  403  403  403")
 expect("post", "/dossiers",                        "201  201  422  403  403  403  403  401  403  403  403")
 expect("get", "/dossiers",                         "200  200  200  200  200  200  200  401  200  200  200")
+expect("get", "/dossiers/counts",                  "200  200  200  200  200  200  200  401  200  200  200")
 expect("get", D,                                   "200  200  404  200  404  404  404  401  200  200  404")
 expect("patch", D,                                 "200  200  404  403  403  403  403  401  403  403  403")
 expect("post", "/dossiers/import",                 "403  403  403  403  200  403  200  401  403  403  403")
@@ -119,7 +121,8 @@ expect("get", "/certificates/template",            "403  403  403  403  200  403
 expect("post", "/certificates/import",             "403  403  403  403  200  403  200  401  403  403  403")
 expect("get", "/certification-settings",           "200  200  200  403  403  403  403  401  403  403  403")
 expect("put", "/certification-settings",           "200  403  200  403  403  403  403  401  403  403  403")
-expect("post", "/remittance-advices",              "422  422  422  403  403  403  403  401  403  403  403")
+expect("get", "/payment-settings",                 "200  200  200  403  403  403  403  401  403  403  403")
+expect("put", "/payment-settings",                 "200  403  200  403  403  403  403  401  403  403  403")
 P = "/payments/{payment_id}"
 expect("post", M + "/payment-lock/unlock",         "404  404  404  403  403  403  403  401  403  403  403")
 expect("post", "/payments",                        "201  201  422  403  403  403  403  401  403  403  403")
@@ -251,8 +254,9 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
         ("post", M + "/contest"): {"json": {"reason": "Matrice"}},
         ("get", "/certificates/template"): {"params": {"month": today.strftime("%Y-%m")}},
         ("post", "/certificates/import"): {"files": {"file": ("heures.xlsx", world["xlsx"])}},
-        ("put", "/certification-settings"): {"json": {"entry_mode": "month"}},
-        ("post", "/remittance-advices"): {"json": {}},
+        ("put", "/certification-settings"): {"json": {"entry_mode": "month",
+                                                      "notify_funder": False}},
+        ("put", "/payment-settings"): {"json": {"payer_name": "Transitions Pro Matrice"}},
         ("post", M + "/payment-lock/unlock"): {"json": {"reason": "Matrice"}},
         ("post", "/payments"): {"json": _payment(world, role)},
         ("post", "/payments/import"): {"json": {"payments": [_payment(world, role)]}},
@@ -298,8 +302,10 @@ def world(stack, smtp_server):
     funder = bootstrap_funder(stack)
     organisation, org_admin = new_organisation(stack, smtp_server, funder,
                                                name="Centre Horizon Matrice")
+    letterhead_ready(org_admin, organisation["id"])  # before any entry of hours
     other_org, other_admin = new_organisation(stack, smtp_server, funder,
                                               siret="55208131766522")
+    letterhead_ready(other_admin, other_org["id"])  # its hours import is judged on access
     today = date.today()
     suffix = uuid.uuid4().hex[:6]
     beneficiary = funder.post("/beneficiaries", json={
@@ -337,6 +343,12 @@ def world(stack, smtp_server):
     bank = org_admin.post(f"/organisations/{organisation['id']}/bank-details",
                           json=_bank_details(rib.json()["document_id"]))
     assert bank.status_code == 201, bank.text
+    settings = funder.put("/payment-settings", json={"payer_name": "Transitions Pro Matrice"})
+    assert settings.status_code == 200, settings.text
+    # Payments pay certified hours: the month they pay is locked for payment first.
+    certify_by_event(stack, {"id": dossier["id"], "organisation": org_admin,
+                             "beneficiary_email": beneficiary.json()["email"]},
+                     month_shift(today, -2).strftime("%Y-%m"), "140")
     paid = funder.post("/payments", json=_payment({
         "organisation_id": organisation["id"], "dossier_id": dossier["id"]}, "world"))
     assert paid.status_code == 201, paid.text

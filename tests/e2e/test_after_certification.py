@@ -12,21 +12,31 @@ import pytest
 from tests.support.gateway import (DEFAULTS, bootstrap_funder, enter_month, first_login,
                                    letterhead_ready, month_shift, new_organisation, sign_month)
 from tools.client import wait_for_email
+from tools.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def world(stack, smtp_server):
-    """A funder asking for both validations and emailed at certification; an organisation
-    with its letterhead; a dossier with a beneficiary and an employer (real accounts), and
-    another beneficiary's dossier."""
+    """A funder asking for both validations and emailed at certification (by default); an
+    organisation with its letterhead; a dossier with a beneficiary and an employer (real
+    accounts), and another beneficiary's dossier."""
     funder = bootstrap_funder(stack)
     suffix = uuid.uuid4().hex[:6]
-    funder_email = f"suivi-{suffix}@funder.example.org"
+    # Emailed by default (seed 002), at its administrator's address: nothing to set.
+    funder_email = f"{funder.identifier}@funder.example.org"
+
+    def with_address():
+        settings = funder.get("/certification-settings").json()
+        return settings if settings["funder_notification_email"] else None
+
+    defaults = wait_until(with_address)  # once certification has seen the funder bootstrapped
+    assert (defaults["notify_funder"], defaults["funder_notification_email"]) == (
+        True, funder_email)
     saved = funder.put("/certification-settings", json={
-        **DEFAULTS, "beneficiary_validation": True, "employer_validation": True,
-        "notify_funder": True, "funder_notification_email": funder_email})
+        **{k: v for k, v in defaults.items() if k in DEFAULTS or k == "funder_notification_email"},
+        "beneficiary_validation": True, "employer_validation": True})
     assert saved.status_code == 200, saved.text
     organisation, org = new_organisation(stack, smtp_server, funder)
     letterhead_ready(org, organisation["id"])

@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 
 from contracts.envelope import new_envelope
 from contracts.events import CoveredDossier, PaymentIssuedV1
-from tests.support.gateway import (DEFAULTS, enter_month, first_login, month_shift,
-                                   new_organisation, sign_month)
+from tests.support.gateway import (DEFAULTS, certifier_ready, enter_month, first_login,
+                                   month_shift, sign_month)
 from tools.client import wait_for_email
 from tools.waiting import wait_until as eventually
 
@@ -32,7 +32,8 @@ def settings(world, **values):
 def test_settings_defaults_then_changed_by_the_funder_admin(world):
     current = world["funder"].get("/certification-settings")
     assert current.status_code == 200, current.text
-    assert {k: current.json()[k] for k in DEFAULTS} == DEFAULTS
+    # Seed 002: the funder is emailed at certification unless it turns that off.
+    assert {k: current.json()[k] for k in DEFAULTS} == {**DEFAULTS, "notify_funder": True}
     assert world["org"].get("/certification-settings").status_code == 403
     refused = world["funder"].put("/certification-settings", json={"code_lifetime_minutes": 60})
     assert refused.status_code == 422
@@ -195,34 +196,13 @@ def test_a_payment_closes_its_months_but_not_an_advance(stack, world):
     closed = eventually(lambda: (lambda c: c["status"] == "closed_by_payment" and c)(
         org.get(f"{world['base']}/{first}").json()))
     assert closed["status_label"] == ("La saisie n'est plus disponible car des règlements "
-                                      "ont été faits dans la période")
+                                      "ont été effectués")
     refused = org.put(f"{world['base']}/{first}/hours", json={
         "training_hours": "1", "internship_hours": "0", "absence_hours": "0"})
     assert refused.status_code == 409 and refused.json()["code"] == "month_closed_by_payment"
     # The advance closed nothing: this month still takes hours.
     assert org.put(f"{world['base']}/{month}/hours", json={
         "training_hours": "7", "internship_hours": "0", "absence_hours": "0"}).status_code == 200
-
-
-def test_method_1_refused_while_the_identity_is_incomplete(stack, smtp_server, world):
-    organisation, org = new_organisation(stack, smtp_server, world["funder"],
-                                         siret="55208131766522", name="Organisme Incomplet")
-    beneficiary = world["funder"].post("/beneficiaries", json={
-        "name": "MARTIN Paul", "email": f"paul-{uuid.uuid4().hex[:6]}@beneficiary.example.org"})
-    today = date.today()
-    dossier = world["funder"].post("/dossiers", json={
-        "number": f"INC{uuid.uuid4().hex[:6]}", "organisation_id": organisation["id"],
-        "beneficiary_id": beneficiary.json()["id"], "training_title": "CAP Boulanger",
-        "session_start": month_shift(today, -2).isoformat(),
-        "session_end": month_shift(today, 2).isoformat()}).json()
-    month = month_shift(today, -1).strftime("%Y-%m")
-    url = f"/dossiers/{dossier['id']}/certificates/{month}"
-    enter_month(org, url, "70")
-    sign_month(org, dossier["id"], month)
-    refused = org.post(f"{url}/certify", json={"attest": True})
-    assert refused.status_code == 409 and refused.json()["code"] == "identity_incomplete"
-    assert "représentant légal" in refused.json()["detail"]
-    assert org.get(url).json()["status"] == "hours_entered"
 
 
 def test_two_certifications_at_once_only_one_wins(world):
@@ -245,11 +225,6 @@ def test_two_certifications_at_once_only_one_wins(world):
     assert loser["code"] in {"concurrent_change", "certificate_already_certified"}
 
 
-def _pdf() -> bytes:
-    from weasyprint import HTML
-    return HTML(string="<p>Extrait KBIS</p>").write_pdf()
-
-
 def test_method_2_with_the_code_read_from_the_mailbox(stack, smtp_server, world):
     org, funder = world["org"], world["funder"]
     organisation_id = world["organisation_id"]
@@ -259,22 +234,11 @@ def test_method_2_with_the_code_read_from_the_mailbox(stack, smtp_server, world)
     enter_month(org, url, "100")
     before = org.post(f"{url}/certification-code", json=ask)
     assert before.status_code == 409
-    assert before.json()["code"] == "electronic_certification_unavailable"
+    assert before.json()["code"] == "stamp_missing"
 
-    # "Je suis certificateur": KBIS and consent letter deposited, then checked by the funder.
-    assert org.put(f"/organisations/{organisation_id}/certifier",
-                   json={"requested": True}).status_code == 200
-    for category in ("kbis", "consent_letter"):
-        deposited = org.post("/documents", data={"category": category},
-                             files={"file": (f"{category}.pdf", _pdf(), "application/pdf")})
-        assert deposited.status_code == 201, deposited.text
-        checked = funder.post(f"/documents/{deposited.json()['document_id']}/check")
-        assert checked.status_code == 200, checked.text
-
-    def code_sent():
-        response = org.post(f"{url}/certification-code", json=ask)
-        return response.status_code == 202 and response.json()
-    sent = eventually(code_sent)
+    # The stamp, "Je suis certificateur", KBIS and consent letter checked by the funder.
+    certifier_ready(org, funder, organisation_id)
+    sent = org.post(f"{url}/certification-code", json=ask).json()
     assert (sent["code_length"], sent["lifetime_minutes"]) == (4, 15)
     no_ip = org.post(f"{url}/certification-code", json={**ask, "accept_ip": False})
     assert no_ip.status_code == 422 and no_ip.json()["code"] == "ip_consent_required"

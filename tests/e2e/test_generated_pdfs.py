@@ -1,23 +1,31 @@
-"""Attendance sheet and remittance advice through the gateway: rendered, stored, readable back,
-and only by whom may ask for them."""
+"""The attendance sheet through the gateway: rendered, stored, readable back, and only by whom
+may ask for it (the remittance advice: test_remittance_advice.py)."""
 from __future__ import annotations
 
+import calendar
 import io
 from datetime import date, timedelta
 
 import pytest
 from pypdf import PdfReader
 
-from tests.support.gateway import month_shift
+from tests.support.gateway import certified_month, month_shift
 
 pytestmark = pytest.mark.e2e
 
 
-def pdf_text(client, document_id: str) -> str:
+def pdf_pages(client, document_id: str) -> list[str]:
     response = client.get(f"/documents/{document_id}/content")
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("application/pdf")
-    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    return [plain(page.extract_text()) for page in PdfReader(io.BytesIO(response.content)).pages]
+
+
+def pdf_text(client, document_id: str) -> str:
+    return " ".join(pdf_pages(client, document_id))
+
+
+def plain(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
 
 
@@ -48,26 +56,31 @@ def test_attendance_sheet_is_built_on_the_dossiers_own_facts(funder_admin, dossi
         {"day": month_day.isoformat(), "hours": "7"}]}).status_code == 403
 
 
-def test_remittance_advice_is_issued_by_the_funder_and_read_by_the_organisation(
-        funder_admin, dossier):
-    facts = funder_admin.get(f"/dossiers/{dossier['id']}").json()
-    request = {
-        "payment_number": "107", "payment_date": "2019-08-23",
-        "funder_id": facts["funder_id"], "organisation_id": facts["organisation_id"],
-        "organisation_name": facts["organisation_name"], "dossier_id": facts["id"],
-        "dossier_numbers": [facts["number"]],
-        "beneficiary": {"id": facts["beneficiary"]["id"], "name": facts["beneficiary"]["name"]},
-        "periods": [{"start": "2019-07-01", "end": "2019-07-31"}],
-        "hours_paid": "147,00", "amount": "10503.34", "advance": False,
-    }
-    org = dossier["organisation"]
-    assert org.post("/remittance-advices", json=request).status_code == 403
+def test_a_long_sheet_is_paged_with_whole_days_and_says_its_total_differs(world):
+    first, url = certified_month(world, 2)  # 70 h certified
+    days = [{"day": first.replace(day=day).isoformat(), "morning": "3,5", "afternoon": "3,5"}
+            for day in range(1, calendar.monthrange(first.year, first.month)[1] + 1)]
+    created = world["org"].post(f"{url}/attendance-sheet",
+                                json={"granularity": "half_day", "days": days})
+    assert created.status_code == 201, created.text
+    total = f"{7 * len(days)},00 h"
+    differs = (f"Le total de cette fiche de présence ({total}) diffère des heures de présence "
+               f"certifiées pour le mois (70,00 h).")
+    [warning] = created.json()["warnings"]
+    assert (warning["code"], plain(warning["message"])) == ("attendance_total_differs", differs)
 
-    issued = funder_admin.post("/remittance-advices", json=request)
-    assert issued.status_code == 201, issued.text
-    advice = issued.json()
-    assert advice["category"] == "remittance_advice"
-    text = pdf_text(org, advice["id"])
-    assert "AVIS DE VIREMENT n° 107 du 23/08/2019" in text
-    assert f"Dossier {facts['number']} (période du 01/07/2019 au 31/07/2019)" in text
-    assert "10 503,34 €" in text
+    pages = pdf_pages(world["org"], created.json()["id"])
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, start=1):
+        assert "Jour Demi- journée Heures Signature du stagiaire" in text  # the header
+        assert text.endswith(f"page {number} / {len(pages)}")
+        whole = text.count(f"/{first:%m/%Y} Matin 3,50 h Après-midi 3,50 h")
+        assert text.count("Matin") == text.count("Après-midi") == whole  # no day split
+    assert sum(text.count("Matin") for text in pages) == len(days)
+    assert [text.count("Total") for text in pages] == [0] * (len(pages) - 1) + [1]
+    assert f"Total {total} {differs}" in pages[-1]
+
+    matching = world["org"].post(f"{url}/attendance-sheet", json={
+        "granularity": "half_day", "days": days[:10]})
+    assert matching.status_code == 201 and matching.json()["warnings"] == []
+    assert "diffère" not in pdf_text(world["org"], matching.json()["id"])

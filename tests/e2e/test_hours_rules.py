@@ -1,24 +1,16 @@
 """Hours that make sense, through the gateway: PUT replaces the whole month and requires its
 values, PATCH changes only those sent, a month outside the session or an impossible month is
-a 422 with a stable code, and the README's example month runs on the demo data."""
+a 422 with a stable code (the README's example month runs on the demo data:
+test_readme_core_flow.py)."""
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from tests.support.gateway import month_shift
-from tools import demo
-from tools.client import Client
 
 pytestmark = pytest.mark.e2e
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
 
 def test_put_requires_every_total_and_patch_changes_only_those_sent(dossier):
     org = dossier["organisation"]
@@ -65,20 +57,3 @@ def test_an_impossible_month_is_a_422(dossier, month):
                    org.patch(f"{url}/hours", json=hours)):
         assert answer.status_code == 422, answer.text
         assert answer.json()["code"] == "invalid_path"
-
-
-def test_the_readme_example_month_takes_hours_on_the_demo_data(stack, smtp_server):
-    def bootstrap(funder=None) -> bool:
-        return demo.bootstrap_funder(stack.env["JALON_AMQP_URI"], funder)
-
-    data = demo.load(stack.base_url, bootstrap, smtp_server.emails, date.today())
-    readme = README.read_text()
-    month_line = re.search(r"^MONTH=.*$", readme, re.MULTILINE).group(0)
-    month = subprocess.run(["bash", "-c", f"{month_line}\necho $MONTH"], check=True,
-                           capture_output=True, text=True).stdout.strip()
-    assert month == data.month
-    body = re.search(r"certificates/\$MONTH/hours.*?-d '(\{.*?\})'", readme, re.DOTALL)
-    org = Client(stack.base_url).login(demo.ORGANISATION_USER.identifier, demo.PASSWORD)
-    entered = org.put(f"/dossiers/{data.dossier_id}/certificates/{month}/hours",
-                      json=json.loads(body.group(1)))
-    assert entered.status_code == 200, entered.text

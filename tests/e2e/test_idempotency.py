@@ -11,7 +11,8 @@ from sqlalchemy import create_engine, func, select
 from servicekit.db import driver_url
 from contracts.common.formatting import month_fr
 from services.certification.models import metadata as certification_tables
-from tests.support.gateway import enter_month, month_shift, payment, sign_month
+from tests.support.gateway import (certify_by_event, enter_month, month_shift, payment,
+                                   sign_month)
 from tools.waiting import wait_until as eventually
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +60,8 @@ def test_certify_twice_with_one_key_answers_the_same_and_certifies_once(stack, s
     assert other_key.status_code == 409  # a new request is judged by the rules
 
 
-def test_record_a_payment_twice_with_one_key_records_one(funder_admin, dossier):
+def test_record_a_payment_twice_with_one_key_records_one(stack, funder_admin, dossier):
+    certify_by_event(stack, dossier, month_shift(date.today(), -2).strftime("%Y-%m"), "140")
     number = f"IK-{uuid.uuid4().hex[:6]}"
     body = payment(number, dossier, "2019-10-01", "100,00")
     key = {"Idempotency-Key": str(uuid.uuid4())}

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.support.gateway import PASSWORD, bootstrap_funder, first_login, new_organisation
+from tests.support.gateway import (PASSWORD, bootstrap_funder, deposit, first_login,
+                                   letterhead_ready, new_organisation)
 from tools.client import Client, link_token, provisional_password, wait_for_email
 from tools.waiting import wait_until as eventually
 
@@ -255,9 +256,17 @@ def test_certifier_profile_follows_the_funders_checks(stack, smtp_server):
     assert kbis_checked["certification_method"]["method"] == 1  # the letter is not checked yet
     assert funder_admin.post(f"/documents/{deposited['consent_letter']}/check"
                              ).status_code == 200
+    waiting = eventually(lambda: (lambda p: p["consent_letter"]["status"] == "checked" and p)(
+        client.get(profile_path).json()))["certification_method"]
+    # Method 2 also waits for the letterhead and the stamp (seeds 001, 002), named.
+    assert (waiting["method"], [p["code"] for p in waiting["missing"]]) == (
+        1, ["legal_representative_missing", "logo_missing", "stamp_missing"])
+    letterhead_ready(client, organisation["id"])
+    deposit(client, "stamp")
     in_force = eventually(lambda: client.get(profile_path).json()["certification_method"]
                           ["method"] == 2 and client.get(profile_path).json())
     assert in_force["certification_method"]["reason"]
+    assert in_force["certification_method"]["certifier_since"]
 
 
 def test_audit_trail_for_funder_staff_without_secrets(stack, smtp_server):

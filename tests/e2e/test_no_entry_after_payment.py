@@ -10,27 +10,12 @@ from datetime import date
 
 import pytest
 
-from tests.support.gateway import enter_month, month_shift, sign_month
+from tests.support.gateway import certified_month
 from tools.waiting import wait_until as eventually
 
 pytestmark = pytest.mark.e2e
-# Seed 001's status, its agreement corrected ("ont été fait" in the seed).
-CLOSED_LABEL = ("La saisie n'est plus disponible car des règlements ont été faits "
-                "dans la période")
-
-
-def certified_month(world, months_ago: int) -> tuple[date, str]:
-    """A month of the session entered, signed (method 1) and certified by the organisation:
-    its first day and its URL."""
-    first = month_shift(date.today(), -months_ago)
-    month = first.strftime("%Y-%m")
-    url = f"{world['base']}/{month}"
-    enter_month(world["org"], url, "70")
-    sign_month(world["org"], world["dossier_id"], month)
-    certified = world["org"].post(f"{url}/certify", json={"attest": True})
-    assert certified.status_code == 200, certified.text
-    assert certified.json()["status"] == "certified"
-    return first, url
+# Seed 001's status, as issue 13 words it (the seed: "ont été fait dans la période").
+CLOSED_LABEL = "La saisie n'est plus disponible car des règlements ont été effectués"
 
 
 def record_payment(world, first: date, advance: bool) -> dict:

@@ -5,27 +5,24 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from nameko.standalone.events import event_dispatcher
 from openpyxl import load_workbook
 
-from contracts.envelope import new_envelope
-from contracts.events import CertifiedV1, MonthHours, Party
-
-from tests.support.gateway import month_shift, payment
-from tools.waiting import wait_until as eventually
+from tests.support.gateway import certify_by_event, month_shift, payment
 
 pytestmark = pytest.mark.e2e
 IBAN = "FR76 1382 5002 0008 0146 3722 518"
 
 
 @pytest.fixture(scope="module")
-def paid(funder_admin, dossier):
+def paid(stack, funder_admin, dossier):
     """The seed's September and August: 3 567,20 + 2 802,80 on the 20th, 4 133,34 on the 3rd,
-    5 424,93 on 23 August; two recorded one by one, two imported."""
+    5 424,93 on 23 August; two recorded one by one, two imported. Each pays 35,5 h of the
+    month before last, certified first (140 h), but the advance."""
+    certify_by_event(stack, dossier, month_shift(date.today(), -2).strftime("%Y-%m"), "140")
     suffix = uuid.uuid4().hex[:5]
     numbers = [f"{n}-{suffix}" for n in ("113", "114", "108", "107")]
     first = funder_admin.post("/payments", json=payment(numbers[0], dossier, "2019-09-20",
@@ -73,24 +70,45 @@ def test_the_list_is_grouped_with_the_seeds_totals_and_searchable(paid, dossier)
 
 def test_the_export_reads_back_typed_and_grouped(paid, dossier):
     org = dossier["organisation"]
-    response = org.get("/payments/export", params={"start": "2019-08-01", "end": "2019-09-30"})
+    search = {"start": "2019-08-01", "end": "2019-09-30"}
+    response = org.get("/payments/export", params=search)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert "reglements.xlsx" in response.headers["Content-Disposition"]
+    assert 'filename="reglements_2019-08-01_2019-09-30.xlsx"' in \
+        response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet.freeze_panes == "A2"
     rows = list(sheet.iter_rows())
     assert rows[0][0].value == "Mois" and rows[0][10].value == "Montant"
-    assert (rows[1][0].value, rows[1][10].value) == ("septembre 2019", 10503.34)
-    assert rows[1][10].number_format.endswith('"€"')
-    assert rows[2][1].value == datetime(2019, 9, 20) and rows[2][10].value == 6370
+    assert rows[0][11].value == "Sous-total"
+    assert (rows[1][0].value, rows[1][10].value, rows[1][11].value) == (
+        "septembre 2019", None, 10503.34)
+    assert rows[1][11].number_format.endswith('"€"')
+    assert rows[2][1].value == datetime(2019, 9, 20) and rows[2][11].value == 6370
     line = rows[3]
     assert line[1].is_date and line[1].number_format == "DD/MM/YYYY"
     assert isinstance(line[10].value, float) and line[7].value == 35.5
     lines = [r for r in rows[1:] if r[6].value]
     assert sorted(r[6].value for r in lines) == sorted(paid["numbers"])
-    assert round(sum(r[10].value for r in lines), 2) == 15928.27
-    assert [r[11].value for r in lines].count("Oui") == 1  # the advance
+    assert [r[12].value for r in lines].count("Oui") == 1  # the advance
+
+
+def test_the_exports_amount_column_sums_to_its_grand_total(paid, dossier):
+    """Issue 14: Excel's SUM over « Montant » tripled the total (subtotals sat in it)."""
+    org = dossier["organisation"]
+    search = {"start": "2019-08-01", "end": "2019-09-30"}
+    sheet = load_workbook(io.BytesIO(org.get("/payments/export", params=search).content)).active
+    assert sheet.auto_filter.ref == f"A1:N{sheet.max_row - 1}"
+    *_, total = sheet.iter_rows(values_only=True)
+    column = sum(Decimal(str(cell.value)) for (cell,) in sheet.iter_rows(
+        min_row=2, min_col=11, max_col=11) if cell.value is not None)
+    listed = Decimal(org.get("/payments", params=search).json()["total"])
+    assert total[0] == "Total général"
+    assert column == Decimal(str(total[11])) == listed == Decimal("15928.27")
+    number = sheet.cell(4, 3).value
+    one = org.get("/payments/export", params={**search, "dossier_number": number})
+    assert f'filename="reglements_2019-08-01_2019-09-30_{number}.xlsx"' in \
+        one.headers["Content-Disposition"]
 
 
 def test_reconciliation_mark_by_the_organisation(paid, dossier, funder_admin):
@@ -103,31 +121,11 @@ def test_reconciliation_mark_by_the_organisation(paid, dossier, funder_admin):
     assert funder_admin.get(f"/payments/{payment_id}").json()["reconciled"] is True
 
 
-def certify_by_event(stack, dossier: dict, month: str) -> None:
-    """A `certified` event as certification publishes it (the certification flow itself is
-    tested in test_core_flow): payments locks the month."""
-    facts = dossier["organisation"].get(f"/dossiers/{dossier['id']}").json()
-    beneficiary = Party(id=facts["beneficiary"]["id"], name=facts["beneficiary"]["name"],
-                        email=dossier["beneficiary_email"])
-    event = CertifiedV1(
-        certificate_id=str(uuid.uuid4()), dossier_id=dossier["id"],
-        dossier_number=facts["number"], funder_id=facts["funder_id"],
-        organisation_id=facts["organisation_id"], organisation_name=facts["organisation_name"],
-        beneficiary=beneficiary, employer=None, training_title=facts["training_title"],
-        session_start=facts["session_start"], session_end=facts["session_end"], month=month,
-        hours=MonthHours(training=Decimal(7), internship=Decimal(0), absence=Decimal(0)),
-        method=1, certified_by="e2e", certified_at=datetime.now(timezone.utc))
-    event_dispatcher({"AMQP_URI": stack.env["JALON_AMQP_URI"], "serializer": "json"})(
-        "certification", "certified",
-        new_envelope("certification", "certified", 1, event).model_dump(mode="json"))
-
-
 def test_the_funder_unlocks_a_locked_month(stack, dossier, funder_admin):
     org = dossier["organisation"]
     month = month_shift(date.today(), -3).strftime("%Y-%m")
     base = f"/dossiers/{dossier['id']}/certificates/{month}"
     certify_by_event(stack, dossier, month)
-    eventually(lambda: org.get(f"{base}/payment-lock").json()["locked"])
     assert org.post(f"{base}/payment-lock/unlock", json={"reason": "x"}).status_code == 403
     unlocked = funder_admin.post(f"{base}/payment-lock/unlock",
                                  json={"reason": "Heures à corriger"})

@@ -2,14 +2,12 @@
 the signer by name and role, never by an id."""
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
-from pypdf import PdfReader
 
-from tests.support.gateway import enter_month, sign_month
-from tools.waiting import wait_until as eventually
+from tests.support.documents import pdf_text
+from tests.support.gateway import enter_month, final_certificate, sign_month
 
 pytestmark = pytest.mark.e2e
 
@@ -30,14 +28,6 @@ def test_the_certificate_names_its_signer_by_name_and_role(world):
                 reply["certified_by_label"]) == ("Claire Martin", "organisation_user", SIGNER)
         assert reply["certified_by"]  # the id stays beside the name
 
-    def final_certificate():
-        found = [d for d in org.get(f"/dossiers/{world['dossier_id']}/documents").json()
-                 if d["month"] == month and d["category"] == "completion_certificate"]
-        return found and found[0]
-    final = eventually(final_certificate, message="the final certificate is rendered")
-    content = org.get(f"/documents/{final['id']}/content")
-    assert content.status_code == 200, content.text
-    text = " ".join(" ".join(page.extract_text()
-                             for page in PdfReader(io.BytesIO(content.content)).pages).split())
+    text = pdf_text(final_certificate(org, world["dossier_id"], month))
     assert f"par {SIGNER}." in text
     assert not UUID.search(text), text

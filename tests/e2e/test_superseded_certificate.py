@@ -8,6 +8,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.support.documents import pdf_text
 from tests.support.gateway import enter_month, sign_month
 from tools.client import Client
 from tools.waiting import wait_until as eventually
@@ -68,7 +69,18 @@ def test_a_reopened_month_s_certificate_is_superseded_and_the_next_one_is_valid(
     current = verify(world, new)
     assert current["valid"] is True and not current.get("superseded")
     assert current["sha256"] == newest["sha256"] != first["sha256"]
+    # The document list flags the old certificate (when, why): it is no longer valid.
+    [old_listed] = [d for d in final_certificates(world) if d["id"] == first["id"]]
+    assert (old_listed["superseded"], old_listed["superseded_reason"]) == (True, REASON)
+    assert old_listed["superseded_at"] == answer["superseded_at"]
+    assert "n'est plus valable" in old_listed["status_label"]
+    assert newest["superseded"] is False and newest["superseded_at"] is None
     content = world["org"].get(f"/documents/{newest['id']}/content")
     assert content.status_code == 200 and content.content.startswith(b"%PDF")
+    # The final certificate prints the reference of the hours the funder sees beside them.
+    seen = world["funder"].get(url).json()
+    assert seen["training_hours"] == "63.00" and len(seen["hours_reference"]) == 6
+    assert f"Référence des heures : {seen['hours_reference']}" in pdf_text(content.content)
+    assert newest["hours_reference"] == seen["hours_reference"]  # and in the document list
     # The old paper copy still answers superseded, with its reopening's reason.
     assert superseded() == answer

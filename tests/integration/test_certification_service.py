@@ -172,11 +172,18 @@ def test_entering_and_certifying_need_their_rights(certification, rpc, neighbour
         rpc.certification.enter_hours(only_documents, dossier["id"], month, HOURS)
     assert (exc.value.code, exc.value.details) == ("missing_right", {"right": "enter_hours"})
     rpc.certification.enter_hours(actor(rights=["enter_hours"]), dossier["id"], month, HOURS)
+    # Seed 002: method 1 is part of entering hours; method 2 needs its own right.
     with pytest.raises(Forbidden) as exc:
-        rpc.certification.certify(actor(rights=["enter_hours"]), dossier["id"], month, ATTEST)
-    assert exc.value.details == {"right": "certify_electronically"}
-    certified = rpc.certification.certify(actor(rights=["certify_electronically"]),
-                                          dossier["id"], month, ATTEST)
+        rpc.certification.certify(actor(rights=["certify_certificates"]), dossier["id"],
+                                  month, ATTEST)
+    assert exc.value.details == {"right": "enter_hours"}
+    with pytest.raises(Forbidden) as exc:
+        rpc.certification.request_code(actor(rights=["enter_hours"], email="n@lac.example"),
+                                       dossier["id"], month, {"attest": True,
+                                                              "accept_ip": True})
+    assert exc.value.details == {"right": "certify_certificates"}
+    certified = rpc.certification.certify(actor(rights=["enter_hours"]), dossier["id"], month,
+                                          ATTEST)
     assert certified["status"] == "certified"
 
 
@@ -254,7 +261,7 @@ def test_settings_default_then_saved_by_the_funder_admin(certification, rpc):
     defaults = rpc.certification.get_settings(FUNDER_AGENT)
     assert defaults == {"funder_id": FUNDER, "entry_mode": "month", "code_length": 4,
                         "code_lifetime_minutes": 15, "beneficiary_validation": False,
-                        "employer_validation": False, "notify_funder": False,
+                        "employer_validation": False, "notify_funder": True,
                         "funder_notification_email": None,
                         "updated_by": None, "updated_at": None}
     with pytest.raises(Forbidden) as exc:
@@ -428,7 +435,7 @@ def test_payment_issued_closes_its_months_but_never_for_an_advance(certification
     wait_until(closed)
     closed_month = rpc.certification.get_certificate(ORG_USER, dossier["id"], earlier)
     assert closed_month["status_label"] == ("La saisie n'est plus disponible car des "
-                                            "règlements ont été faits dans la période")
+                                            "règlements ont été effectués")
     assert closed_month["closed_by_payment_number"] == "R-2026-0042"
     with pytest.raises(Conflict) as exc:
         rpc.certification.enter_hours(ORG_USER, dossier["id"], earlier, HOURS)
@@ -544,7 +551,7 @@ def test_method_1_needs_the_letterhead_and_the_signed_pdf(certification, rpc, ne
     neighbours.incomplete.add(organisation)
     with pytest.raises(Conflict) as exc:
         rpc.certification.certify(user, dossier["id"], month, ATTEST)
-    assert exc.value.code == "identity_incomplete"
+    assert exc.value.code == "legal_representative_missing"
     assert "représentant légal" in exc.value.message and "logo" in exc.value.message
     neighbours.incomplete.discard(organisation)
     neighbours.unsigned.add(dossier["id"])
@@ -557,16 +564,6 @@ def test_method_1_needs_the_letterhead_and_the_signed_pdf(certification, rpc, ne
         "certified", 1, "5" * 64)
     assert [w["code"] for w in done["warnings"]] == ["stamp_missing"]  # a warning only
     assert outbox_count(certification, "certified") == 1
-
-
-def certifier(amqp_uri: str, organisation: str, method: int = 2, minutes_ago: int = 0):
-    from contracts.events import CertifierStatusChangedV1
-    data = CertifierStatusChangedV1(
-        organisation_id=organisation, funder_id=FUNDER, requested=True, kbis_status="checked",
-        consent_letter_status="checked", method=method,
-        changed_at=datetime.now(timezone.utc) - timedelta(minutes=minutes_ago))
-    dispatch(amqp_uri, "identity", "certifier_status_changed",
-             new_envelope("identity", "certifier_status_changed", 1, data))
 
 
 def code_sent_to(mail: Mail, email: str) -> str:
@@ -584,9 +581,9 @@ def test_method_2_with_the_emailed_code(certification, rpc, amqp_uri, container_
     ask = {"attest": True, "accept_ip": True}
     with pytest.raises(Conflict) as exc:  # not (yet) a certifier
         rpc.certification.request_code(user, dossier["id"], month, ask)
-    assert exc.value.code == "electronic_certification_unavailable"
-    certifier(amqp_uri, organisation)
-    sent = wait_until(lambda: _try_request(rpc, user, dossier["id"], month, ask))
+    assert exc.value.code == "stamp_missing"
+    neighbours.certifiers[organisation] = datetime.now(timezone.utc)  # as identity says
+    sent = rpc.certification.request_code(user, dossier["id"], month, ask)
     assert sent["code_length"] == 4 and sent["lifetime_minutes"] == 15
     assert sent["sent_to"] == "o***@lac.example"
     first = code_sent_to(mail, user["email"])
@@ -624,22 +621,14 @@ def attempts_left(exc_info) -> int:
     return int(exc_info.value.details["attempts_left"])  # details cross RPC as text
 
 
-def _try_request(rpc, user, dossier_id, month, ask):
-    try:
-        return rpc.certification.request_code(user, dossier_id, month, ask)
-    except Conflict:
-        return None  # the certifier event is not consumed yet
-
-
 def test_method_2_three_wrong_codes_then_a_new_one(certification, rpc, amqp_uri, neighbours, mail):
     organisation, _ = own_organisation()
     user = actor(organisation=organisation, email=f"{organisation}@lac.example")
     dossier, month = neighbours.dossier(organisation=organisation), this_month()
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
-    certifier(amqp_uri, organisation)
-    certifier(amqp_uri, organisation, method=1, minutes_ago=5)  # older: changes nothing
+    neighbours.certifiers[organisation] = datetime.now(timezone.utc)
     ask = {"attest": True, "accept_ip": True}
-    wait_until(lambda: _try_request(rpc, user, dossier["id"], month, ask))
+    rpc.certification.request_code(user, dossier["id"], month, ask)
     right = code_sent_to(mail, user["email"])
     wrong = "0000" if right != "0000" else "1111"
     certify2 = {"attest": True, "method": 2, "accept_ip": True, "code": wrong}
@@ -795,9 +784,9 @@ def test_code_requests_are_limited_per_user_and_month(certification, rpc, amqp_u
     user = actor(organisation=organisation, email=f"{organisation}@lac.example")
     dossier, month = neighbours.dossier(organisation=organisation), this_month()
     rpc.certification.enter_hours(user, dossier["id"], month, HOURS)
-    certifier(amqp_uri, organisation)
+    neighbours.certifiers[organisation] = datetime.now(timezone.utc)
     ask = {"attest": True, "accept_ip": True}
-    wait_until(lambda: _try_request(rpc, user, dossier["id"], month, ask))
+    rpc.certification.request_code(user, dossier["id"], month, ask)
     for _ in range(4):
         rpc.certification.request_code(user, dossier["id"], month, ask)
     with pytest.raises(TooManyRequests) as exc:

@@ -231,29 +231,19 @@ def test_attendance_sheet_is_stored_and_seen_by_the_dossiers_parties(documents, 
         rpc.documents.render_attendance_sheet(OTHER_ORGANISATION, attendance_request(dossier))
 
 
-def test_remittance_advice_is_issued_by_funder_staff_only(documents, rpc, neighbours):
-    dossier = make_dossier(neighbours)
+def test_remittance_advice_is_filed_only_from_payments(documents, rpc):
+    """A call that no payments entrypoint made (here a standalone proxy, as the gateway's
+    would be) files nothing, whoever's actor it names (tests/e2e/test_remittance_advice.py
+    reads the advices payments has filed)."""
     request = {
-        "payment_number": "107", "payment_date": "2019-08-23", "funder_id": FUNDER,
-        "organisation_id": ORGANISATION, "organisation_name": "Formations du Lac",
-        "dossier_id": dossier["id"], "dossier_numbers": ["16/0/5756"],
-        "beneficiary": {"id": dossier["beneficiary"]["id"], "name": "DUBOIS Michelle"},
-        "periods": [{"start": "2019-07-01", "end": "2019-07-31"}], "hours_paid": "147.00",
-        "amount": "10503.34", "advance": False}
-    with pytest.raises(Forbidden):
-        rpc.documents.render_remittance_advice(ORG_USER, request)
-
-    document = rpc.documents.render_remittance_advice(STAFF, request)
-
-    assert (document["category"], document["label"]) == (
-        "remittance_advice", "AVIS DE VIREMENT n° 107 du 23/08/2019")
-    text = pdf_text(content_of(rpc, ORG_USER, document["id"]))
-    for expected in ("AVIS DE VIREMENT n° 107 du 23/08/2019",
-                     "Dossier 16/0/5756 (période du 01/07/2019 au 31/07/2019)",
-                     "10 503,34 €", "147,00 h", "DUBOIS Michelle"):
-        assert expected in text
-    beneficiary = actor("beneficiary", None, party_id=dossier["beneficiary"]["id"])
-    with pytest.raises(NotFound):  # paid to the organisation: not the beneficiary's
-        rpc.documents.get_document_content(beneficiary, document["id"])
-    with pytest.raises(NotFound):
-        rpc.documents.get_document_content(OTHER_ORGANISATION, document["id"])
+        "payment_id": "p107", "payment_number": "107", "payment_date": "2019-08-23",
+        "funder_id": FUNDER, "organisation_id": ORGANISATION,
+        "organisation_name": "Formations du Lac", "lines": [{
+            "dossier_number": "16/0/5756", "beneficiary_name": "DUBOIS Michelle",
+            "period": {"start": "2019-07-01", "end": "2019-07-31"}, "hours_paid": "147.00",
+            "amount": "10503.34"}], "amount": "10503.34"}
+    for who in (STAFF, ORG_USER):
+        with pytest.raises(Forbidden) as refused:
+            rpc.documents.render_remittance_advice(who, request)
+        assert refused.value.code == "remittance_from_payments_only"
+    assert rpc.documents.list_documents(STAFF, query="107") == []

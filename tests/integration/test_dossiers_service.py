@@ -4,13 +4,17 @@ on what a dossier names, scoping across two organisations, two funders and the p
 calendar, and both imports (an organisation's JSON batch, a funder's spreadsheet)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import pytest
 
 from services.dossiers.service import DossiersService
 from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.support.integration import bootstrap, new_organisation, valid_siret
+from contracts.envelope import new_envelope
+from contracts.events import CertificateReopenedV1
+from tests.support.documents import certified as certified_event
+from tests.support.integration import bootstrap, dispatch, new_organisation, valid_siret
 from tools.waiting import wait_until
 
 
@@ -438,3 +442,27 @@ def test_parties_get_their_accounts_with_the_dossier_and_a_later_employer(world,
     [sent] = credentials_to("rh@roux.example.org")
     assert sent["context"]["dossier_number"] == "16/0/5756"
     assert len(credentials_to("paul@example.org")) == 1
+
+
+def test_certification_events_move_the_pending_actions(world, rpc, amqp_uri):
+    """certified (redelivered) and certificate_reopened, as certification publishes them:
+    the month leaves the dossier's « Actions en attente », then returns."""
+    d1 = world.d1["id"]
+
+    def pending():
+        found = rpc.dossiers.get_dossier(world.first_user, d1)["pending_actions"]
+        return [month["month"] for month in found]
+
+    session = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+    assert pending() == session  # the session is over: all its months await
+    envelope = new_envelope("certification", "certified", 1,
+                            certified_event(dossier_id=d1, month="2026-02"))
+    for _ in range(2):
+        dispatch(amqp_uri, "certification", "certified", envelope)
+    wait_until(lambda: pending() == [m for m in session if m != "2026-02"])
+    dispatch(amqp_uri, "certification", "certificate_reopened", new_envelope(
+        "certification", "certificate_reopened", 1, CertificateReopenedV1(
+            certificate_id="c1", dossier_id=d1, funder_id=world.d1["funder_id"],
+            organisation_id=world.first["id"], month="2026-02", reason="Erreur",
+            reopened_by="agent", reopened_at=datetime.now(timezone.utc))))
+    wait_until(lambda: pending() == session)

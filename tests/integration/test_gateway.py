@@ -302,9 +302,15 @@ class FakeDossiers:
         return _dossier(dossier_id)
 
     @rpc
-    def list_dossiers(self, actor, query=None):
+    def list_dossiers(self, actor, query=None, limit=200, filters=None):
         self.record("dossiers", self.context, "list_dossiers", actor, query)
         return [_dossier()]
+
+    @rpc
+    def count_dossiers(self, actor):
+        return {"total": 1, "by_status": [{"code": "in_progress",
+                                           "label": "Dossier en cours de suivi", "count": 1}],
+                "by_action_type": [{"code": "ptp", "label": "PTP", "count": 1}]}
 
     @rpc
     def update_dossier(self, actor, dossier_id, change):
@@ -489,6 +495,14 @@ class FakePayments:
     def choose_credit_note_mode(self, actor, organisation_id, payload):
         return {**_credit_note_mode(organisation_id), "mode": payload["mode"]}
 
+    @rpc
+    def get_payment_settings(self, actor):
+        return {"funder_id": "f1", "payer_name": "Transitions Pro"}
+
+    @rpc
+    def set_payment_settings(self, actor, payload):
+        return {"funder_id": "f1", **payload}
+
 
 def _payment(payment_id: str = "p1") -> dict:
     return {"id": payment_id, "number": "107", "payment_date": "2019-08-23",
@@ -518,10 +532,6 @@ class FakeDocuments:
     @rpc
     def health(self):
         return {"service": "documents", "status": "ok", "database": "ok"}
-
-    @rpc
-    def render_remittance_advice(self, actor, request):
-        return _document()["document"]
 
     @rpc
     def list_documents(self, actor, dossier_id=None, query=None):

@@ -17,7 +17,8 @@ from contracts.common.errors import Conflict, InvalidInput
 from services.certification.service import CertificationService
 from tests.support.integration import (ATTEST, HOURS, ORG_USER, STAFF, FakeDocuments,
                                        FakeDossiers, FakeIdentity, FakePayments, Recorded,
-                                       dependency, new_payment, outbox_count, this_month)
+                                       certified_for_payment, dependency, new_payment,
+                                       outbox_count, this_month)
 
 
 class ContextData(DependencyProvider):
@@ -131,6 +132,7 @@ def test_twin_certify_calls_with_one_key_both_get_the_winners_reply(certificatio
 def test_record_payment_twice_with_one_key_records_one_payment(payments, rpc,
                                                                keyed, monkeypatch, neighbours):
     dossier, number = neighbours.dossier(), f"P{uuid.uuid4().hex[:8]}"
+    certified_for_payment(payments, dossier)
     key = str(uuid.uuid4())
     first = keyed(key).payments.record_payment(STAFF, new_payment(number, dossier))
     again = keyed(key).payments.record_payment(STAFF, new_payment(number, dossier))

@@ -47,8 +47,9 @@ def test_profile_update_and_siret_read_only(setup, rpc):
     assert profile["siret"] == organisation["siret"] and profile["kbis"]["status"] == "missing"
     assert profile["certification_method"]["method"] == 1
     changed = rpc.identity.update_organisation_profile(admin, organisation["id"], {
-        "town": "Metz", "postcode": "57000", "website": "https://of.example.org"})
-    assert (changed["town"], changed["postcode"]) == ("Metz", "57000")
+        "town": "Metz", "postcode": "57000", "website": "https://of.example.org",
+        "uai": "0750655e"})  # seed 004: the UAI, beside the SIRET
+    assert (changed["town"], changed["postcode"], changed["uai"]) == ("Metz", "57000", "0750655E")
     assert rpc.identity.get_organisation(admin, organisation["id"])["town"] == "Metz"
     with pytest.raises(InvalidInput) as raised:
         rpc.identity.update_organisation_profile(admin, organisation["id"],
@@ -62,7 +63,7 @@ def test_profile_update_and_siret_read_only(setup, rpc):
         rpc.identity.get_organisation_profile(other_funder, organisation["id"])
     wait_until(lambda: any(name == "organisation_updated" for name, _ in setup["received"]))
     [(_, data)] = [r for r in setup["received"] if r[0] == "organisation_updated"]
-    assert sorted(data["changed"]) == ["postcode", "town", "website"]
+    assert sorted(data["changed"]) == ["postcode", "town", "uai", "website"]
     actions = [r["action"] for r in rpc.identity.audit_trail(setup["agent"], organisation["id"])]
     assert "profile_updated" in actions
 
@@ -95,7 +96,8 @@ def test_certifier_method_follows_the_checks(setup, rpc):
 
     assert rpc.identity.set_certifier(admin, organisation["id"], {"requested": True})[
         "certification_method"]["method"] == 1
-    for category, document_id in (("kbis", "k1"), ("consent_letter", "c1"), ("logo", "l1")):
+    for category, document_id in (("kbis", "k1"), ("consent_letter", "c1"), ("logo", "l1"),
+                                  ("stamp", "s1")):
         document_event(setup, "document_uploaded", category, document_id)
     wait_until(lambda: profile()["logo"]["status"] == "pending"
                and profile()["kbis"]["status"] == "pending"
@@ -115,6 +117,7 @@ def test_certifier_method_follows_the_checks(setup, rpc):
     document_event(setup, "document_uploaded", "consent_letter", "c2")
     document_event(setup, "document_checked", "consent_letter", "c2")
     wait_until(lambda: profile()["certification_method"]["method"] == 2)
+    assert profile()["certification_method"]["certifier_since"]  # printed on method 2
     wait_until(lambda: any(name == "certifier_status_changed" and data["method"] == 2
                            for name, data in setup["received"]))
     assert rpc.identity.set_certifier(admin, organisation["id"], {"requested": False})[

@@ -105,7 +105,7 @@ def test_create_organisation_and_its_first_user(identity, rpc, mail):
     user = mail.first_login(rpc, "marie.durand")
     assert user["role"] == "organisation_user"
     assert user["organisation_id"] == organisation["id"]
-    assert user["rights"] == ["enter_hours", "certify_electronically", "payments", "documents",
+    assert user["rights"] == ["enter_hours", "certify_certificates", "payments", "documents",
                              "users"]
     assert rpc.identity.me(user)["organisation"] == organisation
     assert user["email"] == "marie.durand@example.org"

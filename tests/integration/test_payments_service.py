@@ -22,7 +22,8 @@ from services.payments.service import PaymentsService
 from tests.support.integration import FakeDocuments as SignedCertificates
 from tests.support.integration import (ATTEST, FUNDER, HOURS, ORG_USER, ORGANISATION, STAFF,
                                        FakeDossiers, FakeIdentity, Recorded, actor, dispatch,
-                                       handlings, new_payment, recorded, this_month)
+                                       certified_for_payment, handlings, new_payment,
+                                       paid_month, recorded, this_month)
 from tools.waiting import wait_until
 
 
@@ -177,6 +178,7 @@ def issued_for(issued: list[dict], number: str) -> list[dict]:
 def test_record_a_payment_issues_its_advice_and_payment_issued_once(
         payments, rpc, neighbours, seen):
     dossier, number = neighbours.dossier(), f"P{uuid.uuid4().hex[:8]}"
+    certified_for_payment(payments, dossier)
     paid = rpc.payments.record_payment(STAFF, new_payment(number, dossier))
     assert (paid["amount"], paid["status"], paid["remittance_document_id"]) == (
         "10503.34", "issued", f"doc-{number}")
@@ -184,10 +186,10 @@ def test_record_a_payment_issues_its_advice_and_payment_issued_once(
     assert (line["beneficiary_name"], line["beneficiary_first_name"], line["hours_paid"],
             line["dossier_number"]) == ("DUBOIS", "beneficiary", "35.50", "20X000703")
     advice = [a for a in seen.advices if a["payment_number"] == number][0]
-    assert advice["amount"] == "10503.34" and advice["dossier_numbers"] == ["20X000703"]
+    assert advice["amount"] == "10503.34" and advice["lines"][0]["dossier_number"] == "20X000703"
     events = wait_until(lambda: issued_for(seen.issued, number))
     assert events[0]["data"]["dossiers"] == [{"dossier_id": dossier["id"],
-                                              "months": ["2019-08", "2019-09"]}]
+                                              "months": [paid_month()[0].strftime("%Y-%m")]}]
     with pytest.raises(Conflict):
         rpc.payments.record_payment(STAFF, new_payment(number, dossier))
     for refused, kind in ((ORG_USER, Forbidden), (actor("funder_admin", None, "f-other"),
@@ -200,6 +202,7 @@ def test_record_a_payment_issues_its_advice_and_payment_issued_once(
 
 def test_import_is_idempotent_by_number_with_a_report_per_row(payments, rpc, neighbours, seen):
     dossier, other = neighbours.dossier(), neighbours.dossier(organisation="o-elsewhere")
+    certified_for_payment(payments, dossier)
     first, second = f"I{uuid.uuid4().hex[:8]}", f"J{uuid.uuid4().hex[:8]}"
     batch = {"payments": [new_payment(first, dossier), new_payment(second, dossier, "12,5"),
                           new_payment("BAD", other), {"number": "NOLINES"}]}
@@ -217,6 +220,7 @@ def test_import_is_idempotent_by_number_with_a_report_per_row(payments, rpc, nei
 def test_the_accounting_system_may_name_dossiers_by_number(payments, rpc, neighbours):
     number = f"N{uuid.uuid4().hex[:8]}"
     dossier = neighbours.dossier(number=number)
+    certified_for_payment(payments, dossier)
     by_number = new_payment(f"K{uuid.uuid4().hex[:8]}", dossier)
     by_number["lines"][0] = {**by_number["lines"][0], "dossier_number": number,
                              "dossier_id": None}
@@ -232,6 +236,7 @@ def test_the_accounting_system_may_name_dossiers_by_number(payments, rpc, neighb
 
 def test_list_export_pages_search_scope_and_reconciliation(payments, rpc, neighbours):
     dossier = neighbours.dossier()
+    certified_for_payment(payments, dossier)
     numbers = []
     for day, amount in (("2019-09-20", "3567.20"), ("2019-09-20", "2802.80"),
                         ("2019-09-03", "4133.34"), ("2019-08-23", "5424.93")):
@@ -331,6 +336,7 @@ def test_bank_details_versions_review_email_and_the_processing_rule(
     # a payment records the version it used; while one is processing nothing may change
     seen.outage["down"] = True
     dossier, number = neighbours.dossier(), f"B{uuid.uuid4().hex[:8]}"
+    certified_for_payment(payments, dossier)
     stuck = rpc.payments.record_payment(STAFF, new_payment(number, dossier))
     assert (stuck["status"], stuck["bank_details_version"]) == ("processing", 1)
     with pytest.raises(Conflict) as exc:

@@ -9,9 +9,10 @@ from datetime import date, datetime
 from contracts.common import ALL_RIGHTS, Actor, Role
 from contracts.common.errors import NotFound
 from services.certification.domain import (Certificate, CertificationCode, CodeRequest,
-                                           FunderSettings, OrganisationMethod)
+                                           FunderSettings)
 from services.certification.handlers import Ports
 from tests.support.fakes import FakeClock, FakeDatabase, FakeDossiers
+from tests.support.identity import profile_readiness
 
 FUNDER, ORGANISATION = "f-tpro", "o-lac"
 
@@ -87,23 +88,10 @@ class InMemoryCodeRequests:
                 and r.requested_at > since]
 
 
-class InMemoryOrganisationMethods:
-    def __init__(self, *methods: OrganisationMethod):
-        self.rows = {m.organisation_id: m for m in methods}
-
-    def get(self, organisation_id: str) -> OrganisationMethod | None:
-        return self.rows.get(organisation_id)
-
-    def add(self, method: OrganisationMethod) -> None:
-        self.rows[method.organisation_id] = method
-
-
-def certification_db(*certificates: Certificate, settings: tuple = (),
-                     methods: tuple = ()) -> FakeDatabase:
+def certification_db(*certificates: Certificate, settings: tuple = ()) -> FakeDatabase:
     return FakeDatabase("certification", certificates=InMemoryCertificates(*certificates),
                         settings=InMemorySettings(*settings), codes=InMemoryCodes(),
-                        code_requests=InMemoryCodeRequests(),
-                        organisation_methods=InMemoryOrganisationMethods(*methods))
+                        code_requests=InMemoryCodeRequests())
 
 
 # ---- other services -------------------------------------------------------------------------
@@ -115,10 +103,13 @@ def certification_db(*certificates: Certificate, settings: tuple = (),
 
 
 class FakeIdentity:
-    """The organisation's letterhead; `complete=False`: no legal representative nor logo."""
+    """The organisation's letterhead and « Votre identité », its readiness judged by identity's
+    rules from `facts` (tests.support.identity.profile_readiness: by default a complete
+    letterhead, no stamp, not a certifier). The profiles asked are counted."""
 
-    def __init__(self, complete: bool = True):
-        self.complete = complete
+    def __init__(self, **facts):
+        self.facts = facts
+        self.profiles_asked = 0
 
     def get_organisation(self, actor: dict, organisation_id: str) -> dict:
         return {"id": organisation_id, "funder_id": FUNDER, "name": "Formations du Lac",
@@ -127,14 +118,9 @@ class FakeIdentity:
                 "address": "12 rue du Lac\n67000 Strasbourg"}
 
     def get_organisation_profile(self, actor: dict, organisation_id: str) -> dict:
-        status = "checked" if self.complete else "missing"
-        document = {"document_id": None, "status": status, "status_label": status}
-        missing = {"document_id": None, "status": "missing", "status_label": "missing"}
+        self.profiles_asked += 1
         return {**self.get_organisation(actor, organisation_id),
-                "legal_representative": "Jeanne MARTIN" if self.complete else None,
-                "logo": document, "stamp": missing, "certifier_requested": False,
-                "kbis": missing, "consent_letter": missing,
-                "certification_method": {"method": 1, "reason": "Non certificateur."}}
+                **profile_readiness(**self.facts)}
 
 
 class FakeNotifications:

@@ -117,12 +117,23 @@ def sheet(granularity="day", days=None, **extra) -> AttendanceSheetRequest:
 
 
 def remittance(**extra) -> RemittanceAdviceRequest:
+    """Seed 000's payment n° 107 as payments sends it: two lines of one dossier, the payer
+    named, the account paid masked."""
     return RemittanceAdviceRequest.model_validate({
-        "payment_number": "107", "payment_date": "2019-08-23", "funder_id": "f1",
-        "organisation_id": "o1", "organisation_name": "Formations du Lac",
-        "dossier_numbers": ["16/0/5756"], "beneficiary": {"id": "b1", "name": "DUBOIS Michelle"},
-        "periods": [{"start": "2019-07-01", "end": "2019-07-31"}], "hours_paid": "147,00",
-        "amount": "10503.34", **extra})
+        "payment_id": "p107", "payment_number": "107", "payment_date": "2019-08-23",
+        "funder_id": "f1", "organisation_id": "o1", "organisation_name": "Formations du Lac",
+        "payer": {"name": "Transitions Pro Grand Est",
+                  "address": "1 rue de la Paix\n67000 Strasbourg"},
+        "account": {"holder": "Formations du Lac", "masked_iban": "FR76 **** … 2518"},
+        "lines": [advice_line("2019-07-01", "2019-07-31", "147,00", "10 503,34"),
+                  advice_line("2019-08-01", "2019-08-14", "35,5", "2 802,80")],
+        "amount": "13306.14", **extra})
+
+
+def advice_line(start: str, end: str, hours: str, amount: str,
+                number: str = "16/0/5756") -> dict:
+    return {"dossier_number": number, "beneficiary_name": "DUBOIS Michelle",
+            "period": {"start": start, "end": end}, "hours_paid": hours, "amount": amount}
 
 
 # ---- in-memory repositories (services/documents/models.py) ------------------------------------
@@ -260,7 +271,7 @@ def ports(*dossiers: dict, clock: FakeClock | None = None) -> Ports:
 
 def actor(role: Role | str = Role.organisation_user, **extra) -> Actor:
     role = Role(role)
-    defaults = {Role.organisation_user: {"organisation_id": "o1"},
+    defaults = {Role.organisation_user: {"organisation_id": "o1", "rights": ["documents"]},
                 Role.beneficiary: {"party_id": "b1"}, Role.employer: {"party_id": "e1"}}
     fields = {"user_id": f"u-{role.value}", "role": role, "funder_id": "f1",
               **defaults.get(role, {}), **extra}

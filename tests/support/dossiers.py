@@ -9,7 +9,8 @@ from typing import Iterable
 from contracts.common import Actor, Role
 from contracts.common.errors import Conflict, NotFound
 from services.dossiers import adapters, handlers
-from services.dossiers.domain import Dossier, Party, PartyKind, Scope, sheets
+from services.dossiers.domain import (Dossier, MonthCertification, Party, PartyKind, Scope,
+                                      sheets)
 from tests.support.fakes import FakeClock, FakeDatabase
 
 FUNDER = "f1"
@@ -23,6 +24,7 @@ class Store:
     def __init__(self):
         self.parties: dict[str, Party] = {}
         self.dossiers: dict[str, Dossier] = {}
+        self.months: dict[tuple[str, str], MonthCertification] = {}
 
 
 class InMemoryParties:
@@ -63,14 +65,25 @@ class InMemoryDossiers:
         return any((dossier.funder_id, dossier.number) == (funder_id, number)
                    for dossier in self.store.dossiers.values())
 
-    def visible(self, scope: Scope, search: str | None, limit: int) -> list[Dossier]:
+    def visible(self, scope: Scope, search: str | None, limit: int | None,
+                **filters: str | None) -> list[Dossier]:
         text = (search or "").strip().lower()
         found = [dossier for dossier in self.store.dossiers.values() if scope.allows(dossier)
                  and (text in dossier.number.lower()
-                      or text in self.store.parties[dossier.beneficiary_id].name.lower())]
+                      or text in self.store.parties[dossier.beneficiary_id].name.lower())
+                 and all(getattr(dossier, name) == value for name, value in filters.items()
+                         if value is not None)]
         found.sort(key=lambda dossier: dossier.number)
         found.sort(key=lambda dossier: dossier.created_at, reverse=True)
         return found[:limit]
+
+    def counts(self, scope: Scope, column: str) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for dossier in self.store.dossiers.values():
+            if scope.allows(dossier):
+                value = getattr(dossier, column)
+                found[value] = found.get(value, 0) + 1
+        return found
 
     def by_numbers(self, funder_id: str, numbers: set[str]) -> dict[str, Dossier]:
         return {dossier.number: dossier for dossier in self.store.dossiers.values()
@@ -82,6 +95,26 @@ class InMemoryDossiers:
                    and other.id != dossier.id for other in self.store.dossiers.values()):
                 raise clash
             self.store.dossiers[dossier.id] = dossier
+
+
+class InMemoryMonthCertifications:
+    """models.MonthCertifications on the store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def get(self, dossier_id: str, month: str) -> MonthCertification | None:
+        return self.store.months.get((dossier_id, month))
+
+    def add(self, known: MonthCertification) -> None:
+        self.store.months[(known.dossier_id, known.month)] = known
+
+    def certified_months(self, dossier_ids: Iterable[str]) -> dict[str, set[str]]:
+        wanted, found = set(dossier_ids), {}
+        for (dossier_id, month), known in self.store.months.items():
+            if dossier_id in wanted and known.certified:
+                found.setdefault(dossier_id, set()).add(month)
+        return found
 
 
 class FakeIdentity:
@@ -109,7 +142,8 @@ def database(*parties: Party, dossiers: Iterable[Dossier] = ()) -> FakeDatabase:
     store.parties.update((party.id, party) for party in parties)
     store.dossiers.update((dossier.id, dossier) for dossier in dossiers)
     return FakeDatabase("dossiers", parties=InMemoryParties(store),
-                        dossiers=InMemoryDossiers(store))
+                        dossiers=InMemoryDossiers(store),
+                        certifications=InMemoryMonthCertifications(store))
 
 
 def ports(*organisations: dict, clock: FakeClock | None = None) -> handlers.Ports:

@@ -6,10 +6,14 @@ from __future__ import annotations
 import calendar
 import io
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
+from decimal import Decimal
 
+from nameko.standalone.events import event_dispatcher
 from PIL import Image
 
+from contracts.envelope import new_envelope
+from contracts.events import CertifiedV1, MonthHours, Party
 from contracts.identity import NewFunder, NewUser
 from tools.client import Client, provisional_password
 from tools.client import bootstrap_funder as bootstrap_by_rpc
@@ -19,7 +23,7 @@ from tools.waiting import wait_until
 PASSWORD = "Demo-Passw0rd!"
 DEFAULTS = {"entry_mode": "month", "code_length": 4, "code_lifetime_minutes": 15,
             "beneficiary_validation": False, "employer_validation": False,
-            "notify_funder": False}  # a funder's certification settings as created
+            "notify_funder": False}  # as created, but the funder is not emailed (no address)
 
 
 def month_shift(day: date, months: int) -> date:
@@ -84,6 +88,31 @@ def letterhead_ready(org: Client, organisation_id: str) -> None:
         "status"] != "missing", message="identity knows the logo")
 
 
+def deposit(org: Client, category: str) -> str:
+    """A profile piece deposited by the organisation (an image for the logo and the stamp, a
+    PDF otherwise); its document id."""
+    image = category in ("logo", "stamp")
+    upload = (f"{category}.png", _png(), "image/png") if image else (
+        f"{category}.pdf", scanned_pdf(), "application/pdf")
+    deposited = org.post("/documents", data={"category": category}, files={"file": upload})
+    assert deposited.status_code == 201, deposited.text
+    return deposited.json()["document_id"]
+
+
+def certifier_ready(org: Client, funder: Client, organisation_id: str) -> None:
+    """Method 2's pieces beyond the letterhead (seeds 001, 002): the stamp, « Je suis
+    certificateur », the KBIS and the consent letter checked by the funder. Identity hears of
+    the deposits and checks by documents' events: wait for method 2 in the profile."""
+    chosen = org.put(f"/organisations/{organisation_id}/certifier", json={"requested": True})
+    assert chosen.status_code == 200, chosen.text
+    deposit(org, "stamp")
+    for category in ("kbis", "consent_letter"):
+        checked = funder.post(f"/documents/{deposit(org, category)}/check")
+        assert checked.status_code == 200, checked.text
+    wait_until(lambda: org.get(f"/organisations/{organisation_id}/profile").json()[
+        "certification_method"]["method"] == 2, message="identity knows method 2")
+
+
 def sign_month(org: Client, dossier_id: str, month: str) -> str:
     """Method 1: the month's draft, printed, signed and scanned, deposited as the signed
     certificate (PDF); its sha256, which certification keeps as evidence."""
@@ -105,6 +134,34 @@ def enter_month(org: Client, url: str, training: str) -> None:
     assert entered.status_code == 200, entered.text
 
 
+def final_certificate(client: Client, dossier_id: str, month: str) -> bytes:
+    """The month's final certificate PDF, once documents has rendered it (after `certified`)."""
+    def listed():
+        found = [d for d in client.get(f"/dossiers/{dossier_id}/documents").json()
+                 if d["category"] == "completion_certificate" and d.get("month") == month]
+        return found and found[0]
+    document = wait_until(listed, message="the final certificate is rendered")
+    content = client.get(f"/documents/{document['id']}/content")
+    assert content.status_code == 200, content.text
+    return content.content
+
+
+def certified_month(world: dict, months_ago: int) -> tuple[date, str]:
+    """A month of the `world` fixture's session entered (70 h), signed (method 1), certified
+    by the organisation and locked for payment: its first day and its URL."""
+    first = month_shift(date.today(), -months_ago)
+    month = first.strftime("%Y-%m")
+    url = f"{world['base']}/{month}"
+    enter_month(world["org"], url, "70")
+    sign_month(world["org"], world["dossier_id"], month)
+    certified = world["org"].post(f"{url}/certify", json={"attest": True})
+    assert certified.status_code == 200, certified.text
+    assert certified.json()["status"] == "certified"
+    # Payments pay it once payments has locked it (its `certified` handler).
+    wait_until(lambda: world["org"].get(f"{url}/payment-lock").json()["locked"])
+    return first, url
+
+
 def payment(number: str, dossier: dict, day: str, amount: str, advance: bool = False) -> dict:
     """A payment of 35.5 hours of the month before last, as the funder's import sends it."""
     period = month_shift(date.today(), -2)
@@ -113,3 +170,38 @@ def payment(number: str, dossier: dict, day: str, amount: str, advance: bool = F
                 "dossier_id": dossier["id"], "hours_paid": "35,5",
                 "period_start": period.replace(day=1).isoformat(),
                 "period_end": period.replace(day=28).isoformat(), "amount": amount}]}
+
+
+def certify_by_event(stack, dossier: dict, month: str, training: str = "7") -> None:
+    """A `certified` event as certification publishes it (the certification flow itself is
+    tested in test_core_flow), `training` hours certified: payments locks the month (awaited)."""
+    org = dossier["organisation"]
+    facts = org.get(f"/dossiers/{dossier['id']}").json()
+    beneficiary = Party(id=facts["beneficiary"]["id"], name=facts["beneficiary"]["name"],
+                        email=dossier["beneficiary_email"])
+    event = CertifiedV1(
+        certificate_id=str(uuid.uuid4()), dossier_id=dossier["id"],
+        dossier_number=facts["number"], funder_id=facts["funder_id"],
+        organisation_id=facts["organisation_id"], organisation_name=facts["organisation_name"],
+        beneficiary=beneficiary, employer=None, training_title=facts["training_title"],
+        session_start=facts["session_start"], session_end=facts["session_end"], month=month,
+        hours=MonthHours(training=Decimal(training), internship=Decimal(0),
+                         absence=Decimal(0)),
+        method=1, certified_by="e2e", certified_at=datetime.now(timezone.utc))
+    event_dispatcher({"AMQP_URI": stack.env["JALON_AMQP_URI"], "serializer": "json"})(
+        "certification", "certified",
+        new_envelope("certification", "certified", 1, event).model_dump(mode="json"))
+    lock = f"/dossiers/{dossier['id']}/certificates/{month}/payment-lock"
+    wait_until(lambda: org.get(lock).json()["locked"])
+
+
+def hours_only_user(stack, smtp_server, org: Client, organisation_id: str) -> Client:
+    """A user of the organisation with the « saisie des heures » right only, as the demo's
+    saisie.demo: logged in."""
+    suffix = uuid.uuid4().hex[:6]
+    email = f"saisie-{suffix}@horizon.example.org"
+    created = org.post(f"/organisations/{organisation_id}/users", json={
+        "identifier": f"saisie-{suffix}", "name": "Nadia Benali", "email": email,
+        "active": True, "rights": ["enter_hours"]})
+    assert created.status_code == 201, created.text
+    return first_login(stack, smtp_server, f"saisie-{suffix}", email)

@@ -64,6 +64,8 @@ class MemoryOrganisations(_Memory):
     def get(self, organisation_id):
         return self.records.get(organisation_id)
 
+    locked = get  # one transaction at a time in memory
+
     def siret_taken(self, funder_id, siret):
         return any(o.funder_id == funder_id and o.siret == siret for o in self.all())
 
@@ -320,3 +322,37 @@ def world(**settings) -> World:
     built.admin = built.account("admin", Role.funder_admin)
     built.manager = built.account("marie", rights=list(ALL_RIGHTS))
     return built
+
+
+# --- the profile as identity answers it, for the fakes of its neighbours ----------------------
+
+def profile_readiness(legal_representative: str | None = "Jeanne MARTIN",
+                      logo: str = "checked", stamp: str = "missing",
+                      certifier_requested: bool = False, kbis: str = "missing",
+                      consent_letter: str = "missing",
+                      certifier_since: datetime | None = None) -> dict:
+    """The profile's fields that say the organisation's readiness, judged by identity's own
+    rules (services/identity/domain): by default a complete letterhead (legal representative,
+    logo), no stamp, not a certifier (method 1)."""
+    ready = domain.readiness(legal_representative, logo, stamp, certifier_requested, kbis,
+                             consent_letter)
+    return {"legal_representative": legal_representative, "logo": _document(logo),
+            "stamp": _document(stamp), "certifier_requested": certifier_requested,
+            "kbis": _document(kbis), "consent_letter": _document(consent_letter),
+            "certification_method": {
+                "method": ready.method, "reason": ready.reason,
+                "certifier_since": (certifier_since.isoformat()
+                                    if certifier_since and ready.method == 2 else None),
+                "missing": [{"code": code, "label": label, "needed_for": needed}
+                            for code, label, needed in ready.missing]}}
+
+
+# A certifier organisation's pieces (method 2), and an empty letterhead.
+CERTIFIER = {"stamp": "checked", "certifier_requested": True, "kbis": "checked",
+             "consent_letter": "checked"}
+NO_LETTERHEAD = {"legal_representative": None, "logo": "missing"}
+
+
+def _document(status: str) -> dict:
+    return {"document_id": None if status == "missing" else "doc-x", "status": status,
+            "status_label": status}

@@ -25,7 +25,9 @@ from contracts.envelope import new_envelope
 from contracts.events import CertifiedV1, MonthHours, Party
 from servicekit.db import make_engine
 from servicekit.events import ReceivedEvent
+from services.payments.models import month_locks
 from tests.support.fakes import may_see_dossier
+from tests.support.identity import CERTIFIER, NO_LETTERHEAD, profile_readiness
 from tools.waiting import wait_until
 
 PASSWORD = "Secret_2026"
@@ -248,12 +250,14 @@ ORG_USER = actor(ip="192.0.2.10", email="claire@lac.example")
 @dataclass
 class Neighbours:
     """What the fake neighbours of certification know in one test: its dossiers, the
-    organisations whose letterhead is incomplete (no legal representative nor logo) and the
-    dossiers without a signed certificate. The `neighbours` fixture hands it to the fakes'
-    containers (config "NEIGHBOURS") and to the test."""
+    organisations whose letterhead is incomplete (no legal representative nor logo), the
+    certifier organisations (method 2) and since when, and the dossiers without a signed
+    certificate. The `neighbours` fixture hands it to the fakes' containers (config
+    "NEIGHBOURS") and to the test."""
 
     dossiers: dict[str, dict] = field(default_factory=dict)
     incomplete: set[str] = field(default_factory=set)
+    certifiers: dict[str, datetime] = field(default_factory=dict)
     unsigned: set[str] = field(default_factory=set)
 
     def dossier(self, months_before: int = 2, organisation: str = ORGANISATION,
@@ -319,20 +323,11 @@ class FakeIdentity:
 
     @rpc_entrypoint
     def get_organisation_profile(self, actor, organisation_id):
-        """The letterhead's completeness, which method 1 checks."""
-        profile = self.get_organisation(actor, organisation_id)
-        incomplete = organisation_id in self.neighbours.incomplete
-        return {**profile, "legal_representative": None if incomplete else "Jeanne MARTIN",
-                "logo": _profile_document("missing" if incomplete else "checked"),
-                "stamp": _profile_document("missing"), "certifier_requested": False,
-                "kbis": _profile_document("missing"),
-                "consent_letter": _profile_document("missing"),
-                "certification_method": {"method": 1, "reason": "Non certificateur."}}
-
-
-def _profile_document(status: str) -> dict:
-    return {"document_id": None if status == "missing" else "doc-x", "status": status,
-            "status_label": status}
+        """« Votre identité » and the readiness identity's rules judge from it."""
+        facts = {**(NO_LETTERHEAD if organisation_id in self.neighbours.incomplete else {}),
+                 **(CERTIFIER if organisation_id in self.neighbours.certifiers else {})}
+        return {**self.get_organisation(actor, organisation_id), **profile_readiness(
+            **facts, certifier_since=self.neighbours.certifiers.get(organisation_id))}
 
 
 class FakeDocuments:
@@ -373,12 +368,33 @@ class FakePayments:
 STAFF = actor("funder_agent", None)
 
 
+def paid_month() -> tuple[date, date]:
+    """The month new_payment pays: last month, within Neighbours.dossier's session."""
+    last = date.today().replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
 def new_payment(number: str, dossier: dict, amount: str = "10 503,34",
                 payment_date: str = "2019-09-20", advance: bool = False) -> dict:
+    """35,5 h of paid_month(): certified_for_payment first, unless an advance."""
+    start, end = paid_month()
     return {"number": number, "payment_date": payment_date, "organisation_id": ORGANISATION,
             "advance": advance, "lines": [{
                 "dossier_id": dossier["id"], "hours_paid": "35,5",
-                "period_start": "2019-08-01", "period_end": "2019-09-30", "amount": amount}]}
+                "period_start": start.isoformat(), "period_end": end.isoformat(),
+                "amount": amount}]}
+
+
+def certified_for_payment(url: str, dossier: dict, training: str = "147.00") -> None:
+    """paid_month() of the dossier locked for payment in payments' database, as its
+    `certified` handler writes it (the event path is tested on its own)."""
+    with make_engine(url).begin() as conn:
+        conn.execute(month_locks.insert().values(
+            dossier_id=dossier["id"], month=paid_month()[0].strftime("%Y-%m"),
+            funder_id=FUNDER, organisation_id=dossier["organisation_id"],
+            certificate_id=str(uuid.uuid4()), training_hours=Decimal(training),
+            internship_hours=Decimal(0), absence_hours=Decimal(0),
+            locked_at=datetime.now(timezone.utc)))
 
 
 class RemittanceDocuments:

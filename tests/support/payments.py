@@ -15,9 +15,11 @@ from services.payments.domain import listing
 from services.payments.domain.access import Scope
 from services.payments.domain.bank import BankDetailsVersion
 from services.payments.domain.credit_notes import CreditNoteChoice
+from services.payments.domain.settings import PaymentSettings
 from services.payments.domain.locks import CertifiedMonth, MonthLock, lock_month
-from services.payments.domain.payments import PROCESSING, DossierFacts, LineInput, Payment, \
-    PaymentInput, new_payment
+from services.payments.domain.paid_hours import PaidLine
+from services.payments.domain.payments import ADVANCE, PAYMENT, PROCESSING, DossierFacts, \
+    LineInput, Payment, PaymentInput, new_payment
 from services.payments.handlers import Ports
 from tests.support.fakes import FakeClock, FakeDatabase, FakeDossiers
 
@@ -38,6 +40,9 @@ class InMemoryLocks:
     def of_dossier(self, dossier_id: str) -> list[MonthLock]:
         return sorted((lock for lock in self.stored.values() if lock.dossier_id == dossier_id),
                       key=lambda lock: lock.month)
+
+    def for_payment(self, dossier_ids: set[str]) -> list[MonthLock]:
+        return [lock for dossier_id in sorted(dossier_ids) for lock in self.of_dossier(dossier_id)]
 
     def add(self, lock: MonthLock) -> None:
         self.stored[(lock.dossier_id, lock.month)] = lock
@@ -65,6 +70,12 @@ class InMemoryPayments:
             line.hours_paid = line.hours_paid.quantize(Decimal("0.01"))
         self.stored[payment.id] = payment
 
+    def paid_lines(self, dossier_ids: set[str]) -> list[PaidLine]:
+        return [PaidLine(line.dossier_id, tuple(line.months()), line.hours_paid)
+                for payment in sorted(self.stored.values(), key=lambda p: p.recorded_at)
+                for line in payment.lines
+                if line.dossier_id in dossier_ids and line.kind == PAYMENT]
+
     def processing_count(self, organisation_id: str) -> int:
         return sum(p.organisation_id == organisation_id and p.status == PROCESSING
                    for p in self.stored.values())
@@ -73,7 +84,8 @@ class InMemoryPayments:
         """Every line the search finds, in list order, shaped as models' rows."""
         found = [SimpleNamespace(
             payment_id=p.id, payment_number=p.number, payment_date=p.payment_date,
-            advance=p.advance, organisation_id=p.organisation_id, reconciled=p.reconciled,
+            advance=line.kind == ADVANCE, organisation_id=p.organisation_id,
+            reconciled=p.reconciled,
             remittance_document_id=p.remittance_document_id,
             **{name: getattr(line, name) for name in (
                 "dossier_id", "dossier_number", "beneficiary_name", "beneficiary_first_name",
@@ -135,11 +147,23 @@ class InMemoryCreditNoteChoices:
         self.stored.append(choice)
 
 
+class InMemoryPaymentSettings:
+    def __init__(self):
+        self.stored: dict[str, PaymentSettings] = {}
+
+    def get(self, funder_id: str) -> PaymentSettings | None:
+        return self.stored.get(funder_id)
+
+    def add(self, settings: PaymentSettings) -> None:
+        self.stored[settings.funder_id] = settings
+
+
 def payments_database(locks=(), payments=(), bank_details=()) -> FakeDatabase:
     return FakeDatabase("payments", locks=InMemoryLocks(*locks),
                         payments=InMemoryPayments(*payments),
                         bank_details=InMemoryBankDetails(*bank_details),
-                        credit_notes=InMemoryCreditNoteChoices())
+                        credit_notes=InMemoryCreditNoteChoices(),
+                        settings=InMemoryPaymentSettings())
 
 
 # ---- neighbouring services --------------------------------------------------------------------
@@ -189,7 +213,9 @@ class FakeNotifications:
 def fake_ports(*dossiers: dict, clock: FakeClock | None = None) -> Ports:
     documents = FakeDocuments(**{
         "rib-ok": {"id": "rib-ok", "category": "bank_details", "organisation_id": ORGANISATION},
-        "kbis": {"id": "kbis", "category": "kbis", "organisation_id": ORGANISATION}})
+        "kbis": {"id": "kbis", "category": "kbis", "organisation_id": ORGANISATION},
+        "funder-logo": {"id": "funder-logo", "category": "logo", "organisation_id": None},
+        "org-logo": {"id": "org-logo", "category": "logo", "organisation_id": ORGANISATION}})
     return Ports(dossiers=FakeDossiers(*dossiers), documents=documents, identity=FakeIdentity(),
                  notifications=FakeNotifications(), clock=clock or FakeClock())
 
@@ -234,8 +260,9 @@ def a_payment(dossier: dict, number: str = "107", amount: str = "100.00",
     """A payment recorded, its remittance advice not issued yet (processing)."""
     facts = DossierFacts(dossier["id"], dossier["number"], FUNDER, dossier["organisation_id"],
                          dossier["organisation_name"], dossier["beneficiary"]["name"],
-                         dossier["training_title"])
-    entry = PaymentInput(number, payment_date, dossier["organisation_id"], False, (LineInput(
+                         dossier["training_title"], date.fromisoformat(dossier["session_start"]),
+                         date.fromisoformat(dossier["session_end"]))
+    entry = PaymentInput(number, payment_date, dossier["organisation_id"], (LineInput(
         dossier["id"], Decimal("35.00"), date(2019, 8, 1), date(2019, 9, 30),
         Decimal(amount)),))
     return new_payment(str(uuid.uuid4()), entry, FUNDER, {dossier["id"]: facts}, None,
@@ -247,3 +274,9 @@ def a_lock(dossier_id: str, month: str = "2026-02", organisation: str = ORGANISA
     return lock_month(None, CertifiedMonth(dossier_id, month, FUNDER, organisation,
                                            certificate_id, Decimal("147.00"), Decimal("0.00"),
                                            Decimal("3.50")), FakeClock()())
+
+
+def certified_locks(*dossiers: dict, months=("2019-08", "2019-09")) -> list[MonthLock]:
+    """The dossiers' months locked for payment, 147 h each: what new_payment_payload pays."""
+    return [a_lock(dossier["id"], month, dossier["organisation_id"])
+            for dossier in dossiers for month in months]

@@ -11,7 +11,7 @@ EXPECTED = {
     ("post", "/auth/login"), ("post", "/auth/logout"), ("get", "/me"),
     ("post", "/organisations"), ("get", "/organisations/{organisation_id}"),
     ("post", "/beneficiaries"), ("post", "/employers"), ("post", "/dossiers"),
-    ("get", "/dossiers"), ("get", "/dossiers/{dossier_id}"),
+    ("get", "/dossiers"), ("get", "/dossiers/counts"), ("get", "/dossiers/{dossier_id}"),
     ("get", "/dossiers/{dossier_id}/certificates"),
     ("get", "/dossiers/{dossier_id}/certificates/{month}"),
     ("put", "/dossiers/{dossier_id}/certificates/{month}/hours"),
@@ -36,7 +36,7 @@ EXPECTED = {
     ("post", "/certificates/import"),
     ("get", "/certification-settings"),
     ("put", "/certification-settings"),
-    ("post", "/remittance-advices"),
+    ("get", "/payment-settings"), ("put", "/payment-settings"),
     ("get", "/document-categories"), ("post", "/document-categories"),
     ("post", "/documents"), ("get", "/documents"), ("get", "/documents/{document_id}"),
     ("patch", "/documents/{document_id}"), ("delete", "/documents/{document_id}"),
@@ -132,10 +132,13 @@ def test_operations_declare_parameters_bodies_problems_and_security(document):
     login = document["paths"]["/auth/login"]["post"]
     assert login["security"] == [] and "401" not in login["responses"]
     search = document["paths"]["/dossiers"]["get"]["parameters"]
-    assert search == [{"name": "q", "in": "query", "required": False,
-                       "schema": {"type": "string", "maxLength": 200,
-                                  "description": "number, beneficiary or title"},
-                       "description": "number, beneficiary or title"}]
+    assert search[0] == {"name": "q", "in": "query", "required": False,
+                         "schema": {"type": "string", "maxLength": 200,
+                                    "description": "number or beneficiary name"},
+                         "description": "number or beneficiary name"}
+    assert [(p["name"], p["schema"].get("enum")) for p in search[1:]] == [
+        ("action_type", ["ptp", "vae", "bilan", "apprentissage"]),
+        ("status", ["in_progress", "closed"]), ("pending", None)]
     listing = document["paths"]["/dossiers"]["get"]["responses"]["200"]
     assert listing["content"]["application/json"]["schema"] == {
         "type": "array", "items": {"$ref": "#/components/schemas/DossierSummary"}}

@@ -2,7 +2,8 @@
 
 months: the session and its months; entry: hours, days and proposals; settings: each funder's
 choices; certificate: the certificate and its statuses; dashboard: what waits for whom;
-access: who may act; codes: method 2 (emailed code); evidence: method 1 (signed PDF).
+access: who may act; codes: method 2 (emailed code); evidence: method 1 (signed PDF);
+readiness: what « Votre identité » must hold first (identity judges it).
 No Nameko, no SQLAlchemy, no message shapes (handlers build those); the clock is passed in.
 """
 # Re-exported names: the package reads as one module (`domain.Certificate`).
@@ -15,17 +16,18 @@ from services.certification.domain.certificate import (
     REOPENED, STATUS_LABELS, VALIDATED, Certificate, Signer, certify, first_validation,
     not_transmittable, require_attestation, validation_steps, with_hours)
 from services.certification.domain.codes import (
-    CODE_REQUEST_WINDOW, METHOD_ELECTRONIC, CertificationCode, CodeRequest, OrganisationMethod,
-    ensure_code_request_allowed, ensure_code_requestable, ensure_electronic_allowed,
-    issue_code, new_code)
+    CODE_REQUEST_WINDOW, METHOD_ELECTRONIC, CertificationCode, CodeRequest,
+    ensure_code_request_allowed, ensure_code_requestable, issue_code, new_code,
+    require_ip_consent)
 from services.certification.domain.dashboard import (PENDING_FOR_ROLE, actions_label,
                                                      pending_months, status_label, status_of)
 from services.certification.domain.entry import (
     MONTH_TOTALS, PERIODS_OF_MODE, TOTALS, WHOLE_DAY, DayHours, Entry, Hours, PlannedHours,
     build_entry, ensure_in_session, forecast_proposal, patched, plan_warnings, planned_total,
     require_complete, spread_proposal, zero_proposal)
-from services.certification.domain.evidence import (check_letterhead, hours_reference,
-                                                   signed_certificate_sha256)
+from services.certification.domain.evidence import hours_reference, signed_certificate_sha256
 from services.certification.domain.months import (Session, check_attendance_days, is_open,
                                                   period_label, session_days)
+from services.certification.domain.readiness import (METHOD_ONE, ensure_ready_for_electronic,
+                                                    ensure_ready_for_entry, stamp_warnings)
 from services.certification.domain.settings import FunderSettings

@@ -36,8 +36,7 @@ STATUS_LABELS = {
     AWAITING_BENEFICIARY: "En attente de validation par le bénéficiaire",
     AWAITING_EMPLOYER: "En attente de validation par l'employeur",
     VALIDATED: "Heures validées",
-    CLOSED_BY_PAYMENT: ("La saisie n'est plus disponible car des règlements ont été faits "
-                        "dans la période"),
+    CLOSED_BY_PAYMENT: "La saisie n'est plus disponible car des règlements ont été effectués",
     REOPENED: "Rouvert par le financeur : en attente de saisie par l'organisme",
     # The seeds name no such status; the reply's label adds who contested and why.
     CONTESTED: "Heures contestées",

@@ -83,15 +83,8 @@ def issue_code(existing: CertificationCode | None, dossier_id: str, month: str, 
     return existing, code
 
 
-def ensure_electronic_allowed(organisation_method: int | None, accept_ip: bool) -> None:
-    """Method 2: a certifier organisation (KBIS and consent letter checked) and the user's
-    consent to the use of their IP address."""
-    if organisation_method != METHOD_ELECTRONIC:
-        raise Conflict("electronic_certification_unavailable",
-                       "La certification 100 % dématérialisée n'est possible qu'une fois votre "
-                       "organisme déclaré certificateur et son KBIS et sa lettre de "
-                       "consentement contrôlés par votre financeur : utilisez la "
-                       "certification par impression, signature et dépôt du certificat.")
+def require_ip_consent(accept_ip: bool) -> None:
+    """Method 2: the user's consent to the use of their IP address (seed 002)."""
     if not accept_ip:
         raise InvalidInput("ip_consent_required",
                            'Vous devez cocher "J\'accepte que mon adresse IP soit utilisée"')
@@ -102,23 +95,6 @@ def ensure_code_requestable(certificate: Certificate | None, attest: bool) -> Ce
     if certificate is None or certificate.status != HOURS_ENTERED:
         raise hours_not_entered()
     return certificate
-
-
-class OrganisationMethod:
-    """The certification method in force for an organisation, as identity last said it."""
-
-    def __init__(self, organisation_id: str, funder_id: str, method: int, changed_at: datetime):
-        self.organisation_id = organisation_id
-        self.funder_id = funder_id
-        self.method = method
-        self.changed_at = changed_at
-
-    def follow(self, method: int, changed_at: datetime) -> bool:
-        """Apply a later change; an older one arriving late changes nothing."""
-        if changed_at < self.changed_at:
-            return False
-        self.method, self.changed_at = method, changed_at
-        return True
 
 
 # At most a few codes an hour.

@@ -1,4 +1,4 @@
-"""Method 1: the organisation's letterhead and the signed certificate it deposited.
+"""Method 1: the signed certificate the organisation deposited.
 
 Where each check on the signed certificate runs: documents, which holds the bytes, refuses at
 upload a PDF with neither digital signature nor scanned page, so the draft as rendered (text,
@@ -13,24 +13,6 @@ from datetime import datetime
 
 from contracts.common.errors import Conflict
 from contracts.common.formatting import datetime_fr
-
-
-def check_letterhead(legal_representative: str | None, logo_status: str,
-                     stamp_status: str) -> list[dict]:
-    """Refuse when the legal representative's name or the logo is missing (the certificate
-    prints them); a missing stamp only warns."""
-    missing = [label for label, ok in (
-        ("le nom du représentant légal", bool((legal_representative or "").strip())),
-        ("le logo de l'organisme", logo_status not in ("missing", "rejected"))) if not ok]
-    if missing:
-        raise Conflict("identity_incomplete",
-                       "Avant de certifier, complétez « Votre identité » : "
-                       + " et ".join(missing) + ".", {"missing": missing})
-    if stamp_status in ("missing", "rejected"):
-        return [{"code": "stamp_missing",
-                 "message": "Votre cachet n'est pas renseigné dans « Votre identité » : "
-                            "la certification est valide, pensez à l'ajouter."}]
-    return []
 
 
 def signed_certificate_sha256(documents: list[dict], month: str,

@@ -16,7 +16,7 @@ class FunderSettings:
 
     def __init__(self, funder_id: str, entry_mode: str = MONTH_TOTALS, code_length: int = 4,
                  code_lifetime_minutes: int = 15, beneficiary_validation: bool = False,
-                 employer_validation: bool = False, notify_funder: bool = False,
+                 employer_validation: bool = False, notify_funder: bool = True,
                  updated_by: str | None = None, updated_at: datetime | None = None,
                  funder_notification_email: str | None = None):
         self.funder_id = funder_id
@@ -26,7 +26,8 @@ class FunderSettings:
         self.beneficiary_validation = beneficiary_validation
         self.employer_validation = employer_validation
         self.notify_funder = notify_funder
-        # Where the funder is emailed at certification (and of a contest) when notify_funder.
+        # Where the funder is emailed at certification (and of a contest) when notify_funder:
+        # on by default, as seed 002 has both methods email the funder.
         self.funder_notification_email = funder_notification_email
         self.updated_by = updated_by
         self.updated_at = updated_at

@@ -4,7 +4,8 @@ how its status reads, and what the generated PDFs print.
 Pure: no Nameko, no SQLAlchemy, no I/O, no message shapes (handlers build those); the clock
 and ids are passed in. The names other layers use are gathered here.
 """
-from services.documents.domain.access import (Scope, can_see, check_deletable, check_owner,
+from services.documents.domain.access import (MISSING_DOCUMENTS, Scope, can_see,
+                                              check_deletable, check_deposit_right, check_owner,
                                               document_not_found, is_owner, scope_for, seen_by,
                                               status_of)
 from services.documents.domain.categories import (GLOBAL, JPEG, PDF, PNG, Category,
@@ -23,6 +24,7 @@ from services.documents.domain.signed import (check_signed_certificate, has_scan
                                               is_digitally_signed)
 
 __all__ = [
+    "MISSING_DOCUMENTS", "check_deposit_right",
     "CHECKED", "COMPLETION_CERTIFICATE", "DEPOSITED", "DEPOSITED_BY_FUNDER", "GENERATED", "GLOBAL",
     "JPEG", "PDF", "PNG", "REJECTED", "Category", "Document", "DossierFacts", "Group",
     "Inspected", "Scope", "blob_path", "by_category", "can_see", "categories_matching",

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.common import Actor, Role
+from contracts.common import Actor, Right, Role
+from contracts.common.access import require_right
 from contracts.common.errors import Forbidden, NotFound
 from contracts.common.formatting import PARIS, date_fr
 from services.documents.domain.documents import (CHECKED, DEPOSITED, DEPOSITED_BY_FUNDER,
                                                  GENERATED, REJECTED, Document, document_checked)
+from services.documents.domain.files import SIGNED_CERTIFICATE
+
+
+MISSING_DOCUMENTS = ("Vous n'avez pas le droit de gérer les documents : demandez-le à "
+                     "l'administrateur de votre organisme.")
+
+
+def check_deposit_right(actor: Actor, category: object) -> None:
+    """Deposits need the documents right, except method 1's evidence: whoever enters and
+    certifies the hours (seed 002: method 1 needs only the hours right) deposits the signed
+    certificate. Judged on the category asked, before the rest of the payload is read."""
+    if category == SIGNED_CERTIFICATE and Right.enter_hours.value in actor.rights:
+        return
+    require_right(actor, Right.documents, MISSING_DOCUMENTS)
 
 
 @dataclass(frozen=True)
@@ -94,12 +109,16 @@ def check_deletable(actor: Actor, document: Document) -> None:
 
 def status_of(document: Document, viewer: Actor) -> tuple[str, str]:
     """(stable code, French label) of the document as `viewer` reads it."""
+    if document.superseded:
+        return GENERATED, (f"Remplacé le {date_fr(document.superseded_at.astimezone(PARIS))} "
+                           "(mois rouvert) : ce certificat n'est plus valable")
     if document.status == CHECKED:
         return CHECKED, f"Contrôlé le {date_fr(document.reviewed_at.astimezone(PARIS))}"
     if document.status == REJECTED:
         return REJECTED, f"Non conforme : {document.reason_text}"
+    if document.by_funder and document.status in (DEPOSITED, GENERATED):
+        # The funder's deposits and what its staff issued (remittance advices), as seed 000.
+        return DEPOSITED_BY_FUNDER, "Inscrit par votre AT Pro"
     if document.status == DEPOSITED:
-        if document.by_funder:
-            return DEPOSITED_BY_FUNDER, "Inscrit par votre AT Pro"
         return DEPOSITED, "Déposé par vous" if is_owner(viewer, document) else "Déposé"
     return GENERATED, "Produit automatiquement"

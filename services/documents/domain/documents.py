@@ -54,6 +54,8 @@ class Document:
     reason_code: str | None = None
     reason_text: str | None = None
     verification_reference: str | None = None
+    hours_reference: str | None = None
+    """A final certificate's: the version of the hours it prints, as the draft printed it."""
     superseded_at: datetime | None = None
     superseded_reason: str | None = None
     version: int | None = None

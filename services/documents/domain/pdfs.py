@@ -8,6 +8,7 @@ AttendanceSheetRequest, RemittanceAdviceRequest), built by the handlers.
 from __future__ import annotations
 
 import base64
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,11 +22,14 @@ from contracts.common.errors import Forbidden
 from contracts.common.formatting import (LOCALE, NO_BREAK_SPACE, PARIS, amount_fr, date_fr,
                                          datetime_fr, hours_fr, month_fr, signer_fr)
 from services.documents.domain.categories import PDF
-from services.documents.domain.documents import Document, certificate_filename, safe_name_part
+from services.documents.domain.documents import (REJECTED, Document, certificate_filename,
+                                                 safe_name_part)
 
 LOGO, STAMP = "logo", "stamp"
 ATTENDANCE_SHEET = "attendance_sheet"
 REMITTANCE_ADVICE = "remittance_advice"
+PAYMENTS = "payments"
+"""The only service that asks for a remittance advice (servicekit.caller names it)."""
 IMAGE_SCHEME = "jalon-file:"
 """Images reach weasyprint as jalon-file:<sha256>, served from memory by the renderer: no
 path, no network, and content addressing makes the URL a safe cache key."""
@@ -36,9 +40,10 @@ ACTION_NATURES = (
     ("vae", "action de validation des acquis de l'expérience"),
     ("apprentissage", "action de formation par apprentissage"),
 )
-"""The Ministry's model lists the four natures; every dossier funded here is a training
-action (PTP), so "action de formation" is the one ticked."""
-FUNDED_NATURE = "formation"
+"""The Ministry's model lists the four natures; the dossier's type of action ticks one."""
+NATURE_OF_ACTION_TYPE = {"ptp": "formation", "bilan": "bilan", "vae": "vae",
+                         "apprentissage": "apprentissage", None: "formation"}
+"""contracts.dossiers.ActionType -> its nature (a PTP is a training action; no type: PTP)."""
 
 HOW_VERIFIED = {2: "code à usage unique envoyé par courriel"}
 """Method 2 (electronic certification): how the certifier proved who they were."""
@@ -79,13 +84,6 @@ def check_may_render(actor: Actor, funder_id: str, organisation_id: str) -> None
             or (actor.role == Role.organisation_user and actor.organisation_id == organisation_id)):
         return
     raise Forbidden("not_allowed", "Vous ne pouvez pas produire ce document.")
-
-
-def check_may_issue_remittance(actor: Actor, funder_id: str) -> None:
-    """Only the paying funder's staff issue a remittance advice."""
-    require_funder_staff(actor)
-    if actor.funder_id != funder_id:
-        raise Forbidden("not_allowed", "Vous ne pouvez pas produire ce document.")
 
 
 def paris_today(now: datetime) -> date:
@@ -177,7 +175,8 @@ def certificate_context(facts, issued_on: date,
         "beneficiary_name": dossier.beneficiary.name,
         "employer_name": dossier.employer.name if dossier.employer else None,
         "training_title": dossier.training_title,
-        "natures": [{"label": label, "ticked": key == FUNDED_NATURE}
+        "natures": [{"label": label,
+                     "ticked": key == NATURE_OF_ACTION_TYPE[facts.action_type]}
                     for key, label in ACTION_NATURES],
         "session_start": date_fr(dossier.session_start),
         "session_end": date_fr(dossier.session_end),
@@ -229,16 +228,16 @@ def draft_filename(dossier_number: str, month: str) -> str:
 
 # --- the attendance sheet --------------------------------------------------------------------
 
+ATTENDANCE_TOTAL_DIFFERS = "attendance_total_differs"
+
+
 def attendance_context(request) -> dict:
     half_days = request.granularity == "half_day"
-    rows, total = [], Decimal(0)
+    rows = []
     for entry in sorted(request.days, key=lambda d: d.day):
-        parts = ([("Matin", entry.morning), ("Après-midi", entry.afternoon)] if half_days
-                 else [(None, entry.hours)])
-        total += sum((hours or Decimal(0) for _, hours in parts), Decimal(0))
         rows.append({"day": day_fr(entry.day), "date": date_fr(entry.day),
                      "parts": [{"label": label, "hours": hours_fr(hours) if hours is not None
-                                else ""} for label, hours in parts]})
+                                else ""} for label, hours in _parts(entry, half_days)]})
     dossier = request.dossier
     return {
         "half_days": half_days,
@@ -251,8 +250,38 @@ def attendance_context(request) -> dict:
         "session_end": date_fr(dossier.session_end),
         "month_label": month_fr(request.month),
         "rows": rows,
-        "total": hours_fr(total),
+        "total": hours_fr(attendance_total(request)),
+        "total_differs": attendance_total_differs(request),
     }
+
+
+def _parts(entry, half_days: bool) -> list[tuple[str | None, Decimal | None]]:
+    """A day's rows: morning and afternoon per half-day, else the day's hours."""
+    if half_days:
+        return [("Matin", entry.morning), ("Après-midi", entry.afternoon)]
+    return [(None, entry.hours)]
+
+
+def attendance_total(request) -> Decimal:
+    half_days = request.granularity == "half_day"
+    return sum((hours or Decimal(0) for entry in request.days
+                for _, hours in _parts(entry, half_days)), Decimal(0))
+
+
+def attendance_total_differs(request) -> str | None:
+    """Said on the sheet and in the reply when its total is not the month's presence hours
+    (training and internship) as certified, or entered: one of them needs correcting."""
+    presence, total = request.month_presence, attendance_total(request)
+    if presence is None or presence.hours == total:
+        return None
+    which = "certifiées" if presence.certified else "saisies"
+    return (f"Le total de cette fiche de présence ({hours_fr(total)}) diffère des heures de "
+            f"présence {which} pour le mois ({hours_fr(presence.hours)}).")
+
+
+def attendance_warnings(request) -> list[dict]:
+    message = attendance_total_differs(request)
+    return [{"code": ATTENDANCE_TOTAL_DIFFERS, "message": message}] if message else []
 
 
 def attendance_filename(dossier_number: str, month: str) -> str:
@@ -279,39 +308,75 @@ def attendance_document(document_id: str, request, sha256: str, size: int,
 
 # --- the remittance advice -------------------------------------------------------------------
 
+def check_may_issue_remittance(actor: Actor, funder_id: str, calling_service: str | None) -> None:
+    """Only payments files a remittance advice, from a payment it recorded, on behalf of the
+    paying funder's staff: nobody may have free text filed as one."""
+    if calling_service != PAYMENTS:
+        raise Forbidden("remittance_from_payments_only",
+                        "Un avis de virement n'est produit qu'à partir d'un règlement "
+                        "enregistré.")
+    require_funder_staff(actor)
+    if actor.funder_id != funder_id:
+        raise Forbidden("not_allowed", "Vous ne pouvez pas produire ce document.")
+
+
+def payer_logo(document: Document | None, funder_id: str) -> Document | None:
+    """The payer's logo: a « Logo » image of the paying funder's own (no organisation's), not
+    rejected; None otherwise (the advice is printed without it)."""
+    if (document is None or document.category != LOGO or document.funder_id != funder_id
+            or document.organisation_id is not None or document.status == REJECTED):
+        return None
+    return document
+
+
 def remittance_title(request) -> str:
     """"AVIS DE VIREMENT n° 107 du 23/08/2019", as seed 000 lists them."""
     return f"AVIS DE VIREMENT n° {request.payment_number} du {date_fr(request.payment_date)}"
 
 
-def periods_fr(periods: list) -> str:
-    """"période du 01/07/2019 au 31/07/2019"; several: "périodes du ... au ..., du ... au ..."."""
-    spans = ", ".join(f"du {date_fr(p.start)} au {date_fr(p.end)}"
-                      for p in sorted(periods, key=lambda p: p.start))
-    return f"{'périodes' if len(periods) > 1 else 'période'} {spans}"
+def period_fr(period) -> str:
+    """A whole month: "juillet 2019"; otherwise "du 01/07/2019 au 15/07/2019"."""
+    month = period.start.strftime("%Y-%m")
+    if period.start.day == 1 and period.end == _last_day(period.start):
+        return month_fr(month)
+    return f"du {date_fr(period.start)} au {date_fr(period.end)}"
 
 
-def remittance_subtitle(request) -> str:
-    """"Dossier 16/0/5756 (période du 01/07/2019 au 31/07/2019)"."""
-    numbers = request.dossier_numbers
-    word = "Dossiers" if len(numbers) > 1 else "Dossier"
-    return f"{word} {', '.join(numbers)} ({periods_fr(request.periods)})"
+def _last_day(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def remittance_context(request) -> dict:
+def account_sentence(account) -> str | None:
+    """Said only of a validated version: without one, the advice names no account."""
+    if account is None:
+        return None
+    return (f"Virement effectué sur le compte de {account.holder}, IBAN {account.masked_iban}, "
+            "dont les coordonnées bancaires ont été validées par le financeur.")
+
+
+def remittance_context(request, logo_sha256: str | None = None) -> dict:
+    payer = request.payer
+    lines_total = sum((line.amount for line in request.lines), Decimal(0))
     return {
         "title": remittance_title(request),
-        "subtitle": remittance_subtitle(request),
+        "payer": payer and {
+            "name": payer.name, "logo_url": image_url(logo_sha256),
+            "address_lines": [line.strip() for line in (payer.address or "").splitlines()
+                              if line.strip()]},
         "organisation_name": request.organisation_name,
+        "account": account_sentence(request.account),
         "payment_number": request.payment_number,
         "payment_date": date_fr(request.payment_date),
-        "dossier_numbers": ", ".join(request.dossier_numbers),
-        "beneficiary_name": request.beneficiary.name if request.beneficiary else None,
-        "periods": [f"du {date_fr(p.start)} au {date_fr(p.end)}"
-                    for p in sorted(request.periods, key=lambda p: p.start)],
-        "hours_paid": hours_fr(request.hours_paid),
-        "amount": amount_fr(request.amount),
         "kind": "Avance" if request.advance else "Règlement",
+        "lines": [{"dossier_number": line.dossier_number,
+                   "beneficiary_name": line.beneficiary_name, "period": period_fr(line.period),
+                   "hours_paid": hours_fr(line.hours_paid), "amount": amount_fr(line.amount)}
+                  for line in request.lines],
+        "hours_total": hours_fr(sum((line.hours_paid for line in request.lines), Decimal(0))),
+        "lines_total": amount_fr(lines_total),
+        "deductions": [{"label": d.label, "amount": amount_fr(d.amount)}
+                       for d in request.deductions],
+        "amount": amount_fr(request.amount),
     }
 
 
@@ -319,16 +384,23 @@ def remittance_filename(payment_number: str) -> str:
     return f"avis-de-virement-{safe_name_part(payment_number)}.pdf"
 
 
-def remittance_document(document_id: str, request, sha256: str, size: int,
+def remittance_document(document_id: str, request, issued_by: Actor, sha256: str, size: int,
                         now: datetime) -> Document:
-    """A payment to the organisation: its users and the funder see it, not the beneficiary
-    (whose name is kept for the search only)."""
+    """Filed with the organisation, under no dossier, however many it pays: its users and the
+    funder see it among the organisation's documents, not the beneficiaries. Inscribed by the
+    funder's staff who issued it; its dossiers and beneficiaries are kept for the search."""
     return _generated(
         id=document_id, category=REMITTANCE_ADVICE, label=remittance_title(request),
         filename=remittance_filename(request.payment_number), sha256=sha256, size=size,
         created_at=now, funder_id=request.funder_id, organisation_id=request.organisation_id,
-        dossier_id=request.dossier_id, dossier_number=request.dossier_numbers[0],
-        beneficiary_name=request.beneficiary.name if request.beneficiary else None)
+        dossier_number=_searchable((line.dossier_number for line in request.lines), 30),
+        beneficiary_name=_searchable((line.beneficiary_name for line in request.lines), 200),
+        uploaded_by=issued_by.user_id, uploaded_by_role=issued_by.role.value)
+
+
+def _searchable(values, limit: int) -> str:
+    """Each value once, in order, as far as the column holds."""
+    return ", ".join(dict.fromkeys(values))[:limit]
 
 
 def _generated(**fields) -> Document:

@@ -29,6 +29,11 @@ class PartyKind(str, Enum):
 # Status code -> label as users read it (seed 001: « Dossier en cours de suivi »).
 STATUS_LABELS = {"in_progress": "Dossier en cours de suivi", "closed": "Dossier clôturé"}
 INITIAL_STATUS = "in_progress"
+# Type of action code -> label as users read it (seed 001's menus « PTP en cours », « VAE en
+# cours »); contracts.dossiers.ActionType lists the same codes.
+ACTION_TYPE_LABELS = {"ptp": "PTP", "vae": "VAE", "bilan": "Bilan de compétences",
+                      "apprentissage": "Apprentissage"}
+DEFAULT_ACTION_TYPE = "ptp"
 MAX_DAY_HOURS = Decimal(24)
 
 
@@ -84,7 +89,7 @@ class PlannedDay:
 
 # What a funder may change, in the order of Dossier.facts().
 FACT_FIELDS = ("training_title", "session_start", "session_end", "commission_date", "status",
-               "employer_id", "forecast")
+               "action_type", "employer_id", "forecast")
 
 
 class Dossier:
@@ -92,7 +97,8 @@ class Dossier:
                  organisation_name: str, beneficiary_id: str, employer_id: str | None,
                  training_title: str, session_start: date, session_end: date,
                  created_at: datetime, status: str = INITIAL_STATUS,
-                 commission_date: date | None = None, updated_at: datetime | None = None):
+                 commission_date: date | None = None, updated_at: datetime | None = None,
+                 action_type: str = DEFAULT_ACTION_TYPE):
         self.id = id
         self.funder_id = funder_id
         self.number = number
@@ -106,6 +112,7 @@ class Dossier:
         self.session_end = session_end
         self.commission_date = commission_date
         self.status = status
+        self.action_type = action_type
         self.created_at = created_at
         self.updated_at = updated_at
         self.forecast: list[PlannedDay] = []
@@ -113,6 +120,10 @@ class Dossier:
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def action_type_label(self) -> str:
+        return ACTION_TYPE_LABELS.get(self.action_type, self.action_type)
 
     def forecast_key(self) -> tuple:
         return tuple(sorted(day.key() for day in self.forecast))
@@ -157,7 +168,8 @@ class Dossier:
     def facts(self) -> tuple:
         """What an import or a change compares (FACT_FIELDS): equal facts, nothing to write."""
         return (self.training_title, self.session_start, self.session_end,
-                self.commission_date, self.status, self.employer_id, self.forecast_key())
+                self.commission_date, self.status, self.action_type, self.employer_id,
+                self.forecast_key())
 
 
 # --- rules ----------------------------------------------------------------------------------

@@ -92,13 +92,14 @@ class ImportFacts:
     session_end: date
     employer_id: str | None = KEEP
     commission_date: date | None = KEEP
+    action_type: str = KEEP
     forecast: tuple[PlannedHours, ...] | None = KEEP
 
     def as_changes(self) -> dict[str, Any]:
         """The DossierChange-like fields the row carries."""
         changes = {"training_title": self.training_title, "session_start": self.session_start,
                    "session_end": self.session_end, "commission_date": self.commission_date,
-                   "employer_id": self.employer_id}
+                   "employer_id": self.employer_id, "action_type": self.action_type}
         if self.forecast is not KEEP:
             changes["forecast"] = list(self.forecast)
         return {name: value for name, value in changes.items() if value is not KEEP}
@@ -134,7 +135,7 @@ def import_decision(existing: Dossier | None, incoming: ImportFacts) -> Decision
             "Le bénéficiaire d'un dossier existant ne peut pas changer.")])
     current = {name: getattr(existing, name) for name in
                ("training_title", "session_start", "session_end", "commission_date",
-                "employer_id")}
+                "employer_id", "action_type")}
     current["forecast"] = existing.forecast_key()
     given = incoming.as_changes()
     if "forecast" in given:

@@ -38,6 +38,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "session_end": ("fin de session", "fin session", "date de fin", "date fin", "session end"),
     "commission_date": ("date commission", "date de commission", "commission",
                         "commission date"),
+    "action_type": ("type d action", "type de l action", "nature de l action", "action type"),
 }
 REQUIRED = ("number", "siret", "beneficiary_name", "beneficiary_email", "training_title")
 # How the messages name each column (French, as the template heads it).
@@ -45,7 +46,13 @@ HEADINGS = {"number": "N° dossier", "siret": "SIRET", "beneficiary_name": "Bén
             "beneficiary_email": "E-mail bénéficiaire", "employer_name": "Employeur",
             "employer_email": "E-mail employeur", "training_title": "Formation",
             "session": "Session", "session_start": "Début de session",
-            "session_end": "Fin de session", "commission_date": "Date commission"}
+            "session_end": "Fin de session", "commission_date": "Date commission",
+            "action_type": "Type d'action"}
+# What users write in the type of action column, normalised -> its code.
+ACTION_TYPES = {"ptp": "ptp", "projet de transition professionnelle": "ptp", "vae": "vae",
+                "validation des acquis de l experience": "vae", "bilan": "bilan",
+                "bilan de competences": "bilan", "apprentissage": "apprentissage",
+                "action de formation par apprentissage": "apprentissage"}
 _BY_HEADING = {heading: name for name, headings in COLUMNS.items() for heading in headings}
 _FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _SESSION = re.compile(r"^\s*(\S+)\s+(?:au|à|-)\s+(\S+)\s*$", re.IGNORECASE)
@@ -154,6 +161,13 @@ def siret_value(cell: Any) -> str | None:
     return text or None
 
 
+def action_type_value(cell: Any) -> str | None:
+    """The code of a type of action as written (« PTP », « Bilan de compétences »...);
+    anything else as it is, for the row check to report."""
+    text = _text(cell)
+    return ACTION_TYPES.get(_normalise(text), text) or None
+
+
 def _party(name: str, email: str) -> dict | None:
     if not name and not email:
         return None
@@ -176,7 +190,8 @@ def sheet_row(line: int, found: dict[str, int], cells: tuple) -> SheetRow:
             "employer": _party(_text(cell("employer_name")), _text(cell("employer_email"))),
             "training_title": _text(cell("training_title")),
             "session_start": date_value(start), "session_end": date_value(end),
-            "commission_date": date_value(cell("commission_date"))}
+            "commission_date": date_value(cell("commission_date")),
+            "action_type": action_type_value(cell("action_type"))}
     # An empty cell empties the field; a column the file does not have leaves it as it is.
     carried = {"employer": "employer_name" in found or "employer_email" in found,
                "commission_date": "commission_date" in found}

@@ -20,8 +20,9 @@ from services.identity.domain.links import (
     OneTimeToken, current_password_required, email_taken, invalid_link, new_link, same_email,
     start_email_change)
 from services.identity.domain.organisations import (
-    PROFILE_CATEGORIES, PROFILE_FIELDS, Organisation, OrganisationDocument, can_see_organisation,
-    certification_method, document_status_label, normalise_siret, organisation_not_found)
+    PROFILE_CATEGORIES, PROFILE_FIELDS, Organisation, OrganisationDocument, Readiness,
+    can_see_organisation, document_status_label, normalise_siret, normalise_uai,
+    organisation_not_found, readiness)
 from services.identity.domain.passwords import (
     PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_SPECIALS, Passwords, check_new_password,
     check_password, password_problems, provisional_password)
@@ -35,12 +36,14 @@ __all__ = [
     "PASSWORD_MIN_LENGTH", "PASSWORD_RESET", "PASSWORD_SPECIALS", "PROFILE_CATEGORIES",
     "PROFILE_FIELDS", "ApiToken", "AuditEvent", "EmailChange", "Funder", "LoginLimits",
     "OneTimeToken", "Organisation", "OrganisationDocument", "Passwords", "UserAccount",
-    "UserSession", "audit", "can_list_users", "can_see_organisation", "certification_method",
+    "Readiness", "UserSession", "audit", "can_list_users", "can_see_organisation",
     "check_administrators_remain", "check_new_password", "check_password",
     "current_password_required", "document_status_label", "email_taken", "hash_token",
     "invalid_credentials", "invalid_link", "invalid_token", "issue_api_token", "login_refusal",
-    "new_account", "new_id", "new_link", "normalise_identifier", "normalise_siret", "open_session",
+    "new_account", "new_id", "new_link", "normalise_identifier", "normalise_siret",
+    "normalise_uai", "open_session",
     "organisation_not_found", "party_identifiers", "password_problems", "provisional_password",
+    "readiness",
     "require_funder_admin", "require_manages", "require_may_resend", "require_of_funder",
     "require_own_account", "require_person", "require_unrestricted", "require_users_right",
     "same_email", "start_email_change", "too_many_attempts", "too_many_reset_requests",

@@ -2,6 +2,7 @@
 they lead to, and who sees an organisation."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from stdnum.exceptions import ValidationError as StdnumError
@@ -9,6 +10,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from contracts.common import Actor, Role
 from contracts.common.errors import InvalidInput, NotFound
+from contracts.common.formatting import list_fr
 
 
 def normalise_siret(raw: str) -> str:
@@ -22,8 +24,23 @@ def normalise_siret(raw: str) -> str:
                            {"siret": raw}) from None
 
 
+UAI_KEY_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"   # 23 letters: no I, O nor Q
+
+
+def normalise_uai(raw: str) -> str:
+    """UAI (code établissement): 7 digits and a check letter, the remainder of the
+    7-digit number divided by 23 read in the 23-letter alphabet (0750655E)."""
+    uai = raw.replace(" ", "").upper()
+    digits, key = uai[:7], uai[7:]
+    if not (len(uai) == 8 and digits.isdigit() and key == UAI_KEY_LETTERS[int(digits) % 23]):
+        raise InvalidInput("invalid_uai",
+                           "Le numéro UAI est invalide : il doit comporter 7 chiffres suivis "
+                           "d'une lettre clé correcte.", {"uai": raw})
+    return uai
+
+
 PROFILE_FIELDS = ("name", "email", "address", "postcode", "town", "phone", "mobile", "fax",
-                  "declaration_number", "website", "legal_representative")
+                  "declaration_number", "website", "legal_representative", "uai")
 
 
 class Organisation:
@@ -39,9 +56,18 @@ class Organisation:
         self.address = address
         self.created_at = created_at
         for field in ("postcode", "town", "phone", "mobile", "fax", "declaration_number",
-                      "website"):
+                      "website", "uai"):
             setattr(self, field, profile.get(field))
         self.certifier_requested = bool(profile.get("certifier_requested", False))
+        # Since when method 2 is in force (printed on its certificates); None under method 1.
+        self.certifier_since: datetime | None = profile.get("certifier_since")
+
+    def follow_method(self, method: int, at: datetime) -> None:
+        """Method 2 dates from the change that completed it, until a change undoes it."""
+        if method != 2:
+            self.certifier_since = None
+        elif self.certifier_since is None:
+            self.certifier_since = at
 
     def update_profile(self, changes: dict) -> list[str]:
         """Apply the given fields ("" clears an optional one); return the names that changed.
@@ -56,6 +82,8 @@ class Organisation:
             if value is None and field in ("name", "email"):
                 raise InvalidInput("required_field", "Ce champ est obligatoire.",
                                    {"field": field})
+            if field == "uai" and value is not None:
+                value = normalise_uai(value)
             if getattr(self, field) != value:
                 setattr(self, field, value)
                 changed.append(field)
@@ -81,9 +109,11 @@ class OrganisationDocument:
         self.updated_at = updated_at
 
     def uploaded(self, document_id: str, at: datetime) -> bool:
-        """A new document replaces the previous one: back to "en attente de contrôle".
-        Events come through separate queues: if its review came first, keep the review."""
-        if document_id == self.document_id:
+        """A new document, or new content for this one (a rejected logo replaced), replaces
+        the previous one: back to "en attente de contrôle". Events come through separate
+        queues: a deposit older than the review already applied keeps the review."""
+        if document_id == self.document_id and (self.reviewed_at is None
+                                                 or at <= self.reviewed_at):
             return False
         self.document_id, self.status, self.reason, self.reviewed_at = document_id, "pending", \
             None, None
@@ -116,22 +146,57 @@ def document_status_label(status: str, reviewed_at: datetime | None, reason: str
     return "Non déposé"
 
 
-def certification_method(requested: bool, kbis_status: str, consent_status: str
-                         ) -> tuple[int, str]:
-    """Method 2 (fully electronic) only when the organisation asked to be a certifier AND
-    the funder checked both its KBIS extract and its consent letter; otherwise method 1."""
-    if not requested:
-        return 1, ("Méthode 1 : l'organisme n'a pas demandé à être certificateur ; les "
-                   "certificats de réalisation sont signés puis déposés.")
-    missing = [label for label, status in (("l'extrait KBIS", kbis_status),
-                                           ("la lettre de consentement", consent_status))
-               if status != "checked"]
-    if missing:
-        return 1, ("Méthode 1 : en attente du contrôle par le financeur de "
-                   + " et de ".join(missing) + ".")
-    return 2, ("Méthode 2 : l'organisme est certificateur, son extrait KBIS et sa lettre de "
-               "consentement ont été contrôlés ; les certificats sont entièrement "
-               "électroniques.")
+# What « Votre identité » must hold, in its order (seeds 001 and 002): the legal
+# representative's name and the logo before any online entry of hours (and method 1); for the
+# 100 % dematerialised certification (method 2) also the stamp, the certifier declaration, and
+# the KBIS extract and the consent letter checked by the funder. (code, label, needed_for)
+HOURS_ENTRY, ELECTRONIC = "hours_entry", "electronic_certification"
+PIECES = (
+    ("legal_representative_missing", "le nom du représentant légal", HOURS_ENTRY),
+    ("logo_missing", "le logo de l'organisme", HOURS_ENTRY),
+    ("stamp_missing", "le cachet de l'organisme", ELECTRONIC),
+    ("certifier_not_requested", "la déclaration « Je suis certificateur »", ELECTRONIC),
+    ("kbis_not_checked", "l'extrait KBIS contrôlé par votre financeur", ELECTRONIC),
+    ("consent_letter_not_checked", "la lettre de consentement contrôlée par votre financeur",
+     ELECTRONIC),
+)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The certification method in force, why, and what still lacks (PIECES' rows)."""
+
+    method: int
+    reason: str
+    missing: tuple[tuple[str, str, str], ...]
+
+
+def readiness(legal_representative: str | None, logo_status: str, stamp_status: str,
+              certifier_requested: bool, kbis_status: str, consent_status: str) -> Readiness:
+    """Method 2 (fully electronic) only once every piece is there; otherwise method 1, and
+    the pieces each way of working still waits for. A logo or stamp counts once deposited
+    (not rejected); the KBIS and the consent letter once the funder checked them."""
+    held = {"legal_representative_missing": bool((legal_representative or "").strip()),
+            "logo_missing": _deposited(logo_status), "stamp_missing": _deposited(stamp_status),
+            "certifier_not_requested": certifier_requested,
+            "kbis_not_checked": kbis_status == "checked",
+            "consent_letter_not_checked": consent_status == "checked"}
+    missing = tuple(piece for piece in PIECES if not held[piece[0]])
+    if not missing:
+        return Readiness(2, "Méthode 2 : l'organisme est certificateur, son extrait KBIS et sa "
+                            "lettre de consentement ont été contrôlés ; les certificats sont "
+                            "entièrement électroniques.", ())
+    if not certifier_requested:
+        reason = ("Méthode 1 : l'organisme n'a pas demandé à être certificateur ; les "
+                  "certificats de réalisation sont signés puis déposés.")
+    else:
+        reason = ("Méthode 1 : pour la certification 100 % dématérialisée, il manque encore "
+                  + list_fr([label for _code, label, _needed in missing]) + ".")
+    return Readiness(1, reason, missing)
+
+
+def _deposited(status: str) -> bool:
+    return status not in ("missing", "rejected")
 
 
 def can_see_organisation(actor: Actor, organisation: Organisation) -> bool:

@@ -2,12 +2,15 @@
 their remittance advice is stored, ticked as received by the organisation."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from datetime import date, datetime
 from decimal import Decimal
 
 from contracts.common.errors import InvalidInput, NotFound
+from contracts.common.formatting import date_fr
 
+PAYMENT = "payment"  # a line paying certified hours: closes its months for entry
+ADVANCE = "advance"  # an advance ("avance", seed 001): needs no certification, closes nothing
 PROCESSING = "processing"  # recorded, remittance advice not issued yet: "being processed"
 ISSUED = "issued"          # remittance advice issued and payment_issued published
 CENT = Decimal("0.01")
@@ -49,11 +52,14 @@ class DossierFacts:
     organisation_name: str
     beneficiary_name: str
     training_title: str
+    session_start: date
+    session_end: date
 
 
 class PaymentLine:
     def __init__(self, payment_id: str, position: int, dossier: DossierFacts,
-                 hours_paid: Decimal, period_start: date, period_end: date, amount: Decimal):
+                 hours_paid: Decimal, period_start: date, period_end: date, amount: Decimal,
+                 kind: str = PAYMENT):
         family, first = split_name(dossier.beneficiary_name)
         self.payment_id = payment_id
         self.position = position
@@ -66,6 +72,7 @@ class PaymentLine:
         self.period_start = period_start
         self.period_end = period_end
         self.amount = amount
+        self.kind = kind
 
     def months(self) -> list[str]:
         return months_between(self.period_start, self.period_end)
@@ -95,9 +102,12 @@ class Payment:
         self.lines: list[PaymentLine] = []
 
     def covered(self) -> dict[str, list[str]]:
-        """dossier id -> the months its lines cover, in order (payment_issued's dossiers)."""
+        """dossier id -> the months its lines paying certified hours cover, in order
+        (payment_issued's dossiers: the months closed for entry; an advance closes none)."""
         months: dict[str, set[str]] = {}
         for line in self.lines:
+            if line.kind == ADVANCE:
+                continue
             months.setdefault(line.dossier_id, set()).update(line.months())
         return {dossier_id: sorted(found) for dossier_id, found in months.items()}
 
@@ -132,6 +142,10 @@ class LineInput:
     period_start: date
     period_end: date
     amount: Decimal
+    kind: str = PAYMENT
+
+    def months(self) -> list[str]:
+        return months_between(self.period_start, self.period_end)
 
 
 @dataclass(frozen=True)
@@ -139,8 +153,12 @@ class PaymentInput:
     number: str
     payment_date: date
     organisation_id: str
-    advance: bool
     lines: tuple[LineInput, ...]
+
+    @property
+    def advance(self) -> bool:
+        """An advance payment: all its lines are advances."""
+        return all(line.kind == ADVANCE for line in self.lines)
 
 
 @dataclass(frozen=True)
@@ -148,28 +166,52 @@ class Problem:
     field: str | None
     code: str
     message: str
+    line: int | None = None  # the line's index in the payment
+    details: dict = dataclass_field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        found = {"field": self.field, "code": self.code, "message": self.message,
+                 "line": self.line, **self.details}
+        return {key: value for key, value in found.items() if value is not None}
 
 
 def check_payment(entry: PaymentInput, funder_id: str,
                   dossiers: dict[str, DossierFacts | None]) -> list[Problem]:
-    """Everything wrong with a payment before anything is written: each dossier found (by the
-    caller's own access), the funder's and the payment's organisation's, amounts in cents."""
+    """Everything wrong with a payment's input before anything is written: each dossier found
+    (by the caller's own access), the funder's and the payment's organisation's, each period
+    within its dossier's session, amounts in cents."""
     problems = []
     for index, line in enumerate(entry.lines):
-        where = f"lines.{index}"
-        dossier = dossiers.get(line.dossier_id)
-        if dossier is None or dossier.funder_id != funder_id:
-            problems.append(Problem(f"{where}.dossier_id", "dossier_not_found",
-                                    "Dossier introuvable."))
-        elif dossier.organisation_id != entry.organisation_id:
-            problems.append(Problem(f"{where}.dossier_id", "dossier_of_another_organisation",
-                                    f"Le dossier {dossier.number} n'est pas suivi par "
-                                    "l'organisme payé."))
-        if line.amount != line.amount.quantize(CENT):
-            problems.append(Problem(f"{where}.amount", "amount_not_in_cents",
-                                    "Le montant doit être en euros et centimes."))
+        problems += _line_problems(index, line, dossiers.get(line.dossier_id),
+                                   funder_id, entry.organisation_id)
     if sum((line.amount for line in entry.lines), Decimal(0)) <= 0:
         problems.append(Problem("lines", "amount_zero", "Le montant du règlement est nul."))
+    return problems
+
+
+def _line_problems(index: int, line: LineInput, dossier: DossierFacts | None, funder_id: str,
+                   organisation_id: str) -> list[Problem]:
+    where = f"lines.{index}"
+    problems = []
+    if dossier is None or dossier.funder_id != funder_id:
+        # Another funder's dossier is not found: its existence must not leak.
+        problems.append(Problem(f"{where}.dossier_id", "dossier_not_found",
+                                "Dossier introuvable.", index))
+    elif dossier.organisation_id != organisation_id:
+        problems.append(Problem(f"{where}.dossier_id", "dossier_of_another_organisation",
+                                f"Le dossier {dossier.number} n'est pas suivi par "
+                                "l'organisme payé.", index))
+    elif not (dossier.session_start <= line.period_start
+              and line.period_end <= dossier.session_end):
+        problems.append(Problem(
+            f"{where}.period_start", "period_outside_session",
+            f"La période payée sort de la session du dossier {dossier.number} (du "
+            f"{date_fr(dossier.session_start)} au {date_fr(dossier.session_end)}).", index,
+            {"session_start": dossier.session_start.isoformat(),
+             "session_end": dossier.session_end.isoformat()}))
+    if line.amount != line.amount.quantize(CENT):
+        problems.append(Problem(f"{where}.amount", "amount_not_in_cents",
+                                "Le montant doit être en euros et centimes.", index))
     return problems
 
 
@@ -183,7 +225,7 @@ def new_payment(payment_id: str, entry: PaymentInput, funder_id: str,
                       bank_details_version, user_id, now)
     payment.lines = [PaymentLine(payment_id, position, dossiers[line.dossier_id],
                                  line.hours_paid, line.period_start, line.period_end,
-                                 line.amount.quantize(CENT))
+                                 line.amount.quantize(CENT), line.kind)
                      for position, line in enumerate(entry.lines)]
     payment.amount = sum((line.amount for line in payment.lines), Decimal("0.00"))
     return payment
@@ -192,4 +234,4 @@ def new_payment(payment_id: str, entry: PaymentInput, funder_id: str,
 def invalid_payment(problems: list[Problem]) -> InvalidInput:
     first = problems[0]
     return InvalidInput(first.code, first.message,
-                        {"problems": [p.__dict__ for p in problems]})
+                        {"line": first.line, "problems": [p.as_dict() for p in problems]})

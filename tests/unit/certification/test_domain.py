@@ -85,7 +85,7 @@ def test_every_status_has_its_french_label():
         "awaiting_employer_validation": "En attente de validation par l'employeur",
         "validated": "Heures validées",
         "closed_by_payment": "La saisie n'est plus disponible car des règlements ont été "
-                             "faits dans la période",
+                             "effectués",
         "reopened": "Rouvert par le financeur : en attente de saisie par l'organisme",
         "contested": "Heures contestées",
     }
@@ -199,7 +199,7 @@ def test_settings_default_to_what_the_seeds_show():
     settings = domain.FunderSettings("f1")
     assert (settings.entry_mode, settings.code_length, settings.code_lifetime_minutes,
             settings.beneficiary_validation, settings.employer_validation,
-            settings.notify_funder) == ("month", 4, 15, False, False, False)
+            settings.notify_funder) == ("month", 4, 15, False, False, True)
 
 
 def test_settings_change_records_who_and_when():
@@ -542,14 +542,10 @@ def test_resending_invalidates_the_previous_code():
     assert code.check(again, "u1", NOW + timedelta(minutes=2)) is None
 
 
-def test_method_2_needs_a_certifier_organisation_and_the_ip_consent():
-    domain.ensure_electronic_allowed(2, True)
-    for method in (None, 1):
-        with pytest.raises(Conflict) as exc:
-            domain.ensure_electronic_allowed(method, True)
-        assert codes(exc) == "electronic_certification_unavailable"
+def test_method_2_needs_the_ip_consent():
+    domain.require_ip_consent(True)
     with pytest.raises(InvalidInput) as exc:
-        domain.ensure_electronic_allowed(2, False)
+        domain.require_ip_consent(False)
     assert codes(exc) == "ip_consent_required"
     assert "J'accepte que mon adresse IP soit utilisée" in exc.value.message
 
@@ -564,12 +560,6 @@ def test_a_code_is_requested_for_entered_hours_with_the_attestation():
         assert codes(exc) == "hours_not_entered"
 
 
-def test_the_organisation_method_follows_only_later_changes():
-    known = domain.OrganisationMethod("o1", "f1", 1, NOW)
-    assert known.follow(2, NOW + timedelta(hours=1)) is True and known.method == 2
-    assert known.follow(1, NOW) is False and known.method == 2
-
-
 def test_certify_keeps_the_method_2_evidence():
     cert = domain.certify(entered(), True, "u1", "192.0.2.1", NOW, method=2,
                           document_sha256="ab" * 32, code_checked_at=NOW)
@@ -577,23 +567,7 @@ def test_certify_keeps_the_method_2_evidence():
             cert.certified_from_ip) == (2, "ab" * 32, NOW, "192.0.2.1")
 
 
-# --- method 1: letterhead and signed certificate -------------------------------------------
-
-def test_letterhead_needs_the_legal_representative_and_the_logo():
-    assert domain.check_letterhead("Jeanne MARTIN", "checked", "pending") == []
-    with pytest.raises(Conflict) as exc:
-        domain.check_letterhead(" ", "missing", "missing")
-    assert codes(exc) == "identity_incomplete"
-    assert "le nom du représentant légal et le logo de l'organisme" in exc.value.message
-    with pytest.raises(Conflict) as exc:
-        domain.check_letterhead("Jeanne MARTIN", "rejected", "checked")
-    assert exc.value.details == {"missing": ["le logo de l'organisme"]}
-
-
-def test_a_missing_stamp_only_warns():
-    warnings = domain.check_letterhead("Jeanne MARTIN", "pending", "missing")
-    assert [w["code"] for w in warnings] == ["stamp_missing"]
-
+# --- method 1: the signed certificate (« Votre identité »: test_readiness.py) ----------------
 
 def signed(sha, month=None, start=None, created="2026-03-02T10:00:00Z", **extra) -> dict:
     return {"category": "signed_certificate", "status": "deposited", "sha256": sha,
@@ -638,7 +612,7 @@ def test_the_funder_email_needs_an_address_and_is_used_only_when_notify_funder()
     settings = domain.FunderSettings("f1")
     with pytest.raises(InvalidInput) as exc:
         settings.change({**SETTINGS, "funder_notification_email": " "}, "admin", NOW)
-    assert codes(exc) == "funder_email_required" and settings.notify_funder is False
+    assert codes(exc) == "funder_email_required" and settings.updated_at is None
     settings.change(SETTINGS, "admin", NOW)
     assert settings.funder_email == "suivi@tp.example.org"
     settings.change({**SETTINGS, "notify_funder": False}, "admin", NOW)

@@ -3,7 +3,7 @@ certificates and published events."""
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -13,15 +13,15 @@ from contracts.certification import (CertificationSettings, Certify, CodeRequest
 from contracts.common import DossierMonth, Role
 from contracts.common.errors import (Conflict, Forbidden, InvalidInput, NotFound,
                                      TooManyRequests)
-from contracts.events import (CertifierStatusChangedV1, CoveredDossier, MonthUnlockedV1,
-                              PaymentIssuedV1)
+from contracts.events import CoveredDossier, FunderBootstrappedV1, MonthUnlockedV1, \
+    PaymentIssuedV1
 from contracts.pdfs import AttendanceEntry
 from services.certification import adapters, handlers
-from services.certification.domain import (Certificate, FunderSettings, Hours,
-                                           OrganisationMethod, Session)
+from services.certification.domain import Certificate, FunderSettings, Hours, Session
 from tests.support.certification import (FUNDER, FakeDocuments, FakeIdentity, FakePayments,
                                          a_dossier, an_actor, certification_db, party_of,
                                          ports)
+from tests.support.identity import CERTIFIER, NO_LETTERHEAD
 
 MONTH = "2026-03"
 ORG_USER = an_actor(Role.organisation_user, ip="192.0.2.10", email="claire@lac.example")
@@ -186,8 +186,8 @@ def test_certify_publishes_certified_once_with_the_letterhead():
 def test_method_1_needs_the_letterhead_and_the_signed_pdf():
     dossier = a_dossier()
     db = certification_db(entered(dossier))
-    for world, code in ((ports(dossier, identity=FakeIdentity(complete=False)),
-                         "identity_incomplete"),
+    for world, code in ((ports(dossier, identity=FakeIdentity(**NO_LETTERHEAD)),
+                         "legal_representative_missing"),
                         (ports(dossier, documents=FakeDocuments(unsigned=(MONTH,))),
                          "signed_certificate_required")):
         with pytest.raises(Conflict) as exc:
@@ -198,10 +198,8 @@ def test_method_1_needs_the_letterhead_and_the_signed_pdf():
 
 def test_method_2_sends_a_code_that_certifies_once():
     dossier = a_dossier()
-    db = certification_db(entered(dossier),
-                          methods=(OrganisationMethod(dossier["organisation_id"], FUNDER, 2,
-                                                      NOW),))
-    world = at_now(ports(dossier))
+    db = certification_db(entered(dossier))
+    world = at_now(ports(dossier, identity=FakeIdentity(**CERTIFIER, certifier_since=NOW)))
     sent = handlers.request_code(db, world, ORG_USER, ref(dossier),
                                  CodeRequest(attest=True, accept_ip=True))
     assert (sent["sent_to"], sent["code_length"]) == ("c***@lac.example", 4)
@@ -224,9 +222,8 @@ def test_codes_are_limited_and_only_for_certifier_organisations():
     ask = CodeRequest(attest=True, accept_ip=True)
     with pytest.raises(Conflict) as exc:
         handlers.request_code(db, world, ORG_USER, ref(dossier), ask)
-    assert exc.value.code == "electronic_certification_unavailable"
-    db.repositories["organisation_methods"].add(
-        OrganisationMethod(dossier["organisation_id"], FUNDER, 2, NOW))
+    assert exc.value.code == "stamp_missing"
+    world.identity.facts.update(CERTIFIER)
     for _ in range(5):
         handlers.request_code(db, world, ORG_USER, ref(dossier), ask)
     with pytest.raises(TooManyRequests):
@@ -247,13 +244,24 @@ def test_the_draft_certificate_is_rendered_from_the_entered_hours():
 
 def test_the_attendance_sheet_keeps_to_the_session():
     dossier = a_dossier()
-    world = at_now(ports(dossier))
+    db, world = certification_db(), at_now(ports(dossier))
     entry = AttendanceEntry(granularity="day", days=[{"day": "2026-03-02", "hours": "7"}])
-    assert handlers.attendance_sheet(world, ORG_USER, ref(dossier), entry)["id"] == "doc-1"
+    assert handlers.attendance_sheet(db, world, ORG_USER, ref(dossier), entry)["id"] == "doc-1"
+    assert world.documents.rendered[-1]["month_presence"] is None  # no hours to compare
     outside = AttendanceEntry(granularity="day", days=[{"day": "2026-02-02", "hours": "7"}])
     with pytest.raises(InvalidInput) as exc:
-        handlers.attendance_sheet(world, ORG_USER, ref(dossier), outside)
+        handlers.attendance_sheet(db, world, ORG_USER, ref(dossier), outside)
     assert exc.value.code == "day_outside_session"
+
+
+@pytest.mark.parametrize("month, is_certified", [(entered, False), (certified, True)])
+def test_the_attendance_sheet_is_compared_with_the_month_s_presence_hours(month, is_certified):
+    dossier = a_dossier()
+    db, world = certification_db(month(dossier)), at_now(ports(dossier))
+    entry = AttendanceEntry(granularity="day", days=[{"day": "2026-03-02", "hours": "7"}])
+    handlers.attendance_sheet(db, world, ORG_USER, ref(dossier), entry)
+    assert world.documents.rendered[-1]["month_presence"] == {"hours": "147.00",
+                                                             "certified": is_certified}
 
 
 # ---- after certification --------------------------------------------------------------------
@@ -352,7 +360,42 @@ def test_settings_are_the_defaults_until_the_funder_admin_saves_them():
         handlers.get_settings(db, ORG_USER)
 
 
+def test_the_funder_is_emailed_at_certification_unless_its_settings_say_otherwise():
+    """Seed 002: both methods notify the funder too. Its address given, nothing else to
+    turn on; notifications emails whoever the certified event names."""
+    dossier = a_dossier()
+    db, world = certification_db(entered(dossier)), at_now(ports(dossier))
+    assert handlers.get_settings(db, AGENT)["notify_funder"] is True
+    handlers.update_settings(db, world, ADMIN, CertificationSettings(
+        funder_notification_email="suivi@tpro.example"))
+    handlers.certify(db, world, ORG_USER, ref(dossier), Certify(attest=True))
+    assert db.events("certified")[0].funder_notification_email == "suivi@tpro.example"
+
+
 # ---- events of other services ---------------------------------------------------------------
+
+def test_the_certified_event_carries_the_dossiers_type_of_action():
+    """documents ticks the final certificate's « nature de l'action » from it."""
+    dossier = a_dossier(action_type="vae")
+    db, world = certification_db(entered(dossier)), at_now(ports(dossier))
+    handlers.certify(db, world, ORG_USER, ref(dossier), Certify(attest=True))
+    assert db.events("certified")[0].action_type == "vae"
+
+
+def test_a_new_funder_is_emailed_at_its_administrators_address_by_default():
+    dossier = a_dossier()
+    db, world = certification_db(entered(dossier)), at_now(ports(dossier))
+    bootstrapped = FunderBootstrappedV1(funder_id=FUNDER, name="Transitions Pro",
+                                        contact_email="admin@tpro.example", bootstrapped_at=NOW)
+    with db.unit_of_work() as uow:
+        handlers.on_funder_bootstrapped(uow, bootstrapped)
+    handlers.certify(db, world, ORG_USER, ref(dossier), Certify(attest=True))
+    assert db.events("certified")[0].funder_notification_email == "admin@tpro.example"
+    handlers.update_settings(db, world, ADMIN, CertificationSettings(notify_funder=False))
+    with db.unit_of_work() as uow:  # saved settings are never overwritten by a replay
+        handlers.on_funder_bootstrapped(uow, bootstrapped)
+    assert handlers.get_settings(db, AGENT)["notify_funder"] is False
+
 
 def test_payments_unlock_reopens_a_certified_month_without_echo():
     dossier = a_dossier()
@@ -367,19 +410,6 @@ def test_payments_unlock_reopens_a_certified_month_without_echo():
     with db.unit_of_work() as uow:  # a month never certified here: nothing to reopen
         handlers.on_month_unlocked(uow, world, unlocked.model_copy(update={"month": "2026-02"}))
     assert db.repositories["certificates"].get(dossier["id"], "2026-02") is None
-
-
-def test_the_latest_certifier_status_wins():
-    db = certification_db()
-    changed = CertifierStatusChangedV1(
-        organisation_id="o-lac", funder_id=FUNDER, requested=True, kbis_status="checked",
-        consent_letter_status="checked", method=2, changed_at=NOW)
-    with db.unit_of_work() as uow:
-        handlers.on_certifier_status_changed(uow, changed)
-    older = changed.model_copy(update={"method": 1, "changed_at": NOW - timedelta(minutes=5)})
-    with db.unit_of_work() as uow:
-        handlers.on_certifier_status_changed(uow, older)
-    assert db.repositories["organisation_methods"].get("o-lac").method == 2
 
 
 def test_a_payment_closes_its_months_but_an_advance_closes_nothing():

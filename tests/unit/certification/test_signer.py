@@ -5,8 +5,9 @@ from __future__ import annotations
 from contracts.certification import Certify, CodeRequest
 from contracts.common import Role
 from services.certification import handlers
-from services.certification.domain import OrganisationMethod
-from tests.support.certification import FUNDER, a_dossier, an_actor, certification_db, ports
+from tests.support.certification import (FakeIdentity, a_dossier, an_actor, certification_db,
+                                         ports)
+from tests.support.identity import CERTIFIER
 from tests.unit.certification.test_handlers import NOW, at_now, entered, ref
 
 CLAIRE = an_actor(Role.organisation_user, name="Claire Martin")
@@ -29,9 +30,10 @@ def test_method_1_names_the_signer_in_the_reply_and_the_event():
 
 def test_method_2_keeps_the_certifier_date_and_the_ip_consent():
     dossier = a_dossier()
-    db = certification_db(entered(dossier), methods=(
-        OrganisationMethod(dossier["organisation_id"], FUNDER, 2, CERTIFIER_SINCE),))
-    world = at_now(ports(dossier))
+    db = certification_db(entered(dossier))
+    # Identity's date of method 2 is the one printed.
+    world = at_now(ports(dossier, identity=FakeIdentity(**CERTIFIER,
+                                                        certifier_since=CERTIFIER_SINCE)))
     handlers.request_code(db, world, CLAIRE, ref(dossier),
                           CodeRequest(attest=True, accept_ip=True))
     code = world.notifications.sent[-1]["context"]["code"]

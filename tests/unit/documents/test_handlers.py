@@ -17,6 +17,7 @@ from tests.support.documents import (actor, b64, category, certified, database,
                                      dossier_facts, dossier_reply, image_bytes, pdf_bytes,
                                      ports, remittance, sheet)
 from tests.support.fakes import FakeClock
+from tools.demo import scanned_pdf
 
 ORG = actor(email="of@example.org")
 OTHER_ORG = actor(organisation_id="o2", user_id="u-o2")
@@ -24,6 +25,8 @@ AGENT = actor(Role.funder_agent)
 OTHER_FUNDER_AGENT = actor(Role.funder_agent, funder_id="f2")
 BENEFICIARY = actor(Role.beneficiary)
 KBIS, LOGO = category(), category("logo", label="Logo", content_types=[PNG])
+SIGNED = category("signed_certificate", requires_dossier=True, requires_period=True)
+REMITTANCE = category(pdfs.REMITTANCE_ADVICE, label="Avis de virement", system=True)
 EARLIER = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 
 
@@ -70,6 +73,15 @@ def test_a_month_certified_again_replaces_its_certificate_and_reference():
     assert document.created_at == FakeClock().now.replace(day=3)
 
 
+def test_the_certificate_prints_and_lists_the_reference_of_the_hours_it_certifies():
+    db, fakes = database(), ports()
+    with db.unit_of_work() as uow:
+        handlers.store_certificate(uow, fakes, certified(hours_reference="A1B2C3"))
+    assert fakes.renderer.calls[-1][1]["hours_reference"] == "A1B2C3"
+    [listed] = handlers.list_documents(db, actor(Role.funder_agent), dossier_id="d1")
+    assert (listed["hours_reference"], listed["superseded"]) == ("A1B2C3", False)
+
+
 def test_the_certificate_prints_the_organisation_s_logo_but_not_a_rejected_stamp():
     logo = image_bytes("PNG")
     fakes = ports()
@@ -111,9 +123,30 @@ def test_funder_staff_add_a_category_whose_code_is_free():
 
 # ---- uploads ------------------------------------------------------------------------------
 
-def upload_request(**fields) -> NewUpload:
+def upload_request(**fields) -> dict:
     return NewUpload(**{"category": "kbis", "filename": "../kbis.pdf",
-                        "content_base64": b64(pdf_bytes()), **fields})
+                        "content_base64": b64(pdf_bytes()), **fields}).model_dump(mode="json")
+
+
+def signed_upload() -> dict:
+    """Method 1's evidence: the signed draft, scanned, for February."""
+    return upload_request(category="signed_certificate", dossier_id="d1",
+                          period_start="2026-02-01", period_end="2026-02-28",
+                          content_base64=b64(scanned_pdf()))
+
+
+def test_the_hours_right_deposits_the_signed_certificate_and_nothing_else():
+    """Seed 002: method 1 (print, sign, deposit) needs only the hours right."""
+    hours_only = actor(user_id="u-hours", rights=["enter_hours"])
+    db, fakes = database(categories=[KBIS, SIGNED]), ports(dossier_reply())
+    with pytest.raises(Forbidden) as refused:
+        handlers.upload(db, fakes, hours_only, upload_request())
+    assert (refused.value.code, refused.value.details) == ("missing_right",
+                                                           {"right": "documents"})
+    with pytest.raises(Forbidden):  # neither right: not even the signed certificate
+        handlers.upload(db, fakes, actor(rights=[]), signed_upload())
+    receipt = handlers.upload(db, fakes, hours_only, signed_upload())
+    assert stored(db, receipt["document_id"]).category == "signed_certificate"
 
 
 def test_an_upload_is_stored_published_and_kept_as_the_reply():
@@ -292,15 +325,49 @@ def test_an_attendance_sheet_is_stored_once_per_dossier_month():
         handlers.render_attendance_sheet(db, fakes, OTHER_ORG, sheet())
 
 
-def test_a_remittance_advice_is_issued_by_the_paying_funder_s_staff():
+def test_an_attendance_sheet_whose_total_differs_from_the_month_s_hours_is_warned():
     db, fakes = database(), ports()
-    reply = handlers.render_remittance_advice(db, fakes, AGENT, remittance())
-    assert (reply["label"], reply["status"]) == ("AVIS DE VIREMENT n° 107 du 23/08/2019",
-                                                 GENERATED)
-    for outsider in (ORG, OTHER_FUNDER_AGENT):
+    differs = handlers.render_attendance_sheet(db, fakes, ORG, sheet(
+        month_presence={"hours": "147", "certified": True}))
+    [warning] = differs["document"]["warnings"]
+    assert warning == {"code": "attendance_total_differs", "message": (
+        "Le total de cette fiche de présence (10,50\u00a0h) diffère des heures de présence "
+        "certifiées pour le mois (147,00\u00a0h).")}
+    assert fakes.renderer.calls[-1][1]["total_differs"] == warning["message"]
+    same = handlers.render_attendance_sheet(db, fakes, ORG, sheet(
+        month_presence={"hours": "10.5", "certified": False}))
+    assert same["document"]["warnings"] == []
+    assert fakes.renderer.calls[-1][1]["total_differs"] is None
+
+
+def test_a_remittance_advice_is_filed_from_payments_for_the_paying_funder_s_staff():
+    db, fakes = database(categories=[REMITTANCE]), ports()
+    reply = handlers.render_remittance_advice(db, fakes, AGENT, remittance(), "payments")
+    assert (reply["label"], reply["category_label"], reply["status_label"]) == (
+        "AVIS DE VIREMENT n° 107 du 23/08/2019", "Avis de virement", "Inscrit par votre AT Pro")
+    for outsider, caller in ((ORG, "payments"), (OTHER_FUNDER_AGENT, "payments"),
+                             (AGENT, "gateway"), (AGENT, None)):
         with pytest.raises(Forbidden):
-            handlers.render_remittance_advice(db, fakes, outsider, remittance())
+            handlers.render_remittance_advice(db, fakes, outsider, remittance(), caller)
+    again = handlers.render_remittance_advice(db, fakes, AGENT, remittance(), "payments")
+    assert again["id"] == reply["id"]  # the payment's advice replaced, not duplicated
     assert len(db.repositories["documents"].items) == 1
+    # The organisation finds it in its documents, under no dossier.
+    assert [d["id"] for d in handlers.list_documents(db, ORG)] == [reply["id"]]
+
+
+def test_a_remittance_advice_prints_the_funder_s_own_logo_only():
+    funder_logo = deposited("logo-f", by=AGENT, category=pdfs.LOGO, organisation_id=None,
+                            sha256="e" * 64)
+    organisation_logo = deposited("logo-o", category=pdfs.LOGO, sha256="f" * 64)
+    db = database(categories=[REMITTANCE], documents=[funder_logo, organisation_logo])
+    fakes = ports()
+    fakes.files.blobs.update({"e" * 64: b"funder logo", "f" * 64: b"organisation logo"})
+    for logo_id, expected in (("logo-f", {"e" * 64: b"funder logo"}), ("logo-o", {}),
+                              ("missing", {})):
+        advice = remittance(payer={"name": "Transitions Pro", "logo_document_id": logo_id})
+        handlers.render_remittance_advice(db, fakes, AGENT, advice, "payments")
+        assert fakes.renderer.calls[-1][2] == expected
 
 
 def test_a_paper_copy_s_reference_is_verified():

@@ -7,9 +7,11 @@ from pydantic import ValidationError
 
 from contracts.common import Actor
 from contracts.common.errors import Forbidden
+from services.documents import domain
 from services.documents.domain import pdfs
 from services.documents.handlers import facts_from_event
-from tests.support.documents import CERTIFIED_AT, certified, remittance, sheet
+from tests.support.documents import (CERTIFIED_AT, advice_line, certified, remittance,
+                                     sheet)
 
 NBSP = "\u00a0"
 
@@ -91,6 +93,13 @@ def test_method_1_final_has_a_reference_but_no_electronic_block():
     assert "user-42" in context["certification"]
 
 
+def test_the_final_certificate_prints_the_hours_reference_the_draft_printed():
+    data = certified(method=1, hours_reference="A1B2C3")
+    context = pdfs.certificate_context(facts_from_event(data), date(2026, 10, 2),
+                                       pdfs.certification_of(data, "JAL-AAAQEAYEAUDA"))
+    assert context["hours_reference"] == "A1B2C3"
+
+
 def test_draft_context_has_no_reference_and_no_certification():
     facts = facts_from_event(certified(employer=None, organisation_address=None,
                                             legal_representative=None, organisation_siret=None))
@@ -156,34 +165,57 @@ def test_attendance_document_is_filed_under_the_dossier_month():
 def test_remittance_wording_matches_the_funders_documents():
     advice = remittance()
     assert pdfs.remittance_title(advice) == "AVIS DE VIREMENT n° 107 du 23/08/2019"
-    assert pdfs.remittance_subtitle(advice) == \
-        "Dossier 16/0/5756 (période du 01/07/2019 au 31/07/2019)"
-    context = pdfs.remittance_context(advice)
-    assert context["amount"] == f"10{NBSP}503,34{NBSP}€"
-    assert context["hours_paid"] == f"147,00{NBSP}h" and context["kind"] == "Règlement"
+    context = pdfs.remittance_context(advice, "d" * 64)
+    assert context["payer"] == {"name": "Transitions Pro Grand Est",
+                                "address_lines": ["1 rue de la Paix", "67000 Strasbourg"],
+                                "logo_url": "jalon-file:" + "d" * 64}
+    assert [(line["period"], line["amount"]) for line in context["lines"]] == [
+        ("juillet 2019", f"10{NBSP}503,34{NBSP}€"),
+        ("du 01/08/2019 au 14/08/2019", f"2{NBSP}802,80{NBSP}€")]
+    assert (context["hours_total"], context["amount"]) == (
+        f"182,50{NBSP}h", f"13{NBSP}306,14{NBSP}€")
+    assert context["account"] == ("Virement effectué sur le compte de Formations du Lac, "
+                                  "IBAN FR76 **** … 2518, dont les coordonnées bancaires ont "
+                                  "été validées par le financeur.")
+    assert context["deductions"] == [] and context["kind"] == "Règlement"
     assert pdfs.remittance_context(remittance(advance=True))["kind"] == "Avance"
 
 
-def test_remittance_with_several_dossiers_and_periods():
-    advice = remittance(dossier_numbers=["18RCDI3114", "18RCDI3115"], periods=[
-        {"start": "2019-08-01", "end": "2019-08-31"}, {"start": "2019-07-01", "end": "2019-07-31"}])
-    assert pdfs.remittance_subtitle(advice) == (
-        "Dossiers 18RCDI3114, 18RCDI3115 (périodes du 01/07/2019 au 31/07/2019, "
-        "du 01/08/2019 au 31/08/2019)")
+def test_remittance_without_validated_account_or_payer_settings_says_neither():
+    context = pdfs.remittance_context(remittance(account=None, payer=None))
+    assert context["account"] is None and context["payer"] is None
 
 
-def test_remittance_document_is_not_the_beneficiarys():
-    document = pdfs.remittance_document("id1", remittance(), "c" * 64, 10, CERTIFIED_AT)
+def test_remittance_deductions_are_printed_and_taken_off():
+    context = pdfs.remittance_context(remittance(
+        deductions=[{"label": "Facture d'avoir AV-12", "amount": "306,14"}], amount="13000"))
+    assert context["deductions"] == [{"label": "Facture d'avoir AV-12",
+                                      "amount": f"306,14{NBSP}€"}]
+    assert context["amount"] == f"13{NBSP}000,00{NBSP}€"
+
+
+def test_remittance_document_is_the_organisations_whatever_its_dossiers():
+    advice = remittance(lines=[advice_line("2019-07-01", "2019-07-31", "7", "100"),
+                               advice_line("2019-07-01", "2019-07-31", "7", "100", "18RCDI3114"),
+                               advice_line("2019-08-01", "2019-08-31", "7", "100")],
+                        amount="300")
+    issuer = actor("funder_agent")
+    document = pdfs.remittance_document("id1", advice, issuer, "c" * 64, 10, CERTIFIED_AT)
     assert (document.category, document.status) == ("remittance_advice", "generated")
     assert document.label == "AVIS DE VIREMENT n° 107 du 23/08/2019"
     assert document.filename == "avis-de-virement-107.pdf"
-    assert document.beneficiary_id is None and document.beneficiary_name == "DUBOIS Michelle"
-    assert document.organisation_id == "o1" and document.dossier_number == "16/0/5756"
+    assert (document.organisation_id, document.dossier_id, document.beneficiary_id) == (
+        "o1", None, None)
+    assert document.dossier_number == "16/0/5756, 18RCDI3114"
+    assert document.beneficiary_name == "DUBOIS Michelle"
+    assert domain.status_of(document, actor("organisation_user", organisation="o1")) == (
+        "deposited_by_funder", "Inscrit par votre AT Pro")
 
 
 @pytest.mark.parametrize("bad", [
-    {"amount": "-1"}, {"amount": 10503.341}, {"dossier_numbers": []}, {"periods": []},
-    {"periods": [{"start": "2019-07-31", "end": "2019-07-01"}]},
+    {"amount": "-1"}, {"amount": 10503.341}, {"lines": []}, {"amount": "13306.15"},
+    {"lines": [advice_line("2019-07-31", "2019-07-01", "1", "13306,14")]},
+    {"account": {"holder": "X", "masked_iban": ""}},
 ])
 def test_remittance_request_is_validated(bad):
     with pytest.raises(ValidationError):
@@ -210,14 +242,16 @@ def test_who_may_have_a_dossier_pdf_made(who, allowed):
             pdfs.check_may_render(who, "f1", "o1")
 
 
-@pytest.mark.parametrize("who, allowed", [
-    (actor("funder_agent"), True),
-    (actor("funder_agent", funder="f2"), False),
-    (actor("organisation_user", organisation="o1"), False),
+@pytest.mark.parametrize("who, caller, allowed", [
+    (actor("funder_agent"), "payments", True),
+    (actor("funder_admin"), "gateway", False),
+    (actor("funder_admin"), None, False),
+    (actor("funder_agent", funder="f2"), "payments", False),
+    (actor("organisation_user", organisation="o1"), "payments", False),
 ])
-def test_only_the_funders_staff_issue_a_remittance_advice(who, allowed):
+def test_only_payments_issues_a_remittance_advice_for_the_funders_staff(who, caller, allowed):
     if allowed:
-        pdfs.check_may_issue_remittance(who, "f1")
+        pdfs.check_may_issue_remittance(who, "f1", caller)
     else:
         with pytest.raises(Forbidden):
-            pdfs.check_may_issue_remittance(who, "f1")
+            pdfs.check_may_issue_remittance(who, "f1", caller)

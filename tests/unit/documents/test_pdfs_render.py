@@ -134,11 +134,66 @@ def test_attendance_sheet_per_half_day(renderer):
         assert expected in text
 
 
+def sheet_pages(pdf: bytes) -> list[str]:
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_a_long_attendance_sheet_repeats_its_header_keeps_days_whole_and_numbers_pages(
+        renderer):
+    days = [{"day": f"2026-09-{day:02d}", "morning": "3.5", "afternoon": "3"}
+            for day in range(1, 31)]
+    pages = sheet_pages(renderer.render("attendance_sheet.html", pdfs.attendance_context(
+        sheet("half_day", days))))
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, start=1):
+        assert text.startswith("Formations du Lac") or number > 1
+        assert "Jour Demi- journée Heures Signature du stagiaire" in text
+        assert text.endswith(f"page {number} / {len(pages)}")
+        # Every half-day on the page follows its day's label, with its other half: no day
+        # is split, none loses its label.
+        whole = text.count("/09/2026 Matin 3,50 h Après-midi 3,00 h")
+        assert text.count("Matin") == text.count("Après-midi") == whole
+    assert sum(text.count("/09/2026 Matin") for text in pages) == 30
+    assert [text.count("Total") for text in pages] == [0] * (len(pages) - 1) + [1]
+    assert "Total 195,00 h" in pages[-1]
+
+
+@pytest.mark.parametrize("certified, which", [(True, "certifiées"), (False, "saisies")])
+def test_an_attendance_sheet_says_when_its_total_differs_from_the_month(renderer, certified,
+                                                                         which):
+    request = sheet(month_presence={"hours": "147", "certified": certified})
+    text = pdf_text(renderer.render("attendance_sheet.html", pdfs.attendance_context(request)))
+    assert (f"Le total de cette fiche de présence (10,50 h) diffère des heures de présence "
+            f"{which} pour le mois (147,00 h).") in text
+    same = sheet(month_presence={"hours": "10.5", "certified": certified})
+    assert "diffère" not in pdf_text(renderer.render("attendance_sheet.html",
+                                                     pdfs.attendance_context(same)))
+
+
 def test_remittance_advice(renderer):
-    text = pdf_text(renderer.render("remittance_advice.html",
-                                    pdfs.remittance_context(remittance())))
-    for expected in ("AVIS DE VIREMENT n° 107 du 23/08/2019",
-                     "Dossier 16/0/5756 (période du 01/07/2019 au 31/07/2019)",
-                     "Formations du Lac", "DUBOIS Michelle", "147,00 h", "10 503,34 €",
-                     "Règlement"):
-        assert expected in text
+    """Seed 000's advice: the payer with its logo, the payee and the account paid, one line per
+    payment line, the totals; never the Ministry's heading."""
+    logo = sha256_of(LOGO)
+    pdf = renderer.render("remittance_advice.html", pdfs.remittance_context(remittance(), logo),
+                          {logo: LOGO})
+    text = pdf_text(pdf)
+    for expected in ("AVIS DE VIREMENT n° 107 du 23/08/2019", "N° de règlement 107",
+                     "Date du virement 23/08/2019", "Transitions Pro Grand Est",
+                     "1 rue de la Paix", "67000 Strasbourg", "Formations du Lac",
+                     "16/0/5756 DUBOIS Michelle juillet 2019 147,00 h 10 503,34 €",
+                     "16/0/5756 DUBOIS Michelle du 01/08/2019 au 14/08/2019 35,50 h 2 802,80 €",
+                     "Total des lignes 182,50 h 13 306,14 €", "Montant du virement 13 306,14 €",
+                     "Virement effectué sur le compte de Formations du Lac, IBAN FR76 **** … "
+                     "2518", "Règlement"):
+        assert expected in text, expected
+    assert "MINISTÈRE" not in text and "Déductions" not in text
+    assert image_count(pdf) == 1
+
+
+def test_remittance_advice_without_validated_account_names_none(renderer):
+    text = pdf_text(renderer.render("remittance_advice.html", pdfs.remittance_context(
+        remittance(account=None, deductions=[{"label": "Facture d'avoir AV-12",
+                                              "amount": "306,14"}], amount="13000"))))
+    assert "compte" not in text and "IBAN" not in text and "validées" not in text
+    assert "Facture d'avoir AV-12 − 306,14 €" in text
+    assert "Montant du virement 13 000,00 €" in text

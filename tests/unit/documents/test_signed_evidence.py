@@ -6,16 +6,15 @@ import base64
 import io
 
 import pytest
-from PIL import Image
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
 
 from contracts.common.errors import InvalidInput
 from services.documents import domain
 from tests.support.documents import b64, category, image_bytes, pdf_bytes
+from tools.demo import scanned_pdf
 
 SIGNED = category("signed_certificate", requires_dossier=True, requires_period=True)
-from tools.demo import scanned_pdf
 KBIS = category("kbis")
 
 
@@ -26,13 +25,6 @@ def draft_pdf() -> bytes:
     logo = base64.b64encode(image_bytes()).decode()
     return HTML(string=f'<img src="data:image/png;base64,{logo}"><p>Certificat de réalisation '
                        f'— PROJET</p>').write_pdf()
-
-
-def scanned_pdf() -> bytes:
-    """What a scanner makes of the printed, signed draft: a page that is one image."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (600, 840), (250, 250, 250)).save(buffer, "PDF", resolution=72)
-    return buffer.getvalue()
 
 
 def signature_field_pdf(with_byte_range: bool) -> bytes:

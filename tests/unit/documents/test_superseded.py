@@ -10,7 +10,8 @@ import pytest
 from contracts.common.errors import ServiceUnavailable
 from contracts.events import CertificateReopenedV1
 from services.documents import handlers
-from tests.support.documents import InMemoryCategories, InMemoryDocuments, certified, ports
+from tests.support.documents import (InMemoryCategories, InMemoryDocuments, actor, certified,
+                                     ports)
 from tests.support.fakes import FakeDatabase
 
 REOPENED_AT = datetime(2026, 10, 5, 9, 30, tzinfo=timezone.utc)
@@ -94,3 +95,20 @@ def test_only_the_reopened_month_is_superseded():
         with pytest.raises(ServiceUnavailable):  # their own certificates are not filed yet
             reopen(db, other)
     assert handlers.verify_certificate(db, reference)["valid"] is True
+
+
+def test_the_document_list_flags_the_superseded_certificate_with_when_and_why():
+    db, fakes = database(), ports()
+    certify(db, fakes)
+    reopen(db, reopened())
+    fakes.clock.advance(days=1)
+    certify(db, fakes)
+    listed = sorted(handlers.list_documents(db, actor(), dossier_id="d1"),
+                    key=lambda d: d["created_at"])
+    old, new = ({key: d[key] for key in ("superseded", "superseded_at", "superseded_reason")}
+                for d in listed)
+    assert old == {"superseded": True, "superseded_at": "2026-10-05T09:30:00Z",
+                   "superseded_reason": "Absences à corriger"}
+    assert new == {"superseded": False, "superseded_at": None, "superseded_reason": None}
+    assert listed[0]["status_label"] == ("Remplacé le 05/10/2026 (mois rouvert) : ce "
+                                         "certificat n'est plus valable")

@@ -132,9 +132,9 @@ def test_change_refusals_leave_the_dossier_as_it_was(who, dossier_id, change, ki
 
 def test_a_dossier_reads_within_the_actors_scope_only():
     db = database(MICHELLE, GARAGE, dossiers=[dossier()])
-    assert handlers.get_dossier(db, organisation_user("o1"), "d1")["number"] == "20X000703"
+    assert handlers.get_dossier(db, ports(), organisation_user("o1"), "d1")["number"] == "20X000703"
     with pytest.raises(NotFound) as raised:
-        handlers.get_dossier(db, organisation_user("o2"), "d1")
+        handlers.get_dossier(db, ports(), organisation_user("o2"), "d1")
     assert raised.value.code == "dossier_not_found"
 
 
@@ -144,7 +144,7 @@ def test_the_list_is_scoped_searched_newest_first_and_capped():
     db = database(MICHELLE, GARAGE, PAUL, dossiers=[dossier(), later])
 
     def numbers(actor, query=None, limit=200):
-        return [d["number"] for d in handlers.list_dossiers(db, actor, query, limit)]
+        return [d["number"] for d in handlers.list_dossiers(db, ports(), actor, query, limit)]
 
     assert numbers(staff()) == ["16/0/5756", "20X000703"]
     assert numbers(staff(), " leroy ") == ["16/0/5756"]

@@ -61,6 +61,14 @@ def test_bad_siret_is_refused(raw):
     assert raised.value.code == "invalid_siret"
 
 
+def test_uai_is_normalised_and_its_key_checked():
+    assert domain.normalise_uai(" 0750655e") == "0750655E"
+    for raw in ("0750655F", "075065E", "07506550"):
+        with pytest.raises(InvalidInput) as raised:
+            domain.normalise_uai(raw)
+        assert raised.value.code == "invalid_uai"
+
+
 def test_identifier_is_case_insensitive():
     assert domain.normalise_identifier("  Marie.Durand@Example.ORG ") == "marie.durand@example.org"
     user = make_user(identifier="Marie.Durand")
@@ -93,7 +101,7 @@ def test_unknown_account_never_verifies(passwords):
 def make_user(**overrides):
     fields = dict(id="u1", funder_id="f1", role="organisation_user", identifier="marie",
                   name="Marie", email="m@example.org", password_hash="h", created_at=NOW,
-                  organisation_id="o1", rights=["certify_electronically"],
+                  organisation_id="o1", rights=["certify_certificates"],
                   privacy_policy_version="2026-01")
     return domain.UserAccount(**{**fields, **overrides})
 
@@ -132,7 +140,7 @@ def test_two_sessions_have_different_tokens():
 def test_user_as_actor():
     actor = make_user().as_actor()
     assert actor == Actor(user_id="u1", role=Role.organisation_user, funder_id="f1",
-                          name="Marie", organisation_id="o1", rights=["certify_electronically"], email="m@example.org")
+                          name="Marie", organisation_id="o1", rights=["certify_certificates"], email="m@example.org")
 
 
 # --- who sees an organisation ---------------------------------------------------------------

@@ -66,6 +66,9 @@ def test_a_funder_starts_with_its_administrator(w):
     assert (admin.identifier, admin.role, admin.funder_id) == ("admin-tpro-idf", "funder_admin",
                                                                reply["funder_id"])
     assert not admin.restricted and admin.password_hash == f"hashed:{PASSWORD}"
+    [bootstrapped] = w.db.events("funder_bootstrapped")
+    assert (bootstrapped.funder_id, bootstrapped.contact_email) == (reply["funder_id"],
+                                                                    "admin@idf.example.org")
 
 
 def test_a_funder_code_is_bootstrapped_once(w):
@@ -192,13 +195,13 @@ def reviewed(w, model, document_id="d1", category="kbis", **extra):
 
 def upload(w, category="kbis", document_id="d1", organisation_id="o1"):
     with w.db.unit_of_work() as uow:
-        handlers.document_uploaded(uow, w.ports, uploaded(w, category, document_id,
+        handlers.document_uploaded(uow, uploaded(w, category, document_id,
                                                           organisation_id))
 
 
 def check(w, document_id="d1", category="kbis", at=None):
     with w.db.unit_of_work() as uow:
-        handlers.document_checked(uow, w.ports, reviewed(
+        handlers.document_checked(uow, reviewed(
             w, DocumentCheckedV1, document_id, category, checked_at=at or w.clock(),
             checked_by="a"))
 
@@ -223,6 +226,8 @@ def test_a_document_of_an_unknown_organisation_is_ignored(w):
 def test_both_documents_checked_make_method_2(w):
     handlers.set_certifier(w.db, w.ports, w.actor(w.manager), "o1",
                            {"requested": True})
+    upload(w, "logo", "d-logo")
+    upload(w, "stamp", "d-stamp")
     for number, category in enumerate(("kbis", "consent_letter")):
         upload(w, category, f"d{number}")
         w.clock.advance(minutes=1)
@@ -234,11 +239,27 @@ def test_a_rejected_document_says_why(w):
     upload(w)
     w.clock.advance(minutes=1)
     with w.db.unit_of_work() as uow:
-        handlers.document_rejected(uow, w.ports, reviewed(
+        handlers.document_rejected(uow, reviewed(
             w, DocumentRejectedV1, rejected_at=w.clock(), rejected_by="a",
             reason_code="expired", reason_text="Périmé"))
     document = w.repositories["documents"].locked("o1", "kbis")
     assert (document.status, document.status_label) == ("rejected", "Non conforme : Périmé")
+
+
+def test_new_content_for_a_rejected_document_awaits_its_check_again(w):
+    """A rejected logo replaced (same document, new file): no longer rejected, so hours
+    entry opens again; an upload event arriving after its own review changes nothing."""
+    upload(w, "logo", "d-logo")
+    w.clock.advance(minutes=1)
+    with w.db.unit_of_work() as uow:
+        handlers.document_rejected(uow, reviewed(
+            w, DocumentRejectedV1, "d-logo", "logo", rejected_at=w.clock(), rejected_by="a",
+            reason_code="illegible", reason_text="Flou"))
+    upload(w, "logo", "d-logo")  # the first deposit's event, redelivered late
+    assert w.repositories["documents"].locked("o1", "logo").status == "rejected"
+    w.clock.advance(minutes=1)
+    upload(w, "logo", "d-logo")  # new content
+    assert w.repositories["documents"].locked("o1", "logo").status == "pending"
 
 
 def test_the_review_of_a_replaced_document_changes_nothing(w):
@@ -731,3 +752,65 @@ def test_the_audit_trail_is_for_funder_staff_newest_first(w):
     assert [row["action"] for row in trail] == ["api_token_issued"]
     with pytest.raises(Forbidden):
         handlers.audit_trail(w.db, w.actor(w.manager), "o1")
+
+
+# --- the organisation's readiness (identity alone judges it) ----------------------------------
+
+def become_certifier(w):
+    """Certifier requested, logo and stamp deposited, KBIS and consent letter checked."""
+    handlers.set_certifier(w.db, w.ports, w.actor(w.manager), "o1", {"requested": True})
+    for category in ("logo", "stamp", "kbis", "consent_letter"):
+        upload(w, category, f"d-{category}")
+    w.clock.advance(minutes=1)
+    for category in ("kbis", "consent_letter"):
+        check(w, f"d-{category}", category)
+
+
+def readiness(w) -> dict:
+    return handlers.get_organisation_profile(w.db, w.actor(w.manager), "o1")[
+        "certification_method"]
+
+
+def test_the_profile_lists_the_missing_pieces_in_order(w):
+    handlers.update_organisation_profile(w.db, w.ports, w.actor(w.manager), "o1",
+                                         {"legal_representative": ""})
+    found = readiness(w)
+    assert [p["code"] for p in found["missing"]] == [
+        "legal_representative_missing", "logo_missing", "stamp_missing",
+        "certifier_not_requested", "kbis_not_checked", "consent_letter_not_checked"]
+    assert found["missing"][1] == {"code": "logo_missing", "label": "le logo de l'organisme",
+                                   "needed_for": "hours_entry"}
+    assert found["certifier_since"] is None
+
+
+def test_method_2_is_dated_by_the_check_that_completed_it(w):
+    become_certifier(w)
+    found = readiness(w)
+    assert (found["method"], found["missing"]) == (2, [])
+    assert found["certifier_since"] == w.clock().isoformat().replace("+00:00", "Z")
+    assert w.db.events("certifier_status_changed")[-1].method == 2
+
+
+def test_a_piece_undone_ends_method_2_with_an_event(w):
+    become_certifier(w)
+    w.clock.advance(minutes=1)
+    handlers.update_organisation_profile(w.db, w.ports, w.actor(w.manager), "o1",
+                                         {"legal_representative": ""})
+    found = readiness(w)
+    assert found["method"] == 1 and found["certifier_since"] is None
+    assert [p["code"] for p in found["missing"]] == ["legal_representative_missing"]
+    assert w.db.events("certifier_status_changed")[-1].method == 1
+
+
+def test_the_stamp_completing_method_2_is_announced(w):
+    handlers.set_certifier(w.db, w.ports, w.actor(w.manager), "o1", {"requested": True})
+    for category in ("logo", "kbis", "consent_letter"):
+        upload(w, category, f"d-{category}")
+    for category in ("kbis", "consent_letter"):
+        check(w, f"d-{category}", category)
+    assert readiness(w)["method"] == 1
+    published = len(w.db.published)
+    upload(w, "stamp", "d-stamp")
+    assert readiness(w)["method"] == 2
+    [event] = w.db.published[published:]
+    assert event.data.method == 2

@@ -192,6 +192,8 @@ def test_profile_update_reports_changes_and_never_the_siret():
     organisation = make_organisation()
     assert organisation.update_profile({"town": "Metz", "phone": "", "name": "OF"}) == ["town"]
     assert organisation.update_profile({"town": ""}) == ["town"] and organisation.town is None
+    assert organisation.update_profile({"uai": "0750655e"}) == ["uai"]
+    assert organisation.uai == "0750655E"
     with pytest.raises(InvalidInput) as raised:
         organisation.update_profile({"siret": "73282932000074"})
     assert raised.value.code == "siret_read_only"
@@ -199,21 +201,50 @@ def test_profile_update_reports_changes_and_never_the_siret():
         organisation.update_profile({"name": " "})
 
 
-@pytest.mark.parametrize("requested, kbis, consent, method", [
-    (False, "checked", "checked", 1),
-    (True, "pending", "checked", 1),
-    (True, "checked", "rejected", 1),
-    (True, "missing", "missing", 1),
-    (True, "checked", "checked", 2),
+COMPLETE = {"legal_representative": "Jeanne MARTIN", "logo_status": "checked",
+            "stamp_status": "pending", "certifier_requested": True, "kbis_status": "checked",
+            "consent_status": "checked"}
+
+
+@pytest.mark.parametrize("change, code", [
+    ({"legal_representative": " "}, "legal_representative_missing"),
+    ({"logo_status": "rejected"}, "logo_missing"),
+    ({"stamp_status": "missing"}, "stamp_missing"),
+    ({"certifier_requested": False}, "certifier_not_requested"),
+    ({"kbis_status": "pending"}, "kbis_not_checked"),
+    ({"consent_status": "rejected"}, "consent_letter_not_checked"),
 ])
-def test_method_2_only_when_requested_and_both_checked(requested, kbis, consent, method):
-    found, reason = domain.certification_method(requested, kbis, consent)
-    assert found == method and reason.startswith(f"Méthode {method}")
+def test_method_2_only_once_every_piece_is_there(change, code):
+    assert domain.readiness(**COMPLETE).method == 2
+    ready = domain.readiness(**{**COMPLETE, **change})
+    assert ready.method == 1 and [piece[0] for piece in ready.missing] == [code]
+
+
+def test_the_pieces_say_what_each_way_of_working_waits_for():
+    ready = domain.readiness(None, "missing", "missing", False, "missing", "missing")
+    assert [(code, needed) for code, _label, needed in ready.missing] == [
+        ("legal_representative_missing", "hours_entry"), ("logo_missing", "hours_entry"),
+        ("stamp_missing", "electronic_certification"),
+        ("certifier_not_requested", "electronic_certification"),
+        ("kbis_not_checked", "electronic_certification"),
+        ("consent_letter_not_checked", "electronic_certification")]
+    assert ready.reason.startswith("Méthode 1 : l'organisme n'a pas demandé")
 
 
 def test_why_method_1_names_what_is_waited_for():
-    _method, reason = domain.certification_method(True, "pending", "checked")
-    assert "l'extrait KBIS" in reason and "consentement" not in reason
+    reason = domain.readiness(**{**COMPLETE, "kbis_status": "pending"}).reason
+    assert reason == ("Méthode 1 : pour la certification 100 % dématérialisée, il manque "
+                      "encore l'extrait KBIS contrôlé par votre financeur.")
+
+
+def test_method_2_dates_from_the_change_that_completed_it():
+    organisation = domain.Organisation("o1", "f1", "OF", "73282932000074", "of@example.org",
+                                       None, None, NOW)
+    organisation.follow_method(2, NOW)
+    organisation.follow_method(2, NOW + timedelta(days=1))  # still in force: same date
+    assert organisation.certifier_since == NOW
+    organisation.follow_method(1, NOW + timedelta(days=2))
+    assert organisation.certifier_since is None
 
 
 def test_document_status_labels():

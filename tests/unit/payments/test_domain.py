@@ -89,16 +89,17 @@ from contracts.common.errors import Conflict, Forbidden, InvalidInput  # noqa: E
 
 def facts(dossier_id="d1", organisation="o1", funder="f1", name="DUBOIS Michelle"):
     return payments.DossierFacts(dossier_id, f"N-{dossier_id}", funder, organisation,
-                               "Formations du Lac", name, "Soudure")
+                               "Formations du Lac", name, "Soudure", date(2019, 1, 7),
+                               date(2020, 6, 30))
 
 
-def line(dossier_id="d1", amount="100.00", start=date(2019, 8, 1), end=date(2019, 9, 30)):
-    return payments.LineInput(dossier_id, Decimal("35.00"), start, end, Decimal(amount))
+def line(dossier_id="d1", amount="100.00", start=date(2019, 8, 1), end=date(2019, 9, 30),
+         hours="35.00", kind=payments.PAYMENT):
+    return payments.LineInput(dossier_id, Decimal(hours), start, end, Decimal(amount), kind)
 
 
-def entry(*lines, number="107", advance=False):
-    return payments.PaymentInput(number, date(2019, 9, 20), "o1", advance,
-                               tuple(lines or [line()]))
+def entry(*lines, number="107"):
+    return payments.PaymentInput(number, date(2019, 9, 20), "o1", tuple(lines or [line()]))
 
 
 @pytest.mark.parametrize("full, expected", [

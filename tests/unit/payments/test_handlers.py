@@ -15,7 +15,7 @@ from services.payments import handlers
 from services.payments.domain import bank
 from tests.support.fakes import FakeClock
 from tests.support.payments import (FUNDER, IBAN, ORGANISATION, ORGANISATION_EMAIL, a_dossier,
-                                    a_lock, a_payment, beneficiary, fake_ports,
+                                    a_lock, a_payment, beneficiary, certified_locks, fake_ports,
                                     new_payment_payload, organisation_user, payments_database,
                                     staff)
 
@@ -169,14 +169,14 @@ def test_an_event_overtaking_certified_is_retried_later(handle, event):
 
 def test_a_recorded_payment_is_issued_with_its_remittance_advice_once():
     dossier = a_dossier()
-    db, ports = payments_database(), fake_ports(dossier)
+    db, ports = payments_database(certified_locks(dossier)), fake_ports(dossier)
     paid = handlers.record_payment(db, ports, staff(), new_payment_payload("113", dossier))
     assert (paid["amount"], paid["status"], paid["remittance_document_id"]) == (
         "10503.34", "issued", "doc-113-1")
     assert (paid["lines"][0]["beneficiary_name"], paid["lines"][0]["hours_paid"]) == (
         "DUBOIS", "35.50")
     [advice] = ports.documents.advices
-    assert (advice["amount"], advice["dossier_numbers"]) == ("10503.34", ["20X000703"])
+    assert (advice["amount"], advice["lines"][0]["dossier_number"]) == ("10503.34", "20X000703")
     [issued] = db.events("payment_issued")
     assert [(d.dossier_id, d.months) for d in issued.dossiers] == [
         (dossier["id"], ["2019-08", "2019-09"])]
@@ -187,7 +187,7 @@ def test_a_recorded_payment_is_issued_with_its_remittance_advice_once():
 
 def test_only_funder_staff_record_payments_for_dossiers_they_see():
     dossier = a_dossier()
-    db, ports = payments_database(), fake_ports(dossier)
+    db, ports = payments_database(certified_locks(dossier)), fake_ports(dossier)
     with pytest.raises(Forbidden):  # before the payload is even read
         handlers.record_payment(db, ports, organisation_user(), {})
     with pytest.raises(InvalidInput) as exc:
@@ -198,7 +198,7 @@ def test_only_funder_staff_record_payments_for_dossiers_they_see():
 
 def test_a_number_recorded_concurrently_is_taken():
     dossier = a_dossier()
-    db, ports = payments_database(), fake_ports(dossier)
+    db, ports = payments_database(certified_locks(dossier)), fake_ports(dossier)
     db.repositories["payments"].taken_concurrently.add("113")
     with pytest.raises(Conflict) as exc:
         handlers.record_payment(db, ports, staff(), new_payment_payload("113", dossier))
@@ -207,7 +207,7 @@ def test_a_number_recorded_concurrently_is_taken():
 
 def test_a_payment_whose_advice_fails_stays_processing_until_issued_again():
     dossier = a_dossier()
-    db, ports = payments_database(), fake_ports(dossier)
+    db, ports = payments_database(certified_locks(dossier)), fake_ports(dossier)
     ports.documents.down = True
     stuck = handlers.record_payment(db, ports, staff(), new_payment_payload("113", dossier))
     assert stuck["status"] == "processing" and db.events("payment_issued") == []
@@ -229,7 +229,7 @@ def test_an_import_reports_each_row_and_a_reimport_changes_nothing():
                              "dossier_number": "20X000703"}
     batch = {"payments": [new_payment_payload("I1", dossier), by_number,
                           new_payment_payload("BAD", elsewhere), {"number": "NOLINES"}]}
-    db, ports = payments_database(), fake_ports(dossier, elsewhere)
+    db, ports = payments_database(certified_locks(dossier)), fake_ports(dossier, elsewhere)
     report = handlers.import_payments(db, ports, staff(), batch)
     assert [r["result"] for r in report["rows"]] == ["created", "created", "error", "error"]
     assert report["rows"][2]["problems"][0]["code"] == "dossier_of_another_organisation"
@@ -324,6 +324,9 @@ def test_the_organisation_submits_bank_details_as_a_new_pending_version():
     assert ([v["version"] for v in state["versions"]], state["may_change"]) == ([1], True)
     with pytest.raises(NotFound):
         handlers.get_bank_details(db, ports, organisation_user("o-other"), ORGANISATION)
+    with pytest.raises(Forbidden) as refused:  # a user who only enters hours reads no IBAN
+        handlers.get_bank_details(db, ports, organisation_user(rights=["enter_hours"]), ORGANISATION)
+    assert refused.value.code == "missing_right"
 
 
 @pytest.mark.parametrize("caller, payload, code", [
