@@ -95,6 +95,22 @@ class CertifiedV1(Payload):
     action_type: ActionType | None = None
 
 
+class HoursEnteredV1(Payload):
+    """The organisation entered or changed a month's hours (before: None the first time), by
+    the form, a partial change or an import: identity's audit trail records it."""
+
+    certificate_id: str
+    dossier_id: str
+    dossier_number: str
+    funder_id: str
+    organisation_id: str
+    month: Month
+    before: MonthHours | None = None
+    after: MonthHours
+    entered_by: str
+    entered_at: datetime
+
+
 class HoursContestedV1(Payload):
     """The beneficiary or the employer contested a month's certified hours (with a reason):
     the organisation (and the funder, per its settings) is told; the funder reopens the month
@@ -143,6 +159,8 @@ class CertificateReopenedV1(Payload):
     reason: str
     reopened_by: str
     reopened_at: datetime
+    # Added compatibly (optional): the dossier's number, for identity's audit trail.
+    dossier_number: str | None = None
 
 
 class MonthLockedV1(Payload):
@@ -164,6 +182,9 @@ class MonthUnlockedV1(Payload):
     reason: str
     unlocked_by: str
     unlocked_at: datetime
+    # Added compatibly (optional): whose month it is, for identity's audit trail.
+    funder_id: str | None = None
+    organisation_id: str | None = None
 
 
 class DocumentUploadedV1(Payload):
@@ -177,6 +198,9 @@ class DocumentUploadedV1(Payload):
     dossier_id: str | None = None
     uploaded_by: str
     uploaded_at: datetime
+    # Added compatibly (optional): what the trail names it by (identity's audit trail).
+    label: str | None = None
+    dossier_number: str | None = None
 
 
 class DocumentReviewed(Payload):
@@ -291,6 +315,34 @@ class PaymentIssuedV1(Payload):
     advance: bool = False
     dossiers: list[CoveredDossier]
     issued_at: datetime
+    # Added compatibly (optional): who recorded the payment, for identity's audit trail.
+    recorded_by: str | None = None
+
+
+class PaymentReconciledV1(Payload):
+    """The organisation ticked (or unticked) a payment as received ("pointage"): identity's
+    audit trail records it."""
+
+    payment_id: str
+    payment_number: str
+    funder_id: str
+    organisation_id: str
+    reconciled: bool
+    reconciled_by: str
+    reconciled_at: datetime
+
+
+class BankDetailsChangedV1(Payload):
+    """An organisation submitted a version of its bank details, or its funder validated or
+    rejected it (`status`: pending, validated, rejected). Never the IBAN itself."""
+
+    organisation_id: str
+    funder_id: str
+    version: int
+    status: str = Field(description="pending (submitted), validated or rejected")
+    reason: str | None = None
+    changed_by: str
+    changed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -318,12 +370,15 @@ def register(service: str, name: str, version: int, model: type[Payload]) -> Eve
 
 CERTIFIED = register("certification", "certified", 1, CertifiedV1)
 HOURS_CONTESTED = register("certification", "hours_contested", 1, HoursContestedV1)
+HOURS_ENTERED = register("certification", "hours_entered", 1, HoursEnteredV1)
 HOURS_TRANSMITTED = register("certification", "hours_transmitted", 1, HoursTransmittedV1)
 CERTIFICATE_REOPENED = register("certification", "certificate_reopened", 1,
                                 CertificateReopenedV1)
 MONTH_LOCKED = register("payments", "month_locked", 1, MonthLockedV1)
 PAYMENT_ISSUED = register("payments", "payment_issued", 1, PaymentIssuedV1)
 MONTH_UNLOCKED = register("payments", "month_unlocked", 1, MonthUnlockedV1)
+PAYMENT_RECONCILED = register("payments", "payment_reconciled", 1, PaymentReconciledV1)
+BANK_DETAILS_CHANGED = register("payments", "bank_details_changed", 1, BankDetailsChangedV1)
 DOCUMENT_UPLOADED = register("documents", "document_uploaded", 1, DocumentUploadedV1)
 DOCUMENT_CHECKED = register("documents", "document_checked", 1, DocumentCheckedV1)
 DOCUMENT_REJECTED = register("documents", "document_rejected", 1, DocumentRejectedV1)

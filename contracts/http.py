@@ -1,6 +1,7 @@
 """Shapes only the HTTP gateway speaks: problem details, health report, query strings."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -43,7 +44,21 @@ class DocumentSearch(Shape):
 
 
 class AuditQuery(Shape):
-    limit: int = Field(200, ge=1, le=1000, description="the most recent entries first")
+    """Filters of the audit trail (issue 15), newest entries first, a page at a time."""
+
+    limit: int = Field(200, ge=1, le=1000, description="entries per page, the most recent first")
+    page: int = Field(1, ge=1, le=100000)
+    dossier: str | None = Field(None, max_length=64, description="a dossier's id or number")
+    person: str | None = Field(None, max_length=200,
+                               description="part of the person's name, or their user id")
+    kind: str | None = Field(None, max_length=50, description='what was done, e.g. "certified"')
+    since: date | None = Field(None, description="from this day (UTC), included")
+    until: date | None = Field(None, description="to this day (UTC), included")
+
+
+class FunderAuditQuery(AuditQuery):
+    organisation_id: str | None = Field(None, max_length=64,
+                                        description="one organisation's entries only")
 
 
 class LinkToken(Shape):

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, model_validator
 
 from contracts.common import Actor, Id, Right, Role, Shape
 
 Identifier = Field(min_length=3, max_length=150)
 Password = Field(min_length=1, max_length=1024)
 Name = Field(min_length=1, max_length=200)
+PersonName = Field(None, min_length=1, max_length=100)
+Phone = Field(None, max_length=30)
+Civility = Literal["Madame", "Monsieur"]
 
 
 class Credentials(Shape):
@@ -60,6 +63,7 @@ class Organisation(Shape):
     funder_id: Id
     name: str
     siret: str
+    uai: str | None = None
     email: str
     legal_representative: str | None = None
     address: str | None = None
@@ -87,6 +91,11 @@ class UserDetails(User):
     created_at: datetime
     credentials_sent: bool | None = Field(None, description="create_user / resend_credentials "
                                                             "only: the email was queued")
+    # Seed 004 (issue 15); empty for accounts made before, known by `name` only.
+    civility: Civility | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
 
 
 class Me(Shape):
@@ -252,11 +261,24 @@ class CertifierChoice(Shape):
 # --- users and rights ---------------------------------------------------------------------------
 
 class NewOrganisationUser(Shape):
+    """Seed 004: civility, last and first name (the display `name` is made of them,
+    « DUBOIS Michelle »); `name` alone still works for callers that send no parts."""
+
     identifier: str = Identifier
-    name: str = Name
+    name: str | None = Field(None, min_length=1, max_length=200)
     email: EmailStr
     active: bool = True
     rights: list[Right] = Field(min_length=1)
+    civility: Civility | None = None
+    first_name: str | None = PersonName
+    last_name: str | None = PersonName
+    phone: str | None = Phone
+
+    @model_validator(mode="after")
+    def _named(self):
+        if not self.name and not (self.first_name and self.last_name):
+            raise ValueError("name, or first_name and last_name, required")
+        return self
 
 
 class UserUpdate(Shape):
@@ -267,6 +289,11 @@ class UserUpdate(Shape):
     email: EmailStr | None = None
     rights: list[Right] | None = Field(None, min_length=1)
     active: bool | None = None
+    # A changed first or last name makes the display `name` again (« DUBOIS Michelle »).
+    civility: Civility | None = None
+    first_name: str | None = PersonName
+    last_name: str | None = PersonName
+    phone: str | None = Phone
 
 
 class NewFunderUser(Shape):
@@ -306,20 +333,208 @@ class IssuedApiToken(Shape):
 
 # --- audit ------------------------------------------------------------------------------------
 
+class AuditChange(Shape):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
 class AuditEntry(Shape):
+    """One act of the trail: who (named as when it was done), which organisation, what, on
+    which object, what changed; `position` and `hash` place it in its funder's chain."""
+
+    id: str | None = None
     at: datetime
     user_id: str | None = None
+    person_name: str | None = None
+    person_role: str | None = None
+    person_role_label: str | None = None
     organisation_id: str | None = None
+    organisation_name: str | None = None
     action: str
+    action_label: str | None = None
+    object: str | None = None
+    dossier_id: str | None = None
     target: str | None = None
     ip: str | None = None
     details: dict[str, Any] = {}
+    changes: list[AuditChange] = []
+    position: int | None = None
+    hash: str | None = None
 
 
-__all__ = ["AcceptPrivacyPolicy", "Actor", "ApiToken", "AuditEntry", "CertificationMethod",
+class AuditChainBreak(Shape):
+    entry_id: str = Field(description='the first entry that fails ("" when the tail is missing)')
+    position: int
+    reason: str
+
+
+class AuditVerification(Shape):
+    """What checking a funder's chain found."""
+
+    intact: bool
+    entries: int
+    head_position: int
+    message: str
+    broken_at: AuditChainBreak | None = None
+
+
+__all__ = ["AcceptPrivacyPolicy", "Actor", "ApiToken", "AuditChainBreak", "AuditChange",
+           "AuditEntry", "AuditVerification", "CertificationMethod",
            "CertifierChoice", "ChangeIdentifier", "ChangePassword", "ConfirmIdentifier",
            "Credentials", "EmailChangeLink", "FirstUser", "IssuedApiToken", "Me", "NewApiToken",
            "NewFunder", "NewFunderUser", "NewOrganisation", "NewOrganisationUser", "NewPassword",
            "NewUser", "Organisation", "OrganisationProfile", "PasswordReset",
            "PasswordResetRequest", "Personalise", "ProfileDocument", "ProfileUpdate", "Session",
            "UpdateMe", "User", "UserDetails", "UserUpdate"]
+
+
+# --- a funder's account settings and self-service sign-up (issue 15) ------------------------
+
+AccountCreation = Literal["by_funder", "self_service"]
+PasswordRuleSet = Literal["transitions_pro", "opco", "apprentissage"]
+
+
+class AccountSettings(Shape):
+    """`account_creation`: by_funder (its staff create organisations, seed 000) or
+    self_service (organisations sign up, seed 003). `password_rules`: transitions_pro (seed
+    000), opco (seed 003: 8 to 12 characters), apprentissage (seed 004: its allowed
+    characters); a new set applies at each account's next password change.
+    `require_known_siret`: a sign-up's SIRET must be in the SIRET directory."""
+
+    account_creation: AccountCreation = "by_funder"
+    password_rules: PasswordRuleSet = "transitions_pro"
+    require_known_siret: bool = False
+
+
+class AccountSettingsChange(Shape):
+    account_creation: AccountCreation | None = None
+    password_rules: PasswordRuleSet | None = None
+    require_known_siret: bool | None = None
+
+
+class FunderAccountSettings(AccountSettings):
+    funder_id: Id
+    password_rules_text: str
+    updated_at: datetime | None = None
+
+
+class PasswordRulesText(Shape):
+    """The rules a funder's users follow, as shown where a password is chosen."""
+
+    funder_code: str
+    password_rules: PasswordRuleSet
+    text: str
+    min_length: int
+    max_length: int
+
+
+class AccountHolder(Shape):
+    civility: Literal["Madame", "Monsieur"]
+    last_name: str = Field(min_length=1, max_length=100)
+    first_name: str = Field(min_length=1, max_length=100)
+    email: EmailStr
+    email_confirmation: EmailStr
+    phone: str | None = Field(None, max_length=30)
+
+
+class NewSignup(Shape):
+    """Seed 003's form. `profile`: « Organisme de formation / CFA », the only one here.
+    `certified`: « Je certifie que le titulaire du compte est autorisé à effectuer les
+    opérations sélectionnées ci-dessus. »; `terms_accepted`: « J'accepte les conditions
+    d'utilisation des Services en Ligne afin de valider ma demande »; both must be true."""
+
+    funder_code: str = Field(min_length=2, max_length=50)
+    siret: str = Field(min_length=14, max_length=17, description="14 digits, spaces allowed")
+    organisation_name: str = Field(min_length=1, max_length=200)
+    profile: Literal["training_organisation"] = "training_organisation"
+    holder: AccountHolder
+    certified: bool
+    terms_accepted: bool
+    captcha_token: str | None = Field(None, max_length=4096)
+
+
+class SignupActivation(Shape):
+    """The short code of the activation email, with the password the holder chooses: the
+    email is the account's identifier for good."""
+
+    email: EmailStr
+    code: str = Field(min_length=4, max_length=20)
+    new_password: str = Field(min_length=1, max_length=1024)
+    new_password_confirmation: str = Field(min_length=1, max_length=1024)
+
+
+class SignupSummary(Shape):
+    id: Id
+    siret: str
+    organisation_name: str
+    holder_name: str
+    email: str
+    phone: str | None = None
+    status: Literal["pending", "active", "suspended"]
+    status_label: str
+    created_at: datetime
+    activated_at: datetime | None = None
+    suspended_at: datetime | None = None
+    organisation_id: Id | None = None
+
+
+class SignupQuery(Shape):
+    status: Literal["pending", "active", "suspended"] | None = None
+
+
+class PasswordRulesQuery(Shape):
+    funder_code: str = Field(min_length=1, max_length=50)
+
+
+class SignupPageQuery(Shape):
+    """The funder's code in the sign-up page's address: /signup?funder=<code>."""
+
+    funder: str = Field("", max_length=50)
+
+
+class ActivationPageQuery(Shape):
+    """What the activation email's link carries, to prefill the page."""
+
+    funder: str = Field("", max_length=50)
+    email: str = Field("", max_length=320)
+    code: str = Field("", max_length=20)
+
+
+__all__ += ["ActivationPageQuery", "PasswordRulesQuery", "SignupPageQuery"]
+__all__ += ["AccountHolder", "AccountSettings", "AccountSettingsChange",
+            "FunderAccountSettings", "NewSignup", "PasswordRulesText", "SignupActivation",
+            "SignupQuery", "SignupSummary"]
+
+
+# --- an organisation's users as seed 004 manages them (issue 15) ------------------------------
+
+class UserQuery(Shape):
+    """« Gérer mes utilisateurs »: each filter a part of the field, whatever the case."""
+
+    name: str | None = Field(None, max_length=100, description="last name (or display name)")
+    first_name: str | None = Field(None, max_length=100)
+    login: str | None = Field(None, max_length=150, description="the identifier")
+    email: str | None = Field(None, max_length=320)
+    limit: int = Field(50, ge=1, le=500, description="users per page")
+    page: int = Field(1, ge=1, le=100000)
+
+
+class OpenSession(Shape):
+    """A session still usable; never its token."""
+
+    started_at: datetime
+    last_seen_at: datetime | None = None
+    expires_at: datetime
+
+
+class UserCard(UserDetails):
+    """A user's own page: status, last login, open sessions."""
+
+    status: Literal["active", "provisional", "deactivated"]
+    status_label: str
+    last_login_at: datetime | None = None
+    open_sessions: list[OpenSession] = []
+
+
+__all__ += ["OpenSession", "UserCard", "UserQuery"]

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from contracts.common import EnteredHours, FrenchDecimalInput, Id, Shape
 from contracts.events import Hours, Month
+from contracts.pdfs import RefundAccount
 
 # Euros, exact: Numeric(12, 2) in the database, a JSON string "10503.34" on the wire; French
 # input "10 503,34" is accepted.
@@ -131,6 +132,15 @@ class PaymentLine(Shape):
     kind: LineKind = "payment"
 
 
+class PaymentDeduction(Shape):
+    """A credit note (or part of one) taken off the payment, as its remittance advice prints
+    it."""
+
+    credit_note_id: Id
+    label: str
+    amount: Amount
+
+
 class Payment(Shape):
     id: Id
     number: str
@@ -139,6 +149,11 @@ class Payment(Shape):
     organisation_id: Id
     advance: bool = Field(description="every line is an advance")
     amount: Amount = Field(description="the sum of the lines")
+    deductions: list[PaymentDeduction] = Field(
+        [], description="credit notes in mode déduction taken off this payment, oldest first")
+    deducted_amount: Amount = Field(Decimal("0.00"), description="the sum of the deductions")
+    transferred_amount: Amount = Field(description="what is transferred: amount less "
+                                                   "deducted_amount, never negative")
     status: str = Field(description="processing (remittance advice not issued yet) or issued")
     lines: list[PaymentLine]
     bank_details_version: int | None = Field(
@@ -264,7 +279,12 @@ class BankDetailsVersion(Shape):
 
 
 class BankDetails(Shape):
+    """The billing details (« Coordonnées bancaires », seed 004): the UAI and SIRET of the
+    organisation above its bank-details versions."""
+
     organisation_id: Id
+    siret: str | None = Field(None, description="« MON SIRET »")
+    uai: str | None = Field(None, description="« NUMÉRO UAI », when the organisation gave one")
     current: BankDetailsVersion | None = None
     validated_version: int | None = Field(None, description="the version payments use")
     may_change: bool = Field(description="false while a payment is being processed")
@@ -320,9 +340,89 @@ class NewPaymentSettings(Shape):
     logo_document_id: Id | None = Field(None, description="a « Logo » image the funder filed "
                                                           "(POST /documents), not an "
                                                           "organisation's")
+    refund_account: RefundAccount | None = Field(
+        None, description="the funder's account printed on the pro forma of credit notes in "
+                          "mode remboursement (seed 004's « Mode opératoire »)")
 
 
 class PaymentSettings(NewPaymentSettings):
     funder_id: Id
     updated_by: str | None = None
     updated_at: datetime | None = None
+
+
+# ---- credit notes ("factures d'avoir", seed 004) ------------------------------------------
+
+CreditNoteStatus = Literal["to_deduct", "partly_deducted", "deducted", "awaiting_refund",
+                           "late", "received"]
+
+
+class NewCreditNote(Shape):
+    """An overpayment the organisation owes back on a dossier's period (funder staff)."""
+
+    dossier_id: Id | None = None
+    dossier_number: str | None = Field(None, min_length=1, max_length=30)
+    period_start: date
+    period_end: date
+    amount: Amount = Field(gt=0, description="at most what was paid on the dossier for the "
+                                             "period, less earlier credit notes on it")
+    reason: str = Field(min_length=1, max_length=500, description="« rupture du contrat », "
+                                                                   "« avenant »...")
+
+    @model_validator(mode="after")
+    def _one_dossier_and_a_period(self):
+        if (self.dossier_id is None) == (self.dossier_number is None):
+            raise ValueError("give dossier_id or dossier_number, not both")
+        if self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        return self
+
+
+class CreditNoteDeduction(Shape):
+    payment_id: Id
+    payment_number: str
+    amount: Amount
+
+
+class CreditNote(Shape):
+    id: Id
+    number: str = Field(description="the pro forma number, « PRO-100 »")
+    funder_id: Id
+    organisation_id: Id
+    organisation_name: str
+    dossier_id: Id
+    dossier_number: str
+    beneficiary_name: str
+    period_start: date
+    period_end: date
+    amount: Amount
+    reason: str
+    mode: CreditNoteModeName = Field(description="the organisation's mode when recorded")
+    status: CreditNoteStatus
+    status_label: str
+    deducted_amount: Amount
+    remaining_amount: Amount = Field(description="still to deduct, or to transfer")
+    deductions: list[CreditNoteDeduction] = Field([], description="the payments it was taken "
+                                                                  "off (déduction)")
+    issued_on: date
+    transfer_reference: str | None = Field(None, description="remboursement: to quote in the "
+                                                             "transfer, « AVCAP PRO-100 »")
+    due_date: date | None = Field(None, description="remboursement: the transfer's last day "
+                                                    "(15 days after issue)")
+    pro_forma_document_id: Id | None = Field(None, description="None until the pro forma is "
+                                                               "edited")
+    recorded_by: str
+    recorded_at: datetime
+    received_by: str | None = None
+    received_at: datetime | None = None
+
+
+class CreditNoteSearch(Shape):
+    organisation_id: Id | None = None
+    dossier_number: str | None = Field(None, min_length=1, max_length=30)
+    status: CreditNoteStatus | None = None
+
+
+class CreditNoteList(Shape):
+    credit_notes: list[CreditNote] = Field(description="newest first, 500 at most")
+    truncated: bool

@@ -200,6 +200,52 @@ class RemittanceAdviceRequest(Shape):
         return self
 
 
+class RefundAccount(Shape):
+    """The funder's own account an organisation in mode remboursement transfers to (seed 004's
+    « Mode opératoire » prints it), from the funder's payment settings."""
+
+    holder: Text
+    iban: str = Field(min_length=15, max_length=34)
+    bic: str | None = Field(None, min_length=8, max_length=11)
+
+
+class CreditNoteProFormaRequest(Shape):
+    """A credit note's pro forma ("facture pro forma « avoir »", seed 004): what the
+    organisation owes back for a dossier's period, issued by the funder. Only payments asks
+    for it, from the credit note it recorded. In mode remboursement the organisation transfers
+    the amount within 15 days quoting `transfer_reference`; in mode déduction the funder takes
+    it off its next payments."""
+
+    credit_note_id: Id
+    pro_forma_number: str = Field(min_length=1, max_length=30, description="« PRO-100 »")
+    issued_on: date
+    funder_id: Id
+    organisation_id: Id
+    organisation_name: Text
+    siret: str | None = Field(None, max_length=14)
+    uai: str | None = Field(None, max_length=8)
+    payer: Payer | None = Field(None, description="the funder, as its payment settings name it")
+    dossier_number: str = Field(min_length=1, max_length=30)
+    beneficiary_name: Text
+    period: Period
+    amount: Amount = Field(gt=0)
+    reason: str = Field(min_length=1, max_length=500)
+    mode: Literal["deduction", "refund"]
+    transfer_reference: str | None = Field(None, max_length=40,
+                                           description="refund only: « AVCAP PRO-100 »")
+    due_date: date | None = Field(None, description="refund only: the transfer's last day")
+    refund_account: RefundAccount | None = Field(None, description="refund only, when the "
+                                                                   "funder gave one")
+
+    @model_validator(mode="after")
+    def _refund_says_how(self):
+        told = (self.transfer_reference is not None, self.due_date is not None)
+        if told != ((True, True) if self.mode == "refund" else (False, False)):
+            raise ValueError("a refund, and only a refund, has a transfer reference and a due "
+                             "date")
+        return self
+
+
 class RenderedPdf(Shape):
     """A PDF rendered on demand and not stored (the draft certificate)."""
 

@@ -51,9 +51,32 @@ PAGES = {
 }
 
 
-def link_page(kind: str, token: str) -> Response:
-    html = _TEMPLATES.get_template("link.html").render(page=PAGES[kind], token=token)
+def link_page(kind: str, token: str, rules_text: str | None = None) -> Response:
+    """`rules_text`: the password rules of the link's funder (issue 15), instead of the
+    page's default intro."""
+    page = PAGES[kind] if rules_text is None else {
+        **PAGES[kind], "intro": f"Votre mot de passe doit comporter {rules_text}"}
+    html = _TEMPLATES.get_template("link.html").render(page=page, token=token)
     response = Response(html, mimetype="text/html")
     # The token is in the address: never send it on to another site.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+# --- self-service sign-up (issue 15) ----------------------------------------------------------
+
+def _page(template: str, **values) -> Response:
+    response = Response(_TEMPLATES.get_template(template).render(**values), mimetype="text/html")
+    response.headers["Referrer-Policy"] = "no-referrer"  # the code may be in the address
+    return response
+
+
+def signup_page(funder_code: str, captcha_site_key: str = "") -> Response:
+    """Seed 003's form, in one page: it POSTs /signup."""
+    return _page("signup.html", funder=funder_code, captcha_site_key=captcha_site_key)
+
+
+def activation_page(funder_code: str, email: str, code: str) -> Response:
+    """What the activation email's link opens, email and code prefilled; it shows the
+    funder's password rules (GET /password-rules) and POSTs /signup/activate."""
+    return _page("signup_activate.html", funder=funder_code, email=email, code=code)

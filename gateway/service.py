@@ -19,8 +19,10 @@ from contracts.documents import (Category, CategoryGroup, Document, DocumentChan
 from contracts.dossiers import (Dossier, DossierBatch, DossierChange, DossierCounts,
                                 DossierImportReport, DossierQuery, DossierSummary, NewDossier,
                                 NewParty, Party, SpreadsheetImport)
-from contracts.http import Accepted, AuditQuery, DocumentSearch, HealthReport, LinkToken
-from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, CertifierChoice,
+from contracts.http import (Accepted, AuditQuery, DocumentSearch, FunderAuditQuery, HealthReport,
+                           LinkToken)
+from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, AuditVerification,
+                                CertifierChoice,
                                 ChangeIdentifier, ChangePassword, ConfirmIdentifier,
                                 Credentials, EmailChangeLink, IssuedApiToken, Me,
                                 NewApiToken, NewFunderUser,
@@ -28,8 +30,15 @@ from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, Certi
                                 OrganisationProfile, PasswordReset, PasswordResetRequest,
                                 Personalise, ProfileUpdate, Session, UpdateMe, UserDetails,
                                 UserUpdate)
+from contracts.identity import UserCard, UserQuery
+from contracts.identity import (AccountSettingsChange, ActivationPageQuery,
+                                FunderAccountSettings, NewSignup, PasswordRulesQuery,
+                                PasswordRulesText, SignupActivation, SignupPageQuery,
+                                SignupQuery, SignupSummary)
 from contracts.payments import (BankDetails, BankDetailsReview, BankDetailsVersion,
-                                CreditNoteMode, CreditNoteModeChoice, MonthLock,
+                                CreditNote, CreditNoteList, CreditNoteMode,
+                                CreditNoteModeChoice, CreditNoteSearch, MonthLock,
+                                NewCreditNote,
                                 NewBankDetails, NewPayment, NewPaymentSettings, Payment,
                                 PaymentBatch, PaymentImportReport, PaymentList, PaymentSearch,
                                 PaymentSettings, Reconciliation, Unlock)
@@ -148,8 +157,10 @@ class GatewayService:
            media_type="text/html", summary="Page du lien « mot de passe oublié »",
            tags=["auth"])
     def reset_password_page(self, call):
-        """Ce que le lien de l'e-mail ouvre : le formulaire du nouveau mot de passe."""
-        return pages.link_page("reset_password", call.query.token)
+        """Ce que le lien de l'e-mail ouvre : le formulaire du nouveau mot de passe, avec les
+        règles du financeur du compte."""
+        rules = self.identity.get_link_password_rules(call.query.token)
+        return pages.link_page("reset_password", call.query.token, rules["text"])
 
     # ---- my account ---------------------------------------------------------------------
     @route("GET", "/me", response=Me, summary="Mon compte", tags=["mon compte"])
@@ -226,10 +237,13 @@ class GatewayService:
         de consentement contrôlés par le financeur."""
         return self.identity.set_certifier(call.actor, organisation_id, call.payload)
 
-    @route("GET", PROFILE + "/users", response=list[UserDetails],
+    @route("GET", PROFILE + "/users", query=UserQuery, response=list[UserDetails],
            summary="Les utilisateurs de l'organisme", tags=["utilisateurs"])
     def list_users(self, call, organisation_id):
-        return self.identity.list_users(call.actor, organisation_id)
+        """« Gérer mes utilisateurs » : filtres nom, prénom, login (identifiant), e-mail (une
+        partie suffit, majuscules ou non), par nom, une page à la fois."""
+        return self.identity.list_users(call.actor, organisation_id,
+                                        call.query.model_dump(mode="json"))
 
     @route("POST", PROFILE + "/users", body=NewOrganisationUser, response=UserDetails,
            status=201, summary="Ajouter un utilisateur (mot de passe provisoire par e-mail)",
@@ -242,6 +256,22 @@ class GatewayService:
     def update_user(self, call, user_id):
         """Désactiver un utilisateur met fin à ses sessions."""
         return self.identity.update_user(call.actor, user_id, call.payload)
+
+    # ---- a user's page and reset link (issue 15, seed 004) --------------------------------
+    @route("GET", "/users/{user_id}", response=UserCard,
+           summary="Un utilisateur : droits, statut, dernière connexion, sessions ouvertes",
+           tags=["utilisateurs"])
+    def get_user(self, call, user_id):
+        """Les sessions ouvertes sont décrites (début, dernière activité, fin), jamais leur
+        jeton."""
+        return self.identity.get_user(call.actor, user_id)
+
+    @route("POST", "/users/{user_id}/reset-link", response=Accepted, status=202,
+           summary="Envoyer à un utilisateur un lien de réinitialisation du mot de passe",
+           tags=["utilisateurs"])
+    def send_user_reset_link(self, call, user_id):
+        """Le lien de « Mot de passe oublié », envoyé à l'adresse e-mail de l'utilisateur."""
+        return self.identity.send_user_reset_link(call.actor, user_id)
 
     @route("POST", "/users/{user_id}/resend-credentials", response=UserDetails,
            summary="Renvoyer des identifiants provisoires (nouveau mot de passe par e-mail)",
@@ -262,13 +292,32 @@ class GatewayService:
     def create_funder_user(self, call):
         return self.identity.create_funder_user(call.actor, call.payload)
 
+    # --- the audit trail (issue 15) ---------------------------------------------------------
+
     @route("GET", PROFILE + "/audit", query=AuditQuery, response=list[AuditEntry],
-           roles=FUNDER_ROLES, summary="Le journal d'audit d'un organisme",
+           roles=FUNDER_ROLES | ORGANISATION, summary="Le journal d'audit d'un organisme",
            tags=["organisations"])
     def audit_trail(self, call, organisation_id):
-        """Connexions, échecs, changements de droits, jetons, profil : qui, quoi, quand (UTC),
-        depuis quelle adresse. Jamais de secret."""
-        return self.identity.audit_trail(call.actor, organisation_id, call.query.limit)
+        """Connexions, droits, heures certifiées, réouvertures, documents, règlements : qui
+        (nommé), quel organisme, quoi, sur quel objet, quand (UTC), depuis quelle adresse ;
+        les plus récents d'abord, par page. Lu par le financeur et par l'administrateur de
+        l'organisme (droit « utilisateurs »). Jamais de secret."""
+        return self.identity.audit_trail(call.actor, organisation_id,
+                                         call.query.model_dump(mode="json"))
+
+    @route("GET", "/audit", query=FunderAuditQuery, response=list[AuditEntry],
+           roles=FUNDER_ROLES, summary="Le journal d'audit du financeur", tags=["organisations"])
+    def funder_audit_trail(self, call):
+        """Tout le journal du financeur (tous ses organismes et ses propres actes), mêmes
+        filtres, ou celui d'un organisme (organisation_id)."""
+        return self.identity.audit_trail(call.actor, None, call.query.model_dump(mode="json"))
+
+    @route("GET", "/audit/verify", response=AuditVerification, roles={Role.funder_admin},
+           summary="Vérifier la chaîne du journal d'audit", tags=["organisations"])
+    def verify_audit_chain(self, call):
+        """Recalcule l'empreinte de chaque entrée et son chaînage : intacte, ou la première
+        entrée (identifiant et position) où la chaîne est rompue."""
+        return self.identity.verify_audit_chain(call.actor)
 
     @route("POST", "/beneficiaries", body=NewParty, response=Party, status=201,
            roles=FUNDER_ROLES, summary="Créer un bénéficiaire", tags=["dossiers"])
@@ -601,6 +650,47 @@ class GatewayService:
     def choose_credit_note_mode(self, call, organisation_id):
         return self.payments.choose_credit_note_mode(call.actor, organisation_id, call.payload)
 
+    # ---- credit notes ("factures d'avoir", seed 004) -----------------------------------------
+    @route("POST", "/credit-notes", body=NewCreditNote, response=CreditNote, status=201,
+           roles=FUNDER_ROLES, summary="Enregistrer un avoir (trop-perçu sur un dossier)",
+           tags=["règlements"], idempotency_key=True)
+    def record_credit_note(self, call):
+        """Sur un dossier du financeur (par id ou numéro) et une période de sa session ; au
+        plus ce qui a été payé sur la période moins les avoirs déjà enregistrés (422
+        credit_note_exceeds_paid, details.available). Le mode de règlement choisi par
+        l'organisme s'applique : déduction (imputé sur ses prochains règlements, jamais au
+        point de rendre un règlement négatif) ou remboursement (virement sous 15 jours avec la
+        référence AVCAP + n° de pro forma). La pro forma est éditée aussitôt ; si l'édition
+        échoue, POST /credit-notes/{credit_note_id}/pro-forma la termine."""
+        return self.payments.record_credit_note(call.actor, call.payload)
+
+    @route("GET", "/credit-notes", query=CreditNoteSearch, response=CreditNoteList,
+           summary="Les avoirs (à déduire, déduits, remboursements attendus, en retard, reçus)",
+           tags=["règlements"])
+    def list_credit_notes(self, call):
+        """Le personnel du financeur voit ceux du financeur ; les utilisateurs d'un organisme
+        ayant le droit « règlements », les siens."""
+        return self.payments.list_credit_notes(call.actor, call.query.model_dump(mode="json"))
+
+    @route("GET", "/credit-notes/{credit_note_id}", response=CreditNote, summary="Un avoir",
+           tags=["règlements"])
+    def get_credit_note(self, call, credit_note_id):
+        return self.payments.get_credit_note(call.actor, credit_note_id)
+
+    @route("POST", "/credit-notes/{credit_note_id}/received", response=CreditNote,
+           roles=FUNDER_ROLES, summary="Constater le remboursement d'un avoir",
+           tags=["règlements"], idempotency_key=True)
+    def mark_credit_note_received(self, call, credit_note_id):
+        """Mode remboursement seulement (409 credit_note_not_refundable) et une seule fois
+        (409 credit_note_already_received)."""
+        return self.payments.mark_credit_note_received(call.actor, credit_note_id)
+
+    @route("POST", "/credit-notes/{credit_note_id}/pro-forma", response=CreditNote,
+           roles=FUNDER_ROLES, summary="Éditer de nouveau la pro forma d'un avoir",
+           tags=["règlements"], idempotency_key=True)
+    def issue_pro_forma(self, call, credit_note_id):
+        return self.payments.issue_pro_forma(call.actor, credit_note_id)
+
     @route("GET", "/verifications/{reference}", response=CertificateVerification, auth=False,
            summary="Vérifier un certificat par sa référence", tags=["certificats"])
     def verify_certificate(self, call, reference):
@@ -679,6 +769,68 @@ class GatewayService:
            summary="Les documents d'un dossier, par catégorie", tags=["documents"])
     def documents_by_category(self, call, dossier_id):
         return self.documents.documents_by_category(call.actor, dossier_id)
+
+    # ---- a funder's account settings and self-service sign-up (issue 15) ---------------
+    @route("GET", "/account-settings", response=FunderAccountSettings, roles=FUNDER_ROLES,
+           summary="Les réglages des comptes du financeur", tags=["réglages"])
+    def get_account_settings(self, call):
+        return self.identity.get_account_settings(call.actor)
+
+    @route("PUT", "/account-settings", body=AccountSettingsChange,
+           response=FunderAccountSettings, roles={Role.funder_admin},
+           summary="Modifier les réglages des comptes du financeur", tags=["réglages"])
+    def update_account_settings(self, call):
+        """Création des comptes par le financeur (`by_funder`) ou inscription en ligne des
+        organismes (`self_service`) ; règles de mot de passe (`transitions_pro`, `opco`,
+        `apprentissage`), appliquées au prochain changement de mot de passe de chacun ;
+        SIRET connu exigé à l'inscription."""
+        return self.identity.update_account_settings(call.actor, call.payload)
+
+    @route("GET", "/password-rules", query=PasswordRulesQuery, response=PasswordRulesText,
+           auth=False, summary="Les règles de mot de passe d'un financeur", tags=["auth"])
+    def get_password_rules(self, call):
+        """Le texte à afficher là où l'on choisit un mot de passe."""
+        return self.identity.get_password_rules(call.query.funder_code)
+
+    @route("POST", "/signup", body=NewSignup, response=Accepted, status=202, auth=False,
+           summary="Inscription en ligne d'un organisme", tags=["auth"])
+    def sign_up(self, call):
+        """La même réponse que le SIRET soit déjà inscrit ou non (l'administrateur de
+        l'organisme inscrit est prévenu) ; 422 `signup_closed` si le financeur n'ouvre pas
+        l'inscription en ligne (ou n'existe pas). `captcha_token` : comme pour « mot de passe
+        oublié »."""
+        reply = self.identity.sign_up(call.payload, call.ip)
+        return Accepted(detail=reply["message"]).model_dump(mode="json")
+
+    @route("GET", "/signup", query=SignupPageQuery, auth=False, media_type="text/html",
+           summary="Page d'inscription en ligne (/signup?funder=<code>)", tags=["auth"])
+    def signup_page(self, call):
+        return pages.signup_page(call.query.funder)
+
+    @route("POST", "/signup/activate", body=SignupActivation, status=200, auth=False,
+           summary="Activer un compte inscrit en ligne (code reçu par e-mail)", tags=["auth"])
+    def activate_signup(self, call):
+        """L'adresse e-mail devient l'identifiant définitif du compte."""
+        return self.identity.activate_signup(call.payload)
+
+    @route("GET", "/signup/activate", query=ActivationPageQuery, auth=False,
+           media_type="text/html", summary="Page du lien d'activation", tags=["auth"])
+    def activation_page(self, call):
+        """Le code pré-saisi ; les règles de mot de passe du financeur, lues par la page sur
+        /password-rules."""
+        return pages.activation_page(call.query.funder, call.query.email, call.query.code)
+
+    @route("GET", "/signups", query=SignupQuery, response=list[SignupSummary],
+           roles=FUNDER_ROLES, summary="Les inscriptions en ligne", tags=["réglages"])
+    def list_signups(self, call):
+        """`status` : pending (en attente d'activation), active, suspended."""
+        return self.identity.list_signups(call.actor, call.query.status)
+
+    @route("POST", "/signups/{signup_id}/suspend", response=SignupSummary, roles=FUNDER_ROLES,
+           summary="Suspendre une inscription (le compte ne peut plus se connecter)",
+           tags=["réglages"])
+    def suspend_signup(self, call, signup_id):
+        return self.identity.suspend_signup(call.actor, signup_id)
 
     # ---- tools --------------------------------------------------------------------------
     @route("GET", "/health", response=HealthReport, auth=False,

@@ -658,6 +658,27 @@ OTHER_FUNDERS = (
      "contact@competences-vosges.example", NOTIFIED_DOSSIER, 1))
 
 
+# ---- self-service sign-up (issue 15): a funder run as seed 003's OPCO ---------------------
+FUNDER_SELF_SERVICE = DemoFunder(
+    "opco-demo", "OPCO Démo (inscription en ligne)",
+    NewUser(identifier="admin.opco.demo", name="Sophie WEBER (OPCO démo)",
+            email="admin@opco-demo.example", password=PASSWORD))
+SELF_SERVICE_SETTINGS = {"account_creation": "self_service", "password_rules": "opco",
+                         "require_known_siret": False}
+
+
+def ensure_self_service_funder(gateway: Client, bootstrap: Callable[..., bool]) -> None:
+    """Organisations sign up on /signup?funder=opco-demo (seed 003's 8-12 character rules)."""
+    funder = FUNDER_SELF_SERVICE
+    bootstrap(NewFunder(code=funder.code, name=funder.name, admin=funder.admin))
+    token = token_of(gateway, funder.admin.identifier)
+    if not token:
+        raise DemoError(f"{funder.admin.identifier} cannot log in")
+    current = gateway.call("GET", "/account-settings", token).json()
+    if any(current.get(key) != value for key, value in SELF_SERVICE_SETTINGS.items()):
+        gateway.call("PUT", "/account-settings", token, json=SELF_SERVICE_SETTINGS)
+
+
 def ensure_certificates(gateway: Client, bootstrap: Callable[..., bool], read: MailReader,
                         admin_token: str, org_id: str, org_token: str, today: date) -> None:
     """Dossiers in each certificate status, both methods, three funders' settings."""
@@ -701,6 +722,7 @@ def load(base_url: str, bootstrap: Callable[..., bool], read: MailReader,
     ensure_payment_settings(gateway, admin_token)
     ensure_payments(gateway, read, admin_token, org_id, org_token, today)
     ensure_certificates(gateway, bootstrap, read, admin_token, org_id, org_token, today)
+    ensure_self_service_funder(gateway, bootstrap)
     month = months_back(today, 1).strftime("%Y-%m")
     return DemoData(base_url=gateway.base_url, dossier_id=dossier["id"], month=month,
                     organisation_id=org_id)
@@ -783,6 +805,11 @@ Monthly certificates (GET $URL/dossiers/ID/certificates, GET $URL/pending-action
              {FUNDER_NOTIFIED.code} (per half-day, funder emailed at certification),
              administrator {FUNDER_NOTIFIED.admin.identifier} / {PASSWORD}; organisation
              {NOTIFIED_ORG_USER.identifier} / {PASSWORD}
+
+Self-service sign-up (funder {FUNDER_SELF_SERVICE.code}, seed 003's rules: 8 to 12 characters):
+  open {url}/signup?funder={FUNDER_SELF_SERVICE.code}, then the activation email's link (in
+  the mail folder below); funder staff: {FUNDER_SELF_SERVICE.admin.identifier} / {PASSWORD}
+  (GET {url}/signups, POST {url}/signups/ID/suspend)
 
 {core_flow(url, dossier, scan)}
 Documents (the demo organisation has one in each status):

@@ -22,6 +22,11 @@ NO_BREAK_SPACE = "\u00a0"
 _NARROW_NO_BREAK_SPACE = "\u202f"
 
 
+def paris_date(moment: datetime) -> date:
+    """The day it is in France at that moment (due dates, dates printed)."""
+    return moment.astimezone(PARIS).date()
+
+
 def decimal_fr(value: Decimal | int | str) -> str:
     """Decimal(10503.34) -> "10 503,34" (two decimals, U+00A0 between thousands)."""
     text = _babel_decimal(Decimal(value), "#,##0.00", locale=LOCALE)

@@ -30,7 +30,7 @@ from contracts.common.errors import Conflict, Forbidden, InvalidInput, JalonErro
 from contracts.common.formatting import datetime_fr, month_fr, signer_fr
 from contracts.dossiers import Dossier, DossierSummary
 from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursContestedV1,
-                              HoursTransmittedV1, MonthHours, Party)
+                              HoursEnteredV1, HoursTransmittedV1, MonthHours, Party)
 from contracts.identity import Organisation, OrganisationProfile
 from contracts.pdfs import (AttendanceEntry, AttendanceSheetRequest, CertificateFacts,
                             DossierFacts, MonthPresence, OrganisationFacts, PartyName,
@@ -104,7 +104,7 @@ def enter_hours(db, ports: Ports, actor: Actor, ref: DossierMonth, entry: HoursE
     require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
     dossier = _dossier_to_change(ports, actor, ref.dossier_id)
     _ready_for_entry(ports, actor, dossier.organisation_id)
-    return _enter(db, ports, dossier, ref, entry)
+    return _enter(db, ports, actor, dossier, ref, entry)
 
 
 def change_hours(db, ports: Ports, actor: Actor, ref: DossierMonth,
@@ -113,7 +113,7 @@ def change_hours(db, ports: Ports, actor: Actor, ref: DossierMonth,
     require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
     dossier = _dossier_to_change(ports, actor, ref.dossier_id)
     _ready_for_entry(ports, actor, dossier.organisation_id)
-    return _enter(db, ports, dossier, ref, change, partial=True)
+    return _enter(db, ports, actor, dossier, ref, change, partial=True)
 
 
 def propose_hours(db, ports: Ports, actor: Actor, ref: DossierMonth, source: str) -> dict:
@@ -199,7 +199,7 @@ def _import_group(db, ports: Ports, actor: Actor, summary: DossierSummary | None
         ref = parse(DossierMonth, {"dossier_id": summary.id, "month": month})
         entry = parse(HoursEntry, _entry_payload(rows))
         # The whole dossier (its forecast) for the plan's warning.
-        reply = _enter(db, ports, _dossier(ports, actor, summary.id), ref, entry)
+        reply = _enter(db, ports, actor, _dossier(ports, actor, summary.id), ref, entry)
     except JalonError as exc:
         return [ImportRow(row=r.row, dossier_number=number, month=month, status="error",
                           code=exc.code, message=exc.message) for r in rows]
@@ -207,8 +207,8 @@ def _import_group(db, ports: Ports, actor: Actor, summary: DossierSummary | None
                       warnings=reply["warnings"]) for r in rows]
 
 
-def _enter(db, ports: Ports, dossier: Dossier, ref: DossierMonth, entry: HoursChange,
-           partial: bool = False) -> dict:
+def _enter(db, ports: Ports, actor: Actor, dossier: Dossier, ref: DossierMonth,
+           entry: HoursChange, partial: bool = False) -> dict:
     domain.ensure_dossier_open(dossier.status)
     session, now = _session_of(dossier), ports.clock()
     domain.ensure_in_session(ref.month, session)
@@ -228,7 +228,14 @@ def _enter(db, ports: Ports, dossier: Dossier, ref: DossierMonth, entry: HoursCh
             totals, days = domain.patched(mode, certificate.entry, totals, days)
         domain.require_complete(mode, totals, days)
         checked = domain.build_entry(mode, ref.month, session, _totals(totals), days)
+        before = _month_hours(certificate) if certificate.has_hours else None
         certificate.enter_hours(checked, session, now)
+        # identity's audit trail: who entered or changed the hours, from what to what.
+        uow.publish("hours_entered", HoursEnteredV1(
+            certificate_id=certificate.id, dossier_id=dossier.id, dossier_number=dossier.number,
+            funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
+            month=ref.month, before=before, after=_month_hours(certificate),
+            entered_by=actor.user_id, entered_at=now), subject=f"{dossier.id}/{ref.month}")
     return _reply(dossier, ref.month, certificate, mode, now)
 
 
@@ -407,8 +414,8 @@ def reopen(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Reopen) -
         uow.publish("certificate_reopened", CertificateReopenedV1(
             certificate_id=certificate.id, dossier_id=dossier.id, funder_id=dossier.funder_id,
             organisation_id=dossier.organisation_id, month=ref.month,
-            reason=certificate.reopen_reason, reopened_by=actor.user_id, reopened_at=now),
-            subject=f"{dossier.id}/{ref.month}")
+            reason=certificate.reopen_reason, reopened_by=actor.user_id, reopened_at=now,
+            dossier_number=dossier.number), subject=f"{dossier.id}/{ref.month}")
         reply = _kept_reply(uow, dossier, ref.month, certificate,
                             uow.settings.of_funder(dossier.funder_id).entry_mode, now)
     log.info("certificate_reopened", dossier_id=dossier.id, month=ref.month)

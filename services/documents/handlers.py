@@ -25,8 +25,9 @@ from contracts.documents import (DocumentContent, NewCategory, NewUpload, Reject
 from contracts.events import (CertificateReopenedV1, CertifiedV1, DocumentCheckedV1,
                               DocumentRejectedV1, DocumentUploadedV1)
 from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, CertificateVerification,
-                            DossierFacts, OrganisationFacts, PartyName, RemittanceAdviceRequest,
-                            RenderedPdf, StoredAttendanceSheet)
+                            CreditNoteProFormaRequest, DossierFacts, OrganisationFacts,
+                            PartyName, RemittanceAdviceRequest, RenderedPdf,
+                            StoredAttendanceSheet)
 from servicekit.logging import get_logger
 from servicekit.validation import parse
 from services.documents import domain
@@ -109,7 +110,8 @@ def _uploaded_event(document: Document, by: Actor | None = None) -> DocumentUplo
     return DocumentUploadedV1(
         document_id=document.id, category=document.category, funder_id=document.funder_id,
         organisation_id=document.organisation_id, dossier_id=document.dossier_id,
-        uploaded_by=by.user_id if by else document.uploaded_by, uploaded_at=document.created_at)
+        uploaded_by=by.user_id if by else document.uploaded_by, uploaded_at=document.created_at,
+        label=document.label, dossier_number=document.dossier_number)
 
 
 def _reviewed_fields(document: Document, category_label: str) -> dict:
@@ -367,7 +369,7 @@ def get_document_content(db, ports: Ports, who: Actor, document_id) -> dict:
     ).model_dump(mode="json")
 
 
-# ---- generated PDFs: certificate (draft and final), attendance sheet, remittance advice --
+# ---- generated PDFs: certificate, attendance sheet, remittance advice, pro forma -------
 
 def render_certificate_draft(db, ports: Ports, who: Actor, facts: CertificateFacts) -> dict:
     """The draft certificate (method 1: printed, signed by hand, uploaded): rendered on
@@ -399,17 +401,41 @@ def render_remittance_advice(db, ports: Ports, who: Actor, advice: RemittanceAdv
                              calling_service: str | None) -> dict:
     """A recorded payment's remittance advice, asked by payments only, stored (it replaces
     the payment's previous one); the payer's logo printed when the funder filed one."""
-    pdfs.check_may_issue_remittance(who, advice.funder_id, calling_service)
-    logo = None
-    if advice.payer is not None and advice.payer.logo_document_id is not None:
-        with db.reading() as reading:
-            logo = pdfs.payer_logo(reading.documents.get(advice.payer.logo_document_id),
-                                   advice.funder_id)
-    images = {logo.sha256: ports.files.get(logo.sha256)} if logo else None
-    pdf = ports.renderer.render("remittance_advice.html", pdfs.remittance_context(
-        advice, logo.sha256 if logo else None), images)
+    pdfs.check_may_issue_from_payments(who, advice.funder_id, calling_service,
+                                       pdfs.REMITTANCE_ADVICE)
+    logo, images = _payer_logo(db, ports, advice.payer, advice.funder_id)
+    pdf = ports.renderer.render("remittance_advice.html",
+                                pdfs.remittance_context(advice, logo), images)
     return _store_generated(db, ports, who, pdf, lambda sha256, now: pdfs.remittance_document(
         str(uuid.uuid4()), advice, who, sha256, len(pdf), now))
+
+
+def render_credit_note_pro_forma(db, ports: Ports, who: Actor,
+                                 pro_forma: CreditNoteProFormaRequest,
+                                 calling_service: str | None) -> dict:
+    """A recorded credit note's pro forma (seed 004), asked by payments only, stored with the
+    organisation (it replaces the note's previous one); the payer's logo printed when the
+    funder filed one."""
+    pdfs.check_may_issue_from_payments(who, pro_forma.funder_id, calling_service,
+                                       pdfs.CREDIT_NOTE_PRO_FORMA)
+    logo, images = _payer_logo(db, ports, pro_forma.payer, pro_forma.funder_id)
+    pdf = ports.renderer.render("credit_note_pro_forma.html",
+                                pdfs.pro_forma_context(pro_forma, logo), images)
+    return _store_generated(db, ports, who, pdf, lambda sha256, now: pdfs.pro_forma_document(
+        str(uuid.uuid4()), pro_forma, who, sha256, len(pdf), now))
+
+
+def _payer_logo(db, ports: Ports, payer, funder_id: str
+                ) -> tuple[str | None, dict[str, bytes] | None]:
+    """The payer's logo (its sha256, and the image for the renderer) when its settings name
+    one of the funder's own; (None, None) otherwise."""
+    logo = None
+    if payer is not None and payer.logo_document_id is not None:
+        with db.reading() as reading:
+            logo = pdfs.payer_logo(reading.documents.get(payer.logo_document_id), funder_id)
+    if logo is None:
+        return None, None
+    return logo.sha256, {logo.sha256: ports.files.get(logo.sha256)}
 
 
 def verify_certificate(db, reference) -> dict:

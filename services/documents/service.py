@@ -8,7 +8,8 @@ from nameko.rpc import rpc
 from contracts.common import Actor, Right
 from contracts.common.access import require_funder_staff, require_right
 from contracts.documents import DocumentChange, NewCategory, Rejection, Replacement
-from contracts.pdfs import AttendanceSheetRequest, CertificateFacts, RemittanceAdviceRequest
+from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, CreditNoteProFormaRequest,
+                            RemittanceAdviceRequest)
 from servicekit.access import acting
 from servicekit.base import ServiceBase
 from servicekit.caller import CallingService
@@ -128,7 +129,7 @@ class DocumentsService(ServiceBase):
     def get_document_content(self, actor, document_id):
         return handlers.get_document_content(self.db, self.ports, acting(actor), document_id)
 
-    # ---- generated PDFs: certificate (draft and final), attendance sheet, remittance advice --
+    # ---- generated PDFs: certificate, attendance sheet, remittance advice, pro forma -------
 
     @rpc
     def render_certificate_draft(self, actor, request):
@@ -147,6 +148,13 @@ class DocumentsService(ServiceBase):
         with _concurrent_change():
             return handlers.render_remittance_advice(self.db, self.ports, who, advice,
                                                      self.calling_service)
+
+    @rpc
+    def render_credit_note_pro_forma(self, actor, request):
+        who, pro_forma = acting(actor), parse(CreditNoteProFormaRequest, request)
+        with _concurrent_change():
+            return handlers.render_credit_note_pro_forma(self.db, self.ports, who, pro_forma,
+                                                         self.calling_service)
 
     @rpc
     def verify_certificate(self, reference):

@@ -38,6 +38,11 @@ class IdentitySettings:
         JALON_CAPTCHA_SECRET (the provider's secret key) and optionally
         JALON_CAPTCHA_VERIFY_URL (default: the provider's siteverify URL).
     JALON_PRIVACY_POLICY_VERSION (2026-01): the version users must accept.
+    JALON_SIGNUP_CODE_TTL_MINUTES (15): life of a self-service sign-up's activation code
+        (issue 15); the sign-up form's CAPTCHA is the one above. JALON_SIGNUP_MAX_PER_ADDRESS
+        (5) sign-ups from one address within JALON_IP_WINDOW_MINUTES answer
+        TooManyRequests("too_many_signups").
+    JALON_KNOWN_SIRETS_FILE (none): the SIRET directory's file (see SiretDirectory).
     """
 
     session_idle_minutes: int = 30
@@ -52,6 +57,9 @@ class IdentitySettings:
     captcha_secret: str = ""
     captcha_verify_url: str = ""
     privacy_policy_version: str = "2026-01"
+    signup_code_ttl_minutes: int = 15
+    signup_max_per_address: int = 5
+    known_sirets_file: str = ""
 
 
 def _env(name: str, default: str) -> str:
@@ -72,6 +80,9 @@ def load_settings() -> IdentitySettings:
         captcha_secret=_env("CAPTCHA_SECRET", ""),
         captcha_verify_url=_env("CAPTCHA_VERIFY_URL", ""),
         privacy_policy_version=_env("PRIVACY_POLICY_VERSION", "2026-01"),
+        signup_code_ttl_minutes=int(_env("SIGNUP_CODE_TTL_MINUTES", "15")),
+        signup_max_per_address=int(_env("SIGNUP_MAX_PER_ADDRESS", "5")),
+        known_sirets_file=_env("KNOWN_SIRETS_FILE", ""),
     )
 
 
@@ -126,6 +137,36 @@ def check_captcha(settings: IdentitySettings, token: str | None, ip: str | None)
     """The verifier is made per check: a misconfigured provider fails the reset requests
     only, not every call of the service."""
     CaptchaVerifier(settings).check(token, ip)
+
+
+# --- the SIRET directory of sign-ups (issue 15) ------------------------------------------------
+
+class SiretDirectory:
+    """Whether a funder knows a SIRET, for the funders whose sign-ups require a known one.
+
+    The default reads JALON_KNOWN_SIRETS_FILE: one SIRET a line, alone (known to every
+    funder) or as `<funder code>;<siret>`; blank lines and `#` comments are skipped. The file
+    is read at each sign-up (a new export applies without a restart). Without the file no
+    SIRET is known: a funder requiring known SIRETs then takes no sign-up, rather than any.
+    A funder with its own register (an API) replaces this class: `known(funder_code, siret)`.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def known(self, funder_code: str, siret: str) -> bool:
+        if not self.path:
+            return False
+        try:
+            with open(self.path, encoding="utf-8") as lines:
+                for line in lines:
+                    line = line.split("#", 1)[0].strip().replace(" ", "")
+                    code, _, number = line.rpartition(";")
+                    if number == siret and code in ("", funder_code):
+                        return True
+        except OSError as exc:
+            log.error("siret_directory_unreadable", path=self.path, error=str(exc))
+        return False
 
 
 # --- passwords and emails ---------------------------------------------------------------------

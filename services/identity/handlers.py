@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from contracts.common import Actor, Role
 from contracts.common.access import require_funder_staff
-from contracts.common.errors import Conflict, InvalidInput, NotFound
+from contracts.common.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from contracts.events import CertifierStatusChangedV1, DossierParty, FunderBootstrappedV1, \
     OrganisationUpdatedV1
 from contracts.identity import (AcceptPrivacyPolicy, ApiToken as ApiTokenShape, AuditEntry,
@@ -33,9 +34,16 @@ from contracts.identity import (AcceptPrivacyPolicy, ApiToken as ApiTokenShape, 
                                 PasswordReset, PasswordResetRequest, Personalise,
                                 ProfileDocument, ProfileUpdate, Session as SessionShape,
                                 UpdateMe, User as UserShape, UserDetails, UserUpdate)
+from contracts.identity import (AccountSettingsChange, FunderAccountSettings, NewSignup,
+                                PasswordRulesText, SignupActivation, SignupQuery, SignupSummary)
 from services.identity import domain
 from services.identity.domain import (ApiToken, Funder, Organisation, OrganisationDocument,
                                       UserAccount)
+from contracts.http import FunderAuditQuery
+from contracts.identity import AuditChainBreak, AuditVerification
+from services.identity.domain import audit_trail as trail
+from services.identity.domain import users as user_rules
+from contracts.identity import OpenSession, UserCard, UserQuery
 from services.identity.models import duplicate_is_conflict
 from servicekit.logging import get_logger
 from servicekit.validation import parse
@@ -70,6 +78,8 @@ class Ports:
     settings: IdentitySettings
     public_url: str
     session_ttl_minutes: int
+    # (funder code, SIRET) -> known? (adapters.SiretDirectory); by default none is known.
+    siret_directory: Callable[[str, str], bool] = lambda funder_code, siret: False
 
     def link(self, path: str, token: str) -> str:
         return f"{self.public_url}{path}?token={token}"
@@ -86,14 +96,15 @@ def _user_shape(user: UserAccount) -> UserShape:
 def _user_details(user: UserAccount, credentials_sent: bool | None = None) -> dict:
     return UserDetails(**_user_shape(user).model_dump(), active=user.active,
                        rights=user.rights, must_personalise=user.must_personalise,
-                       created_at=user.created_at,
-                       credentials_sent=credentials_sent).model_dump(mode="json")
+                       created_at=user.created_at, credentials_sent=credentials_sent,
+                       civility=user.civility, first_name=user.first_name,
+                       last_name=user.last_name, phone=user.phone).model_dump(mode="json")
 
 
 def _organisation_shape(organisation: Organisation) -> dict:
     return OrganisationShape(id=organisation.id, funder_id=organisation.funder_id,
                              name=organisation.name, siret=organisation.siret,
-                             email=organisation.email,
+                             uai=organisation.uai, email=organisation.email,
                              legal_representative=organisation.legal_representative,
                              address=organisation.address, postcode=organisation.postcode,
                              town=organisation.town, phone=organisation.phone
@@ -211,10 +222,23 @@ def _send_email_change(ports: Ports, user: UserAccount, change: domain.EmailChan
 
 # --- accounts: what several use cases share ---------------------------------------------------
 
-def _new_password_hash(ports: Ports, wanted) -> str:
-    """The hash of a NewPassword's password, once both typings agree and it follows the rules."""
-    domain.check_new_password(wanted.new_password, wanted.new_password_confirmation)
+def _new_password_hash(ports: Ports, wanted, rules: domain.PasswordRules) -> str:
+    """The hash of a NewPassword's password, once both typings agree and it follows the
+    funder's rules (_password_rules)."""
+    rules.check_new(wanted.new_password, wanted.new_password_confirmation)
     return ports.passwords.hash(wanted.new_password)
+
+
+def _password_rules(db, funder_id: str | None) -> domain.PasswordRules:
+    """The rule set the funder's accounts choose their passwords by (issue 15), read before
+    the transaction that hashes: a set changed meanwhile applies at the next change."""
+    with db.reading() as uow:
+        return _account_settings(uow, funder_id).rules if funder_id else \
+            domain.password_rules(None)
+
+
+def _account_settings(uow, funder_id: str) -> domain.AccountSettings:
+    return uow.account_settings.of_funder(funder_id) or domain.AccountSettings(funder_id)
 
 
 def _check_current_password(ports: Ports, user: UserAccount, password: str) -> None:
@@ -428,17 +452,21 @@ def set_certifier(db, ports: Ports, actor: Actor, organisation_id, payload) -> d
 def document_uploaded(uow, data) -> None:
     _follow_document(uow, data, lambda doc: doc.uploaded(data.document_id, data.uploaded_at),
                      "pending", data.uploaded_at)
+    _audit_document(uow, data, "document_uploaded", data.uploaded_by, data.uploaded_at)
 
 
 def document_checked(uow, data) -> None:
     _follow_document(uow, data, lambda doc: doc.reviewed(
         data.document_id, "checked", data.checked_at), "checked", data.checked_at)
+    _audit_document(uow, data, "document_checked", data.checked_by, data.checked_at)
 
 
 def document_rejected(uow, data) -> None:
     _follow_document(uow, data, lambda doc: doc.reviewed(
         data.document_id, "rejected", data.rejected_at, data.reason_text), "rejected",
         data.rejected_at, data.reason_text)
+    _audit_document(uow, data, "document_rejected", data.rejected_by, data.rejected_at,
+                    reason_code=data.reason_code, reason=data.reason_text)
 
 
 def _follow_document(uow, data, apply, status: str, at: datetime,
@@ -570,7 +598,8 @@ def me(db, actor: Actor) -> dict:
 def personalise(db, ports: Ports, actor: Actor, wanted: Personalise) -> dict:
     """The provisional password is asked again: a stolen session of an account on its
     first login must not choose the account's password."""
-    password_hash, now = _new_password_hash(ports, wanted), ports.clock()
+    rules = _password_rules(db, actor.funder_id)
+    password_hash, now = _new_password_hash(ports, wanted, rules), ports.clock()
     with db.unit_of_work() as uow:
         user = _own_account(uow, actor)
         if not user.must_personalise:
@@ -688,6 +717,10 @@ def change_identifier(db, ports: Ports, actor: Actor, wanted: ChangeIdentifier) 
     with db.unit_of_work() as uow:
         user = _own_account(uow, actor)
         _check_current_password(ports, user, wanted.current_password)
+        if uow.signups.of_user(user.id) is not None:  # seed 003: the email, for good
+            raise Conflict("identifier_fixed",
+                           "L'identifiant d'un compte créé par inscription en ligne est son "
+                           "adresse e-mail : il n'est pas modifiable.")
         link = _start_identifier_change(uow, ports, user, actor, wanted.new_identifier, now)
         reply = _me(uow, user)
     if link:
@@ -696,7 +729,8 @@ def change_identifier(db, ports: Ports, actor: Actor, wanted: ChangeIdentifier) 
 
 
 def change_password(db, ports: Ports, actor: Actor, wanted: ChangePassword) -> None:
-    password_hash, now = _new_password_hash(ports, wanted), ports.clock()
+    rules = _password_rules(db, actor.funder_id)
+    password_hash, now = _new_password_hash(ports, wanted, rules), ports.clock()
     with db.unit_of_work() as uow:
         user = _own_account(uow, actor)
         _check_current_password(ports, user, wanted.current_password)
@@ -755,7 +789,11 @@ def send_reset_link(db, ports: Ports, user_id: str) -> None:
 
 
 def reset_password(db, ports: Ports, wanted: PasswordReset) -> None:
-    password_hash, now = _new_password_hash(ports, wanted), ports.clock()
+    with db.reading() as uow:  # the rules of the link's account (a dead link: refused below)
+        link = uow.links.by_hash(domain.hash_token(str(wanted.token)))
+        user = uow.users.get(link.user_id) if link else None
+    rules = _password_rules(db, user.funder_id if user else None)
+    password_hash, now = _new_password_hash(ports, wanted, rules), ports.clock()
     with db.unit_of_work() as uow:
         link = _use_link(uow, wanted.token, domain.PASSWORD_RESET, now)
         user = uow.users.get(link.user_id)
@@ -768,12 +806,21 @@ def reset_password(db, ports: Ports, wanted: PasswordReset) -> None:
 
 # --- users and rights -------------------------------------------------------------------------
 
-def list_users(db, actor: Actor, organisation_id) -> list[dict]:
+def list_users(db, actor: Actor, organisation_id, query=None) -> list[dict]:
+    """All the organisation's users, or with `query` (UserQuery) a page of those matching
+    its filters (seed 004's « Gérer mes utilisateurs »)."""
     with db.reading() as uow:
         organisation = _visible_organisation(uow, actor, organisation_id)
         if not domain.can_list_users(actor, organisation):
             domain.require_users_right(actor, organisation.id)  # raises the right error
-        return [_user_details(user) for user in uow.users.of_organisation(organisation.id)]
+        if query is None:
+            found = uow.users.of_organisation(organisation.id)
+        else:
+            wanted = parse(UserQuery, query)
+            found = uow.users.search(organisation.id,
+                                     user_rules.UserFilter.of(wanted.model_dump()),
+                                     wanted.limit, (wanted.page - 1) * wanted.limit)
+        return [_user_details(user) for user in found]
 
 
 def create_user(db, ports: Ports, actor: Actor, organisation_id, payload) -> dict:
@@ -783,11 +830,13 @@ def create_user(db, ports: Ports, actor: Actor, organisation_id, payload) -> dic
     password_hash, now = ports.passwords.hash(password), ports.clock()
     with duplicate_is_conflict(*IDENTIFIER_TAKEN), db.unit_of_work() as uow:
         organisation = _visible_organisation(uow, actor, organisation_id)
-        user = _add_account(uow, now, identifier=new.identifier, name=new.name,
-                            email=str(new.email), password_hash=password_hash,
+        named = {"name": new.name, **user_rules.name_fields(new.model_dump())}
+        user = _add_account(uow, now, identifier=new.identifier, email=str(new.email),
+                            password_hash=password_hash,
                             role=Role.organisation_user, funder_id=actor.funder_id,
                             provisional=True, organisation_id=organisation.id,
-                            rights=[right.value for right in new.rights], active=new.active)
+                            rights=[right.value for right in new.rights], active=new.active,
+                            **named)
         uow.audit.add(domain.audit(now, "user_created", user=user, actor=actor, target=user.id,
                                    rights=user.rights))
     sent = _send_credentials(ports, user, password, organisation.name) if user.active else False
@@ -805,14 +854,21 @@ def update_user(db, ports: Ports, actor: Actor, user_id, update: UserUpdate) -> 
             change = _hold_email(uow, ports, user, changes.pop("email"), now, None,
                                  actor=actor, target=user.id)
         before = {"rights": list(user.rights), "active": user.active}
+        changes.update(user_rules.name_fields(changes, user.last_name, user.first_name))
         for field, value in changes.items():
             setattr(user, field, value)
+        if before["active"] and not user.active:
+            user_rules.check_may_deactivate(actor, user)
         domain.check_administrators_remain(uow.users.of_organisation(user.organisation_id))
         for action, details in domain.user_changes(before, user, changes):
             uow.audit.add(domain.audit(now, action, user=user, actor=actor, target=user.id,
                                        **details))
         if before["active"] and not user.active:
+            # Nothing of theirs works on: sessions, emailed links, API tokens they issued.
             uow.sessions.revoke_all(user.id, now)
+            uow.links.void(user.id, (domain.PASSWORD_RESET, domain.IDENTIFIER_CHANGE,
+                                     domain.EMAIL_CHANGE), now)
+            uow.api_tokens.revoke_issued_by(user.id, now)
     if change:
         _send_email_change(ports, user, change, by_administrator=True)
     return _user_details(user)
@@ -911,13 +967,453 @@ def revoke_api_token(db, ports: Ports, actor: Actor, token_id) -> dict:
 
 # --- audit ------------------------------------------------------------------------------------
 
-def audit_trail(db, actor: Actor, organisation_id, limit=200) -> list[dict]:
+# Issue 15: one trail, named, filtered, paged, chained by hash per funder
+# (domain/audit_trail.py); the other services' acts arrive as their events.
+
+def audit_trail(db, actor: Actor, organisation_id=None, query=None) -> list[dict]:
+    """An organisation's trail (its administrator, or its funder's staff), or all of the
+    funder's (funder staff, `organisation_id` None), newest first."""
+    domain.require_unrestricted(actor)
+    query = parse(FunderAuditQuery, query or {})
+    organisation_id = trail.scope(actor, organisation_id or query.organisation_id)
+    wanted = trail.TrailFilter(organisation_id, query.dossier, query.person, query.kind,
+                               query.since, query.until)
+    with db.reading() as uow:
+        if organisation_id is not None:
+            _visible_organisation(uow, actor, organisation_id)
+        rows = uow.audit.trail(actor.funder_id, wanted, query.limit,
+                               (query.page - 1) * query.limit)
+        return [_audit_entry(row) for row in rows]
+
+
+def _audit_entry(row) -> dict:
+    return AuditEntry(
+        id=row.id, at=row.at, user_id=row.user_id, person_name=row.person_name,
+        person_role=row.person_role, person_role_label=trail.role_label(row.person_role),
+        organisation_id=row.organisation_id, organisation_name=row.organisation_name,
+        action=row.action, action_label=trail.kind_label(row.action), object=row.object,
+        dossier_id=row.dossier_id, target=row.target, ip=row.ip, details=row.details,
+        changes=row.changes or [], position=row.position, hash=row.hash,
+    ).model_dump(mode="json")
+
+
+def verify_audit_chain(db, actor: Actor) -> dict:
+    """The funder's administrator checks its chain: intact, or where it breaks."""
+    domain.require_funder_admin(actor)
+    with db.reading() as uow:
+        entries, head = uow.audit.chain(actor.funder_id), uow.audit.head(actor.funder_id)
+    broken = trail.verify(entries, head)
+    if broken is None:
+        message = f"La chaîne du journal est intacte : {len(entries)} entrées vérifiées."
+        log.info("audit_chain_verified", funder_id=actor.funder_id, entries=len(entries))
+    else:
+        message = (f"La chaîne du journal est rompue à la position {broken.position} "
+                   f"(entrée {broken.entry_id or '—'}) : {broken.reason}.")
+        log.warning("audit_chain_broken", funder_id=actor.funder_id,
+                    entry_id=broken.entry_id, position=broken.position)
+    return AuditVerification(
+        intact=broken is None, entries=len(entries), head_position=head.position,
+        message=message, broken_at=AuditChainBreak(entry_id=broken.entry_id,
+                                                   position=broken.position,
+                                                   reason=broken.reason) if broken else None,
+    ).model_dump(mode="json")
+
+
+def _record_act(uow, action: str, at: datetime, funder_id: str | None,
+                organisation_id: str | None, by: str | None, *, object: str | None,
+                dossier_id: str | None = None, ip: str | None = None, target: str | None = None,
+                changes: list | None = None, person: tuple = (None, None),
+                organisation_name: str | None = None, **details) -> None:
+    """An act another service reported, as a trail entry (names resolved by the repository)."""
+    uow.audit.add(domain.AuditEvent(
+        domain.new_id(), at, funder_id, organisation_id, by, action, target, ip, details,
+        object=object, dossier_id=dossier_id, changes=changes, person_name=person[0],
+        person_role=person[1], organisation_name=organisation_name))
+
+
+def audit_hours_entered(uow, data) -> None:
+    """certification.hours_entered: the month's totals, what each was and became."""
+    before = data.before.model_dump() if data.before else {}
+    changes = [{"field": name, "before": str(before[name]) if before else None,
+                "after": str(value)}
+               for name, value in data.after.model_dump().items()
+               if not before or before[name] != value]
+    _record_act(uow, "hours_changed" if data.before else "hours_entered", data.entered_at,
+                data.funder_id, data.organisation_id, data.entered_by,
+                object=trail.dossier_object(data.dossier_number, data.month),
+                dossier_id=data.dossier_id, target=data.certificate_id, changes=changes)
+
+
+def audit_certified(uow, data) -> None:
+    """certification.certified: the month, the hours, the method, the signer and (method 2)
+    the IP address it was signed from."""
+    _record_act(uow, "certified", data.certified_at, data.funder_id, data.organisation_id,
+                data.certified_by, object=trail.dossier_object(data.dossier_number, data.month),
+                dossier_id=data.dossier_id, target=data.certificate_id,
+                ip=data.certified_from_ip if data.method == 2 else None,
+                person=(data.certified_by_name, None),
+                organisation_name=data.organisation_name, method=data.method,
+                hours={name: str(value) for name, value in data.hours.model_dump().items()})
+
+
+def audit_certificate_reopened(uow, data) -> None:
+    _record_act(uow, "certificate_reopened", data.reopened_at, data.funder_id,
+                data.organisation_id, data.reopened_by,
+                object=trail.dossier_object(data.dossier_number, data.month)
+                or f"Mois {data.month}", dossier_id=data.dossier_id,
+                target=data.certificate_id, reason=data.reason,
+                changes=[{"field": "status", "before": "certified", "after": "reopened"}])
+
+
+def audit_month_unlocked(uow, data) -> None:
+    """payments.month_unlocked: older events name no funder; the unlocker's account does."""
+    funder_id = data.funder_id or getattr(uow.users.get(data.unlocked_by), "funder_id", None)
+    _record_act(uow, "month_unlocked", data.unlocked_at, funder_id, data.organisation_id,
+                data.unlocked_by, object=f"Mois {data.month}", dossier_id=data.dossier_id,
+                reason=data.reason,
+                changes=[{"field": "lock", "before": "locked", "after": "unlocked"}])
+
+
+def audit_payment_issued(uow, data) -> None:
+    _record_act(uow, "payment_issued", data.issued_at, data.funder_id, data.organisation_id,
+                data.recorded_by, object=f"Règlement {data.payment_number}",
+                target=data.payment_id, advance=data.advance,
+                months={d.dossier_id: d.months for d in data.dossiers})
+
+
+def audit_payment_reconciled(uow, data) -> None:
+    _record_act(uow, "payment_reconciled" if data.reconciled else "payment_unreconciled",
+                data.reconciled_at, data.funder_id, data.organisation_id, data.reconciled_by,
+                object=f"Règlement {data.payment_number}", target=data.payment_id,
+                changes=[{"field": "reconciled", "before": not data.reconciled,
+                          "after": data.reconciled}])
+
+
+def audit_bank_details_changed(uow, data) -> None:
+    """Submitted (pending), validated or rejected: the version and its status, never the IBAN."""
+    action = {"pending": "bank_details_submitted", "validated": "bank_details_validated",
+              "rejected": "bank_details_rejected"}.get(data.status, "bank_details_changed")
+    _record_act(uow, action, data.changed_at, data.funder_id, data.organisation_id,
+                data.changed_by, object=f"Coordonnées bancaires, version {data.version}",
+                **({"reason": data.reason} if data.reason else {}))
+
+
+def _audit_document(uow, data, action: str, by: str, at: datetime, **details) -> None:
+    """documents.document_uploaded, _checked or _rejected: every document, not only the
+    profile's."""
+    label = getattr(data, "label", None) or getattr(data, "category_label", None) \
+        or data.category
+    number = getattr(data, "dossier_number", None)
+    _record_act(uow, action, at, data.funder_id, data.organisation_id, by,
+                object=trail.document_object(label, number),
+                dossier_id=data.dossier_id, target=data.document_id, category=data.category,
+                **details)
+
+
+# --- a funder's account settings and self-service sign-up (issue 15) --------------------------
+
+SIGNUP = "signup"  # the per-address counter of sign-ups
+SIGNUP_ACCEPTED = ("Votre demande est enregistrée. Si elle peut aboutir, un e-mail vient d'être "
+                   "envoyé à l'adresse indiquée avec un lien et un code d'activation, valables "
+                   "{minutes} minutes.")
+
+
+def _account_settings_shape(settings: domain.AccountSettings) -> dict:
+    return FunderAccountSettings(
+        funder_id=settings.funder_id, account_creation=settings.account_creation,
+        password_rules=settings.password_rules,
+        require_known_siret=settings.require_known_siret,
+        password_rules_text=settings.rules.text, updated_at=settings.updated_at
+    ).model_dump(mode="json")
+
+
+def _signup_shape(signup: domain.Signup) -> dict:
+    return SignupSummary(
+        id=signup.id, siret=signup.siret, organisation_name=signup.organisation_name,
+        holder_name=signup.holder_name, email=signup.email, phone=signup.phone,
+        status=signup.status, status_label=domain.SIGNUP_STATUS_LABELS[signup.status],
+        created_at=signup.created_at, activated_at=signup.activated_at,
+        suspended_at=signup.suspended_at, organisation_id=signup.organisation_id
+    ).model_dump(mode="json")
+
+
+def get_account_settings(db, actor: Actor) -> dict:
     require_funder_staff(actor)
     domain.require_unrestricted(actor)
-    limit = max(1, min(int(200 if limit is None else limit), 1000))
     with db.reading() as uow:
-        organisation = _visible_organisation(uow, actor, organisation_id)
-        return [AuditEntry(at=row.at, user_id=row.user_id, organisation_id=row.organisation_id,
-                           action=row.action, target=row.target, ip=row.ip, details=row.details
-                           ).model_dump(mode="json")
-                for row in uow.audit.trail(organisation.id, limit)]
+        return _account_settings_shape(_account_settings(uow, actor.funder_id))
+
+
+def update_account_settings(db, ports: Ports, actor: Actor, payload) -> dict:
+    """A new password rule set applies at each account's next password change: the
+    passwords chosen before keep working."""
+    domain.require_funder_admin(actor)
+    change = parse(AccountSettingsChange, payload)
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        settings = uow.account_settings.of_funder(actor.funder_id)
+        if settings is None:
+            settings = domain.AccountSettings(actor.funder_id)
+            uow.account_settings.add(settings)
+        changed = settings.change(change.model_dump(exclude_none=True), now, actor.user_id)
+        if changed:
+            uow.audit.add(domain.audit(now, "account_settings_changed", actor=actor,
+                                       **{name: getattr(settings, name) for name in changed}))
+        reply = _account_settings_shape(settings)
+    log.info("account_settings_changed", funder_id=actor.funder_id, changed=changed)
+    return reply
+
+
+def get_password_rules(db, funder_code) -> dict:
+    """Public: the rules shown where a password is chosen (first login, reset, change,
+    activation of a sign-up)."""
+    with db.reading() as uow:
+        funder = uow.funders.by_code(str(funder_code))
+        if funder is None:
+            raise NotFound("funder_not_found", "Financeur introuvable.")
+        settings = _account_settings(uow, funder.id)
+    rules = settings.rules
+    return PasswordRulesText(funder_code=funder.code, password_rules=rules.name,
+                             text=rules.text, min_length=rules.min_length,
+                             max_length=rules.max_length).model_dump(mode="json")
+
+
+def get_link_password_rules(db, token) -> dict:
+    """The rules of the account an emailed reset link is for, shown on the link's page; a
+    dead link gets the default set (its POST is refused anyway)."""
+    with db.reading() as uow:
+        link = uow.links.by_hash(domain.hash_token(str(token)))
+        user = uow.users.get(link.user_id) if link else None
+    rules = _password_rules(db, user.funder_id if user else None)
+    return {"password_rules": rules.name, "text": rules.text}
+
+
+def _check_signup_form(new: NewSignup) -> str:
+    """The form's own checks, before anything is looked up: the SIRET, normalised."""
+    if not new.certified:
+        raise InvalidInput("statement_required",
+                           "Veuillez certifier que le titulaire du compte est autorisé à "
+                           "effectuer les opérations sélectionnées.")
+    if not new.terms_accepted:
+        raise InvalidInput("terms_required",
+                           "Veuillez accepter les conditions d'utilisation des Services en "
+                           "Ligne.")
+    if str(new.holder.email).strip().lower() != str(new.holder.email_confirmation).strip().lower():
+        raise InvalidInput("email_mismatch",
+                           "La confirmation ne correspond pas à l'adresse e-mail.")
+    return domain.normalise_siret(new.siret)
+
+
+def sign_up(db, ports: Ports, payload, ip: str | None = None) -> dict:
+    """Seed 003's sign-up. The same reply whatever happens past the checks of the form: a
+    SIRET registered already (its administrators are told) or an address holding an
+    account (its holder is told) show nothing to an outsider; the emails leave after the
+    reply, as a password reset's."""
+    new = parse(NewSignup, payload)
+    siret = _check_signup_form(new)
+    with db.reading() as uow:
+        funder = uow.funders.by_code(new.funder_code)
+        settings = _account_settings(uow, funder.id) if funder else None
+    if settings is None or not settings.self_service:
+        raise domain.signup_closed()
+    _count_signup(db, ports, ip)
+    ports.check_captcha(new.captcha_token, ip)
+    if settings.require_known_siret and not ports.siret_directory(funder.code, siret):
+        raise domain.unknown_siret()
+    email, now = str(new.holder.email).strip().lower(), ports.clock()
+    ttl = ports.settings.signup_code_ttl_minutes
+    with db.unit_of_work() as uow:
+        registered = uow.organisations.by_siret(funder.id, {siret})
+        holder = uow.users.holding_identifier(email)
+        if registered:
+            notice = ("signup_siret_taken", registered[0].id)
+            uow.audit.add(_signup_audit(now, "signup_siret_taken", funder.id, ip,
+                                        registered[0].id, organisation_id=registered[0].id))
+        elif holder is not None:
+            notice = ("signup_email_taken", holder.id)
+            uow.audit.add(domain.audit(now, "signup_email_taken", user=holder, ip=ip))
+        else:
+            code, signup = domain.new_signup(domain.new_id(), funder.id, siret,
+                                             new.organisation_name,
+                                             new.holder.model_dump(mode="json"), now,
+                                             timedelta(minutes=ttl), ip)
+            uow.signups.add(signup)
+            notice = ("signup_activation", signup.id)
+            uow.audit.add(_signup_audit(now, "signup_requested", funder.id, ip, signup.id,
+                                        siret=siret))
+    if notice[0] == "signup_activation":
+        ports.after_reply(_send_activation, ports, signup, code, funder)
+    else:
+        ports.after_reply(_send_signup_notice, db, ports, notice[0], notice[1], siret)
+    log.info("signup_received", funder_id=funder.id, outcome=notice[0])
+    return {"status": "accepted", "message": SIGNUP_ACCEPTED.format(minutes=ttl)}
+
+
+def _count_signup(db, ports: Ports, ip: str | None) -> None:
+    """Each sign-up sends an email: per address, at most JALON_SIGNUP_MAX_PER_ADDRESS within
+    the window, whatever their outcome (a refused CAPTCHA counts too)."""
+    if not ip:
+        return
+    now = ports.clock()
+    since = now - timedelta(minutes=ports.settings.ip_window_minutes)
+    with db.unit_of_work() as uow:
+        if uow.failures.count(ip, since, SIGNUP) >= ports.settings.signup_max_per_address:
+            log.warning("signup_throttled", ip=ip)
+            raise TooManyRequests("too_many_signups",
+                                  "Trop de demandes d'inscription depuis cette adresse. "
+                                  "Veuillez réessayer plus tard.")
+        uow.failures.record(ip, now, since, SIGNUP)
+
+
+def _signup_audit(now: datetime, action: str, funder_id: str, ip: str | None, target: str,
+                  organisation_id: str | None = None, **details) -> domain.AuditEvent:
+    """An audit row of a sign-up, made by nobody known yet: the funder's (and the
+    organisation's, when the SIRET is registered) all the same."""
+    row = domain.audit(now, action, target=target, ip=ip, **details)
+    row.funder_id, row.organisation_id = funder_id, organisation_id
+    return row
+
+
+def _send_activation(ports: Ports, signup: domain.Signup, code: str, funder: Funder) -> None:
+    query = urlencode({"funder": funder.code, "email": signup.email, "code": code})
+    ports.emails.send(signup.email, "signup_activation", name=signup.holder_name,
+                      funder_name=funder.name, code=code,
+                      link=f"{ports.public_url}/signup/activate?{query}",
+                      valid_minutes=ports.settings.signup_code_ttl_minutes)
+
+
+def _send_signup_notice(db, ports: Ports, template: str, about: str, siret: str) -> None:
+    """After the reply to a sign-up that makes no account: the organisation's administrators
+    (users right) hear that someone asked for an account with their SIRET, or the holder of
+    the address that it was used."""
+    with db.reading() as uow:
+        if template == "signup_email_taken":
+            recipients = [uow.users.get(about)]
+        else:
+            members = [user for user in uow.users.of_organisation(about) if user.active]
+            recipients = [user for user in members if "users" in user.rights] or members
+    for user in recipients:
+        ports.emails.send(user.email, template, name=user.name, siret=siret,
+                          link=f"{ports.public_url}/")
+
+
+def activate_signup(db, ports: Ports, payload) -> dict:
+    """The activation code and the password (the funder's rules): the organisation and its
+    administrator's account exist from now on, the email as identifier for good. A wrong
+    code counts against the sign-up (domain.Signup.check_code)."""
+    wanted = parse(SignupActivation, payload)
+    email = str(wanted.email).strip().lower()
+    with db.reading() as uow:
+        waiting = uow.signups.pending_of(email)
+    if not waiting:
+        raise domain.invalid_activation()
+    rules = _password_rules(db, waiting[0].funder_id)
+    password_hash, now = _new_password_hash(ports, wanted, rules), ports.clock()
+    with duplicate_is_conflict("organisation_conflict",
+                               "Cet organisme ou cet identifiant existe déjà."), \
+            db.unit_of_work() as uow:
+        signup = next((one for one in uow.signups.pending_of(email)
+                       if one.check_code(wanted.code, now)), None)
+        if signup is not None:
+            if uow.organisations.siret_taken(signup.funder_id, signup.siret):
+                raise Conflict("siret_taken",
+                               "Un organisme de formation avec ce SIRET existe déjà.")
+            organisation = Organisation(
+                id=domain.new_id(), funder_id=signup.funder_id, name=signup.organisation_name,
+                siret=signup.siret, email=signup.email, legal_representative=None,
+                address=None, created_at=now, phone=signup.phone)
+            uow.organisations.add(organisation)
+            user = _add_account(uow, now, identifier=email,
+                                name=user_rules.display_name(signup.last_name, signup.first_name),
+                                email=email, password_hash=password_hash,
+                                role=Role.organisation_user, funder_id=signup.funder_id,
+                                provisional=False, organisation_id=organisation.id,
+                                rights=list(domain.ORGANISATION_ADMIN_RIGHTS),
+                                civility=signup.civility, first_name=signup.first_name,
+                                last_name=signup.last_name, phone=signup.phone)
+            user.privacy_policy_version = None  # accepted at the first login, as everyone's
+            signup.activate(organisation.id, user.id, now)
+            uow.audit.add(domain.audit(now, "signup_activated", user=user,
+                                       target=organisation.id))
+    if signup is None:  # raised after the commit: the wrong try is counted
+        log.info("signup_activation_refused")
+        raise domain.invalid_activation()
+    log.info("signup_activated", organisation_id=organisation.id, user_id=user.id)
+    return {"identifier": user.identifier, "organisation_id": organisation.id}
+
+
+def list_signups(db, actor: Actor, status: str | None = None) -> list[dict]:
+    require_funder_staff(actor)
+    domain.require_unrestricted(actor)
+    query = parse(SignupQuery, {"status": status})
+    with db.reading() as uow:
+        return [_signup_shape(signup)
+                for signup in uow.signups.of_funder(actor.funder_id, query.status)]
+
+
+def suspend_signup(db, ports: Ports, actor: Actor, signup_id) -> dict:
+    """A suspended sign-up's code no longer activates it, and its account (if activated)
+    can no longer log in: its sessions end."""
+    require_funder_staff(actor)
+    domain.require_unrestricted(actor)
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        signup = uow.signups.get(str(signup_id))
+        if signup is None or signup.funder_id != actor.funder_id:
+            raise domain.signup_not_found()
+        signup.suspend(now)
+        user = uow.users.get(signup.user_id) if signup.user_id else None
+        if user is not None:
+            user.active = False
+            uow.sessions.revoke_all(user.id, now)
+        uow.audit.add(domain.audit(now, "signup_suspended", user=user, actor=actor,
+                                   target=signup.id))
+        reply = _signup_shape(signup)
+    log.info("signup_suspended", signup_id=signup.id, by=actor.user_id)
+    return reply
+
+
+# --- an organisation's users as seed 004 manages them (issue 15) ------------------------------
+
+def _listed_user(uow, actor: Actor, user_id) -> UserAccount:
+    """An organisation's user, for whoever may list that organisation's users."""
+    user = uow.users.get(str(user_id))
+    if user is None or user.organisation_id is None or user.funder_id != actor.funder_id:
+        raise domain.user_not_found()
+    organisation = _visible_organisation(uow, actor, user.organisation_id)
+    if not domain.can_list_users(actor, organisation):
+        domain.require_users_right(actor, organisation.id)  # raises the right error
+    return user
+
+
+def get_user(db, ports: Ports, actor: Actor, user_id) -> dict:
+    """A user's page: rights, status, last login, open sessions (never their tokens)."""
+    now = ports.clock()
+    with db.reading() as uow:
+        user = _listed_user(uow, actor, user_id)
+        last_login = uow.sessions.last_started(user.id)
+        found = user_rules.open_sessions(uow.sessions.open_of(user.id, now), now,
+                                         ports.settings.session_idle_minutes)
+    status = user_rules.status(user)
+    return UserCard(**_user_details(user), status=status,
+                    status_label=user_rules.STATUS_LABELS[status], last_login_at=last_login,
+                    open_sessions=[OpenSession(started_at=s.created_at,
+                                               last_seen_at=s.last_seen_at,
+                                               expires_at=s.expires_at) for s in found]
+                    ).model_dump(mode="json")
+
+
+def send_user_reset_link(db, ports: Ports, actor: Actor, user_id) -> dict:
+    """An administrator sends one of the organisation's users the « mot de passe oublié »
+    link (send_reset_link), at once: the reply says it went."""
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        user = _managed_user(uow, actor, user_id)
+        if not user.active:
+            raise Conflict("user_deactivated",
+                           "Cet utilisateur est désactivé : réactivez-le d'abord.")
+        uow.audit.add(domain.audit(now, "reset_link_sent", user=user, actor=actor,
+                                   target=user.id))
+    send_reset_link(db, ports, user.id)
+    return {"detail": "Un lien de réinitialisation du mot de passe a été envoyé à "
+                      f"{user.email}."}

@@ -3,11 +3,12 @@ only SQL of the service, reached as `uow.<name>` (see `repositories`)."""
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
 
 from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table,
-                        UniqueConstraint, delete, func, insert, select, update)
+                        UniqueConstraint, delete, func, insert, or_, select, update)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, registry
 
@@ -15,6 +16,9 @@ from contracts.common.errors import Conflict
 
 from services.identity.domain import (ApiToken, AuditEvent, Funder, OneTimeToken, Organisation,
                                       OrganisationDocument, UserAccount, UserSession)
+from services.identity.domain import audit_trail
+from services.identity.domain.account_settings import AccountSettings, Signup
+from services.identity.domain.users import UserFilter
 from servicekit.tables import UtcDateTime, add_kit_tables
 
 metadata = MetaData()
@@ -74,6 +78,11 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
     Column("locked_until", UtcDateTime()),
     Column("password_changed_at", UtcDateTime()),
+    # Seed 004 (issue 15): empty for accounts made before, `name` says who they are.
+    Column("civility", String(20)),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("phone", String(30)),
     UniqueConstraint("party_id", name="uq_users_party_id"),
 )
 
@@ -137,6 +146,26 @@ audit_events = Table(
     Column("target", String(100)),
     Column("ip", String(64)),
     Column("details", JSON, nullable=False),
+    # Issue 15: names resolved when written, the object, what changed, and the hash chain.
+    Column("person_name", String(200)),
+    Column("person_role", String(30)),
+    Column("organisation_name", String(200)),
+    Column("object", String(300)),
+    Column("dossier_id", String(36), index=True),
+    Column("changes", JSON),
+    Column("position", Integer),
+    Column("previous_hash", String(64)),
+    Column("hash", String(64)),
+    UniqueConstraint("funder_id", "position", name="uq_audit_events_funder_position"),
+)
+
+# The last sealed entry of each funder's chain ("" for rows of no funder): locked by each
+# append, so appends of one funder are serialised and a removed tail shows.
+audit_chain_heads = Table(
+    "audit_chain_heads", metadata,
+    Column("funder_id", String(36), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 organisation_documents = Table(
@@ -148,6 +177,43 @@ organisation_documents = Table(
     Column("reason", String(1000)),
     Column("reviewed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# --- a funder's account settings and self-service sign-ups (issue 15) --------------------------
+
+account_settings = Table(  # no row: accounts made by the funder, seed 000's password rules
+    "account_settings", metadata,
+    Column("funder_id", String(36), ForeignKey("funders.id"), primary_key=True),
+    Column("account_creation", String(20), nullable=False),
+    Column("password_rules", String(30), nullable=False),
+    Column("require_known_siret", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime()),
+    Column("updated_by", String(64)),
+)
+
+signups = Table(
+    "signups", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("funder_id", String(36), ForeignKey("funders.id"), nullable=False, index=True),
+    Column("siret", String(14), nullable=False),
+    Column("organisation_name", String(200), nullable=False),
+    Column("civility", String(20), nullable=False),
+    Column("last_name", String(100), nullable=False),
+    Column("first_name", String(100), nullable=False),
+    Column("email", String(320), nullable=False, index=True),  # lower-cased
+    Column("phone", String(30)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("code_hash", String(64), nullable=False),  # sha256 hex of the activation code
+    Column("code_expires_at", UtcDateTime(), nullable=False),
+    Column("code_attempts", Integer, nullable=False, default=0),
+    Column("status", String(20), nullable=False),  # pending, active, suspended
+    Column("ip", String(64)),
+    # Set at the activation, in the transaction that inserts them: no foreign key (the
+    # mappers have no relationship, so the flush would not order the inserts first).
+    Column("organisation_id", String(36)),
+    Column("user_id", String(36), index=True),
+    Column("activated_at", UtcDateTime()),
+    Column("suspended_at", UtcDateTime()),
 )
 
 mapper_registry = registry()
@@ -165,6 +231,8 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(ApiToken, api_tokens)
     mapper_registry.map_imperatively(AuditEvent, audit_events)
     mapper_registry.map_imperatively(OrganisationDocument, organisation_documents)
+    mapper_registry.map_imperatively(AccountSettings, account_settings)
+    mapper_registry.map_imperatively(Signup, signups)
 
 
 # --- repositories -----------------------------------------------------------------------------
@@ -246,6 +314,21 @@ class Users(_Repository):
                                          .where(users.c.organisation_id == organisation_id)
                                          .order_by(users.c.name, users.c.identifier)))
 
+    def search(self, organisation_id: str, wanted: UserFilter, limit: int,
+               offset: int = 0) -> list[UserAccount]:
+        """The organisation's users matching every filter (UserFilter.matches), by name."""
+        c = users.c
+        query = select(UserAccount).where(c.organisation_id == organisation_id)
+        if wanted.name:
+            query = query.where(or_(c.last_name.icontains(wanted.name, autoescape=True),
+                                    c.name.icontains(wanted.name, autoescape=True)))
+        for column, part in ((c.first_name, wanted.first_name), (c.identifier, wanted.login),
+                             (c.email, wanted.email)):
+            if part:
+                query = query.where(column.icontains(part, autoescape=True))
+        return list(self.session.scalars(query.order_by(c.name, c.identifier)
+                                         .limit(limit).offset(offset)))
+
 
 class Sessions(_Repository):
     def get(self, token_hash: str) -> UserSession | None:
@@ -271,6 +354,19 @@ class Sessions(_Repository):
     def touch(self, token_hash: str, now: datetime) -> None:
         self.session.execute(update(sessions).where(sessions.c.token_hash == token_hash)
                              .values(last_seen_at=now))
+
+    def open_of(self, user_id: str, now: datetime | None = None) -> list[UserSession]:
+        """The user's sessions not revoked (nor past their absolute limit, given `now`)."""
+        query = select(UserSession).where(sessions.c.user_id == user_id,
+                                          sessions.c.revoked_at.is_(None))
+        if now is not None:
+            query = query.where(sessions.c.expires_at > now)
+        return list(self.session.scalars(query))
+
+    def last_started(self, user_id: str) -> datetime | None:
+        """The user's last login: sessions are kept, revoked or expired."""
+        return self.session.scalar(select(func.max(sessions.c.created_at))
+                                   .where(sessions.c.user_id == user_id))
 
 
 class Links(_Repository):
@@ -311,12 +407,79 @@ class ApiTokens(_Repository):
                                          .where(api_tokens.c.organisation_id == organisation_id)
                                          .order_by(api_tokens.c.created_at)))
 
+    def revoke_issued_by(self, user_id: str, now: datetime) -> None:
+        """End the API tokens the user issued (a deactivated user's)."""
+        self.session.execute(update(api_tokens).where(api_tokens.c.created_by == user_id,
+                                                      api_tokens.c.revoked_at.is_(None))
+                             .values(revoked_at=now))
+
 
 class Audit(_Repository):
-    def trail(self, organisation_id: str, limit: int) -> list[AuditEvent]:
-        return list(self.session.scalars(select(AuditEvent)
-                                         .where(audit_events.c.organisation_id == organisation_id)
-                                         .order_by(audit_events.c.at.desc()).limit(limit)))
+    def add(self, entry: AuditEvent) -> None:
+        """Name the entry and seal it after its funder's chain head, locked until commit.
+        No autoflush: a flush here would raise a duplicate before the handler's
+        duplicate_is_conflict."""
+        with self.session.no_autoflush:
+            audit_trail.name_entry(entry, self._record(UserAccount, entry.user_id),
+                                   self._record(Organisation, entry.organisation_id),
+                                   self._record(UserAccount, entry.target))
+            chain = audit_trail.chain_of(entry.funder_id)
+            self.session.execute(pg_insert(audit_chain_heads).values(
+                funder_id=chain, position=0, hash=audit_trail.GENESIS).on_conflict_do_nothing())
+            row = self.session.execute(select(audit_chain_heads).where(
+                audit_chain_heads.c.funder_id == chain).with_for_update()).one()
+            head = audit_trail.seal(entry, audit_trail.ChainHead(row.position, row.hash))
+            self.session.execute(update(audit_chain_heads).where(
+                audit_chain_heads.c.funder_id == chain).values(position=head.position,
+                                                               hash=head.hash))
+            self.session.add(entry)
+
+    def _record(self, kind, record_id):
+        """A record of this transaction (not flushed yet) or of the database."""
+        if not record_id:
+            return None
+        pending = next((r for r in self.session.new if isinstance(r, kind)
+                        and r.id == record_id), None)
+        return pending or self.session.get(kind, record_id)
+
+    def trail(self, funder_id: str, wanted: audit_trail.TrailFilter, limit: int,
+              offset: int = 0) -> list[AuditEvent]:
+        """Newest first."""
+        c = audit_events.c
+        query = select(AuditEvent).where(c.funder_id == funder_id)
+        if wanted.organisation_id:
+            query = query.where(c.organisation_id == wanted.organisation_id)
+        if wanted.dossier:
+            query = query.where(or_(c.dossier_id == wanted.dossier,
+                                    c.object == f"Dossier {wanted.dossier}",
+                                    c.object.startswith(f"Dossier {wanted.dossier},",
+                                                        autoescape=True)))
+        if wanted.person:
+            query = query.where(or_(c.user_id == wanted.person,
+                                    c.person_name.icontains(wanted.person, autoescape=True)))
+        if wanted.kind:
+            query = query.where(c.action == wanted.kind)
+        if wanted.since:
+            query = query.where(c.at >= _day_start(wanted.since))
+        if wanted.until:
+            query = query.where(c.at < _day_start(wanted.until + timedelta(days=1)))
+        return list(self.session.scalars(query.order_by(c.at.desc(), c.position.desc())
+                                         .limit(limit).offset(offset)))
+
+    def chain(self, funder_id: str | None) -> list[AuditEvent]:
+        """A funder's sealed entries, in position order (rows older than the chain left out)."""
+        return list(self.session.scalars(select(AuditEvent).where(
+            audit_events.c.funder_id == funder_id, audit_events.c.position.is_not(None))
+            .order_by(audit_events.c.position)))
+
+    def head(self, funder_id: str | None) -> audit_trail.ChainHead:
+        row = self.session.execute(select(audit_chain_heads).where(
+            audit_chain_heads.c.funder_id == audit_trail.chain_of(funder_id))).first()
+        return audit_trail.ChainHead(row.position, row.hash) if row else audit_trail.ChainHead()
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
 class OrganisationDocuments(_Repository):
@@ -336,11 +499,38 @@ class OrganisationDocuments(_Repository):
         self.session.flush()
 
 
+class AccountSettingsRepository(_Repository):
+    def of_funder(self, funder_id: str) -> AccountSettings | None:
+        return self.session.get(AccountSettings, funder_id)
+
+
+class Signups(_Repository):
+    def get(self, signup_id: str) -> Signup | None:
+        return self.session.get(Signup, signup_id)
+
+    def pending_of(self, email: str) -> list[Signup]:
+        """The address's sign-ups waiting for their code, newest first."""
+        return list(self.session.scalars(select(Signup).where(
+            signups.c.email == email, signups.c.status == "pending")
+            .order_by(signups.c.created_at.desc())))
+
+    def of_user(self, user_id: str) -> Signup | None:
+        return self.session.scalars(select(Signup).where(signups.c.user_id == user_id)).first()
+
+    def of_funder(self, funder_id: str, status: str | None = None) -> list[Signup]:
+        query = select(Signup).where(signups.c.funder_id == funder_id)
+        if status:
+            query = query.where(signups.c.status == status)
+        return list(self.session.scalars(query.order_by(signups.c.created_at.desc())))
+
+
 def repositories(session: Session) -> dict[str, object]:
     return {"funders": Funders(session), "organisations": Organisations(session),
             "users": Users(session), "sessions": Sessions(session), "links": Links(session),
             "failures": Failures(session), "api_tokens": ApiTokens(session),
-            "audit": Audit(session), "documents": OrganisationDocuments(session)}
+            "audit": Audit(session), "documents": OrganisationDocuments(session),
+            "account_settings": AccountSettingsRepository(session),
+            "signups": Signups(session)}
 
 
 @contextlib.contextmanager

@@ -13,8 +13,8 @@ from contracts.identity import (AcceptPrivacyPolicy, ChangeIdentifier, ChangePas
                                 Credentials, NewFunder, PasswordReset, PasswordResetRequest,
                                 Personalise, UpdateMe, UserUpdate)
 from services.identity import domain, handlers, models
-from services.identity.adapters import (AfterReply, DirectEmails, ThreadedPasswords,
-                                        check_captcha, load_settings)
+from services.identity.adapters import (AfterReply, DirectEmails, SiretDirectory,
+                                        ThreadedPasswords, check_captcha, load_settings)
 from servicekit import config
 from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
@@ -24,6 +24,14 @@ from servicekit.rpc import RpcClient
 from servicekit.validation import parse
 
 PASSWORDS = ThreadedPasswords(domain.Passwords())
+
+
+def _audit_entry(source: str, event_name: str, handler):
+    """An entrypoint that records `source`'s event in the audit trail, once per event."""
+    def entrypoint(self, uow, event):
+        handler(uow, event.data)
+    entrypoint.__name__ = f"on_{event_name}"  # @idempotent keys its processed events by it
+    return subscribe(source, event_name)(idempotent(entrypoint))
 
 
 class IdentityService(ServiceBase):
@@ -41,7 +49,8 @@ class IdentityService(ServiceBase):
             clock=utcnow, passwords=PASSWORDS, emails=DirectEmails(self.notifications),
             check_captcha=functools.partial(check_captcha, settings),
             after_reply=self.after_reply, settings=settings, public_url=kit.public_url,
-            session_ttl_minutes=kit.token_ttl_minutes)
+            session_ttl_minutes=kit.token_ttl_minutes,
+            siret_directory=SiretDirectory(settings.known_sirets_file).known)
 
     # --- funders and organisations ----------------------------------------------------------
 
@@ -180,8 +189,16 @@ class IdentityService(ServiceBase):
     # --- users and rights -------------------------------------------------------------------
 
     @rpc
-    def list_users(self, actor, organisation_id):
-        return handlers.list_users(self.db, parse(Actor, actor), organisation_id)
+    def list_users(self, actor, organisation_id, query=None):
+        return handlers.list_users(self.db, parse(Actor, actor), organisation_id, query)
+
+    @rpc
+    def get_user(self, actor, user_id):
+        return handlers.get_user(self.db, self.ports, parse(Actor, actor), user_id)
+
+    @rpc
+    def send_user_reset_link(self, actor, user_id):
+        return handlers.send_user_reset_link(self.db, self.ports, parse(Actor, actor), user_id)
 
     @rpc
     def create_user(self, actor, organisation_id, payload):
@@ -220,6 +237,59 @@ class IdentityService(ServiceBase):
     def revoke_api_token(self, actor, token_id):
         return handlers.revoke_api_token(self.db, self.ports, parse(Actor, actor), token_id)
 
+    # --- the audit trail: identity's acts and the other services' (issue 15) ----------------
+
     @rpc
-    def audit_trail(self, actor, organisation_id, limit=200):
-        return handlers.audit_trail(self.db, parse(Actor, actor), organisation_id, limit)
+    def audit_trail(self, actor, organisation_id=None, query=None):
+        return handlers.audit_trail(self.db, parse(Actor, actor), organisation_id, query)
+
+    @rpc
+    def verify_audit_chain(self, actor):
+        return handlers.verify_audit_chain(self.db, parse(Actor, actor))
+
+    # The other services' acts, each in the trail once (one queue per event).
+    on_hours_entered = _audit_entry("certification", "hours_entered",
+                                    handlers.audit_hours_entered)
+    on_certified = _audit_entry("certification", "certified", handlers.audit_certified)
+    on_certificate_reopened = _audit_entry("certification", "certificate_reopened",
+                                           handlers.audit_certificate_reopened)
+    on_month_unlocked = _audit_entry("payments", "month_unlocked", handlers.audit_month_unlocked)
+    on_payment_issued = _audit_entry("payments", "payment_issued", handlers.audit_payment_issued)
+    on_payment_reconciled = _audit_entry("payments", "payment_reconciled",
+                                         handlers.audit_payment_reconciled)
+    on_bank_details_changed = _audit_entry("payments", "bank_details_changed",
+                                           handlers.audit_bank_details_changed)
+
+    # --- a funder's account settings and self-service sign-up (issue 15) --------------------
+
+    @rpc
+    def get_account_settings(self, actor):
+        return handlers.get_account_settings(self.db, parse(Actor, actor))
+
+    @rpc
+    def update_account_settings(self, actor, payload):
+        return handlers.update_account_settings(self.db, self.ports, parse(Actor, actor), payload)
+
+    @rpc
+    def get_password_rules(self, funder_code):
+        return handlers.get_password_rules(self.db, funder_code)
+
+    @rpc
+    def get_link_password_rules(self, token):
+        return handlers.get_link_password_rules(self.db, token)
+
+    @rpc
+    def sign_up(self, payload, ip=None):
+        return handlers.sign_up(self.db, self.ports, payload, ip)
+
+    @rpc
+    def activate_signup(self, payload):
+        return handlers.activate_signup(self.db, self.ports, payload)
+
+    @rpc
+    def list_signups(self, actor, status=None):
+        return handlers.list_signups(self.db, parse(Actor, actor), status)
+
+    @rpc
+    def suspend_signup(self, actor, signup_id):
+        return handlers.suspend_signup(self.db, self.ports, parse(Actor, actor), signup_id)

@@ -18,7 +18,8 @@ RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30
 
 DIRECT_TEMPLATES = frozenset({"account_credentials", "certification_code", "identifier_change",
                               "password_reset", "bank_details_reviewed", "email_change",
-                              "email_change_notice"})
+                              "email_change_notice", "signup_activation", "signup_siret_taken",
+                              "signup_email_taken"})
 """Emails that carry a secret: sent by RPC only, and their body is erased once delivered."""
 ERASED = "[contenu effacé après envoi : il contenait des informations confidentielles]"
 

@@ -18,16 +18,21 @@ from contracts.common import Actor, DossierMonth
 from contracts.common.access import require_funder_staff
 from contracts.common.errors import Conflict, InvalidInput, JalonError, NotFound, \
     ServiceUnavailable
+from contracts.common.formatting import paris_date
 from contracts.dossiers import Dossier
-from contracts.events import CertifiedV1, CoveredDossier, MonthHours, MonthLockedV1, \
-    MonthUnlockedV1, PaymentIssuedV1
+from contracts.events import (BankDetailsChangedV1, CertifiedV1, CoveredDossier, MonthHours,
+                              MonthLockedV1, MonthUnlockedV1, PaymentIssuedV1,
+                              PaymentReconciledV1)
 from contracts.payments import (MAX_PAGE, BankDetails, BankDetailsReview, BankDetailsVersion,
+                                CreditNote, CreditNoteDeduction, CreditNoteList,
                                 CreditNoteMode, CreditNoteModeChoice, CreditNoteOption,
-                                ExportPage, ImportedRow, ImportProblem, MonthLock,
-                                NewBankDetails, NewPayment, NewPaymentSettings, Payment,
-                                PaymentBatch, PaymentImportReport, PaymentList, PaymentRow,
-                                PaymentSearch, PaymentSettings, Reconciliation, Unlock)
-from contracts.pdfs import AdviceLine, PaidAccount, Payer, Period, RemittanceAdviceRequest
+                                CreditNoteSearch, ExportPage, ImportedRow, ImportProblem,
+                                MonthLock, NewBankDetails, NewCreditNote, NewPayment,
+                                NewPaymentSettings, Payment, PaymentBatch, PaymentDeduction,
+                                PaymentImportReport, PaymentList, PaymentRow, PaymentSearch,
+                                PaymentSettings, Reconciliation, Unlock)
+from contracts.pdfs import (AdviceLine, CreditNoteProFormaRequest, Deduction, PaidAccount,
+                            Payer, Period, RefundAccount, RemittanceAdviceRequest)
 from servicekit.db import concurrent_change_is_conflict
 from servicekit.logging import get_logger
 from servicekit.validation import parse
@@ -49,6 +54,7 @@ class Dossiers(Protocol):
 
 class Documents(Protocol):
     def render_remittance_advice(self, actor: dict, request: dict) -> dict: ...
+    def render_credit_note_pro_forma(self, actor: dict, request: dict) -> dict: ...
     def get_document(self, actor: dict, document_id: str) -> dict: ...
 
 
@@ -116,7 +122,8 @@ def unlock_month(db, ports: Ports, actor: Actor, dossier_id, month, payload) -> 
         lock.unlock(actor.user_id, unlock.reason, ports.clock())
         uow.publish("month_unlocked", MonthUnlockedV1(
             dossier_id=lock.dossier_id, month=lock.month, reason=unlock.reason,
-            unlocked_by=actor.user_id, unlocked_at=lock.unlocked_at),
+            unlocked_by=actor.user_id, unlocked_at=lock.unlocked_at, funder_id=lock.funder_id,
+            organisation_id=lock.organisation_id),
             subject=f"{lock.dossier_id}/{lock.month}")
         reply = _lock_reply(lock)
     log.info("month_unlocked", dossier_id=ref.dossier_id, month=ref.month)
@@ -188,7 +195,7 @@ def record_payment(db, ports: Ports, actor: Actor, payload) -> dict:
     """Funder staff record one payment; its remittance advice is rendered after commit."""
     require_funder_staff(actor)
     entry = parse(NewPayment, payload)
-    numbers = _dossier_ids_by_number(ports, actor, [entry])
+    numbers = _dossier_ids_by_number(ports, actor, entry.lines)
     dossiers = _dossier_facts(ports, actor, {_dossier_key(line, numbers)
                                              for line in entry.lines})
     payment_input = _payment_input(entry, numbers)
@@ -212,7 +219,8 @@ def import_payments(db, ports: Ports, actor: Actor, payload) -> dict:
     batch = parse(PaymentBatch, payload)
     parsed = [_parse_row(raw) for raw in batch.payments]
     good = [entry for entry in parsed if isinstance(entry, NewPayment)]
-    numbers = _dossier_ids_by_number(ports, actor, good)
+    numbers = _dossier_ids_by_number(ports, actor, [line for entry in good
+                                                    for line in entry.lines])
     dossiers = _dossier_facts(ports, actor, {_dossier_key(line, numbers) for entry in good
                                              for line in entry.lines})
     rows, created = [], []
@@ -253,27 +261,36 @@ def reconcile_payment(db, ports: Ports, actor: Actor, payment_id, payload) -> di
         require_organisation(actor)
         require_payments_right(actor)
         payment.mark_reconciled(change.reconciled, actor.user_id, ports.clock())
+        uow.publish("payment_reconciled", PaymentReconciledV1(
+            payment_id=payment.id, payment_number=payment.number,
+            funder_id=payment.funder_id, organisation_id=payment.organisation_id,
+            reconciled=payment.reconciled, reconciled_by=actor.user_id,
+            reconciled_at=payment.reconciled_at), subject=payment.id)
         reply = _payment_reply(payment)
     return reply
 
 
 def _visible_payment(uow, actor: Actor, payment_id) -> payments.Payment:
-    payment = uow.payments.get(str(payment_id))
+    return _visible(uow.payments.get(str(payment_id)), actor, payments.payment_not_found)
+
+
+def _visible(record, actor: Actor, not_found: Callable[[], NotFound]):
+    """A payment or credit note the actor may read: its funder's staff, its organisation's
+    users with the payments right; NotFound for anyone else, as for none."""
     try:
         scope = scope_for(actor)
     except JalonError:
-        raise payments.payment_not_found() from None
-    if payment is None or not scope.allows(payment.funder_id, payment.organisation_id):
-        raise payments.payment_not_found()
+        raise not_found() from None
+    if record is None or not scope.allows(record.funder_id, record.organisation_id):
+        raise not_found()
     require_payments_right(actor)
-    return payment
+    return record
 
 
-def _dossier_ids_by_number(ports: Ports, actor: Actor, entries: list[NewPayment]) -> dict:
-    """Dossier number -> id, for the lines that name their dossier by number: the exact
-    number among the dossiers the caller may see (absent when none)."""
-    wanted = {line.dossier_number for entry in entries for line in entry.lines
-              if line.dossier_number is not None}
+def _dossier_ids_by_number(ports: Ports, actor: Actor, named: list) -> dict:
+    """Dossier number -> id, for the payment lines or credit notes that name their dossier by
+    number: the exact number among the dossiers the caller may see (absent when none)."""
+    wanted = {item.dossier_number for item in named if item.dossier_number is not None}
     found = {}
     for number in sorted(wanted):
         summaries = ports.dossiers.list_dossiers(_as_caller(actor), number, 50)
@@ -322,6 +339,9 @@ def _record(db, ports: Ports, actor: Actor, entry: payments.PaymentInput, dossie
             version = bank.validated_version(uow.bank_details.versions(entry.organisation_id))
             payment = payments.new_payment(str(uuid.uuid4()), entry, actor.funder_id,
                                            dossiers, version, actor.user_id, ports.clock())
+            payment.deductions = credit_notes.deduct(payment.id, payment.amount,
+                                                     uow.credit_notes.to_deduct(
+                                                         actor.funder_id, entry.organisation_id))
             uow.payments.add(payment)
             if as_reply:
                 uow.keep_reply(_payment_reply(payment))
@@ -400,7 +420,8 @@ def _issue(db, ports: Ports, actor: Actor, payment_id: str, raise_errors: bool =
                 advance=payment.advance, dossiers=[
                     CoveredDossier(dossier_id=dossier_id, months=months)
                     for dossier_id, months in payment.covered().items()],
-                issued_at=payment.issued_at), subject=payment.id)
+                issued_at=payment.issued_at, recorded_by=payment.recorded_by),
+                subject=payment.id)
         return _payment_reply(payment)
 
 
@@ -419,7 +440,8 @@ def _parse_row(raw) -> NewPayment | ImportedRow:
 
 
 def _dossier_key(line, numbers: dict[str, str]) -> str:
-    """The line's dossier id; a number no visible dossier has stays a key that finds none."""
+    """The dossier id of a payment line or credit note; a number no visible dossier has stays
+    a key that finds none."""
     if line.dossier_id is not None:
         return line.dossier_id
     return numbers.get(line.dossier_number, UNKNOWN_NUMBER + line.dossier_number)
@@ -439,7 +461,11 @@ def _payment_reply(payment: payments.Payment) -> dict:
     return Payment(
         id=payment.id, number=payment.number, payment_date=payment.payment_date,
         funder_id=payment.funder_id, organisation_id=payment.organisation_id,
-        advance=payment.advance, amount=payment.amount, status=payment.status,
+        advance=payment.advance, amount=payment.amount,
+        deductions=[PaymentDeduction(credit_note_id=d.credit_note_id, label=d.label,
+                                     amount=d.amount) for d in payment.deductions],
+        deducted_amount=payment.deducted, transferred_amount=payment.transferred,
+        status=payment.status,
         lines=[{name: getattr(line, name) for name in (
             "dossier_id", "dossier_number", "beneficiary_name", "beneficiary_first_name",
             "training_title", "hours_paid", "period_start", "period_end", "amount", "kind")}
@@ -479,7 +505,8 @@ def _advice_request(payment: payments.Payment,
                 line.beneficiary_name, line.beneficiary_first_name) if part),
             period=Period(start=line.period_start, end=line.period_end),
             hours_paid=line.hours_paid, amount=line.amount) for line in payment.lines],
-        amount=payment.amount, advance=payment.advance)
+        deductions=[Deduction(label=d.label, amount=d.amount) for d in payment.deductions],
+        amount=payment.transferred, advance=payment.advance)
 
 
 # ---- the funder's payment settings ----------------------------------------------------------
@@ -509,6 +536,9 @@ def set_payment_settings(db, ports: Ports, actor: Actor, payload) -> dict:
     """A funder administrator names the payer: name, address, and the logo it filed."""
     payment_settings.require_funder_admin(actor)
     entry = parse(NewPaymentSettings, payload)
+    refund = entry.refund_account and payment_settings.RefundAccount(
+        entry.refund_account.holder, bank.normalise_iban(entry.refund_account.iban),
+        entry.refund_account.bic and bank.normalise_bic(entry.refund_account.bic))
     if entry.logo_document_id is not None and not payment_settings.logo_is_valid(
             _document_or_none(ports, actor, entry.logo_document_id)):
         raise payment_settings.invalid_logo()
@@ -520,10 +550,10 @@ def set_payment_settings(db, ports: Ports, actor: Actor, payload) -> dict:
         if settings is None:
             settings = payment_settings.PaymentSettings(
                 actor.funder_id, entry.payer_name, entry.address, entry.logo_document_id,
-                actor.user_id, ports.clock())
+                actor.user_id, ports.clock(), refund)
             uow.settings.add(settings)
         else:
-            settings.change(entry.payer_name, entry.address, entry.logo_document_id,
+            settings.change(entry.payer_name, entry.address, entry.logo_document_id, refund,
                             actor.user_id, ports.clock())
         reply = _settings_reply(settings)
     log.info("payment_settings_changed", funder_id=actor.funder_id)
@@ -533,7 +563,8 @@ def set_payment_settings(db, ports: Ports, actor: Actor, payload) -> dict:
 def _settings_reply(settings: payment_settings.PaymentSettings) -> dict:
     return PaymentSettings(
         funder_id=settings.funder_id, payer_name=settings.payer_name, address=settings.address,
-        logo_document_id=settings.logo_document_id, updated_by=settings.updated_by,
+        logo_document_id=settings.logo_document_id,
+        refund_account=_refund_account(settings), updated_by=settings.updated_by,
         updated_at=settings.updated_at).model_dump(mode="json")
 
 
@@ -592,14 +623,16 @@ def _zero() -> Decimal:
 def get_bank_details(db, ports: Ports, actor: Actor, organisation_id) -> dict:
     """The IBAN is read by funder staff and by the organisation's users with the payments
     right only (issue 14: not by a user who only enters hours)."""
-    funder_id = _organisation(ports, actor, organisation_id)["funder_id"]
+    organisation = _organisation(ports, actor, organisation_id)
+    funder_id = organisation["funder_id"]
     require_payments_right(actor)
     with db.reading() as uow:
         versions = [v for v in uow.bank_details.versions(organisation_id)
                     if v.funder_id == funder_id]
         processing = uow.payments.processing_count(organisation_id)
     return BankDetails(
-        organisation_id=organisation_id,
+        organisation_id=organisation_id, siret=organisation.get("siret"),
+        uai=organisation.get("uai"),
         current=_version_reply(versions[0]) if versions else None,
         validated_version=bank.validated_version(versions),
         may_change=processing == 0,
@@ -621,6 +654,9 @@ def submit_bank_details(db, ports: Ports, actor: Actor, organisation_id, payload
                                   entry.third_party_name, entry.rib_document_id),
             organisation_id, funder_id, actor.user_id, actor.email, ports.clock())
         uow.bank_details.add(version)
+        uow.publish("bank_details_changed", _bank_details_event(version, actor.user_id,
+                                                                version.submitted_at),
+                    subject=organisation_id)
         reply = _version_reply(version)
     log.info("bank_details_submitted", organisation_id=organisation_id,
              version=reply["version"])
@@ -638,17 +674,29 @@ def review_bank_details(db, ports: Ports, actor: Actor, organisation_id, payload
         if version is None or version.funder_id != actor.funder_id:
             raise NotFound("bank_details_not_found", "Coordonnées bancaires introuvables.")
         version.review(review.decision, review.reason, actor.user_id, ports.clock())
+        uow.publish("bank_details_changed", _bank_details_event(version, actor.user_id,
+                                                                version.reviewed_at),
+                    subject=organisation_id)
         reply = _version_reply(version)
         email = version.submitted_by_email
     _notify_review(ports, organisation.get("email") or email, reply)
     return reply
 
 
+def _bank_details_event(version: bank.BankDetailsVersion, by: str,
+                        at: datetime) -> BankDetailsChangedV1:
+    """For identity's audit trail: the version and its status, never the account itself."""
+    return BankDetailsChangedV1(
+        organisation_id=version.organisation_id, funder_id=version.funder_id,
+        version=version.version, status=version.status, reason=version.rejection_reason,
+        changed_by=by, changed_at=at)
+
+
 def get_credit_note_mode(db, ports: Ports, actor: Actor, organisation_id) -> dict:
     _organisation(ports, actor, organisation_id)
     with db.reading() as uow:
-        choice = uow.credit_notes.latest(organisation_id)
-    return _credit_note_reply(organisation_id, choice)
+        choice = uow.credit_note_modes.latest(organisation_id)
+    return _credit_note_mode_reply(organisation_id, choice)
 
 
 def choose_credit_note_mode(db, ports: Ports, actor: Actor, organisation_id, payload) -> dict:
@@ -657,8 +705,8 @@ def choose_credit_note_mode(db, ports: Ports, actor: Actor, organisation_id, pay
     with db.unit_of_work() as uow:
         chosen = credit_notes.CreditNoteChoice(str(uuid.uuid4()), organisation_id, funder_id,
                                                choice.mode, actor.user_id, ports.clock())
-        uow.credit_notes.add(chosen)
-    return _credit_note_reply(organisation_id, chosen)
+        uow.credit_note_modes.add(chosen)
+    return _credit_note_mode_reply(organisation_id, chosen)
 
 
 def _as_organisation(ports: Ports, actor: Actor, organisation_id) -> str:
@@ -717,8 +765,8 @@ def _version_reply(version: bank.BankDetailsVersion) -> dict:
         reviewed_at=version.reviewed_at).model_dump(mode="json")
 
 
-def _credit_note_reply(organisation_id: str,
-                       choice: credit_notes.CreditNoteChoice | None) -> dict:
+def _credit_note_mode_reply(organisation_id: str,
+                            choice: credit_notes.CreditNoteChoice | None) -> dict:
     return CreditNoteMode(
         organisation_id=organisation_id, mode=choice.mode if choice else None,
         chosen_by=choice.chosen_by if choice else None,
@@ -727,3 +775,174 @@ def _credit_note_reply(organisation_id: str,
         options=[CreditNoteOption(mode=mode, label=label, text=text)
                  for mode, (label, text) in credit_notes.CREDIT_NOTE_OPTIONS.items()]
     ).model_dump(mode="json")
+
+
+def _refund_account(settings: payment_settings.PaymentSettings) -> RefundAccount | None:
+    account = settings.refund_account
+    return account and RefundAccount(holder=account.holder, iban=account.iban, bic=account.bic)
+
+
+# ---- credit notes ("factures d'avoir", seed 004) --------------------------------------------
+
+MAX_CREDIT_NOTES = 500
+
+
+def record_credit_note(db, ports: Ports, actor: Actor, payload) -> dict:
+    """Funder staff record an overpayment on a dossier's period; its pro forma is edited after
+    commit. The organisation's mode in force decides: déduction (taken off its next payments)
+    or remboursement (a transfer within 15 days quoting AVCAP + the pro forma number)."""
+    require_funder_staff(actor)
+    entry = parse(NewCreditNote, payload)
+    key = _dossier_key(entry, _dossier_ids_by_number(ports, actor, [entry]))
+    dossier = _dossier_facts(ports, actor, {key})[key]
+    problems = payments.dossier_problems("", None, dossier, actor.funder_id, None,
+                                         entry.period_start, entry.period_end)
+    if problems:
+        raise payments.invalid_payment(problems)
+    note = _new_credit_note(db, ports, actor, entry, dossier)
+    log.info("credit_note_recorded", credit_note_id=note.id, number=note.number,
+             mode=note.mode)
+    return _issue_pro_forma(db, ports, actor, note.id)
+
+
+def _new_credit_note(db, ports: Ports, actor: Actor, entry: NewCreditNote,
+                     dossier: payments.DossierFacts) -> credit_notes.CreditNote:
+    """Written with the funder's next pro forma number: a number taken at the same moment by
+    another note fails on the unique key, and the next one is taken."""
+    for attempt in range(3):
+        try:
+            with concurrent_change_is_conflict("Un autre avoir vient d'être enregistré : "
+                                               "réessayez."), db.unit_of_work() as uow:
+                # The dossier's month locks, as for a payment: a payment and a credit note
+                # on the same dossier see each other's amounts.
+                uow.locks.for_payment({dossier.dossier_id})
+                problem = credit_notes.exceeds_paid(
+                    entry.amount,
+                    uow.payments.paid_amount(dossier.dossier_id, entry.period_start,
+                                             entry.period_end),
+                    uow.credit_notes.credited(dossier.dossier_id, entry.period_start,
+                                              entry.period_end))
+                if problem is not None:
+                    raise payments.invalid_payment([problem])
+                now = ports.clock()
+                note = credit_notes.CreditNote(
+                    str(uuid.uuid4()), uow.credit_notes.next_sequence(actor.funder_id),
+                    actor.funder_id, dossier.organisation_id, dossier.organisation_name,
+                    dossier.dossier_id, dossier.number, dossier.beneficiary_name,
+                    entry.period_start, entry.period_end, entry.amount, entry.reason,
+                    credit_notes.mode_in_force(
+                        uow.credit_note_modes.latest(dossier.organisation_id)),
+                    actor.user_id, now, paris_date(now))
+                uow.credit_notes.add(note)
+                uow.keep_reply(_credit_note_reply(uow, note, ports))
+            return note
+        except Conflict:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def get_credit_note(db, ports: Ports, actor: Actor, credit_note_id) -> dict:
+    with db.reading() as uow:
+        return _credit_note_reply(uow, _visible_credit_note(uow, actor, credit_note_id), ports)
+
+
+def list_credit_notes(db, ports: Ports, actor: Actor, query=None) -> dict:
+    """Funder staff: the funder's; an organisation's users with the payments right: its own.
+    Newest first; `late`: a refund still awaited after its due date."""
+    scope = _scope(actor)
+    search = parse(CreditNoteSearch, query or {})
+    with db.reading() as uow:
+        found = uow.credit_notes.search(scope, search.organisation_id, search.dossier_number,
+                                        search.status, paris_date(ports.clock()),
+                                        MAX_CREDIT_NOTES + 1)
+        notes = [_credit_note_reply(uow, note, ports) for note in found[:MAX_CREDIT_NOTES]]
+    return CreditNoteList(credit_notes=notes,
+                          truncated=len(found) > MAX_CREDIT_NOTES).model_dump(mode="json")
+
+
+def mark_credit_note_received(db, ports: Ports, actor: Actor, credit_note_id) -> dict:
+    """Funder staff saw the organisation's transfer arrive (mode remboursement)."""
+    with db.unit_of_work() as uow:
+        note = _visible_credit_note(uow, actor, credit_note_id)
+        require_funder_staff(actor)
+        note.mark_received(actor.user_id, ports.clock())
+        reply = _credit_note_reply(uow, note, ports)
+    log.info("credit_note_received", credit_note_id=note.id)
+    return reply
+
+
+def issue_pro_forma(db, ports: Ports, actor: Actor, credit_note_id) -> dict:
+    """Edits (again) a credit note's pro forma: how funder staff finish one whose edition
+    failed when it was recorded (documents unavailable)."""
+    require_funder_staff(actor)
+    with db.reading() as uow:
+        _visible_credit_note(uow, actor, credit_note_id)
+    return _issue_pro_forma(db, ports, actor, str(credit_note_id), raise_errors=True)
+
+
+def _issue_pro_forma(db, ports: Ports, actor: Actor, credit_note_id: str,
+                     raise_errors: bool = False) -> dict:
+    """Render the pro forma (documents, outside any transaction) and keep its document id;
+    the credit note stands if documents fails."""
+    with db.reading() as uow:
+        note = uow.credit_notes.get(credit_note_id)
+        settings = uow.settings.get(note.funder_id)
+    try:
+        organisation = ports.identity.get_organisation(_as_caller(actor), note.organisation_id)
+        document = ports.documents.render_credit_note_pro_forma(
+            _as_caller(actor), _pro_forma_request(note, settings, organisation).model_dump(
+                mode="json"))
+    except Exception as exc:  # noqa: BLE001 - the credit note stands; its pro forma can wait
+        log.warning("pro_forma_failed", credit_note_id=credit_note_id,
+                    error=type(exc).__name__)
+        if raise_errors:
+            raise
+        with db.reading() as uow:
+            return _credit_note_reply(uow, uow.credit_notes.get(credit_note_id), ports)
+    with db.unit_of_work() as uow:
+        note = uow.credit_notes.get(credit_note_id)
+        note.issue(document["id"])
+        return _credit_note_reply(uow, note, ports)
+
+
+def _pro_forma_request(note: credit_notes.CreditNote,
+                       settings: payment_settings.PaymentSettings | None,
+                       organisation: dict) -> CreditNoteProFormaRequest:
+    refund = note.mode == credit_notes.REFUND
+    return CreditNoteProFormaRequest(
+        credit_note_id=note.id, pro_forma_number=note.number, issued_on=note.issued_on,
+        funder_id=note.funder_id, organisation_id=note.organisation_id,
+        organisation_name=note.organisation_name, siret=organisation.get("siret"),
+        uai=organisation.get("uai"),
+        payer=settings and Payer(name=settings.payer_name, address=settings.address,
+                                 logo_document_id=settings.logo_document_id),
+        dossier_number=note.dossier_number, beneficiary_name=note.beneficiary_name,
+        period=Period(start=note.period_start, end=note.period_end), amount=note.amount,
+        reason=note.reason, mode=note.mode, transfer_reference=note.transfer_reference,
+        due_date=note.due_date,
+        refund_account=_refund_account(settings) if refund and settings else None)
+
+
+def _visible_credit_note(uow, actor: Actor, credit_note_id) -> credit_notes.CreditNote:
+    return _visible(uow.credit_notes.get(str(credit_note_id)), actor,
+                    credit_notes.credit_note_not_found)
+
+
+def _credit_note_reply(uow, note: credit_notes.CreditNote, ports: Ports) -> dict:
+    status = note.status_on(paris_date(ports.clock()))
+    return CreditNote(
+        id=note.id, number=note.number, funder_id=note.funder_id,
+        organisation_id=note.organisation_id, organisation_name=note.organisation_name,
+        dossier_id=note.dossier_id, dossier_number=note.dossier_number,
+        beneficiary_name=note.beneficiary_name, period_start=note.period_start,
+        period_end=note.period_end, amount=note.amount, reason=note.reason, mode=note.mode,
+        status=status, status_label=credit_notes.STATUS_LABELS[status],
+        deducted_amount=note.deducted, remaining_amount=note.remaining,
+        deductions=[CreditNoteDeduction(payment_id=payment.id, payment_number=payment.number,
+                                        amount=deduction.amount)
+                    for payment, deduction in uow.payments.deductions_of(note.id)],
+        issued_on=note.issued_on, transfer_reference=note.transfer_reference,
+        due_date=note.due_date, pro_forma_document_id=note.pro_forma_document_id,
+        recorded_by=note.recorded_by, recorded_at=note.recorded_at,
+        received_by=note.received_by, received_at=note.received_at).model_dump(mode="json")

@@ -14,7 +14,8 @@ from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
 from services.payments.domain.access import Scope
 from services.payments.domain.bank import BankDetailsVersion
-from services.payments.domain.credit_notes import CreditNoteChoice
+from services.payments.domain.credit_notes import (AWAITING_REFUND, DEDUCTION, LATE,
+                                                   CreditNote, CreditNoteChoice, Deduction)
 from services.payments.domain.listing import month_of
 from services.payments.domain.locks import MonthLock
 from services.payments.domain.paid_hours import PaidLine
@@ -123,8 +124,51 @@ payment_settings = Table(
     Column("payer_name", String(300), nullable=False),
     Column("address", String(500), nullable=True),
     Column("logo_document_id", String(64), nullable=True),
+    Column("refund_holder", String(200), nullable=True),
+    Column("refund_iban", String(34), nullable=True),
+    Column("refund_bic", String(11), nullable=True),
     Column("updated_by", String(64), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+credit_notes = Table(
+    "credit_notes", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("sequence", Integer(), nullable=False),
+    Column("funder_id", String(64), nullable=False),
+    Column("organisation_id", String(64), nullable=False),
+    Column("organisation_name", String(300), nullable=False),
+    Column("dossier_id", String(64), nullable=False),
+    Column("dossier_number", String(30), nullable=False),
+    Column("beneficiary_name", String(300), nullable=False),
+    Column("period_start", Date(), nullable=False),
+    Column("period_end", Date(), nullable=False),
+    Column("amount", Numeric(12, 2, asdecimal=True), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("deducted", Numeric(12, 2, asdecimal=True), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("issued_on", Date(), nullable=False),
+    Column("due_date", Date(), nullable=True),
+    Column("pro_forma_document_id", String(64), nullable=True),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("received_by", String(64), nullable=True),
+    Column("received_at", UtcDateTime(), nullable=True),
+    # The pro forma numbers of a funder are its own sequence, each given once.
+    UniqueConstraint("funder_id", "sequence", name="uq_credit_notes_funder_sequence"),
+    Index("ix_credit_notes_organisation", "organisation_id", "status", "recorded_at"),
+    Index("ix_credit_notes_dossier", "dossier_id"),
+)
+
+credit_note_deductions = Table(
+    "credit_note_deductions", metadata,
+    Column("payment_id", String(36), ForeignKey("payments.id"), primary_key=True),
+    Column("position", Integer(), primary_key=True),
+    Column("credit_note_id", String(36), ForeignKey("credit_notes.id"), nullable=False),
+    Column("label", String(300), nullable=False),
+    Column("amount", Numeric(12, 2, asdecimal=True), nullable=False),
+    Index("ix_credit_note_deductions_note", "credit_note_id"),
 )
 
 mapper_registry = registry()
@@ -136,9 +180,13 @@ def start_mappers() -> None:
         return
     mapper_registry.map_imperatively(MonthLock, month_locks)
     mapper_registry.map_imperatively(PaymentLine, payment_lines)
+    mapper_registry.map_imperatively(Deduction, credit_note_deductions)
     mapper_registry.map_imperatively(Payment, payments, properties={
         "lines": relationship(PaymentLine, order_by=payment_lines.c.position,
-                              cascade="all, delete-orphan", lazy="selectin")})
+                              cascade="all, delete-orphan", lazy="selectin"),
+        "deductions": relationship(Deduction, order_by=credit_note_deductions.c.position,
+                                   cascade="all, delete-orphan", lazy="selectin")})
+    mapper_registry.map_imperatively(CreditNote, credit_notes)
     mapper_registry.map_imperatively(BankDetailsVersion, bank_details)
     mapper_registry.map_imperatively(CreditNoteChoice, credit_note_choices)
     mapper_registry.map_imperatively(PaymentSettings, payment_settings)
@@ -227,6 +275,20 @@ class Payments:
         return [PaidLine(row.dossier_id, tuple(months_between(row.period_start, row.period_end)),
                          row.hours_paid) for row in found]
 
+    def deductions_of(self, credit_note_id: str) -> list[tuple[Payment, Deduction]]:
+        """The payments a credit note was taken off, in the order they were recorded."""
+        return [tuple(row) for row in self._session.execute(
+            select(Payment, Deduction).join(Deduction, Deduction.payment_id == Payment.id)
+            .where(Deduction.credit_note_id == credit_note_id)
+            .order_by(Payment.recorded_at, Payment.id))]
+
+    def paid_amount(self, dossier_id: str, start: date, end: date) -> Decimal:
+        """What the dossier's lines whose period meets start-end paid (advances included)."""
+        return self._session.execute(select(func.coalesce(func.sum(payment_lines.c.amount), 0))
+                                     .where(payment_lines.c.dossier_id == dossier_id,
+                                            payment_lines.c.period_start <= end,
+                                            payment_lines.c.period_end >= start)).scalar_one()
+
     def add(self, payment: Payment) -> None:
         # Written now: a number taken concurrently fails here, before the call's reply is kept.
         self._session.add(payment)
@@ -308,6 +370,59 @@ class CreditNoteChoices:
         self._session.add(choice)
 
 
+class CreditNotes:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def get(self, credit_note_id: str) -> CreditNote | None:
+        return self._session.get(CreditNote, credit_note_id)
+
+    def next_sequence(self, funder_id: str) -> int:
+        """The funder's next pro forma number; two taken at once fail on the unique key."""
+        found = self._session.execute(select(func.max(credit_notes.c.sequence)).where(
+            credit_notes.c.funder_id == funder_id)).scalar_one()
+        return (found or 0) + 1
+
+    def add(self, note: CreditNote) -> None:
+        self._session.add(note)
+        self._session.flush()
+
+    def to_deduct(self, funder_id: str, organisation_id: str) -> list[CreditNote]:
+        """The organisation's credit notes still to deduct, oldest first, held until commit:
+        two payments recorded at once do not take the same euros twice."""
+        return list(self._session.scalars(select(CreditNote).where(
+            CreditNote.funder_id == funder_id, CreditNote.organisation_id == organisation_id,
+            CreditNote.mode == DEDUCTION, CreditNote.deducted < CreditNote.amount).order_by(
+            CreditNote.recorded_at, CreditNote.sequence).with_for_update()))
+
+    def credited(self, dossier_id: str, start: date, end: date) -> Decimal:
+        """What credit notes already give back on the dossier over periods meeting start-end."""
+        return self._session.execute(select(func.coalesce(func.sum(credit_notes.c.amount), 0))
+                                     .where(credit_notes.c.dossier_id == dossier_id,
+                                            credit_notes.c.period_start <= end,
+                                            credit_notes.c.period_end >= start)).scalar_one()
+
+    def search(self, scope: Scope, organisation_id: str | None, dossier_number: str | None,
+               status: str | None, today: date, limit: int) -> list[CreditNote]:
+        """Newest first; `late` is a refund awaited past its due date."""
+        query = select(CreditNote).where(CreditNote.funder_id == scope.funder_id)
+        for column, value in ((CreditNote.organisation_id, scope.organisation_id),
+                              (CreditNote.organisation_id, organisation_id),
+                              (CreditNote.dossier_number, dossier_number)):
+            if value is not None:
+                query = query.where(column == value)
+        if status == LATE:
+            query = query.where(CreditNote.status == AWAITING_REFUND,
+                                CreditNote.due_date < today)
+        elif status == AWAITING_REFUND:
+            query = query.where(CreditNote.status == AWAITING_REFUND,
+                                CreditNote.due_date >= today)
+        elif status is not None:
+            query = query.where(CreditNote.status == status)
+        return list(self._session.scalars(query.order_by(
+            CreditNote.recorded_at.desc(), CreditNote.sequence.desc()).limit(limit)))
+
+
 class PaymentSettingsRepository:
     def __init__(self, session: Session):
         self._session = session
@@ -321,5 +436,6 @@ class PaymentSettingsRepository:
 
 def repositories(session: Session) -> dict[str, object]:
     return {"locks": MonthLocks(session), "payments": Payments(session),
-            "bank_details": BankDetails(session), "credit_notes": CreditNoteChoices(session),
+            "bank_details": BankDetails(session), "credit_note_modes": CreditNoteChoices(session),
+            "credit_notes": CreditNotes(session),
             "settings": PaymentSettingsRepository(session)}

@@ -131,3 +131,27 @@ class PaymentsService(ServiceBase):
     def choose_credit_note_mode(self, actor, organisation_id, payload):
         return handlers.choose_credit_note_mode(self.db, self.ports, acting(actor),
                                                 organisation_id, payload)
+
+    @rpc
+    @replayable
+    def record_credit_note(self, actor, payload):
+        return handlers.record_credit_note(self.db, self.ports, acting(actor), payload)
+
+    @rpc
+    def list_credit_notes(self, actor, query=None):
+        return handlers.list_credit_notes(self.db, self.ports, acting(actor), query)
+
+    @rpc
+    def get_credit_note(self, actor, credit_note_id):
+        return handlers.get_credit_note(self.db, self.ports, acting(actor), credit_note_id)
+
+    @rpc
+    @replayable
+    def mark_credit_note_received(self, actor, credit_note_id):
+        return handlers.mark_credit_note_received(self.db, self.ports, acting(actor),
+                                                  credit_note_id)
+
+    @rpc
+    @replayable
+    def issue_pro_forma(self, actor, credit_note_id):
+        return handlers.issue_pro_forma(self.db, self.ports, acting(actor), credit_note_id)

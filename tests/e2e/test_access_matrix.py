@@ -87,12 +87,16 @@ expect("put", ORG + "/certifier",                  "403  403  403  403  404  404
 expect("get", ORG + "/users",                      "200  200  404  403  404  404  404  401  404  404  404")
 expect("post", ORG + "/users",                     "403  403  403  403  404  404  404  401  404  404  404")
 expect("patch", "/users/{user_id}",                "403  403  404  403  404  404  404  401  404  404  404")
+expect("get", "/users/{user_id}",                  "200  200  404  403  404  404  404  401  404  404  404")
+expect("post", "/users/{user_id}/reset-link",      "403  403  404  403  404  404  404  401  404  404  404")
 expect("post", "/users/{user_id}/resend-credentials",
        "200  200  404  403  404  404  404  401  404  404  404")
 expect("post", "/parties/{party_id}/resend-credentials",
        "200  200  404  403  403  403  403  401  403  403  403")
 expect("post", "/funder-users",                    "201  403  201  403  403  403  403  401  403  403  403")
 expect("get", ORG + "/audit",                      "200  200  404  403  403  403  403  401  403  403  403")
+expect("get", "/audit",                            "200  200  200  403  403  403  403  401  403  403  403")
+expect("get", "/audit/verify",                     "200  403  200  403  403  403  403  401  403  403  403")
 expect("post", "/beneficiaries",                   "201  201  201  403  403  403  403  401  403  403  403")
 expect("post", "/employers",                       "201  201  201  403  403  403  403  401  403  403  403")
 expect("post", "/dossiers",                        "201  201  422  403  403  403  403  401  403  403  403")
@@ -137,6 +141,12 @@ expect("post", ORG + "/bank-details",              "403  403  403  201  404  404
 expect("post", ORG + "/bank-details/review",       "200  409  404  403  403  403  403  401  403  403  403")
 expect("get", ORG + "/credit-note-mode",           "200  200  404  200  404  404  404  401  404  404  404")
 expect("put", ORG + "/credit-note-mode",           "403  403  403  200  404  404  404  401  403  403  403")
+CN = "/credit-notes/{credit_note_id}"
+expect("post", "/credit-notes",                    "201  201  422  403  403  403  403  401  403  403  403")
+expect("get", "/credit-notes",                     "200  200  200  200  200  200  200  401  403  403  403")
+expect("get", CN,                                  "200  200  404  200  404  404  404  401  404  404  404")
+expect("post", CN + "/received",                   "409  409  404  403  403  403  403  401  403  403  403")
+expect("post", CN + "/pro-forma",                  "200  200  404  403  403  403  403  401  403  403  403")
 expect("get", "/verifications/{reference}",        "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/document-categories",              "200  200  200  200  200  200  200  401  200  200  200")
 expect("post", "/document-categories",             "422  422  422  403  403  403  403  401  403  403  403")
@@ -151,6 +161,17 @@ expect("post", DOC + "/reject",                    "200  200  404  403  403  403
 expect("get", DOC + "/content",                    "200  200  404  200  404  404  404  401  404  404  404")
 expect("get", D + "/documents",                    "200  200  200  200  200  200  200  401  200  200  200")
 expect("get", D + "/documents/by-category",        "200  200  200  200  200  200  200  401  200  200  200")
+# issue 15: a funder's account settings and self-service sign-up (the matrix's funder keeps
+# accounts by_funder: sign-up is closed, the same 422 for every caller).
+expect("get", "/account-settings",                 "200  200  200  403  403  403  403  401  403  403  403")
+expect("put", "/account-settings",                 "200  403  200  403  403  403  403  401  403  403  403")
+expect("get", "/password-rules",                   "404  404  404  404  404  404  404  404  404  404  404")
+expect("post", "/signup",                          "422  422  422  422  422  422  422  422  422  422  422")
+expect("get", "/signup",                           "200  200  200  200  200  200  200  200  200  200  200")
+expect("post", "/signup/activate",                 "422  422  422  422  422  422  422  422  422  422  422")
+expect("get", "/signup/activate",                  "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/signups",                          "200  200  200  403  403  403  403  401  403  403  403")
+expect("post", "/signups/{signup_id}/suspend",     "404  404  404  403  403  403  403  401  403  403  403")
 expect("get", "/health",                           "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/openapi.json",                     "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/docs",                             "200  200  200  200  200  200  200  200  200  200  200")
@@ -265,6 +286,7 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
         ("post", ORG + "/bank-details/review"): {"json": {"version": 1,
                                                           "decision": "validated"}},
         ("put", ORG + "/credit-note-mode"): {"json": {"mode": "deduction"}},
+        ("post", "/credit-notes"): {"json": _credit_note(world["dossier_id"])},
         ("post", "/document-categories"): {"json": {}},
         ("post", "/documents"): {"data": {"category": "other", "label": "Pièce matrice",
                                           "dossier_id": world["dossier_id"]},
@@ -272,8 +294,28 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
         ("patch", DOC): {"json": {"label": "Renommé par la matrice"}},
         ("put", DOC + "/content"): {"files": {"file": ("matrice.pdf", world["pdf"])}},
         ("post", DOC + "/reject"): {"json": {"reason_code": "illegible"}},
+        # issue 15: settings left as they are (the matrix's passwords follow them)
+        ("put", "/account-settings"): {"json": {"account_creation": "by_funder",
+                                                "password_rules": "transitions_pro"}},
+        ("get", "/password-rules"): {"params": {"funder_code": "inconnu-matrice"}},
+        ("post", "/signup"): {"json": _signup(world)},
+        ("get", "/signup"): {"params": {"funder": "inconnu-matrice"}},
+        ("post", "/signup/activate"): {"json": {"email": "personne@matrice.example.org",
+                                                "code": "AAAAAAAA", **_new_password()}},
+        ("get", "/signup/activate"): {"params": {"email": "personne@matrice.example.org",
+                                                 "code": "AAAAAAAA"}},
     }
     return bodies.get(route, {})
+
+
+def _signup(world: dict) -> dict:
+    """A complete sign-up form to the matrix's funder, which keeps accounts by_funder."""
+    return {"funder_code": world["funder_code"], "siret": "55210055400013",
+            "organisation_name": "Organisme Matrice", "certified": True,
+            "terms_accepted": True,
+            "holder": {"civility": "Madame", "last_name": "Matrice", "first_name": "Léa",
+                       "email": "lea@matrice.example.org",
+                       "email_confirmation": "lea@matrice.example.org"}}
 
 
 def _payment(world: dict, role: str) -> dict:
@@ -284,6 +326,13 @@ def _payment(world: dict, role: str) -> dict:
                 "dossier_id": world["dossier_id"], "hours_paid": "7", "amount": "70,00",
                 "period_start": str(period.replace(day=1)),
                 "period_end": str(period.replace(day=28))}]}
+
+
+def _credit_note(dossier_id: str) -> dict:
+    """1,00 € of what the world's payment paid on A's dossier, given back."""
+    period = month_shift(date.today(), -2)
+    return {"dossier_id": dossier_id, "period_start": str(period.replace(day=1)),
+            "period_end": str(period.replace(day=28)), "amount": "1,00", "reason": "Matrice"}
 
 
 def _bank_details(rib_id: str) -> dict:
@@ -352,6 +401,8 @@ def world(stack, smtp_server):
     paid = funder.post("/payments", json=_payment({
         "organisation_id": organisation["id"], "dossier_id": dossier["id"]}, "world"))
     assert paid.status_code == 201, paid.text
+    credit_note = funder.post("/credit-notes", json=_credit_note(dossier["id"]))
+    assert credit_note.status_code == 201, credit_note.text
     clients = {
         "fadm": funder,
         "fagt": _funder_agent(stack, smtp_server, funder),
@@ -371,14 +422,16 @@ def world(stack, smtp_server):
         "rib_id": rib.json()["document_id"],
         "organisation_id": organisation["id"], "dossier_id": dossier["id"],
         "beneficiary_id": beneficiary.json()["id"], "employer_id": employer.json()["id"],
+        "funder_code": funder.identifier.removeprefix("agent-"),  # bootstrap_funder's
         "path_values": {
             "organisation_id": organisation["id"], "dossier_id": dossier["id"], "month": month,
             "document_id": document.json()["document_id"], "user_id": me["user"]["id"],
             "token_id": token["id"], "reference": "JAL-AAAAAAAAAAAA", "party_id": spare["id"],
-            "payment_id": paid.json()["id"]},
+            "payment_id": paid.json()["id"], "credit_note_id": credit_note.json()["id"],
+            "signup_id": "inscription-inconnue"},
         # A's data an outsider must never read: ids in a success, the rest anywhere.
         "ids": [organisation["id"], dossier["id"], document.json()["document_id"],
-                me["user"]["id"], token["id"], paid.json()["id"]],
+                me["user"]["id"], token["id"], paid.json()["id"], credit_note.json()["id"]],
         "secrets": [number, "Centre Horizon Matrice", "BENEFICIAIRE Secret",
                     "Employeur Secret", "Formation Secrète", org_admin.email,
                     org_admin.identifier, token["token"]],

@@ -1,6 +1,6 @@
 """README.md's payment example runs as written on the demo data (issue 14): once the demo
 dossier's month is certified (the core flow above it), its POST /payments pays that month's
-certified hours, and the list and export lines answer."""
+certified hours, the list and export lines answer, and its credit note is to deduct."""
 from __future__ import annotations
 
 import re
@@ -46,3 +46,6 @@ def test_the_readme_payment_pays_a_certified_month_of_the_demo_dossier(stack, sm
     listed = org.get("/payments", params={"payment_number": "107"}).json()
     assert listed["rows"] == 1 and listed["total"] == "2066.40"
     assert (tmp_path / "reglements_DEMO-0000.xlsx").read_bytes().startswith(b"PK")
+    [note] = org.get("/credit-notes").json()["credit_notes"]
+    assert (note["amount"], note["mode"], note["status"], note["dossier_id"]) == (
+        "66.40", "deduction", "to_deduct", data.dossier_id)

@@ -5,9 +5,7 @@ documents: the payer of the funder's payment settings with its logo, the account
 without validated bank details; no free-form route."""
 from __future__ import annotations
 
-import calendar
 import io
-import uuid
 from datetime import date
 
 import pytest
@@ -17,6 +15,8 @@ from pypdf import PdfReader
 from contracts.common.formatting import month_fr
 from tests.support.documents import pdf_text
 from tests.support.gateway import certified_month
+from tests.support.gateway import month_line as line
+from tests.support.gateway import record_payment as record
 
 pytestmark = pytest.mark.e2e
 IBAN = "FR76 1382 5002 0008 0146 3722 518"
@@ -28,21 +28,6 @@ def _png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (60, 30), (200, 30, 30)).save(out, format="PNG")
     return out.getvalue()
-
-
-def line(world: dict, first: date, amount: str) -> dict:
-    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-    return {"dossier_id": world["dossier_id"], "hours_paid": "70", "amount": amount,
-            "period_start": first.isoformat(), "period_end": last.isoformat()}
-
-
-def record(world: dict, *lines: dict) -> dict:
-    recorded = world["funder"].post("/payments", json={
-        "number": f"AV-{uuid.uuid4().hex[:6]}", "payment_date": date.today().isoformat(),
-        "organisation_id": world["organisation_id"], "lines": list(lines)})
-    assert recorded.status_code == 201, recorded.text
-    assert recorded.json()["status"] == "issued"
-    return recorded.json()
 
 
 def listed_advice(world: dict, payment: dict) -> tuple[dict, bytes]:

@@ -259,8 +259,9 @@ class FakeIdentity:
         self.record("identity", self.context, "revoke_api_token", token_id)
 
     @rpc
-    def audit_trail(self, actor, organisation_id, limit=200):
-        self.record("identity", self.context, "audit_trail", organisation_id, limit)
+    def audit_trail(self, actor, organisation_id=None, query=None):
+        self.record("identity", self.context, "audit_trail", organisation_id,
+                    (query or {}).get("limit"))
         return [{"at": NOW, "user_id": "u1", "organisation_id": organisation_id,
                  "action": "login_succeeded", "target": None, "ip": "192.0.2.1",
                  "details": {}}]
@@ -787,8 +788,7 @@ def test_api_tokens_and_audit_routes(gateway, seen):
     assert as_software.status_code == 200 and "token" not in as_software.json()[0]
     assert requests.delete(f"{gateway}/api-tokens/t1", headers=auth()).status_code == 204
     assert seen["identity"][-1][1:] == ("revoke_api_token", "t1")
-    assert_problem(requests.get(f"{gateway}/organisations/o1/audit", headers=auth()),
-                   403, "forbidden_role")
+    assert_problem(requests.get(f"{gateway}/audit", headers=auth()), 403, "forbidden_role")
     trail = requests.get(f"{gateway}/organisations/o1/audit?limit=5", headers=auth(FUNDER_TOKEN))
     assert trail.status_code == 200 and trail.json()[0]["action"] == "login_succeeded"
     assert seen["identity"][-1][1:] == ("audit_trail", "o1", 5)

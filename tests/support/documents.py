@@ -16,7 +16,8 @@ from contracts.common import Actor, Role
 from contracts.common.errors import NotFound
 from contracts.documents import JPEG, PDF, PNG
 from contracts.events import CertifiedV1, MonthHours, Party
-from contracts.pdfs import AttendanceSheetRequest, RemittanceAdviceRequest
+from contracts.pdfs import (AttendanceSheetRequest, CreditNoteProFormaRequest,
+                            RemittanceAdviceRequest)
 from services.documents import domain
 from services.documents.domain import Category, Document, Scope, pdfs
 from services.documents.handlers import Ports
@@ -128,6 +129,24 @@ def remittance(**extra) -> RemittanceAdviceRequest:
         "lines": [advice_line("2019-07-01", "2019-07-31", "147,00", "10 503,34"),
                   advice_line("2019-08-01", "2019-08-14", "35,5", "2 802,80")],
         "amount": "13306.14", **extra})
+
+
+def pro_forma(mode: str = "refund", **extra) -> CreditNoteProFormaRequest:
+    """Seed 004's pro forma n° PRO-100 as payments sends it: one dossier's period to pay back,
+    in mode remboursement by default (reference AVCAP PRO-100, 15 days, the funder's account)."""
+    refund = {"transfer_reference": "AVCAP PRO-100", "due_date": "2026-12-11",
+              "refund_account": {"holder": "Transitions Pro Grand Est",
+                                 "iban": "FR7613825002000801463722518",
+                                 "bic": "CEPAFRPP382"}} if mode == "refund" else {}
+    return CreditNoteProFormaRequest.model_validate({
+        "credit_note_id": "cn100", "pro_forma_number": "PRO-100", "issued_on": "2026-11-26",
+        "funder_id": "f1", "organisation_id": "o1", "organisation_name": "Formations du Lac",
+        "siret": "73282932000074", "uai": "0750655E",
+        "payer": {"name": "Transitions Pro Grand Est",
+                  "address": "1 rue de la Paix\n67000 Strasbourg"},
+        "dossier_number": "16/0/5756", "beneficiary_name": "DUBOIS Michelle",
+        "period": {"start": "2026-09-01", "end": "2026-09-30"}, "amount": "1234.56",
+        "reason": "Rupture du contrat", "mode": mode, **refund, **extra})
 
 
 def advice_line(start: str, end: str, hours: str, amount: str,

@@ -162,6 +162,23 @@ def certified_month(world: dict, months_ago: int) -> tuple[date, str]:
     return first, url
 
 
+def month_line(world: dict, first: date, amount: str) -> dict:
+    """A payment line of 70 h for the whole month starting `first`, of the world's dossier."""
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    return {"dossier_id": world["dossier_id"], "hours_paid": "70", "amount": amount,
+            "period_start": first.isoformat(), "period_end": last.isoformat()}
+
+
+def record_payment(world: dict, *lines: dict) -> dict:
+    """The world's funder records a payment of these lines today: issued at once."""
+    recorded = world["funder"].post("/payments", json={
+        "number": f"AV-{uuid.uuid4().hex[:6]}", "payment_date": date.today().isoformat(),
+        "organisation_id": world["organisation_id"], "lines": list(lines)})
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["status"] == "issued"
+    return recorded.json()
+
+
 def payment(number: str, dossier: dict, day: str, amount: str, advance: bool = False) -> dict:
     """A payment of 35.5 hours of the month before last, as the funder's import sends it."""
     period = month_shift(date.today(), -2)

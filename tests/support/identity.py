@@ -14,6 +14,7 @@ from datetime import datetime
 from contracts.common import ALL_RIGHTS, Actor, Role
 from contracts.common.errors import InvalidInput
 from services.identity import domain
+from services.identity.domain import audit_trail
 from services.identity.adapters import IdentitySettings
 from services.identity.handlers import Ports
 from tests.support.fakes import FakeClock, FakeDatabase
@@ -95,6 +96,10 @@ class MemoryUsers(_Memory):
         return sorted((u for u in self.all() if u.organisation_id == organisation_id),
                       key=lambda u: (u.name, u.identifier))
 
+    def search(self, organisation_id, wanted, limit, offset=0):
+        return [u for u in self.of_organisation(organisation_id)
+                if wanted.matches(u)][offset:offset + limit]
+
 
 class MemorySessions(_Memory):
     def __init__(self, users: MemoryUsers):
@@ -120,8 +125,12 @@ class MemorySessions(_Memory):
     def touch(self, token_hash, now):
         self.records[token_hash].last_seen_at = now
 
-    def open_of(self, user_id) -> list:
-        return [s for s in self.all() if s.user_id == user_id and s.revoked_at is None]
+    def open_of(self, user_id, now=None) -> list:
+        return [s for s in self.all() if s.user_id == user_id and s.revoked_at is None
+                and (now is None or now < s.expires_at)]
+
+    def last_started(self, user_id):
+        return max((s.created_at for s in self.all() if s.user_id == user_id), default=None)
 
 
 class MemoryLinks(_Memory):
@@ -161,11 +170,41 @@ class MemoryApiTokens(_Memory):
         return sorted((t for t in self.all() if t.organisation_id == organisation_id),
                       key=lambda t: t.created_at)
 
+    def revoke_issued_by(self, user_id, now):
+        for token in self.all():
+            if token.created_by == user_id and token.revoked_at is None:
+                token.revoked_at = now
+
 
 class MemoryAudit(_Memory):
-    def trail(self, organisation_id, limit):
-        return sorted((e for e in self.all() if e.organisation_id == organisation_id),
-                      key=lambda e: e.at, reverse=True)[:limit]
+    """Named and sealed on add, as models.Audit does (its lock: one transaction at a time)."""
+
+    def __init__(self, users: MemoryUsers, organisations: MemoryOrganisations):
+        super().__init__()
+        self.users, self.organisations = users, organisations
+        self.heads: dict[str, audit_trail.ChainHead] = {}
+
+    def add(self, record) -> None:
+        audit_trail.name_entry(record, self.users.get(record.user_id),
+                               self.organisations.get(record.organisation_id),
+                               self.users.get(record.target))
+        chain = audit_trail.chain_of(record.funder_id)
+        self.heads[chain] = audit_trail.seal(record, self.heads.get(chain,
+                                                                    audit_trail.ChainHead()))
+        super().add(record)
+
+    def trail(self, funder_id, wanted, limit, offset=0):
+        found = sorted((e for e in self.all() if e.funder_id == funder_id
+                        and audit_trail.matches(e, wanted)),
+                       key=lambda e: (e.at, e.position), reverse=True)
+        return found[offset:offset + limit]
+
+    def chain(self, funder_id):
+        return sorted((e for e in self.all() if e.funder_id == funder_id
+                       and e.position is not None), key=lambda e: e.position)
+
+    def head(self, funder_id):
+        return self.heads.get(audit_trail.chain_of(funder_id), audit_trail.ChainHead())
 
     def actions(self) -> list[str]:
         return [event.action for event in self.all()]
@@ -182,12 +221,38 @@ class MemoryDocuments(_Memory):
         return self.records.get((organisation_id, category))
 
 
+class MemoryAccountSettings(_Memory):
+    def _key(self, record):
+        return record.funder_id
+
+    def of_funder(self, funder_id):
+        return self.records.get(funder_id)
+
+
+class MemorySignups(_Memory):
+    def get(self, signup_id):
+        return self.records.get(signup_id)
+
+    def pending_of(self, email):
+        return sorted((s for s in self.all() if s.email == email and s.status == "pending"),
+                      key=lambda s: s.created_at, reverse=True)
+
+    def of_user(self, user_id):
+        return next((s for s in self.all() if s.user_id == user_id), None)
+
+    def of_funder(self, funder_id, status=None):
+        return sorted((s for s in self.all() if s.funder_id == funder_id
+                       and (status is None or s.status == status)),
+                      key=lambda s: s.created_at, reverse=True)
+
+
 def fake_database() -> FakeDatabase:
-    users = MemoryUsers()
-    return FakeDatabase("identity", funders=MemoryFunders(), organisations=MemoryOrganisations(),
+    users, organisations = MemoryUsers(), MemoryOrganisations()
+    return FakeDatabase("identity", funders=MemoryFunders(), organisations=organisations,
                         users=users, sessions=MemorySessions(users), links=MemoryLinks(),
                         failures=MemoryFailures(), api_tokens=MemoryApiTokens(),
-                        audit=MemoryAudit(), documents=MemoryDocuments())
+                        audit=MemoryAudit(users, organisations), documents=MemoryDocuments(),
+                        account_settings=MemoryAccountSettings(), signups=MemorySignups())
 
 
 # --- fake ports -------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from contracts.dossiers import Dossier, Party
 from services.payments.domain import listing
 from services.payments.domain.access import Scope
 from services.payments.domain.bank import BankDetailsVersion
-from services.payments.domain.credit_notes import CreditNoteChoice
+from services.payments.domain.credit_notes import (DEDUCTION, CreditNote, CreditNoteChoice,
+                                                   Deduction)
 from services.payments.domain.settings import PaymentSettings
 from services.payments.domain.locks import CertifiedMonth, MonthLock, lock_month
 from services.payments.domain.paid_hours import PaidLine
@@ -26,6 +27,7 @@ from tests.support.fakes import FakeClock, FakeDatabase, FakeDossiers
 FUNDER, ORGANISATION = "f-tpro", "o-lac"
 ORGANISATION_EMAIL = "contact@lac.example"
 IBAN = "FR76 1382 5002 0008 0146 3722 518"
+SIRET, UAI = "73282932000074", "0751234J"
 
 
 # ---- repositories ---------------------------------------------------------------------------
@@ -75,6 +77,16 @@ class InMemoryPayments:
                 for payment in sorted(self.stored.values(), key=lambda p: p.recorded_at)
                 for line in payment.lines
                 if line.dossier_id in dossier_ids and line.kind == PAYMENT]
+
+    def deductions_of(self, credit_note_id: str) -> list[tuple[Payment, Deduction]]:
+        return [(payment, deduction)
+                for payment in sorted(self.stored.values(), key=lambda p: p.recorded_at)
+                for deduction in payment.deductions if deduction.credit_note_id == credit_note_id]
+
+    def paid_amount(self, dossier_id: str, start: date, end: date) -> Decimal:
+        return sum((line.amount for payment in self.stored.values() for line in payment.lines
+                    if line.dossier_id == dossier_id and line.period_start <= end
+                    and line.period_end >= start), Decimal(0))
 
     def processing_count(self, organisation_id: str) -> int:
         return sum(p.organisation_id == organisation_id and p.status == PROCESSING
@@ -147,6 +159,56 @@ class InMemoryCreditNoteChoices:
         self.stored.append(choice)
 
 
+class CommittedElsewhere:
+    """Pro forma numbers another transaction takes first (`taken`, then `committed`): kept
+    through this one's rollback, as another transaction's commit would be."""
+
+    def __init__(self):
+        self.taken: set[int] = set()
+        self.committed: set[int] = set()
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class InMemoryCreditNotes:
+    def __init__(self):
+        self.stored: dict[str, CreditNote] = {}
+        self.elsewhere = CommittedElsewhere()
+
+    def get(self, credit_note_id: str) -> CreditNote | None:
+        return self.stored.get(credit_note_id)
+
+    def next_sequence(self, funder_id: str) -> int:
+        taken = [n.sequence for n in self.stored.values() if n.funder_id == funder_id]
+        return max([*taken, *self.elsewhere.committed], default=0) + 1
+
+    def add(self, note: CreditNote) -> None:
+        if note.sequence in self.elsewhere.taken:  # the unique key at commit
+            self.elsewhere.taken.discard(note.sequence)
+            self.elsewhere.committed.add(note.sequence)
+            raise Conflict("concurrent_change", "Un autre avoir vient d'être enregistré.")
+        self.stored[note.id] = note
+
+    def to_deduct(self, funder_id: str, organisation_id: str) -> list[CreditNote]:
+        return sorted((n for n in self.stored.values()
+                       if (n.funder_id, n.organisation_id) == (funder_id, organisation_id)
+                       and n.mode == DEDUCTION and n.deducted < n.amount),
+                      key=lambda n: (n.recorded_at, n.sequence))
+
+    def credited(self, dossier_id: str, start: date, end: date) -> Decimal:
+        return sum((n.amount for n in self.stored.values() if n.dossier_id == dossier_id
+                    and n.period_start <= end and n.period_end >= start), Decimal(0))
+
+    def search(self, scope: Scope, organisation_id, dossier_number, status, today: date,
+               limit: int) -> list[CreditNote]:
+        found = [n for n in self.stored.values() if scope.allows(n.funder_id, n.organisation_id)
+                 and organisation_id in (None, n.organisation_id)
+                 and dossier_number in (None, n.dossier_number)
+                 and status in (None, n.status_on(today))]
+        return sorted(found, key=lambda n: (n.recorded_at, n.sequence), reverse=True)[:limit]
+
+
 class InMemoryPaymentSettings:
     def __init__(self):
         self.stored: dict[str, PaymentSettings] = {}
@@ -162,7 +224,8 @@ def payments_database(locks=(), payments=(), bank_details=()) -> FakeDatabase:
     return FakeDatabase("payments", locks=InMemoryLocks(*locks),
                         payments=InMemoryPayments(*payments),
                         bank_details=InMemoryBankDetails(*bank_details),
-                        credit_notes=InMemoryCreditNoteChoices(),
+                        credit_note_modes=InMemoryCreditNoteChoices(),
+                        credit_notes=InMemoryCreditNotes(),
                         settings=InMemoryPaymentSettings())
 
 
@@ -180,6 +243,7 @@ class FakeDocuments:
     def __init__(self, **documents: dict):
         self.documents = documents
         self.advices: list[dict] = []
+        self.pro_formas: list[dict] = []
         self.down = False
 
     def render_remittance_advice(self, actor: dict, request: dict) -> dict:
@@ -187,6 +251,12 @@ class FakeDocuments:
             raise RuntimeError("documents down")
         self.advices.append(request)
         return {"id": f"doc-{request['payment_number']}-{len(self.advices)}"}
+
+    def render_credit_note_pro_forma(self, actor: dict, request: dict) -> dict:
+        if self.down:
+            raise RuntimeError("documents down")
+        self.pro_formas.append(request)
+        return {"id": f"doc-{request['pro_forma_number']}-{len(self.pro_formas)}"}
 
     def get_document(self, actor: dict, document_id: str) -> dict:
         if document_id not in self.documents:
@@ -198,7 +268,8 @@ class FakeIdentity:
     def get_organisation(self, actor: dict, organisation_id: str) -> dict:
         if organisation_id != ORGANISATION:
             raise NotFound("organisation_not_found", "Organisme introuvable.")
-        return {"id": organisation_id, "funder_id": FUNDER, "email": ORGANISATION_EMAIL}
+        return {"id": organisation_id, "funder_id": FUNDER, "email": ORGANISATION_EMAIL,
+                "siret": SIRET, "uai": UAI}
 
 
 class FakeNotifications:

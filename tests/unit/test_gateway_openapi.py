@@ -54,9 +54,11 @@ EXPECTED = {
     ("get", "/organisations/{organisation_id}/users"),
     ("post", "/organisations/{organisation_id}/users"), ("patch", "/users/{user_id}"),
     ("post", "/users/{user_id}/resend-credentials"),
+    ("get", "/users/{user_id}"), ("post", "/users/{user_id}/reset-link"),  # issue 15
     ("post", "/parties/{party_id}/resend-credentials"),
     ("post", "/funder-users"), ("get", "/api-tokens"), ("post", "/api-tokens"),
     ("delete", "/api-tokens/{token_id}"), ("get", "/organisations/{organisation_id}/audit"),
+    ("get", "/audit"), ("get", "/audit/verify"),  # one audit trail (issue 15)
     # email change by confirmation (issue 11)
     ("post", "/auth/confirm-email"), ("get", "/auth/confirm-email"),
     ("post", "/auth/cancel-email-change"), ("get", "/auth/cancel-email-change"),
@@ -71,6 +73,13 @@ EXPECTED = {
     ("post", "/organisations/{organisation_id}/bank-details/review"),
     ("get", "/organisations/{organisation_id}/credit-note-mode"),
     ("put", "/organisations/{organisation_id}/credit-note-mode"),
+    ("post", "/credit-notes"), ("get", "/credit-notes"), ("get", "/credit-notes/{credit_note_id}"),
+    ("post", "/credit-notes/{credit_note_id}/received"),
+    ("post", "/credit-notes/{credit_note_id}/pro-forma"),
+    # account settings and self-service sign-up (issue 15)
+    ("get", "/account-settings"), ("put", "/account-settings"), ("get", "/password-rules"),
+    ("post", "/signup"), ("get", "/signup"), ("post", "/signup/activate"),
+    ("get", "/signup/activate"), ("get", "/signups"), ("post", "/signups/{signup_id}/suspend"),
 }
 
 

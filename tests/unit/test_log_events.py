@@ -19,7 +19,7 @@ PERSONAL = {"email", "to", "recipient", "recipients", "name", "first_name", "las
             "filename", "password", "token", "otp"}
 # Security needs the caller's address on these events only (throttling, refused logins).
 ADDRESS_NEEDED = {"login_refused", "login_succeeded", "login_throttled",
-                  "password_reset_throttled"}
+                  "password_reset_throttled", "signup_throttled"}
 
 
 def log_events() -> dict[str, set[str]]:

@@ -3,7 +3,8 @@
 Its own module beside the document rules: the PDFs' wording changes with the Ministry's and
 the funders' models, not with the rules. The day, the random token and the images' addresses
 are passed in. The requests read here are contracts.pdfs' shapes (CertificateFacts,
-AttendanceSheetRequest, RemittanceAdviceRequest), built by the handlers.
+AttendanceSheetRequest, RemittanceAdviceRequest, CreditNoteProFormaRequest), built by the
+handlers.
 """
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ from services.documents.domain.documents import (REJECTED, Document, certificate
 LOGO, STAMP = "logo", "stamp"
 ATTENDANCE_SHEET = "attendance_sheet"
 REMITTANCE_ADVICE = "remittance_advice"
+CREDIT_NOTE_PRO_FORMA = "credit_note_pro_forma"
 PAYMENTS = "payments"
-"""The only service that asks for a remittance advice (servicekit.caller names it)."""
+"""The only service that asks for a remittance advice or a credit note's pro forma
+(servicekit.caller names it)."""
 IMAGE_SCHEME = "jalon-file:"
 """Images reach weasyprint as jalon-file:<sha256>, served from memory by the renderer: no
 path, no network, and content addressing makes the URL a safe cache key."""
@@ -308,13 +311,25 @@ def attendance_document(document_id: str, request, sha256: str, size: int,
 
 # --- the remittance advice -------------------------------------------------------------------
 
-def check_may_issue_remittance(actor: Actor, funder_id: str, calling_service: str | None) -> None:
-    """Only payments files a remittance advice, from a payment it recorded, on behalf of the
-    paying funder's staff: nobody may have free text filed as one."""
-    if calling_service != PAYMENTS:
-        raise Forbidden("remittance_from_payments_only",
+_FROM_PAYMENTS_ONLY = {
+    REMITTANCE_ADVICE: ("remittance_from_payments_only",
                         "Un avis de virement n'est produit qu'à partir d'un règlement "
-                        "enregistré.")
+                        "enregistré."),
+    CREDIT_NOTE_PRO_FORMA: ("pro_forma_from_payments_only",
+                            "Une facture pro forma d'avoir n'est produite qu'à partir d'une "
+                            "facture d'avoir enregistrée."),
+}
+"""What payments alone issues, and the refusal any other caller gets."""
+
+
+def check_may_issue_from_payments(actor: Actor, funder_id: str, calling_service: str | None,
+                                  category: str) -> None:
+    """Only payments files a remittance advice or a credit note's pro forma, from the payment
+    or credit note it recorded, on behalf of the funder's staff: nobody may have free text
+    filed as one."""
+    if calling_service != PAYMENTS:
+        code, message = _FROM_PAYMENTS_ONLY[category]
+        raise Forbidden(code, message)
     require_funder_staff(actor)
     if actor.funder_id != funder_id:
         raise Forbidden("not_allowed", "Vous ne pouvez pas produire ce document.")
@@ -322,7 +337,7 @@ def check_may_issue_remittance(actor: Actor, funder_id: str, calling_service: st
 
 def payer_logo(document: Document | None, funder_id: str) -> Document | None:
     """The payer's logo: a « Logo » image of the paying funder's own (no organisation's), not
-    rejected; None otherwise (the advice is printed without it)."""
+    rejected; None otherwise (the advice or pro forma is printed without it)."""
     if (document is None or document.category != LOGO or document.funder_id != funder_id
             or document.organisation_id is not None or document.status == REJECTED):
         return None
@@ -354,15 +369,19 @@ def account_sentence(account) -> str | None:
             "dont les coordonnées bancaires ont été validées par le financeur.")
 
 
+def payer_block(payer, logo_sha256: str | None) -> dict | None:
+    """The funder as the advice and the pro forma head it; None without payment settings."""
+    return payer and {
+        "name": payer.name, "logo_url": image_url(logo_sha256),
+        "address_lines": [line.strip() for line in (payer.address or "").splitlines()
+                          if line.strip()]}
+
+
 def remittance_context(request, logo_sha256: str | None = None) -> dict:
-    payer = request.payer
     lines_total = sum((line.amount for line in request.lines), Decimal(0))
     return {
         "title": remittance_title(request),
-        "payer": payer and {
-            "name": payer.name, "logo_url": image_url(logo_sha256),
-            "address_lines": [line.strip() for line in (payer.address or "").splitlines()
-                              if line.strip()]},
+        "payer": payer_block(request.payer, logo_sha256),
         "organisation_name": request.organisation_name,
         "account": account_sentence(request.account),
         "payment_number": request.payment_number,
@@ -395,6 +414,78 @@ def remittance_document(document_id: str, request, issued_by: Actor, sha256: str
         created_at=now, funder_id=request.funder_id, organisation_id=request.organisation_id,
         dossier_number=_searchable((line.dossier_number for line in request.lines), 30),
         beneficiary_name=_searchable((line.beneficiary_name for line in request.lines), 200),
+        uploaded_by=issued_by.user_id, uploaded_by_role=issued_by.role.value)
+
+
+# --- the credit note's pro forma -------------------------------------------------------------
+
+DEDUCTION_SENTENCE = "Ce montant sera déduit de vos prochains règlements."
+REFUND_ACCOUNT_ELSEWHERE = ("Coordonnées bancaires du financeur : voir le mode opératoire "
+                            "« remboursement ».")
+CREDIT_NOTE_INVOICE_REMINDER = ("Déposez sur le portail la facture d'avoir émise par votre "
+                                "organisme sur papier à en-tête (rubrique « Facture d'avoir »).")
+"""Seed 004's second step: the pro forma goes with the organisation's own credit note."""
+
+
+def pro_forma_title(request) -> str:
+    """"FACTURE PRO FORMA AVOIR n° PRO-100 du 26/11/2026"."""
+    return (f"FACTURE PRO FORMA AVOIR n° {request.pro_forma_number} "
+            f"du {date_fr(request.issued_on)}")
+
+
+def iban_fr(iban: str) -> str:
+    """"FR7613825002000801463722518" -> "FR76 1382 5002 0008 0146 3722 518", as printed."""
+    compact = re.sub(r"\s", "", iban).upper()
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
+def refund_instructions(request) -> str | None:
+    """Mode remboursement: by when, and the reference the transfer must quote (seed 004)."""
+    if request.mode != "refund":
+        return None
+    return (f"À régler par virement avant le {date_fr(request.due_date)}, en indiquant "
+            f"obligatoirement dans le motif du virement : {request.transfer_reference}")
+
+
+def pro_forma_context(request, logo_sha256: str | None = None) -> dict:
+    refund = request.mode == "refund"
+    account = request.refund_account if refund else None  # a deduction names no account
+    return {
+        "title": pro_forma_title(request),
+        "payer": payer_block(request.payer, logo_sha256),
+        "recipient": {"name": request.organisation_name, "siret": siret_fr(request.siret),
+                      "uai": request.uai or None},
+        "pro_forma_number": request.pro_forma_number,
+        "issued_on": date_fr(request.issued_on),
+        "lines": [{"dossier_number": request.dossier_number,
+                   "beneficiary_name": request.beneficiary_name,
+                   "period": period_fr(request.period), "reason": request.reason,
+                   "amount": amount_fr(request.amount)}],
+        "amount": amount_fr(request.amount),
+        "refund": refund,
+        "deduction": None if refund else DEDUCTION_SENTENCE,
+        "refund_instructions": refund_instructions(request),
+        "refund_account": account and {"holder": account.holder, "iban": iban_fr(account.iban),
+                                       "bic": account.bic},
+        "refund_account_elsewhere": REFUND_ACCOUNT_ELSEWHERE if refund and not account else None,
+        "reminder": CREDIT_NOTE_INVOICE_REMINDER,
+    }
+
+
+def pro_forma_filename(pro_forma_number: str) -> str:
+    return f"pro-forma-avoir-{safe_name_part(pro_forma_number)}.pdf"
+
+
+def pro_forma_document(document_id: str, request, issued_by: Actor, sha256: str, size: int,
+                       now: datetime) -> Document:
+    """Filed with the organisation, under no dossier, as the remittance advice: its users and
+    the funder see it among the organisation's documents, « Inscrit par votre AT Pro »; its
+    dossier and beneficiary are kept for the search."""
+    return _generated(
+        id=document_id, category=CREDIT_NOTE_PRO_FORMA, label=pro_forma_title(request),
+        filename=pro_forma_filename(request.pro_forma_number), sha256=sha256, size=size,
+        created_at=now, funder_id=request.funder_id, organisation_id=request.organisation_id,
+        dossier_number=request.dossier_number, beneficiary_name=request.beneficiary_name[:200],
         uploaded_by=issued_by.user_id, uploaded_by_role=issued_by.role.value)
 
 

@@ -8,6 +8,10 @@ organisation profile with its certifier state, and the audit trail. Everything i
 `domain.<name>`; the modules group it by subject.
 """
 from contracts.common.access import require_unrestricted
+from services.identity.domain.account_settings import (
+    BY_FUNDER, PASSWORD_RULE_SETS, SELF_SERVICE, SIGNUP_STATUS_LABELS, AccountSettings,
+    PasswordRules, Signup, invalid_activation, new_signup, password_rules, signup_closed,
+    signup_not_found, unknown_siret)
 from services.identity.domain.accounts import (
     API_ACTOR_PREFIX, ORGANISATION_ADMIN_RIGHTS, AuditEvent, Funder, LoginLimits, UserAccount,
     audit, can_list_users, check_administrators_remain, invalid_credentials, login_refusal,
@@ -31,6 +35,9 @@ from services.identity.domain.sessions import (
     open_session)
 
 __all__ = [
+    "BY_FUNDER", "PASSWORD_RULE_SETS", "SELF_SERVICE", "SIGNUP_STATUS_LABELS", "AccountSettings",
+    "PasswordRules", "Signup", "invalid_activation", "new_signup", "password_rules",
+    "signup_closed", "signup_not_found", "unknown_siret",
     "API_ACTOR_PREFIX", "API_TOKEN_PREFIX", "EMAIL_CHANGE", "EMAIL_CHANGE_CANCEL",
     "IDENTIFIER_CHANGE", "ORGANISATION_ADMIN_RIGHTS", "PASSWORD_MAX_LENGTH",
     "PASSWORD_MIN_LENGTH", "PASSWORD_RESET", "PASSWORD_SPECIALS", "PROFILE_CATEGORIES",

@@ -47,7 +47,9 @@ class UserAccount:
                  email: str, password_hash: str, created_at: datetime,
                  organisation_id: str | None = None, party_id: str | None = None,
                  rights: list[str] | None = None, active: bool = True,
-                 must_personalise: bool = False, privacy_policy_version: str | None = None):
+                 must_personalise: bool = False, privacy_policy_version: str | None = None,
+                 civility: str | None = None, first_name: str | None = None,
+                 last_name: str | None = None, phone: str | None = None):
         self.id = id
         self.funder_id = funder_id
         self.organisation_id = organisation_id
@@ -67,6 +69,11 @@ class UserAccount:
         self.failed_logins = 0
         self.locked_until = None
         self.password_changed_at = created_at
+        # Seed 004 (issue 15): `name` is made of them when both names are known.
+        self.civility = civility
+        self.first_name = first_name
+        self.last_name = last_name
+        self.phone = phone
 
     @property
     def privacy_policy_pending(self) -> bool:
@@ -154,7 +161,7 @@ class AuditEvent:
 
     def __init__(self, id: str, at: datetime, funder_id: str | None, organisation_id: str | None,
                  user_id: str | None, action: str, target: str | None = None,
-                 ip: str | None = None, details: dict | None = None):
+                 ip: str | None = None, details: dict | None = None, **named):
         self.id = id
         self.at = at
         self.funder_id = funder_id
@@ -164,6 +171,14 @@ class AuditEvent:
         self.target = target
         self.ip = ip
         self.details = dict(details or {})
+        # Issue 15: the names, object and changes people read, and the seal of the chain
+        # (domain/audit_trail.py); the repository fills what the caller did not give.
+        for name in ("person_name", "person_role", "organisation_name", "object", "dossier_id",
+                     "position", "previous_hash", "hash"):
+            setattr(self, name, named.pop(name, None))
+        self.changes = named.pop("changes", None) or []
+        if named:
+            raise TypeError(f"AuditEvent: unknown {sorted(named)}")
 
 
 def audit(now: datetime, action: str, user: UserAccount | None = None, actor: Actor | None = None,
@@ -173,8 +188,11 @@ def audit(now: datetime, action: str, user: UserAccount | None = None, actor: Ac
     funder_id = actor.funder_id if actor else (user.funder_id if user else None)
     organisation_id = (user.organisation_id if user else None) or (
         actor.organisation_id if actor else None)
+    person = (actor.name, actor.role.value) if actor else (
+        (user.name, user.role) if user else (None, None))
     return AuditEvent(new_id(), now, funder_id, organisation_id, who, action, target,
-                      ip or (actor.ip if actor else None), details)
+                      ip or (actor.ip if actor else None), details,
+                      person_name=person[0], person_role=person[1])
 
 
 def new_account(now: datetime, *, identifier: str, name: str, email: str,
@@ -287,6 +305,7 @@ def user_changes(before: dict, user: UserAccount, changes: dict):
         yield "rights_changed", {"before": before["rights"], "after": list(user.rights)}
     if before["active"] != user.active:
         yield ("user_activated" if user.active else "user_deactivated"), {}
-    others = sorted(set(changes) & {"name", "email"})
+    others = sorted(set(changes) & {"name", "email", "civility", "first_name", "last_name",
+                                    "phone"})
     if others:
         yield "user_updated", {"changed": others}

@@ -100,6 +100,16 @@ class Payment:
         self.reconciled_by: str | None = None
         self.reconciled_at: datetime | None = None
         self.lines: list[PaymentLine] = []
+        self.deductions: list = []  # credit_notes.Deduction, in the order taken
+
+    @property
+    def deducted(self) -> Decimal:
+        return sum((d.amount for d in self.deductions), Decimal("0.00"))
+
+    @property
+    def transferred(self) -> Decimal:
+        """What reaches the organisation's account: the lines less the credit notes taken."""
+        return self.amount - self.deducted
 
     def covered(self) -> dict[str, list[str]]:
         """dossier id -> the months its lines paying certified hours cover, in order
@@ -192,27 +202,36 @@ def check_payment(entry: PaymentInput, funder_id: str,
 def _line_problems(index: int, line: LineInput, dossier: DossierFacts | None, funder_id: str,
                    organisation_id: str) -> list[Problem]:
     where = f"lines.{index}"
-    problems = []
-    if dossier is None or dossier.funder_id != funder_id:
-        # Another funder's dossier is not found: its existence must not leak.
-        problems.append(Problem(f"{where}.dossier_id", "dossier_not_found",
-                                "Dossier introuvable.", index))
-    elif dossier.organisation_id != organisation_id:
-        problems.append(Problem(f"{where}.dossier_id", "dossier_of_another_organisation",
-                                f"Le dossier {dossier.number} n'est pas suivi par "
-                                "l'organisme payé.", index))
-    elif not (dossier.session_start <= line.period_start
-              and line.period_end <= dossier.session_end):
-        problems.append(Problem(
-            f"{where}.period_start", "period_outside_session",
-            f"La période payée sort de la session du dossier {dossier.number} (du "
-            f"{date_fr(dossier.session_start)} au {date_fr(dossier.session_end)}).", index,
-            {"session_start": dossier.session_start.isoformat(),
-             "session_end": dossier.session_end.isoformat()}))
+    problems = dossier_problems(where, index, dossier, funder_id, organisation_id,
+                                line.period_start, line.period_end)
     if line.amount != line.amount.quantize(CENT):
         problems.append(Problem(f"{where}.amount", "amount_not_in_cents",
                                 "Le montant doit être en euros et centimes.", index))
     return problems
+
+
+def dossier_problems(where: str, index: int | None, dossier: DossierFacts | None,
+                     funder_id: str, organisation_id: str | None, period_start: date,
+                     period_end: date) -> list[Problem]:
+    """A dossier named for a payment or a credit note: found (by the caller's own access),
+    the funder's, the organisation's (when one is named), the period within its session."""
+    prefix = f"{where}." if where else ""
+    if dossier is None or dossier.funder_id != funder_id:
+        # Another funder's dossier is not found: its existence must not leak.
+        return [Problem(f"{prefix}dossier_id", "dossier_not_found", "Dossier introuvable.",
+                        index)]
+    if organisation_id is not None and dossier.organisation_id != organisation_id:
+        return [Problem(f"{prefix}dossier_id", "dossier_of_another_organisation",
+                        f"Le dossier {dossier.number} n'est pas suivi par l'organisme payé.",
+                        index)]
+    if not (dossier.session_start <= period_start and period_end <= dossier.session_end):
+        return [Problem(
+            f"{prefix}period_start", "period_outside_session",
+            f"La période sort de la session du dossier {dossier.number} (du "
+            f"{date_fr(dossier.session_start)} au {date_fr(dossier.session_end)}).", index,
+            {"session_start": dossier.session_start.isoformat(),
+             "session_end": dossier.session_end.isoformat()})]
+    return []
 
 
 def new_payment(payment_id: str, entry: PaymentInput, funder_id: str,

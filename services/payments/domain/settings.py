@@ -1,6 +1,8 @@
-"""A funder's payment settings: the payer its remittance advices name (seed 000)."""
+"""A funder's payment settings: the payer its remittance advices name (seed 000), and the
+account its credit notes are refunded to (seed 004)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.common import Actor, Role
@@ -11,22 +13,44 @@ BOOTSTRAP = "bootstrap"  # who set the payer's name a new funder starts with
 
 
 class PaymentSettings:
-    """The payer's name, address and logo document: one row per funder, changed in place."""
+    """The payer's name, address and logo document, and the account refunds of credit notes
+    go to: one row per funder, changed in place."""
 
     def __init__(self, funder_id: str, payer_name: str, address: str | None,
-                 logo_document_id: str | None, updated_by: str, updated_at: datetime):
+                 logo_document_id: str | None, updated_by: str, updated_at: datetime,
+                 refund: RefundAccount | None = None):
         self.funder_id = funder_id
         self.payer_name = payer_name
         self.address = address
         self.logo_document_id = logo_document_id
         self.updated_by = updated_by
         self.updated_at = updated_at
+        self.set_refund_account(refund)
 
     def change(self, payer_name: str, address: str | None, logo_document_id: str | None,
-               user_id: str, now: datetime) -> None:
+               refund: RefundAccount | None, user_id: str, now: datetime) -> None:
         self.payer_name, self.address, self.logo_document_id = (
             payer_name, address, logo_document_id)
+        self.set_refund_account(refund)
         self.updated_by, self.updated_at = user_id, now
+
+    def set_refund_account(self, refund: RefundAccount | None) -> None:
+        self.refund_holder = refund.holder if refund else None
+        self.refund_iban = refund.iban if refund else None
+        self.refund_bic = refund.bic if refund else None
+
+    @property
+    def refund_account(self) -> RefundAccount | None:
+        if self.refund_iban is None:
+            return None
+        return RefundAccount(self.refund_holder, self.refund_iban, self.refund_bic)
+
+
+@dataclass(frozen=True)
+class RefundAccount:
+    holder: str
+    iban: str  # checked and compact (bank.normalise_iban)
+    bic: str | None
 
 
 def require_funder_admin(actor: Actor) -> None:

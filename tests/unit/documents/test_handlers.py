@@ -15,7 +15,7 @@ from services.documents import domain, handlers
 from services.documents.domain import CHECKED, DEPOSITED, GENERATED, REJECTED, Document, pdfs
 from tests.support.documents import (actor, b64, category, certified, database,
                                      dossier_facts, dossier_reply, image_bytes, pdf_bytes,
-                                     ports, remittance, sheet)
+                                     ports, pro_forma, remittance, sheet)
 from tests.support.fakes import FakeClock
 from tools.demo import scanned_pdf
 
@@ -27,6 +27,7 @@ BENEFICIARY = actor(Role.beneficiary)
 KBIS, LOGO = category(), category("logo", label="Logo", content_types=[PNG])
 SIGNED = category("signed_certificate", requires_dossier=True, requires_period=True)
 REMITTANCE = category(pdfs.REMITTANCE_ADVICE, label="Avis de virement", system=True)
+PRO_FORMA = category(pdfs.CREDIT_NOTE_PRO_FORMA, label="Facture pro forma avoir", system=True)
 EARLIER = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 
 
@@ -368,6 +369,75 @@ def test_a_remittance_advice_prints_the_funder_s_own_logo_only():
         advice = remittance(payer={"name": "Transitions Pro", "logo_document_id": logo_id})
         handlers.render_remittance_advice(db, fakes, AGENT, advice, "payments")
         assert fakes.renderer.calls[-1][2] == expected
+
+
+def test_a_credit_note_s_pro_forma_is_filed_with_the_organisation_from_payments():
+    db, fakes = database(categories=[PRO_FORMA, REMITTANCE]), ports()
+    reply = handlers.render_credit_note_pro_forma(db, fakes, AGENT, pro_forma(), "payments")
+    assert (reply["label"], reply["category"], reply["category_label"], reply["status"],
+            reply["status_label"], reply["filename"]) == (
+        "FACTURE PRO FORMA AVOIR n° PRO-100 du 26/11/2026", "credit_note_pro_forma",
+        "Facture pro forma avoir", "deposited_by_funder", "Inscrit par votre AT Pro",
+        "pro-forma-avoir-PRO-100.pdf")
+    [(template, context, images)] = fakes.renderer.calls
+    assert (template, context["pro_forma_number"], images) == (
+        "credit_note_pro_forma.html", "PRO-100", {})
+    document = stored(db, reply["id"])
+    assert fakes.files.get(document.sha256) == b"%PDF-1.7 credit_note_pro_forma.html"
+    assert (document.organisation_id, document.dossier_id, document.uploaded_by) == (
+        "o1", None, AGENT.user_id)
+    # The organisation finds it among its documents, under no dossier, and by search.
+    listed = handlers.list_documents(db, ORG)
+    assert [(d["id"], d["status_label"], d["can_delete"]) for d in listed] == [
+        (reply["id"], "Inscrit par votre AT Pro", False)]
+    assert [d["id"] for d in handlers.list_documents(db, ORG, query="dubois")] == [reply["id"]]
+    assert [d["id"] for d in handlers.list_documents(db, ORG, query="pro forma")] == [
+        reply["id"]]
+    assert handlers.list_documents(db, OTHER_ORG) == []
+    assert handlers.get_document(db, ORG, reply["id"])["label"] == reply["label"]
+    with pytest.raises(Forbidden):
+        handlers.delete_document(db, ORG, reply["id"])
+
+
+def test_only_payments_has_a_pro_forma_made_for_the_funder_s_staff():
+    db, fakes = database(categories=[PRO_FORMA]), ports()
+    for outsider, caller, code in (
+            (ORG, "payments", "funder_staff_only"),
+            (OTHER_FUNDER_AGENT, "payments", "not_allowed"),
+            (AGENT, "gateway", "pro_forma_from_payments_only"),
+            (AGENT, None, "pro_forma_from_payments_only")):
+        with pytest.raises(Forbidden) as refused:
+            handlers.render_credit_note_pro_forma(db, fakes, outsider, pro_forma(), caller)
+        assert refused.value.code == code
+    assert (fakes.renderer.calls, fakes.files.blobs, db.repositories["documents"].items) == (
+        [], {}, {})
+
+
+def test_a_pro_forma_edited_again_replaces_the_note_s_previous_one():
+    db, fakes = database(categories=[PRO_FORMA]), ports()
+    first = handlers.render_credit_note_pro_forma(db, fakes, AGENT, pro_forma(), "payments")
+    again = handlers.render_credit_note_pro_forma(db, fakes, AGENT, pro_forma(), "payments")
+    other = handlers.render_credit_note_pro_forma(
+        db, fakes, AGENT, pro_forma(pro_forma_number="PRO-101", credit_note_id="cn101"),
+        "payments")
+    assert again["id"] == first["id"] and other["id"] != first["id"]
+    assert len(db.repositories["documents"].items) == 2
+
+
+def test_a_pro_forma_prints_the_funder_s_own_logo_only():
+    funder_logo = deposited("logo-f", by=AGENT, category=pdfs.LOGO, organisation_id=None,
+                            sha256="e" * 64)
+    organisation_logo = deposited("logo-o", category=pdfs.LOGO, sha256="f" * 64)
+    db = database(categories=[PRO_FORMA], documents=[funder_logo, organisation_logo])
+    fakes = ports()
+    fakes.files.blobs.update({"e" * 64: b"funder logo", "f" * 64: b"organisation logo"})
+    for logo_id, expected in (("logo-f", {"e" * 64: b"funder logo"}), ("logo-o", {}),
+                              ("missing", {})):
+        request = pro_forma(payer={"name": "Transitions Pro", "logo_document_id": logo_id})
+        handlers.render_credit_note_pro_forma(db, fakes, AGENT, request, "payments")
+        assert fakes.renderer.calls[-1][2] == expected
+        assert fakes.renderer.calls[-1][1]["payer"]["logo_url"] == (
+            "jalon-file:" + "e" * 64 if expected else None)
 
 
 def test_a_paper_copy_s_reference_is_verified():

@@ -10,8 +10,8 @@ from contracts.common.errors import Forbidden
 from services.documents import domain
 from services.documents.domain import pdfs
 from services.documents.handlers import facts_from_event
-from tests.support.documents import (CERTIFIED_AT, advice_line, certified, remittance,
-                                     sheet)
+from tests.support.documents import (CERTIFIED_AT, advice_line, certified, pro_forma,
+                                     remittance, sheet)
 
 NBSP = "\u00a0"
 
@@ -242,16 +242,111 @@ def test_who_may_have_a_dossier_pdf_made(who, allowed):
             pdfs.check_may_render(who, "f1", "o1")
 
 
-@pytest.mark.parametrize("who, caller, allowed", [
-    (actor("funder_agent"), "payments", True),
-    (actor("funder_admin"), "gateway", False),
-    (actor("funder_admin"), None, False),
-    (actor("funder_agent", funder="f2"), "payments", False),
-    (actor("organisation_user", organisation="o1"), "payments", False),
+@pytest.mark.parametrize("category, code", [
+    (pdfs.REMITTANCE_ADVICE, "remittance_from_payments_only"),
+    (pdfs.CREDIT_NOTE_PRO_FORMA, "pro_forma_from_payments_only"),
 ])
-def test_only_payments_issues_a_remittance_advice_for_the_funders_staff(who, caller, allowed):
-    if allowed:
-        pdfs.check_may_issue_remittance(who, "f1", caller)
-    else:
-        with pytest.raises(Forbidden):
-            pdfs.check_may_issue_remittance(who, "f1", caller)
+@pytest.mark.parametrize("who, caller, refusal", [
+    (actor("funder_agent"), "payments", None),
+    (actor("funder_admin"), "payments", None),
+    (actor("funder_admin"), "gateway", "from_payments"),
+    (actor("funder_admin"), None, "from_payments"),
+    (actor("funder_agent", funder="f2"), "payments", "not_allowed"),
+    (actor("organisation_user", organisation="o1"), "payments", "funder_staff_only"),
+])
+def test_only_payments_issues_an_advice_or_pro_forma_for_the_funders_staff(
+        category, code, who, caller, refusal):
+    if refusal is None:
+        pdfs.check_may_issue_from_payments(who, "f1", caller, category)
+        return
+    with pytest.raises(Forbidden) as refused:
+        pdfs.check_may_issue_from_payments(who, "f1", caller, category)
+    assert refused.value.code == (code if refusal == "from_payments" else refusal)
+
+
+# ---- the credit note's pro forma (seed 004) -------------------------------------------------
+
+def test_pro_forma_wording_in_mode_remboursement():
+    request = pro_forma()
+    assert pdfs.pro_forma_title(request) == "FACTURE PRO FORMA AVOIR n° PRO-100 du 26/11/2026"
+    context = pdfs.pro_forma_context(request, "d" * 64)
+    assert context["payer"] == {"name": "Transitions Pro Grand Est",
+                                "address_lines": ["1 rue de la Paix", "67000 Strasbourg"],
+                                "logo_url": "jalon-file:" + "d" * 64}
+    assert context["recipient"] == {"name": "Formations du Lac",
+                                    "siret": f"732{NBSP}829{NBSP}320{NBSP}00074",
+                                    "uai": "0750655E"}
+    assert context["lines"] == [{"dossier_number": "16/0/5756",
+                                 "beneficiary_name": "DUBOIS Michelle",
+                                 "period": "septembre 2026", "reason": "Rupture du contrat",
+                                 "amount": f"1{NBSP}234,56{NBSP}€"}]
+    assert context["amount"] == f"1{NBSP}234,56{NBSP}€"
+    assert context["refund"] is True and context["deduction"] is None
+    assert context["refund_instructions"] == (
+        "À régler par virement avant le 11/12/2026, en indiquant obligatoirement dans le "
+        "motif du virement : AVCAP PRO-100")
+    assert context["refund_account"] == {"holder": "Transitions Pro Grand Est",
+                                         "iban": "FR76 1382 5002 0008 0146 3722 518",
+                                         "bic": "CEPAFRPP382"}
+    assert context["refund_account_elsewhere"] is None
+    assert context["reminder"] == (
+        "Déposez sur le portail la facture d'avoir émise par votre organisme sur papier à "
+        "en-tête (rubrique « Facture d'avoir »).")
+
+
+def test_pro_forma_in_mode_remboursement_without_the_funder_s_account_points_to_the_guide():
+    context = pdfs.pro_forma_context(pro_forma(refund_account=None, payer=None, siret=None,
+                                               uai=None))
+    assert context["refund_account"] is None and context["payer"] is None
+    assert context["refund_account_elsewhere"] == (
+        "Coordonnées bancaires du financeur : voir le mode opératoire « remboursement ».")
+    assert context["recipient"] == {"name": "Formations du Lac", "siret": None, "uai": None}
+
+
+def test_pro_forma_wording_in_mode_deduction():
+    context = pdfs.pro_forma_context(pro_forma("deduction", period={
+        "start": "2026-09-01", "end": "2026-09-15"}))
+    assert context["deduction"] == "Ce montant sera déduit de vos prochains règlements."
+    assert context["refund"] is False
+    assert (context["refund_instructions"], context["refund_account"],
+            context["refund_account_elsewhere"]) == (None, None, None)
+    assert context["lines"][0]["period"] == "du 01/09/2026 au 15/09/2026"
+    assert "AVCAP" not in str(context)
+
+
+def test_pro_forma_document_is_the_organisations_inscribed_by_its_funder():
+    issuer = actor("funder_agent")
+    document = pdfs.pro_forma_document("id1", pro_forma(), issuer, "c" * 64, 10, CERTIFIED_AT)
+    assert (document.category, document.status) == ("credit_note_pro_forma", "generated")
+    assert document.label == "FACTURE PRO FORMA AVOIR n° PRO-100 du 26/11/2026"
+    assert document.filename == "pro-forma-avoir-PRO-100.pdf"
+    assert (document.funder_id, document.organisation_id, document.dossier_id,
+            document.beneficiary_id) == ("f1", "o1", None, None)
+    assert (document.dossier_number, document.beneficiary_name) == (
+        "16/0/5756", "DUBOIS Michelle")
+    assert (document.uploaded_by, document.uploaded_by_role) == ("u", "funder_agent")
+    assert domain.status_of(document, actor("organisation_user", organisation="o1")) == (
+        "deposited_by_funder", "Inscrit par votre AT Pro")
+
+
+@pytest.mark.parametrize("bad", [
+    {"transfer_reference": None},  # a refund without the reference to quote
+    {"due_date": None},  # nor its last day
+    {"refund_account": {"holder": "Transitions Pro", "iban": "FR76"}},
+    {"amount": "0"}, {"amount": "-1"}, {"amount": "12.345"},
+    {"pro_forma_number": ""}, {"reason": ""},
+    {"period": {"start": "2026-09-30", "end": "2026-09-01"}},
+    {"uai": "0750655EX"}, {"siret": "732829320000741"},
+])
+def test_pro_forma_request_is_validated(bad):
+    with pytest.raises(ValidationError):
+        pro_forma(**bad)
+
+
+def test_only_a_refund_has_a_reference_and_a_due_date():
+    assert pro_forma("deduction").transfer_reference is None
+    for mode, extra in (("deduction", {"transfer_reference": "AVCAP PRO-100",
+                                       "due_date": "2026-12-11"}),
+                        ("other", {})):
+        with pytest.raises(ValidationError):
+            pro_forma(mode, **extra)

@@ -12,9 +12,10 @@ from pypdf import PdfReader
 from services.documents.adapters import PdfRenderer, _StoredImages
 from services.documents.domain import pdfs, sha256_of
 from services.documents.handlers import facts_from_event
-from tests.support.documents import certified, pdf_text, remittance, sheet
+from tests.support.documents import certified, pdf_text, pro_forma, remittance, sheet
 
 REFERENCE = "JAL-AAAQEAYEAUDA"
+NBSP = "\u00a0"
 
 
 def image_count(pdf: bytes) -> int:
@@ -197,3 +198,54 @@ def test_remittance_advice_without_validated_account_names_none(renderer):
     assert "compte" not in text and "IBAN" not in text and "validées" not in text
     assert "Facture d'avoir AV-12 − 306,14 €" in text
     assert "Montant du virement 13 000,00 €" in text
+
+def raw_pdf_text(pdf: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_credit_note_pro_forma_in_mode_remboursement(renderer):
+    """Seed 004's pro forma: the payer with its logo, the organisation with its SIRET and UAI,
+    the line, the amount due, how and by when to transfer it quoting AVCAP + its number, the
+    funder's account, and the credit note to deposit; never the Ministry's heading."""
+    logo = sha256_of(LOGO)
+    pdf = renderer.render("credit_note_pro_forma.html", pdfs.pro_forma_context(pro_forma(), logo),
+                          {logo: LOGO})
+    text = pdf_text(pdf).replace("en- tête", "en-tête")  # the line may break at the hyphen
+    for expected in ("FACTURE PRO FORMA AVOIR n° PRO-100 du 26/11/2026",
+                     "N° de pro forma PRO-100", "Transitions Pro Grand Est",
+                     "1 rue de la Paix", "67000 Strasbourg",
+                     "Destinataire Formations du Lac", "SIRET 732 829 320 00074",
+                     "N° UAI 0750655E",
+                     "16/0/5756 DUBOIS Michelle septembre 2026 Rupture du contrat 1 234,56 €",
+                     "Montant dû : 1 234,56 €",
+                     "À régler par virement avant le 11/12/2026, en indiquant obligatoirement "
+                     "dans le motif du virement : AVCAP PRO-100",
+                     "Titulaire du compte Transitions Pro Grand Est",
+                     "IBAN FR76 1382 5002 0008 0146 3722 518", "BIC CEPAFRPP382",
+                     "Déposez sur le portail la facture d'avoir émise par votre organisme sur "
+                     "papier à en-tête (rubrique « Facture d'avoir »)."):
+        assert expected in text, expected
+    assert "MINISTÈRE" not in text and "déduit" not in text and "mode opératoire" not in text
+    assert image_count(pdf) == 1
+    # Amounts keep their no-break spaces (babel's, as the advice prints them).
+    assert f"1{NBSP}234,56{NBSP}€" in raw_pdf_text(pdf)
+
+
+def test_credit_note_pro_forma_in_mode_deduction(renderer):
+    text = pdf_text(renderer.render("credit_note_pro_forma.html", pdfs.pro_forma_context(
+        pro_forma("deduction", payer=None, siret=None, uai=None))))
+    for expected in ("FACTURE PRO FORMA AVOIR n° PRO-100 du 26/11/2026",
+                     "Montant dû : 1 234,56 €",
+                     "Ce montant sera déduit de vos prochains règlements.",
+                     "rubrique « Facture d'avoir »"):
+        assert expected in text, expected
+    for absent in ("AVCAP", "virement avant", "IBAN", "SIRET", "UAI", "Transitions Pro"):
+        assert absent not in text, absent
+
+
+def test_credit_note_pro_forma_without_the_funder_s_account_points_to_the_guide(renderer):
+    text = pdf_text(renderer.render("credit_note_pro_forma.html", pdfs.pro_forma_context(
+        pro_forma(refund_account=None))))
+    assert ("Coordonnées bancaires du financeur : voir le mode opératoire « remboursement »."
+            in text)
+    assert "AVCAP PRO-100" in text and "IBAN" not in text

@@ -748,10 +748,11 @@ def test_the_audit_trail_is_for_funder_staff_newest_first(w):
     handlers.update_me(w.db, w.ports, w.actor(w.manager), UpdateMe(name="Marie D."))
     w.clock.advance(minutes=1)
     issue(w)
-    trail = handlers.audit_trail(w.db, w.actor(w.admin), "o1", limit=1)
+    trail = handlers.audit_trail(w.db, w.actor(w.admin), "o1", {"limit": 1})
     assert [row["action"] for row in trail] == ["api_token_issued"]
+    payer = w.account("paul", rights=["payments"])  # no users right: not its administrator
     with pytest.raises(Forbidden):
-        handlers.audit_trail(w.db, w.actor(w.manager), "o1")
+        handlers.audit_trail(w.db, w.actor(payer), "o1")
 
 
 # --- the organisation's readiness (identity alone judges it) ----------------------------------

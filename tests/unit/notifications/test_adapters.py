@@ -116,3 +116,22 @@ def test_without_smtp_the_mailer_writes_eml_files(monkeypatch, tmp_path):
                                  policy=default_policy)
     assert (written["To"], written["Message-ID"]) == ("m@example.org", "<id1@jalon.local>")
     assert [p.name for p in (tmp_path / "mail").iterdir()] == ["id1.eml"]  # no temp file left
+
+
+def test_a_sign_up_s_activation_carries_its_link_and_code():  # issue 15
+    rendered = Templates().render("signup_activation", {
+        "name": "Alice DURAND", "funder_name": "MyAtlas", "code": "K7PM3QXA",
+        "link": "http://h/signup/activate?email=a%40b.fr&code=K7PM3QXA", "valid_minutes": 15})
+    assert rendered.subject == "Activez votre compte Jalon"
+    assert "http://h/signup/activate?email=a%40b.fr&code=K7PM3QXA" in rendered.body_text
+    assert "votre code d'activation est : K7PM3QXA" in rendered.body_text
+    assert "valables 15 minutes" in rendered.body_text
+    assert "identifiant définitif de votre compte" in rendered.body_text
+    assert "signup_activation" in domain.DIRECT_TEMPLATES
+
+
+def test_a_registered_siret_s_administrators_hear_of_the_sign_up():
+    rendered = Templates().render("signup_siret_taken", {"name": "Marie", "siret": "73282932000074",
+                                                         "link": "http://h/"})
+    assert "SIRET 73282932000074, déjà inscrit au nom de votre organisme" in rendered.body_text
+    assert "Aucun second compte" in rendered.body_text
