@@ -106,6 +106,9 @@ class Me(Shape):
     pending_identifier: str | None = None
     pending_email: str | None = Field(None, description="waits for the link sent to it")
     rights: list[Right] = []
+    password_rules: str | None = Field(None, description="the funder's password rules in "
+                                                          "French, shown where a new password "
+                                                          "is chosen (first login, change)")
 
 
 class NewFunder(Shape):
@@ -533,6 +536,7 @@ class UserCard(UserDetails):
 
     status: Literal["active", "provisional", "deactivated"]
     status_label: str
+    rights_labels: list[str] = Field([], description="the rights in French, in `rights` order")
     last_login_at: datetime | None = None
     open_sessions: list[OpenSession] = []
 

@@ -71,9 +71,22 @@ def _page(template: str, **values) -> Response:
     return response
 
 
-def signup_page(funder_code: str, captcha_site_key: str = "") -> Response:
-    """Seed 003's form, in one page: it POSTs /signup."""
-    return _page("signup.html", funder=funder_code, captcha_site_key=captcha_site_key)
+CAPTCHA_WIDGETS = {
+    # provider: (its script, the widget's class, the form field its answer lands in)
+    "hcaptcha": ("https://js.hcaptcha.com/1/api.js", "h-captcha", "h-captcha-response"),
+    "recaptcha": ("https://www.google.com/recaptcha/api.js", "g-recaptcha",
+                  "g-recaptcha-response"),
+}
+
+
+def signup_page(funder_code: str, captcha_provider: str = "none",
+                captcha_site_key: str = "") -> Response:
+    """Seed 003's form, in one page: it POSTs /signup, with the provider's CAPTCHA widget
+    when one is set (its answer is the request's captcha_token)."""
+    widget = CAPTCHA_WIDGETS.get(captcha_provider) if captcha_site_key else None
+    return _page("signup.html", funder=funder_code, captcha=widget and {
+        "script": widget[0], "css_class": widget[1], "field": widget[2],
+        "site_key": captcha_site_key})
 
 
 def activation_page(funder_code: str, email: str, code: str) -> Response:

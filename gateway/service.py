@@ -47,6 +47,7 @@ from gateway import exports, health, openapi, pages
 from gateway.http import (content_disposition, download_response, json_response,
                           rendered_response)
 from gateway.routes import route
+from servicekit import config
 from servicekit.context import RequestContext
 from servicekit.rpc import RpcClient
 
@@ -805,7 +806,9 @@ class GatewayService:
     @route("GET", "/signup", query=SignupPageQuery, auth=False, media_type="text/html",
            summary="Page d'inscription en ligne (/signup?funder=<code>)", tags=["auth"])
     def signup_page(self, call):
-        return pages.signup_page(call.query.funder)
+        settings = config.load()
+        return pages.signup_page(call.query.funder, settings.captcha_provider,
+                                 settings.captcha_site_key)
 
     @route("POST", "/signup/activate", body=SignupActivation, status=200, auth=False,
            summary="Activer un compte inscrit en ligne (code reçu par e-mail)", tags=["auth"])

@@ -48,6 +48,11 @@ class Settings:
     # How long an email claimed for sending is left to its sender (JALON_EMAIL_LEASE_SECONDS):
     # longer than any send (SMTP timeout 30 s), since past it another sender sends it again.
     email_lease_seconds: float = 120.0
+    # The CAPTCHA the public forms show (JALON_CAPTCHA_PROVIDER: none, hcaptcha or recaptcha)
+    # and its public site key (JALON_CAPTCHA_SITE_KEY); the answers are checked by the service
+    # that receives the form.
+    captcha_provider: str = "none"
+    captcha_site_key: str = ""
 
     def database_url(self, service: str) -> str:
         """JALON_DB_URL_<SERVICE> wins; else the template, filled with the service name."""
@@ -104,4 +109,6 @@ def load() -> Settings:
         hub_stall_seconds=float(_env("HUB_STALL_SECONDS", "60")),
         liveness_file=_env("LIVENESS_FILE", "{data_dir}/liveness/{name}.alive"),
         email_lease_seconds=float(_env("EMAIL_LEASE_SECONDS", "120")),
+        captcha_provider=_env("CAPTCHA_PROVIDER", "none"),
+        captcha_site_key=_env("CAPTCHA_SITE_KEY", ""),
     )

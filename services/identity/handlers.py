@@ -156,8 +156,9 @@ def _me(uow, user: UserAccount) -> dict:
               must_personalise=user.must_personalise,
               privacy_policy_pending=user.privacy_policy_pending,
               pending_identifier=user.pending_identifier,
-              pending_email=user.pending_email,
-              rights=user.rights).model_dump(mode="json")
+              pending_email=user.pending_email, rights=user.rights,
+              password_rules=_account_settings(uow, user.funder_id).rules.text
+              if user.funder_id else None).model_dump(mode="json")
 
 
 def _api_token_shape(token: ApiToken, now: datetime) -> dict:
@@ -1396,7 +1397,9 @@ def get_user(db, ports: Ports, actor: Actor, user_id) -> dict:
                                          ports.settings.session_idle_minutes)
     status = user_rules.status(user)
     return UserCard(**_user_details(user), status=status,
-                    status_label=user_rules.STATUS_LABELS[status], last_login_at=last_login,
+                    status_label=user_rules.STATUS_LABELS[status],
+                    rights_labels=[user_rules.RIGHT_LABELS[right] for right in user.rights],
+                    last_login_at=last_login,
                     open_sessions=[OpenSession(started_at=s.created_at,
                                                last_seen_at=s.last_seen_at,
                                                expires_at=s.expires_at) for s in found]

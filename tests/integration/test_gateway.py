@@ -220,7 +220,7 @@ class FakeIdentity:
         return _profile(organisation_id, payload["requested"])
 
     @rpc
-    def list_users(self, actor, organisation_id):
+    def list_users(self, actor, organisation_id, query=None):
         return [_user_details()]
 
     @rpc
@@ -273,6 +273,68 @@ class FakeIdentity:
     @rpc
     def get_organisation(self, actor, organisation_id):
         return _organisation(organisation_id)
+
+
+    # issue 15: users' pages, the audit chain, account settings and self-service sign-up
+    @rpc
+    def get_user(self, actor, user_id):
+        return {**_user_details(user_id), "status": "active", "status_label": "Actif"}
+
+    @rpc
+    def send_user_reset_link(self, actor, user_id):
+        return {"detail": "Un lien de réinitialisation a été envoyé."}
+
+    @rpc
+    def verify_audit_chain(self, actor):
+        return {"intact": True, "entries": 0, "head_position": 0, "message": "Chaîne intacte."}
+
+    @rpc
+    def get_account_settings(self, actor):
+        return _account_settings()
+
+    @rpc
+    def update_account_settings(self, actor, payload):
+        return {**_account_settings(), **{k: v for k, v in payload.items() if v is not None}}
+
+    @rpc
+    def get_password_rules(self, funder_code):
+        return {"funder_code": funder_code, "password_rules": "opco", "text": RULES,
+                "min_length": 8, "max_length": 12}
+
+    @rpc
+    def get_link_password_rules(self, token):
+        return {"password_rules": "opco", "text": RULES}
+
+    @rpc
+    def sign_up(self, payload, ip=None):
+        return {"message": "Si les informations sont exactes, un e-mail d'activation est "
+                           "envoyé."}
+
+    @rpc
+    def activate_signup(self, payload):
+        return {"identifier": payload["email"]}
+
+    @rpc
+    def list_signups(self, actor, status=None):
+        return [_signup()]
+
+    @rpc
+    def suspend_signup(self, actor, signup_id):
+        return {**_signup(signup_id), "status": "suspended", "status_label": "Suspendu"}
+
+
+RULES = "entre 8 et 12 caractères, dont une majuscule, une minuscule, et un chiffre"
+
+
+def _account_settings() -> dict:
+    return {"funder_id": "f1", "account_creation": "self_service", "password_rules": "opco",
+            "require_known_siret": False, "password_rules_text": RULES}
+
+
+def _signup(signup_id: str = "s1") -> dict:
+    return {"id": signup_id, "siret": "73282932000074", "organisation_name": "OF",
+            "holder_name": "Alice DURAND", "email": "alice@example.org", "status": "pending",
+            "status_label": "En attente d'activation", "created_at": NOW}
 
 
 class FakeDossiers:
@@ -504,12 +566,43 @@ class FakePayments:
     def set_payment_settings(self, actor, payload):
         return {"funder_id": "f1", **payload}
 
+    @rpc
+    def record_credit_note(self, actor, payload):
+        return _credit_note()
+
+    @rpc
+    def list_credit_notes(self, actor, query=None):
+        return {"credit_notes": [_credit_note()], "truncated": False}
+
+    @rpc
+    def get_credit_note(self, actor, credit_note_id):
+        return _credit_note(credit_note_id)
+
+    @rpc
+    def mark_credit_note_received(self, actor, credit_note_id):
+        return _credit_note(credit_note_id)
+
+    @rpc
+    def issue_pro_forma(self, actor, credit_note_id):
+        return _credit_note(credit_note_id)
+
 
 def _payment(payment_id: str = "p1") -> dict:
     return {"id": payment_id, "number": "107", "payment_date": "2019-08-23",
             "funder_id": "f1", "organisation_id": "o1", "advance": False, "amount": "10.00",
-            "status": "issued", "lines": [], "recorded_by": "u1",
-            "recorded_at": "2019-08-23T09:00:00+00:00"}
+            "transferred_amount": "10.00", "status": "issued", "lines": [],
+            "recorded_by": "u1", "recorded_at": "2019-08-23T09:00:00+00:00"}
+
+
+def _credit_note(credit_note_id: str = "cn1") -> dict:
+    return {"id": credit_note_id, "number": "PRO-1", "funder_id": "f1", "organisation_id": "o1",
+            "organisation_name": "OF", "dossier_id": "d1", "dossier_number": "DEMO-0001",
+            "beneficiary_name": "DUBOIS Michelle", "period_start": "2019-08-01",
+            "period_end": "2019-08-31", "amount": "10.00", "reason": "Trop-perçu",
+            "mode": "deduction", "status": "to_deduct",
+            "status_label": "À déduire des prochains règlements", "deducted_amount": "0.00",
+            "remaining_amount": "10.00", "issued_on": "2019-09-01", "recorded_by": "u1",
+            "recorded_at": "2019-09-01T09:00:00+00:00"}
 
 
 def _bank_version(organisation_id: str) -> dict:

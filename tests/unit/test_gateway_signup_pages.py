@@ -17,10 +17,21 @@ def test_the_sign_up_form_has_seed_003_s_fields_and_statements():
     assert ("J'accepte les conditions d'utilisation des Services en Ligne afin de valider ma "
             "demande *") in html
     for field in ("siret", "civility", "last_name", "first_name", "email",
-                  "email_confirmation", "phone", "captcha_token"):
+                  "email_confirmation", "phone"):
         assert f'name="{field}"' in html
+    assert "captcha.js" not in html and 'class="h-captcha"' not in html  # none by default
     assert "devient l'identifiant définitif de votre compte" in html
     assert 'name="funder_code"' in signup_page("").get_data(as_text=True)
+
+
+def test_the_sign_up_form_shows_the_provider_s_captcha_when_one_is_set():
+    html = signup_page("opco-demo", "hcaptcha", "site-key-1").get_data(as_text=True)
+    assert '<script src="https://js.hcaptcha.com/1/api.js" async defer></script>' in html
+    assert '<div class="h-captcha" data-sitekey="site-key-1"></div>' in html
+    assert 'name="captcha_field" value="h-captcha-response"' in html
+    recaptcha = signup_page("opco-demo", "recaptcha", "k").get_data(as_text=True)
+    assert 'class="g-recaptcha"' in recaptcha and "g-recaptcha-response" in recaptcha
+    assert "hcaptcha" not in signup_page("opco-demo", "hcaptcha", "").get_data(as_text=True)
 
 
 def test_the_activation_page_prefills_the_code_escaped():

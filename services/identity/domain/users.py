@@ -13,6 +13,11 @@ NAME_PARTS = ("civility", "first_name", "last_name", "phone")
 
 STATUS_LABELS = {"active": "Actif", "provisional": "Actif, mot de passe provisoire à changer",
                  "deactivated": "Désactivé"}
+RIGHT_LABELS = {"enter_hours": "Saisie des heures",
+                "certify_certificates": "Certification des certificats de réalisation",
+                "payments": "Règlements", "documents": "Documents",
+                "users": "Administration des utilisateurs"}
+"""The rights as the administrator ticks them (seeds 002 and 004)."""
 
 
 def display_name(last_name: str, first_name: str) -> str:

@@ -150,6 +150,8 @@ def test_a_new_rule_set_applies_at_the_next_change_only(w):
 def test_the_first_login_follows_the_funder_s_rules(w):
     settle(w, password_rules="apprentissage")
     newcomer = w.account("lea", must_personalise=True)
+    # What the first-login page shows before the password is chosen.
+    assert handlers.me(w.db, w.actor(newcomer))["password_rules"] == APPRENTISSAGE.text
     with pytest.raises(InvalidInput) as raised:
         handlers.personalise(w.db, w.ports, w.actor(newcomer), handlers.Personalise(
             current_password=PASSWORD, new_password="Nouveau#2027",

@@ -118,6 +118,7 @@ def test_a_users_page_shows_rights_status_last_login_and_open_sessions(w):
     page = handlers.get_user(w.db, w.ports, w.actor(w.manager), hugo.id)
     assert (page["status"], page["status_label"], page["rights"]) == ("active", "Actif",
                                                                       ["enter_hours"])
+    assert page["rights_labels"] == ["Saisie des heures"]
     assert datetime.fromisoformat(page["last_login_at"]) == second.created_at
     assert len(page["open_sessions"]) == 1
     assert set(page["open_sessions"][0]) == {"started_at", "last_seen_at", "expires_at"}
