@@ -38,6 +38,13 @@ def test_demo_loads_once_with_its_accounts_and_certifier_profile(stack, smtp_ser
         "pending", "pending")
     assert profile["certification_method"]["method"] == 1
 
+    # The self-service funder (issue 15): its sign-up page is open, with seed 003's rules.
+    code = demo.FUNDER_SELF_SERVICE.code
+    rules = anonymous.get("/password-rules", params={"funder_code": code})
+    assert (rules.status_code, rules.json()["password_rules"]) == (200, "opco")
+    page = anonymous.get("/signup", params={"funder": code})
+    assert page.status_code == 200 and f'data-funder="{code}"' in page.text
+
     agent = anonymous.login(demo.AGENT.identifier, demo.PASSWORD)
     assert agent.get("/me").json()["user"]["role"] == "funder_agent"
     assert len([d for d in agent.get("/dossiers").json()

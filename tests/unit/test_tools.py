@@ -142,7 +142,8 @@ def test_demo_explains_a_failing_call(fake_gateway):
 def test_instructions_cover_the_core_flow():
     text = demo.instructions(demo.DemoData("http://127.0.0.1:8000", "d-1", "2026-02"))
     for fragment in ("/auth/login", "/certificates/$MONTH/hours", "/certify", "/documents",
-                     "/content", "/payment-lock", demo.ORGANISATION_USER.identifier):
+                     "/content", "/payment-lock", demo.ORGANISATION_USER.identifier,
+                     "http://127.0.0.1:8000/signup?funder=opco-demo", "admin.opco.demo"):
         assert fragment in text
 
 
