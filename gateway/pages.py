@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
+from contracts.common.links import SPACE_LINKS
 from gateway.openapi import _TEMPLATES
 
 PAGES = {
@@ -93,3 +94,13 @@ def activation_page(funder_code: str, email: str, code: str) -> Response:
     """What the activation email's link opens, email and code prefilled; it shows the
     funder's password rules (GET /password-rules) and POSTs /signup/activate."""
     return _page("signup_activate.html", funder=funder_code, email=email, code=code)
+
+
+# --- the root page, where emails' default links lead (issue 16) -------------------------------
+
+def home_page() -> Response:
+    """What Jalon is, where its documentation is, and which API route each email link opens."""
+    links = [(path, label[:1].upper() + label[1:]) for path, label in SPACE_LINKS.values()
+             if path != "/"]
+    return Response(_TEMPLATES.get_template("home.html").render(links=links),
+                    mimetype="text/html")

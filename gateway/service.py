@@ -42,6 +42,10 @@ from contracts.payments import (BankDetails, BankDetailsReview, BankDetailsVersi
                                 NewBankDetails, NewPayment, NewPaymentSettings, Payment,
                                 PaymentBatch, PaymentImportReport, PaymentList, PaymentSearch,
                                 PaymentSettings, Reconciliation, Unlock)
+from contracts.notifications import Email as EmailShape
+from contracts.notifications import EmailQuery
+from contracts.notifications import (AlertSetting, AlertSettingsChange, Notification,
+                                     NotificationQuery, UnreadCount)
 from contracts.pdfs import AttendanceEntry, AttendanceSheet, CertificateVerification
 from gateway import exports, health, openapi, pages
 from gateway.http import (content_disposition, download_response, json_response,
@@ -72,6 +76,7 @@ class GatewayService:
     certification = RpcClient("certification")
     payments = RpcClient("payments")
     documents = RpcClient("documents")
+    notifications = RpcClient("notifications")
     probes = health.HealthProbes()
 
     # ---- auth and first login -----------------------------------------------------------
@@ -835,6 +840,46 @@ class GatewayService:
     def suspend_signup(self, call, signup_id):
         return self.identity.suspend_signup(call.actor, signup_id)
 
+    # ---- the notification centre (issue 16) ---------------------------------------------
+    @route("GET", "/notifications", query=NotificationQuery, response=list[Notification],
+           summary="Mes notifications (les plus récentes d'abord)", tags=["notifications"])
+    def list_notifications(self, call):
+        """Celles de la personne connectée (et, pour un organisme ou le financeur, celles de
+        son organisme ou de son financeur) ; `unread=true` : les non lues seulement. Chaque
+        personne a ses propres marques de lecture. 403 pour un jeton d'API."""
+        return self.notifications.list_notifications(call.actor, call.query.model_dump())
+
+    @route("GET", "/notifications/unread-count", response=UnreadCount,
+           summary="Nombre de notifications non lues (le bandeau)", tags=["notifications"])
+    def count_unread_notifications(self, call):
+        return self.notifications.count_unread_notifications(call.actor)
+
+    @route("POST", "/notifications/{notification_id}/read", response=Notification,
+           summary="Marquer une notification comme lue", tags=["notifications"])
+    def mark_notification_read(self, call, notification_id):
+        """404 pour une notification qui n'est pas la sienne."""
+        return self.notifications.mark_notification_read(call.actor, notification_id)
+
+    @route("POST", "/notifications/read-all", response=UnreadCount,
+           summary="Marquer toutes mes notifications comme lues", tags=["notifications"])
+    def mark_all_notifications_read(self, call):
+        return self.notifications.mark_all_notifications_read(call.actor)
+
+    @route("GET", "/me/alert-settings", response=list[AlertSetting],
+           summary="Mes alertes par e-mail", tags=["notifications"])
+    def get_alert_settings(self, call):
+        """Par type : `immediate`, `digest` (le récapitulatif quotidien) ou `none` (pas
+        d'e-mail : la notification reste). `locked` : les alertes de sécurité du compte sont
+        toujours envoyées immédiatement."""
+        return self.notifications.get_alert_settings(call.actor)
+
+    @route("PUT", "/me/alert-settings", body=AlertSettingsChange, response=list[AlertSetting],
+           summary="Choisir mes alertes par e-mail", tags=["notifications"])
+    def update_alert_settings(self, call):
+        """Seuls les types cités changent. 422 `alert_locked` pour couper une alerte de
+        sécurité."""
+        return self.notifications.update_alert_settings(call.actor, call.payload)
+
     # ---- tools --------------------------------------------------------------------------
     @route("GET", "/health", response=HealthReport, auth=False,
            responses={503: ("Un service au moins ne répond pas", HealthReport)},
@@ -853,3 +898,26 @@ class GatewayService:
     def docs(self, call):
         html = openapi.render_docs(openapi.build(type(self)))
         return Response(html, mimetype="text/html")
+
+    # ---- emails sent on the funder's behalf (issue 16: delivery status, resend) -----------
+    @route("GET", "/emails", query=EmailQuery, response=list[EmailShape], roles=FUNDER_ROLES,
+           summary="Les e-mails envoyés au nom du financeur et leur remise", tags=["e-mails"])
+    def list_emails(self, call):
+        """`delivery` : pending, sending, retrying (un envoi a échoué, un autre est prévu à
+        `next_attempt_at`), sent, failed (avec `last_error`, la réponse du serveur de
+        messagerie). Les e-mails porteurs d'un secret (codes, liens) n'y figurent pas."""
+        return self.notifications.list_emails(call.actor, call.query.event_id)
+
+    @route("POST", "/emails/{email_id}/resend", response=EmailShape, status=202,
+           roles=FUNDER_ROLES, summary="Renvoyer un e-mail (une copie, envoyée aussitôt)",
+           tags=["e-mails"])
+    def resend_email(self, call, email_id):
+        """409 tant que l'e-mail est en cours d'envoi."""
+        return self.notifications.resend_email(call.actor, email_id)
+
+    # ---- the root page (issue 16: emails' links) ------------------------------------------
+    @route("GET", "/", auth=False, media_type="text/html",
+           summary="Page d'accueil : Jalon, sa documentation, où mènent les liens des e-mails",
+           tags=["outils"])
+    def home(self, call):
+        return pages.home_page()

@@ -38,6 +38,9 @@ class Settings:
     trusted_proxies: int = 0
     # Where users reach Jalon: the base of the links emails carry (confirmation, reset).
     public_url: str = "http://127.0.0.1:8000"
+    # Where emails' links to the space lead (JALON_SPACE_URL): a web front, or by default the
+    # gateway itself (contracts/common/links.py says the path of each kind of object).
+    space_url: str = ""
     # Liveness (servicekit/liveness.py): a ping through this process's own consumer every
     # JALON_LIVENESS_INTERVAL s; none back for JALON_LIVENESS_DEADLINE s, or the eventlet hub
     # still for JALON_HUB_STALL_SECONDS, and the process exits to be restarted.
@@ -104,6 +107,7 @@ def load() -> Settings:
         relay_poll_seconds=float(_env("RELAY_POLL_SECONDS", "1")),
         trusted_proxies=int(_env("TRUSTED_PROXIES", "0")),
         public_url=_env("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        space_url=_env("SPACE_URL", _env("PUBLIC_URL", "http://127.0.0.1:8000")).rstrip("/"),
         liveness_interval=float(_env("LIVENESS_INTERVAL", "10")),
         liveness_deadline=float(_env("LIVENESS_DEADLINE", "60")),
         hub_stall_seconds=float(_env("HUB_STALL_SECONDS", "60")),

@@ -60,6 +60,45 @@ def month_fr(month: str) -> str:
     return _babel_date(date(year, number, 1), "MMMM yyyy", locale=LOCALE)
 
 
+_ELIDING = frozenset("aâàeéèêiîoôuûyh")
+
+
+def of_fr(label: str) -> str:
+    """"de" before a word, elided before a vowel: "octobre 2026" -> "d'octobre 2026",
+    "septembre 2026" -> "de septembre 2026"."""
+    return f"d'{label}" if label[:1].lower() in _ELIDING else f"de {label}"
+
+
+def of_month_fr(month: str) -> str:
+    """"2026-10" -> "d'octobre 2026", "2026-09" -> "de septembre 2026"."""
+    return of_fr(month_fr(month))
+
+
+def person_name_fr(name: str) -> str:
+    """A person as letters address them, first name then family name: "DUBOIS Michelle"
+    (the family name in capitals first, as registers hold it) -> "Michelle DUBOIS"."""
+    words = name.split()
+    family = 0
+    while family < len(words) and _is_family_name(words[family]):
+        family += 1
+    if 0 < family < len(words):
+        words = words[family:] + words[:family]
+    return " ".join(words)
+
+
+def _is_family_name(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
+
+
+def greeting_fr(person_name: str | None = None, organisation: bool = False) -> str:
+    """An email's first line: "Bonjour Michelle DUBOIS," to a person, "Madame, Monsieur," to
+    an organisation, "Bonjour," when the person's name is not known."""
+    if organisation:
+        return "Madame, Monsieur,"
+    return f"Bonjour {person_name_fr(person_name)}," if person_name else "Bonjour,"
+
+
 ROLE_LABELS = {
     Role.organisation_user: "organisme de formation",
     Role.funder_agent: "agent du financeur",
@@ -89,4 +128,8 @@ JINJA_FILTERS = {
     "date_fr": date_fr,
     "datetime_fr": datetime_fr,
     "month_fr": month_fr,
+    "of_fr": of_fr,
+    "of_month_fr": of_month_fr,
+    "person_name_fr": person_name_fr,
+    "greeting_fr": greeting_fr,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import smtplib
 import tempfile
 from datetime import timedelta
@@ -20,14 +21,16 @@ from pathlib import Path
 
 import eventlet
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, UndefinedError
+from markupsafe import escape
 
 from contracts.common.errors import InvalidInput
 from contracts.common.formatting import JINJA_FILTERS
+from contracts.common.links import space_link
 from servicekit import config
 from servicekit.db import DatabaseAccess, utcnow
 from servicekit.loop import BackgroundLoop
 from services.notifications import handlers
-from services.notifications.domain import Email, Rendered, one_line
+from services.notifications.domain import Email, Rendered, is_alert, one_line
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SMTP_TIMEOUT = 30
@@ -41,7 +44,9 @@ class Templates:
                                autoescape=False, keep_trailing_newline=True)
         self.env.filters.update(JINJA_FILTERS)
         # The space's address, for templates whose sender gives no link of its own.
-        self.env.globals["public_url"] = config.load().public_url
+        settings = config.load()
+        self.env.globals["public_url"] = settings.public_url
+        self.env.globals["space_link"] = functools.partial(space_link, settings.space_url)
 
     def render(self, name: str, context: dict) -> Rendered:
         try:
@@ -56,16 +61,60 @@ class Templates:
             raise InvalidInput("invalid_template_context",
                                "Il manque une information pour rédiger l'e-mail.",
                                {"template": name, "error": str(exc)}) from None
-        return Rendered(subject=one_line(blocks["subject"]), body_text=blocks["text"].strip() + "\n")
+        text = blocks["text"].strip() + "\n"
+        return Rendered(subject=one_line(blocks["subject"]), body_text=text,
+                        body_html=html_of(text))
 
 
-def to_message(email: Email, sender: str) -> EmailMessage:
+# ---- the HTML part, from the text one (issue 16) ---------------------------------------------
+# One source per email (its .txt template): the HTML part is the text's paragraphs, lists and
+# links, styled inline (mail clients drop <style> and remote sheets), with no remote image.
+_URL = re.compile(r"https?://[^\s<>\"]+")
+_BODY_STYLE = ("font-family: Arial, Helvetica, sans-serif; font-size: 15px; line-height: 1.5; "
+               "color: #1f2933; max-width: 40rem; margin: 0 auto; padding: 1rem;")
+_PARAGRAPH_STYLE = "margin: 0 0 1em 0;"
+_LINK_STYLE = "color: #0b5cad; text-decoration: underline; word-break: break-all;"
+
+
+def html_of(text: str) -> str:
+    """The email's HTML part: each paragraph a <p>, "- " lines a list, every address a link."""
+    blocks = []
+    for block in text.strip().split("\n\n"):
+        lines = block.split("\n")
+        if all(line.startswith("- ") for line in lines):
+            items = "".join(f"<li>{_linked(line[2:])}</li>" for line in lines)
+            blocks.append(f'<ul style="{_PARAGRAPH_STYLE}">{items}</ul>')
+        else:
+            blocks.append(f'<p style="{_PARAGRAPH_STYLE}">'
+                          + "<br>\n".join(_linked(line) for line in lines) + "</p>")
+    return ('<!doctype html>\n<html lang="fr">\n<head><meta charset="utf-8"></head>\n'
+            f'<body style="{_BODY_STYLE}">\n' + "\n".join(blocks) + "\n</body>\n</html>\n")
+
+
+def _linked(line: str) -> str:
+    """The line, escaped, its web addresses made links (a sentence's final dot left out)."""
+    parts, done = [], 0
+    for found in _URL.finditer(line):
+        address = found.group(0).rstrip(".,;:!?)»")
+        end = found.start() + len(address)
+        parts += [str(escape(line[done:found.start()])),
+                  f'<a href="{escape(address)}" style="{_LINK_STYLE}">{escape(address)}</a>']
+        done = end
+    parts.append(str(escape(line[done:])))
+    return "".join(parts)
+
+
+def to_message(email: Email, sender: str, alert_settings_url: str | None = None) -> EmailMessage:
+    """`alert_settings_url`: where an alert's recipient chooses their alerts (List-Unsubscribe,
+    RFC 2369); the emails a person asked for (a code, a link) carry none."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = email.recipient
     message["Subject"] = email.subject
     message["Date"] = format_datetime(email.created_at)
     message["Message-ID"] = message_id(email.id)
+    if alert_settings_url and is_alert(email.template):
+        message["List-Unsubscribe"] = f"<{alert_settings_url}>"
     message.set_content(email.body_text)
     if email.body_html:
         message.add_alternative(email.body_html, subtype="html")
@@ -101,7 +150,9 @@ class Mailer:
         self.settings = settings
 
     def send(self, email: Email) -> str:
-        message, settings = to_message(email, self.settings.mail_from), self.settings
+        settings = self.settings
+        message = to_message(email, settings.mail_from,
+                             space_link(settings.space_url, "alert_settings"))
         if settings.smtp_host:
             _send_smtp(message, settings.smtp_host, settings.smtp_port)
             return f"smtp://{settings.smtp_host}:{settings.smtp_port}"

@@ -6,10 +6,10 @@ Pure: no Nameko, no SQLAlchemy, no I/O. The clock and ids are passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from contracts.common import Actor
-from contracts.common.errors import Forbidden, InvalidInput
+from contracts.common import Actor, Role
+from contracts.common.errors import Conflict, Forbidden, InvalidInput
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
@@ -42,6 +42,8 @@ class Email:
     sent_at: datetime | None = None
     claimed_until: datetime | None = None
     """While `sending`: the end of the sender's lease; past it, the sender is presumed dead."""
+    resent_from: str | None = None
+    """The email this one sends again, at funder staff's request."""
 
     def is_due(self, now: datetime) -> bool:
         if self.status == SENDING:
@@ -138,3 +140,317 @@ def check_can_list(actor: Actor) -> None:
 def one_line(text: str) -> str:
     """A subject is one line: a template's newlines and runs of spaces are collapsed."""
     return " ".join(text.split())
+
+
+# ---- the notification centre (issue 16) --------------------------------------------------
+# A notification is stored once per audience, not copied per person: a person (USER), the
+# beneficiary or employer a user is (PARTY), every user of an organisation (ORGANISATION) or
+# the funder's staff (FUNDER). Read marks are per person (NotificationRead): one user reading
+# their organisation's notification leaves it unread for their colleagues.
+USER, PARTY, ORGANISATION, FUNDER = "user", "party", "organisation", "funder"
+NOTIFICATIONS_PAGE_MAX = 100
+
+
+@dataclass
+class Notification:
+    id: str
+    kind: str
+    audience_type: str
+    audience_id: str
+    funder_id: str
+    title: str
+    text: str
+    object_type: str
+    object_id: str
+    link: str
+    created_at: datetime
+    event_id: str | None = None
+
+
+@dataclass
+class NotificationRead:
+    notification_id: str
+    user_id: str
+    read_at: datetime
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification to store: for whom, of what kind, about which object."""
+
+    kind: str
+    audience_type: str
+    audience_id: str
+    title: str
+    text: str
+    object_type: str
+    object_id: str
+    link: str
+
+
+def new_notification(notification_id: str, notice: Notice, funder_id: str, now: datetime,
+                     event_id: str | None = None) -> Notification:
+    return Notification(id=notification_id, kind=notice.kind,
+                        audience_type=notice.audience_type, audience_id=notice.audience_id,
+                        funder_id=funder_id, title=notice.title, text=notice.text,
+                        object_type=notice.object_type, object_id=notice.object_id,
+                        link=notice.link, created_at=now, event_id=event_id)
+
+
+def audiences_of(actor: Actor) -> list[tuple[str, str]]:
+    """The audiences whose notifications this person sees. An API token is no person: it has
+    no notification centre."""
+    if actor.session_id is None:
+        raise Forbidden("notifications_for_people",
+                        "Les notifications sont réservées aux personnes connectées.")
+    seen = [(USER, actor.user_id)]
+    if actor.is_funder_staff:
+        seen.append((FUNDER, actor.funder_id))
+    elif actor.role == Role.organisation_user and actor.organisation_id:
+        seen.append((ORGANISATION, actor.organisation_id))
+    elif actor.party_id:
+        seen.append((PARTY, actor.party_id))
+    return seen
+
+
+def certificate_link(dossier_id: str, month: str) -> str:
+    return f"/dossiers/{dossier_id}/certificates/{month}"
+
+
+def certified_notices(data, month_label: str) -> list[Notice]:
+    """A certified month: the beneficiary (and the employer) to validate or read, the
+    organisation and the funder's staff to know."""
+    link, about = certificate_link(data.dossier_id, data.month), f"{data.dossier_id}/{data.month}"
+    subject = f"Certificat de réalisation de {month_label} – dossier {data.dossier_number}"
+    def validate(role: Role) -> str:
+        if role in data.validations:
+            return " Merci de valider les heures depuis votre espace."
+        return ""
+    notices = [Notice("certified_beneficiary", PARTY, data.beneficiary.id, subject,
+                      f"{data.organisation_name} a certifié les heures de {month_label}."
+                      + validate(Role.beneficiary), "certificate", about, link)]
+    if data.employer:
+        notices.append(Notice("certified_employer", PARTY, data.employer.id, subject,
+                              f"{data.organisation_name} a certifié les heures de "
+                              f"{data.beneficiary.name} pour {month_label}."
+                              + validate(Role.employer), "certificate", about, link))
+    notices.append(Notice("certified_funder", FUNDER, data.funder_id, subject,
+                          f"{data.organisation_name} a certifié les heures de "
+                          f"{data.beneficiary.name} pour {month_label}.", "certificate", about,
+                          link))
+    return notices
+
+
+def contested_notices(data, month_label: str, party_label: str) -> list[Notice]:
+    link, about = certificate_link(data.dossier_id, data.month), f"{data.dossier_id}/{data.month}"
+    title = f"Heures contestées – dossier {data.dossier_number}, {month_label}"
+    text = (f"{party_label.capitalize()} ({data.party_name}) conteste les heures de "
+            f"{month_label} : « {data.reason} »")
+    return [Notice("hours_contested", ORGANISATION, data.organisation_id, title, text,
+                   "certificate", about, link),
+            Notice("hours_contested", FUNDER, data.funder_id, title, text, "certificate",
+                   about, link)]
+
+
+def document_notice(data, checked: bool) -> Notice:
+    """To the document's organisation when it has one (its users share the documents), else
+    to the person who uploaded it."""
+    audience = ((ORGANISATION, data.organisation_id) if data.organisation_id
+                else (USER, data.owner_user_id))
+    if checked:
+        kind, title = "document_checked", f"Document contrôlé : {data.label}"
+        text = f"Le document « {data.label} » ({data.category_label}) a été contrôlé."
+    else:
+        kind, title = "document_rejected", f"Document non conforme : {data.label}"
+        text = (f"Le document « {data.label} » ({data.category_label}) n'est pas conforme : "
+                f"{data.reason_text}")
+    return Notice(kind, *audience, title, text, "document", data.document_id,
+                  f"/documents/{data.document_id}")
+
+
+# ---- delivery as funder staff read it, and resends (issue 16, emails) ------------------------
+
+RETRYING = "retrying"
+DELIVERY_LABELS = {PENDING: "en attente d'envoi", SENDING: "en cours d'envoi",
+                   RETRYING: "nouvel essai prévu", SENT: "envoyé", FAILED: "échec de l'envoi"}
+
+
+def delivery_of(email: Email) -> str:
+    """A pending email that already failed a send is retrying."""
+    return RETRYING if email.status == PENDING and email.attempts else email.status
+
+
+def resent(original: Email, email_id: str, now: datetime) -> Email:
+    """A copy to send again, due now, with its own id (so its own Message-ID: the receiving
+    server would drop a copy of one it accepted) and a fresh retry budget; the original
+    stays in the log as it went. One still on its way, or whose secret was erased, cannot be."""
+    if original.status in (PENDING, SENDING):
+        raise Conflict("email_on_its_way", "Cet e-mail est en cours d'envoi : attendez son "
+                       "résultat avant de le renvoyer.", {"email_id": original.id})
+    if original.body_text == ERASED:
+        raise Conflict("email_erased", "Cet e-mail contenait des informations confidentielles, "
+                       "effacées après l'envoi : il ne peut pas être renvoyé.",
+                       {"email_id": original.id})
+    return Email(id=email_id, recipient=original.recipient, subject=original.subject,
+                 body_text=original.body_text, body_html=original.body_html,
+                 template=original.template, created_at=now, next_attempt_at=now,
+                 funder_id=original.funder_id, resent_from=original.id)
+
+
+# ---- who signs the emails (issue 16, emails) ------------------------------------------------
+
+def is_alert(template: str) -> bool:
+    """An email that follows an event (an alert, which its recipient can turn off), not one a
+    person asked for."""
+    return template not in DIRECT_TEMPLATES
+
+
+@dataclass
+class Funder:
+    """A funder as its emails name and sign it (identity's funder_bootstrapped says its name)."""
+
+    id: str
+    name: str
+
+
+# ---- alert settings per person and kind (issue 16, seed 003's email alerts) ---------------
+IMMEDIATE, DIGEST, NO_EMAIL = "immediate", "digest", "none"
+FREQUENCIES = (IMMEDIATE, DIGEST, NO_EMAIL)
+ALERT_KINDS = {
+    "certified": "Certificat de réalisation certifié",
+    "document_checked": "Document contrôlé",
+    "document_rejected": "Document non conforme",
+}
+"""The kinds a person may set: their emails follow the setting, their notifications stay."""
+LOCKED_KINDS = {
+    "security": "Sécurité du compte (identifiants, changement d'identifiant ou d'e-mail, "
+                "mot de passe oublié)",
+}
+"""Always emailed at once: a person must learn about their account's security."""
+ALERT_KIND_OF_TEMPLATE = {"certified_beneficiary": "certified", "certified_employer": "certified",
+                          "document_checked": "document_checked",
+                          "document_rejected": "document_rejected"}
+"""The emails (templates, and notification kinds) each setting governs."""
+
+
+@dataclass
+class AlertPerson:
+    """Who set their alerts, as they were when they last did: whom the events name them by
+    (user, party) and where the digest goes."""
+
+    user_id: str
+    funder_id: str
+    role: str
+    email: str | None
+    updated_at: datetime
+    organisation_id: str | None = None
+    party_id: str | None = None
+
+    def as_actor(self) -> Actor:
+        return Actor(user_id=self.user_id, role=self.role, funder_id=self.funder_id,
+                     organisation_id=self.organisation_id, party_id=self.party_id,
+                     session_id="digest")
+
+
+@dataclass
+class AlertSetting:
+    user_id: str
+    kind: str
+    frequency: str
+
+
+def check_alert_settings_reader(actor: Actor) -> None:
+    """Alerts are a person's: an API token has none."""
+    if actor.session_id is None:
+        raise Forbidden("alert_settings_for_people",
+                        "Les alertes par e-mail sont réservées aux personnes connectées.")
+
+
+def alert_person(actor: Actor, now: datetime) -> AlertPerson:
+    check_alert_settings_reader(actor)
+    return AlertPerson(user_id=actor.user_id, funder_id=actor.funder_id,
+                       role=actor.role.value, email=actor.email, updated_at=now,
+                       organisation_id=actor.organisation_id, party_id=actor.party_id)
+
+
+def check_alert_choice(kind: str, frequency: str) -> None:
+    if kind in LOCKED_KINDS and frequency != IMMEDIATE:
+        raise InvalidInput("alert_locked", "Les alertes de sécurité du compte sont toujours "
+                           "envoyées immédiatement.", {"kind": kind})
+    if kind not in ALERT_KINDS and kind not in LOCKED_KINDS:
+        raise InvalidInput("unknown_alert_kind", "Type d'alerte inconnu.", {"kind": kind})
+    if frequency not in FREQUENCIES:
+        raise InvalidInput("unknown_alert_frequency", "Fréquence d'alerte inconnue.",
+                           {"frequency": frequency})
+
+
+def alert_settings_view(settings: list[AlertSetting]) -> list[dict]:
+    """Every kind, the person's choice or immediately by default; the locked ones last."""
+    chosen = {setting.kind: setting.frequency for setting in settings}
+    return ([{"kind": kind, "label": label, "frequency": chosen.get(kind, IMMEDIATE),
+              "locked": False} for kind, label in ALERT_KINDS.items()]
+            + [{"kind": kind, "label": label, "frequency": IMMEDIATE, "locked": True}
+               for kind, label in LOCKED_KINDS.items()])
+
+
+# ---- the daily digest (issue 16) ---------------------------------------------------------
+
+@dataclass
+class Digest:
+    """One person's digest of one day. Its row is the claim: the first replica to insert it
+    sends that digest, the others find it taken."""
+
+    user_id: str
+    day: date
+    created_at: datetime
+    notifications: int = 0
+
+
+def digest_kinds(settings: list[AlertSetting]) -> list[str]:
+    """The notification kinds the person wants in their digest rather than at once."""
+    chosen = {setting.kind for setting in settings if setting.frequency == DIGEST}
+    return sorted(kind for kind, alert in ALERT_KIND_OF_TEMPLATE.items() if alert in chosen)
+
+
+# ---- notifications without an email of their own (issue 16) -----------------------------
+DOCUMENT_STATUS_LABELS = {"missing": "non déposé", "checked": "contrôlé",
+                          "rejected": "non conforme"}
+
+
+def payment_notice(data) -> Notice:
+    """A payment issued: the organisation finds it, and its remittance advice, in its space."""
+    kind = "un acompte" if data.advance else "un règlement"
+    return Notice("payment_issued", ORGANISATION, data.organisation_id,
+                  f"Règlement n° {data.payment_number}",
+                  f"Votre financeur a enregistré {kind} (n° {data.payment_number}) ; l'avis "
+                  "de virement est disponible dans votre espace.", "payment", data.payment_id,
+                  f"/payments/{data.payment_id}")
+
+
+def bank_details_notice(data) -> Notice | None:
+    """The funder's decision on the organisation's bank details; a submission tells nobody."""
+    if data.status == "validated":
+        text = f"Votre financeur a validé vos coordonnées bancaires (version {data.version})."
+    elif data.status == "rejected":
+        text = (f"Votre financeur a refusé vos coordonnées bancaires (version {data.version})"
+                + (f" : {data.reason}" if data.reason else "."))
+    else:
+        return None
+    title = ("Coordonnées bancaires validées" if data.status == "validated"
+             else "Coordonnées bancaires refusées")
+    return Notice("bank_details_reviewed", ORGANISATION, data.organisation_id, title, text,
+                  "bank_details", f"{data.organisation_id}/{data.version}",
+                  f"/organisations/{data.organisation_id}/bank-details")
+
+
+def certifier_notice(data) -> Notice:
+    def status(value: str) -> str:
+        return DOCUMENT_STATUS_LABELS.get(value, "en attente de contrôle")
+    method = ("la certification électronique (méthode 2)" if data.method == 2
+              else "le certificat signé et déposé (méthode 1)")
+    text = (f"Extrait KBIS : {status(data.kbis_status)} ; lettre de consentement : "
+            f"{status(data.consent_letter_status)}. Vos certificats de réalisation suivent "
+            f"désormais {method}.")
+    return Notice("certifier_status_changed", ORGANISATION, data.organisation_id,
+                  "Statut de certificateur mis à jour", text, "organisation",
+                  data.organisation_id, f"/organisations/{data.organisation_id}/profile")

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable, Protocol
 
 from contracts.common import Actor, Role
-from contracts.common.errors import ServiceUnavailable
-from contracts.common.formatting import PARIS, date_fr, datetime_fr, hours_fr, month_fr
+from contracts.common.errors import NotFound, ServiceUnavailable
+from contracts.common.formatting import (PARIS, date_fr, datetime_fr, hours_fr, month_fr,
+                                         person_name_fr)
 from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1,
                               DocumentReviewed, HoursContestedV1)
 from contracts.notifications import DirectEmail
 from contracts.notifications import Email as EmailShape
+from contracts.notifications import Notification as NotificationShape
+from contracts.notifications import (AlertSettingsChange, NotificationObject,
+                                     NotificationQuery, UnreadCount)
+from servicekit.db import concurrent_change_is_conflict
 from servicekit.logging import get_logger
 from services.notifications import domain
 from services.notifications.domain import SENDING, Email, Planned, Rendered
@@ -59,10 +64,18 @@ class Event(Protocol):
 # ---- emails an event causes ---------------------------------------------------------------
 
 def notify_certified(uow, ports: Ports, event: Event) -> None:
-    _queue(uow, ports, event, _certified_emails(event.data))
+    _notify(uow, ports, event, domain.certified_notices(event.data, month_fr(event.data.month)))
+    data: CertifiedV1 = event.data
+    persons = {"certified_beneficiary": (domain.PARTY, data.beneficiary.id)}
+    if data.employer:
+        persons["certified_employer"] = (domain.PARTY, data.employer.id)
+    _queue(uow, ports, event, _wanted_now(uow, _certified_emails(data), persons))
 
 
 def notify_hours_contested(uow, ports: Ports, event: Event) -> None:
+    _notify(uow, ports, event, domain.contested_notices(
+        event.data, month_fr(event.data.month),
+        "le bénéficiaire" if event.data.party == Role.beneficiary else "l'employeur"))
     planned = _contested_emails(event.data)
     if not planned:
         log.info("contest_without_address", event_id=event.id, dossier_id=event.data.dossier_id)
@@ -72,12 +85,14 @@ def notify_hours_contested(uow, ports: Ports, event: Event) -> None:
 
 def notify_document_checked(uow, ports: Ports, event: Event) -> None:
     data: DocumentCheckedV1 = event.data
+    _notify(uow, ports, event, [domain.document_notice(data, checked=True)])
     context = {**_review_context(data), "checked_on": date_fr(data.checked_at.astimezone(PARIS))}
     _queue_review_email(uow, ports, event, "document_checked", context)
 
 
 def notify_document_rejected(uow, ports: Ports, event: Event) -> None:
     data: DocumentRejectedV1 = event.data
+    _notify(uow, ports, event, [domain.document_notice(data, checked=False)])
     context = {**_review_context(data), "reason_text": data.reason_text}
     _queue_review_email(uow, ports, event, "document_rejected", context)
 
@@ -90,13 +105,17 @@ def _queue_review_email(uow, ports: Ports, event: Event, template: str, context:
         log.info("document_owner_without_email", event_id=event.id,
                  document_id=data.document_id, owner=data.owner_user_id)
         return
-    _queue(uow, ports, event, [Planned(data.owner_email, template, context)])
+    _queue(uow, ports, event, _wanted_now(uow, [Planned(data.owner_email, template, context)],
+                                          {template: (domain.USER, data.owner_user_id)}))
 
 
 def _queue(uow, ports: Ports, event: Event, planned: list[Planned]) -> None:
     now = ports.clock()
+    funder = uow.funders.get(event.data.funder_id)
+    # Signed by the funder; an alert says where its recipient chooses their alerts.
+    signed = {"funder_name": funder.name if funder else None, "alert": True}
     for one in planned:
-        rendered = ports.templates.render(one.template, one.context)
+        rendered = ports.templates.render(one.template, {**one.context, **signed})
         uow.emails.add(domain.new_email(str(uuid.uuid4()), one, rendered, now,
                                         event_id=event.id, funder_id=event.data.funder_id))
     ports.queued()
@@ -108,6 +127,7 @@ def _certified_context(data: CertifiedV1) -> dict:
         "beneficiary_name": data.beneficiary.name,
         "employer_name": data.employer.name if data.employer else None,
         "dossier_number": data.dossier_number,
+        "dossier_id": data.dossier_id, "month": data.month,  # the link to the month
         "training_title": data.training_title,
         "month_label": month_fr(data.month),
         "training_hours": hours_fr(data.hours.training),
@@ -139,8 +159,10 @@ def _contested_emails(data: HoursContestedV1) -> list[Planned]:
     and why; nobody when neither address is known."""
     context = {"organisation_name": data.organisation_name,
                "dossier_number": data.dossier_number, "month_label": month_fr(data.month),
+               "dossier_id": data.dossier_id, "month": data.month,
                "party_label": "le bénéficiaire" if data.party == Role.beneficiary
-               else "l'employeur", "party_name": data.party_name, "reason": data.reason,
+               else "l'employeur", "party_name": person_name_fr(data.party_name)
+               if data.party == Role.beneficiary else data.party_name, "reason": data.reason,
                "contested_at": datetime_fr(data.contested_at)}
     recipients = dict.fromkeys(str(address) for address in (
         data.organisation_email, data.funder_notification_email) if address)
@@ -149,7 +171,15 @@ def _contested_emails(data: HoursContestedV1) -> list[Planned]:
 
 def _review_context(data: DocumentReviewed) -> dict:
     return {"label": data.label, "category_label": data.category_label,
-            "dossier_number": data.dossier_number}
+            "dossier_number": data.dossier_number, "document_id": data.document_id}
+
+
+# ---- funders, who name and sign the emails (issue 16) --------------------------------------
+
+def record_funder(uow, data) -> None:
+    """identity's funder_bootstrapped: the funder's name, for the emails sent on its behalf."""
+    if uow.funders.get(data.funder_id) is None:
+        uow.funders.add(domain.Funder(data.funder_id, data.name))
 
 
 # ---- calls -------------------------------------------------------------------------------
@@ -173,11 +203,30 @@ def list_emails(db, actor: Actor, event_id: str | None = None) -> list[dict]:
     return [_shape(email) for email in found]
 
 
+def resend_email(db, ports: Ports, actor: Actor, email_id: str) -> dict:
+    """Funder staff send one of their funder's emails again (a failed one, or one its
+    recipient says never came): a new email, queued now; another funder's is not found."""
+    domain.check_can_list(actor)
+    with db.unit_of_work() as uow:
+        original = uow.emails.get(email_id)
+        if original is None or original.funder_id != actor.funder_id:
+            raise NotFound("email_not_found", "E-mail introuvable.", {"email_id": email_id})
+        copy = domain.resent(original, str(uuid.uuid4()), ports.clock())
+        uow.emails.add(copy)
+    ports.queued()
+    log.info("email_resent", email_id=copy.id, resent_from=original.id, by=actor.user_id)
+    return _shape(copy)
+
+
 def _shape(email: Email) -> dict:
+    delivery = domain.delivery_of(email)
     return EmailShape(
         id=email.id, to=email.recipient, subject=email.subject, template=email.template,
         status=email.status, attempts=email.attempts, created_at=email.created_at,
-        sent_at=email.sent_at, event_id=email.event_id,
+        sent_at=email.sent_at, event_id=email.event_id, delivery=delivery,
+        delivery_label=domain.DELIVERY_LABELS[delivery], last_error=email.last_error,
+        next_attempt_at=email.next_attempt_at if delivery == domain.RETRYING else None,
+        resent_from=email.resent_from,
     ).model_dump(mode="json")
 
 
@@ -247,3 +296,160 @@ def _record(db, email_id: str, claim: datetime,
             return None
         record(email)
         return email
+
+
+# ---- the notification centre (issue 16) --------------------------------------------------
+READ_RACE = "Cette notification vient d'être marquée comme lue : rechargez la page."
+
+def _notify(uow, ports: Ports, event: Event, notices: list[domain.Notice]) -> None:
+    """Store the event's notifications, in the transaction that records the event."""
+    now = ports.clock()
+    for notice in notices:
+        uow.notifications.add(domain.new_notification(
+            str(uuid.uuid4()), notice, event.data.funder_id, now, event_id=event.id))
+
+
+def list_notifications(db, actor: Actor, query: NotificationQuery) -> list[dict]:
+    audiences = domain.audiences_of(actor)
+    with db.reading() as reading:
+        found = reading.notifications.of_person(audiences, actor.user_id, query.unread,
+                                                query.limit, query.offset)
+    return [_notification_shape(notification, read_at) for notification, read_at in found]
+
+
+def count_unread_notifications(db, actor: Actor) -> dict:
+    audiences = domain.audiences_of(actor)
+    with db.reading() as reading:
+        unread = reading.notifications.unread_count(audiences, actor.user_id)
+    return UnreadCount(unread=unread).model_dump(mode="json")
+
+
+def mark_notification_read(db, ports: Ports, actor: Actor, notification_id: str) -> dict:
+    """Marking twice keeps the first mark. Another person's notification is not found (404),
+    not forbidden: its existence is not theirs to learn."""
+    audiences = domain.audiences_of(actor)
+    with concurrent_change_is_conflict(READ_RACE), db.unit_of_work() as uow:
+        notification = uow.notifications.seen_one(audiences, notification_id)
+        if notification is None:
+            raise NotFound("notification_not_found", "Notification introuvable.",
+                           {"notification_id": notification_id})
+        read = uow.notifications.read_mark(notification.id, actor.user_id)
+        if read is None:
+            read = domain.NotificationRead(notification.id, actor.user_id, ports.clock())
+            uow.notifications.mark_read(read)
+        return _notification_shape(notification, read.read_at)
+
+
+def mark_all_notifications_read(db, ports: Ports, actor: Actor) -> dict:
+    audiences = domain.audiences_of(actor)
+    with concurrent_change_is_conflict(READ_RACE), db.unit_of_work() as uow:
+        now = ports.clock()
+        for notification_id in uow.notifications.unread_ids(audiences, actor.user_id):
+            uow.notifications.mark_read(domain.NotificationRead(notification_id, actor.user_id,
+                                                                now))
+    return UnreadCount(unread=0).model_dump(mode="json")
+
+
+def _notification_shape(notification: domain.Notification, read_at: datetime | None) -> dict:
+    return NotificationShape(
+        id=notification.id, kind=notification.kind, title=notification.title,
+        text=notification.text, created_at=notification.created_at, read_at=read_at,
+        object=NotificationObject(type=notification.object_type, id=notification.object_id,
+                                  link=notification.link)).model_dump(mode="json")
+
+
+# ---- alert settings (issue 16) -----------------------------------------------------------
+
+def _wanted_now(uow, planned: list[Planned], persons: dict[str, tuple[str, str]]
+                ) -> list[Planned]:
+    """The emails to send at once: a person who chose the digest or no email for that kind
+    gets none now (their notification stays; the digest lists it). `persons`: whom each
+    template's email is for, as the event names them (a party or a user)."""
+    wanted = []
+    for one in planned:
+        kind, person = domain.ALERT_KIND_OF_TEMPLATE.get(one.template), persons.get(one.template)
+        frequency = (uow.alert_settings.frequency(*person, kind)
+                     if kind and person else None)
+        if frequency in (None, domain.IMMEDIATE):
+            wanted.append(one)
+    return wanted
+
+
+def get_alert_settings(db, actor: Actor) -> list[dict]:
+    domain.check_alert_settings_reader(actor)
+    with db.reading() as reading:
+        settings = reading.alert_settings.of_person(actor.user_id)
+    return domain.alert_settings_view(settings)
+
+
+def update_alert_settings(db, ports: Ports, actor: Actor, change: AlertSettingsChange
+                          ) -> list[dict]:
+    """Also records who the person is (party, organisation, email) as of now: the events
+    name them so, and the digest is sent to that address."""
+    person = domain.alert_person(actor, ports.clock())
+    for choice in change.settings:
+        domain.check_alert_choice(choice.kind, choice.frequency)
+    with db.unit_of_work() as uow:
+        uow.alert_settings.save_person(person)
+        for choice in change.settings:
+            if choice.kind in domain.ALERT_KINDS:
+                uow.alert_settings.save(domain.AlertSetting(actor.user_id, choice.kind,
+                                                            choice.frequency))
+        settings = uow.alert_settings.of_person(actor.user_id)
+    log.info("alert_settings_changed", user_id=actor.user_id,
+             settings={choice.kind: choice.frequency for choice in change.settings})
+    return domain.alert_settings_view(settings)
+
+
+# ---- the daily digest (issue 16) ---------------------------------------------------------
+
+def send_daily_digests(db, ports: Ports, day: date | None = None) -> dict:
+    """Queue the day's digest of each person who chose one; safe on several replicas at
+    once: each digest is claimed by inserting its (person, day) row, in the transaction that
+    queues its email, so a second run (or replica) finds it taken and skips it."""
+    day = day or ports.clock().astimezone(PARIS).date()
+    with db.reading() as reading:
+        persons = reading.alert_settings.digest_persons()
+    queued = sum(_send_digest(db, ports, person, day) for person in persons)
+    log.info("daily_digests_queued", day=day.isoformat(), persons=len(persons), queued=queued)
+    return {"day": day.isoformat(), "queued": queued}
+
+
+def _send_digest(db, ports: Ports, person: domain.AlertPerson, day: date) -> int:
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        if not uow.digests.claim(domain.Digest(person.user_id, day, now)):
+            return 0  # another run has it
+        previous = uow.digests.previous(person.user_id, day)
+        since = previous.created_at if previous else now - timedelta(days=1)
+        kinds = domain.digest_kinds(uow.alert_settings.of_person(person.user_id))
+        waiting = uow.notifications.for_digest(domain.audiences_of(person.as_actor()),
+                                               person.user_id, kinds, since, now)
+        if not waiting or not person.email:
+            return 0
+        funder = uow.funders.get(person.funder_id)
+        context = {"day_label": date_fr(day), "count": len(waiting),
+                   "funder_name": funder.name if funder else None,
+                   "items": [{"title": n.title, "text": n.text, "link": n.link}
+                             for n in waiting]}
+        planned = Planned(person.email, "daily_digest", context)
+        email = domain.new_email(str(uuid.uuid4()), planned,
+                                 ports.templates.render("daily_digest", context), now,
+                                 funder_id=person.funder_id)
+        uow.emails.add(email)
+        uow.digests.record(person.user_id, day, len(waiting))
+    ports.queued()
+    return 1
+
+
+def notify_payment_issued(uow, ports: Ports, event: Event) -> None:
+    _notify(uow, ports, event, [domain.payment_notice(event.data)])
+
+
+def notify_bank_details_changed(uow, ports: Ports, event: Event) -> None:
+    notice = domain.bank_details_notice(event.data)
+    _notify(uow, ports, event, [notice] if notice else [])
+
+
+def notify_certifier_status_changed(uow, ports: Ports, event: Event) -> None:
+    _notify(uow, ports, event, [domain.certifier_notice(event.data)])

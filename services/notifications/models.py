@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (Column, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, and_, or_, select)
+from sqlalchemy import (Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, and_, func, or_, select, tuple_)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, registry
 
 from servicekit.tables import UtcDateTime, add_kit_tables
-from services.notifications.domain import PENDING, SENDING, Email
+from services.notifications.domain import PENDING, SENDING, Email, Funder
+from services.notifications.domain import (AlertPerson, AlertSetting, Digest, Notification,
+                                          NotificationRead)
 
 metadata = MetaData()
 add_kit_tables(metadata)
@@ -31,11 +35,74 @@ emails = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime()),
     Column("claimed_until", UtcDateTime()),  # the lease of the sender of a `sending` email
+    Column("resent_from", String(36)),  # the email a funder's staff sent again (issue 16)
     # A redelivered or concurrent event cannot queue the same email twice.
     UniqueConstraint("event_id", "recipient", "template", name="uq_emails_event_recipient"),
 )
+# Funders' names, as identity's funder_bootstrapped gave them: emails name and sign with them.
+funders = Table(
+    "funders", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
 # The delivery loop's query: pending emails that are due, sending ones whose lease passed.
 Index("ix_emails_due", emails.c.status, emails.c.next_attempt_at)
+
+# ---- the notification centre (issue 16) ----
+notifications = Table(
+    "notifications", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("event_id", String(36)),
+    Column("kind", String(50), nullable=False),
+    Column("audience_type", String(20), nullable=False),  # user, party, organisation, funder
+    Column("audience_id", String(64), nullable=False),
+    Column("funder_id", String(64), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("object_type", String(50), nullable=False),
+    Column("object_id", String(200), nullable=False),
+    Column("link", String(500), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    # A redelivered event cannot notify the same audience twice.
+    UniqueConstraint("event_id", "audience_type", "audience_id", "kind",
+                     name="uq_notifications_event_audience"),
+)
+Index("ix_notifications_audience", notifications.c.audience_type, notifications.c.audience_id,
+      notifications.c.created_at)
+
+notification_reads = Table(
+    "notification_reads", metadata,
+    Column("notification_id", String(36), ForeignKey("notifications.id"), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("read_at", UtcDateTime(), nullable=False),
+)
+
+alert_persons = Table(
+    "alert_persons", metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("funder_id", String(64), nullable=False),
+    Column("role", String(30), nullable=False),
+    Column("email", String(320)),
+    Column("organisation_id", String(64)),
+    Column("party_id", String(64), index=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+alert_settings = Table(
+    "alert_settings", metadata,
+    Column("user_id", String(64), ForeignKey("alert_persons.user_id"), primary_key=True),
+    Column("kind", String(50), primary_key=True),
+    Column("frequency", String(20), nullable=False),  # immediate, digest, none
+)
+
+# One row per person and day, inserted by the replica that sends that digest (the claim).
+digests = Table(
+    "digests", metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("notifications", Integer, nullable=False, default=0),
+)
 
 _registry = registry()
 
@@ -44,6 +111,12 @@ def start_mappers() -> None:
     """Map the domain classes; calling it again (several containers in one process) is harmless."""
     if not _registry.mappers:
         _registry.map_imperatively(Email, emails)
+        _registry.map_imperatively(Notification, notifications)
+        _registry.map_imperatively(NotificationRead, notification_reads)
+        _registry.map_imperatively(AlertPerson, alert_persons)
+        _registry.map_imperatively(AlertSetting, alert_settings)
+        _registry.map_imperatively(Digest, digests)
+        _registry.map_imperatively(Funder, funders)
 
 
 class Emails:
@@ -62,6 +135,9 @@ class Emails:
             select(Email).where(due).order_by(Email.next_attempt_at).limit(1)
             .with_for_update(skip_locked=True)).first()
 
+    def get(self, email_id: str) -> Email | None:
+        return self._session.get(Email, email_id)
+
     def locked(self, email_id: str) -> Email:
         """The email, row-locked until the transaction ends."""
         return self._session.get(Email, email_id, with_for_update=True)
@@ -74,5 +150,135 @@ class Emails:
         return list(self._session.scalars(query.order_by(Email.created_at)))
 
 
+class Funders:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def add(self, funder: Funder) -> None:
+        self._session.add(funder)
+
+    def get(self, funder_id: str) -> Funder | None:
+        return self._session.get(Funder, funder_id)
+
+
+class Notifications:
+    """The notification centre: notifications per audience, read marks per person."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    def add(self, notification: Notification) -> None:
+        self._session.add(notification)
+
+    def _seen_by(self, audiences: list[tuple[str, str]]):
+        return tuple_(Notification.audience_type, Notification.audience_id).in_(audiences)
+
+    def _unread(self, user_id: str):
+        read = select(NotificationRead.notification_id).where(
+            NotificationRead.user_id == user_id)
+        return Notification.id.not_in(read)
+
+    def of_person(self, audiences: list[tuple[str, str]], user_id: str, unread_only: bool,
+                  limit: int, offset: int) -> list[tuple[Notification, datetime | None]]:
+        """Newest first, each with the person's read mark (None: unread)."""
+        query = (select(Notification, NotificationRead.read_at)
+                 .outerjoin(NotificationRead, and_(
+                     NotificationRead.notification_id == Notification.id,
+                     NotificationRead.user_id == user_id))
+                 .where(self._seen_by(audiences)))
+        if unread_only:
+            query = query.where(NotificationRead.read_at.is_(None))
+        query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
+        return [tuple(row) for row in self._session.execute(query.limit(limit).offset(offset))]
+
+    def unread_count(self, audiences: list[tuple[str, str]], user_id: str) -> int:
+        return self._session.scalar(select(func.count()).select_from(Notification).where(
+            self._seen_by(audiences), self._unread(user_id)))
+
+    def seen_one(self, audiences: list[tuple[str, str]], notification_id: str
+                 ) -> Notification | None:
+        return self._session.scalars(select(Notification).where(
+            Notification.id == notification_id, self._seen_by(audiences))).first()
+
+    def for_digest(self, audiences: list[tuple[str, str]], user_id: str, kinds: list[str],
+                   since: datetime, until: datetime) -> list[Notification]:
+        """Unread notifications of these kinds created in (since, until], oldest first."""
+        return list(self._session.scalars(select(Notification).where(
+            self._seen_by(audiences), self._unread(user_id), Notification.kind.in_(kinds),
+            Notification.created_at > since, Notification.created_at <= until)
+            .order_by(Notification.created_at, Notification.id)))
+
+    def unread_ids(self, audiences: list[tuple[str, str]], user_id: str) -> list[str]:
+        return list(self._session.scalars(select(Notification.id).where(
+            self._seen_by(audiences), self._unread(user_id))))
+
+    def read_mark(self, notification_id: str, user_id: str) -> NotificationRead | None:
+        return self._session.get(NotificationRead, (notification_id, user_id))
+
+    def mark_read(self, read: NotificationRead) -> None:
+        self._session.add(read)
+
+
+class AlertSettings:
+    """Each person's alert settings, and who they are (AlertPerson)."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    def person(self, user_id: str) -> AlertPerson | None:
+        return self._session.get(AlertPerson, user_id)
+
+    def save_person(self, person: AlertPerson) -> AlertPerson:
+        return self._session.merge(person)
+
+    def of_person(self, user_id: str) -> list[AlertSetting]:
+        return list(self._session.scalars(select(AlertSetting).where(
+            AlertSetting.user_id == user_id)))
+
+    def save(self, setting: AlertSetting) -> None:
+        self._session.merge(setting)
+
+    def frequency(self, audience_type: str, audience_id: str, kind: str) -> str | None:
+        """The setting of the person a user or party id names (None: never set)."""
+        column = AlertPerson.party_id if audience_type == "party" else AlertPerson.user_id
+        return self._session.scalars(
+            select(AlertSetting.frequency).join(
+                AlertPerson, AlertPerson.user_id == AlertSetting.user_id)
+            .where(column == audience_id, AlertSetting.kind == kind)).first()
+
+    def digest_persons(self) -> list[AlertPerson]:
+        """The persons who chose the digest for at least one kind."""
+        chose = select(AlertSetting.user_id).where(AlertSetting.frequency == "digest")
+        return list(self._session.scalars(select(AlertPerson).where(
+            AlertPerson.user_id.in_(chose)).order_by(AlertPerson.user_id)))
+
+
+class Digests:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def claim(self, digest: Digest) -> bool:
+        """Insert the day's row unless it exists; True when this transaction did. A
+        concurrent claim waits for ours to end (PostgreSQL's unique index; SQLite's write
+        gate), then finds the row and does nothing."""
+        insert = (postgresql_insert if self._session.bind.dialect.name == "postgresql"
+                  else sqlite_insert)
+        claimed = self._session.execute(insert(digests).values(
+            user_id=digest.user_id, day=digest.day, created_at=digest.created_at,
+            notifications=digest.notifications).on_conflict_do_nothing())
+        return claimed.rowcount == 1
+
+    def record(self, user_id: str, day, notifications: int) -> None:
+        self._session.execute(digests.update().where(
+            digests.c.user_id == user_id, digests.c.day == day).values(
+            notifications=notifications))
+
+    def previous(self, user_id: str, day) -> Digest | None:
+        return self._session.scalars(select(Digest).where(
+            Digest.user_id == user_id, Digest.day < day).order_by(Digest.day.desc())).first()
+
+
 def repositories(session: Session) -> dict[str, object]:
-    return {"emails": Emails(session)}
+    return {"emails": Emails(session), "funders": Funders(session),
+            "notifications": Notifications(session),
+            "alert_settings": AlertSettings(session), "digests": Digests(session)}

@@ -748,7 +748,8 @@ def _notify_review(ports: Ports, email: str | None, version: dict) -> None:
                 "status": version["status"], "status_label": version["status_label"],
                 "reason": version["rejection_reason"],
                 "iban_end": bank.masked_iban(version["iban"]),
-                "version": version["version"]}})
+                "version": version["version"],
+                "organisation_id": version["organisation_id"]}})  # the link to the details
     except Exception as exc:  # noqa: BLE001 - the decision stands; the status shows it
         log.warning("bank_details_email_failed", error=type(exc).__name__)
 

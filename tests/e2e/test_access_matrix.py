@@ -172,9 +172,20 @@ expect("post", "/signup/activate",                 "422  422  422  422  422  422
 expect("get", "/signup/activate",                  "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/signups",                          "200  200  200  403  403  403  403  401  403  403  403")
 expect("post", "/signups/{signup_id}/suspend",     "404  404  404  403  403  403  403  401  403  403  403")
+# the notification centre (issue 16): each person their own; an API token has none
+expect("get", "/notifications",                    "200  200  200  200  200  200  403  401  200  200  200")
+expect("get", "/notifications/unread-count",       "200  200  200  200  200  200  403  401  200  200  200")
+expect("post", "/notifications/{notification_id}/read", "404  404  404  404  404  404  403  401  404  404  404")
+expect("post", "/notifications/read-all",          "200  200  200  200  200  200  403  401  200  200  200")
+expect("get", "/me/alert-settings",                "200  200  200  200  200  200  403  401  200  200  200")
+expect("put", "/me/alert-settings",                "200  200  200  200  200  200  403  401  200  200  200")
 expect("get", "/health",                           "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/openapi.json",                     "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/docs",                             "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/",                                 "200  200  200  200  200  200  200  200  200  200  200")
+# emails sent on a funder's behalf (issue 16): its staff only, its own only
+expect("get", "/emails",                           "200  200  200  403  403  403  403  401  403  403  403")
+expect("post", "/emails/{email_id}/resend",        "404  404  404  403  403  403  403  401  403  403  403")
 
 
 def _pdf() -> bytes:
@@ -228,6 +239,8 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
         ("post", "/auth/password-reset/confirm"): {"json": {"token": "pas-un-jeton",
                                                             **_new_password()}},
         ("patch", "/me"): {"json": {}},
+        ("put", "/me/alert-settings"): {"json": {"settings": [{"kind": "certified",
+                                                               "frequency": "immediate"}]}},
         ("post", "/me/password"): {"json": {"current_password": "Faux-Passw0rd!",
                                             **_new_password()}},
         ("post", "/me/identifier"): {"json": {"current_password": "Faux-Passw0rd!",
@@ -428,7 +441,8 @@ def world(stack, smtp_server):
             "document_id": document.json()["document_id"], "user_id": me["user"]["id"],
             "token_id": token["id"], "reference": "JAL-AAAAAAAAAAAA", "party_id": spare["id"],
             "payment_id": paid.json()["id"], "credit_note_id": credit_note.json()["id"],
-            "signup_id": "inscription-inconnue"},
+            "signup_id": "inscription-inconnue", "notification_id": "notification-inconnue",
+            "email_id": "e-mail-inconnu"},
         # A's data an outsider must never read: ids in a success, the rest anywhere.
         "ids": [organisation["id"], dossier["id"], document.json()["document_id"],
                 me["user"]["id"], token["id"], paid.json()["id"], credit_note.json()["id"]],

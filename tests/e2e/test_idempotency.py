@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from servicekit.db import driver_url
-from contracts.common.formatting import month_fr
+from contracts.common.formatting import of_month_fr
 from services.certification.models import metadata as certification_tables
 from tests.support.gateway import (certify_by_event, enter_month, month_shift, payment,
                                    sign_month)
@@ -48,7 +48,7 @@ def test_certify_twice_with_one_key_answers_the_same_and_certifies_once(stack, s
     assert first.status_code == again.status_code == 200, again.text
     assert first.json() == again.json() and first.json()["status"] == "certified"
     assert certified_events(stack, dossier_id, month) == 1
-    subject = f"Certificat de réalisation de {month_fr(month)}"
+    subject = f"Certificat de réalisation {of_month_fr(month)}"
     eventually(lambda: emails_to(smtp_server, world["beneficiary_email"], subject))
     eventually(lambda: org.get(url).json()["locked_for_payment"])
     assert len(emails_to(smtp_server, world["beneficiary_email"], subject)) == 1

@@ -12,7 +12,7 @@ from babel.dates import format_date
 
 from tests.faults.burst import HOURS, Month
 
-SUBJECT_PREFIX = "Certificat de réalisation de "
+SUBJECT_PREFIX = "Certificat de réalisation "
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,10 @@ def certification_emails(smtp) -> dict[tuple[str, str], list[str]]:
     for message in smtp.emails():
         subject = str(make_header(decode_header(message["Subject"])))
         if subject.startswith(SUBJECT_PREFIX):
-            label = subject.removeprefix(SUBJECT_PREFIX).split(" – ")[0].lower()
+            of_month = subject.removeprefix(SUBJECT_PREFIX).split(" – ")[0].lower()
+            if not of_month.startswith(("de ", "d'")):  # the funder's « certifié – … »
+                continue
+            label = of_month.removeprefix("de ").removeprefix("d'")  # « d'octobre 2026 »
             found[(message["To"], label)].append(message["Message-ID"])
     return found
 

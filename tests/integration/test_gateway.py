@@ -720,6 +720,56 @@ class FakeNotifications:
     def health(self):
         return {"service": "notifications", "status": "ok", "database": "ok"}
 
+    # the notification centre (issue 16)
+    @rpc
+    def list_notifications(self, actor, query=None):
+        return [_notification()]
+
+    @rpc
+    def count_unread_notifications(self, actor):
+        return {"unread": 1}
+
+    @rpc
+    def mark_notification_read(self, actor, notification_id):
+        return {**_notification(), "id": notification_id, "read_at": NOW}
+
+    @rpc
+    def mark_all_notifications_read(self, actor):
+        return {"unread": 0}
+
+    @rpc
+    def get_alert_settings(self, actor):
+        return [{"kind": "certified", "label": "Certificat de réalisation certifié",
+                 "frequency": "immediate", "locked": False}]
+
+    @rpc
+    def update_alert_settings(self, actor, payload):
+        return self.get_alert_settings(actor)
+
+    # emails sent on the funder's behalf (issue 16)
+    @rpc
+    def list_emails(self, actor, event_id=None):
+        return [_email()]
+
+    @rpc
+    def resend_email(self, actor, email_id):
+        return {**_email(), "id": "e2", "delivery": "pending",
+                "delivery_label": "en attente d'envoi", "resent_from": email_id}
+
+
+def _notification() -> dict:
+    return {"id": "n1", "kind": "certified_beneficiary", "title": "Certificat de réalisation",
+            "text": "Heures certifiées.", "created_at": NOW, "read_at": None,
+            "object": {"type": "certificate", "id": "d1/2026-09",
+                       "link": "/dossiers/d1/certificates/2026-09"}}
+
+
+def _email() -> dict:
+    return {"id": "e1", "to": "of@example.org", "subject": "Document non conforme",
+            "template": "document_rejected", "status": "failed", "attempts": 5,
+            "created_at": NOW, "delivery": "failed", "delivery_label": "échec de l'envoi",
+            "last_error": "SMTPRecipientsRefused: 550 mailbox unavailable"}
+
 
 FAKES = (FakeIdentity, FakeDossiers, FakeCertification, FakePayments, FakeDocuments)
 

@@ -34,9 +34,9 @@ def test_the_funder_is_emailed_once_at_certification(notifications, smtp, rpc, a
     funder = [m for m in smtp.messages if m["To"] == "suivi@tp.example"]
     assert [m["Subject"] for m in funder] == [
         "Certificat de réalisation certifié – dossier 20X000703 – septembre 2026"]
-    assert "attendent la validation du bénéficiaire" in funder[0].get_content()
+    assert "attendent la validation du bénéficiaire" in funder[0].get_body(("plain",)).get_content()
     beneficiary = next(m for m in smtp.messages if m["To"] == "michelle@example.org")
-    assert "valider ces heures depuis votre espace" in beneficiary.get_content()
+    assert "valider ces heures depuis votre espace" in beneficiary.get_body(("plain",)).get_content()
 
     deliver(notifications, amqp_uri, "on_certified", "certified", envelope)  # redelivered
     emails = rpc.notifications.list_emails(AGENT, event_id=envelope["id"])
@@ -59,8 +59,8 @@ def test_a_contest_emails_the_organisation_and_the_funder_once(notifications, sm
     deliver(notifications, amqp_uri, "on_hours_contested", "hours_contested", envelope)
     wait_until(lambda: len(smtp.messages) >= 2)
     assert sorted(m["To"] for m in smtp.messages) == ["contact@of.example", "suivi@tp.example"]
-    body = smtp.messages[0].get_content()
-    assert "par le bénéficiaire (DUBOIS Michelle)" in body
+    body = smtp.messages[0].get_body(("plain",)).get_content()
+    assert "par le bénéficiaire (Michelle DUBOIS)" in body
     assert "Motif : Absente le 3 septembre" in body
     deliver(notifications, amqp_uri, "on_hours_contested", "hours_contested", envelope)
     assert len(rpc.notifications.list_emails(AGENT, event_id=envelope["id"])) == 2

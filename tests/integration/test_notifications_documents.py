@@ -27,7 +27,7 @@ REVIEWED = dict(document_id="doc-1", category="kbis", category_label="Extrait KB
 
 
 def text_of(message) -> str:
-    return message.get_content()
+    return message.get_body(("plain",)).get_content()
 
 
 def test_check_and_reject_by_the_real_documents_service_email_the_owner(

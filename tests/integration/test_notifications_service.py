@@ -32,7 +32,7 @@ def test_certified_emails_beneficiary_and_employer_once(notifications, smtp, rpc
     assert sorted(m["To"] for m in smtp.messages) == ["michelle@example.org", "rh@acme.example"]
     for message in smtp.messages:
         assert message["Subject"] == "Certificat de réalisation de septembre 2026 – dossier 20X000703"
-        body = message.get_content()
+        body = message.get_body(("plain",)).get_content()
         assert "Formations Exemple a certifié" in body and "147,00\u00a0h" in body
 
     deliver()  # redelivered: no new email is queued
@@ -51,7 +51,7 @@ def test_direct_email_is_sent_and_its_secret_not_listed(notifications, smtp, rpc
     wait_until(lambda: smtp.messages)
     [message] = smtp.messages
     assert message["To"] == "jeanne@example.org"
-    assert "Mot de passe provisoire : Provisoire-123" in message.get_content()
+    assert "Mot de passe provisoire : Provisoire-123" in message.get_body(("plain",)).get_content()
     # Direct emails have no funder: the funder's email log never shows them.
     assert rpc.notifications.list_emails(AGENT) == []
 

@@ -15,8 +15,10 @@ from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1
                               MonthHours, Party)
 from services.notifications import handlers
 from services.notifications.adapters import Templates
-from services.notifications.domain import Email
+from services.notifications.domain import Email, Funder
 from tests.support.fakes import FakeClock, FakeDatabase
+from tests.support.notification_centre import (InMemoryAlertSettings, InMemoryDigests,
+                                               InMemoryNotifications)
 
 
 class InMemoryEmails:
@@ -32,6 +34,9 @@ class InMemoryEmails:
         due = [email for email in self.by_id.values() if email.is_due(now)]
         return min(due, key=lambda email: email.next_attempt_at, default=None)
 
+    def get(self, email_id: str) -> Email | None:
+        return self.by_id.get(email_id)
+
     def locked(self, email_id: str) -> Email:
         return self.by_id[email_id]
 
@@ -42,6 +47,19 @@ class InMemoryEmails:
 
     def all(self) -> list[Email]:
         return list(self.by_id.values())
+
+
+class InMemoryFunders:
+    """models.Funders on a dict."""
+
+    def __init__(self):
+        self.by_id: dict[str, Funder] = {}
+
+    def add(self, funder: Funder) -> None:
+        self.by_id[funder.id] = funder
+
+    def get(self, funder_id: str) -> Funder | None:
+        return self.by_id.get(funder_id)
 
 
 class FakeMailer:
@@ -116,7 +134,11 @@ def notifications() -> Notifications:
     ports = handlers.Ports(templates=Templates(), mailer=mailer, clock=clock,
                            sleep=lambda seconds: clock.advance(seconds=seconds),
                            queued=lambda: wakes.append(clock()))
-    return Notifications(AwayDatabase("notifications", emails=InMemoryEmails()), ports, clock,
+    return Notifications(AwayDatabase("notifications", emails=InMemoryEmails(),
+                                      funders=InMemoryFunders(),
+                                      notifications=InMemoryNotifications(),
+                                      alert_settings=InMemoryAlertSettings(),
+                                      digests=InMemoryDigests()), ports, clock,
                          mailer, wakes)
 
 

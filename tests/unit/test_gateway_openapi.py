@@ -43,7 +43,8 @@ EXPECTED = {
     ("put", "/documents/{document_id}/content"), ("post", "/documents/{document_id}/check"),
     ("post", "/documents/{document_id}/reject"),
     ("get", "/dossiers/{dossier_id}/documents/by-category"),
-    ("get", "/health"), ("get", "/openapi.json"), ("get", "/docs"),
+    ("get", "/health"), ("get", "/openapi.json"), ("get", "/docs"), ("get", "/"),  # issue 16
+    ("get", "/emails"), ("post", "/emails/{email_id}/resend"),  # issue 16
     # identity and access (issue 4)
     ("post", "/auth/personalise"), ("post", "/auth/confirm-identifier"),
     ("post", "/auth/privacy-policy"), ("post", "/auth/password-reset"),
@@ -55,6 +56,9 @@ EXPECTED = {
     ("post", "/organisations/{organisation_id}/users"), ("patch", "/users/{user_id}"),
     ("post", "/users/{user_id}/resend-credentials"),
     ("get", "/users/{user_id}"), ("post", "/users/{user_id}/reset-link"),  # issue 15
+    ("get", "/notifications"), ("get", "/notifications/unread-count"),  # issue 16
+    ("post", "/notifications/{notification_id}/read"), ("post", "/notifications/read-all"),
+    ("get", "/me/alert-settings"), ("put", "/me/alert-settings"),
     ("post", "/parties/{party_id}/resend-credentials"),
     ("post", "/funder-users"), ("get", "/api-tokens"), ("post", "/api-tokens"),
     ("delete", "/api-tokens/{token_id}"), ("get", "/organisations/{organisation_id}/audit"),

@@ -47,7 +47,7 @@ def test_a_certified_month_emails_the_beneficiary_and_the_employer():
         assert email.subject == "Certificat de réalisation de septembre 2026 – dossier 20X000703"
         assert "Formations Exemple a certifié le 02/10/2026 à 16:05" in email.body_text
         assert "heures de présence en formation : 147,00\u00a0h" in email.body_text
-        assert "DUBOIS Michelle" in email.body_text
+        assert "Michelle DUBOIS" in email.body_text  # first name first
     assert len(service.wakes) == 1  # the delivery loop is told once the transaction is done
 
 

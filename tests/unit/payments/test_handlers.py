@@ -366,6 +366,7 @@ def test_staff_review_bank_details_and_the_organisation_is_emailed():
     assert (reviewed["status"], reviewed["reviewed_by"]) == ("validated", "u-agent")
     [email] = ports.notifications.emails
     assert (email["to"], email["context"]["iban_end"]) == (ORGANISATION_EMAIL, "•••• 2518")
+    assert email["context"]["organisation_id"] == ORGANISATION  # issue 16: its link
     with pytest.raises(NotFound):
         handlers.review_bank_details(db, ports, staff(), ORGANISATION,
                                      {"version": 2, "decision": "validated"})

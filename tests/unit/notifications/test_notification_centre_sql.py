@@ -1,0 +1,54 @@
+"""models.Notifications on SQLite, migrated from nothing: the queries the in-memory fake
+stands for (audiences, per-person read marks, newest first)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from servicekit import migrate
+from services.notifications import domain
+from services.notifications.models import Notifications, start_mappers
+
+T0 = datetime(2026, 10, 2, 14, 0, tzinfo=timezone.utc)
+ORG, OTHER_ORG = [(domain.ORGANISATION, "o1")], [(domain.ORGANISATION, "o2")]
+
+
+@pytest.fixture
+def session(tmp_path):
+    url = f"sqlite:///{tmp_path}/notifications.db"
+    migrate.upgrade("notifications", url)
+    start_mappers()
+    with Session(create_engine(url)) as session:
+        yield session
+
+
+def notification(number: int, audience=ORG[0]) -> domain.Notification:
+    notice = domain.Notice("document_checked", *audience, f"Document {number}", "Contrôlé.",
+                           "document", f"doc-{number}", f"/documents/doc-{number}")
+    return domain.new_notification(f"n{number}", notice, "f1", T0 + timedelta(minutes=number),
+                                   event_id=f"ev-{number}")
+
+
+def test_newest_first_with_read_marks_per_person(session):
+    repository = Notifications(session)
+    for number in (1, 2, 3):
+        repository.add(notification(number))
+    repository.add(notification(4, OTHER_ORG[0]))
+    session.commit()
+    repository.mark_read(domain.NotificationRead("n2", "u1", T0 + timedelta(hours=1)))
+    session.commit()
+    rows = repository.of_person(ORG, "u1", False, 10, 0)
+    assert [(n.id, read_at) for n, read_at in rows] == [
+        ("n3", None), ("n2", T0 + timedelta(hours=1)), ("n1", None)]
+    assert [n.id for n, _ in repository.of_person(ORG, "u1", True, 10, 0)] == ["n3", "n1"]
+    assert [n.id for n, _ in repository.of_person(ORG, "u1", False, 1, 1)] == ["n2"]
+    assert repository.unread_count(ORG, "u1") == 2
+    assert repository.unread_count(ORG, "u2") == 3
+    assert sorted(repository.unread_ids(ORG, "u1")) == ["n1", "n3"]
+    assert repository.seen_one(ORG, "n4") is None
+    assert repository.seen_one(OTHER_ORG, "n4").title == "Document 4"
+    assert repository.read_mark("n2", "u1").read_at == T0 + timedelta(hours=1)
+    assert repository.read_mark("n2", "u2") is None
