@@ -5,7 +5,7 @@ Pure: no Nameko, no SQLAlchemy, no I/O. The clock and ids are passed in.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from contracts.common import Actor, Role
@@ -208,9 +208,17 @@ def audiences_of(actor: Actor) -> list[tuple[str, str]]:
         seen.append((FUNDER, actor.funder_id))
     elif actor.role == Role.organisation_user and actor.organisation_id:
         seen.append((ORGANISATION, actor.organisation_id))
+        seen += [(ORGANISATION, organisation_audience(actor.organisation_id, right))
+                 for right in actor.rights]
     elif actor.party_id:
         seen.append((PARTY, actor.party_id))
     return seen
+
+
+def organisation_audience(organisation_id: str, right: str | None = None) -> str:
+    """An organisation's users see its notifications; those about payments or documents only
+    its users with that right, as the routes they lead to."""
+    return organisation_id if right is None else f"{organisation_id}:{right}"
 
 
 def certificate_link(dossier_id: str, month: str) -> str:
@@ -255,8 +263,8 @@ def contested_notices(data, month_label: str, party_label: str) -> list[Notice]:
 def document_notice(data, checked: bool) -> Notice:
     """To the document's organisation when it has one (its users share the documents), else
     to the person who uploaded it."""
-    audience = ((ORGANISATION, data.organisation_id) if data.organisation_id
-                else (USER, data.owner_user_id))
+    audience = ((ORGANISATION, organisation_audience(data.organisation_id, "documents"))
+                if data.organisation_id else (USER, data.owner_user_id))
     if checked:
         kind, title = "document_checked", f"Document contrôlé : {data.label}"
         text = f"Le document « {data.label} » ({data.category_label}) a été contrôlé."
@@ -345,11 +353,12 @@ class AlertPerson:
     updated_at: datetime
     organisation_id: str | None = None
     party_id: str | None = None
+    rights: list[str] = field(default_factory=list)  # the digest lists what they may see
 
     def as_actor(self) -> Actor:
         return Actor(user_id=self.user_id, role=self.role, funder_id=self.funder_id,
                      organisation_id=self.organisation_id, party_id=self.party_id,
-                     session_id="digest")
+                     rights=list(self.rights), session_id="digest")
 
 
 @dataclass
@@ -370,7 +379,8 @@ def alert_person(actor: Actor, now: datetime) -> AlertPerson:
     check_alert_settings_reader(actor)
     return AlertPerson(user_id=actor.user_id, funder_id=actor.funder_id,
                        role=actor.role.value, email=actor.email, updated_at=now,
-                       organisation_id=actor.organisation_id, party_id=actor.party_id)
+                       organisation_id=actor.organisation_id, party_id=actor.party_id,
+                       rights=[getattr(right, "value", right) for right in actor.rights])
 
 
 def check_alert_choice(kind: str, frequency: str) -> None:
@@ -420,7 +430,8 @@ DOCUMENT_STATUS_LABELS = {"missing": "non déposé", "checked": "contrôlé",
 def payment_notice(data) -> Notice:
     """A payment issued: the organisation finds it, and its remittance advice, in its space."""
     kind = "un acompte" if data.advance else "un règlement"
-    return Notice("payment_issued", ORGANISATION, data.organisation_id,
+    return Notice("payment_issued", ORGANISATION,
+                  organisation_audience(data.organisation_id, "payments"),
                   f"Règlement n° {data.payment_number}",
                   f"Votre financeur a enregistré {kind} (n° {data.payment_number}) ; l'avis "
                   "de virement est disponible dans votre espace.", "payment", data.payment_id,
@@ -438,7 +449,8 @@ def bank_details_notice(data) -> Notice | None:
         return None
     title = ("Coordonnées bancaires validées" if data.status == "validated"
              else "Coordonnées bancaires refusées")
-    return Notice("bank_details_reviewed", ORGANISATION, data.organisation_id, title, text,
+    return Notice("bank_details_reviewed", ORGANISATION,
+                  organisation_audience(data.organisation_id, "payments"), title, text,
                   "bank_details", f"{data.organisation_id}/{data.version}",
                   f"/organisations/{data.organisation_id}/bank-details")
 

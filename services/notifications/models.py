@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (JSON, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table,
+                        Text,
                         UniqueConstraint, and_, func, or_, select, tuple_)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -85,6 +86,7 @@ alert_persons = Table(
     Column("email", String(320)),
     Column("organisation_id", String(64)),
     Column("party_id", String(64), index=True),
+    Column("rights", JSON(), nullable=False, default=list),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.common import Actor
+from contracts.common import ALL_RIGHTS, Actor
 from contracts.common.errors import Forbidden, InvalidInput
 from contracts.notifications import AlertSettingsChange, NotificationQuery
 from services.notifications import handlers
@@ -15,6 +15,7 @@ from tests.support.notifications import (ReceivedEvent, certified, document_reje
 BENEFICIARY = Actor(user_id="ub", role="beneficiary", funder_id="f1", party_id="b1",
                     session_id="s1", email="michelle@example.org")
 ORG_USER = Actor(user_id="u1", role="organisation_user", funder_id="f1", organisation_id="o1",
+                 rights=list(ALL_RIGHTS),
                  session_id="s4", email="of@example.org")
 API_TOKEN = Actor(user_id="tok", role="organisation_user", funder_id="f1", organisation_id="o1")
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from contracts.common import Actor
+from contracts.common import ALL_RIGHTS, Actor
 from contracts.common.errors import Forbidden, NotFound
 from contracts.notifications import NotificationQuery
 from services.notifications import domain, handlers
@@ -19,9 +19,12 @@ EMPLOYER = Actor(user_id="ue", role="employer", funder_id="f1", party_id="e1", s
 OTHER_BENEFICIARY = Actor(user_id="ux", role="beneficiary", funder_id="f1", party_id="b9",
                           session_id="s3")
 ORG_USER = Actor(user_id="u1", role="organisation_user", funder_id="f1", organisation_id="o1",
+                 rights=list(ALL_RIGHTS),
                  session_id="s4")
 ORG_COLLEAGUE = Actor(user_id="u2", role="organisation_user", funder_id="f1",
-                      organisation_id="o1", session_id="s5")
+                      organisation_id="o1", rights=list(ALL_RIGHTS), session_id="s5")
+HOURS_ONLY = Actor(user_id="u3", role="organisation_user", funder_id="f1", organisation_id="o1",
+                   rights=["enter_hours"], session_id="s8")
 AGENT = Actor(user_id="agent", role="funder_agent", funder_id="f1", session_id="s6")
 OTHER_FUNDER_AGENT = Actor(user_id="agent2", role="funder_agent", funder_id="f2",
                            session_id="s7")
@@ -185,3 +188,5 @@ def test_a_payment_bank_details_and_certifier_decisions_notify_the_organisation(
         "Extrait KBIS : contrôlé ; lettre de consentement : contrôlé. Vos certificats de "
         "réalisation suivent désormais la certification électronique (méthode 2).")
     assert listed(service, AGENT) == [] and listed(service, BENEFICIARY) == []
+    # Payments are for the users with the payments right, as the routes they lead to.
+    assert [n["kind"] for n in listed(service, HOURS_ONLY)] == ["certifier_status_changed"]

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column('email', sa.String(length=320), nullable=True),
         sa.Column('organisation_id', sa.String(length=64), nullable=True),
         sa.Column('party_id', sa.String(length=64), nullable=True),
+        sa.Column('rights', sa.JSON(), nullable=False),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('user_id'),
     )
