@@ -17,6 +17,7 @@ from typing import Any, Callable, Protocol
 
 from contracts.common import Actor
 from contracts.common.errors import NotFound
+from contracts.common.formatting import paris_date
 from contracts.documents import Category as CategoryShape
 from contracts.documents import CategoryGroup, DocumentChange
 from contracts.documents import Document as DocumentShape
@@ -379,7 +380,7 @@ def render_certificate_draft(db, ports: Ports, who: Actor, facts: CertificateFac
     with db.reading() as reading:
         letterhead = reading.documents.letterhead(facts.dossier.funder_id,
                                                   facts.dossier.organisation_id)
-    pdf = _render_certificate(ports, letterhead, facts, pdfs.paris_today(ports.clock()))
+    pdf = _render_certificate(ports, letterhead, facts, paris_date(ports.clock()))
     return RenderedPdf(filename=pdfs.draft_filename(facts.dossier.dossier_number, facts.month),
                        content_base64=base64.b64encode(pdf).decode("ascii")
                        ).model_dump(mode="json")

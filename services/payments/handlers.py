@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Callable, Protocol
 
@@ -809,38 +809,39 @@ def record_credit_note(db, ports: Ports, actor: Actor, payload) -> dict:
 def _new_credit_note(db, ports: Ports, actor: Actor, entry: NewCreditNote,
                      dossier: payments.DossierFacts) -> credit_notes.CreditNote:
     """Written with the funder's next pro forma number: a number taken at the same moment by
-    another note fails on the unique key, and the next one is taken."""
-    for attempt in range(3):
+    another note fails on the unique key, and the next one is taken (three tries)."""
+    for _ in range(2):
         try:
-            with concurrent_change_is_conflict("Un autre avoir vient d'être enregistré : "
-                                               "réessayez."), db.unit_of_work() as uow:
-                # The dossier's month locks, as for a payment: a payment and a credit note
-                # on the same dossier see each other's amounts.
-                uow.locks.for_payment({dossier.dossier_id})
-                problem = credit_notes.exceeds_paid(
-                    entry.amount,
-                    uow.payments.paid_amount(dossier.dossier_id, entry.period_start,
-                                             entry.period_end),
-                    uow.credit_notes.credited(dossier.dossier_id, entry.period_start,
-                                              entry.period_end))
-                if problem is not None:
-                    raise payments.invalid_payment([problem])
-                now = ports.clock()
-                note = credit_notes.CreditNote(
-                    str(uuid.uuid4()), uow.credit_notes.next_sequence(actor.funder_id),
-                    actor.funder_id, dossier.organisation_id, dossier.organisation_name,
-                    dossier.dossier_id, dossier.number, dossier.beneficiary_name,
-                    entry.period_start, entry.period_end, entry.amount, entry.reason,
-                    credit_notes.mode_in_force(
-                        uow.credit_note_modes.latest(dossier.organisation_id)),
-                    actor.user_id, now, paris_date(now))
-                uow.credit_notes.add(note)
-                uow.keep_reply(_credit_note_reply(uow, note, ports))
-            return note
+            return _write_credit_note(db, ports, actor, entry, dossier)
         except Conflict:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+            continue
+    return _write_credit_note(db, ports, actor, entry, dossier)
+
+
+def _write_credit_note(db, ports: Ports, actor: Actor, entry: NewCreditNote,
+                       dossier: payments.DossierFacts) -> credit_notes.CreditNote:
+    with concurrent_change_is_conflict("Un autre avoir vient d'être enregistré : réessayez."), \
+            db.unit_of_work() as uow:
+        # The dossier's month locks, as for a payment: a payment and a credit note on the
+        # same dossier see each other's amounts.
+        uow.locks.for_payment({dossier.dossier_id})
+        problem = credit_notes.exceeds_paid(
+            entry.amount,
+            uow.payments.paid_amount(dossier.dossier_id, entry.period_start, entry.period_end),
+            uow.credit_notes.credited(dossier.dossier_id, entry.period_start, entry.period_end))
+        if problem is not None:
+            raise payments.invalid_payment([problem])
+        now = ports.clock()
+        note = credit_notes.CreditNote(
+            str(uuid.uuid4()), uow.credit_notes.next_sequence(actor.funder_id),
+            actor.funder_id, dossier.organisation_id, dossier.organisation_name,
+            dossier.dossier_id, dossier.number, dossier.beneficiary_name, entry.period_start,
+            entry.period_end, entry.amount, entry.reason,
+            credit_notes.mode_in_force(uow.credit_note_modes.latest(dossier.organisation_id)),
+            actor.user_id, now, paris_date(now))
+        uow.credit_notes.add(note)
+        uow.keep_reply(_credit_note_reply(uow, note, ports))
+    return note
 
 
 def get_credit_note(db, ports: Ports, actor: Actor, credit_note_id) -> dict:
@@ -854,10 +855,12 @@ def list_credit_notes(db, ports: Ports, actor: Actor, query=None) -> dict:
     scope = _scope(actor)
     search = parse(CreditNoteSearch, query or {})
     with db.reading() as uow:
+        today = paris_date(ports.clock())
         found = uow.credit_notes.search(scope, search.organisation_id, search.dossier_number,
-                                        search.status, paris_date(ports.clock()),
-                                        MAX_CREDIT_NOTES + 1)
-        notes = [_credit_note_reply(uow, note, ports) for note in found[:MAX_CREDIT_NOTES]]
+                                        search.status, today, MAX_CREDIT_NOTES + 1)
+        shown = found[:MAX_CREDIT_NOTES]
+        taken_off = uow.payments.deductions_of([note.id for note in shown])
+        notes = [_credit_note_shape(note, taken_off.get(note.id, []), today) for note in shown]
     return CreditNoteList(credit_notes=notes,
                           truncated=len(found) > MAX_CREDIT_NOTES).model_dump(mode="json")
 
@@ -931,7 +934,13 @@ def _visible_credit_note(uow, actor: Actor, credit_note_id) -> credit_notes.Cred
 
 
 def _credit_note_reply(uow, note: credit_notes.CreditNote, ports: Ports) -> dict:
-    status = note.status_on(paris_date(ports.clock()))
+    return _credit_note_shape(note, uow.payments.deductions_of([note.id]).get(note.id, []),
+                              paris_date(ports.clock()))
+
+
+def _credit_note_shape(note: credit_notes.CreditNote, taken_off: list, today: date) -> dict:
+    """`taken_off`: the (payment, deduction) pairs the note was deducted by."""
+    status = note.status_on(today)
     return CreditNote(
         id=note.id, number=note.number, funder_id=note.funder_id,
         organisation_id=note.organisation_id, organisation_name=note.organisation_name,
@@ -942,7 +951,7 @@ def _credit_note_reply(uow, note: credit_notes.CreditNote, ports: Ports) -> dict
         deducted_amount=note.deducted, remaining_amount=note.remaining,
         deductions=[CreditNoteDeduction(payment_id=payment.id, payment_number=payment.number,
                                         amount=deduction.amount)
-                    for payment, deduction in uow.payments.deductions_of(note.id)],
+                    for payment, deduction in taken_off],
         issued_on=note.issued_on, transfer_reference=note.transfer_reference,
         due_date=note.due_date, pro_forma_document_id=note.pro_forma_document_id,
         recorded_by=note.recorded_by, recorded_at=note.recorded_at,

@@ -275,12 +275,17 @@ class Payments:
         return [PaidLine(row.dossier_id, tuple(months_between(row.period_start, row.period_end)),
                          row.hours_paid) for row in found]
 
-    def deductions_of(self, credit_note_id: str) -> list[tuple[Payment, Deduction]]:
-        """The payments a credit note was taken off, in the order they were recorded."""
-        return [tuple(row) for row in self._session.execute(
-            select(Payment, Deduction).join(Deduction, Deduction.payment_id == Payment.id)
-            .where(Deduction.credit_note_id == credit_note_id)
-            .order_by(Payment.recorded_at, Payment.id))]
+    def deductions_of(self, credit_note_ids: list[str]
+                      ) -> dict[str, list[tuple[Payment, Deduction]]]:
+        """The payments each credit note was taken off, in the order they were recorded (one
+        query for a whole list of notes)."""
+        found: dict[str, list[tuple[Payment, Deduction]]] = {}
+        for payment, deduction in self._session.execute(
+                select(Payment, Deduction).join(Deduction, Deduction.payment_id == Payment.id)
+                .where(Deduction.credit_note_id.in_(credit_note_ids))
+                .order_by(Payment.recorded_at, Payment.id)):
+            found.setdefault(deduction.credit_note_id, []).append((payment, deduction))
+        return found
 
     def paid_amount(self, dossier_id: str, start: date, end: date) -> Decimal:
         """What the dossier's lines whose period meets start-end paid (advances included)."""

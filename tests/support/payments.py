@@ -78,10 +78,14 @@ class InMemoryPayments:
                 for line in payment.lines
                 if line.dossier_id in dossier_ids and line.kind == PAYMENT]
 
-    def deductions_of(self, credit_note_id: str) -> list[tuple[Payment, Deduction]]:
-        return [(payment, deduction)
-                for payment in sorted(self.stored.values(), key=lambda p: p.recorded_at)
-                for deduction in payment.deductions if deduction.credit_note_id == credit_note_id]
+    def deductions_of(self, credit_note_ids: list[str]
+                      ) -> dict[str, list[tuple[Payment, Deduction]]]:
+        found: dict[str, list[tuple[Payment, Deduction]]] = {}
+        for payment in sorted(self.stored.values(), key=lambda p: p.recorded_at):
+            for deduction in payment.deductions:
+                if deduction.credit_note_id in credit_note_ids:
+                    found.setdefault(deduction.credit_note_id, []).append((payment, deduction))
+        return found
 
     def paid_amount(self, dossier_id: str, start: date, end: date) -> Decimal:
         return sum((line.amount for payment in self.stored.values() for line in payment.lines

@@ -89,10 +89,6 @@ def check_may_render(actor: Actor, funder_id: str, organisation_id: str) -> None
     raise Forbidden("not_allowed", "Vous ne pouvez pas produire ce document.")
 
 
-def paris_today(now: datetime) -> date:
-    return now.astimezone(PARIS).date()
-
-
 # --- small formats ---------------------------------------------------------------------------
 
 def siret_fr(siret: str | None) -> str | None:
