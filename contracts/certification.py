@@ -232,3 +232,9 @@ class ProposalQuery(Shape):
     source: Literal["zero", "forecast", "spread"] = Field(
         description="zero: remise à zéro; forecast: charger le calendrier; spread: répartir "
                     "7 h tous les jours ouvrés")
+
+
+class DayParam(Shape):
+    """The day a daily job runs for (months to certify): today in Paris when not given."""
+
+    day: date

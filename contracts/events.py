@@ -163,6 +163,37 @@ class CertificateReopenedV1(Payload):
     dossier_number: str | None = None
 
 
+class HoursValidatedV1(Payload):
+    """The beneficiary or the employer validated a month's certified hours; `complete` once
+    every validation the funder asks for is given (the month is then « validé »)."""
+
+    certificate_id: str
+    dossier_id: str
+    dossier_number: str
+    funder_id: str
+    organisation_id: str
+    month: Month
+    party: Literal["beneficiary", "employer"]
+    party_name: str
+    complete: bool
+    validated_by: str
+    validated_at: datetime
+
+
+class MonthToCertifyV1(Payload):
+    """A dossier's month opened for entry and waits for the organisation's hours and
+    certification (the seed's « actions en attente »): said once per dossier and month by the
+    daily job, whichever replica runs it."""
+
+    dossier_id: str
+    dossier_number: str
+    funder_id: str
+    organisation_id: str
+    beneficiary_name: str
+    month: Month
+    announced_at: datetime
+
+
 class MonthLockedV1(Payload):
     """Payments locked a dossier's month: its certified hours are now the payable hours."""
 
@@ -266,6 +297,32 @@ class CertifierStatusChangedV1(Payload):
     kbis_status: str
     consent_letter_status: str
     method: int
+    changed_at: datetime
+
+
+AccountChange = Literal["credentials_sent", "personalised", "identifier_changed",
+                        "email_changed", "password_changed", "rights_changed", "deactivated",
+                        "reactivated"]
+"""`personalised`: the person chose their identifier and password at their first login."""
+
+
+class AccountChangedV1(Payload):
+    """Something about a user's account changed: what (`change`) and the account as it now is
+    (no secret: neither password nor link). Notifications tells the person (security notices)
+    and keeps its copy of their address and rights (the daily digest) true."""
+
+    user_id: str
+    funder_id: str
+    role: str
+    organisation_id: str | None = None
+    party_id: str | None = None
+    name: str
+    email: str
+    active: bool
+    rights: list[str] = []
+    change: AccountChange
+    changed_by: str | None = Field(None, description="the user who made the change; None "
+                                   "for the person themself by a link")
     changed_at: datetime
 
 
@@ -374,6 +431,8 @@ HOURS_ENTERED = register("certification", "hours_entered", 1, HoursEnteredV1)
 HOURS_TRANSMITTED = register("certification", "hours_transmitted", 1, HoursTransmittedV1)
 CERTIFICATE_REOPENED = register("certification", "certificate_reopened", 1,
                                 CertificateReopenedV1)
+HOURS_VALIDATED = register("certification", "hours_validated", 1, HoursValidatedV1)
+MONTH_TO_CERTIFY = register("certification", "month_to_certify", 1, MonthToCertifyV1)
 MONTH_LOCKED = register("payments", "month_locked", 1, MonthLockedV1)
 PAYMENT_ISSUED = register("payments", "payment_issued", 1, PaymentIssuedV1)
 MONTH_UNLOCKED = register("payments", "month_unlocked", 1, MonthUnlockedV1)
@@ -386,6 +445,7 @@ ORGANISATION_UPDATED = register("identity", "organisation_updated", 1, Organisat
 FUNDER_BOOTSTRAPPED = register("identity", "funder_bootstrapped", 1, FunderBootstrappedV1)
 CERTIFIER_STATUS_CHANGED = register("identity", "certifier_status_changed", 1,
                                     CertifierStatusChangedV1)
+ACCOUNT_CHANGED = register("identity", "account_changed", 1, AccountChangedV1)
 DOSSIER_CREATED = register("dossiers", "dossier_created", 1, DossierCreatedV1)
 DOSSIER_UPDATED = register("dossiers", "dossier_updated", 1, DossierUpdatedV1)
 

@@ -13,8 +13,8 @@ import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Callable
+from datetime import date, datetime
+from typing import Callable, Iterator
 
 from contracts.certification import Certificate as CertificateReply
 from contracts.certification import (CertificationSettings, Certify, CodeRequest, CodeSent,
@@ -29,8 +29,10 @@ from contracts.common.access import require_funder_staff, require_right
 from contracts.common.errors import Conflict, Forbidden, InvalidInput, JalonError, NotFound
 from contracts.common.formatting import datetime_fr, month_fr, signer_fr
 from contracts.dossiers import Dossier, DossierSummary
+from contracts.dossiers import Party as DossierParty
 from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursContestedV1,
-                              HoursEnteredV1, HoursTransmittedV1, MonthHours, Party)
+                              HoursEnteredV1, HoursTransmittedV1, HoursValidatedV1, MonthHours,
+                              MonthToCertifyV1, Party)
 from contracts.identity import Organisation, OrganisationProfile
 from contracts.pdfs import (AttendanceEntry, AttendanceSheetRequest, CertificateFacts,
                             DossierFacts, MonthPresence, OrganisationFacts, PartyName,
@@ -66,7 +68,7 @@ DOSSIER_LIST_LIMIT = 500
 class Ports:
     """Other services, called with the actor as a dict (their RPC shape), and the clock."""
 
-    dossiers: object       # get_dossier, list_dossiers
+    dossiers: object       # get_dossier, list_dossiers, dossiers_in_progress
     identity: object       # get_organisation, get_organisation_profile (readiness)
     notifications: object  # send_direct_email
     documents: object      # list_documents, render_certificate_draft, render_attendance_sheet
@@ -430,6 +432,8 @@ def validate_hours(db, ports: Ports, actor: Actor, ref: DossierMonth) -> dict:
     with concurrent_change_is_conflict(CONCURRENT_CHANGE), db.unit_of_work() as uow:
         certificate = _certified(uow, ref)
         certificate.validate(party, actor.user_id, now)
+        uow.publish("hours_validated", _validated_event(certificate, dossier, party, actor, now),
+                    subject=f"{dossier.id}/{ref.month}")
         reply = _kept_reply(uow, dossier, ref.month, certificate,
                             uow.settings.of_funder(dossier.funder_id).entry_mode, now)
     log.info("certificate_validated", dossier_id=dossier.id, month=ref.month, party=party)
@@ -494,6 +498,50 @@ def pending_actions(db, ports: Ports, actor: Actor) -> dict:
     actions.sort(key=lambda a: (a.month, a.dossier_number))
     return PendingActions(count=len(actions), label=domain.actions_label(len(actions)),
                           actions=actions).model_dump(mode="json")
+
+
+# ---- the months to certify (the daily job) --------------------------------------------------
+
+def announce_months_to_certify(db, ports: Ports, day: date | None = None) -> dict:
+    """Announce (`month_to_certify`) each month of a dossier in progress that is open for
+    entry on `day` (today in Paris by default) and waits for its organisation, once per
+    dossier and month however many runs or replicas (python -m tools.months_to_certify)."""
+    day = day or domain.local_today(ports.clock())
+    dossiers = announced = 0
+    for dossier in _dossiers_in_progress(ports):
+        dossiers += 1
+        announced += _announce_months(db, ports, dossier, day)
+    log.info("months_to_certify_announced", day=day.isoformat(), dossiers=dossiers,
+             announced=announced)
+    return {"day": day.isoformat(), "dossiers": dossiers, "announced": announced}
+
+
+def _dossiers_in_progress(ports: Ports) -> Iterator[DossierSummary]:
+    """Every funder's dossiers not closed, asked of dossiers a page at a time."""
+    after = None
+    while True:
+        page = ports.dossiers.dossiers_in_progress(after, DOSSIER_LIST_LIMIT)
+        yield from map(DossierSummary.model_validate, page)
+        if len(page) < DOSSIER_LIST_LIMIT:
+            return
+        after = page[-1]["id"]
+
+
+def _announce_months(db, ports: Ports, dossier: DossierSummary, day: date) -> int:
+    """The dossier's months to announce, claimed and published in one transaction: a month
+    another run claimed first is not published again."""
+    now = ports.clock()
+    with db.unit_of_work() as uow:
+        stored = {c.month: c for c in uow.certificates.of_dossiers([dossier.id])}
+        months = domain.months_to_certify(_session_of(dossier), stored, day)
+        claimed = uow.announcements.claim(dossier.id, months, now)
+        for month in claimed:
+            uow.publish("month_to_certify", MonthToCertifyV1(
+                dossier_id=dossier.id, dossier_number=dossier.number,
+                funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
+                beneficiary_name=dossier.beneficiary.name, month=month, announced_at=now),
+                subject=f"{dossier.id}/{month}")
+    return len(claimed)
 
 
 # ---- the funder's settings ------------------------------------------------------------------
@@ -789,9 +837,24 @@ def _signer_label(certificate: Certificate) -> str | None:
                      certificate.certified_by_role)
 
 
+def _party_named(dossier: Dossier, party: str) -> DossierParty:
+    return dossier.beneficiary if party == domain.BENEFICIARY else dossier.employer
+
+
+def _validated_event(certificate: Certificate, dossier: Dossier, party: str, actor: Actor,
+                     now: datetime) -> HoursValidatedV1:
+    """`complete` when this validation was the last the funder asks for."""
+    return HoursValidatedV1(
+        certificate_id=certificate.id, dossier_id=dossier.id, dossier_number=dossier.number,
+        funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,
+        month=certificate.month, party=party, party_name=_party_named(dossier, party).name,
+        complete=certificate.status == domain.VALIDATED,
+        validated_by=actor.user_id, validated_at=now)
+
+
 def _contested_event(certificate: Certificate, dossier: Dossier, party: str,
                      funder_email: str | None) -> HoursContestedV1:
-    who = dossier.beneficiary if party == domain.BENEFICIARY else dossier.employer
+    who = _party_named(dossier, party)
     return HoursContestedV1(
         certificate_id=certificate.id, dossier_id=dossier.id, dossier_number=dossier.number,
         funder_id=dossier.funder_id, organisation_id=dossier.organisation_id,

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import (JSON, Boolean, Column, Index, Integer, MetaData, Numeric, String,
                         Table, Text, UniqueConstraint, select, true)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, registry
 
 from servicekit.idempotency import add_idempotency_table
@@ -107,6 +109,15 @@ code_requests = Table(
     Index("ix_code_requests_user_month", "user_id", "dossier_id", "month", "requested_at"),
 )
 
+# The months to certify the daily job announced (month_to_certify): the insert of a row is
+# the claim, so that two replicas running at once announce a dossier's month once.
+month_announcements = Table(
+    "month_announcements", metadata,
+    Column("dossier_id", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("announced_at", UtcDateTime(), nullable=False),
+)
+
 mapper_registry = registry()
 
 
@@ -180,6 +191,24 @@ class CodeRequests(_Repository):
             code_requests.c.month == month, code_requests.c.requested_at > since)))
 
 
+class MonthAnnouncements(_Repository):
+    def claim(self, dossier_id: str, months: list[str], now: datetime) -> list[str]:
+        """Insert the months not announced yet; those this transaction inserted. A concurrent
+        claim waits for ours to end (PostgreSQL's primary key; SQLite's write gate), then
+        finds the rows and inserts nothing."""
+        if not months:
+            return []
+        insert = (postgresql_insert if self._session.bind.dialect.name == "postgresql"
+                  else sqlite_insert)
+        inserted = self._session.execute(
+            insert(month_announcements)
+            .values([{"dossier_id": dossier_id, "month": month, "announced_at": now}
+                     for month in months])
+            .on_conflict_do_nothing().returning(month_announcements.c.month))
+        return sorted(inserted.scalars())
+
+
 def repositories(session: Session) -> dict[str, object]:
     return {"certificates": Certificates(session), "settings": Settings(session),
-            "codes": Codes(session), "code_requests": CodeRequests(session)}
+            "codes": Codes(session), "code_requests": CodeRequests(session),
+            "announcements": MonthAnnouncements(session)}

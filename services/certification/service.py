@@ -6,8 +6,8 @@ from __future__ import annotations
 from nameko.rpc import rpc
 
 from contracts.certification import (CertificationSettings, Certify, CodeRequest, Contest,
-                                     HoursChange, HoursEntry, ProposalQuery, Reopen, TemplateQuery,
-                                     TemplateUpload)
+                                     DayParam, HoursChange, HoursEntry, ProposalQuery, Reopen,
+                                     TemplateQuery, TemplateUpload)
 from contracts.common import DossierMonth
 from contracts.pdfs import AttendanceEntry
 from servicekit.access import acting
@@ -137,6 +137,12 @@ class CertificationService(ServiceBase):
         actor, ref = acting(actor), _ref(dossier_id, month)
         return handlers.attendance_sheet(self.db, self.ports, actor, ref,
                                          parse(AttendanceEntry, entry))
+
+    @rpc
+    def announce_months_to_certify(self, day=None):
+        """For the ops' timer (python -m tools.months_to_certify): safe on several replicas."""
+        day = None if day is None else parse(DayParam, {"day": day}).day
+        return handlers.announce_months_to_certify(self.db, self.ports, day)
 
     @subscribe("identity", "funder_bootstrapped")
     @idempotent

@@ -146,10 +146,17 @@ def list_dossiers(db, ports: Ports, actor: Actor, query: str | None = None, limi
         pending = _pending(uow, ports, found)
         if wanted.pending is not None:
             found = [d for d in found if bool(pending[d.id]) is wanted.pending][:limit]
-        parties = uow.parties.by_ids(
-            {party_id for d in found for party_id in (d.beneficiary_id, d.employer_id)})
-    return [DossierSummary(**_summary_fields(dossier, parties, pending[dossier.id]))
-            .model_dump(mode="json") for dossier in found]
+        return _summaries(uow, found, pending)
+
+
+def dossiers_in_progress(db, ports: Ports, after: str | None = None,
+                         limit: int = MAX_LIST) -> list[dict]:
+    """Every funder's dossiers not closed, as list_dossiers' summaries, by id after `after`:
+    for certification's daily job, never for a user (no actor, the gateway has no route)."""
+    limit = max(1, min(int(limit), MAX_LIST))
+    with db.reading() as uow:
+        found = uow.dossiers.in_progress(after, limit)
+        return _summaries(uow, found, _pending(uow, ports, found))
 
 
 def count_dossiers(db, actor: Actor) -> dict:
@@ -165,6 +172,14 @@ def count_dossiers(db, actor: Actor) -> dict:
         by_action_type=[CountShape(**vars(count))
                         for count in domain.action_type_counts(by_action_type)],
     ).model_dump(mode="json")
+
+
+def _summaries(uow, found: list[Dossier], pending: dict[str, list[PendingMonth]]
+               ) -> list[dict]:
+    parties = uow.parties.by_ids(
+        {party_id for d in found for party_id in (d.beneficiary_id, d.employer_id)})
+    return [DossierSummary(**_summary_fields(dossier, parties, pending[dossier.id]))
+            .model_dump(mode="json") for dossier in found]
 
 
 def _pending(uow, ports: Ports, found: list[Dossier]) -> dict[str, list[PendingMonth]]:

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, registry, relationship, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from contracts.common.errors import Conflict
-from services.dossiers.domain import (DEFAULT_ACTION_TYPE, Dossier, MonthCertification, Party,
-                                      PlannedDay, Scope)
+from services.dossiers.domain import (CLOSED_STATUS, DEFAULT_ACTION_TYPE, Dossier,
+                                      MonthCertification, Party, PlannedDay, Scope)
 from servicekit.db import like_pattern
 from servicekit.idempotency import add_idempotency_table
 from servicekit.tables import UtcDateTime, add_kit_tables
@@ -160,6 +160,14 @@ class Dossiers:
             statement = statement.where(or_(
                 func.lower(dossiers.c.number).like(pattern, escape="\\"),
                 func.lower(parties.c.name).like(pattern, escape="\\")))
+        return list(self.session.scalars(statement))
+
+    def in_progress(self, after: str | None, limit: int) -> list[Dossier]:
+        """Every funder's dossiers not closed, by id, those after `after` (a page)."""
+        statement = (select(Dossier).where(dossiers.c.status != CLOSED_STATUS)
+                     .order_by(dossiers.c.id).limit(limit))
+        if after is not None:
+            statement = statement.where(dossiers.c.id > after)
         return list(self.session.scalars(statement))
 
     def counts(self, scope: Scope, column: str) -> dict[str, int]:

@@ -57,6 +57,11 @@ class DossiersService(ServiceBase):
                                       filters)
 
     @rpc
+    def dossiers_in_progress(self, after=None, limit=handlers.MAX_LIST):
+        """For certification's daily job (python -m tools.months_to_certify): no actor."""
+        return handlers.dossiers_in_progress(self.db, self.ports, after, limit)
+
+    @rpc
     def count_dossiers(self, actor):
         return handlers.count_dossiers(self.db, acting(actor))
 

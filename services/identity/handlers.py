@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Callable, Protocol
 from contracts.common import Actor, Role
 from contracts.common.access import require_funder_staff
 from contracts.common.errors import Conflict, InvalidInput, NotFound, TooManyRequests
-from contracts.events import CertifierStatusChangedV1, DossierParty, FunderBootstrappedV1, \
-    OrganisationUpdatedV1
+from contracts.events import AccountChange, AccountChangedV1, CertifierStatusChangedV1, \
+    DossierParty, FunderBootstrappedV1, OrganisationUpdatedV1
 from contracts.identity import (AcceptPrivacyPolicy, ApiToken as ApiTokenShape, AuditEntry,
                                 CertificationMethod, CertifierChoice, ChangeIdentifier,
                                 ChangePassword, Credentials, IssuedApiToken, Me, MissingPiece,
@@ -271,6 +271,18 @@ def _add_party_account(uow, now: datetime, party: DossierParty, funder_id: str,
                         provisional=True, party_id=party.id, rights=[])
 
 
+def _account_changed(uow, user: UserAccount, change: AccountChange, by: str | None,
+                     at: datetime) -> None:
+    """Publish a change of the account, with the account as it now is: notifications tells
+    the person and keeps its copy of their address and rights true. `by` is None when the
+    person acts through an emailed link, without a session."""
+    uow.publish("account_changed", AccountChangedV1(
+        user_id=user.id, funder_id=user.funder_id, role=user.role,
+        organisation_id=user.organisation_id, party_id=user.party_id, name=user.name,
+        email=user.email, active=user.active, rights=list(user.rights), change=change,
+        changed_by=by, changed_at=at), subject=user.id)
+
+
 def _own_account(uow, actor: Actor) -> UserAccount:
     user = uow.users.get(actor.user_id)
     domain.require_own_account(actor, user)
@@ -383,6 +395,7 @@ def create_organisation(db, ports: Ports, actor: Actor, payload) -> dict:
                             rights=list(domain.ORGANISATION_ADMIN_RIGHTS))
         uow.audit.add(domain.audit(now, "organisation_created", user=user, actor=actor,
                                    target=organisation.id))
+        _account_changed(uow, user, "credentials_sent", actor.user_id, now)
     sent = _send_credentials(ports, user, password, organisation.name)
     log.info("organisation_created", organisation_id=organisation.id, user_id=user.id,
              by=actor.user_id, credentials_sent=sent)
@@ -508,6 +521,7 @@ def open_party_accounts(ports: Ports, dossier, by: str, once: Callable) -> None:
                 user = _add_party_account(uow, now, party, dossier.funder_id, hashes[party.id])
                 uow.audit.add(domain.audit(now, "party_account_created", user=user,
                                            target=user.id, dossier_id=dossier.dossier_id, by=by))
+                _account_changed(uow, user, "credentials_sent", by, now)
                 opened.append(user)
         log.info("party_accounts_opened", dossier_id=dossier.dossier_id, count=len(opened))
         return opened
@@ -614,6 +628,8 @@ def personalise(db, ports: Ports, actor: Actor, wanted: Personalise) -> dict:
         uow.sessions.revoke_all(user.id, now, keep_session_id=actor.session_id)
         link = _start_identifier_change(uow, ports, user, actor, wanted.new_identifier, now)
         uow.audit.add(domain.audit(now, "account_personalised", user=user, ip=actor.ip))
+        # The new identifier, if any, takes effect at its confirmation (confirm_identifier).
+        _account_changed(uow, user, "personalised", actor.user_id, now)
         reply = _me(uow, user)
     if link:
         _send_identifier_change(ports, user, *link)
@@ -632,6 +648,7 @@ def confirm_identifier(db, ports: Ports, token) -> dict:
         uow.sessions.revoke_all(user.id, now, keep_session_id=link.session_id)
         uow.audit.add(domain.audit(now, "identifier_changed", user=user,
                                    old_identifier=old, new_identifier=user.identifier))
+        _account_changed(uow, user, "identifier_changed", None, now)
     return {"identifier": user.identifier}
 
 
@@ -693,6 +710,7 @@ def confirm_email_change(db, ports: Ports, token) -> None:
         uow.links.void(user.id, (domain.EMAIL_CHANGE_CANCEL,), now)
         uow.sessions.revoke_all(user.id, now, keep_session_id=link.session_id)
         uow.audit.add(domain.audit(now, "email_changed", user=user))
+        _account_changed(uow, user, "email_changed", None, now)
     log.info("email_changed", user_id=user.id)
 
 
@@ -738,6 +756,7 @@ def change_password(db, ports: Ports, actor: Actor, wanted: ChangePassword) -> N
         user.set_password(password_hash, now, provisional=False)
         uow.sessions.revoke_all(user.id, now, keep_session_id=actor.session_id)
         uow.audit.add(domain.audit(now, "password_changed", user=user, ip=actor.ip))
+        _account_changed(uow, user, "password_changed", actor.user_id, now)
 
 
 # --- password reset ---------------------------------------------------------------------------
@@ -803,6 +822,7 @@ def reset_password(db, ports: Ports, wanted: PasswordReset) -> None:
         user.set_password(password_hash, now, provisional=False)
         uow.sessions.revoke_all(user.id, now)
         uow.audit.add(domain.audit(now, "password_reset", user=user))
+        _account_changed(uow, user, "password_changed", None, now)
 
 
 # --- users and rights -------------------------------------------------------------------------
@@ -840,6 +860,8 @@ def create_user(db, ports: Ports, actor: Actor, organisation_id, payload) -> dic
                             **named)
         uow.audit.add(domain.audit(now, "user_created", user=user, actor=actor, target=user.id,
                                    rights=user.rights))
+        if user.active:  # an inactive account gets its credentials when resent
+            _account_changed(uow, user, "credentials_sent", actor.user_id, now)
     sent = _send_credentials(ports, user, password, organisation.name) if user.active else False
     return _user_details(user, credentials_sent=sent)
 
@@ -854,7 +876,7 @@ def update_user(db, ports: Ports, actor: Actor, user_id, update: UserUpdate) -> 
             # them. No session asked, so every session ends at the confirmation.
             change = _hold_email(uow, ports, user, changes.pop("email"), now, None,
                                  actor=actor, target=user.id)
-        before = {"rights": list(user.rights), "active": user.active}
+        before = {"rights": list(user.rights), "active": user.active, "email": user.email}
         changes.update(user_rules.name_fields(changes, user.last_name, user.first_name))
         for field, value in changes.items():
             setattr(user, field, value)
@@ -870,6 +892,8 @@ def update_user(db, ports: Ports, actor: Actor, user_id, update: UserUpdate) -> 
             uow.links.void(user.id, (domain.PASSWORD_RESET, domain.IDENTIFIER_CHANGE,
                                      domain.EMAIL_CHANGE), now)
             uow.api_tokens.revoke_issued_by(user.id, now)
+        for account_change in domain.account_changes(before, user):
+            _account_changed(uow, user, account_change, actor.user_id, now)
     if change:
         _send_email_change(ports, user, change, by_administrator=True)
     return _user_details(user)
@@ -903,6 +927,7 @@ def _resend(db, ports: Ports, actor: Actor, find, check) -> dict:
                         if user.organisation_id else None)
         uow.audit.add(domain.audit(now, "credentials_resent", user=user, actor=actor,
                                    target=user.id))
+        _account_changed(uow, user, "credentials_sent", actor.user_id, now)
     sent = _send_credentials(ports, user, password, organisation.name if organisation else None)
     return _user_details(user, credentials_sent=sent)
 
@@ -918,6 +943,7 @@ def create_funder_user(db, ports: Ports, actor: Actor, payload) -> dict:
                             role=Role(new.role), funder_id=actor.funder_id, provisional=True)
         uow.audit.add(domain.audit(now, "funder_user_created", user=user, actor=actor,
                                    target=user.id, role=new.role))
+        _account_changed(uow, user, "credentials_sent", actor.user_id, now)
     return _user_details(user, credentials_sent=_send_credentials(ports, user, password))
 
 
@@ -1336,6 +1362,7 @@ def activate_signup(db, ports: Ports, payload) -> dict:
             signup.activate(organisation.id, user.id, now)
             uow.audit.add(domain.audit(now, "signup_activated", user=user,
                                        target=organisation.id))
+            _account_changed(uow, user, "credentials_sent", None, now)
     if signup is None:  # raised after the commit: the wrong try is counted
         log.info("signup_activation_refused")
         raise domain.invalid_activation()
@@ -1364,9 +1391,10 @@ def suspend_signup(db, ports: Ports, actor: Actor, signup_id) -> dict:
             raise domain.signup_not_found()
         signup.suspend(now)
         user = uow.users.get(signup.user_id) if signup.user_id else None
-        if user is not None:
+        if user is not None and user.active:
             user.active = False
             uow.sessions.revoke_all(user.id, now)
+            _account_changed(uow, user, "deactivated", actor.user_id, now)
         uow.audit.add(domain.audit(now, "signup_suspended", user=user, actor=actor,
                                    target=signup.id))
         reply = _signup_shape(signup)

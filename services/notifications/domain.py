@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from contracts.common import Actor, Role
 from contracts.common.errors import Conflict, Forbidden, InvalidInput
+from contracts.common.formatting import of_fr
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
@@ -229,22 +230,22 @@ def certified_notices(data, month_label: str) -> list[Notice]:
     """A certified month: the beneficiary (and the employer) to validate or read, the
     organisation and the funder's staff to know."""
     link, about = certificate_link(data.dossier_id, data.month), f"{data.dossier_id}/{data.month}"
-    subject = f"Certificat de réalisation de {month_label} – dossier {data.dossier_number}"
+    subject = f"Certificat de réalisation {of_fr(month_label)} – dossier {data.dossier_number}"
     def validate(role: Role) -> str:
         if role in data.validations:
             return " Merci de valider les heures depuis votre espace."
         return ""
     notices = [Notice("certified_beneficiary", PARTY, data.beneficiary.id, subject,
-                      f"{data.organisation_name} a certifié les heures de {month_label}."
+                      f"{data.organisation_name} a certifié les heures {of_fr(month_label)}."
                       + validate(Role.beneficiary), "certificate", about, link)]
     if data.employer:
         notices.append(Notice("certified_employer", PARTY, data.employer.id, subject,
-                              f"{data.organisation_name} a certifié les heures de "
-                              f"{data.beneficiary.name} pour {month_label}."
+                              f"{data.organisation_name} a certifié les heures "
+                              f"{of_fr(data.beneficiary.name)} pour {month_label}."
                               + validate(Role.employer), "certificate", about, link))
     notices.append(Notice("certified_funder", FUNDER, data.funder_id, subject,
-                          f"{data.organisation_name} a certifié les heures de "
-                          f"{data.beneficiary.name} pour {month_label}.", "certificate", about,
+                          f"{data.organisation_name} a certifié les heures "
+                          f"{of_fr(data.beneficiary.name)} pour {month_label}.", "certificate", about,
                           link))
     return notices
 
@@ -252,8 +253,8 @@ def certified_notices(data, month_label: str) -> list[Notice]:
 def contested_notices(data, month_label: str, party_label: str) -> list[Notice]:
     link, about = certificate_link(data.dossier_id, data.month), f"{data.dossier_id}/{data.month}"
     title = f"Heures contestées – dossier {data.dossier_number}, {month_label}"
-    text = (f"{party_label.capitalize()} ({data.party_name}) conteste les heures de "
-            f"{month_label} : « {data.reason} »")
+    text = (f"{party_label.capitalize()} ({data.party_name}) conteste les heures "
+            f"{of_fr(month_label)} : « {data.reason} »")
     return [Notice("hours_contested", ORGANISATION, data.organisation_id, title, text,
                    "certificate", about, link),
             Notice("hours_contested", FUNDER, data.funder_id, title, text, "certificate",
@@ -307,10 +308,14 @@ def resent(original: Email, email_id: str, now: datetime) -> Email:
 
 # ---- who signs the emails (issue 16, emails) ------------------------------------------------
 
+SECURITY_TEMPLATES = frozenset({"password_changed", "account_deactivated"})
+"""Emails about the person's own account that follow an event: always sent, never erased."""
+
+
 def is_alert(template: str) -> bool:
     """An email that follows an event (an alert, which its recipient can turn off), not one a
-    person asked for."""
-    return template not in DIRECT_TEMPLATES
+    person asked for nor a security notice."""
+    return template not in DIRECT_TEMPLATES and template not in SECURITY_TEMPLATES
 
 
 @dataclass
@@ -328,17 +333,53 @@ ALERT_KINDS = {
     "certified": "Certificat de réalisation certifié",
     "document_checked": "Document contrôlé",
     "document_rejected": "Document non conforme",
+    "month_to_certify": "Mois à certifier ou à corriger",
+    "hours_followup": "Heures validées ou contestées",
+    "payments": "Règlements et coordonnées bancaires",
+    "organisation": "Statut de certificateur, identifiants envoyés et utilisateurs désactivés",
+    "funder_followup": "Certifications reçues par le financeur",
 }
 """The kinds a person may set: their emails follow the setting, their notifications stay."""
+DEFAULT_FREQUENCIES = {"month_to_certify": DIGEST, "hours_followup": DIGEST,
+                       "payments": DIGEST, "organisation": DIGEST, "funder_followup": NO_EMAIL}
+"""Until a person chooses: what concerns them alone comes at once; what their organisation's
+dossiers bring by the dozen comes in the digest; a funder's certifications, by the thousand at
+month-end, stay in its staff's notification centre."""
 LOCKED_KINDS = {
-    "security": "Sécurité du compte (identifiants, changement d'identifiant ou d'e-mail, "
-                "mot de passe oublié)",
+    "security": "Sécurité du compte (identifiants, changement d'identifiant, d'e-mail ou de "
+                "mot de passe, mot de passe oublié, compte désactivé)",
 }
 """Always emailed at once: a person must learn about their account's security."""
 ALERT_KIND_OF_TEMPLATE = {"certified_beneficiary": "certified", "certified_employer": "certified",
+                          "certified_funder": "funder_followup",
                           "document_checked": "document_checked",
-                          "document_rejected": "document_rejected"}
-"""The emails (templates, and notification kinds) each setting governs."""
+                          "document_rejected": "document_rejected",
+                          "month_to_certify": "month_to_certify",
+                          "certificate_reopened": "month_to_certify",
+                          "hours_validated": "hours_followup",
+                          "hours_contested": "hours_followup",
+                          "payment_issued": "payments", "bank_details_reviewed": "payments",
+                          "certifier_status_changed": "organisation",
+                          "credentials_sent": "organisation", "user_deactivated": "organisation"}
+"""The persons' emails (templates) and notification kinds each setting governs. The emails an
+organisation's or a funder's own address receives (a contest, a certification when the funder's
+settings say so, bank details reviewed) are that mailbox's, not a person's: no setting stops
+them."""
+PERSON_EMAIL_KINDS = frozenset({"month_to_certify", "certificate_reopened", "hours_validated",
+                                "payment_issued", "certifier_status_changed",
+                                "credentials_sent", "user_deactivated"})
+"""Notifications without an email of their own: each person who sees one and wants that kind
+at once gets it by email (template `notification`)."""
+
+
+def default_frequency(kind: str) -> str:
+    return DEFAULT_FREQUENCIES.get(kind, IMMEDIATE)
+
+
+def frequency_of(settings: list["AlertSetting"], kind: str) -> str:
+    """The person's choice for an alert kind, or its default."""
+    chosen = {setting.kind: setting.frequency for setting in settings}
+    return chosen.get(kind, default_frequency(kind))
 
 
 @dataclass
@@ -383,22 +424,33 @@ def alert_person(actor: Actor, now: datetime) -> AlertPerson:
                        rights=[getattr(right, "value", right) for right in actor.rights])
 
 
-def check_alert_choice(kind: str, frequency: str) -> None:
+def check_alert_choice(kind: str, frequency: str, role: Role) -> None:
+    """A kind is known to a person when its notifications may reach them."""
     if kind in LOCKED_KINDS and frequency != IMMEDIATE:
         raise InvalidInput("alert_locked", "Les alertes de sécurité du compte sont toujours "
                            "envoyées immédiatement.", {"kind": kind})
-    if kind not in ALERT_KINDS and kind not in LOCKED_KINDS:
+    if kind not in KINDS_OF_ROLE[role] and kind not in LOCKED_KINDS:
         raise InvalidInput("unknown_alert_kind", "Type d'alerte inconnu.", {"kind": kind})
     if frequency not in FREQUENCIES:
         raise InvalidInput("unknown_alert_frequency", "Fréquence d'alerte inconnue.",
                            {"frequency": frequency})
 
 
-def alert_settings_view(settings: list[AlertSetting]) -> list[dict]:
-    """Every kind, the person's choice or immediately by default; the locked ones last."""
-    chosen = {setting.kind: setting.frequency for setting in settings}
-    return ([{"kind": kind, "label": label, "frequency": chosen.get(kind, IMMEDIATE),
-              "locked": False} for kind, label in ALERT_KINDS.items()]
+_PARTY_KINDS = ("certified", "document_checked", "document_rejected")
+KINDS_OF_ROLE = {
+    Role.beneficiary: _PARTY_KINDS, Role.employer: _PARTY_KINDS,
+    Role.organisation_user: ("document_checked", "document_rejected", "month_to_certify",
+                             "hours_followup", "payments", "organisation"),
+    Role.funder_agent: ("hours_followup", "organisation", "funder_followup"),
+    Role.funder_admin: ("hours_followup", "organisation", "funder_followup"),
+}
+"""The kinds whose notifications a person of each role may receive: the ones they set."""
+
+
+def alert_settings_view(settings: list[AlertSetting], role: Role) -> list[dict]:
+    """The role's kinds, the person's choice or the kind's default; the locked ones last."""
+    return ([{"kind": kind, "label": ALERT_KINDS[kind], "frequency": frequency_of(settings, kind),
+              "locked": False} for kind in KINDS_OF_ROLE[role]]
             + [{"kind": kind, "label": label, "frequency": IMMEDIATE, "locked": True}
                for kind, label in LOCKED_KINDS.items()])
 
@@ -417,9 +469,10 @@ class Digest:
 
 
 def digest_kinds(settings: list[AlertSetting]) -> list[str]:
-    """The notification kinds the person wants in their digest rather than at once."""
-    chosen = {setting.kind for setting in settings if setting.frequency == DIGEST}
-    return sorted(kind for kind, alert in ALERT_KIND_OF_TEMPLATE.items() if alert in chosen)
+    """The notification kinds the person wants in their digest rather than at once (their
+    choice, or the kind's default)."""
+    return sorted(kind for kind, alert in ALERT_KIND_OF_TEMPLATE.items()
+                  if frequency_of(settings, alert) == DIGEST)
 
 
 # ---- notifications without an email of their own (issue 16) -----------------------------
@@ -466,3 +519,106 @@ def certifier_notice(data) -> Notice:
     return Notice("certifier_status_changed", ORGANISATION, data.organisation_id,
                   "Statut de certificateur mis à jour", text, "organisation",
                   data.organisation_id, f"/organisations/{data.organisation_id}/profile")
+
+
+# ---- what waits for the organisation, and what its months became (issue 16) ---------------
+
+def month_to_certify_notice(data, month_label: str) -> Notice:
+    """The seed's « actions en attente »: a month opened, its hours to enter and certify."""
+    return Notice("month_to_certify", ORGANISATION, organisation_audience(data.organisation_id),
+                  f"Mois à certifier – dossier {data.dossier_number}, {month_label}",
+                  f"Les heures {of_fr(data.beneficiary_name)} pour {month_label} sont à saisir et "
+                  "à certifier.", "certificate", f"{data.dossier_id}/{data.month}",
+                  certificate_link(data.dossier_id, data.month))
+
+
+def reopened_notice(data, month_label: str) -> Notice:
+    number = data.dossier_number or data.dossier_id
+    return Notice("certificate_reopened", ORGANISATION,
+                  organisation_audience(data.organisation_id),
+                  f"Mois rouvert – dossier {number}, {month_label}",
+                  f"Votre financeur a rouvert {month_label} pour que vous corrigiez les heures "
+                  f"et les certifiiez à nouveau : « {data.reason} »", "certificate",
+                  f"{data.dossier_id}/{data.month}", certificate_link(data.dossier_id, data.month))
+
+
+def validated_notices(data, month_label: str, party_label: str) -> list[Notice]:
+    """A validation: the organisation and the funder's staff follow the month's hours."""
+    link, about = certificate_link(data.dossier_id, data.month), f"{data.dossier_id}/{data.month}"
+    title = f"Heures validées – dossier {data.dossier_number}, {month_label}"
+    text = (f"{party_label.capitalize()} ({data.party_name}) a validé les heures "
+            f"{of_fr(month_label)}.")
+    if data.complete:
+        text += " Toutes les validations demandées sont données."
+    return [Notice("hours_validated", audience, audience_id, title, text, "certificate", about,
+                   link)
+            for audience, audience_id in ((ORGANISATION, data.organisation_id),
+                                          (FUNDER, data.funder_id))]
+
+
+# ---- a person's account (issue 16): security notices and the persons' copy ----------------
+ACCOUNT_TEXTS = {
+    "identifier_changed": ("Identifiant modifié",
+                           "Votre identifiant de connexion a été modifié."),
+    "email_changed": ("Adresse e-mail modifiée",
+                      "Votre adresse e-mail est désormais {email}."),
+    "password_changed": ("Mot de passe modifié",
+                         "Votre mot de passe a été modifié. Si vous n'êtes pas à l'origine de "
+                         "ce changement, prévenez votre administrateur ou votre financeur."),
+    "rights_changed": ("Droits modifiés", "Vos droits dans Jalon ont été modifiés."),
+    "reactivated": ("Compte réactivé", "Votre compte a été réactivé."),
+}
+"""The notice each change leaves the person: not the credentials they are reading it with,
+nor the first login's choices they just made; a deactivated person reads none."""
+ACCOUNT_EMAILS = {"password_changed": "password_changed", "deactivated": "account_deactivated"}
+"""The changes the person is told of by email too (security: never turned off)."""
+
+
+def account_notices(data) -> list[Notice]:
+    """The person learns what changed on their account; when a person is deactivated, the
+    ones who manage their accounts (the organisation's users with the right « utilisateurs »,
+    or the funder's staff) learn it."""
+    notices = []
+    if data.change in ACCOUNT_TEXTS:
+        title, text = ACCOUNT_TEXTS[data.change]
+        notices.append(Notice("account_changed", USER, data.user_id, title,
+                              text.format(email=data.email), "account", data.user_id, "/me"))
+    if data.party_id is None and data.changed_by and data.change in MANAGER_TEXTS:
+        kind, title, text = MANAGER_TEXTS[data.change]
+        audience = ((ORGANISATION, organisation_audience(data.organisation_id, "users"))
+                    if data.organisation_id else (FUNDER, data.funder_id))
+        notices.append(Notice(kind, *audience, title.format(name=data.name),
+                              text.format(name=data.name, email=data.email), "user",
+                              data.user_id, f"/users/{data.user_id}"))
+    return notices
+
+
+MANAGER_TEXTS = {
+    "credentials_sent": ("credentials_sent", "Identifiants envoyés : {name}",
+                         "Les identifiants de connexion de {name} ont été envoyés à {email}."),
+    "deactivated": ("user_deactivated", "Utilisateur désactivé : {name}",
+                    "Le compte de {name} ({email}) a été désactivé."),
+}
+"""What those who manage the accounts (an organisation's users with the right
+« utilisateurs », or the funder's staff) learn of what one of them did to a user's account;
+not of a beneficiary's or an employer's, which come with each dossier, nor of the person's
+own sign-up."""
+
+
+def person_of_account(data, known: AlertPerson | None) -> AlertPerson | None:
+    """The persons' copy (digest address, rights) as the account now is; an older change
+    arriving after a newer one changes nothing. A deactivated person keeps no address: no
+    digest reaches them."""
+    if known is not None and known.updated_at > data.changed_at:
+        return None
+    person = known or AlertPerson(user_id=data.user_id, funder_id=data.funder_id,
+                                  role=data.role, email=None, updated_at=data.changed_at)
+    person.funder_id, person.role, person.updated_at = data.funder_id, data.role, data.changed_at
+    person.email = data.email if data.active else None
+    person.organisation_id, person.party_id = data.organisation_id, data.party_id
+    person.rights = list(data.rights)
+    return person
+
+
+def sees(person: AlertPerson, notice: Notice) -> bool:
+    return (notice.audience_type, notice.audience_id) in audiences_of(person.as_actor())

@@ -112,10 +112,11 @@ def _queue_review_email(uow, ports: Ports, event: Event, template: str, context:
 def _queue(uow, ports: Ports, event: Event, planned: list[Planned]) -> None:
     now = ports.clock()
     funder = uow.funders.get(event.data.funder_id)
-    # Signed by the funder; an alert says where its recipient chooses their alerts.
-    signed = {"funder_name": funder.name if funder else None, "alert": True}
+    signed = {"funder_name": funder.name if funder else None}
     for one in planned:
-        rendered = ports.templates.render(one.template, {**one.context, **signed})
+        # Signed by the funder; an alert says where its recipient chooses their alerts.
+        rendered = ports.templates.render(one.template, {
+            **one.context, **signed, "alert": domain.is_alert(one.template)})
         uow.emails.add(domain.new_email(str(uuid.uuid4()), one, rendered, now,
                                         event_id=event.id, funder_id=event.data.funder_id))
     ports.queued()
@@ -302,11 +303,26 @@ def _record(db, email_id: str, claim: datetime,
 READ_RACE = "Cette notification vient d'être marquée comme lue : rechargez la page."
 
 def _notify(uow, ports: Ports, event: Event, notices: list[domain.Notice]) -> None:
-    """Store the event's notifications, in the transaction that records the event."""
+    """Store the event's notifications, in the transaction that records the event; those
+    without an email of their own are emailed to each person who sees them and wants that
+    kind at once."""
     now = ports.clock()
     for notice in notices:
         uow.notifications.add(domain.new_notification(
             str(uuid.uuid4()), notice, event.data.funder_id, now, event_id=event.id))
+    planned = [planned for notice in notices if notice.kind in domain.PERSON_EMAIL_KINDS
+               for planned in _person_emails(uow, notice)]
+    if planned:
+        _queue(uow, ports, event, planned)
+
+
+def _person_emails(uow, notice: domain.Notice) -> list[Planned]:
+    kind = domain.ALERT_KIND_OF_TEMPLATE[notice.kind]
+    context = {"title": notice.title, "text": notice.text, "link": notice.link}
+    return [Planned(person.email, "notification", context)
+            for person in uow.alert_settings.persons_of(notice.audience_type, notice.audience_id)
+            if domain.sees(person, notice) and domain.frequency_of(
+                uow.alert_settings.of_person(person.user_id), kind) == domain.IMMEDIATE]
 
 
 def list_notifications(db, actor: Actor, query: NotificationQuery) -> list[dict]:
@@ -368,9 +384,10 @@ def _wanted_now(uow, planned: list[Planned], persons: dict[str, tuple[str, str]]
     wanted = []
     for one in planned:
         kind, person = domain.ALERT_KIND_OF_TEMPLATE.get(one.template), persons.get(one.template)
-        frequency = (uow.alert_settings.frequency(*person, kind)
-                     if kind and person else None)
-        if frequency in (None, domain.IMMEDIATE):
+        if not (kind and person):
+            wanted.append(one)
+        elif (uow.alert_settings.frequency(*person, kind)
+              or domain.default_frequency(kind)) == domain.IMMEDIATE:
             wanted.append(one)
     return wanted
 
@@ -379,7 +396,7 @@ def get_alert_settings(db, actor: Actor) -> list[dict]:
     domain.check_alert_settings_reader(actor)
     with db.reading() as reading:
         settings = reading.alert_settings.of_person(actor.user_id)
-    return domain.alert_settings_view(settings)
+    return domain.alert_settings_view(settings, actor.role)
 
 
 def update_alert_settings(db, ports: Ports, actor: Actor, change: AlertSettingsChange
@@ -388,7 +405,7 @@ def update_alert_settings(db, ports: Ports, actor: Actor, change: AlertSettingsC
     name them so, and the digest is sent to that address."""
     person = domain.alert_person(actor, ports.clock())
     for choice in change.settings:
-        domain.check_alert_choice(choice.kind, choice.frequency)
+        domain.check_alert_choice(choice.kind, choice.frequency, actor.role)
     with db.unit_of_work() as uow:
         uow.alert_settings.save_person(person)
         for choice in change.settings:
@@ -398,7 +415,7 @@ def update_alert_settings(db, ports: Ports, actor: Actor, change: AlertSettingsC
         settings = uow.alert_settings.of_person(actor.user_id)
     log.info("alert_settings_changed", user_id=actor.user_id,
              settings={choice.kind: choice.frequency for choice in change.settings})
-    return domain.alert_settings_view(settings)
+    return domain.alert_settings_view(settings, actor.role)
 
 
 # ---- the daily digest (issue 16) ---------------------------------------------------------
@@ -417,16 +434,13 @@ def send_daily_digests(db, ports: Ports, day: date | None = None) -> dict:
 
 def _send_digest(db, ports: Ports, person: domain.AlertPerson, day: date) -> int:
     now = ports.clock()
+    with db.reading() as reading:  # most persons have nothing waiting: no claim row for them
+        if not _digest_waiting(reading, person, day, now):
+            return 0
     with db.unit_of_work() as uow:
         if not uow.digests.claim(domain.Digest(person.user_id, day, now)):
             return 0  # another run has it
-        previous = uow.digests.previous(person.user_id, day)
-        since = previous.created_at if previous else now - timedelta(days=1)
-        kinds = domain.digest_kinds(uow.alert_settings.of_person(person.user_id))
-        waiting = uow.notifications.for_digest(domain.audiences_of(person.as_actor()),
-                                               person.user_id, kinds, since, now)
-        if not waiting or not person.email:
-            return 0
+        waiting = _digest_waiting(uow, person, day, now)
         funder = uow.funders.get(person.funder_id)
         context = {"day_label": date_fr(day), "count": len(waiting),
                    "funder_name": funder.name if funder else None,
@@ -442,6 +456,16 @@ def _send_digest(db, ports: Ports, person: domain.AlertPerson, day: date) -> int
     return 1
 
 
+def _digest_waiting(uow, person: domain.AlertPerson, day: date, now: datetime
+                    ) -> list[domain.Notification]:
+    """The person's unread notifications of their digest's kinds since their last digest."""
+    previous = uow.digests.previous(person.user_id, day)
+    since = previous.created_at if previous else now - timedelta(days=1)
+    kinds = domain.digest_kinds(uow.alert_settings.of_person(person.user_id))
+    return uow.notifications.for_digest(domain.audiences_of(person.as_actor()),
+                                        person.user_id, kinds, since, now)
+
+
 def notify_payment_issued(uow, ports: Ports, event: Event) -> None:
     _notify(uow, ports, event, [domain.payment_notice(event.data)])
 
@@ -453,3 +477,33 @@ def notify_bank_details_changed(uow, ports: Ports, event: Event) -> None:
 
 def notify_certifier_status_changed(uow, ports: Ports, event: Event) -> None:
     _notify(uow, ports, event, [domain.certifier_notice(event.data)])
+
+
+def notify_month_to_certify(uow, ports: Ports, event: Event) -> None:
+    _notify(uow, ports, event, [domain.month_to_certify_notice(event.data,
+                                                               month_fr(event.data.month))])
+
+
+def notify_certificate_reopened(uow, ports: Ports, event: Event) -> None:
+    _notify(uow, ports, event, [domain.reopened_notice(event.data, month_fr(event.data.month))])
+
+
+def notify_hours_validated(uow, ports: Ports, event: Event) -> None:
+    _notify(uow, ports, event, domain.validated_notices(
+        event.data, month_fr(event.data.month),
+        "le bénéficiaire" if event.data.party == Role.beneficiary else "l'employeur"))
+
+
+def follow_account(uow, ports: Ports, event: Event) -> None:
+    """identity's account_changed: the persons' copy follows the account (the digest's
+    address, the rights that say what they see); the person gets a security notice, by email
+    too for a password changed or the account deactivated."""
+    data = event.data
+    person = domain.person_of_account(data, uow.alert_settings.person(data.user_id))
+    if person is not None:
+        uow.alert_settings.save_person(person)
+    _notify(uow, ports, event, domain.account_notices(data))
+    template = domain.ACCOUNT_EMAILS.get(data.change)
+    if template and data.email:
+        _queue(uow, ports, event, [Planned(data.email, template, {
+            "name": data.name, "changed_at": datetime_fr(data.changed_at)})])

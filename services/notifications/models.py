@@ -249,10 +249,23 @@ class AlertSettings:
             .where(column == audience_id, AlertSetting.kind == kind)).first()
 
     def digest_persons(self) -> list[AlertPerson]:
-        """The persons who chose the digest for at least one kind."""
-        chose = select(AlertSetting.user_id).where(AlertSetting.frequency == "digest")
+        """The persons a digest may reach: the active ones (with an address). Some kinds
+        come in the digest until a person chooses otherwise."""
         return list(self._session.scalars(select(AlertPerson).where(
-            AlertPerson.user_id.in_(chose)).order_by(AlertPerson.user_id)))
+            AlertPerson.email.is_not(None)).order_by(AlertPerson.user_id)))
+
+    def persons_of(self, audience_type: str, audience_id: str) -> list[AlertPerson]:
+        """The persons an audience may include (domain.sees decides, rights included)."""
+        if audience_type == "organisation":
+            where = AlertPerson.organisation_id == audience_id.split(":")[0]
+        elif audience_type == "funder":
+            where = and_(AlertPerson.funder_id == audience_id,
+                         AlertPerson.organisation_id.is_(None), AlertPerson.party_id.is_(None))
+        else:
+            where = (AlertPerson.party_id if audience_type == "party"
+                     else AlertPerson.user_id) == audience_id
+        return list(self._session.scalars(select(AlertPerson).where(
+            where, AlertPerson.email.is_not(None)).order_by(AlertPerson.user_id)))
 
 
 class Digests:

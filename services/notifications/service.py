@@ -73,6 +73,26 @@ class NotificationsService(ServiceBase):
     def on_certifier_status_changed(self, uow, event):
         handlers.notify_certifier_status_changed(uow, self.ports, event)
 
+    @subscribe("certification", "month_to_certify")
+    @idempotent
+    def on_month_to_certify(self, uow, event):
+        handlers.notify_month_to_certify(uow, self.ports, event)
+
+    @subscribe("certification", "certificate_reopened")
+    @idempotent
+    def on_certificate_reopened(self, uow, event):
+        handlers.notify_certificate_reopened(uow, self.ports, event)
+
+    @subscribe("certification", "hours_validated")
+    @idempotent
+    def on_hours_validated(self, uow, event):
+        handlers.notify_hours_validated(uow, self.ports, event)
+
+    @subscribe("identity", "account_changed")
+    @idempotent
+    def on_account_changed(self, uow, event):
+        handlers.follow_account(uow, self.ports, event)
+
     @rpc
     def list_notifications(self, actor, query=None):
         return handlers.list_notifications(self.db, parse(Actor, actor),

@@ -88,10 +88,23 @@ class InMemoryCodeRequests:
                 and r.requested_at > since]
 
 
+class InMemoryAnnouncements:
+    """models.MonthAnnouncements: a (dossier, month) is claimed once."""
+
+    def __init__(self):
+        self.rows: dict[tuple[str, str], datetime] = {}
+
+    def claim(self, dossier_id: str, months: list[str], now: datetime) -> list[str]:
+        claimed = sorted(month for month in set(months) if (dossier_id, month) not in self.rows)
+        self.rows.update(((dossier_id, month), now) for month in claimed)
+        return claimed
+
+
 def certification_db(*certificates: Certificate, settings: tuple = ()) -> FakeDatabase:
     return FakeDatabase("certification", certificates=InMemoryCertificates(*certificates),
                         settings=InMemorySettings(*settings), codes=InMemoryCodes(),
-                        code_requests=InMemoryCodeRequests())
+                        code_requests=InMemoryCodeRequests(),
+                        announcements=InMemoryAnnouncements())
 
 
 # ---- other services -------------------------------------------------------------------------

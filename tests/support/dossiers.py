@@ -9,8 +9,8 @@ from typing import Iterable
 from contracts.common import Actor, Role
 from contracts.common.errors import Conflict, NotFound
 from services.dossiers import adapters, handlers
-from services.dossiers.domain import (Dossier, MonthCertification, Party, PartyKind, Scope,
-                                      sheets)
+from services.dossiers.domain import (CLOSED_STATUS, Dossier, MonthCertification, Party,
+                                      PartyKind, Scope, sheets)
 from tests.support.fakes import FakeClock, FakeDatabase
 
 FUNDER = "f1"
@@ -75,6 +75,12 @@ class InMemoryDossiers:
                          if value is not None)]
         found.sort(key=lambda dossier: dossier.number)
         found.sort(key=lambda dossier: dossier.created_at, reverse=True)
+        return found[:limit]
+
+    def in_progress(self, after: str | None, limit: int) -> list[Dossier]:
+        found = sorted((dossier for dossier in self.store.dossiers.values()
+                        if dossier.status != CLOSED_STATUS and dossier.id > (after or "")),
+                       key=lambda dossier: dossier.id)
         return found[:limit]
 
     def counts(self, scope: Scope, column: str) -> dict[str, int]:

@@ -137,3 +137,9 @@ class FakeDossiers:
         """Summaries (no forecast) of the dossiers the actor sees whose number holds `query`."""
         return [{k: v for k, v in d.items() if k != "forecast"} for d in self.dossiers.values()
                 if may_see_dossier(actor, d) and (query or "") in d["number"]][:limit]
+
+    def dossiers_in_progress(self, after: str | None = None, limit: int = 500) -> list[dict]:
+        """Every funder's summaries of dossiers not closed, by id after `after` (no actor)."""
+        return [{k: v for k, v in d.items() if k != "forecast"}
+                for _, d in sorted(self.dossiers.items())
+                if d["status"] != "closed" and d["id"] > (after or "")][:limit]

@@ -82,8 +82,18 @@ class InMemoryAlertSettings:
         return None
 
     def digest_persons(self) -> list[AlertPerson]:
-        chose = {s.user_id for s in self.settings.values() if s.frequency == "digest"}
-        return sorted((p for p in self.persons.values() if p.user_id in chose),
+        return sorted((p for p in self.persons.values() if p.email),
+                      key=lambda p: p.user_id)
+
+    def persons_of(self, audience_type, audience_id) -> list[AlertPerson]:
+        def named(p: AlertPerson) -> bool:
+            if audience_type == "organisation":
+                return p.organisation_id == audience_id.split(":")[0]
+            if audience_type == "funder":
+                return (p.funder_id == audience_id and p.organisation_id is None
+                        and p.party_id is None)
+            return (p.party_id if audience_type == "party" else p.user_id) == audience_id
+        return sorted((p for p in self.persons.values() if p.email and named(p)),
                       key=lambda p: p.user_id)
 
 

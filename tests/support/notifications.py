@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Callable
 
 from contracts.common.errors import ServiceUnavailable
-from contracts.events import (CertifiedV1, DocumentCheckedV1, DocumentRejectedV1, HoursContestedV1,
-                              MonthHours, Party)
+from contracts.events import (AccountChangedV1, CertificateReopenedV1, CertifiedV1,
+                              DocumentCheckedV1, DocumentRejectedV1, HoursContestedV1,
+                              HoursValidatedV1, MonthHours, MonthToCertifyV1, Party)
 from services.notifications import handlers
 from services.notifications.adapters import Templates
 from services.notifications.domain import Email, Funder
@@ -201,3 +202,34 @@ def document_rejected(**changes) -> DocumentRejectedV1:
                   rejected_by="agent", reason_code="incomplete", reason_text="il manque le verso")
     return DocumentRejectedV1(**{**values, **changes})
 
+
+
+def month_to_certify(**changes) -> MonthToCertifyV1:
+    values = dict(dossier_id="d1", dossier_number="20X000703", funder_id="f1",
+                  organisation_id="o1", beneficiary_name="ANDRE Élise", month="2026-10",
+                  announced_at=CERTIFIED_AT)
+    return MonthToCertifyV1(**{**values, **changes})
+
+
+def reopened(**changes) -> CertificateReopenedV1:
+    values = dict(certificate_id="c1", dossier_id="d1", dossier_number="20X000703",
+                  funder_id="f1", organisation_id="o1", month="2026-08",
+                  reason="Heures de stage manquantes", reopened_by="agent",
+                  reopened_at=CERTIFIED_AT)
+    return CertificateReopenedV1(**{**values, **changes})
+
+
+def validated(**changes) -> HoursValidatedV1:
+    values = dict(certificate_id="c1", dossier_id="d1", dossier_number="20X000703",
+                  funder_id="f1", organisation_id="o1", month="2026-10", party="beneficiary",
+                  party_name="DUBOIS Michelle", complete=False, validated_by="ub",
+                  validated_at=CERTIFIED_AT)
+    return HoursValidatedV1(**{**values, **changes})
+
+
+def account_changed(change: str, **changes) -> AccountChangedV1:
+    values = dict(user_id="u1", funder_id="f1", role="organisation_user", organisation_id="o1",
+                  name="Claire MARTIN", email="claire@of.example", active=True,
+                  rights=["enter_hours"], change=change, changed_by="admin",
+                  changed_at=CERTIFIED_AT)
+    return AccountChangedV1(**{**values, **changes})

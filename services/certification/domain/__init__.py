@@ -20,14 +20,15 @@ from services.certification.domain.codes import (
     ensure_code_request_allowed, ensure_code_requestable, issue_code, new_code,
     require_ip_consent)
 from services.certification.domain.dashboard import (PENDING_FOR_ROLE, actions_label,
-                                                     pending_months, status_label, status_of)
+                                                     months_to_certify, pending_months,
+                                                     status_label, status_of)
 from services.certification.domain.entry import (
     MONTH_TOTALS, PERIODS_OF_MODE, TOTALS, WHOLE_DAY, DayHours, Entry, Hours, PlannedHours,
     build_entry, ensure_in_session, forecast_proposal, patched, plan_warnings, planned_total,
     require_complete, spread_proposal, zero_proposal)
 from services.certification.domain.evidence import hours_reference, signed_certificate_sha256
 from services.certification.domain.months import (Session, check_attendance_days, is_open,
-                                                  period_label, session_days)
+                                                  local_today, period_label, session_days)
 from services.certification.domain.readiness import (METHOD_ONE, ensure_ready_for_electronic,
                                                     ensure_ready_for_entry, stamp_warnings)
 from services.certification.domain.settings import FunderSettings

@@ -2,14 +2,14 @@
 attente")."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from contracts.common import Role
 from services.certification.domain.certificate import (AWAITING_BENEFICIARY, AWAITING_EMPLOYER,
                                                        AWAITING_ENTRY, CONTESTED, HOURS_ENTERED,
                                                        NOT_AVAILABLE, REOPENED, STATUS_LABELS,
                                                        Certificate)
-from services.certification.domain.months import Session, is_open
+from services.certification.domain.months import Session, is_open, local_noon
 
 # What each role's dashboard counts as an action waiting for it.
 PENDING_FOR_ROLE = {
@@ -46,6 +46,14 @@ def pending_months(role: Role, session: Session, stored: dict[str, Certificate],
         if status in waiting:
             found.append((month, status))
     return found
+
+
+def months_to_certify(session: Session, stored: dict[str, Certificate], day: date) -> list[str]:
+    """A dossier's months open for entry on `day` that wait for its organisation (awaiting
+    entry, hours entered, reopened), as the daily job announces them."""
+    now = local_noon(day)
+    return [month for month, _ in pending_months(Role.organisation_user, session, stored, now)
+            if is_open(month, session, now)]
 
 
 def actions_label(count: int) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts.common.errors import InvalidInput
@@ -53,6 +53,11 @@ def first_day(month: str) -> date:
 
 def local_today(now: datetime) -> date:
     return now.astimezone(LOCAL_TIME).date()
+
+
+def local_noon(day: date) -> datetime:
+    """An instant of that day in France: the rules taking `now` judge that day."""
+    return datetime.combine(day, time(12), LOCAL_TIME)
 
 
 def is_open(month: str, session: Session, now: datetime) -> bool:

@@ -4,8 +4,8 @@ organisation (`pending`). What the service uses of them is reached from here:
 `domain.Dossier`, `domain.import_decision`, `domain.pending_months`."""
 from services.dossiers.domain import sheets
 from services.dossiers.domain.dossiers import (
-    DEFAULT_ACTION_TYPE, Dossier, Party, PartyKind, PlannedDay, Problem, Scope, check_party,
-    dossier_not_found, forecast_problems, new_id, number_taken, raise_problems,
+    CLOSED_STATUS, DEFAULT_ACTION_TYPE, Dossier, Party, PartyKind, PlannedDay, Problem, Scope,
+    check_party, dossier_not_found, forecast_problems, new_id, number_taken, raise_problems,
     require_importer, scope_for)
 from services.dossiers.domain.imports import (
     KEEP, ImportFacts, Outcome, dated_problems, duplicate_number, forecast_key,

@@ -29,6 +29,7 @@ class PartyKind(str, Enum):
 # Status code -> label as users read it (seed 001: « Dossier en cours de suivi »).
 STATUS_LABELS = {"in_progress": "Dossier en cours de suivi", "closed": "Dossier clôturé"}
 INITIAL_STATUS = "in_progress"
+CLOSED_STATUS = "closed"  # « Dossier clôturé »: no more hours nor certification
 # Type of action code -> label as users read it (seed 001's menus « PTP en cours », « VAE en
 # cours »); contracts.dossiers.ActionType lists the same codes.
 ACTION_TYPE_LABELS = {"ptp": "PTP", "vae": "VAE", "bilan": "Bilan de compétences",

@@ -14,11 +14,11 @@ from services.identity.domain.account_settings import (
     signup_not_found, unknown_siret)
 from services.identity.domain.accounts import (
     API_ACTOR_PREFIX, ORGANISATION_ADMIN_RIGHTS, AuditEvent, Funder, LoginLimits, UserAccount,
-    audit, can_list_users, check_administrators_remain, invalid_credentials, login_refusal,
-    new_account, new_id, normalise_identifier, party_identifiers, require_funder_admin,
-    require_manages, require_may_resend, require_of_funder, require_own_account,
-    require_person, require_users_right, too_many_attempts, too_many_reset_requests,
-    user_changes, user_not_found)
+    account_changes, audit, can_list_users, check_administrators_remain, invalid_credentials,
+    login_refusal, new_account, new_id, normalise_identifier, party_identifiers,
+    require_funder_admin, require_manages, require_may_resend, require_of_funder,
+    require_own_account, require_person, require_users_right, too_many_attempts,
+    too_many_reset_requests, user_changes, user_not_found)
 from services.identity.domain.links import (
     EMAIL_CHANGE, EMAIL_CHANGE_CANCEL, IDENTIFIER_CHANGE, PASSWORD_RESET, EmailChange,
     OneTimeToken, current_password_required, email_taken, invalid_link, new_link, same_email,
@@ -43,7 +43,8 @@ __all__ = [
     "PASSWORD_MIN_LENGTH", "PASSWORD_RESET", "PASSWORD_SPECIALS", "PROFILE_CATEGORIES",
     "PROFILE_FIELDS", "ApiToken", "AuditEvent", "EmailChange", "Funder", "LoginLimits",
     "OneTimeToken", "Organisation", "OrganisationDocument", "Passwords", "UserAccount",
-    "Readiness", "UserSession", "audit", "can_list_users", "can_see_organisation",
+    "Readiness", "UserSession", "account_changes", "audit", "can_list_users",
+    "can_see_organisation",
     "check_administrators_remain", "check_new_password", "check_password",
     "current_password_required", "document_status_label", "email_taken", "hash_token",
     "invalid_credentials", "invalid_link", "invalid_token", "issue_api_token", "login_refusal",

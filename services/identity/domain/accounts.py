@@ -309,3 +309,16 @@ def user_changes(before: dict, user: UserAccount, changes: dict):
                                     "phone"})
     if others:
         yield "user_updated", {"changed": others}
+
+
+def account_changes(before: dict, user: UserAccount) -> list[str]:
+    """The account_changed events of one update of a user. A deactivation is the only one:
+    the person no longer signs in to read of their rights or address."""
+    if before["active"] and not user.active:
+        return ["deactivated"]
+    changed = ["reactivated"] if user.active and not before["active"] else []
+    if sorted(before["rights"]) != sorted(user.rights):
+        changed.append("rights_changed")
+    if before["email"] != user.email:
+        changed.append("email_changed")
+    return changed

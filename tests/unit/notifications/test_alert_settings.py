@@ -17,6 +17,10 @@ BENEFICIARY = Actor(user_id="ub", role="beneficiary", funder_id="f1", party_id="
 ORG_USER = Actor(user_id="u1", role="organisation_user", funder_id="f1", organisation_id="o1",
                  rights=list(ALL_RIGHTS),
                  session_id="s4", email="of@example.org")
+EMPLOYER = Actor(user_id="ue", role="employer", funder_id="f1", party_id="e1",
+                 session_id="s2", email="rh@example.org")
+FUNDER_AGENT = Actor(user_id="ua", role="funder_agent", funder_id="f1", session_id="s3",
+                     email="agent@example.org")
 API_TOKEN = Actor(user_id="tok", role="organisation_user", funder_id="f1", organisation_id="o1")
 
 
@@ -31,13 +35,22 @@ def certify(service, event_id="ev-1"):
         handlers.notify_certified(uow, service.ports, ReceivedEvent(event_id, certified()))
 
 
-def test_by_default_every_kind_is_immediate_and_security_is_locked():
+def test_each_role_sets_its_own_kinds_with_their_defaults_and_security_is_locked():
     service = notifications()
     view = handlers.get_alert_settings(service.db, BENEFICIARY)
     assert [(s["kind"], s["frequency"], s["locked"]) for s in view] == [
         ("certified", "immediate", False), ("document_checked", "immediate", False),
         ("document_rejected", "immediate", False), ("security", "immediate", True)]
     assert view[0]["label"] == "Certificat de réalisation certifié"
+    # What an organisation's dossiers bring by the dozen comes in the digest until chosen.
+    assert [(s["kind"], s["frequency"]) for s in handlers.get_alert_settings(
+        service.db, ORG_USER)] == [
+        ("document_checked", "immediate"), ("document_rejected", "immediate"),
+        ("month_to_certify", "digest"), ("hours_followup", "digest"), ("payments", "digest"),
+        ("organisation", "digest"), ("security", "immediate")]
+    # A funder's certifications, by the thousand at month-end, stay in the centre.
+    assert {s["kind"]: s["frequency"] for s in handlers.get_alert_settings(
+        service.db, FUNDER_AGENT)}["funder_followup"] == "none"
 
 
 def test_a_choice_is_kept_per_person():
@@ -47,7 +60,7 @@ def test_a_choice_is_kept_per_person():
     assert {s["kind"]: s["frequency"] for s in handlers.get_alert_settings(
         service.db, BENEFICIARY)}["certified"] == "digest"
     assert {s["kind"]: s["frequency"] for s in handlers.get_alert_settings(
-        service.db, ORG_USER)}["certified"] == "immediate"
+        service.db, EMPLOYER)}["certified"] == "immediate"
 
 
 def test_security_alerts_cannot_be_turned_off():
@@ -94,7 +107,7 @@ def test_the_document_owner_s_choice_governs_the_review_email():
 
 def test_another_person_s_choice_does_not_change_mine():
     service = notifications()
-    choose(service, ORG_USER, certified="none")
+    choose(service, EMPLOYER.model_copy(update={"party_id": "someone-else"}), certified="none")
     certify(service)
     assert sorted(e.template for e in service.emails.all()) == [
         "certified_beneficiary", "certified_employer"]

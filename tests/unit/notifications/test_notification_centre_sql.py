@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from servicekit import migrate
 from services.notifications import domain
-from services.notifications.models import Notifications, start_mappers
+from services.notifications.models import AlertSettings, Notifications, start_mappers
 
 T0 = datetime(2026, 10, 2, 14, 0, tzinfo=timezone.utc)
 ORG, OTHER_ORG = [(domain.ORGANISATION, "o1")], [(domain.ORGANISATION, "o2")]
@@ -52,3 +52,26 @@ def test_newest_first_with_read_marks_per_person(session):
     assert repository.seen_one(OTHER_ORG, "n4").title == "Document 4"
     assert repository.read_mark("n2", "u1").read_at == T0 + timedelta(hours=1)
     assert repository.read_mark("n2", "u2") is None
+
+
+def test_the_persons_an_audience_may_include_and_those_a_digest_may_reach(session):
+    repository = AlertSettings(session)
+
+    def person(user_id, email="p@example.org", **fields):
+        repository.save_person(domain.AlertPerson(user_id=user_id, funder_id="f1",
+                                                  role="organisation_user", email=email,
+                                                  updated_at=T0, **fields))
+    person("u1", organisation_id="o1", rights=["payments"])
+    person("u2", organisation_id="o1", email=None)  # deactivated
+    person("u3", organisation_id="o2")
+    repository.save_person(domain.AlertPerson(user_id="agent", funder_id="f1",
+                                              role="funder_agent", email="a@f.example",
+                                              updated_at=T0))
+    person("ub", party_id="b1")
+    session.commit()
+    assert [p.user_id for p in repository.persons_of("organisation", "o1:payments")] == ["u1"]
+    assert [p.user_id for p in repository.persons_of("funder", "f1")] == ["agent"]
+    assert [p.user_id for p in repository.persons_of("party", "b1")] == ["ub"]
+    assert [p.user_id for p in repository.persons_of("user", "u3")] == ["u3"]
+    assert [p.user_id for p in repository.digest_persons()] == ["agent", "u1", "u3", "ub"]
+    assert repository.person("u1").rights == ["payments"]
