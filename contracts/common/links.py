@@ -22,14 +22,22 @@ SPACE_LINKS: dict[str, tuple[str, str]] = {
                      "les coordonnées bancaires d'un organisme"),
     "organisation_users": ("/organisations/{organisation_id}/users",
                            "les utilisateurs d'un organisme"),
+    "organisation_profile": ("/organisations/{organisation_id}/profile",
+                             "« Votre identité » d'un organisme : statut de certificateur, "
+                             "pièces"),
+    "user": ("/users/{user_id}", "un utilisateur : droits, statut, sessions ouvertes"),
     "account": ("/me", "votre compte"),
     "alert_settings": ("/me/alert-settings", "vos réglages d'alertes par e-mail"),
     "sign_in": ("/", "la page d'accueil de Jalon, pour vous connecter"),
 }
 
 
+def space_path(kind: str, **ids: object) -> str:
+    """space_path("document", document_id="d1") -> "/documents/d1" (ids quoted)."""
+    path, _ = SPACE_LINKS[kind]
+    return path.format(**{name: quote(str(value), safe="") for name, value in ids.items()})
+
+
 def space_link(space_url: str, kind: str, **ids: object) -> str:
     """space_link("https://x", "document", document_id="d1") -> "https://x/documents/d1"."""
-    path, _ = SPACE_LINKS[kind]
-    return space_url.rstrip("/") + path.format(**{name: quote(str(value), safe="")
-                                                  for name, value in ids.items()})
+    return space_url.rstrip("/") + space_path(kind, **ids)

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from contracts.common import Actor, Role
 from contracts.common.errors import Conflict, Forbidden, InvalidInput
 from contracts.common.formatting import of_fr
+from contracts.common.links import space_path
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
@@ -223,7 +224,7 @@ def organisation_audience(organisation_id: str, right: str | None = None) -> str
 
 
 def certificate_link(dossier_id: str, month: str) -> str:
-    return f"/dossiers/{dossier_id}/certificates/{month}"
+    return space_path("dossier_month", dossier_id=dossier_id, month=month)
 
 
 def certified_notices(data, month_label: str) -> list[Notice]:
@@ -274,7 +275,7 @@ def document_notice(data, checked: bool) -> Notice:
         text = (f"Le document « {data.label} » ({data.category_label}) n'est pas conforme : "
                 f"{data.reason_text}")
     return Notice(kind, *audience, title, text, "document", data.document_id,
-                  f"/documents/{data.document_id}")
+                  space_path("document", document_id=data.document_id))
 
 
 # ---- delivery as funder staff read it, and resends (issue 16, emails) ------------------------
@@ -488,7 +489,7 @@ def payment_notice(data) -> Notice:
                   f"Règlement n° {data.payment_number}",
                   f"Votre financeur a enregistré {kind} (n° {data.payment_number}) ; l'avis "
                   "de virement est disponible dans votre espace.", "payment", data.payment_id,
-                  f"/payments/{data.payment_id}")
+                  space_path("payment", payment_id=data.payment_id))
 
 
 def bank_details_notice(data) -> Notice | None:
@@ -505,7 +506,7 @@ def bank_details_notice(data) -> Notice | None:
     return Notice("bank_details_reviewed", ORGANISATION,
                   organisation_audience(data.organisation_id, "payments"), title, text,
                   "bank_details", f"{data.organisation_id}/{data.version}",
-                  f"/organisations/{data.organisation_id}/bank-details")
+                  space_path("bank_details", organisation_id=data.organisation_id))
 
 
 def certifier_notice(data) -> Notice:
@@ -518,7 +519,8 @@ def certifier_notice(data) -> Notice:
             f"désormais {method}.")
     return Notice("certifier_status_changed", ORGANISATION, data.organisation_id,
                   "Statut de certificateur mis à jour", text, "organisation",
-                  data.organisation_id, f"/organisations/{data.organisation_id}/profile")
+                  data.organisation_id,
+                  space_path("organisation_profile", organisation_id=data.organisation_id))
 
 
 # ---- what waits for the organisation, and what its months became (issue 16) ---------------
@@ -582,14 +584,15 @@ def account_notices(data) -> list[Notice]:
     if data.change in ACCOUNT_TEXTS:
         title, text = ACCOUNT_TEXTS[data.change]
         notices.append(Notice("account_changed", USER, data.user_id, title,
-                              text.format(email=data.email), "account", data.user_id, "/me"))
+                              text.format(email=data.email), "account", data.user_id,
+                              space_path("account")))
     if data.party_id is None and data.changed_by and data.change in MANAGER_TEXTS:
         kind, title, text = MANAGER_TEXTS[data.change]
         audience = ((ORGANISATION, organisation_audience(data.organisation_id, "users"))
                     if data.organisation_id else (FUNDER, data.funder_id))
         notices.append(Notice(kind, *audience, title.format(name=data.name),
                               text.format(name=data.name, email=data.email), "user",
-                              data.user_id, f"/users/{data.user_id}"))
+                              data.user_id, space_path("user", user_id=data.user_id)))
     return notices
 
 

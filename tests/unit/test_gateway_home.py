@@ -26,3 +26,8 @@ def test_the_root_is_a_public_html_route():
     [home] = [spec for spec in routes_of(GatewayService) if spec.path == "/"]
     assert (home.method, home.auth, home.media_type) == ("GET", False, "text/html")
 
+
+
+def test_every_kind_of_link_opens_a_get_route_of_the_gateway():
+    gets = {spec.path for spec in routes_of(GatewayService) if spec.method == "GET"}
+    assert {path for path, _ in SPACE_LINKS.values()} <= gets
