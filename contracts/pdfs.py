@@ -64,17 +64,22 @@ class CertificateFacts(Shape):
 class AttendanceDay(Shape):
     """One day of the sheet: `hours` per day, or `morning` and `afternoon` per half-day."""
 
-    day: date
-    hours: EnteredHours | None = None
-    morning: EnteredHours | None = None
-    afternoon: EnteredHours | None = None
+    day: date = Field(description="a day of the month")
+    hours: EnteredHours | None = Field(None, description="per day: the hours present that day",
+                                       examples=["7.00"])
+    morning: EnteredHours | None = Field(None, description="per half-day: the hours present "
+                                                           "that morning", examples=["3.50"])
+    afternoon: EnteredHours | None = Field(None, description="per half-day: the hours present "
+                                                             "that afternoon", examples=["3.50"])
 
 
 class AttendanceEntry(Shape):
     """What the organisation gives for a month's sheet: its days, per day or per half-day."""
 
-    granularity: Literal["day", "half_day"]
-    days: list[AttendanceDay] = Field(min_length=1, max_length=31)
+    granularity: Literal["day", "half_day"] = Field(description="day: hours per day; "
+                                                               "half_day: morning and afternoon")
+    days: list[AttendanceDay] = Field(min_length=1, max_length=31,
+                                      description="the days present, each once")
 
     @model_validator(mode="after")
     def _days_consistent(self):
@@ -204,9 +209,11 @@ class RefundAccount(Shape):
     """The funder's own account an organisation in mode remboursement transfers to (seed 004's
     « Mode opératoire » prints it), from the funder's payment settings."""
 
-    holder: Text
-    iban: str = Field(min_length=15, max_length=34)
-    bic: str | None = Field(None, min_length=8, max_length=11)
+    holder: Text = Field(description="« Titulaire du compte »", examples=["Opco EP"])
+    iban: str = Field(min_length=15, max_length=34, description="« IBAN »",
+                      examples=["FR76 1382 5002 0008 0146 3722 518"])
+    bic: str | None = Field(None, min_length=8, max_length=11, description="« BIC »",
+                            examples=["CEPARPP382"])
 
 
 class CreditNoteProFormaRequest(Shape):
@@ -257,13 +264,21 @@ class RenderedPdf(Shape):
 class CertificateVerification(Shape):
     """What a third party holding a paper copy may learn from its verification reference."""
 
-    valid: bool
-    dossier_number: str | None = None
-    month: Month | None = None
-    sha256: str | None = None
-    issued_at: datetime | None = None
-    superseded: bool = False
-    """The funder reopened the month after this certificate was issued: it no longer stands
-    for the month's hours (`valid` is false); the next certification has a new reference."""
-    superseded_at: datetime | None = None
-    superseded_reason: str | None = None
+    valid: bool = Field(description="a genuine certificate that still stands for its month's "
+                                    "hours")
+    dossier_number: str | None = Field(None, description="the dossier it certifies; None: "
+                                                         "unknown reference",
+                                       examples=["20X000703"])
+    month: Month | None = Field(None, description="the month it certifies, YYYY-MM",
+                                examples=["2026-10"])
+    sha256: str | None = Field(None, description="the SHA-256 of the PDF issued, in hexadecimal",
+                               examples=["3f8a1c9e7b2d4f6a0c5e8b1d3f7a9c2e"
+                                         "4b6d8f0a2c4e6b8d0f1a3c5e7b9d1f3a"])
+    issued_at: datetime | None = Field(None, description="when the certificate was issued")
+    superseded: bool = Field(False, description="the funder reopened the month after it was "
+                                                "issued: it no longer stands for the month's "
+                                                "hours (valid is false); the next certification "
+                                                "has a new reference")
+    superseded_at: datetime | None = Field(None, description="when the month was reopened")
+    superseded_reason: str | None = Field(None, description="why the funder reopened the month",
+                                          examples=["Heures de stage à corriger après avenant"])

@@ -6,3 +6,4 @@ CREATE DATABASE jalon_certification;
 CREATE DATABASE jalon_payments;
 CREATE DATABASE jalon_documents;
 CREATE DATABASE jalon_notifications;
+CREATE DATABASE jalon_integration;

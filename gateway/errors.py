@@ -56,6 +56,8 @@ TITLES = {
 
 # Details of these statuses stay server-side: they name internal calls, not user mistakes.
 _PRIVATE_DETAILS = frozenset({500, 502, 503})
+# The 503s of one service out of reach (servicekit/rpc.py), not of the broker or a database.
+_SERVICE_DOWN_CODES = frozenset({"rpc_timeout", "service_unavailable"})
 
 
 @dataclass
@@ -143,7 +145,16 @@ def _remote_problem(exc: Exception, status: int, correlation_id: str, instance: 
         errors = None
     if status in _PRIVATE_DETAILS:
         log.warning("service_unavailable", error=str(exc), details=details)
-        details, errors = {}, None
+        details, errors = _public_503_details(code, details), None
     body = problem_body(status, code, detail, correlation_id, instance, errors, details)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else retry_after(status)
     return body, headers
+
+
+def _public_503_details(code: str, details: dict) -> dict:
+    """Which service is down, when one is (its name only, never the method called): the
+    routes of the others still answer."""
+    call = details.get("call")
+    if code in _SERVICE_DOWN_CODES and isinstance(call, str):
+        return {"service": call.split(".")[0]}
+    return {}

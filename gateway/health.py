@@ -1,15 +1,31 @@
-"""GET /health: ask every service's health() at once, each with a short timeout."""
+"""The gateway's health, three ways.
+
+GET /health/live: the process answers (no broker, no service): Kubernetes restarts it if not.
+GET /health/ready: it can serve, i.e. reach the broker: every route needs it, and no more; a
+sick service answers 503 on its own routes only (gateway/errors.py), so it must not take the
+gateway, login included, out of rotation. GET /health: every service's health() at once, each
+with a short timeout, for people and monitoring.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from eventlet.greenpool import GreenPool
+from nameko.amqp.publish import Publisher
+from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 
 from servicekit import registry
-from servicekit.rpc import TimedServiceProxy
-from gateway.errors import REMOTE_ERRORS, error_code
+from servicekit.rpc import BROKER_ERRORS, TimedServiceProxy
+from gateway.errors import REMOTE_ERRORS, HttpProblem, error_code
 
 PROBE_TIMEOUT_SECONDS = 3.0
 _EXPECTED = tuple(kind for kind, *_ in REMOTE_ERRORS)
+# No queue is bound to it: the broker confirms the message, then drops it.
+READINESS_ROUTING_KEY = "jalon.readiness"
+# A probe that cannot publish soon fails: the next one, seconds later, tries again.
+READINESS_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.5, "interval_step": 0.5,
+                          "interval_max": 1}
 
 
 class HealthProbes(RpcProxy):
@@ -55,3 +71,32 @@ def check(probes: dict) -> tuple[dict, int]:
     healthy = all(state["status"] == "ok" for state in services.values())
     report = {"status": "ok" if healthy else "degraded", "services": services}
     return report, 200 if healthy else 503
+
+
+class BrokerCheck(DependencyProvider):
+    """Injects `reachable()`: one message published with a confirm, through the pooled
+    connections every RPC call of this process uses: can it send a request right now?"""
+
+    def setup(self) -> None:
+        self.publisher = Publisher(self.container.config["AMQP_URI"], serializer="json",
+                                   expiration=1, retry_policy=READINESS_RETRY_POLICY)
+
+    def get_dependency(self, worker_ctx):
+        return self.reachable
+
+    def reachable(self) -> bool:
+        try:
+            self.publisher.publish({}, exchange="", routing_key=READINESS_ROUTING_KEY,
+                                   timeout=PROBE_TIMEOUT_SECONDS,
+                                   confirm_timeout=PROBE_TIMEOUT_SECONDS)
+        except (*BROKER_ERRORS, OSError):  # a socket error may come unwrapped
+            return False
+        return True
+
+
+def readiness(reachable: Callable[[], bool]) -> dict:
+    """{"status": "ok"} when the broker takes a message, else 503 broker_unavailable."""
+    if not reachable():
+        raise HttpProblem(503, "broker_unavailable",
+                          "La passerelle ne joint pas la messagerie, veuillez réessayer.")
+    return {"status": "ok"}

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document, generated from the routes' RouteSpecs, and its HTML rendering.
+"""The OpenAPI 3.1 document, generated from the routes' RouteSpecs (read at /docs: pages.py).
 
 Schemas come from pydantic (request bodies in validation mode, replies in serialization mode)
 through one TypeAdapter.json_schemas call, so a model used both ways gets one component, or
@@ -7,15 +7,13 @@ two ("-Input"/"-Output") only where the shapes really differ. Nothing is written
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from pydantic import TypeAdapter
 
 from contracts.http import Problem
 from gateway.errors import PROBLEM_JSON, TITLES
+from gateway.examples import example_of
 from gateway.http import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN
 from gateway.routes import FILE_PART, MAX_UPLOAD_BYTES, RouteSpec, form_model, routes_of
 
@@ -43,9 +41,6 @@ IDEMPOTENCY_PARAMETER = {
     "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
 }
 _CORRELATION_HEADER = {"X-Correlation-Id": {"$ref": "#/components/headers/CorrelationId"}}
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 def _schema_inputs(specs: list[RouteSpec]) -> list[tuple[Any, str, TypeAdapter]]:
@@ -76,9 +71,10 @@ def _non_null(schema: dict) -> dict:
     return schema
 
 
-def _parameter(name: str, where: str, schema: dict, required: bool) -> dict:
+def _parameter(name: str, where: str, schema: dict, required: bool, defs: dict) -> dict:
     schema = {k: v for k, v in _non_null(schema).items() if k != "title"}
-    parameter = {"name": name, "in": where, "required": required, "schema": schema}
+    parameter = {"name": name, "in": where, "required": required, "schema": schema,
+                 "example": example_of(schema, defs, name)}
     if "description" in schema:
         parameter["description"] = schema["description"]
     return parameter
@@ -88,12 +84,12 @@ def _parameters(spec: RouteSpec, query_schema: dict | None, defs: dict) -> list[
     parameters = []
     if spec.path_model is not None:
         properties = spec.path_model.model_json_schema()["properties"]
-        parameters += [_parameter(name, "path", properties[name], True)
+        parameters += [_parameter(name, "path", properties[name], True, defs)
                        for name in spec.parameters]
     if query_schema is not None:
         resolved = defs[query_schema["$ref"].rsplit("/", 1)[-1]]
         required = set(resolved.get("required", ()))
-        parameters += [_parameter(name, "query", schema, name in required)
+        parameters += [_parameter(name, "query", schema, name in required, defs)
                        for name, schema in resolved["properties"].items()]
     if spec.idempotency_key:
         parameters.append(IDEMPOTENCY_PARAMETER)
@@ -118,24 +114,30 @@ def _problem_response(description: str, problem_ref: dict) -> dict:
             "content": {PROBLEM_JSON: {"schema": problem_ref}}}
 
 
-def _success_response(spec: RouteSpec, schema: dict | None) -> dict:
+def _json(schema: dict, defs: dict) -> dict:
+    """A JSON media type: its schema and a whole example (gateway/examples.py)."""
+    return {"application/json": {"schema": schema, "example": example_of(schema, defs)}}
+
+
+def _success_response(spec: RouteSpec, schema: dict | None, defs: dict) -> dict:
     response: dict[str, Any] = {"description": "Succès", "headers": dict(_CORRELATION_HEADER)}
     if spec.media_type != "application/json":
         response["content"] = {spec.media_type: {"schema": {"type": "string",
                                                             "format": "binary"}}}
     elif schema is not None:
-        response["content"] = {"application/json": {"schema": schema}}
+        response["content"] = _json(schema, defs)
     elif spec.status == 204:
         response["description"] = "Succès, sans contenu"
     return response
 
 
-def _responses(spec: RouteSpec, schemas: dict, problem_ref: dict) -> dict:
-    responses = {str(spec.status): _success_response(spec, schemas.get((spec.name, spec.status)))}
+def _responses(spec: RouteSpec, schemas: dict, defs: dict) -> dict:
+    problem_ref = schemas["problem"]
+    responses = {str(spec.status): _success_response(
+        spec, schemas.get((spec.name, spec.status)), defs)}
     for status, (description, _) in spec.responses.items():
         responses[str(status)] = {"description": description, "headers": _CORRELATION_HEADER,
-                                  "content": {"application/json": {
-                                      "schema": schemas[(spec.name, status)]}}}
+                                  "content": _json(schemas[(spec.name, status)], defs)}
     for status in _problem_statuses(spec):
         responses.setdefault(str(status), _problem_response(TITLES[status], problem_ref))
     responses["default"] = _problem_response("Autre erreur (404, 409, 503…)", problem_ref)
@@ -176,11 +178,11 @@ def _operation(spec: RouteSpec, schemas: dict, defs: dict) -> dict:
     if parameters:
         operation["parameters"] = parameters
     if spec.body is not None:
-        operation["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": schemas[(spec.name, "body")]}}}
+        operation["requestBody"] = {"required": True,
+                                    "content": _json(schemas[(spec.name, "body")], defs)}
     if spec.upload is not None:
         operation["requestBody"] = _multipart_body(schemas[(spec.name, "form")], defs)
-    operation["responses"] = _responses(spec, schemas, schemas["problem"])
+    operation["responses"] = _responses(spec, schemas, defs)
     operation["security"] = [{"bearerAuth": []}] if spec.auth else []
     if spec.roles:
         operation["x-roles"] = sorted(role.value for role in spec.roles)
@@ -211,10 +213,3 @@ def build(service_cls: type) -> dict:
         },
     }
 
-
-def render_docs(document: dict) -> str:
-    """A readable HTML page of the document, rendered here: no script, no CDN."""
-    def pretty(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, indent=2)
-
-    return _TEMPLATES.get_template("docs.html").render(doc=document, pretty=pretty)

@@ -1,15 +1,24 @@
-"""The pages an emailed link opens (identifier or email confirmation, email change
-cancellation, new password).
+"""The gateway's HTML pages: those an emailed link opens (identifier or email confirmation,
+email change cancellation, new password), sign-up, the root page and the API reader.
 
-They only ask: the confirmation itself is the POST their button sends to the API. A link that
-acted on GET would be acted upon by the mail scanners that prefetch links.
+A link's page only asks: the confirmation itself is the POST its button sends to the API. A
+link that acted on GET would be acted upon by the mail scanners that prefetch links.
 """
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
+import jinja2
+from swagger_ui_bundle import swagger_ui_path
 from werkzeug.wrappers import Response
 
 from contracts.common.links import SPACE_LINKS
-from gateway.openapi import _TEMPLATES
+from gateway.errors import HttpProblem
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True, undefined=jinja2.StrictUndefined)
 
 PAGES = {
     "confirm_identifier": {
@@ -104,3 +113,45 @@ def home_page() -> Response:
              if path != "/"]
     return Response(_TEMPLATES.get_template("home.html").render(links=links),
                     mimetype="text/html")
+
+
+# --- the API reader (issue 17): Swagger UI from the gateway itself, so it works offline ------
+
+# The files of swagger-ui-bundle that docs.html loads, and their types: nothing else is served.
+DOCS_ASSETS = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-standalone-preset.js": "text/javascript",
+    "favicon-32x32.png": "image/png",
+    "favicon-16x16.png": "image/png",
+}
+DOCS_ASSET_MAX_AGE = 24 * 3600
+
+
+def docs_page() -> Response:
+    """Swagger UI reading /openapi.json; every address in it is relative, so the page works
+    behind a proxy that adds a prefix."""
+    return Response(_TEMPLATES.get_template("docs.html").render(), mimetype="text/html")
+
+
+def docs_asset(name: str) -> Response:
+    """A file of DOCS_ASSETS; any other name (a path, "..") is an unknown address."""
+    if name not in DOCS_ASSETS:
+        raise HttpProblem(404, "route_not_found", "Cette adresse n'existe pas.")
+    return Response(_asset_content(name), mimetype=DOCS_ASSETS[name],
+                    headers={"Cache-Control": f"public, max-age={DOCS_ASSET_MAX_AGE}"})
+
+
+@functools.cache
+def _asset_content(name: str) -> bytes:
+    return (swagger_ui_path / name).read_bytes()
+
+
+# --- the public events' reader (issue 17): /asyncapi.json made readable, offline -------------
+
+def asyncapi_page(events: dict, broker: dict) -> Response:
+    """`events`: gateway.asyncapi.readable's channels and envelope fields; `broker`: where
+    subscribers connect (protocol, host, vhost)."""
+    return Response(_TEMPLATES.get_template("asyncapi.html").render(
+        envelope=events["envelope"], channels=events["channels"], broker=broker),
+        mimetype="text/html")

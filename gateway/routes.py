@@ -59,7 +59,8 @@ _PLACEHOLDER = re.compile(r"{([a-z_][a-z0-9_]*)}")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # The type of every path parameter, by name: one rule for every route.
-PATH_PARAMETER_TYPES: dict[str, Any] = {"month": Month, "reference": Id}
+# An asset's name is any text: the reader's allow-list answers 404 for all but its own files.
+PATH_PARAMETER_TYPES: dict[str, Any] = {"month": Month, "reference": Id, "asset": str}
 
 
 def path_parameter_type(name: str) -> Any:

@@ -19,8 +19,10 @@ from contracts.documents import (Category, CategoryGroup, Document, DocumentChan
 from contracts.dossiers import (Dossier, DossierBatch, DossierChange, DossierCounts,
                                 DossierImportReport, DossierQuery, DossierSummary, NewDossier,
                                 NewParty, Party, SpreadsheetImport)
+from contracts.integration import (Delivery, DeliveryQuery, NewWebhook, Replay, ReplayRequest,
+                                   Webhook, WebhookSecret)
 from contracts.http import (Accepted, AuditQuery, DocumentSearch, FunderAuditQuery, HealthReport,
-                           LinkToken)
+                           LinkToken, ServiceHealth)
 from contracts.identity import (AcceptPrivacyPolicy, ApiToken, AuditEntry, AuditVerification,
                                 CertifierChoice,
                                 ChangeIdentifier, ChangePassword, ConfirmIdentifier,
@@ -47,7 +49,7 @@ from contracts.notifications import EmailQuery
 from contracts.notifications import (AlertSetting, AlertSettingsChange, Notification,
                                      NotificationQuery, UnreadCount)
 from contracts.pdfs import AttendanceEntry, AttendanceSheet, CertificateVerification
-from gateway import exports, health, openapi, pages
+from gateway import asyncapi, exports, health, openapi, pages
 from gateway.http import (content_disposition, download_response, json_response,
                           rendered_response)
 from gateway.routes import route
@@ -77,7 +79,9 @@ class GatewayService:
     payments = RpcClient("payments")
     documents = RpcClient("documents")
     notifications = RpcClient("notifications")
+    integration = RpcClient("integration")
     probes = health.HealthProbes()
+    broker = health.BrokerCheck()
 
     # ---- auth and first login -----------------------------------------------------------
     @route("POST", "/auth/login", body=Credentials, response=Session, auth=False,
@@ -90,6 +94,8 @@ class GatewayService:
 
     @route("POST", "/auth/logout", status=204, summary="Se déconnecter", tags=["auth"])
     def logout(self, call):
+        """Le jeton de session de la requête cesse aussitôt d'être valable ; les autres sessions
+        du compte continuent."""
         self.identity.logout(call.token)
 
     @route("POST", "/auth/personalise", body=Personalise, response=Me,
@@ -103,6 +109,10 @@ class GatewayService:
     @route("POST", "/auth/confirm-identifier", body=ConfirmIdentifier, status=204, auth=False,
            summary="Confirmer un nouvel identifiant (lien reçu par e-mail)", tags=["auth"])
     def confirm_identifier(self, call):
+        """Sans session : le jeton du lien suffit. Le nouvel identifiant remplace l'ancien et les
+        autres sessions du compte prennent fin (celle qui a demandé le changement continue). 422
+        `invalid_link` pour un lien expiré, déjà utilisé ou remplacé par une demande plus récente ;
+        409 `identifier_taken` si l'identifiant a été pris entre-temps."""
         self.identity.confirm_identifier(call.body.token)
 
     @route("GET", "/auth/confirm-identifier", query=LinkToken, auth=False,
@@ -144,6 +154,9 @@ class GatewayService:
     @route("POST", "/auth/privacy-policy", body=AcceptPrivacyPolicy, response=Me,
            summary="Accepter la politique de confidentialité", tags=["auth"])
     def accept_privacy_policy(self, call):
+        """Dernière étape de la première connexion, après la personnalisation (409
+        `personalise_first` sinon). `version` : celle en vigueur (422 `unknown_policy_version`,
+        `details.current` la donne). La réponse est le compte, désormais accessible en entier."""
         return self.identity.accept_privacy_policy(call.actor, call.payload)
 
     @route("POST", "/auth/password-reset", body=PasswordResetRequest, response=Accepted,
@@ -157,6 +170,10 @@ class GatewayService:
     @route("POST", "/auth/password-reset/confirm", body=PasswordReset, status=204, auth=False,
            summary="Choisir un nouveau mot de passe (lien reçu par e-mail)", tags=["auth"])
     def reset_password(self, call):
+        """Sans session : le jeton du lien suffit (à usage unique et de durée limitée, 422
+        `invalid_link` sinon). Les règles de mot de passe du financeur du compte s'appliquent (422
+        `password_mismatch`, `weak_password`). Toutes les sessions du compte prennent fin ; un
+        e-mail prévient la personne du changement."""
         self.identity.reset_password(call.payload)
 
     @route("GET", "/auth/password-reset/confirm", query=LinkToken, auth=False,
@@ -171,6 +188,9 @@ class GatewayService:
     # ---- my account ---------------------------------------------------------------------
     @route("GET", "/me", response=Me, summary="Mon compte", tags=["mon compte"])
     def me(self, call):
+        """Le compte de la personne connectée, son organisme, ses droits et les règles de mot de
+        passe de son financeur ; `must_personalise` et `privacy_policy_pending` disent ce qui reste
+        à faire de la première connexion. Accessible pendant celle-ci ; 403 pour un jeton d'API."""
         return self.identity.me(call.actor)
 
     @route("PATCH", "/me", body=UpdateMe, response=Me,
@@ -185,17 +205,27 @@ class GatewayService:
            summary="Changer mon mot de passe (mes autres sessions prennent fin)",
            tags=["mon compte"])
     def change_password(self, call):
+        """Le mot de passe actuel est demandé (422 `wrong_password`) ; le nouveau suit les règles
+        du financeur (422 `password_mismatch`, `weak_password`). La session qui le change
+        continue ; un e-mail prévient la personne. 403 pour un jeton d'API."""
         self.identity.change_password(call.actor, call.payload)
 
     @route("POST", "/me/identifier", body=ChangeIdentifier, response=Me, status=202,
            summary="Changer mon identifiant (confirmation par e-mail)", tags=["mon compte"])
     def change_identifier(self, call):
+        """Le mot de passe actuel est demandé (422 `wrong_password`). Le nouvel identifiant n'entre
+        en vigueur qu'une fois ouvert le lien envoyé par e-mail (`pending_identifier` d'ici là).
+        409 `identifier_taken` s'il est déjà utilisé ; 409 `identifier_fixed` pour un compte
+        inscrit en ligne, dont l'identifiant reste son adresse e-mail."""
         return self.identity.change_identifier(call.actor, call.payload)
 
     # ---- API tokens ---------------------------------------------------------------------
     @route("GET", "/api-tokens", response=list[ApiToken], roles=ORGANISATION,
            summary="Les jetons d'API de mon organisme (sans leur secret)", tags=["jetons d'API"])
     def list_api_tokens(self, call):
+        """Réservé aux utilisateurs de l'organisme ayant le droit « utilisateurs » (403
+        `users_right_required`). Chaque jeton : nom, droits, expiration, auteur, révocation et
+        s'il fonctionne encore ; jamais son secret, montré une seule fois à la création."""
         return self.identity.list_api_tokens(call.actor)
 
     @route("POST", "/api-tokens", body=NewApiToken, response=IssuedApiToken, status=201,
@@ -208,6 +238,9 @@ class GatewayService:
     @route("DELETE", "/api-tokens/{token_id}", status=204, roles=ORGANISATION,
            summary="Révoquer un jeton d'API", tags=["jetons d'API"])
     def revoke_api_token(self, call, token_id):
+        """Le jeton cesse aussitôt de fonctionner ; révoquer un jeton déjà révoqué ne change rien.
+        Par une personne (pas un jeton d'API) ayant le droit « utilisateurs » ; ses autres sessions
+        prennent fin. 404 `api_token_not_found` pour un jeton d'un autre organisme."""
         self.identity.revoke_api_token(call.actor, token_id)
 
     # ---- organisations and parties ------------------------------------------------------
@@ -215,11 +248,18 @@ class GatewayService:
            roles=FUNDER_ROLES, summary="Créer un organisme de formation",
            tags=["organisations"])
     def create_organisation(self, call):
+        """L'organisme et son premier utilisateur, qui l'administre (tous les droits) : un mot de
+        passe provisoire lui est envoyé par e-mail, à personnaliser à la première connexion. 422
+        `invalid_siret` (14 chiffres et une clé de contrôle correcte) ; 409 `siret_taken` si le
+        financeur a déjà un organisme de ce SIRET, `identifier_taken` si l'identifiant est pris."""
         return self.identity.create_organisation(call.actor, call.payload)
 
     @route("GET", PROFILE, response=Organisation,
            summary="Un organisme de formation", tags=["organisations"])
     def get_organisation(self, call, organisation_id):
+        """Nom, SIRET, UAI, coordonnées et représentant légal. Le personnel du financeur voit
+        ses organismes ; un utilisateur d'organisme, le sien seulement (404
+        `organisation_not_found` pour tout autre)."""
         return self.identity.get_organisation(call.actor, organisation_id)
 
     @route("GET", PROFILE + "/profile", response=OrganisationProfile,
@@ -233,6 +273,10 @@ class GatewayService:
            summary="Modifier le profil de l'organisme (le SIRET ne change jamais)",
            tags=["organisations"])
     def update_organisation_profile(self, call, organisation_id):
+        """Réservé aux utilisateurs de l'organisme ayant le droit « utilisateurs » (403
+        `users_right_required`). Seuls les champs envoyés changent ; "" efface un champ facultatif
+        (422 `required_field` pour le nom et l'e-mail ; `invalid_uai`) ; 422 `siret_read_only` si
+        `siret` est envoyé. Le représentant légal compte pour la certification."""
         return self.identity.update_organisation_profile(call.actor, organisation_id,
                                                          call.payload)
 
@@ -255,6 +299,10 @@ class GatewayService:
            status=201, summary="Ajouter un utilisateur (mot de passe provisoire par e-mail)",
            tags=["utilisateurs"])
     def create_user(self, call, organisation_id):
+        """Réservé aux utilisateurs de l'organisme ayant le droit « utilisateurs » (403
+        `users_right_required`). Un compte actif reçoit par e-mail un mot de passe provisoire, à
+        personnaliser à la première connexion (`credentials_sent` dit si l'e-mail est parti) ; un
+        compte inactif, seulement au renvoi. 409 `identifier_taken`."""
         return self.identity.create_user(call.actor, organisation_id, call.payload)
 
     @route("PATCH", "/users/{user_id}", body=UserUpdate, response=UserDetails,
@@ -290,12 +338,19 @@ class GatewayService:
            roles=FUNDER_ROLES, summary="Renvoyer ses identifiants à un bénéficiaire ou employeur",
            tags=["utilisateurs"])
     def resend_party_credentials(self, call, party_id):
+        """Le compte du bénéficiaire ou de l'employeur (ouvert avec son premier dossier) reçoit par
+        e-mail un nouveau mot de passe provisoire : il devra de nouveau personnaliser son compte et
+        ses sessions prennent fin ; `credentials_sent` dit si l'e-mail est parti. 404
+        `user_not_found` si la partie n'a pas de compte chez le financeur."""
         return self.identity.resend_party_credentials(call.actor, party_id)
 
     @route("POST", "/funder-users", body=NewFunderUser, response=UserDetails, status=201,
            roles={Role.funder_admin}, summary="Ajouter un agent ou un administrateur du financeur",
            tags=["utilisateurs"])
     def create_funder_user(self, call):
+        """Réservé à l'administrateur du financeur. Le compte reçoit par e-mail un mot de passe
+        provisoire, à personnaliser à la première connexion ; `credentials_sent` dit si l'e-mail
+        est parti. 409 `identifier_taken` si l'identifiant est déjà utilisé."""
         return self.identity.create_funder_user(call.actor, call.payload)
 
     # --- the audit trail (issue 15) ---------------------------------------------------------
@@ -328,17 +383,26 @@ class GatewayService:
     @route("POST", "/beneficiaries", body=NewParty, response=Party, status=201,
            roles=FUNDER_ROLES, summary="Créer un bénéficiaire", tags=["dossiers"])
     def create_beneficiary(self, call):
+        """Par le personnel du financeur, avant le dossier qui le nomme. Son compte (identifiant et
+        mot de passe provisoire envoyés à `email`) est ouvert avec son premier dossier."""
         return self.dossiers.create_beneficiary(call.actor, call.payload)
 
     @route("POST", "/employers", body=NewParty, response=Party, status=201,
            roles=FUNDER_ROLES, summary="Créer un employeur", tags=["dossiers"])
     def create_employer(self, call):
+        """Par le personnel du financeur, avant le dossier qui le nomme. Son compte (identifiant et
+        mot de passe provisoire envoyés à `email`) est ouvert quand un dossier le nomme la première
+        fois."""
         return self.dossiers.create_employer(call.actor, call.payload)
 
     # ---- dossiers -----------------------------------------------------------------------
     @route("POST", "/dossiers", body=NewDossier, response=Dossier, status=201,
            roles=FUNDER_ROLES, summary="Créer un dossier", tags=["dossiers"], idempotency_key=True)
     def create_dossier(self, call):
+        """Par le financeur. Numéro unique (409 `dossier_number_taken`) ; organisme, bénéficiaire
+        et employeur du financeur (422 `unknown_organisation`, `unknown_beneficiary`,
+        `unknown_employer`) ; calendrier prévisionnel dans la session (422, `details.errors`).
+        Bénéficiaire et employeur sans compte en reçoivent un par e-mail."""
         return self.dossiers.create_dossier(call.actor, call.payload)
 
     @route("GET", "/dossiers", query=DossierQuery, response=list[DossierSummary],
@@ -360,6 +424,9 @@ class GatewayService:
     @route("GET", "/dossiers/{dossier_id}", response=Dossier, summary="Un dossier",
            tags=["dossiers"])
     def get_dossier(self, call, dossier_id):
+        """Le dossier, ses parties, son calendrier prévisionnel et ses mois en attente. Pour le
+        financeur, l'organisme du dossier, son bénéficiaire et son employeur (404
+        `dossier_not_found` pour tout autre)."""
         return self.dossiers.get_dossier(call.actor, dossier_id)
 
     @route("PATCH", "/dossiers/{dossier_id}", body=DossierChange, response=Dossier,
@@ -393,11 +460,17 @@ class GatewayService:
     @route("GET", "/dossiers/{dossier_id}/certificates", response=list[Certificate],
            summary="Les certificats de réalisation d'un dossier", tags=["certificats"])
     def list_certificates(self, call, dossier_id):
+        """Un certificat par mois de la session, saisi ou non : statut, heures, certification (qui,
+        quand, méthode), validations, contestation, verrouillage pour paiement. Pour qui voit le
+        dossier : financeur, organisme, bénéficiaire, employeur (404 `dossier_not_found` sinon)."""
         return self.certification.list_certificates(call.actor, dossier_id)
 
     @route("GET", MONTH, response=Certificate, summary="Le certificat d'un mois",
            tags=["certificats"])
     def get_certificate(self, call, dossier_id, month):
+        """Le mois tel qu'il est, même sans heures saisies : statut, heures et jours, heures
+        prévues, certification (qui, quand, méthode), validations, contestation, verrouillage pour
+        paiement. Pour qui voit le dossier (404 `dossier_not_found` sinon)."""
         return self.certification.get_certificate(call.actor, dossier_id, month)
 
     @route("PUT", MONTH + "/hours", body=HoursEntry, response=Certificate, roles=ORGANISATION,
@@ -421,6 +494,10 @@ class GatewayService:
     @route("POST", MONTH + "/certify", body=Certify, response=Certificate, roles=ORGANISATION,
            summary="Certifier les heures du mois", tags=["certificats"], idempotency_key=True)
     def certify(self, call, dossier_id, month):
+        """Méthode 1 (droit « saisie des heures ») : le certificat signé, déposé en PDF après la
+        dernière modification des heures (409 `signed_certificate_required`) ; méthode 2 (droit
+        « certification des certificats ») : le `code` reçu par e-mail (422 `wrong_code`). Le mois
+        est alors verrouillé pour paiement ; bénéficiaire et employeur sont prévenus par e-mail."""
         return self.certification.certify(call.actor, dossier_id, month, call.payload)
 
     @route("POST", MONTH + "/certification-code", body=CodeRequest, response=CodeSent,
@@ -432,9 +509,10 @@ class GatewayService:
         cachet, « Je suis certificateur », KBIS et lettre de consentement contrôlés par le
         financeur ; sinon 409 avec le code de la première pièce manquante et
         `details.missing`), un utilisateur qui a le droit `certify_certificates`,
-        « J'accepte que mon adresse IP soit utilisée » coché. Un nouvel envoi rend le code précédent inutilisable ; le code est
-        à usage unique, expire (15 ou 10 minutes selon le financeur) et trois erreurs
-        imposent d'en demander un nouveau. Puis POST …/certify avec `method` 2 et `code`."""
+        « J'accepte que mon adresse IP soit utilisée » coché. Un nouvel envoi rend le code
+        précédent inutilisable ; le code est à usage unique, expire (15 ou 10 minutes selon le
+        financeur) et trois erreurs imposent d'en demander un nouveau. Puis POST …/certify
+        avec `method` 2 et `code`."""
         return self.certification.request_code(call.actor, dossier_id, month, call.payload)
 
     @route("GET", MONTH + "/hours/proposal", query=ProposalQuery, response=HoursProposal,
@@ -506,6 +584,10 @@ class GatewayService:
            roles=FUNDER_ROLES, summary="Les réglages de certification du financeur",
            tags=["réglages"])
     def get_certification_settings(self, call):
+        """Lisibles par tout le personnel du financeur, modifiables par son administrateur (PUT) :
+        mode de saisie, longueur et durée du code de la méthode 2, validation par le bénéficiaire
+        et/ou l'employeur, e-mail au financeur à chaque certification. Les valeurs par défaut tant
+        que rien n'est enregistré."""
         return self.certification.get_settings(call.actor)
 
     @route("PUT", "/certification-settings", body=CertificationSettings,
@@ -520,6 +602,10 @@ class GatewayService:
     @route("GET", MONTH + "/payment-lock", response=MonthLock,
            summary="Le mois est-il verrouillé pour paiement ?", tags=["paiements"])
     def get_month_lock(self, call, dossier_id, month):
+        """`locked` : la certification a verrouillé le mois (ses heures certifiées sont celles que
+        l'on paie, la saisie est fermée) jusqu'à un déverrouillage par le financeur ; false pour un
+        mois jamais certifié. Seuls le financeur et l'organisme du dossier voient un mois
+        verrouillé (404 `month_lock_not_found` pour les autres)."""
         return self.payments.get_month_lock(call.actor, dossier_id, month)
 
     @route("POST", MONTH + "/payment-lock/unlock", body=Unlock, response=MonthLock,
@@ -548,6 +634,9 @@ class GatewayService:
     @route("GET", "/payment-settings", response=PaymentSettings, roles=FUNDER_ROLES,
            summary="Le payeur nommé sur les avis de virement du financeur", tags=["réglages"])
     def get_payment_settings(self, call):
+        """Nom, adresse et logo imprimés en tête des avis de virement, et le compte où l'organisme
+        rembourse un avoir. Pour le personnel du financeur ; 404 `payment_settings_not_found` tant
+        que son administrateur ne les a pas renseignés (PUT)."""
         return self.payments.get_payment_settings(call.actor)
 
     @route("PUT", "/payment-settings", body=NewPaymentSettings, response=PaymentSettings,
@@ -587,6 +676,10 @@ class GatewayService:
            summary="Les règlements, par mois, date et dossier, avec les totaux",
            tags=["règlements"])
     def list_payments(self, call):
+        """Regroupés par mois puis par jour, une ligne par dossier et période payés, avec les
+        totaux du mois, du jour et le total général ; au plus 2 000 lignes (`truncated` au-delà).
+        Le financeur voit les siens ; un utilisateur d'organisme ayant le droit « règlements »,
+        ceux de son organisme (403 `missing_right` sans ce droit)."""
         return self.payments.list_payments(call.actor, call.query.model_dump(mode="json"))
 
     @route("GET", "/payments/export", query=PaymentSearch, media_type=XLSX,
@@ -606,6 +699,10 @@ class GatewayService:
     @route("GET", "/payments/{payment_id}", response=Payment, summary="Un règlement",
            tags=["règlements"])
     def get_payment(self, call, payment_id):
+        """Ses lignes (dossier, période, heures, montant), les avoirs déduits, le montant viré, le
+        statut (`processing` tant que l'avis de virement n'est pas édité) et l'avis. Pour le
+        financeur et les utilisateurs de l'organisme payé ayant le droit « règlements » ; 404
+        `payment_not_found` pour tout autre."""
         return self.payments.get_payment(call.actor, payment_id)
 
     @route("POST", "/payments/{payment_id}/remittance-advice", response=Payment,
@@ -619,6 +716,9 @@ class GatewayService:
            response=Payment, roles=ORGANISATION, summary="Pointer (ou dépointer) un règlement",
            tags=["règlements"])
     def reconcile_payment(self, call, payment_id):
+        """`reconciled` : l'organisme a reçu le virement (pointage) ; false le dépointe. Qui et
+        quand sont gardés, et l'acte entre au journal d'audit. Réservé aux utilisateurs de
+        l'organisme payé ayant le droit « règlements » (403 `missing_right`)."""
         return self.payments.reconcile_payment(call.actor, payment_id, call.payload)
 
     @route("GET", PROFILE + "/bank-details", response=BankDetails,
@@ -647,6 +747,9 @@ class GatewayService:
     @route("GET", PROFILE + "/credit-note-mode", response=CreditNoteMode,
            summary="Mode de règlement des avoirs", tags=["règlements"])
     def get_credit_note_mode(self, call, organisation_id):
+        """Le mode choisi (`mode` null : jamais choisi, la déduction s'applique), qui l'a choisi et
+        quand, avec l'explication et les deux options telles que l'écran les présente. Pour le
+        financeur et les utilisateurs de l'organisme (404 `organisation_not_found` sinon)."""
         return self.payments.get_credit_note_mode(call.actor, organisation_id)
 
     @route("PUT", PROFILE + "/credit-note-mode", body=CreditNoteModeChoice,
@@ -654,6 +757,10 @@ class GatewayService:
            summary="Choisir le mode de règlement des avoirs (déduction ou remboursement)",
            tags=["règlements"])
     def choose_credit_note_mode(self, call, organisation_id):
+        """Réservé aux utilisateurs de l'organisme ayant le droit « règlements » (403
+        `missing_right`). `deduction` : les avoirs sont imputés sur ses prochains règlements ;
+        `refund` : il les rembourse par virement sous 15 jours. S'applique aux avoirs enregistrés
+        ensuite ; chaque choix est gardé (qui, quand)."""
         return self.payments.choose_credit_note_mode(call.actor, organisation_id, call.payload)
 
     # ---- credit notes ("factures d'avoir", seed 004) -----------------------------------------
@@ -681,6 +788,10 @@ class GatewayService:
     @route("GET", "/credit-notes/{credit_note_id}", response=CreditNote, summary="Un avoir",
            tags=["règlements"])
     def get_credit_note(self, call, credit_note_id):
+        """Montant, période, motif, mode et statut : reste à déduire et règlements qui l'ont
+        déduit, ou remboursement attendu (référence de virement, échéance), en retard ou reçu ; la
+        pro forma. Pour le financeur et les utilisateurs de l'organisme ayant le droit
+        « règlements » (404 `credit_note_not_found` pour tout autre)."""
         return self.payments.get_credit_note(call.actor, credit_note_id)
 
     @route("POST", "/credit-notes/{credit_note_id}/received", response=CreditNote,
@@ -695,6 +806,9 @@ class GatewayService:
            roles=FUNDER_ROLES, summary="Éditer de nouveau la pro forma d'un avoir",
            tags=["règlements"], idempotency_key=True)
     def issue_pro_forma(self, call, credit_note_id):
+        """Termine un avoir dont la pro forma n'a pas pu être éditée à l'enregistrement
+        (`pro_forma_document_id` vide) ; sinon remplace le PDF. Si l'édition échoue encore, la
+        réponse est une erreur et l'avoir reste tel quel. Réservé au personnel du financeur."""
         return self.payments.issue_pro_forma(call.actor, credit_note_id)
 
     @route("GET", "/verifications/{reference}", response=CertificateVerification, auth=False,
@@ -707,12 +821,18 @@ class GatewayService:
     @route("GET", "/document-categories", response=list[Category],
            summary="Les catégories de documents et leurs règles", tags=["documents"])
     def list_categories(self, call):
+        """Les catégories communes et celles du financeur : types de fichier admis, taille
+        maximale, champs exigés (dossier, libellé, période), rôles qui peuvent y déposer et
+        `may_upload` pour l'appelant."""
         return self.documents.list_categories(call.actor)
 
     @route("POST", "/document-categories", body=NewCategory, response=Category, status=201,
            roles=FUNDER_ROLES, summary="Ajouter une catégorie de documents",
            tags=["documents"])
     def create_category(self, call):
+        """Par le personnel du financeur : une catégorie à lui, avec ses règles (rôles qui
+        déposent, types de fichier, taille maximale, dossier, libellé ou période exigés). 409
+        `category_exists` si le code est déjà celui d'une catégorie commune ou du financeur."""
         return self.documents.create_category(call.actor, call.payload)
 
     @route("POST", "/documents", upload=NewUpload, response=UploadReceipt, status=201,
@@ -732,16 +852,28 @@ class GatewayService:
 
     @route("GET", DOCUMENT, response=Document, summary="Un document", tags=["documents"])
     def get_document(self, call, document_id):
+        """Ses métadonnées (catégorie, dossier, libellé, fichier, taille, SHA-256), son état de
+        contrôle tel que l'appelant le lit et ce qu'il peut en faire (`can_modify`, `can_delete`) ;
+        le fichier lui-même : GET …/content. 404 `document_not_found` pour un document qu'il ne
+        voit pas."""
         return self.documents.get_document(call.actor, document_id)
 
     @route("PATCH", DOCUMENT, body=DocumentChange, response=Document,
            summary="Renommer un document ou changer sa catégorie", tags=["documents"])
     def update_document(self, call, document_id):
+        """Seul le déposant (403 `not_owner`), avec le droit « documents » pour un utilisateur
+        d'organisme. Le libellé peut toujours changer ; la catégorie, vers une où il peut déposer
+        et dont le document respecte les règles, jamais après le contrôle du financeur (409
+        `document_checked`)."""
         return self.documents.update_document(call.actor, document_id, call.payload)
 
     @route("PUT", DOCUMENT + "/content", upload=Replacement, response=UploadReceipt,
            summary="Remplacer le fichier d'un document", tags=["documents"])
     def replace_document(self, call, document_id):
+        """multipart/form-data, partie `file`, vérifiée comme un dépôt. Seul le déposant (403
+        `not_owner`), avec le droit « documents » pour un utilisateur d'organisme, et jamais après
+        le contrôle (409 `document_checked`). Le document, même non conforme, attend de nouveau le
+        contrôle du financeur."""
         return self.documents.replace_document(call.actor, document_id, call.payload)
 
     @route("DELETE", DOCUMENT, status=204, summary="Supprimer un document",
@@ -753,11 +885,18 @@ class GatewayService:
     @route("POST", DOCUMENT + "/check", response=Document, roles=FUNDER_ROLES,
            summary="Contrôler un document (conforme)", tags=["documents"])
     def check_document(self, call, document_id):
+        """Par le personnel du financeur ; 409 `document_already_checked`, ou `document_generated`
+        pour un document produit par Jalon. Le déposant est prévenu (notification et e-mail) ; le
+        document ne peut plus être supprimé, remplacé ni changer de catégorie."""
         return self.documents.check_document(call.actor, document_id)
 
     @route("POST", DOCUMENT + "/reject", body=Rejection, response=Document, roles=FUNDER_ROLES,
            summary="Déclarer un document non conforme", tags=["documents"])
     def reject_document(self, call, document_id):
+        """Par le personnel du financeur, avec un motif (`reason_code` ; `reason_text`, sinon le
+        nom du motif, s'affiche « Non conforme : … »). 409 `document_generated` pour un document
+        produit par Jalon. Le déposant est prévenu (notification et e-mail) et peut remplacer le
+        fichier."""
         return self.documents.reject_document(call.actor, document_id, call.payload)
 
     @route("GET", DOCUMENT + "/content", media_type="*/*",
@@ -769,17 +908,25 @@ class GatewayService:
     @route("GET", "/dossiers/{dossier_id}/documents", response=list[Document],
            summary="Les documents d'un dossier", tags=["documents"])
     def list_documents(self, call, dossier_id):
+        """Les documents du dossier que l'appelant voit (dépôts, documents produits par Jalon),
+        avec leur état de contrôle et ce qu'il peut en faire ; une liste vide pour un dossier qu'il
+        ne voit pas."""
         return self.documents.list_documents(call.actor, dossier_id)
 
     @route("GET", "/dossiers/{dossier_id}/documents/by-category", response=list[CategoryGroup],
            summary="Les documents d'un dossier, par catégorie", tags=["documents"])
     def documents_by_category(self, call, dossier_id):
+        """Les mêmes documents que GET /dossiers/{dossier_id}/documents, regroupés par catégorie,
+        les groupes dans l'ordre alphabétique de leur libellé."""
         return self.documents.documents_by_category(call.actor, dossier_id)
 
     # ---- a funder's account settings and self-service sign-up (issue 15) ---------------
     @route("GET", "/account-settings", response=FunderAccountSettings, roles=FUNDER_ROLES,
            summary="Les réglages des comptes du financeur", tags=["réglages"])
     def get_account_settings(self, call):
+        """Lisibles par tout le personnel du financeur, modifiables par son administrateur (PUT) :
+        création des comptes (`by_funder` ou `self_service`), règles de mot de passe et leur texte,
+        SIRET connu exigé ou non à l'inscription en ligne."""
         return self.identity.get_account_settings(call.actor)
 
     @route("PUT", "/account-settings", body=AccountSettingsChange,
@@ -811,6 +958,9 @@ class GatewayService:
     @route("GET", "/signup", query=SignupPageQuery, auth=False, media_type="text/html",
            summary="Page d'inscription en ligne (/signup?funder=<code>)", tags=["auth"])
     def signup_page(self, call):
+        """Sans authentification : le formulaire d'inscription en ligne d'un organisme auprès du
+        financeur `funder`, qui envoie POST /signup, avec le CAPTCHA quand un fournisseur est
+        configuré."""
         settings = config.load()
         return pages.signup_page(call.query.funder, settings.captcha_provider,
                                  settings.captcha_site_key)
@@ -838,6 +988,9 @@ class GatewayService:
            summary="Suspendre une inscription (le compte ne peut plus se connecter)",
            tags=["réglages"])
     def suspend_signup(self, call, signup_id):
+        """Son code d'activation ne sert plus ; si le compte est déjà activé, il est désactivé,
+        ses sessions prennent fin et la personne en est prévenue par e-mail. 409
+        `already_suspended` ; 404 `signup_not_found` pour une inscription d'un autre financeur."""
         return self.identity.suspend_signup(call.actor, signup_id)
 
     # ---- the notification centre (issue 16) ---------------------------------------------
@@ -852,6 +1005,9 @@ class GatewayService:
     @route("GET", "/notifications/unread-count", response=UnreadCount,
            summary="Nombre de notifications non lues (le bandeau)", tags=["notifications"])
     def count_unread_notifications(self, call):
+        """Les notifications non lues de la personne connectée, celles de son organisme ou de son
+        financeur comprises (les mêmes que GET /notifications?unread=true). 403
+        `notifications_for_people` pour un jeton d'API."""
         return self.notifications.count_unread_notifications(call.actor)
 
     @route("POST", "/notifications/{notification_id}/read", response=Notification,
@@ -863,6 +1019,9 @@ class GatewayService:
     @route("POST", "/notifications/read-all", response=UnreadCount,
            summary="Marquer toutes mes notifications comme lues", tags=["notifications"])
     def mark_all_notifications_read(self, call):
+        """Pour la personne connectée seulement : les autres personnes de son organisme ou de son
+        financeur gardent leurs propres marques. Répond le nouveau compte (0). 403
+        `notifications_for_people` pour un jeton d'API."""
         return self.notifications.mark_all_notifications_read(call.actor)
 
     @route("GET", "/me/alert-settings", response=list[AlertSetting],
@@ -881,23 +1040,72 @@ class GatewayService:
         return self.notifications.update_alert_settings(call.actor, call.payload)
 
     # ---- tools --------------------------------------------------------------------------
+    @route("GET", "/health/live", response=ServiceHealth, auth=False,
+           summary="La passerelle répond (sonde de vivacité)", tags=["outils"])
+    def health_live(self, call):
+        """Sans authentification, sans appeler ni la messagerie ni les services : `ok` dès que
+        la passerelle répond. Kubernetes la redémarre quand elle ne répond plus."""
+        return {"status": "ok"}
+
+    @route("GET", "/health/ready", response=ServiceHealth, auth=False,
+           summary="La passerelle peut servir (sonde de disponibilité)", tags=["outils"])
+    def health_ready(self, call):
+        """Sans authentification : `ok` quand la passerelle joint la messagerie, sans interroger
+        les services (un service en panne ne rend indisponibles que ses propres routes, en 503
+        `rpc_timeout` ou `service_unavailable`). Sinon 503 `broker_unavailable`."""
+        return health.readiness(self.broker)
+
     @route("GET", "/health", response=HealthReport, auth=False,
            responses={503: ("Un service au moins ne répond pas", HealthReport)},
            summary="État des services", tags=["outils"])
     def health_report(self, call):
+        """Sans authentification. Chaque service est interrogé en parallèle (3 secondes au plus) :
+        son état et celui de sa base de données. 200 si tous répondent `ok`, sinon 503 avec le même
+        rapport (`status` : degraded). Pour les personnes et la supervision : les sondes de
+        Kubernetes sont /health/live et /health/ready."""
         report, status = health.check(self.probes)
         return json_response(report, status)
 
     @route("GET", "/openapi.json", auth=False, summary="Ce document OpenAPI 3.1",
            tags=["outils"])
     def openapi_document(self, call):
+        """Sans authentification. Produit des déclarations des routes (modèles, rôles en `x-roles`,
+        exemples complets) : la documentation ne peut pas s'écarter du code. /docs le présente."""
         return openapi.build(type(self))
 
     @route("GET", "/docs", auth=False, media_type="text/html",
-           summary="Documentation lisible de l'API", tags=["outils"])
+           summary="Documentation lisible de l'API (Swagger UI)", tags=["outils"])
     def docs(self, call):
-        html = openapi.render_docs(openapi.build(type(self)))
-        return Response(html, mimetype="text/html")
+        """Sans authentification : Swagger UI, servi par la passerelle elle-même (la page marche
+        sans accès à Internet), qui lit /openapi.json ; ses adresses sont relatives, elle marche
+        aussi derrière un proxy qui ajoute un préfixe."""
+        return pages.docs_page()
+
+    @route("GET", "/docs/assets/{asset}", auth=False, media_type="application/octet-stream",
+           summary="Les fichiers de la page /docs (feuille de style, scripts, icônes)",
+           tags=["outils"])
+    def docs_asset(self, call, asset):
+        """Servis par la passerelle elle-même : la page marche sans accès à Internet. Un nom
+        qui n'est pas celui d'un de ces fichiers : 404."""
+        return pages.docs_asset(asset)
+
+    @route("GET", "/asyncapi.json", auth=False,
+           summary="Le document AsyncAPI 3.0 des événements publics", tags=["outils"])
+    def asyncapi_document(self, call):
+        """Les événements auxquels les systèmes des financeurs peuvent s'abonner sur RabbitMQ :
+        un canal par version d'événement (clé de routage `<funder_id>.<service>.<événement>.
+        v<version>` sur l'échange `jalon.integration`), l'enveloppe CloudEvents et chaque champ
+        de `data`, et l'adresse du serveur (sans identifiants)."""
+        return asyncapi.build(config.load())
+
+    @route("GET", "/asyncapi", auth=False, media_type="text/html",
+           summary="Documentation lisible des événements publics", tags=["outils"])
+    def asyncapi_page(self, call):
+        """Le contenu de /asyncapi.json en une page : le serveur, les files du financeur,
+        l'enveloppe, puis chaque événement et ses champs."""
+        settings = config.load()
+        return pages.asyncapi_page(asyncapi.readable(asyncapi.build(settings)),
+                                   asyncapi.broker(settings))
 
     # ---- emails sent on the funder's behalf (issue 16: delivery status, resend) -----------
     @route("GET", "/emails", query=EmailQuery, response=list[EmailShape], roles=FUNDER_ROLES,
@@ -915,9 +1123,115 @@ class GatewayService:
         """409 tant que l'e-mail est en cours d'envoi."""
         return self.notifications.resend_email(call.actor, email_id)
 
+    # ---- the public events: replays (issue 17) -------------------------------------------
+    @route("POST", "/integration/replays", body=ReplayRequest, response=Replay, status=201,
+           roles=FUNDER_ROLES, summary="Rejouer les événements publics du financeur",
+           tags=["intégration"], idempotency_key=True)
+    def start_replay(self, call):
+        """Renvoie, dans l'ordre, les événements publics du financeur depuis `since` ou après
+        l'événement `after_event_id` (l'un des deux), sur sa file de rejeu
+        `integration.<funder_id>.replay`, sans toucher au flux en direct. Bornés : ceux
+        enregistrés jusqu'à la demande. Un lot renvoyé après une panne répète des événements :
+        l'abonné les écarte par leur `id`. 422 `replay_beyond_retention` pour une date plus
+        ancienne que la durée de conservation, 404 `public_event_not_found` pour un événement
+        inconnu."""
+        return self.integration.start_replay(call.actor, call.payload)
+
+    @route("GET", "/integration/replays", response=list[Replay], roles=FUNDER_ROLES,
+           summary="Les rejeux du financeur (les plus récents d'abord)", tags=["intégration"])
+    def list_replays(self, call):
+        """Pour le personnel du financeur : chaque rejeu demandé, son point de départ (`since` ou
+        `after_event_id`), sa destination, sa progression (`sent` sur `total`) et son `status` :
+        pending, running, done."""
+        return self.integration.list_replays(call.actor)
+
+    @route("GET", "/integration/replays/{replay_id}", response=Replay, roles=FUNDER_ROLES,
+           summary="Un rejeu et sa progression", tags=["intégration"])
+    def get_replay(self, call, replay_id):
+        """`sent` sur `total` ; `status` : pending, running, done."""
+        return self.integration.get_replay(call.actor, replay_id)
+
+    # ---- the public events: webhooks (issue 17) ------------------------------------------
+    @route("POST", "/webhooks", body=NewWebhook, response=WebhookSecret, status=201,
+           roles={Role.funder_admin}, summary="Enregistrer un webhook", tags=["intégration"])
+    def register_webhook(self, call):
+        """Une adresse HTTPS du système du financeur qui recevra, par un POST chacun, les
+        événements publics choisis (`event_types`, ou `["*"]`), signés selon Standard
+        Webhooks. Le secret de signature (`secret`) n'est montré qu'ici. 422
+        `webhook_url_not_https`, `webhook_url_with_credentials`, `webhook_url_invalid`,
+        `webhook_url_too_long`."""
+        return self.integration.register_webhook(call.actor, call.payload)
+
+    @route("GET", "/webhooks", response=list[Webhook], roles=FUNDER_ROLES,
+           summary="Les webhooks du financeur", tags=["intégration"])
+    def list_webhooks(self, call):
+        """Les plus anciens d'abord, supprimés compris (`active` faux) ; jamais leur secret."""
+        return self.integration.list_webhooks(call.actor)
+
+    @route("GET", "/webhooks/{webhook_id}", response=Webhook, roles=FUNDER_ROLES,
+           summary="Un webhook", tags=["intégration"])
+    def get_webhook(self, call, webhook_id):
+        """Son adresse, ses événements, la fin du recouvrement de ses secrets ; jamais son
+        secret."""
+        return self.integration.get_webhook(call.actor, webhook_id)
+
+    @route("DELETE", "/webhooks/{webhook_id}", status=204, roles={Role.funder_admin},
+           summary="Supprimer un webhook", tags=["intégration"])
+    def delete_webhook(self, call, webhook_id):
+        """Il ne reçoit plus rien : ses envois en attente sont annulés ; son historique
+        reste lisible."""
+        self.integration.delete_webhook(call.actor, webhook_id)
+
+    @route("POST", "/webhooks/{webhook_id}/rotate-secret", response=WebhookSecret,
+           roles={Role.funder_admin}, summary="Changer le secret d'un webhook",
+           tags=["intégration"])
+    def rotate_webhook_secret(self, call, webhook_id):
+        """Le nouveau secret n'est montré qu'ici. L'ancien signe encore à côté de lui jusqu'à
+        `previous_secret_until` (24 h par défaut) : deux signatures dans
+        `webhook-signature`, le temps de mettre le nouveau en place. 409 `webhook_deleted`."""
+        return self.integration.rotate_webhook_secret(call.actor, webhook_id)
+
+    @route("GET", "/webhooks/{webhook_id}/deliveries", query=DeliveryQuery,
+           response=list[Delivery], roles=FUNDER_ROLES,
+           summary="Les envois d'un webhook (les plus récents d'abord)", tags=["intégration"])
+    def list_deliveries(self, call, webhook_id):
+        """Chaque envoi et ses tentatives : statut HTTP, début de la réponse, erreur ;
+        filtrables par `status`, par pages (`limit`, `offset`)."""
+        return self.integration.list_deliveries(call.actor, webhook_id,
+                                                call.query.model_dump(mode="json"))
+
+    @route("GET", "/webhooks/{webhook_id}/deliveries/{delivery_id}", response=Delivery,
+           roles=FUNDER_ROLES, summary="Un envoi d'un webhook et ses tentatives",
+           tags=["intégration"])
+    def get_delivery(self, call, webhook_id, delivery_id):
+        """`status` : pending (prochaine tentative à `next_attempt_at`), sending, delivered,
+        failed (après environ un jour de tentatives), cancelled (webhook supprimé)."""
+        return self.integration.get_delivery(call.actor, webhook_id, delivery_id)
+
+    @route("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", response=Delivery,
+           roles={Role.funder_admin}, summary="Relancer un envoi en échec",
+           tags=["intégration"])
+    def retry_delivery(self, call, webhook_id, delivery_id):
+        """Une tentative de plus, tout de suite. 409 `delivery_not_failed` pour un envoi qui
+        n'est pas en échec, `webhook_deleted` pour un webhook supprimé."""
+        return self.integration.retry_delivery(call.actor, webhook_id, delivery_id)
+
+    @route("POST", "/webhooks/{webhook_id}/replays", body=ReplayRequest, response=Replay,
+           status=201, roles={Role.funder_admin},
+           summary="Rejouer les événements publics vers un webhook", tags=["intégration"],
+           idempotency_key=True)
+    def replay_to_webhook(self, call, webhook_id):
+        """Comme POST /integration/replays, mais vers le webhook : un envoi par événement
+        qu'il a choisi, dans l'ordre, avec le même `webhook-id` que la première fois. La
+        progression se lit par GET /integration/replays/{replay_id}."""
+        return self.integration.replay_to_webhook(call.actor, webhook_id, call.payload)
+
     # ---- the root page (issue 16: emails' links) ------------------------------------------
     @route("GET", "/", auth=False, media_type="text/html",
            summary="Page d'accueil : Jalon, sa documentation, où mènent les liens des e-mails",
            tags=["outils"])
     def home(self, call):
+        """Sans authentification : ce qu'est Jalon, où lire la documentation de l'API (/docs) et
+        des événements publics (/asyncapi), et pour chaque lien des e-mails la route de l'API qu'il
+        ouvre."""
         return pages.home_page()

@@ -8,6 +8,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from email.utils import parseaddr
+from urllib.parse import urlsplit, urlunsplit
+
+
+DEVELOPMENT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+# Addresses only this machine reaches: an email's link to them leads nowhere.
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 
 def _env(name: str, default: str) -> str:
@@ -56,6 +63,30 @@ class Settings:
     # that receives the form.
     captcha_provider: str = "none"
     captcha_site_key: str = ""
+    # JALON_ENV=production: every process refuses to start while a setting a deployment needs
+    # is unset or left at its development default (production_problems).
+    environment: str = "development"
+    # How long the log of public events keeps a published event, the oldest a replay reaches
+    # (JALON_INTEGRATION_RETENTION_DAYS).
+    integration_retention_days: int = 400
+    # Where other funders' systems reach the broker (JALON_AMQP_PUBLIC_URL, e.g.
+    # amqps://broker.example.org:5671/jalon), as /asyncapi.json says; by default JALON_AMQP_URI.
+    # Either way its credentials are dropped (public_amqp_url).
+    amqp_public_url: str = ""
+    # The command that runs rabbitmqctl when a funder is given its broker access
+    # (JALON_RABBITMQCTL), e.g. "docker compose exec -T rabbitmq rabbitmqctl".
+    rabbitmqctl: str = "rabbitmqctl"
+    # Webhooks (issue 17): http:// endpoints allowed besides https:// (JALON_WEBHOOKS_ALLOW_HTTP,
+    # development and tests only); how long a rotated secret still signs beside the new one
+    # (JALON_WEBHOOK_SECRET_OVERLAP_HOURS); the waits, in seconds, after each failed attempt,
+    # after which a delivery fails (JALON_WEBHOOK_RETRY_DELAYS, about a day); how long an
+    # endpoint has to answer (JALON_WEBHOOK_TIMEOUT_SECONDS); endpoints on private networks
+    # or this machine allowed (JALON_WEBHOOKS_ALLOW_PRIVATE, development and tests only).
+    webhooks_allow_http: bool = False
+    webhooks_allow_private: bool = False
+    webhook_secret_overlap_hours: float = 24.0
+    webhook_retry_delays: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_timeout_seconds: float = 10.0
 
     def database_url(self, service: str) -> str:
         """JALON_DB_URL_<SERVICE> wins; else the template, filled with the service name."""
@@ -67,6 +98,16 @@ class Settings:
     def heartbeat_path(self, name: str) -> Path:
         """The file process `name` touches while it consumes (JALON_LIVENESS_FILE)."""
         return Path(self.liveness_file.format(data_dir=self.data_dir, name=name))
+
+    @property
+    def public_amqp_url(self) -> str:
+        """The broker's public address without user or password: it is published."""
+        parts = urlsplit(self.amqp_public_url or self.amqp_uri)
+        host = parts.hostname or "localhost"
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
     @property
     def mail_dir(self) -> Path:
@@ -89,7 +130,7 @@ class Settings:
 def load() -> Settings:
     data_dir = Path(_env("DATA_DIR", "var")).absolute()
     return Settings(
-        amqp_uri=_env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+        amqp_uri=_env("AMQP_URI", DEVELOPMENT_AMQP_URI),
         data_dir=data_dir,
         database_url_template=_env("DATABASE_URL_TEMPLATE", "sqlite:///{data_dir}/{service}.db"),
         http_address=_env("HTTP_ADDRESS", "127.0.0.1:8000"),
@@ -115,4 +156,63 @@ def load() -> Settings:
         email_lease_seconds=float(_env("EMAIL_LEASE_SECONDS", "120")),
         captcha_provider=_env("CAPTCHA_PROVIDER", "none"),
         captcha_site_key=_env("CAPTCHA_SITE_KEY", ""),
+        environment=_env("ENV", "development").strip().lower(),
+        integration_retention_days=int(_env("INTEGRATION_RETENTION_DAYS", "400")),
+        amqp_public_url=_env("AMQP_PUBLIC_URL", ""),
+        rabbitmqctl=_env("RABBITMQCTL", "rabbitmqctl"),
+        webhooks_allow_http=_env("WEBHOOKS_ALLOW_HTTP", "false").lower() in ("1", "true", "yes"),
+        webhooks_allow_private=_env("WEBHOOKS_ALLOW_PRIVATE", "false").lower()
+        in ("1", "true", "yes"),
+        webhook_secret_overlap_hours=float(_env("WEBHOOK_SECRET_OVERLAP_HOURS", "24")),
+        webhook_retry_delays=tuple(float(s) for s in _env(
+            "WEBHOOK_RETRY_DELAYS", "5,300,1800,7200,18000,36000,36000").split(",") if s),
+        webhook_timeout_seconds=float(_env("WEBHOOK_TIMEOUT_SECONDS", "10")),
     )
+
+
+def production_problems(settings: Settings, database: str | None = None) -> list[str]:
+    """Why a process (using `database`'s database, if any) must not run with these settings,
+    each reason naming its variable: in production (JALON_ENV) only, else none."""
+    if settings.environment not in ("development", "production"):
+        return [f"JALON_ENV: {settings.environment!r} is neither development nor production"]
+    if settings.environment == "development":
+        return []
+    problems = _link_problems("JALON_PUBLIC_URL", settings.public_url)
+    if settings.space_url != settings.public_url:
+        problems += _link_problems("JALON_SPACE_URL", settings.space_url)
+    sender = parseaddr(settings.mail_from)[1].lower()
+    if "@" not in sender or sender.endswith("@jalon.local"):
+        problems.append(f"JALON_MAIL_FROM: {settings.mail_from!r} is not a real sender")
+    if not settings.smtp_host:
+        problems.append("JALON_SMTP_HOST: unset, emails would only be written to disk")
+    if settings.amqp_uri == DEVELOPMENT_AMQP_URI:
+        problems.append("JALON_AMQP_URI: unset, the development broker on this machine")
+    if database and settings.database_url(database).startswith("sqlite"):
+        problems.append("JALON_DATABASE_URL_TEMPLATE: SQLite, one machine's files (use "
+                        f"PostgreSQL, or JALON_DB_URL_{database.upper()})")
+    problems += _captcha_problems(settings)
+    problems += [f"{name}: for development and tests only" for name, allowed in (
+        ("JALON_WEBHOOKS_ALLOW_HTTP", settings.webhooks_allow_http),
+        ("JALON_WEBHOOKS_ALLOW_PRIVATE", settings.webhooks_allow_private)) if allowed]
+    return problems
+
+
+def _link_problems(variable: str, url: str) -> list[str]:
+    """Emails carry links to this address: people must reach it, over https."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host in _LOCAL_HOSTS or host.startswith("127."):
+        return [f"{variable}: {url} is this machine's address, not where users reach Jalon"]
+    if parts.scheme != "https":
+        return [f"{variable}: {url} is not an https:// address"]
+    return []
+
+
+def _captcha_problems(settings: Settings) -> list[str]:
+    """The public forms (sign-up, forgotten password) need a CAPTCHA, with both its keys."""
+    if settings.captcha_provider == "none":
+        return ["JALON_CAPTCHA_PROVIDER: none, the public forms would accept any robot"]
+    missing = [name for name, value in (
+        ("JALON_CAPTCHA_SITE_KEY", settings.captcha_site_key),
+        ("JALON_CAPTCHA_SECRET", os.environ.get("JALON_CAPTCHA_SECRET", ""))) if not value]
+    return [f"{name}: unset, needed with JALON_CAPTCHA_PROVIDER" for name in missing]

@@ -7,7 +7,8 @@ once, optionally migrates the process's database, then hands over to Nameko's ru
 Whatever Nameko 2 cannot recover from in process (a managed or worker thread dying, the runner
 failing) ends the process at once with one `service_exiting` line and exit code 1: whatever
 runs it (tools/stack.py, compose, Kubernetes) starts a fresh one. Every process also carries
-the liveness ping and the hub watchdog (servicekit/liveness.py).
+the liveness ping and the hub watchdog (servicekit/liveness.py). With JALON_ENV=production a
+process whose settings are unfit for a deployment does not start (config.production_problems).
 """
 from __future__ import annotations
 
@@ -70,6 +71,17 @@ def serve(service_cls, settings: config.Settings) -> None:
     log.info("service_stopped")
 
 
+def refuse_unfit_settings(settings: config.Settings, name: str) -> None:
+    """In production, one line naming every setting still missing, then exit 1 (before any
+    connection): better not started than sending emails that link to 127.0.0.1."""
+    database = name if name in registry.databases() else None
+    problems = config.production_problems(settings, database)
+    if problems:
+        log = logging.get_logger(__name__)
+        log.critical("settings_invalid", problems=problems)
+        raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", choices=registry.names())
@@ -77,6 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = config.load()
     logging.setup(args.name, settings.log_format, settings.log_level)
+    refuse_unfit_settings(settings, args.name)
     if args.migrate and args.name in registry.databases():
         from servicekit import migrate
         migrate.upgrade(args.name)

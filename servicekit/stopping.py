@@ -2,7 +2,7 @@
 
 kombu's ConsumerMixin (under Nameko's QueueConsumer) looks at its stop flag once per
 `safety_interval`, 1 s by default, and a stopping container waits for that loop: every
-deployment's restart and every integration test paid it. Draining with a 0.1 s timeout costs
+deployment's restart and every test on the broker paid it. Draining with a 0.1 s timeout costs
 ten idle wake-ups a second per consumer and changes nothing else (workers still finish).
 """
 from __future__ import annotations

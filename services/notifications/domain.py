@@ -246,8 +246,8 @@ def certified_notices(data, month_label: str) -> list[Notice]:
                               + validate(Role.employer), "certificate", about, link))
     notices.append(Notice("certified_funder", FUNDER, data.funder_id, subject,
                           f"{data.organisation_name} a certifié les heures "
-                          f"{of_fr(data.beneficiary.name)} pour {month_label}.", "certificate", about,
-                          link))
+                          f"{of_fr(data.beneficiary.name)} pour {month_label}.", "certificate",
+                          about, link))
     return notices
 
 

@@ -53,7 +53,8 @@ class Ports:
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
     queued: Callable[[], None]
-    """Says "this worker queued emails": the delivery loop is woken once its transaction is done."""
+    """Says "this worker queued emails": the delivery loop is woken once its transaction is
+    done."""
 
 
 class Event(Protocol):

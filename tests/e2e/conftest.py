@@ -46,6 +46,9 @@ def stack(tmp_path_factory, stack_amqp_uri, postgres, smtp_server):
         "JALON_RESET_MAX_PER_ADDRESS": "50",
         "JALON_IP_MAX_FAILURES": "100",
         "JALON_LOG_FORMAT": "json",
+        # Webhooks reach the tests' receiver on 127.0.0.1, over http, and retry at once.
+        "JALON_WEBHOOKS_ALLOW_HTTP": "true", "JALON_WEBHOOKS_ALLOW_PRIVATE": "true",
+        "JALON_WEBHOOK_RETRY_DELAYS": "0.5,1,1,1",
         **{f"JALON_DB_URL_{name.upper()}": postgres.create(name) for name in registry.databases()},
     }
     with Stack(env=env, log_dir=root / "logs") as running:

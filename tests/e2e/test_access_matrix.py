@@ -180,12 +180,33 @@ expect("post", "/notifications/read-all",          "200  200  200  200  200  200
 expect("get", "/me/alert-settings",                "200  200  200  200  200  200  403  401  200  200  200")
 expect("put", "/me/alert-settings",                "200  200  200  200  200  200  403  401  200  200  200")
 expect("get", "/health",                           "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/health/live",                      "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/health/ready",                     "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/openapi.json",                     "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/docs",                             "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/docs/assets/{asset}",              "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/asyncapi.json",                    "200  200  200  200  200  200  200  200  200  200  200")
+expect("get", "/asyncapi",                         "200  200  200  200  200  200  200  200  200  200  200")
 expect("get", "/",                                 "200  200  200  200  200  200  200  200  200  200  200")
 # emails sent on a funder's behalf (issue 16): its staff only, its own only
 expect("get", "/emails",                           "200  200  200  403  403  403  403  401  403  403  403")
 expect("post", "/emails/{email_id}/resend",        "404  404  404  403  403  403  403  401  403  403  403")
+# replays of the public events (issue 17): a funder's staff, of their own funder's events
+expect("post", "/integration/replays",             "201  201  201  403  403  403  403  401  403  403  403")
+expect("get", "/integration/replays",              "200  200  200  403  403  403  403  401  403  403  403")
+expect("get", "/integration/replays/{replay_id}",  "404  404  404  403  403  403  403  401  403  403  403")
+# webhooks (issue 17): a funder's admins register and act, its agents read; their own only
+expect("post", "/webhooks",                        "201  403  201  403  403  403  403  401  403  403  403")
+expect("get", "/webhooks",                         "200  200  200  403  403  403  403  401  403  403  403")
+expect("get", "/webhooks/{webhook_id}",            "404  404  404  403  403  403  403  401  403  403  403")
+expect("delete", "/webhooks/{webhook_id}",         "404  403  404  403  403  403  403  401  403  403  403")
+expect("post", "/webhooks/{webhook_id}/rotate-secret", "404  403  404  403  403  403  403  401  403  403  403")
+expect("get", "/webhooks/{webhook_id}/deliveries", "404  404  404  403  403  403  403  401  403  403  403")
+expect("get", "/webhooks/{webhook_id}/deliveries/{delivery_id}",
+                                                   "404  404  404  403  403  403  403  401  403  403  403")
+expect("post", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+                                                   "404  403  404  403  403  403  403  401  403  403  403")
+expect("post", "/webhooks/{webhook_id}/replays",   "404  403  404  403  403  403  403  401  403  403  403")
 
 
 def _pdf() -> bytes:
@@ -239,8 +260,15 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
         ("post", "/auth/password-reset/confirm"): {"json": {"token": "pas-un-jeton",
                                                             **_new_password()}},
         ("patch", "/me"): {"json": {}},
-        ("put", "/me/alert-settings"): {"json": {"settings": [{"kind": "certified",
+        # Security alerts: the one kind every role sets (always immediate).
+        ("put", "/me/alert-settings"): {"json": {"settings": [{"kind": "security",
                                                                "frequency": "immediate"}]}},
+        ("post", "/integration/replays"): {"json": {"since": f"{today - timedelta(days=1)}"
+                                                             "T00:00:00Z"}},
+        ("post", "/webhooks"): {"json": {"url": "https://127.0.0.1:9/matrice",
+                                         "event_types": ["*"], "description": role}},
+        ("post", "/webhooks/{webhook_id}/replays"): {"json": {
+            "since": f"{today - timedelta(days=1)}T00:00:00Z"}},
         ("post", "/me/password"): {"json": {"current_password": "Faux-Passw0rd!",
                                             **_new_password()}},
         ("post", "/me/identifier"): {"json": {"current_password": "Faux-Passw0rd!",
@@ -442,7 +470,9 @@ def world(stack, smtp_server):
             "token_id": token["id"], "reference": "JAL-AAAAAAAAAAAA", "party_id": spare["id"],
             "payment_id": paid.json()["id"], "credit_note_id": credit_note.json()["id"],
             "signup_id": "inscription-inconnue", "notification_id": "notification-inconnue",
-            "email_id": "e-mail-inconnu"},
+            "email_id": "e-mail-inconnu", "asset": "swagger-ui.css",
+            "replay_id": "rejeu-inconnu", "webhook_id": "webhook-inconnu",
+            "delivery_id": "envoi-inconnu"},
         # A's data an outsider must never read: ids in a success, the rest anywhere.
         "ids": [organisation["id"], dossier["id"], document.json()["document_id"],
                 me["user"]["id"], token["id"], paid.json()["id"], credit_note.json()["id"]],

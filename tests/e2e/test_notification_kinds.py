@@ -136,6 +136,9 @@ def test_documents_bank_details_and_payments_reach_the_users_with_that_right(wor
     rejected = funder.post(f"/documents/{kbis}/reject", json={"reason_code": "illegible"})
     assert rejected.status_code == 200, rejected.text
     opens(admin, awaited(admin, "document_rejected", kbis))
+    consent = deposit(admin, "consent_letter")
+    assert funder.post(f"/documents/{consent}/check").status_code == 200
+    opens(admin, awaited(admin, "document_checked", consent))
     rib = deposit(admin, "bank_details")
     submitted = admin.post(f"/organisations/{organisation_id}/bank-details", json={
         "iban": "FR76 1382 5002 0008 0146 3722 518", "bic": "CEPAFRPP382",
@@ -160,6 +163,7 @@ def test_documents_bank_details_and_payments_reach_the_users_with_that_right(wor
     opens(admin, notice)
     # Nadia may enter hours only: neither documents nor payments are hers to see.
     assert notices(hours_only, "document_rejected") == []
+    assert notices(hours_only, "document_checked") == []
     assert notices(hours_only, "bank_details_reviewed") == []
     assert notices(hours_only, "payment_issued") == []
     assert notices(world["other"], "bank_details_reviewed") == []
@@ -189,6 +193,11 @@ def test_account_events_tell_the_person_and_those_who_manage_the_accounts(world,
     assert message["List-Unsubscribe"] is None  # a security notice cannot be turned off
     assert awaited(hours_only, "account_changed")["title"] == "Mot de passe modifié"
     assert notices(admin, "account_changed") == []
+    # Her credentials, sent when the administrator made her account, were told to those who
+    # manage the accounts: the administrator.
+    assert awaited(admin, "credentials_sent", me["id"])["title"] == (
+        f"Identifiants envoyés : {me['name']}")
+    assert notices(hours_only, "credentials_sent") == []
 
     deactivated = admin.patch(f"/users/{me['id']}", json={"active": False})
     assert deactivated.status_code == 200, deactivated.text

@@ -19,7 +19,7 @@ from servicekit import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_NAMES = ("identity", "dossiers", "certification", "payments", "documents",
-                 "notifications")
+                 "notifications", "integration")
 
 
 def test_import_contracts_are_kept():

@@ -43,7 +43,23 @@ def test_validation_details_pass_but_internal_details_stay_private():
     timeout = kit.ServiceUnavailable("rpc_timeout", "Le service ne répond pas.",
                                      {"call": "dossiers.get_dossier"})
     body, _ = problem_for(timeout, "cid")
-    assert "details" not in body and "dossiers" not in str(body)
+    assert body["details"] == {"service": "dossiers"} and "get_dossier" not in str(body)
+
+
+@pytest.mark.parametrize("code", ["rpc_timeout", "service_unavailable"])
+def test_a_service_out_of_reach_is_named_so_only_its_routes_fail_visibly(code):
+    down = kit.ServiceUnavailable(code, "Le service ne répond pas.",
+                                  {"call": "payments.import_payments", "timeout_seconds": 10})
+    body, headers = problem_for(down, "cid")
+    assert (body["status"], body["code"], body["details"]) == (503, code, {"service": "payments"})
+    assert headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("code", ["broker_unavailable", "database_unavailable"])
+def test_other_unavailability_names_no_service(code):
+    body, _ = problem_for(kit.ServiceUnavailable(code, "Indisponible.",
+                                                 {"call": "payments.import_payments"}), "cid")
+    assert "details" not in body
 
 
 def test_unexpected_errors_are_5xx_without_detail():

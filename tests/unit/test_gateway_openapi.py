@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.openapi import build, render_docs
+from gateway.errors import HttpProblem
+from gateway.openapi import build
+from gateway.pages import DOCS_ASSETS, docs_asset, docs_page
 from gateway.routes import routes_of
 from gateway.service import GatewayService
 
@@ -44,7 +46,17 @@ EXPECTED = {
     ("post", "/documents/{document_id}/reject"),
     ("get", "/dossiers/{dossier_id}/documents/by-category"),
     ("get", "/health"), ("get", "/openapi.json"), ("get", "/docs"), ("get", "/"),  # issue 16
+    ("get", "/health/live"), ("get", "/health/ready"),  # issue 18
+    ("get", "/docs/assets/{asset}"),  # issue 17
+    ("get", "/asyncapi.json"), ("get", "/asyncapi"),  # issue 17
     ("get", "/emails"), ("post", "/emails/{email_id}/resend"),  # issue 16
+    ("post", "/integration/replays"), ("get", "/integration/replays"),  # issue 17
+    ("get", "/integration/replays/{replay_id}"),
+    ("post", "/webhooks"), ("get", "/webhooks"), ("get", "/webhooks/{webhook_id}"),  # issue 17
+    ("delete", "/webhooks/{webhook_id}"), ("post", "/webhooks/{webhook_id}/rotate-secret"),
+    ("get", "/webhooks/{webhook_id}/deliveries"), ("post", "/webhooks/{webhook_id}/replays"),
+    ("get", "/webhooks/{webhook_id}/deliveries/{delivery_id}"),
+    ("post", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"),
     # identity and access (issue 4)
     ("post", "/auth/personalise"), ("post", "/auth/confirm-identifier"),
     ("post", "/auth/privacy-policy"), ("post", "/auth/password-reset"),
@@ -147,8 +159,9 @@ def test_operations_declare_parameters_bodies_problems_and_security(document):
     search = document["paths"]["/dossiers"]["get"]["parameters"]
     assert search[0] == {"name": "q", "in": "query", "required": False,
                          "schema": {"type": "string", "maxLength": 200,
-                                    "description": "number or beneficiary name"},
-                         "description": "number or beneficiary name"}
+                                    "description": "number or beneficiary name",
+                                    "examples": ["20X000703"]},
+                         "description": "number or beneficiary name", "example": "20X000703"}
     assert [(p["name"], p["schema"].get("enum")) for p in search[1:]] == [
         ("action_type", ["ptp", "vae", "bilan", "apprentissage"]),
         ("status", ["in_progress", "closed"]), ("pending", None)]
@@ -174,12 +187,39 @@ def test_french_hours_are_documented(document):
     assert "," in string_branch["pattern"]
 
 
-def test_docs_page_is_rendered_and_escaped(document):
-    html = render_docs(document)
-    assert html.startswith("<!doctype html>")
-    assert "Saisir les heures du mois" in html and "http" + "s://cdn" not in html
-    assert "<script" not in html
-    assert "&#34;147,00&#34;" in html or "&quot;147,00&quot;" in html
+def test_the_docs_page_is_swagger_ui_served_by_the_gateway_itself():
+    response = docs_page()
+    html = response.get_data(as_text=True)
+    assert (response.status_code, response.mimetype) == (200, "text/html")
+    assert '<html lang="fr">' in html and "<title>Jalon – API</title>" in html
+    assert 'src="docs/assets/swagger-ui-bundle.js"' in html
+    assert 'url: "openapi.json"' in html  # relative: the page works behind a prefix
+    assert "deepLinking: true" in html and "filter: true" in html
+    assert "validatorUrl: null" in html  # else Swagger UI calls its online validator
+    assert "http:" not in html and "https:" not in html
+    assert '="//' not in html  # nor an address relative to the scheme
+
+
+@pytest.mark.parametrize("name", sorted(DOCS_ASSETS))
+def test_each_asset_the_page_loads_is_served_with_its_type_for_a_day(name):
+    response = docs_asset(name)
+    assert response.status_code == 200 and response.get_data()
+    assert response.mimetype == DOCS_ASSETS[name]
+    assert response.headers["Cache-Control"] == "public, max-age=86400"
+
+
+def test_the_page_loads_only_allowed_assets():
+    html = docs_page().get_data(as_text=True)
+    loaded = {part.split('"', 1)[0] for part in html.split('"docs/assets/')[1:]}
+    assert loaded == set(DOCS_ASSETS)
+
+
+@pytest.mark.parametrize("name", ["index.html", "swagger-ui.js.map", "..", "../pages.py",
+                                  "/etc/passwd", "swagger-ui.css/..", ""])
+def test_any_other_asset_name_is_not_found(name):
+    with pytest.raises(HttpProblem) as problem:
+        docs_asset(name)
+    assert (problem.value.status, problem.value.code) == (404, "route_not_found")
 
 
 def test_uploads_are_multipart_with_a_binary_file_and_their_form_fields(document):
@@ -193,7 +233,9 @@ def test_uploads_are_multipart_with_a_binary_file_and_their_form_fields(document
         schema["properties"])
     assert "filename" not in schema["properties"]
     assert "content_base64" not in schema["properties"]
-    assert schema["properties"]["period_start"] == {"type": "string", "format": "date"}
+    assert {key: schema["properties"]["period_start"][key] for key in ("type", "format")} == {
+        "type": "string", "format": "date"}
+    assert "anyOf" not in schema["properties"]["period_start"]  # absent, never null
     assert schema["required"] == ["file", "category"]
     assert {"413", "415", "422"} <= set(upload["responses"])
     assert "201" in upload["responses"]

@@ -1,0 +1,3 @@
+from servicekit.alembic_env import run
+
+run()
