@@ -209,7 +209,8 @@ class RefundAccount(Shape):
     """The funder's own account an organisation in mode remboursement transfers to (seed 004's
     « Mode opératoire » prints it), from the funder's payment settings."""
 
-    holder: Text = Field(description="« Titulaire du compte »", examples=["Opco EP"])
+    holder: str = Field(min_length=1, max_length=200, description="« Titulaire du compte »",
+                        examples=["Opco EP"])
     iban: str = Field(min_length=15, max_length=34, description="« IBAN »",
                       examples=["FR76 1382 5002 0008 0146 3722 518"])
     bic: str | None = Field(None, min_length=8, max_length=11, description="« BIC »",

@@ -235,12 +235,16 @@ def require_manages(actor: Actor, user: UserAccount | None) -> None:
 
 def require_may_resend(actor: Actor, user: UserAccount | None) -> None:
     """Funder staff resend credentials to any account of their funder; an organisation
-    administrator to its organisation's users."""
+    administrator to its organisation's users; nobody to themself (the resend ends every
+    session of the account, the asking one included: a person changes their own password)."""
     require_unrestricted(actor)
     if actor.is_funder_staff:
         require_of_funder(actor, user)
     else:
         require_manages(actor, user)
+    if user.id == actor.user_id:
+        raise Conflict("own_account", "Vous ne pouvez pas vous renvoyer vos propres "
+                       "identifiants : changez votre mot de passe depuis votre compte.")
 
 
 def require_person(actor: Actor) -> None:

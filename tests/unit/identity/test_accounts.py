@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from contracts.common import ALL_RIGHTS, Actor, Role
-from contracts.common.errors import Forbidden, NotFound
+from contracts.common.errors import Conflict, Forbidden, NotFound
 from services.identity import domain
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -71,6 +71,16 @@ def test_funder_staff_resend_to_any_account_of_their_funder():
     domain.require_may_resend(staff, account(organisation_id=None, role=Role.funder_agent))
     with pytest.raises(NotFound):
         domain.require_may_resend(staff, account(funder_id="f2"))
+
+
+def test_nobody_resends_their_own_credentials_which_would_end_their_own_session():
+    staff = actor(role=Role.funder_agent, organisation_id=None, rights=[])
+    for who, whose in ((staff, account(organisation_id=None, role=Role.funder_agent)),
+                       (actor(), account())):
+        whose.id = who.user_id
+        with pytest.raises(Conflict) as refused:
+            domain.require_may_resend(who, whose)
+        assert refused.value.code == "own_account"
 
 
 def test_an_own_account_is_active_and_reached_by_a_person():

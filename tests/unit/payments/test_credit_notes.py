@@ -286,3 +286,11 @@ def test_a_refund_account_with_a_wrong_iban_is_refused():
                 "holder": "TP", "iban": "FR76 1382 5002 0008 0146 3722 519"}})
     assert refused.value.code == "invalid_iban"
     assert timedelta(days=credit_notes.REFUND_DAYS) == timedelta(days=15)
+
+
+def test_a_refund_account_holder_longer_than_its_column_is_refused_before_any_write():
+    db, ports = payments_database(), fake_ports()
+    with pytest.raises(InvalidInput):
+        handlers.set_payment_settings(db, ports, staff().model_copy(
+            update={"role": "funder_admin"}), {"payer_name": "TP", "refund_account": {
+                "holder": "0" * 201, "iban": IBAN}})
