@@ -21,6 +21,11 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"JALON_{name}", default)
 
 
+def _flag(name: str) -> bool:
+    """An off-by-default switch: 1, true or yes turn it on."""
+    return _env(name, "false").lower() in ("1", "true", "yes")
+
+
 @dataclass(frozen=True)
 class Settings:
     amqp_uri: str
@@ -160,9 +165,8 @@ def load() -> Settings:
         integration_retention_days=int(_env("INTEGRATION_RETENTION_DAYS", "400")),
         amqp_public_url=_env("AMQP_PUBLIC_URL", ""),
         rabbitmqctl=_env("RABBITMQCTL", "rabbitmqctl"),
-        webhooks_allow_http=_env("WEBHOOKS_ALLOW_HTTP", "false").lower() in ("1", "true", "yes"),
-        webhooks_allow_private=_env("WEBHOOKS_ALLOW_PRIVATE", "false").lower()
-        in ("1", "true", "yes"),
+        webhooks_allow_http=_flag("WEBHOOKS_ALLOW_HTTP"),
+        webhooks_allow_private=_flag("WEBHOOKS_ALLOW_PRIVATE"),
         webhook_secret_overlap_hours=float(_env("WEBHOOK_SECRET_OVERLAP_HOURS", "24")),
         webhook_retry_delays=tuple(float(s) for s in _env(
             "WEBHOOK_RETRY_DELAYS", "5,300,1800,7200,18000,36000,36000").split(",") if s),

@@ -75,8 +75,7 @@ def notify_certified(uow, ports: Ports, event: Event) -> None:
 
 def notify_hours_contested(uow, ports: Ports, event: Event) -> None:
     _notify(uow, ports, event, domain.contested_notices(
-        event.data, month_fr(event.data.month),
-        "le bénéficiaire" if event.data.party == Role.beneficiary else "l'employeur"))
+        event.data, month_fr(event.data.month), _party_label(event.data.party)))
     planned = _contested_emails(event.data)
     if not planned:
         log.info("contest_without_address", event_id=event.id, dossier_id=event.data.dossier_id)
@@ -162,13 +161,18 @@ def _contested_emails(data: HoursContestedV1) -> list[Planned]:
     context = {"organisation_name": data.organisation_name,
                "dossier_number": data.dossier_number, "month_label": month_fr(data.month),
                "dossier_id": data.dossier_id, "month": data.month,
-               "party_label": "le bénéficiaire" if data.party == Role.beneficiary
-               else "l'employeur", "party_name": person_name_fr(data.party_name)
+               "party_label": _party_label(data.party),
+               "party_name": person_name_fr(data.party_name)
                if data.party == Role.beneficiary else data.party_name, "reason": data.reason,
                "contested_at": datetime_fr(data.contested_at)}
     recipients = dict.fromkeys(str(address) for address in (
         data.organisation_email, data.funder_notification_email) if address)
     return [Planned(address, "hours_contested", context) for address in recipients]
+
+
+def _party_label(party: str) -> str:
+    """Who validated or contested a month's hours, as a sentence names them."""
+    return "le bénéficiaire" if party == Role.beneficiary else "l'employeur"
 
 
 def _review_context(data: DocumentReviewed) -> dict:
@@ -491,8 +495,7 @@ def notify_certificate_reopened(uow, ports: Ports, event: Event) -> None:
 
 def notify_hours_validated(uow, ports: Ports, event: Event) -> None:
     _notify(uow, ports, event, domain.validated_notices(
-        event.data, month_fr(event.data.month),
-        "le bénéficiaire" if event.data.party == Role.beneficiary else "l'employeur"))
+        event.data, month_fr(event.data.month), _party_label(event.data.party)))
 
 
 def follow_account(uow, ports: Ports, event: Event) -> None:
