@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import eventlet
 from stdnum import luhn
 
 from bench.run import (PASSWORD, PG_ADMIN, REQUEST_TIMEOUT, bench_funder, effects_done,
                        months_back, stack_env, summarise, timed)
-from tools.client import Client, HttpError, provisional_password
+from tools.client import Client, HttpError, MailReader, provisional_password
 from tools.demo import DemoDocument, demo_file
 from tools.sandbox import PostgresDatabases
 from tools.smtp import SmtpServer
@@ -38,22 +41,47 @@ CERTIFIER_PIECES = (DemoDocument("logo", "Logo", "logo.png", "checked"),
                                  "checked"))
 
 
-def siret(n: int) -> str:
-    body = f"732829320{n:04d}"
-    return body + luhn.calc_check_digit(body)
+@dataclass(frozen=True)
+class Names:
+    """The names of a burst's organisations, users and dossiers: `tag` sets them apart from
+    other runs' on the same system (none on a stack of its own), `siren` starts their SIRETs
+    (unique per funder)."""
+
+    tag: str = ""
+    siren: str = "732829320"
+
+    @classmethod
+    def fresh(cls) -> Names:
+        """Names of their own: a random tag and SIREN (one chance in millions of a clash)."""
+        body = f"{secrets.randbelow(10**8):08d}"
+        return cls(f".{secrets.token_hex(3)}", body + luhn.calc_check_digit(body))
+
+    def siret(self, index: int) -> str:
+        body = f"{self.siren}{index:04d}"
+        return body + luhn.calc_check_digit(body)
+
+    def identifier(self, index: int) -> str:
+        return f"fin.mois{self.tag}.{index}"
+
+    def email(self, index: int) -> str:
+        return f"of{index}{self.tag}@fin-de-mois.example.org"
+
+    def dossier(self, index: int, n: int) -> str:
+        return f"FM{self.tag}{index:03d}/{n:04d}"
 
 
 class CodeInbox:
-    """The verification codes the SMTP server received, by (recipient, dossier number), in
-    order of arrival: a waiter asks for the one after those it had already seen."""
+    """The verification codes emailed (`read`: the emails sent so far), by (recipient,
+    dossier number), in order of arrival: a waiter asks for the one after those it had already
+    seen."""
 
-    def __init__(self, smtp: SmtpServer):
-        self.smtp = smtp
+    def __init__(self, read: MailReader):
+        self.read = read
         self.codes: dict[tuple[str, str], list[str]] = {}
         self._read: set[str] = set()  # Message-IDs
 
     def refresh(self) -> None:
-        for message in self.smtp.emails():
+        for message in self.read():
             if message["Message-ID"] in self._read:
                 continue
             self._read.add(message["Message-ID"])
@@ -73,10 +101,22 @@ class CodeInbox:
         return found[0]
 
     def follow(self, stop: list) -> None:
-        """Reads the Maildir in one green thread until `stop` is non-empty."""
+        """Reads the emails in one green thread until `stop` is non-empty."""
         while not stop:
             self.refresh()
             eventlet.sleep(0.1)
+
+
+@contextlib.contextmanager
+def following(read: MailReader):
+    """A CodeInbox kept up to date by a green thread while the block runs."""
+    inbox, stop = CodeInbox(read), []
+    follower = eventlet.spawn(inbox.follow, stop)
+    try:
+        yield inbox
+    finally:
+        stop.append(True)
+        follower.wait()
 
 
 class Organisation:
@@ -85,17 +125,36 @@ class Organisation:
         self.dossiers: list[tuple[str, str]] = []  # (id, number)
 
 
-def setup_organisation(admin: Client, smtp: SmtpServer, index: int, dossiers: int, today: date,
-                       files: dict[str, bytes]) -> Organisation:
-    identifier, email = f"fin.mois.{index}", f"of{index}@fin-de-mois.example.org"
+def set_up(admin: Client, read: MailReader, inbox: CodeInbox, pool: eventlet.GreenPool,
+           names: Names, organisations: int, dossiers: int, today: date,
+           ready: Callable[[Organisation], None] = lambda organisation: None
+           ) -> list[Organisation]:
+    """The certifier organisations, set up by the pool's clients until each can certify
+    last month by method 2 (`ready` is told of each)."""
+    month = months_back(today, 1).strftime("%Y-%m")
+    # Made once, before the green threads: weasyprint's first import is not thread-safe.
+    files = {piece.category: demo_file(piece) for piece in CERTIFIER_PIECES}
+
+    def organisation(index: int) -> Organisation:
+        made = setup_organisation(admin, read, names, index, dossiers, today, files)
+        wait_for_method_two(made, inbox, month)
+        ready(made)
+        return made
+
+    return list(pool.imap(organisation, range(1, organisations + 1)))
+
+
+def setup_organisation(admin: Client, read: MailReader, names: Names, index: int,
+                       dossiers: int, today: date, files: dict[str, bytes]) -> Organisation:
+    identifier, email = names.identifier(index), names.email(index)
     admin = Client(admin.base_url, admin.token, REQUEST_TIMEOUT)  # this green thread's own
     created = admin.call("POST", "/organisations", json={
-        "name": f"Organisme fin de mois {index}", "siret": siret(index),
-        "email": f"contact{index}@fin-de-mois.example.org",
+        "name": f"Organisme fin de mois {index}{names.tag}", "siret": names.siret(index),
+        "email": f"contact{index}{names.tag}@fin-de-mois.example.org",
         "user": {"identifier": identifier, "name": f"Certificateur {index}", "email": email}}
     ).json()
     client = Client(admin.base_url, timeout=REQUEST_TIMEOUT).first_login(
-        identifier, provisional_password(smtp.emails, email), identifier, PASSWORD, smtp.emails)
+        identifier, provisional_password(read, email), identifier, PASSWORD, read)
     organisation = Organisation(index, created["id"], client, email)
     profile = f"/organisations/{organisation.id}"
     client.call("PATCH", profile + "/profile", json={"legal_representative": f"Directrice {index}"})
@@ -106,18 +165,19 @@ def setup_organisation(admin: Client, smtp: SmtpServer, index: int, dossiers: in
                               files={"file": (piece.filename, files[piece.category])}).json()
         admin.call("POST", f"/documents/{receipt['document_id']}/check")
     for n in range(dossiers):
-        organisation.dossiers.append(_dossier(admin, organisation, n, today))
+        organisation.dossiers.append(_dossier(admin, organisation, names, n, today))
     return organisation
 
 
-def _dossier(admin: Client, organisation: Organisation, n: int, today: date) -> tuple[str, str]:
-    tag = f"{organisation.index}-{n}"
+def _dossier(admin: Client, organisation: Organisation, names: Names, n: int,
+             today: date) -> tuple[str, str]:
+    tag = f"{organisation.index}-{n}{names.tag}"
     beneficiary = admin.call("POST", "/beneficiaries", json={
         "name": f"BENEFICIAIRE {tag}", "email": f"beneficiaire.{tag}@fin-de-mois.example.org"}
     ).json()
     employer = admin.call("POST", "/employers", json={
         "name": f"EMPLOYEUR {tag}", "email": f"employeur.{tag}@fin-de-mois.example.org"}).json()
-    number = f"FM{organisation.index:03d}/{n:04d}"
+    number = names.dossier(organisation.index, n)
     dossier = admin.call("POST", "/dossiers", json={
         "number": number, "organisation_id": organisation.id,
         "beneficiary_id": beneficiary["id"], "employer_id": employer["id"],
@@ -130,9 +190,10 @@ def _dossier(admin: Client, organisation: Organisation, n: int, today: date) -> 
 def wait_for_method_two(organisation: Organisation, inbox: CodeInbox, month: str,
                         timeout: float = 60) -> None:
     """Identity learns of the pieces' checks by documents' events: enter the first dossier's
-    hours and ask for its code until both are accepted (the measured phase asks again, which
-    replaces it)."""
-    dossier_id, _ = organisation.dossiers[0]
+    hours and ask for its code until both are accepted, then wait for that code's email (the
+    measured phase asks again, which replaces it: its wait must not find this one)."""
+    dossier_id, number = organisation.dossiers[0]
+    seen = inbox.seen(organisation.email, number)
     path = f"/dossiers/{dossier_id}/certificates/{month}"
     client = Client(organisation.client.base_url, organisation.client.token, REQUEST_TIMEOUT)
 
@@ -145,6 +206,7 @@ def wait_for_method_two(organisation: Organisation, inbox: CodeInbox, month: str
             return False
 
     wait_until(code_sent, timeout, interval=0.5, message=f"method 2 for {organisation.email}")
+    inbox.wait(organisation.email, number, seen)
 
 
 HOURS = {"training_hours": "140,00", "internship_hours": "0,00", "absence_hours": "7,00"}
@@ -190,25 +252,16 @@ def _drive(stack, amqp_uri: str, smtp: SmtpServer, organisations: int, dossiers:
     today = datetime.now(timezone.utc).date()
     month = months_back(today, 1).strftime("%Y-%m")
     admin = bench_funder(amqp_uri, stack.base_url)
-    inbox, stop = CodeInbox(smtp), []
-    follower = eventlet.spawn(inbox.follow, stop)
     pool = eventlet.GreenPool(clients)
-    # Made once, before the green threads: weasyprint's first import is not thread-safe.
-    files = {piece.category: demo_file(piece) for piece in CERTIFIER_PIECES}
-    try:
-        orgs, setup_s = timed(lambda: list(pool.imap(
-            lambda i: setup_organisation(admin, smtp, i, dossiers, today, files),
-            range(1, organisations + 1))))
-        list(pool.imap(lambda org: wait_for_method_two(org, inbox, month), orgs))
-        work = [(org, dossier) for org in orgs for dossier in org.dossiers]
+    with following(smtp.emails) as inbox:
+        orgs, setup_s = timed(set_up, admin, smtp.emails, inbox, pool, Names(), organisations,
+                              dossiers, today)
+        work = dossiers_of(orgs)
         started = time.perf_counter()
         steps = list(pool.imap(lambda item: certify_month(item[0], item[1], month, inbox),
                                work))
         phase_s = time.perf_counter() - started
         effects = _wait_for_effects(work, month, smtp)
-    finally:
-        stop.append(True)
-        follower.wait()
     effects["all_done_s"] = round(phase_s + effects["effects_s"], 3)
     result = {"setup_s": round(setup_s, 3),
               "certify": summarise([s["certify"] for s in steps], phase_s, "certifications")}
@@ -221,6 +274,10 @@ def _drive(stack, amqp_uri: str, smtp: SmtpServer, organisations: int, dossiers:
                        "phase's start until every month is locked, its PDF listed and the "
                        "beneficiary's and employer's emails received")
     return result
+
+
+def dossiers_of(organisations: list[Organisation]) -> list[tuple[Organisation, tuple[str, str]]]:
+    return [(org, dossier) for org in organisations for dossier in org.dossiers]
 
 
 def _wait_for_effects(work, month: str, smtp: SmtpServer, timeout: float = 600) -> dict:

@@ -13,9 +13,10 @@
     .write_pdf()` call in the same run; the ratio ours / bare shows our overhead (or gain).
 (d) export: the payments Excel export of 100,000 payment lines (--export-rows): payments' own
     paged query (services.payments.handlers.export_page on a SQLite database filled in bulk,
-    1,000 rows a page as the gateway asks) written by gateway.exports.write_workbook, next to a
-    bare openpyxl write-only loop of the same values in the same run: rows per second (timed
-    runs) and peak Python memory (tracemalloc, separate runs, so tracing slows no timing).
+    1,000 rows a page as the export job asks) written by services.payments.adapters'
+    write_workbook, next to a bare openpyxl write-only loop of the same values in the same run:
+    rows per second (timed runs) and peak Python memory (tracemalloc, separate runs, so
+    tracing slows no timing).
 (e) month_end: certifier organisations (--organisations) certify last month for their
     dossiers (--org-dossiers) all at once by method 2, the code read from a real SMTP server;
     p50/p99 of each step and the time until every lock, PDF and email is done
@@ -510,8 +511,8 @@ def run_export(rows: int) -> dict:
     from sqlalchemy.orm import Session
 
     from contracts.common import Actor, Role
-    from gateway import exports
     from servicekit.db import Reading
+    from services.payments import adapters
     from services.payments.handlers import export_page
     from services.payments.models import repositories, start_mappers
 
@@ -527,8 +528,8 @@ def run_export(rows: int) -> dict:
                 # the use case reads through `db.reading()`: here one session, no broker
                 reading = Reading(session, repositories)
                 db = SimpleNamespace(reading=lambda: contextlib.nullcontext(reading))
-                return exports.write_workbook(exports.pages_of(lambda after: export_page(
-                    db, organisation, {}, after, exports.PAGE_SIZE)), str(work / "ours.xlsx"))
+                return adapters.write_workbook(adapters.pages_of(lambda after: export_page(
+                    db, organisation, {}, after, adapters.PAGE_SIZE)), str(work / "ours.xlsx"))
 
         def bare() -> int:
             book = Workbook(write_only=True)
@@ -555,8 +556,8 @@ def run_export(rows: int) -> dict:
         results["ratio_ours_to_bare"] = round(results["ours"]["rows_per_s"]
                                               / results["bare"]["rows_per_s"], 3)
         results["notes"] = ("ours = payments' paged query (keyset, 1,000 rows, totals per page) "
-                            "+ gateway.exports.write_workbook (month and date rows, styled typed "
-                            "cells), without the broker; bare = Workbook(write_only=True) and one "
+                            "+ payments' adapters.write_workbook (month and date rows, styled "
+                            "typed cells), without the broker; bare = Workbook(write_only=True) and one "
                             "append of the same 13 plain values per row; peak = tracemalloc's "
                             "peak of Python allocations during a separate run")
         return results

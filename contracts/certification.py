@@ -253,6 +253,8 @@ class TemplateUpload(Shape):
 
 
 class ImportRow(Shape):
+    """One row's line in the report of the hours import job (its `items`, docs/jobs.md)."""
+
     row: int = Field(description="line number in the sheet")
     dossier_number: str | None = Field(None, description="the dossier number, as in the row",
                                        examples=["20X000703"])
@@ -265,12 +267,6 @@ class ImportRow(Shape):
     message: str | None = Field(None, description="why it was refused, in French",
                                 examples=["Aucun de vos dossiers en cours ne porte ce numéro."])
     warnings: list[Warning] = Field([], description="e.g. over_plan: more than the forecast")
-
-
-class ImportReport(Shape):
-    entered: int = Field(description="dossier months entered")
-    errors: int = Field(description="rows refused")
-    rows: list[ImportRow] = Field(description="the outcome of each row, in the sheet's order")
 
 
 class TemplateFile(Shape):

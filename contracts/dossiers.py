@@ -230,6 +230,9 @@ class DossierImportError(Shape):
 
 
 class DossierImportRow(Shape):
+    """One row's report: an item of a dossier import job (GET /jobs/{job_id}), whose summary
+    counts them (created, updated, unchanged, errors)."""
+
     row: int = Field(description="the line in the file (header = 1), or the batch position "
                                  "from 1")
     number: str | None = Field(None, description="the dossier number read, if any",
@@ -238,11 +241,3 @@ class DossierImportRow(Shape):
         description="what the row did; error: refused, see errors")
     dossier_id: Id | None = Field(None, description="the dossier created, updated or unchanged")
     errors: list[DossierImportError] = Field([], description="why the row was refused")
-
-
-class DossierImportReport(Shape):
-    created: int = Field(description="rows that created a dossier")
-    updated: int = Field(description="rows that changed a dossier")
-    unchanged: int = Field(description="rows that changed nothing")
-    errors: int = Field(description="rows refused")
-    rows: list[DossierImportRow] = Field(description="each row's outcome, in order")

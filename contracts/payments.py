@@ -135,13 +135,10 @@ class ImportedRow(Shape):
                     "written, see problems")
     payment_id: Id | None = Field(None, description="the payment created or already there")
     problems: list[ImportProblem] = Field([], description="why the row was refused")
-
-
-class PaymentImportReport(Shape):
-    created: int = Field(description="rows recorded as new payments")
-    unchanged: int = Field(description="rows whose payment number the funder already had")
-    errors: int = Field(description="rows refused")
-    rows: list[ImportedRow] = Field(description="each row's result, in batch order")
+    remittance_advice: Literal["pending", "issued", "failed"] | None = Field(
+        None, description="the advice of a payment created (or found still processing): "
+                          "failed leaves the payment processing (POST "
+                          "/payments/{payment_id}/remittance-advice finishes it)")
 
 
 class PaymentLine(Shape):
@@ -281,8 +278,9 @@ class PaymentList(Shape):
 
 
 class ExportPage(Shape):
-    """payments.export_rows' reply: rows in list order, the totals of the months and dates
-    they touch (over the whole search, not only this page), and the cursor of the next page."""
+    """A page the export job reads (payments' export_page): rows in list order, the totals
+    of the months and dates they touch (over the whole search, not only this page), and the
+    cursor of the next page."""
 
     rows: list[PaymentRow]
     month_totals: dict[str, Amount]

@@ -4,7 +4,9 @@ Nameko's WsgiApp answers an unknown route or a wrong method with werkzeug's HTML
 entrypoint failure with a text 500. GatewayServer swaps in a WSGI app that answers problems,
 picks the correlation id once per request (handed to the worker as its context data, so logs,
 RPC headers and the X-Correlation-Id response header all carry the same id) and adds the
-headers every response gets.
+headers every response gets. It also writes the one access line of each request
+(`http_request`, with the correlation id, the route template and the actor when known) and
+counts it in the metrics; eventlet's own access line, which has no correlation id, is off.
 
 A route declared with `idempotency_key=True` also hands its worker the request's
 Idempotency-Key (IETF draft "The Idempotency-Key HTTP Header Field"), or a fresh one when the
@@ -17,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 import unicodedata
 import uuid
 from types import SimpleNamespace
@@ -30,9 +33,17 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
 from servicekit.context import CORRELATION_HEADER, IDEMPOTENCY_KEY, correlation_id
+from servicekit.logging import get_logger
+from servicekit.metrics import observe_http
+from gateway.auth import client_ip
 from gateway.errors import PROBLEM_JSON, HttpProblem, problem_for, retry_after
 
+log = get_logger(__name__)
+
 _CORRELATION_ENVIRON = "jalon.correlation_id"
+_ACTOR_ENVIRON = "jalon.user_id"
+# The route of a request that matched none: one label for them all, never the raw path.
+UNMATCHED = "unmatched"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # 1 to 255 visible ASCII characters (a UUID is the usual choice).
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
@@ -47,6 +58,20 @@ def request_correlation_id(request: Request) -> str:
     if _CORRELATION_ENVIRON not in environ:
         environ[_CORRELATION_ENVIRON] = correlation_id(SimpleNamespace(args=(request,), data={}))
     return environ[_CORRELATION_ENVIRON]
+
+
+def note_actor(request: Request, user_id: str) -> None:
+    """Who the request authenticated as, for its access line."""
+    request.environ[_ACTOR_ENVIRON] = user_id
+
+
+def log_request(request: Request, route: str, status: int, seconds: float) -> None:
+    """The request's one access line, and its count and latency in the metrics."""
+    observe_http(route, request.method, status, seconds)
+    log.info("http_request", method=request.method, route=route, path=request.path,
+             status=status, duration_ms=round(seconds * 1000, 1),
+             correlation_id=request_correlation_id(request), ip=client_ip(request),
+             user_id=request.environ.get(_ACTOR_ENVIRON))
 
 
 def request_idempotency_key(request: Request) -> str:
@@ -86,10 +111,13 @@ def _routing_problem(exc: HTTPException) -> HttpProblem:
 
 class GatewayWsgiApp(WsgiApp):
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
+        route = UNMATCHED
         try:
             provider, values = adapter.match()
+            route = provider.route
             request.path_values = values
             response = provider.handle_request(request)
         except RequestRedirect as exc:  # e.g. merged slashes: a redirect is no problem
@@ -99,12 +127,18 @@ class GatewayWsgiApp(WsgiApp):
         for name, value in {CORRELATION_HEADER: request_correlation_id(request),
                             **_COMMON_HEADERS, **retry_after(response.status_code)}.items():
             response.headers.setdefault(name, value)
+        log_request(request, route, response.status_code, time.perf_counter() - started)
         return response(environ, start_response)
 
 
 class GatewayServer(WebServer):
     def get_wsgi_app(self):
         return GatewayWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, **options):
+        server = super().get_wsgi_server(sock, wsgi_app, **options)
+        server.log_output = False  # GatewayWsgiApp writes the access line, correlation id and all
+        return server
 
     def context_data_from_headers(self, request):
         data = {"correlation_id": request_correlation_id(request)}
@@ -118,8 +152,10 @@ class GatewayHttp(HttpRequestHandler):
 
     server = GatewayServer()
 
-    def __init__(self, method, url, idempotency_key: bool = False, **kwargs):
+    def __init__(self, method, url, idempotency_key: bool = False, route: str | None = None,
+                 **kwargs):
         self.idempotency_key = idempotency_key
+        self.route = route or url  # the template the access line and the metrics name
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):

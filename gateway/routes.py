@@ -41,7 +41,7 @@ from contracts.events import Month
 from gateway.auth import (authenticate, bearer_token, client_ip, require_role,
                           require_unrestricted)
 from gateway.errors import HttpProblem, validation_errors
-from gateway.http import GatewayHttp, json_response, problem_response
+from gateway.http import GatewayHttp, json_response, note_actor, problem_response
 from servicekit.context import CORRELATION_HEADER
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -163,7 +163,7 @@ def route(method: str, path: str, *, summary: str, tags: list[str],
         endpoint.__qualname__ = handler.__qualname__
         endpoint.__doc__ = handler.__doc__
         endpoint.route_spec = spec
-        return GatewayHttp.decorator(method, werkzeug_path(path),
+        return GatewayHttp.decorator(method, werkzeug_path(path), route=path,
                                      idempotency_key=idempotency_key)(endpoint)
     return decorate
 
@@ -209,6 +209,7 @@ def dispatch(service, spec: RouteSpec, handler: Callable, request: Request,
         call = Call(request)
         if spec.auth:
             call.actor = authenticate(service.identity, request)
+            note_actor(request, call.actor["user_id"])
             require_unrestricted(call.actor, spec.path)
             require_role(call.actor, spec.roles)
         values = _validated(spec.path_model, path_values, "invalid_path",

@@ -5,19 +5,16 @@ one service by RPC and return its JSON reply.
 """
 from __future__ import annotations
 
-from werkzeug.wrappers import Response
-
 from contracts.certification import (Certificate, CertificationSettings, Certify, CodeRequest,
                                      CodeSent, Contest,
                                      FunderCertificationSettings, HoursChange, HoursEntry,
-                                     HoursProposal,
-                                     ImportReport, PendingActions, ProposalQuery, Reopen,
+                                     HoursProposal, PendingActions, ProposalQuery, Reopen,
                                      TemplateQuery, TemplateUpload)
 from contracts.common import FUNDER_ROLES, Role
 from contracts.documents import (Category, CategoryGroup, Document, DocumentChange, NewCategory,
                                  NewUpload, Rejection, Replacement, UploadReceipt)
 from contracts.dossiers import (Dossier, DossierBatch, DossierChange, DossierCounts,
-                                DossierImportReport, DossierQuery, DossierSummary, NewDossier,
+                                DossierQuery, DossierSummary, NewDossier,
                                 NewParty, Party, SpreadsheetImport)
 from contracts.integration import (Delivery, DeliveryQuery, NewWebhook, Replay, ReplayRequest,
                                    Webhook, WebhookSecret)
@@ -42,16 +39,16 @@ from contracts.payments import (BankDetails, BankDetailsReview, BankDetailsVersi
                                 CreditNoteModeChoice, CreditNoteSearch, MonthLock,
                                 NewCreditNote,
                                 NewBankDetails, NewPayment, NewPaymentSettings, Payment,
-                                PaymentBatch, PaymentImportReport, PaymentList, PaymentSearch,
+                                PaymentBatch, PaymentList, PaymentSearch,
                                 PaymentSettings, Reconciliation, Unlock)
 from contracts.notifications import Email as EmailShape
 from contracts.notifications import EmailQuery
 from contracts.notifications import (AlertSetting, AlertSettingsChange, Notification,
                                      NotificationQuery, UnreadCount)
+from contracts.jobs import Job, JobQuery
 from contracts.pdfs import AttendanceEntry, AttendanceSheet, CertificateVerification
-from gateway import asyncapi, exports, health, openapi, pages
-from gateway.http import (content_disposition, download_response, json_response,
-                          rendered_response)
+from gateway import asyncapi, health, jobs, openapi, pages
+from gateway.http import download_response, file_response, json_response, rendered_response
 from gateway.routes import route
 from servicekit import config
 from servicekit.context import RequestContext
@@ -72,9 +69,6 @@ class GatewayService:
     context = RequestContext()
     identity = RpcClient("identity")
     dossiers = RpcClient("dossiers")
-    # An import of thousands of rows takes longer than the usual RPC timeout (re-sending it
-    # is harmless: an import is idempotent).
-    dossier_imports = RpcClient("dossiers", timeout=120)
     certification = RpcClient("certification")
     payments = RpcClient("payments")
     documents = RpcClient("documents")
@@ -437,24 +431,30 @@ class GatewayService:
         change = call.body.model_dump(mode="json", exclude_unset=True)
         return self.dossiers.update_dossier(call.actor, dossier_id, change)
 
-    @route("POST", "/dossiers/import", body=DossierBatch, response=DossierImportReport,
-           roles=ORGANISATION, summary="Importer ses dossiers (logiciel de l'organisme)",
-           tags=["dossiers"], idempotency_key=True)
-    def import_dossiers(self, call):
-        """Avec un jeton d'API de l'organisme (droit « saisie des heures »). Chaque ligne est
-        vérifiée seule : created, updated, unchanged ou error (champ, code, message) ;
-        réimporter le même contenu ne change rien."""
-        return self.dossier_imports.import_dossiers(call.actor, call.payload)
-
-    @route("POST", "/dossiers/import/spreadsheet", upload=SpreadsheetImport,
-           response=DossierImportReport, roles=FUNDER_ROLES,
-           summary="Importer des dossiers depuis un tableur (xlsx ou CSV)", tags=["dossiers"],
+    @route("POST", "/dossiers/import", body=DossierBatch, response=Job, status=202,
+           responses={200: (jobs.RESUBMITTED_DESCRIPTION, Job)}, roles=ORGANISATION,
+           summary="Importer ses dossiers (logiciel de l'organisme)", tags=["dossiers"],
            idempotency_key=True)
+    def import_dossiers(self, call):
+        """Avec un jeton d'API de l'organisme (droit « saisie des heures »). Un travail long
+        (docs/jobs.md) : 202 et l'adresse du travail (Location), suivi par GET
+        /jobs/{job_id}, étape `rows`. Chaque ligne est vérifiée seule : created, updated,
+        unchanged ou error (champ, code, message) ; réimporter le même contenu ne change
+        rien."""
+        return jobs.accepted(self.dossiers.import_dossiers(call.actor, call.payload))
+
+    @route("POST", "/dossiers/import/spreadsheet", upload=SpreadsheetImport, response=Job,
+           status=202, responses={200: (jobs.RESUBMITTED_DESCRIPTION, Job)},
+           roles=FUNDER_ROLES, summary="Importer des dossiers depuis un tableur (xlsx ou CSV)",
+           tags=["dossiers"], idempotency_key=True)
     def import_spreadsheet(self, call):
         """multipart/form-data, partie `file` : une ligne par dossier, l'organisme par son
-        SIRET. Les bonnes lignes sont prises ; le rapport donne, ligne par ligne, le résultat
-        et les erreurs (colonne, code, message)."""
-        return self.dossier_imports.import_spreadsheet(call.actor, call.payload)
+        SIRET. Le fichier est lu aussitôt (422 s'il n'est pas un tableur, trop gros, trop
+        long ou sans une colonne obligatoire), puis un travail long (docs/jobs.md) prend les
+        lignes : 202 et l'adresse du travail (Location), suivi par GET /jobs/{job_id}, étape
+        `rows`. Les bonnes lignes sont prises ; le compte rendu donne, ligne par ligne, le
+        résultat et les erreurs (ligne du fichier, colonne, code, message)."""
+        return jobs.accepted(self.dossiers.import_spreadsheet(call.actor, call.payload))
 
     # ---- certificates -------------------------------------------------------------------
     @route("GET", "/dossiers/{dossier_id}/certificates", response=list[Certificate],
@@ -572,13 +572,18 @@ class GatewayService:
         return rendered_response(
             self.certification.hours_template(call.actor, call.query.model_dump(mode="json")))
 
-    @route("POST", "/certificates/import", upload=TemplateUpload, response=ImportReport,
-           roles=ORGANISATION, summary="Déposer le modèle rempli : saisir le mois de plusieurs "
-           "dossiers", tags=["certificats"])
+    @route("POST", "/certificates/import", upload=TemplateUpload, response=Job, status=202,
+           responses={200: (jobs.RESUBMITTED_DESCRIPTION, Job)}, roles=ORGANISATION,
+           summary="Déposer le modèle rempli : saisir le mois de plusieurs dossiers",
+           tags=["certificats"])
     def import_hours(self, call):
-        """Chaque dossier est saisi à part : les bons sont pris, le compte rendu dit ligne par
-        ligne ce qui a été refusé et pourquoi."""
-        return self.certification.import_hours(call.actor, call.payload)
+        """Un travail long (docs/jobs.md) : 202 et l'adresse du travail (Location), suivi par
+        GET /jobs/{job_id}, étape `months` (un pas par dossier et mois). Chaque dossier est
+        saisi à part : les bons sont pris ; le compte rendu (`items`) dit ligne par ligne ce
+        qui a été saisi (ok) ou refusé (error, code, message) et pourquoi ; le bilan compte
+        les mois saisis (`entered`) et les lignes refusées (`errors`). Un fichier illisible,
+        un droit ou un en-tête manquant sont refusés aussitôt."""
+        return jobs.accepted(self.certification.import_hours(call.actor, call.payload))
 
     @route("GET", "/certification-settings", response=FunderCertificationSettings,
            roles=FUNDER_ROLES, summary="Les réglages de certification du financeur",
@@ -663,14 +668,20 @@ class GatewayService:
         `processing` : POST /payments/{payment_id}/remittance-advice le termine."""
         return self.payments.record_payment(call.actor, call.payload)
 
-    @route("POST", "/payments/import", body=PaymentBatch, response=PaymentImportReport,
-           roles=FUNDER_ROLES, summary="Importer des règlements (logiciel comptable)",
-           tags=["règlements"], idempotency_key=True)
+    @route("POST", "/payments/import", body=PaymentBatch, response=Job, status=202,
+           responses={200: (jobs.RESUBMITTED_DESCRIPTION, Job)}, roles=FUNDER_ROLES,
+           summary="Importer des règlements (logiciel comptable)", tags=["règlements"],
+           idempotency_key=True)
     def import_payments(self, call):
-        """Chaque ligne seule : created, unchanged (numéro déjà enregistré : réimporter ne
-        change rien) ou error (champ, code, message, ligne du règlement, details), avec les
-        mêmes contrôles que POST /payments ; une ligne refusée n'écrit rien."""
-        return self.payments.import_payments(call.actor, call.payload)
+        """Un travail long (docs/jobs.md) : 202 et l'adresse du travail (Location), suivi par
+        GET /jobs/{job_id}. Étapes `payments` (les lignes) puis `remittance_advices` (les avis
+        de virement des règlements créés). Chaque ligne seule : created, unchanged (numéro
+        déjà enregistré : réimporter ne change rien) ou error (champ, code, message, ligne du
+        règlement, details), avec les mêmes contrôles que POST /payments ; une ligne refusée
+        n'écrit rien. Un avis dont l'édition échoue laisse le règlement `processing`
+        (`remittance_advice` : failed) : POST /payments/{payment_id}/remittance-advice le
+        termine."""
+        return jobs.accepted(self.payments.import_payments(call.actor, call.payload))
 
     @route("GET", "/payments", query=PaymentSearch, response=PaymentList,
            summary="Les règlements, par mois, date et dossier, avec les totaux",
@@ -682,19 +693,18 @@ class GatewayService:
         ceux de son organisme (403 `missing_right` sans ce droit)."""
         return self.payments.list_payments(call.actor, call.query.model_dump(mode="json"))
 
-    @route("GET", "/payments/export", query=PaymentSearch, media_type=XLSX,
+    @route("POST", "/payments/exports", body=PaymentSearch, response=Job, status=202,
+           responses={200: (jobs.RESUBMITTED_DESCRIPTION, Job)},
            summary="Exporter les règlements (Excel)", tags=["règlements"])
     def export_payments(self, call):
-        """Mêmes lignes et regroupements que la liste ; les totaux du mois, du jour et le
-        total général dans la colonne « Sous-total », jamais dans « Montant » ; filtre sur
-        l'en-tête. Écrit page par page (mémoire constante) puis envoyé en flux, sous un nom
-        qui dit la recherche : reglements_2019-01-01_2019-12-31_DEMO-0001.xlsx."""
-        query = call.query.model_dump(mode="json")
-        path = exports.export_to_file(lambda after: self.payments.export_rows(
-            call.actor, query, after, exports.PAGE_SIZE))
-        return Response(exports.stream_file(path), status=200, content_type=XLSX,
-                        direct_passthrough=True, headers={
-                            "Content-Disposition": content_disposition(exports.file_name(query))})
+        """Un travail long (docs/jobs.md) : 202 et l'adresse du travail (Location), suivi par
+        GET /jobs/{job_id} (étape `rows` : les lignes écrites sur le nombre trouvé), puis le
+        classeur téléchargé sur GET /jobs/{job_id}/file, sous un nom qui dit la recherche :
+        reglements_2019-01-01_2019-12-31_DEMO-0001.xlsx. Mêmes lignes et regroupements que la
+        liste ; les totaux du mois, du jour et le total général dans la colonne
+        « Sous-total », jamais dans « Montant » ; filtre sur l'en-tête. La même recherche
+        redemandée sans règlement enregistré ni pointé depuis répond le même travail."""
+        return jobs.accepted(self.payments.export_payments(call.actor, call.payload))
 
     @route("GET", "/payments/{payment_id}", response=Payment, summary="Un règlement",
            tags=["règlements"])
@@ -1038,6 +1048,42 @@ class GatewayService:
         """Seuls les types cités changent. 422 `alert_locked` pour couper une alerte de
         sécurité."""
         return self.notifications.update_alert_settings(call.actor, call.payload)
+
+    # ---- long work as jobs (docs/jobs.md) -------------------------------------------------
+    @route("GET", "/jobs", query=JobQuery, response=list[Job],
+           summary="Mes travaux longs (imports, exports)", tags=["travaux"])
+    def list_jobs(self, call):
+        """Les travaux que l'appelant voit (les siens ; ceux de son financeur pour le personnel
+        du financeur, de son organisme pour un utilisateur d'organisme), les plus récents
+        d'abord, sans le compte rendu ligne par ligne (docs/jobs.md)."""
+        query = call.query.model_dump(mode="json")
+        return jobs.newest_first([getattr(self, service).list_jobs(call.actor, query)
+                                  for service in jobs.JOB_SERVICES], call.query.limit)
+
+    @route("GET", "/jobs/{job_id}", response=Job, summary="Un travail long et son compte rendu",
+           tags=["travaux"])
+    def get_job(self, call, job_id):
+        """État, progression par étape, bilan, compte rendu ligne par ligne (`items`), erreur
+        ou fichier produit (docs/jobs.md). 404 `job_not_found` pour un travail que
+        l'appelant ne voit pas."""
+        return getattr(self, jobs.service_of(job_id)).get_job(call.actor, job_id)
+
+    @route("GET", "/jobs/{job_id}/file", media_type="*/*",
+           summary="Télécharger le fichier produit par un travail", tags=["travaux"])
+    def download_job_file(self, call, job_id):
+        """Le fichier d'un travail terminé (un export par exemple) ; 404 `job_file_not_found`
+        tant qu'il n'y en a pas (docs/jobs.md)."""
+        content = getattr(self, jobs.service_of(job_id)).job_file(call.actor, job_id)
+        return file_response(content["filename"], content["content_type"],
+                             content["content_base64"])
+
+    @route("POST", "/jobs/{job_id}/cancel", response=Job, summary="Annuler un travail long",
+           tags=["travaux"])
+    def cancel_job(self, call, job_id):
+        """Un travail en attente est annulé aussitôt ; un travail en cours s'arrête à sa
+        prochaine étape (`cancel_requested`), ce qui est fait reste fait. 409 `job_finished`
+        s'il est déjà terminé (docs/jobs.md)."""
+        return getattr(self, jobs.service_of(job_id)).cancel_job(call.actor, job_id)
 
     # ---- tools --------------------------------------------------------------------------
     @route("GET", "/health/live", response=ServiceHealth, auth=False,

@@ -60,6 +60,8 @@ class Settings:
     liveness_deadline: float = 60
     hub_stall_seconds: float = 60
     liveness_file: str = "{data_dir}/liveness/{name}.alive"  # JALON_LIVENESS_FILE
+    # The port this process serves its Prometheus /metrics on (JALON_METRICS_PORT; 0: none).
+    metrics_port: int = 0
     # How long an email claimed for sending is left to its sender (JALON_EMAIL_LEASE_SECONDS):
     # longer than any send (SMTP timeout 30 s), since past it another sender sends it again.
     email_lease_seconds: float = 120.0
@@ -92,6 +94,9 @@ class Settings:
     webhook_secret_overlap_hours: float = 24.0
     webhook_retry_delays: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
     webhook_timeout_seconds: float = 10.0
+    # A running job whose heartbeat is older than this lost its process (JALON_JOB_STALE_SECONDS):
+    # another replica resumes it (servicekit/jobs.py).
+    job_stale_seconds: float = 30.0
 
     def database_url(self, service: str) -> str:
         """JALON_DB_URL_<SERVICE> wins; else the template, filled with the service name."""
@@ -158,6 +163,7 @@ def load() -> Settings:
         liveness_deadline=float(_env("LIVENESS_DEADLINE", "60")),
         hub_stall_seconds=float(_env("HUB_STALL_SECONDS", "60")),
         liveness_file=_env("LIVENESS_FILE", "{data_dir}/liveness/{name}.alive"),
+        metrics_port=int(_env("METRICS_PORT", "0")),
         email_lease_seconds=float(_env("EMAIL_LEASE_SECONDS", "120")),
         captcha_provider=_env("CAPTCHA_PROVIDER", "none"),
         captcha_site_key=_env("CAPTCHA_SITE_KEY", ""),
@@ -171,6 +177,7 @@ def load() -> Settings:
         webhook_retry_delays=tuple(float(s) for s in _env(
             "WEBHOOK_RETRY_DELAYS", "5,300,1800,7200,18000,36000,36000").split(",") if s),
         webhook_timeout_seconds=float(_env("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        job_stale_seconds=float(_env("JOB_STALE_SECONDS", "30")),
     )
 
 

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from contracts.common.errors import JalonError
 from contracts.envelope import Envelope, cloud_type, routing_key
 from contracts.events import Payload, REGISTRY
-from servicekit import config
+from servicekit import config, metrics
 from servicekit.logging import get_logger
 from servicekit.poison import (dead_letter_headers, dead_letter_queue, error_text,
                                publish_copy, settle)
@@ -98,6 +98,7 @@ class Subscription(EventHandler):
         try:
             event = parse_event(self.source_service, self.event_name, body, self.version)
         except Unprocessable as exc:
+            self._count("dead_lettered")
             self._settle(message, self._dead_letter, str(exc))
             return
         handle_result = partial(self.handle_result, message)
@@ -110,6 +111,7 @@ class Subscription(EventHandler):
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
+            self._count("handled")
             self.queue_consumer.ack_message(message)
             return result, exc_info
         exc = exc_info[1]
@@ -118,12 +120,17 @@ class Subscription(EventHandler):
         if is_retryable(exc) and attempt < len(self.retry_queues):
             log.warning("event_handler_failed_will_retry", queue=self.queue.name,
                         attempt=attempt + 1, error=error)
+            self._count("retried")
             self._settle(message, self._retry, attempt)
         else:
             log.error("event_handler_failed_dead_lettered", queue=self.queue.name,
                       attempts=attempt + 1, error=error)
+            self._count("dead_lettered")
             self._settle(message, self._dead_letter, error)
         return result, exc_info
+
+    def _count(self, outcome: str) -> None:
+        metrics.EVENTS.labels(self.queue.name, outcome).inc()
 
     def _settle(self, message, move, *args) -> None:
         settle(self.queue_consumer, message, partial(move, message, *args), self.queue.name)

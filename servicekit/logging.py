@@ -94,3 +94,10 @@ def _create_native_lock(handler: logging.Handler) -> None:
 
 def get_logger(name: str | None = None):
     return structlog.get_logger(name)
+
+
+def bound(**fields):
+    """A `with` block whose lines all carry these fields (those not None): e.g. the correlation
+    id of the request behind the work a background loop picked up."""
+    return structlog.contextvars.bound_contextvars(
+        **{name: value for name, value in fields.items() if value is not None})

@@ -15,10 +15,11 @@ import json
 from kombu import Exchange
 from nameko.amqp.publish import Publisher
 from nameko.events import get_event_exchange
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from contracts.envelope import routing_key
+from servicekit import metrics
 from servicekit.db import utcnow
 from servicekit.logging import get_logger
 from servicekit.loop import BackgroundLoop
@@ -40,6 +41,10 @@ class TableRelay(BackgroundLoop):
     def routing_key_of(self, row, envelope: dict) -> str:
         raise NotImplementedError
 
+    def event_of(self, row, envelope: dict) -> str:
+        """The event's name in jalon_events_published_total: its CloudEvents type."""
+        return envelope["type"]
+
     def setup(self) -> None:
         super().setup()
         self.exchange = self.exchange_to_declare()
@@ -58,8 +63,10 @@ class TableRelay(BackgroundLoop):
                 select(table).where(table.c.published_at.is_(None))
                 .order_by(table.c.position).limit(BATCH).with_for_update(skip_locked=True)
             ).all()
+            events = []
             for row in rows:
                 envelope = json.loads(row.envelope)
+                events.append(self.event_of(row, envelope))
                 headers = {"nameko.correlation_id": row.correlation_id} if row.correlation_id else {}
                 self.publisher.publish(
                     envelope, exchange=self.exchange,
@@ -71,6 +78,8 @@ class TableRelay(BackgroundLoop):
                                 .where(table.c.position.in_([r.position for r in rows]))
                                 .values(published_at=utcnow()))
                 log.info("relay_published", relay=self.name, count=len(rows))
+        for event in events:  # counted once committed: a rolled-back batch is sent again
+            metrics.EVENTS_PUBLISHED.labels(self.container.service_name, event).inc()
         return len(rows)
 
 
@@ -82,9 +91,37 @@ class OutboxRelay(TableRelay):
     def setup(self) -> None:
         super().setup()
         self.database.on_commit_with_events = self.wake
+        labels = (self.container.service_name,)
+        metrics.OUTBOX_BACKLOG.read_with(labels, self.backlog)
+        metrics.OUTBOX_OLDEST_AGE.read_with(labels, self.oldest_age)
+
+    def stop(self) -> None:
+        super().stop()
+        labels = (self.container.service_name,)
+        metrics.OUTBOX_BACKLOG.forget(labels)
+        metrics.OUTBOX_OLDEST_AGE.forget(labels)
 
     def exchange_to_declare(self) -> Exchange:
         return get_event_exchange(self.container.service_name, self.container.config)
 
     def routing_key_of(self, row, envelope: dict) -> str:
         return routing_key(row.event_name, envelope["schemaversion"])
+
+    def event_of(self, row, envelope: dict) -> str:
+        return row.event_name
+
+    def backlog(self) -> int:
+        """Rows not yet published (read at scrape time, servicekit/metrics.py says why)."""
+        table = self.database.metadata.tables[self.table_name]
+        return self._scalar(select(func.count()).where(table.c.published_at.is_(None)))
+
+    def oldest_age(self) -> float:
+        """Seconds since the oldest unpublished row was written; 0 when none waits."""
+        table = self.database.metadata.tables[self.table_name]
+        oldest = self._scalar(select(func.min(table.c.created_at))
+                              .where(table.c.published_at.is_(None)))
+        return (utcnow() - oldest).total_seconds() if oldest else 0.0
+
+    def _scalar(self, query):
+        with Session(self.database.engine) as session:
+            return session.execute(query).scalar()

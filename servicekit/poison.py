@@ -24,7 +24,7 @@ from kombu import Connection, Queue
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.messaging import QueueConsumer
 
-from servicekit import config
+from servicekit import config, metrics
 from servicekit.db import utcnow
 from servicekit.logging import get_logger
 
@@ -87,6 +87,7 @@ def _dead_letter_undecodable(queue_consumer: QueueConsumer, queue: str, message,
     error = f"undecodable body: {error_text(exc)}"  # kombu names a position, not content
     log.error("message_undecodable_dead_lettered", queue=queue,
               content_type=message.content_type, error=error)
+    metrics.EVENTS.labels(queue, "dead_lettered").inc()
     headers = dead_letter_headers(message, queue, error, attempts=1, undecodable=True)
     settle(queue_consumer, message,
            partial(_publish_dead_letter, queue_consumer.amqp_uri, message, headers), queue)

@@ -7,7 +7,8 @@ once, optionally migrates the process's database, then hands over to Nameko's ru
 Whatever Nameko 2 cannot recover from in process (a managed or worker thread dying, the runner
 failing) ends the process at once with one `service_exiting` line and exit code 1: whatever
 runs it (tools/stack.py, compose, Kubernetes) starts a fresh one. Every process also carries
-the liveness ping and the hub watchdog (servicekit/liveness.py). With JALON_ENV=production a
+the liveness ping and the hub watchdog (servicekit/liveness.py), and serves its Prometheus
+metrics on JALON_METRICS_PORT (servicekit/metrics.py). With JALON_ENV=production a
 process whose settings are unfit for a deployment does not start (config.production_problems).
 """
 from __future__ import annotations
@@ -21,15 +22,19 @@ import signal  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from servicekit import config, logging, registry  # noqa: E402
+from servicekit import config, logging, metrics, registry  # noqa: E402
 from servicekit.base import patch_nameko  # noqa: E402
+from servicekit.db import Database  # noqa: E402
 from servicekit.liveness import Liveness, watch_hub  # noqa: E402
+from servicekit.ops import OutboxReport  # noqa: E402
 from servicekit.resilience import exit_now  # noqa: E402
 
 
 def watched(service_cls):
-    """The class with the liveness ping mixed in: every process gets it, gateway included."""
-    return type(service_cls.__name__, (service_cls, Liveness),
+    """The class with the liveness ping and the entrypoint metrics mixed in: every process
+    gets them, gateway included; with a database, also the outbox report (servicekit.ops)."""
+    reports = (OutboxReport,) if isinstance(getattr(service_cls, "db", None), Database) else ()
+    return type(service_cls.__name__, (service_cls, Liveness, metrics.Measured, *reports),
                 {"__module__": service_cls.__module__})
 
 
@@ -51,6 +56,7 @@ def serve(service_cls, settings: config.Settings) -> None:
     """Run the class until SIGTERM/SIGINT (returns) or until it fails (the process exits 1)."""
     patch_nameko()
     watch_hub(settings.hub_stall_seconds, service_cls.name)
+    metrics.serve(settings.metrics_port)
     runner = ServiceRunner(settings.nameko_config())
     runner.add_service(watched(service_cls))
     for container in runner.containers:

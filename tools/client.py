@@ -11,6 +11,7 @@ from typing import Callable
 import requests
 
 from contracts.identity import NewFunder
+from contracts.jobs import FINISHED
 from tools.waiting import wait_until
 
 MailReader = Callable[[], list[EmailMessage]]  # the emails sent so far, oldest first
@@ -68,6 +69,20 @@ class Client:
         if response.status_code not in ok:
             raise HttpError(method, path, response)
         return response
+
+    def finished_job(self, submitted: requests.Response, token: str | None = None,
+                     timeout: float = 180) -> dict:
+        """A job (docs/jobs.md) followed from an answer that gave it (its submission's 202 or
+        200, a cancellation's; HttpError otherwise) until it is over: its last GET
+        /jobs/{job_id}, items included."""
+        if submitted.status_code not in (200, 202):
+            raise HttpError("POST", submitted.request.path_url, submitted)
+        location = f"/jobs/{submitted.json()['id']}"
+
+        def over() -> dict | None:
+            job = self.call("GET", location, token, ok=(200,)).json()
+            return job if job["status"] in FINISHED else None
+        return wait_until(over, timeout=timeout, interval=0.25, message=f"{location} over")
 
     def login(self, identifier: str, password: str) -> Client:
         """A client of a new session (HttpError 401 when refused); an account created with

@@ -282,10 +282,11 @@ def ensure_payments(gateway: Client, read: MailReader, admin_token: str, org_id:
                     org_token: str, today: date) -> None:
     dossier = ensure_past_dossier(gateway, admin_token, org_id, today)
     certified = certified_past_months(gateway, read, admin_token, org_token, dossier, today)
-    report = gateway.call("POST", "/payments/import", admin_token, json={
-        "payments": demo_payments(dossier["id"], org_id, today, certified)}).json()
-    if report["errors"]:
-        raise DemoError(f"payments import: {report['rows']}")
+    report = gateway.finished_job(gateway.call("POST", "/payments/import", admin_token, json={
+        "payments": demo_payments(dossier["id"], org_id, today, certified)}, ok=(200, 202)),
+        admin_token)
+    if report["status"] != "succeeded" or report["summary"]["errors"]:
+        raise DemoError(f"payments import: {report['error'] or report['items']}")
 
 
 # The past dossier's last months, certified by the organisation (method 1) then paid: their

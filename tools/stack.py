@@ -5,6 +5,10 @@ process (`python -m servicekit.run NAME`), waits until the gateway's /health say
 is ok, and stops them all (SIGTERM, then kill) on exit or Ctrl-C. Settings come from the JALON_*
 environment variables (servicekit/config.py); each process logs to <log dir>/<name>.log.
 
+Each process serves its Prometheus metrics on a port of its own (`stack.metrics_urls`):
+JALON_METRICS_BASE_PORT and the next ones, in the order of `PROCESSES` (`make run`: 9300 on),
+free ports when it is unset, none when it is 0.
+
 Once the stack is up, a process that exits (a crash, a liveness exit, a SIGKILL) is started
 again by a supervisor thread, after 0.5 s doubling to 30 s (back to 0.5 s after a minute up);
 each restart is said on stderr and in the process's log, and counted in `stack.restarts`.
@@ -49,6 +53,7 @@ HOW_TO_GET_RABBITMQ = (
     "or run one in Docker: `docker run -d -p 5672:5672 -p 15672:15672 rabbitmq:3-management`; "
     "or point JALON_AMQP_URI at a running broker."
 )
+DEFAULT_METRICS_BASE_PORT = "9300"  # `make run`'s; 9100 is often node_exporter's
 
 
 def die_with_parent() -> None:
@@ -163,6 +168,18 @@ def gateway_url(http_address: str) -> str:
     return f"http://{host}:{port}"
 
 
+def metrics_ports(env: dict[str, str]) -> dict[str, int]:
+    """The port each process serves /metrics on (module docstring); {} when off."""
+    from tools.smtp import free_port  # here: tools.smtp imports this module, through tools.demo
+
+    base = env.get("JALON_METRICS_BASE_PORT")
+    if base is None:
+        return {name: free_port() for name in PROCESSES}
+    if int(base) == 0:
+        return {}
+    return {name: int(base) + index for index, name in enumerate(PROCESSES)}
+
+
 def service_command(name: str) -> list[str]:
     return [sys.executable, "-m", "servicekit.run", name]
 
@@ -192,10 +209,12 @@ class Supervisor:
 
     def __init__(self, names, log_path: Callable[[str], Path], env: dict[str, str],
                  command: Callable[[str], list[str]] = service_command,
-                 backoff: Backoff | None = None, poll_seconds: float = 0.2):
+                 backoff: Backoff | None = None, poll_seconds: float = 0.2,
+                 env_of: Callable[[str], dict[str, str]] = lambda name: {}):
         self.names = tuple(names)
         self.log_path = log_path
         self.env = env
+        self.env_of = env_of  # what one process's environment has besides `env`
         self.command = command
         self.backoff = backoff or Backoff()
         self.poll_seconds = poll_seconds
@@ -226,7 +245,7 @@ class Supervisor:
             # A session of its own: Ctrl-C in the terminal reaches this launcher only, which
             # then stops the children in order instead of all of them dying mid-request.
             self.processes[name] = subprocess.Popen(
-                self.command(name), cwd=ROOT, env=self.env, stdout=out,
+                self.command(name), cwd=ROOT, env={**self.env, **self.env_of(name)}, stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                 preexec_fn=die_with_parent)
         self._started_at[name] = time.monotonic()
@@ -295,7 +314,8 @@ class Stack:
         self.log_dir = Path(log_dir or self.settings.data_dir / "logs")
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
-        self.supervisor = Supervisor(PROCESSES, self.log_path, self.env)
+        self.metrics_ports = metrics_ports(self.env)
+        self.supervisor = Supervisor(PROCESSES, self.log_path, self.env, env_of=self.env_of)
 
     @property
     def processes(self) -> dict[str, subprocess.Popen]:
@@ -309,6 +329,16 @@ class Stack:
     @property
     def base_url(self) -> str:
         return gateway_url(self.settings.http_address)
+
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """Process name -> the URL of its Prometheus metrics."""
+        return {name: f"http://127.0.0.1:{port}/metrics"
+                for name, port in self.metrics_ports.items()}
+
+    def env_of(self, name: str) -> dict[str, str]:
+        port = self.metrics_ports.get(name)
+        return {} if port is None else {"JALON_METRICS_PORT": str(port)}
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -388,7 +418,15 @@ Jalon is running.
   Health           {url}/health
   Emails written   {stack.settings.mail_dir}
   Logs             {stack.log_dir}
+  Metrics          {metrics_lines(stack)}
 Ctrl-C stops everything.""", flush=True)
+
+
+def metrics_lines(stack: Stack) -> str:
+    urls = stack.metrics_urls
+    if not urls:
+        return "off (JALON_METRICS_BASE_PORT=0)"
+    return "\n                   ".join(f"{name:<14} {url}" for name, url in urls.items())
 
 
 def wait_for_exit() -> int:
@@ -406,7 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM ends the launcher like Ctrl-C does: through `with`, which stops the children.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        with Stack(log_dir=args.log_dir, startup_timeout=args.timeout) as stack:
+        env = {"JALON_METRICS_BASE_PORT": os.environ.get("JALON_METRICS_BASE_PORT",
+                                                          DEFAULT_METRICS_BASE_PORT)}
+        with Stack(env, log_dir=args.log_dir, startup_timeout=args.timeout) as stack:
             if args.demo and run_demo(stack) != 0:
                 print("Loading the demo data failed (see above); the stack keeps running.",
                       file=sys.stderr)

@@ -12,7 +12,7 @@ import binascii
 import hashlib
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Callable, Iterator
 
@@ -20,8 +20,7 @@ from contracts.certification import Certificate as CertificateReply
 from contracts.certification import (CertificationSettings, Certify, CodeRequest, CodeSent,
                                      Contest, DayEntry, EnteredDay,
                                      FunderCertificationSettings, HoursChange, HoursEntry,
-                                     HoursProposal,
-                                     ImportReport, ImportRow, PendingAction, PendingActions,
+                                     HoursProposal, ImportRow, PendingAction, PendingActions,
                                      ProposedEntry, Reopen, TemplateFile, TemplateQuery,
                                      TemplateUpload)
 from contracts.common import Actor, DossierMonth, Right
@@ -34,6 +33,7 @@ from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursContested
                               HoursEnteredV1, HoursTransmittedV1, HoursValidatedV1, MonthHours,
                               MonthToCertifyV1, Party)
 from contracts.identity import Organisation, OrganisationProfile
+from contracts.ops import CertificateCounts, MonthEndQuery
 from contracts.pdfs import (AttendanceEntry, AttendanceSheetRequest, CertificateFacts,
                             DossierFacts, MonthPresence, OrganisationFacts, PartyName,
                             RenderedPdf)
@@ -62,6 +62,8 @@ CERTIFY_RIGHTS = {1: (Right.enter_hours, MISSING_SIGNED_CERTIFY),
                   2: (Right.certify_certificates, MISSING_CERTIFY)}
 # The dashboard and the template cover this many of the caller's dossiers at most.
 DOSSIER_LIST_LIMIT = 500
+# The hours import job (docs/jobs.md): its kind and its phase, one step per dossier month.
+IMPORT_HOURS, MONTHS = "certification.import_hours", "months"
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,9 @@ def hours_template(db, ports: Ports, actor: Actor, query: TemplateQuery) -> dict
 
 
 def import_hours(db, ports: Ports, actor: Actor, upload: TemplateUpload) -> dict:
-    """The filled template: each dossier month is entered on its own (the good ones are
-    kept), and every row gets its line in the report."""
+    """The filled template, as a job (docs/jobs.md) that run_import_hours does: the right,
+    the letterhead and the file are checked now, the dossier months entered in the
+    background. The same rows submitted again are recognised (the job already there)."""
     require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
     domain.ensure_may_change(actor.role, actor.organisation_id, actor.organisation_id or "")
     _ready_for_entry(ports, actor, actor.organisation_id)
@@ -176,18 +179,34 @@ def import_hours(db, ports: Ports, actor: Actor, upload: TemplateUpload) -> dict
     except (binascii.Error, ValueError):
         raise InvalidInput("invalid_template", "Le fichier envoyé est illisible.") from None
     rows = adapters.read_filled(content)
+    with db.unit_of_work() as uow:
+        return uow.jobs.submit(IMPORT_HOURS, actor, {"rows": [asdict(row) for row in rows]},
+                               {MONTHS: len(_month_groups(rows))})
+
+
+def run_import_hours(db, ports: Ports, step) -> None:
+    """The import job: each dossier month entered on its own (the good ones are kept), its
+    rows' lines of the report recorded as the job's items. Resumed, it goes on with the months
+    not yet recorded (one entered just before the crash is entered again, with the same
+    hours)."""
+    actor = step.actor
+    groups = _month_groups([adapters.FilledRow(**row) for row in step.payload["rows"]])
     by_number = {d.number: d for d in _visible_dossiers(ports, actor)}
+    for (number, month), rows in groups[step.done(MONTHS):]:
+        lines = _import_group(db, ports, actor, by_number.get(number), month, rows)
+        step.advance(MONTHS, 1, {line.row: line.model_dump(mode="json") for line in lines})
+    report = step.outcomes().values()
+    step.finish({"entered": len({(line["dossier_number"], line["month"]) for line in report
+                                 if line["status"] == "ok"}),
+                 "errors": sum(line["status"] == "error" for line in report)})
+
+
+def _month_groups(rows: list[adapters.FilledRow]) -> list[tuple[tuple, list]]:
+    """The rows by dossier month, in the order of their first row."""
     groups: dict[tuple, list] = defaultdict(list)
     for row in rows:
         groups[(row.dossier_number, row.month)].append(row)
-    report, entered = [], 0
-    for (number, month), group in groups.items():
-        lines = _import_group(db, ports, actor, by_number.get(number), month, group)
-        entered += all(line.status == "ok" for line in lines)
-        report += lines
-    report.sort(key=lambda line: line.row)
-    return ImportReport(entered=entered, errors=sum(line.status == "error" for line in report),
-                        rows=report).model_dump(mode="json")
+    return list(groups.items())
 
 
 def _import_group(db, ports: Ports, actor: Actor, summary: DossierSummary | None, month,
@@ -542,6 +561,17 @@ def _announce_months(db, ports: Ports, dossier: DossierSummary, day: date) -> in
                 beneficiary_name=dossier.beneficiary.name, month=month, announced_at=now),
                 subject=f"{dossier.id}/{month}")
     return len(claimed)
+
+
+# ---- the month-end view of the ops command line (jalon month-end) ---------------------------
+
+def month_end_counts(db, query: MonthEndQuery) -> list[dict]:
+    """Per funder and month: months open for entry (to certify) and months certified."""
+    with db.reading() as reading:
+        rows = reading.certificates.month_end_counts(
+            query.funder_id, query.month, to_certify=domain.ENTERABLE,
+            certified=CERTIFIED_STATES | {domain.CLOSED_BY_PAYMENT})
+    return [CertificateCounts(**row).model_dump(mode="json") for row in rows]
 
 
 # ---- the funder's settings ------------------------------------------------------------------

@@ -11,6 +11,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, registry
 
 from servicekit.idempotency import add_idempotency_table
+from servicekit.jobs import JobStore, add_job_tables
+from servicekit.ops import counts_per_funder_month
 from servicekit.tables import UtcDateTime, add_kit_tables
 from services.certification.domain import (Certificate, CertificationCode, CodeRequest,
                                            FunderSettings)
@@ -18,6 +20,7 @@ from services.certification.domain import (Certificate, CertificationCode, CodeR
 metadata = MetaData()
 add_kit_tables(metadata)
 add_idempotency_table(metadata)
+add_job_tables(metadata)
 
 certificates = Table(
     "certificates", metadata,
@@ -153,6 +156,13 @@ class Certificates(_Repository):
     def add(self, certificate: Certificate) -> None:
         self._session.add(certificate)
 
+    def month_end_counts(self, funder_id: str | None, month: str | None,
+                         **stages: frozenset[str]) -> list[dict]:
+        """Per funder and month, how many certificates are in each stage (a set of statuses)."""
+        return counts_per_funder_month(self._session, certificates, funder_id, month, **{
+            stage: certificates.c.status.in_(sorted(statuses))
+            for stage, statuses in stages.items()})
+
     def write_now(self) -> None:
         """Write the pending changes before the commit: a certificate's `version` is then the
         one the commit stores (a kept reply carries it)."""
@@ -211,4 +221,4 @@ class MonthAnnouncements(_Repository):
 def repositories(session: Session) -> dict[str, object]:
     return {"certificates": Certificates(session), "settings": Settings(session),
             "codes": Codes(session), "code_requests": CodeRequests(session),
-            "announcements": MonthAnnouncements(session)}
+            "announcements": MonthAnnouncements(session), "jobs": JobStore(session, metadata)}

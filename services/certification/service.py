@@ -9,12 +9,14 @@ from contracts.certification import (CertificationSettings, Certify, CodeRequest
                                      DayParam, HoursChange, HoursEntry, ProposalQuery, Reopen,
                                      TemplateQuery, TemplateUpload)
 from contracts.common import DossierMonth
+from contracts.ops import MonthEndQuery
 from contracts.pdfs import AttendanceEntry
 from servicekit.access import acting
 from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable
+from servicekit.jobs import JobEntrypoints, JobRunner, job
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
 from servicekit.validation import parse
@@ -26,10 +28,11 @@ from services.certification.models import metadata, repositories, start_mappers
 DOCUMENTS_TIMEOUT = 30.0
 
 
-class CertificationService(ServiceBase):
+class CertificationService(JobEntrypoints, ServiceBase):
     name = "certification"
     db = Database(metadata, start_mappers, repositories)
     relay = OutboxRelay()
+    job_runner = JobRunner()
     dossiers = RpcClient("dossiers")
     identity = RpcClient("identity")
     notifications = RpcClient("notifications")
@@ -127,6 +130,10 @@ class CertificationService(ServiceBase):
         actor, upload = acting(actor), parse(TemplateUpload, upload)
         return handlers.import_hours(self.db, self.ports, actor, upload)
 
+    @job(handlers.IMPORT_HOURS)
+    def run_import_hours(self, step):
+        handlers.run_import_hours(self.db, self.ports, step)
+
     @rpc
     def draft_certificate(self, actor, dossier_id, month):
         actor, ref = acting(actor), _ref(dossier_id, month)
@@ -143,6 +150,11 @@ class CertificationService(ServiceBase):
         """For the ops' timer (python -m tools.months_to_certify): safe on several replicas."""
         day = None if day is None else parse(DayParam, {"day": day}).day
         return handlers.announce_months_to_certify(self.db, self.ports, day)
+
+    @rpc
+    def month_end_counts(self, query):
+        """For the ops command line (jalon month-end): counts, no actor."""
+        return handlers.month_end_counts(self.db, parse(MonthEndQuery, query))
 
     @subscribe("identity", "funder_bootstrapped")
     @idempotent

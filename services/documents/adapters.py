@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from servicekit import config
+from servicekit import config, metrics
 from contracts.common.formatting import JINJA_FILTERS
 from services.documents.domain import blob_path, sha256_of
 from services.documents.domain.pdfs import IMAGE_SCHEME
@@ -114,7 +115,12 @@ class PdfRenderer(DependencyProvider):
             if len(toolkit.image_cache) > IMAGE_CACHE_LIMIT:
                 toolkit.image_cache.clear()
             toolkit.images.keep(images or {})
-            return tpool.execute(_html_to_pdf, html, toolkit)
+            started = time.monotonic()  # the render itself, not the wait for the lock
+            pdf = tpool.execute(_html_to_pdf, html, toolkit)
+        document = Path(template_name).stem
+        metrics.PDF_SECONDS.labels(document).observe(time.monotonic() - started)
+        metrics.PDFS_RENDERED.labels(document).inc()
+        return pdf
 
 
 class FileStore(DependencyProvider):

@@ -25,6 +25,7 @@ from contracts.documents import (DocumentContent, NewCategory, NewUpload, Reject
                                  Replacement, UploadReceipt)
 from contracts.events import (CertificateReopenedV1, CertifiedV1, DocumentCheckedV1,
                               DocumentRejectedV1, DocumentUploadedV1)
+from contracts.ops import MonthEndQuery, ProducedCertificates
 from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, CertificateVerification,
                             CreditNoteProFormaRequest, DossierFacts, OrganisationFacts,
                             PartyName, RemittanceAdviceRequest, RenderedPdf,
@@ -222,6 +223,13 @@ def supersede_certificate(uow, data: CertificateReopenedV1) -> None:
     document.supersede(data.reason, data.reopened_at)
     log.info("certificate_superseded", dossier_id=data.dossier_id, month=data.month,
              document_id=document.id)
+
+
+def certificates_produced(db, query: MonthEndQuery) -> list[dict]:
+    """Per funder and month, the current certificate PDFs (the ops' month-end view)."""
+    with db.reading() as reading:
+        rows = reading.documents.certificates_produced(query.funder_id, query.month)
+    return [ProducedCertificates(**row).model_dump(mode="json") for row in rows]
 
 
 # ---- categories and uploads (issue 3) -------------------------------------------------------

@@ -3,11 +3,12 @@ the categories with their upload rules; and the repositories, the service's only
 from __future__ import annotations
 
 from sqlalchemy import (JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table,
-                        Text, func, or_, select, text)
+                        Text, and_, func, or_, select, text)
 from sqlalchemy.orm import Session, registry
 
 from servicekit.db import like_pattern
 from servicekit.idempotency import add_idempotency_table
+from servicekit.ops import counts_per_funder_month
 from servicekit.tables import UtcDateTime, add_kit_tables
 from services.documents.domain import (COMPLETION_CERTIFICATE, GENERATED, GLOBAL, REJECTED,
                                        Category, Document, Scope)
@@ -137,6 +138,13 @@ class Documents:
 
     def get(self, document_id: str) -> Document | None:
         return self.session.get(Document, document_id)
+
+    def certificates_produced(self, funder_id: str | None, month: str | None) -> list[dict]:
+        """Per funder and month, how many current (not superseded) certificate PDFs exist."""
+        current = and_(documents.c.category == COMPLETION_CERTIFICATE,
+                       documents.c.superseded_at.is_(None))
+        return counts_per_funder_month(self.session, documents, funder_id, month,
+                                       produced=current)
 
     def add(self, document: Document) -> None:
         self.session.add(document)

@@ -8,6 +8,7 @@ from nameko.rpc import rpc
 from contracts.common import Actor, Right
 from contracts.common.access import require_funder_staff, require_right
 from contracts.documents import DocumentChange, NewCategory, Rejection, Replacement
+from contracts.ops import MonthEndQuery
 from contracts.pdfs import (AttendanceSheetRequest, CertificateFacts, CreditNoteProFormaRequest,
                             RemittanceAdviceRequest)
 from servicekit.access import acting
@@ -63,6 +64,11 @@ class DocumentsService(ServiceBase):
     @idempotent
     def on_certificate_reopened(self, uow, event):
         handlers.supersede_certificate(uow, event.data)
+
+    @rpc
+    def certificates_produced(self, query):
+        """For the ops command line (jalon month-end): counts, no actor."""
+        return handlers.certificates_produced(self.db, parse(MonthEndQuery, query))
 
     # ---- categories and uploads (issue 3) -------------------------------------------------
 

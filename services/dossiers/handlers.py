@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Protocol
 
@@ -22,7 +22,7 @@ from contracts.common.access import require_funder_staff
 from contracts.common.errors import Conflict, InvalidInput, NotFound
 from contracts.dossiers import (Count as CountShape, Dossier as DossierShape, DossierBatch,
                                 DossierChange, DossierCounts, DossierImportError,
-                                DossierImportReport, DossierImportRow, DossierQuery,
+                                DossierImportRow, DossierQuery,
                                 DossierSummary, ImportedDossier, NewDossier, NewParty,
                                 Party as PartyShape, PendingMonth as PendingMonthShape,
                                 PlannedDay as PlannedDayShape, SpreadsheetImport)
@@ -38,6 +38,9 @@ from servicekit.validation import parse
 log = get_logger(__name__)
 
 MAX_LIST = 500
+# The import jobs: their kinds, their one phase, and how many rows one transaction writes.
+IMPORT, SPREADSHEET_IMPORT, ROWS = "dossiers.import", "dossiers.import_spreadsheet", "rows"
+IMPORT_CHUNK = 100
 
 
 class Identity(Protocol):
@@ -246,17 +249,30 @@ def _dossier_parties(uow, funder_id: str, new: NewDossier) -> dict[str, Party]:
 
 def import_dossiers(db, ports: Ports, actor: Actor, payload: Any) -> dict:
     """An organisation's JSON batch (its software, with an API token) for its own
-    organisation; see domain.require_importer for the right it needs."""
+    organisation, as a job (docs/jobs.md) that run_import does; see domain.require_importer
+    for the right it needs. What can be refused at once is refused now, the rows are checked
+    by the job; the same batch submitted again is the same job."""
     domain.require_importer(actor)
     batch = parse(DossierBatch, payload)
-    organisation = _organisation(ports, actor, actor.organisation_id)
+    _organisation(ports, actor, actor.organisation_id)
+    with db.unit_of_work() as uow:
+        return uow.jobs.submit(IMPORT, actor, batch.model_dump(mode="json"),
+                               {ROWS: len(batch.rows)})
+
+
+def run_import(db, ports: Ports, step) -> None:
+    """The JSON batch's job: every row for the submitter's organisation."""
+    organisation = _organisation(ports, step.actor, step.actor.organisation_id)
     lines = [ImportLine(line=index, raw=raw, organisation=organisation)
-             for index, raw in enumerate(batch.rows, start=1)]
-    return _import(db, ports, actor, lines, headings=None)
+             for index, raw in enumerate(step.payload["rows"], start=1)]
+    _run_import(db, ports, step, lines, headings=None)
 
 
 def import_spreadsheet(db, ports: Ports, actor: Actor, payload: Any) -> dict:
-    """Funder staff's xlsx or CSV file, the organisation of each row by its SIRET."""
+    """Funder staff's xlsx or CSV file, the organisation of each row by its SIRET, as a job
+    that run_spreadsheet_import does. The file is read now (not a spreadsheet, too big, too
+    many rows, a column missing: refused at once); the job is given its rows, so the same
+    rows sent again, whatever the file's name or format, are the same job."""
     require_funder_staff(actor)
     upload = parse(SpreadsheetImport, payload)
     try:
@@ -264,6 +280,14 @@ def import_spreadsheet(db, ports: Ports, actor: Actor, payload: Any) -> dict:
     except (binascii.Error, ValueError):
         raise sheets.not_a_spreadsheet() from None
     headings, sheet_rows = ports.read_spreadsheet(content)
+    sheet = {"headings": headings, "rows": [asdict(sheet_row) for sheet_row in sheet_rows]}
+    with db.unit_of_work() as uow:
+        return uow.jobs.submit(SPREADSHEET_IMPORT, actor, sheet, {ROWS: len(sheet_rows)})
+
+
+def run_spreadsheet_import(db, ports: Ports, step) -> None:
+    """The spreadsheet's job: each row for the organisation its SIRET names."""
+    actor, sheet_rows = step.actor, [SheetRow(**row) for row in step.payload["rows"]]
     organisations = _organisations_by_siret(
         ports, actor, {row.siret for row in sheet_rows if row.siret})
     lines = []
@@ -273,9 +297,8 @@ def import_spreadsheet(db, ports: Ports, actor: Actor, payload: Any) -> dict:
         lines.append(ImportLine(line=sheet_row.line, raw=sheet_row.data,
                                 organisation=organisation,
                                 problems=sheets.siret_problems(siret, organisation)))
-    report = _import(db, ports, actor, lines, headings=headings)
-    log.info("spreadsheet_imported", rows=len(lines), by=actor.user_id)
-    return report
+    _run_import(db, ports, step, lines, headings=step.payload["headings"])
+    log.info("spreadsheet_imported", job_id=step.job_id, rows=len(lines), by=actor.user_id)
 
 
 def check_row(raw: Any) -> tuple[ImportedDossier | None, list[Problem]]:
@@ -313,15 +336,30 @@ def _organisations_by_siret(ports: Ports, actor: Actor, sirets: set[str]) -> dic
     return {organisation["siret"]: organisation for organisation in found}
 
 
-def _import(db, ports: Ports, actor: Actor, lines: list[ImportLine],
-            headings: dict | None) -> dict:
+def _run_import(db, ports: Ports, step, lines: list[ImportLine],
+                headings: dict | None) -> None:
+    """Every row checked first (a number is a duplicate of any good row before it, in
+    another chunk too), then the rows not yet reported written a chunk at a time, each
+    chunk's reports recorded in its transaction: a resumed job goes on from the first chunk
+    not committed."""
     _check_rows(lines)
-    with db.unit_of_work() as uow:
-        _Importer(uow, actor, ports.clock()).run([line for line in lines if line.row is not None])
-    report = _report(lines, headings)
-    log.info("dossiers_imported", by=actor.user_id, created=report.created,
-             updated=report.updated, unchanged=report.unchanged, errors=report.errors)
-    return report.model_dump(mode="json")
+    done = step.done(ROWS)
+    for first in range(done, len(lines), IMPORT_CHUNK):
+        chunk = lines[first:first + IMPORT_CHUNK]
+        with db.unit_of_work() as uow:
+            _Importer(uow, step.actor, ports.clock()).run(
+                [line for line in chunk if line.row is not None])
+            uow.jobs.record(step, ROWS, len(chunk), {
+                position: _report_row(line, headings).model_dump(mode="json")
+                for position, line in enumerate(chunk, start=first + 1)})
+        step.raise_if_cancelled()
+    reports = step.outcomes().values()
+    count = {outcome.value: sum(report["outcome"] == outcome.value for report in reports)
+             for outcome in Outcome}
+    summary = {"created": count["created"], "updated": count["updated"],
+               "unchanged": count["unchanged"], "errors": count["error"]}
+    log.info("dossiers_imported", job_id=step.job_id, by=step.actor.user_id, **summary)
+    step.finish(summary)
 
 
 def _check_rows(lines: list[ImportLine]) -> None:
@@ -342,8 +380,8 @@ def _check_rows(lines: list[ImportLine]) -> None:
 
 
 class _Importer:
-    """The good rows of one import, in one transaction: find each dossier by number and
-    each party by kind and email, decide, then create, update or leave alone.
+    """The good rows of one chunk of an import, in one transaction: find each dossier by
+    number and each party by kind and email, decide, then create, update or leave alone.
 
     Parties and dossiers are mapped without a relationship, so nothing orders their rows:
     the new parties are written first, then the dossiers, then the events in the rows'
@@ -374,7 +412,8 @@ class _Importer:
             *(dossier for dossier, changes in self.writes if changes is None),
             clash=Conflict("import_conflict",
                            "Des dossiers de ce fichier viennent d'être créés par ailleurs : "
-                           "relancez l'import, rien n'a été enregistré."))
+                           "soumettez l'import de nouveau (les lignes déjà enregistrées le "
+                           "restent)."))
         self._publish(written)
 
     def _load_parties(self, kind: PartyKind, emails: set[str]) -> None:
@@ -465,23 +504,15 @@ class _Importer:
                                  subject=dossier.id)
 
 
-def _report(lines: list[ImportLine], headings: dict | None) -> DossierImportReport:
-    rows = []
-    for line in lines:
-        errors = [DossierImportError(row=line.line, field=problem.field, code=problem.code,
-                                     message=problem.message,
-                                     column=sheets.column_of(problem.field, headings)
-                                     if headings else None)
-                  for problem in line.problems]
-        rows.append(DossierImportRow(row=line.line, number=line.number,
-                                     outcome=Outcome.error.value if errors
-                                     else line.outcome.value,
-                                     dossier_id=None if errors else line.dossier_id,
-                                     errors=errors))
-    count = {outcome: sum(row.outcome == outcome.value for row in rows) for outcome in Outcome}
-    return DossierImportReport(created=count[Outcome.created], updated=count[Outcome.updated],
-                               unchanged=count[Outcome.unchanged], errors=count[Outcome.error],
-                               rows=rows)
+def _report_row(line: ImportLine, headings: dict | None) -> DossierImportRow:
+    errors = [DossierImportError(row=line.line, field=problem.field, code=problem.code,
+                                 message=problem.message,
+                                 column=sheets.column_of(problem.field, headings)
+                                 if headings else None)
+              for problem in line.problems]
+    return DossierImportRow(row=line.line, number=line.number,
+                            outcome=Outcome.error.value if errors else line.outcome.value,
+                            dossier_id=None if errors else line.dossier_id, errors=errors)
 
 
 # --- replies and events ----------------------------------------------------------------------

@@ -15,11 +15,13 @@ from services.dossiers.domain import (CLOSED_STATUS, DEFAULT_ACTION_TYPE, Dossie
                                       MonthCertification, Party, PlannedDay, Scope)
 from servicekit.db import like_pattern
 from servicekit.idempotency import add_idempotency_table
+from servicekit.jobs import JobStore, add_job_tables
 from servicekit.tables import UtcDateTime, add_kit_tables
 
 metadata = MetaData()
 add_kit_tables(metadata)
 add_idempotency_table(metadata)
+add_job_tables(metadata)
 
 parties = Table(
     "parties", metadata,
@@ -229,4 +231,4 @@ def _in_scope(scope: Scope):
 
 def repositories(session: Session) -> dict[str, object]:
     return {"parties": Parties(session), "dossiers": Dossiers(session),
-            "certifications": MonthCertifications(session)}
+            "certifications": MonthCertifications(session), "jobs": JobStore(session, metadata)}

@@ -1,6 +1,6 @@
-"""dossiers RPC entrypoints: beneficiaries, employers, dossiers, their imports, and the
-certification events behind the « Actions en attente ». Each reads the caller (or the event)
-and calls one use case of handlers.py."""
+"""dossiers RPC entrypoints: beneficiaries, employers, dossiers, their imports (as jobs, each
+run by its @job method), and the certification events behind the « Actions en attente ». Each
+reads the caller (or the event, or the job) and calls one use case of handlers.py."""
 from __future__ import annotations
 
 from nameko.rpc import rpc
@@ -12,14 +12,16 @@ from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable
+from servicekit.jobs import JobEntrypoints, JobRunner, job
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
 
 
-class DossiersService(ServiceBase):
+class DossiersService(JobEntrypoints, ServiceBase):
     name = "dossiers"
     db = Database(models.metadata, models.start_mappers, models.repositories)
     relay = OutboxRelay()
+    job_runner = JobRunner()
     identity = RpcClient("identity")
 
     @property
@@ -70,10 +72,18 @@ class DossiersService(ServiceBase):
     def import_dossiers(self, actor, payload):
         return handlers.import_dossiers(self.db, self.ports, acting(actor), payload)
 
+    @job(handlers.IMPORT)
+    def run_import(self, step):
+        handlers.run_import(self.db, self.ports, step)
+
     @rpc
     @replayable
     def import_spreadsheet(self, actor, payload):
         return handlers.import_spreadsheet(self.db, self.ports, acting(actor), payload)
+
+    @job(handlers.SPREADSHEET_IMPORT)
+    def run_spreadsheet_import(self, step):
+        handlers.run_spreadsheet_import(self.db, self.ports, step)
 
     # ---- what certification says of each month (« Actions en attente ») -------------------
 

@@ -351,6 +351,13 @@ def _hold_email(uow, ports: Ports, user: UserAccount, email: str, now: datetime,
 
 # --- funders and organisations ----------------------------------------------------------------
 
+def funders_directory(db) -> list[dict]:
+    """Every funder's id, code and name, for the ops command line (it names funders by code)."""
+    with db.reading() as reading:
+        return [{"id": funder.id, "code": funder.code, "name": funder.name}
+                for funder in sorted(reading.funders.all(), key=lambda f: f.code)]
+
+
 def bootstrap_funder(db, ports: Ports, new: NewFunder) -> dict:
     domain.check_password(new.admin.password)
     password_hash, now = ports.passwords.hash(new.admin.password), ports.clock()
@@ -506,11 +513,17 @@ def _follow_document(uow, data, apply, status: str, at: datetime,
 
 # --- beneficiary and employer accounts, created with their first dossier ----------------------
 
-def open_party_accounts(ports: Ports, dossier, by: str, once: Callable) -> None:
-    """Each party of the dossier without an account gets one. Hashing happens before the
-    transaction, the credentials email once the accounts are committed; `once(add)` runs
-    `add(uow)` in the event's idempotent transaction (None when the event was seen before)."""
+def open_party_accounts(db, ports: Ports, dossier, by: str, once: Callable) -> None:
+    """Each party of the dossier without an account gets one. Only those cost a hash (tens of
+    ms, before the transaction): an import of thousands of dossiers names the same parties
+    again and again. The credentials email goes once the accounts are committed; `once(add)`
+    runs `add(uow)` in the event's idempotent transaction (None when the event was seen
+    before)."""
     parties = [party for party in (dossier.beneficiary, dossier.employer) if party]
+    with db.reading() as reading:
+        parties = [party for party in parties if reading.users.of_party(party.id) is None]
+    if not parties:
+        return
     passwords = {party.id: domain.provisional_password() for party in parties}
     hashes = {party_id: ports.passwords.hash(password) for party_id, password in passwords.items()}
 

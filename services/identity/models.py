@@ -249,6 +249,9 @@ class Funders(_Repository):
     def by_code(self, code: str) -> Funder | None:
         return self.session.scalars(select(Funder).where(funders.c.code == code)).first()
 
+    def all(self) -> list[Funder]:
+        return list(self.session.scalars(select(Funder)))
+
     def add(self, funder: Funder) -> None:
         self.session.add(funder)
         self.session.flush()  # the funder row first: its administrator refers to it

@@ -59,6 +59,10 @@ class IdentityService(ServiceBase):
         return handlers.bootstrap_funder(self.db, self.ports, parse(NewFunder, payload))
 
     @rpc
+    def funders_directory(self):
+        return handlers.funders_directory(self.db)
+
+    @rpc
     def create_organisation(self, actor, payload):
         return handlers.create_organisation(self.db, self.ports, parse(Actor, actor), payload)
 
@@ -105,14 +109,14 @@ class IdentityService(ServiceBase):
 
     @subscribe("dossiers", "dossier_created")
     def on_dossier_created(self, event):
-        handlers.open_party_accounts(self.ports, event.data, event.data.created_by,
+        handlers.open_party_accounts(self.db, self.ports, event.data, event.data.created_by,
                                      functools.partial(self._open_party_accounts, event))
 
     @subscribe("dossiers", "dossier_updated")
     def on_dossier_updated(self, event):
         """An employer named later gets its account the same way."""
         if "employer_id" in event.data.changed:
-            handlers.open_party_accounts(self.ports, event.data, event.data.updated_by,
+            handlers.open_party_accounts(self.db, self.ports, event.data, event.data.updated_by,
                                          functools.partial(self._open_party_accounts, event))
 
     @idempotent

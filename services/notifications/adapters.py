@@ -26,7 +26,8 @@ from markupsafe import escape
 from contracts.common.errors import InvalidInput
 from contracts.common.formatting import JINJA_FILTERS
 from contracts.common.links import space_link
-from servicekit import config
+from servicekit import config, metrics
+from servicekit.context import correlation_id
 from servicekit.db import DatabaseAccess, utcnow
 from servicekit.loop import BackgroundLoop
 from services.notifications import handlers
@@ -153,10 +154,20 @@ class Mailer:
         settings = self.settings
         message = to_message(email, settings.mail_from,
                              space_link(settings.space_url, "alert_settings"))
+        try:
+            where = self._deliver(message, email.id)
+        except Exception:
+            metrics.EMAILS.labels("failed").inc()
+            raise
+        metrics.EMAILS.labels("sent").inc()
+        return where
+
+    def _deliver(self, message: EmailMessage, email_id: str) -> str:
+        settings = self.settings
         if settings.smtp_host:
             _send_smtp(message, settings.smtp_host, settings.smtp_port)
             return f"smtp://{settings.smtp_host}:{settings.smtp_port}"
-        return str(_write_eml(message, settings.mail_dir, email.id))
+        return str(_write_eml(message, settings.mail_dir, email_id))
 
 
 class EmailDelivery(BackgroundLoop):
@@ -176,10 +187,21 @@ class EmailDelivery(BackgroundLoop):
         self.lease = timedelta(seconds=settings.email_lease_seconds)
         self.ports = handlers.Ports(templates=Templates(), mailer=Mailer(settings), clock=utcnow,
                                     sleep=eventlet.sleep, queued=self.wake)
+        metrics.EMAILS_PENDING.read_with((), self.waiting)
+
+    def stop(self) -> None:
+        super().stop()
+        metrics.EMAILS_PENDING.forget(())
+
+    def waiting(self) -> int:
+        """Emails still to send, read when Prometheus scrapes (servicekit/metrics.py)."""
+        with DatabaseAccess(self.database, None).reading() as reading:
+            return reading.emails.waiting()
 
     def get_dependency(self, worker_ctx) -> handlers.Ports:
         return dataclasses.replace(self.ports,
-                                   queued=functools.partial(self._queued_by.add, worker_ctx))
+                                   queued=functools.partial(self._queued_by.add, worker_ctx),
+                                   correlation_id=correlation_id(worker_ctx))
 
     def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
         if worker_ctx in self._queued_by:

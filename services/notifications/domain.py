@@ -46,6 +46,8 @@ class Email:
     """While `sending`: the end of the sender's lease; past it, the sender is presumed dead."""
     resent_from: str | None = None
     """The email this one sends again, at funder staff's request."""
+    correlation_id: str | None = None
+    """The id of the request (or event) that queued it: its delivery's log lines carry it."""
 
     def is_due(self, now: datetime) -> bool:
         if self.status == SENDING:
@@ -118,11 +120,12 @@ class Planned:
 
 
 def new_email(email_id: str, planned: Planned, rendered: Rendered, now: datetime,
-              event_id: str | None = None, funder_id: str | None = None) -> Email:
+              event_id: str | None = None, funder_id: str | None = None,
+              correlation_id: str | None = None) -> Email:
     return Email(id=email_id, recipient=planned.recipient, subject=rendered.subject,
                  body_text=rendered.body_text, body_html=rendered.body_html,
                  template=planned.template, created_at=now, next_attempt_at=now,
-                 event_id=event_id, funder_id=funder_id)
+                 event_id=event_id, funder_id=funder_id, correlation_id=correlation_id)
 
 
 def direct_email(recipient: str, template: str, context: dict) -> Planned:
@@ -290,7 +293,8 @@ def delivery_of(email: Email) -> str:
     return RETRYING if email.status == PENDING and email.attempts else email.status
 
 
-def resent(original: Email, email_id: str, now: datetime) -> Email:
+def resent(original: Email, email_id: str, now: datetime,
+           correlation_id: str | None = None) -> Email:
     """A copy to send again, due now, with its own id (so its own Message-ID: the receiving
     server would drop a copy of one it accepted) and a fresh retry budget; the original
     stays in the log as it went. One still on its way, or whose secret was erased, cannot be."""
@@ -304,7 +308,8 @@ def resent(original: Email, email_id: str, now: datetime) -> Email:
     return Email(id=email_id, recipient=original.recipient, subject=original.subject,
                  body_text=original.body_text, body_html=original.body_html,
                  template=original.template, created_at=now, next_attempt_at=now,
-                 funder_id=original.funder_id, resent_from=original.id)
+                 funder_id=original.funder_id, resent_from=original.id,
+                 correlation_id=correlation_id)
 
 
 # ---- who signs the emails (issue 16, emails) ------------------------------------------------

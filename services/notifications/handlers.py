@@ -26,8 +26,9 @@ from contracts.notifications import Email as EmailShape
 from contracts.notifications import Notification as NotificationShape
 from contracts.notifications import (AlertSettingsChange, NotificationObject,
                                      NotificationQuery, UnreadCount)
+from contracts.ops import EmailBacklog
 from servicekit.db import concurrent_change_is_conflict
-from servicekit.logging import get_logger
+from servicekit.logging import bound, get_logger
 from services.notifications import domain
 from services.notifications.domain import SENDING, Email, Planned, Rendered
 
@@ -55,6 +56,8 @@ class Ports:
     queued: Callable[[], None]
     """Says "this worker queued emails": the delivery loop is woken once its transaction is
     done."""
+    correlation_id: str | None = None
+    """The worker's correlation id, kept with the emails it queues: their sending logs it."""
 
 
 class Event(Protocol):
@@ -118,7 +121,8 @@ def _queue(uow, ports: Ports, event: Event, planned: list[Planned]) -> None:
         rendered = ports.templates.render(one.template, {
             **one.context, **signed, "alert": domain.is_alert(one.template)})
         uow.emails.add(domain.new_email(str(uuid.uuid4()), one, rendered, now,
-                                        event_id=event.id, funder_id=event.data.funder_id))
+                                        event_id=event.id, funder_id=event.data.funder_id,
+                                        correlation_id=ports.correlation_id))
     ports.queued()
 
 
@@ -193,7 +197,8 @@ def record_funder(uow, data) -> None:
 def send_direct_email(db, ports: Ports, request: DirectEmail) -> dict:
     planned = domain.direct_email(str(request.to), request.template, dict(request.context))
     rendered = ports.templates.render(planned.template, planned.context)
-    email = domain.new_email(str(uuid.uuid4()), planned, rendered, ports.clock())
+    email = domain.new_email(str(uuid.uuid4()), planned, rendered, ports.clock(),
+                             correlation_id=ports.correlation_id)
     with db.unit_of_work() as uow:
         uow.emails.add(email)
     ports.queued()
@@ -213,15 +218,33 @@ def resend_email(db, ports: Ports, actor: Actor, email_id: str) -> dict:
     """Funder staff send one of their funder's emails again (a failed one, or one its
     recipient says never came): a new email, queued now; another funder's is not found."""
     domain.check_can_list(actor)
+    return _resend(db, ports, str(email_id), actor.funder_id, by=actor.user_id)
+
+
+def resend_email_as_ops(db, ports: Ports, email_id: str) -> dict:
+    """The ops team sends any funder's email again (jalon emails resend): no actor."""
+    return _resend(db, ports, str(email_id), None, by="ops")
+
+
+def _resend(db, ports: Ports, email_id: str, funder_id: str | None, by: str) -> dict:
+    """A copy of the email, queued now; `funder_id`: the only funder whose emails may be
+    resent (None: any)."""
     with db.unit_of_work() as uow:
         original = uow.emails.get(email_id)
-        if original is None or original.funder_id != actor.funder_id:
+        if original is None or funder_id is not None and original.funder_id != funder_id:
             raise NotFound("email_not_found", "E-mail introuvable.", {"email_id": email_id})
-        copy = domain.resent(original, str(uuid.uuid4()), ports.clock())
+        copy = domain.resent(original, str(uuid.uuid4()), ports.clock(), ports.correlation_id)
         uow.emails.add(copy)
     ports.queued()
-    log.info("email_resent", email_id=copy.id, resent_from=original.id, by=actor.user_id)
+    log.info("email_resent", email_id=copy.id, resent_from=original.id, by=by)
     return _shape(copy)
+
+
+def email_backlog(db, funder_id: str | None = None) -> list[dict]:
+    """Per funder, the emails not sent yet and the oldest of them (the ops' month-end view)."""
+    with db.reading() as reading:
+        rows = reading.emails.backlog(funder_id)
+    return [EmailBacklog(**row).model_dump(mode="json") for row in rows]
 
 
 def _shape(email: Email) -> dict:
@@ -243,17 +266,21 @@ def deliver_next(db, ports: Ports, lease: timedelta) -> int:
     email = _claim_next(db, ports.clock(), lease)
     if email is None:
         return 0
-    if email.status == SENDING:
-        _send(db, ports, email)
+    with bound(correlation_id=email.correlation_id):  # the lines of the request that queued it
+        if email.status == SENDING:
+            _send(db, ports, email)
+        else:
+            log.warning("email_failed", email_id=email.id, template=email.template,
+                        attempts=email.attempts, error=email.last_error)
     return 1
 
 
 def _claim_next(db, now: datetime, lease: timedelta) -> Email | None:
+    """The next due email, claimed (status sending), or failed if its retries are spent."""
     with db.unit_of_work() as uow:
         email = uow.emails.next_due(now)
-        if email is not None and not email.claim(now, lease):
-            log.warning("email_failed", email_id=email.id, template=email.template,
-                        attempts=email.attempts, error=email.last_error)
+        if email is not None:
+            email.claim(now, lease)
     return email
 
 
@@ -454,7 +481,8 @@ def _send_digest(db, ports: Ports, person: domain.AlertPerson, day: date) -> int
         planned = Planned(person.email, "daily_digest", context)
         email = domain.new_email(str(uuid.uuid4()), planned,
                                  ports.templates.render("daily_digest", context), now,
-                                 funder_id=person.funder_id)
+                                 funder_id=person.funder_id,
+                                 correlation_id=ports.correlation_id)
         uow.emails.add(email)
         uow.digests.record(person.user_id, day, len(waiting))
     ports.queued()

@@ -37,6 +37,7 @@ emails = Table(
     Column("sent_at", UtcDateTime()),
     Column("claimed_until", UtcDateTime()),  # the lease of the sender of a `sending` email
     Column("resent_from", String(36)),  # the email a funder's staff sent again (issue 16)
+    Column("correlation_id", String(64)),  # the request that queued it, for its delivery's logs
     # A redelivered or concurrent event cannot queue the same email twice.
     UniqueConstraint("event_id", "recipient", "template", name="uq_emails_event_recipient"),
 )
@@ -137,12 +138,27 @@ class Emails:
             select(Email).where(due).order_by(Email.next_attempt_at).limit(1)
             .with_for_update(skip_locked=True)).first()
 
+    def waiting(self) -> int:
+        """How many emails are still to send: queued, retried later, or being sent."""
+        return self._session.scalar(select(func.count()).select_from(Email)
+                                    .where(Email.status.in_((PENDING, SENDING))))
+
     def get(self, email_id: str) -> Email | None:
         return self._session.get(Email, email_id)
 
     def locked(self, email_id: str) -> Email:
         """The email, row-locked until the transaction ends."""
         return self._session.get(Email, email_id, with_for_update=True)
+
+    def backlog(self, funder_id: str | None) -> list[dict]:
+        """{funder_id, pending, oldest_pending_at} per funder with emails not sent yet."""
+        query = (select(emails.c.funder_id, func.count().label("pending"),
+                        func.min(emails.c.created_at).label("oldest_pending_at"))
+                 .where(emails.c.status.in_([PENDING, SENDING]))
+                 .group_by(emails.c.funder_id).order_by(emails.c.funder_id))
+        if funder_id:
+            query = query.where(emails.c.funder_id == funder_id)
+        return [row._asdict() for row in self._session.execute(query)]
 
     def of_funder(self, funder_id: str, event_id: str | None = None) -> list[Email]:
         """The funder's emails (of one event, if given), oldest first."""

@@ -57,6 +57,16 @@ class NotificationsService(ServiceBase):
     def resend_email(self, actor, email_id):
         return handlers.resend_email(self.db, self.ports, parse(Actor, actor), email_id)
 
+    @rpc
+    def resend_email_as_ops(self, email_id):
+        """For the ops command line (jalon emails resend): no actor, logged by="ops"."""
+        return handlers.resend_email_as_ops(self.db, self.ports, email_id)
+
+    @rpc
+    def email_backlog(self, funder_id=None):
+        """For the ops command line (jalon month-end): counts, no actor."""
+        return handlers.email_backlog(self.db, funder_id)
+
     # ---- the notification centre (issue 16) ----
     @subscribe("payments", "payment_issued")
     @idempotent

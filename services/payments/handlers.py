@@ -1,5 +1,5 @@
 """payments' use cases: month locks, payments with their remittance advice, the grouped list
-and its export pages, the reconciliation mark, bank details and the credit-note mode.
+and its Excel export (a job), the reconciliation mark, bank details and the credit-note mode.
 
 Each takes the database (`db`: units of work and readings over models.py's repositories), the
 ports it needs and the caller's arguments as the RPC received them: a payload is parsed where
@@ -23,19 +23,21 @@ from contracts.dossiers import Dossier
 from contracts.events import (BankDetailsChangedV1, CertifiedV1, CoveredDossier, MonthHours,
                               MonthLockedV1, MonthUnlockedV1, PaymentIssuedV1,
                               PaymentReconciledV1)
+from contracts.ops import LockedCounts, MonthEndQuery
 from contracts.payments import (MAX_PAGE, BankDetails, BankDetailsReview, BankDetailsVersion,
                                 CreditNote, CreditNoteDeduction, CreditNoteList,
                                 CreditNoteMode, CreditNoteModeChoice, CreditNoteOption,
                                 CreditNoteSearch, ExportPage, ImportedRow, ImportProblem,
                                 MonthLock, NewBankDetails, NewCreditNote, NewPayment,
                                 NewPaymentSettings, Payment, PaymentBatch, PaymentDeduction,
-                                PaymentImportReport, PaymentList, PaymentRow, PaymentSearch,
+                                PaymentList, PaymentRow, PaymentSearch,
                                 PaymentSettings, Reconciliation, Unlock)
 from contracts.pdfs import (AdviceLine, CreditNoteProFormaRequest, Deduction, PaidAccount,
                             Payer, Period, RefundAccount, RemittanceAdviceRequest)
 from servicekit.db import concurrent_change_is_conflict
 from servicekit.logging import get_logger
 from servicekit.validation import parse
+from services.payments import adapters
 from services.payments.domain import (advice, bank, credit_notes, listing, locks, paid_hours,
                                       payments)
 from services.payments.domain import settings as payment_settings
@@ -45,6 +47,11 @@ from services.payments.domain.access import (Scope, ensure_may_ask_about_organis
 
 log = get_logger(__name__)
 UNKNOWN_NUMBER = "number:"  # never an Id (":" is not allowed in one)
+# The payments import job: its kind, its phases, and how many rows make one step of progress.
+IMPORT, ROWS, ADVICES = "payments.import", "payments", "remittance_advices"
+IMPORT_CHUNK = 20
+# The Excel export job: its kind and its one phase, the search's lines written.
+EXPORT, EXPORT_ROWS = "payments.export", "rows"
 
 
 class Dossiers(Protocol):
@@ -107,6 +114,14 @@ def locked_months(db, ports: Ports, actor: Actor, dossier_id) -> list[str]:
     return locks.locked_months(found)
 
 
+def month_end_locks(db, query) -> list[dict]:
+    """For the ops command line (jalon month-end): per funder and month, the months locked."""
+    query = parse(MonthEndQuery, query)
+    with db.reading() as reading:
+        rows = reading.locks.locked_counts(query.funder_id, query.month)
+    return [LockedCounts(**row).model_dump(mode="json") for row in rows]
+
+
 def unlock_month(db, ports: Ports, actor: Actor, dossier_id, month, payload) -> dict:
     """Funder staff unlock a locked month with a reason; certification follows
     month_unlocked. Unlocking a month that is not locked is a Conflict, and changes nothing."""
@@ -150,6 +165,7 @@ def lock_certified_month(uow, ports: Ports, data: CertifiedV1) -> None:
         hours=MonthHours(training=lock.training_hours, internship=lock.internship_hours,
                          absence=lock.absence_hours),
         locked_at=lock.locked_at), subject=f"{lock.dossier_id}/{lock.month}")
+    log.info("month_locked", dossier_id=lock.dossier_id, month=lock.month)
 
 
 def release_reopened_month(uow, data) -> None:
@@ -212,30 +228,93 @@ def record_payment(db, ports: Ports, actor: Actor, payload) -> dict:
     return _issue(db, ports, actor, payment.id)
 
 
-def import_payments(db, ports: Ports, actor: Actor, payload) -> dict:
-    """A batch from the accounting system: each row on its own; a number already recorded
-    for the funder is `unchanged` (a re-import changes nothing)."""
+def import_payments(db, actor: Actor, payload) -> dict:
+    """A batch from the accounting system, as a job (docs/jobs.md) that run_import does: its
+    shape is checked now, its rows in the background. The same batch submitted again is
+    recognised (the job already there)."""
     require_funder_staff(actor)
     batch = parse(PaymentBatch, payload)
-    parsed = [_parse_row(raw) for raw in batch.payments]
-    good = [entry for entry in parsed if isinstance(entry, NewPayment)]
+    with db.unit_of_work() as uow:
+        return uow.jobs.submit(IMPORT, actor, batch.model_dump(mode="json"),
+                               {ROWS: len(batch.payments), ADVICES: None})
+
+
+def run_import(db, ports: Ports, step) -> None:
+    """The import job: each row on its own (a number already recorded for the funder is
+    `unchanged`, a refused row writes nothing), then the remittance advices, each counted as
+    done. Resumed, it goes on from the progress recorded."""
+    rows = step.payload["payments"]
+    if step.done(ROWS) < len(rows):
+        _import_rows(db, ports, step, rows)
+    _issue_advices(db, ports, step, step.outcomes())
+    reports = step.outcomes().values()
+    count = {kind: sum(r["result"] == kind for r in reports)
+             for kind in ("created", "unchanged", "error")}
+    advices = {kind: sum(r.get("remittance_advice") == kind for r in reports)
+               for kind in ("issued", "failed")}
+    log.info("payments_imported", job_id=step.job_id, **count)
+    step.finish({"created": count["created"], "unchanged": count["unchanged"],
+                 "errors": count["error"], "remittance_advices_issued": advices["issued"],
+                 "remittance_advices_failed": advices["failed"]})
+
+
+def _import_rows(db, ports: Ports, step, rows: list) -> None:
+    """The rows not yet reported, a chunk at a time, each chunk's reports recorded at once."""
+    actor, start = step.actor, step.done(ROWS)
+    parsed = {position: _parse_row(raw)
+              for position, raw in enumerate(rows, start=1) if position > start}
+    good = [entry for entry in parsed.values() if isinstance(entry, NewPayment)]
     numbers = _dossier_ids_by_number(ports, actor, [line for entry in good
                                                     for line in entry.lines])
     dossiers = _dossier_facts(ports, actor, {_dossier_key(line, numbers) for entry in good
                                              for line in entry.lines})
-    rows, created = [], []
-    for position, entry in enumerate(parsed, start=1):
-        row = _import_row(db, ports, actor, position, entry, dossiers, numbers)
-        rows.append(row)
-        if row.result == "created":
-            created.append(row.payment_id)
-    for payment_id in created:  # after every commit, as for one payment
-        _issue(db, ports, actor, payment_id)
-    count = {kind: sum(r.result == kind for r in rows)
-             for kind in ("created", "unchanged", "error")}
-    log.info("payments_imported", **count)
-    return PaymentImportReport(created=count["created"], unchanged=count["unchanged"],
-                               errors=count["error"], rows=rows).model_dump(mode="json")
+    positions = sorted(parsed)
+    for chunk in _chunks(positions):
+        step.advance(ROWS, len(chunk), {
+            position: _import_row(db, ports, actor, position, parsed[position], dossiers,
+                                  numbers).model_dump(mode="json")
+            for position in chunk})
+
+
+def _issue_advices(db, ports: Ports, step, reports: dict[int, dict]) -> None:
+    """The advice of each payment created, after every row's commit (as for one payment), and
+    of each payment found still `processing`: a failed advice, or one created by an attempt
+    that died before reporting it (reported `unchanged` now). The rows to do are marked
+    `pending` first, so that a resumed job does exactly the rest."""
+    if step.total(ADVICES) is None:
+        pending = {position: {**report, "remittance_advice": "pending"}
+                   for position, report in reports.items()
+                   if report["result"] == "created" or report["result"] == "unchanged"
+                   and _processing(db, report["payment_id"])}
+        step.set_total(ADVICES, len(pending))
+        step.advance(ADVICES, 0, pending)
+        reports = {**reports, **pending}
+    todo = [position for position, report in reports.items()
+            if report.get("remittance_advice") == "pending"]
+    for chunk in _chunks(todo):
+        step.advance(ADVICES, len(chunk), {
+            position: {**reports[position], "remittance_advice": _advice_outcome(
+                db, ports, step.actor, reports[position]["payment_id"])}
+            for position in chunk})
+
+
+def _processing(db, payment_id: str | None) -> bool:
+    with db.reading() as uow:
+        payment = uow.payments.get(payment_id) if payment_id else None
+    return payment is not None and payment.status == payments.PROCESSING
+
+
+def _advice_outcome(db, ports: Ports, actor: Actor, payment_id: str) -> str:
+    """issued, or failed (the payment stays processing); one issued before a restart is not
+    rendered again."""
+    if _processing(db, payment_id):
+        return "issued" if _issue(db, ports, actor, payment_id)["status"] == payments.ISSUED \
+            else "failed"
+    return "issued"
+
+
+def _chunks(positions: list[int]) -> list[list[int]]:
+    return [positions[i:i + IMPORT_CHUNK] for i in range(0, len(positions), IMPORT_CHUNK)]
 
 
 def get_payment(db, actor: Actor, payment_id) -> dict:
@@ -582,6 +661,40 @@ def list_payments(db, actor: Actor, query=None) -> dict:
     grouped = listing.group_rows([_row(row) for row in rows], listing.Totals(months, days))
     return PaymentList(months=grouped, total=sum(months.values(), start=_zero()),
                        rows=len(rows), truncated=truncated).model_dump(mode="json")
+
+
+def export_payments(db, actor: Actor, query=None) -> dict:
+    """The Excel export of a search, as a job (docs/jobs.md) that run_export does: the right
+    is checked now, the workbook written in the background. The same search asked again gets
+    the job already there while its lines are as they were (none recorded or ticked since)."""
+    scope = _scope(actor)
+    search = parse(PaymentSearch, query or {})
+    with db.unit_of_work() as uow:
+        lines, changed = uow.payments.export_state(scope, search.model_dump())
+        return uow.jobs.submit(EXPORT, actor, {
+            "search": search.model_dump(mode="json"), "lines": lines,
+            "changed": changed and changed.isoformat()}, {EXPORT_ROWS: lines})
+
+
+def run_export(db, step) -> None:
+    """The export job: the workbook written page by page (memory stays constant), each page
+    counted once written, then attached as the job's file. Resumed, it starts over: the file
+    being written went with the process that died."""
+    if step.done(EXPORT_ROWS):
+        step.advance(EXPORT_ROWS, -step.done(EXPORT_ROWS))
+    search = step.payload["search"]
+    pages = adapters.pages_of(lambda after: export_page(db, step.actor, search, after,
+                                                        adapters.PAGE_SIZE))
+    content, lines = adapters.workbook_file(_counted(step, pages))
+    step.attach_file(content, adapters.file_name(search), adapters.CONTENT_TYPE)
+    step.finish({"rows": lines})
+
+
+def _counted(step, pages):
+    """The pages as they come; each one counted done when the next is asked (it is written)."""
+    for page in pages:
+        yield page
+        step.advance(EXPORT_ROWS, len(page["rows"]))
 
 
 def export_page(db, actor: Actor, query=None, after=None, limit=1000) -> dict:

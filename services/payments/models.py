@@ -2,7 +2,7 @@
 repositories (the only SQL of the service), reached by handlers as `uow.<name>`."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, Numeric,
@@ -11,6 +11,8 @@ from sqlalchemy import (Boolean, Column, Date, ForeignKey, Index, Integer, MetaD
 from sqlalchemy.orm import Session, registry, relationship
 
 from servicekit.idempotency import add_idempotency_table
+from servicekit.jobs import JobStore, add_job_tables
+from servicekit.ops import counts_per_funder_month
 from servicekit.tables import UtcDateTime, add_kit_tables
 from services.payments.domain.access import Scope
 from services.payments.domain.bank import BankDetailsVersion
@@ -26,6 +28,7 @@ from services.payments.domain.settings import PaymentSettings
 metadata = MetaData()
 add_kit_tables(metadata)
 add_idempotency_table(metadata)
+add_job_tables(metadata)
 
 month_locks = Table(
     "month_locks", metadata,
@@ -201,6 +204,11 @@ class MonthLocks:
     def get(self, dossier_id: str, month: str) -> MonthLock | None:
         return self._session.get(MonthLock, (dossier_id, month))
 
+    def locked_counts(self, funder_id: str | None, month: str | None) -> list[dict]:
+        """Per funder and month, how many dossier months are locked for payment now."""
+        return counts_per_funder_month(self._session, month_locks, funder_id, month,
+                                       locked=month_locks.c.locked.is_(True))
+
     def of_dossier(self, dossier_id: str) -> list[MonthLock]:
         return list(self._session.scalars(select(MonthLock).where(
             MonthLock.dossier_id == dossier_id).order_by(MonthLock.month)))
@@ -318,6 +326,15 @@ class Payments:
                             payment_lines.c.position) > tuple_(dossier_number, number,
                                                                position))))
         return self._session.execute(query.order_by(*ORDER).limit(limit)).all()
+
+    def export_state(self, scope: Scope, search: dict) -> tuple[int, datetime | None]:
+        """How many lines the search finds, and when the last of their payments was recorded
+        or ticked: while both stay, an export of the search is the same file."""
+        count, recorded, reconciled = self._session.execute(
+            select(func.count(), func.max(payments.c.recorded_at),
+                   func.max(payments.c.reconciled_at))
+            .select_from(_joined()).where(*_filters(scope, **search))).one()
+        return count, max(filter(None, (recorded, reconciled)), default=None)
 
     def totals(self, scope: Scope, search: dict, days: set[date] | None = None
                ) -> tuple[dict[str, Decimal], dict[date, Decimal]]:
@@ -443,4 +460,5 @@ def repositories(session: Session) -> dict[str, object]:
     return {"locks": MonthLocks(session), "payments": Payments(session),
             "bank_details": BankDetails(session), "credit_note_modes": CreditNoteChoices(session),
             "credit_notes": CreditNotes(session),
-            "settings": PaymentSettingsRepository(session)}
+            "settings": PaymentSettingsRepository(session),
+            "jobs": JobStore(session, metadata)}

@@ -1,5 +1,6 @@
-"""payments: month locks, payments ("règlements") with their remittance advice, the grouped
-list and its export pages, the reconciliation mark, bank details and the credit-note mode.
+"""payments: month locks, payments ("règlements") with their remittance advice, their import
+as a job, the grouped list and its Excel export (a job), the reconciliation mark, bank details
+and the credit-note mode.
 
 Nameko entrypoints only: each one calls its use case in handlers.py."""
 from __future__ import annotations
@@ -11,16 +12,18 @@ from servicekit.base import ServiceBase
 from servicekit.db import Database, utcnow
 from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable
+from servicekit.jobs import JobEntrypoints, JobRunner, job
 from servicekit.outbox import OutboxRelay
 from servicekit.rpc import RpcClient
 from services.payments import handlers
 from services.payments.models import metadata, repositories, start_mappers
 
 
-class PaymentsService(ServiceBase):
+class PaymentsService(JobEntrypoints, ServiceBase):
     name = "payments"
     db = Database(metadata, start_mappers, repositories)
     relay = OutboxRelay()
+    job_runner = JobRunner()
     dossiers = RpcClient("dossiers")
     documents = RpcClient("documents")
     identity = RpcClient("identity")
@@ -39,6 +42,11 @@ class PaymentsService(ServiceBase):
     @rpc
     def locked_months(self, actor, dossier_id):
         return handlers.locked_months(self.db, self.ports, acting(actor), dossier_id)
+
+    @rpc
+    def month_end_locks(self, query):
+        """For the ops command line (jalon month-end): counts, no actor."""
+        return handlers.month_end_locks(self.db, query)
 
     @rpc
     def unlock_month(self, actor, dossier_id, month, payload):
@@ -74,7 +82,11 @@ class PaymentsService(ServiceBase):
     @rpc
     @replayable
     def import_payments(self, actor, payload):
-        return handlers.import_payments(self.db, self.ports, acting(actor), payload)
+        return handlers.import_payments(self.db, acting(actor), payload)
+
+    @job(handlers.IMPORT)
+    def run_import(self, step):
+        handlers.run_import(self.db, self.ports, step)
 
     @rpc
     def get_payment(self, actor, payment_id):
@@ -95,8 +107,12 @@ class PaymentsService(ServiceBase):
         return handlers.list_payments(self.db, acting(actor), query)
 
     @rpc
-    def export_rows(self, actor, query=None, after=None, limit=1000):
-        return handlers.export_page(self.db, acting(actor), query, after, limit)
+    def export_payments(self, actor, query=None):
+        return handlers.export_payments(self.db, acting(actor), query)
+
+    @job(handlers.EXPORT)
+    def run_export(self, step):
+        handlers.run_export(self.db, step)
 
     # ---- the funder's payment settings -------------------------------------------------------
     @rpc

@@ -49,6 +49,8 @@ def stack(tmp_path_factory, stack_amqp_uri, postgres, smtp_server):
         # Webhooks reach the tests' receiver on 127.0.0.1, over http, and retry at once.
         "JALON_WEBHOOKS_ALLOW_HTTP": "true", "JALON_WEBHOOKS_ALLOW_PRIVATE": "true",
         "JALON_WEBHOOK_RETRY_DELAYS": "0.5,1,1,1",
+        # A job whose process is killed is resumed after this long (test_jobs kills one).
+        "JALON_JOB_STALE_SECONDS": "6",
         **{f"JALON_DB_URL_{name.upper()}": postgres.create(name) for name in registry.databases()},
     }
     with Stack(env=env, log_dir=root / "logs") as running:

@@ -104,8 +104,8 @@ expect("get", "/dossiers",                         "200  200  200  200  200  200
 expect("get", "/dossiers/counts",                  "200  200  200  200  200  200  200  401  200  200  200")
 expect("get", D,                                   "200  200  404  200  404  404  404  401  200  200  404")
 expect("patch", D,                                 "200  200  404  403  403  403  403  401  403  403  403")
-expect("post", "/dossiers/import",                 "403  403  403  403  200  403  200  401  403  403  403")
-expect("post", "/dossiers/import/spreadsheet",     "200  200  200  403  403  403  403  401  403  403  403")
+expect("post", "/dossiers/import",                 "403  403  403  403  202  403  202  401  403  403  403")
+expect("post", "/dossiers/import/spreadsheet",     "202  202  202  403  403  403  403  401  403  403  403")
 expect("get", D + "/certificates",                 "200  200  404  200  404  404  404  401  200  200  404")
 expect("get", M,                                   "200  200  404  200  404  404  404  401  200  200  404")
 expect("put", M + "/hours",                        "403  403  403  403  404  403  404  401  403  403  403")
@@ -122,17 +122,23 @@ expect("post", M + "/contest",                     "403  403  403  403  403  403
 expect("post", M + "/transmit",                    "409  409  404  403  403  403  403  401  403  403  403")
 expect("get", "/pending-actions",                  "403  403  403  200  200  200  200  401  200  200  200")
 expect("get", "/certificates/template",            "403  403  403  403  200  403  200  401  403  403  403")
-expect("post", "/certificates/import",             "403  403  403  403  200  403  200  401  403  403  403")
+# otok is organisation B as oadm is, with the same file: oadm's job, resubmitted (200)
+expect("post", "/certificates/import",             "403  403  403  403  202  403  200  401  403  403  403")
 expect("get", "/certification-settings",           "200  200  200  403  403  403  403  401  403  403  403")
 expect("put", "/certification-settings",           "200  403  200  403  403  403  403  401  403  403  403")
 expect("get", "/payment-settings",                 "200  200  200  403  403  403  403  401  403  403  403")
 expect("put", "/payment-settings",                 "200  403  200  403  403  403  403  401  403  403  403")
 P = "/payments/{payment_id}"
+J = "/jobs/{job_id}"  # the funder's import job: its staff's, nobody else's
+expect("get", "/jobs",                             "200  200  200  200  200  200  200  401  200  200  200")
+expect("get", J,                                   "200  200  404  404  404  404  404  401  404  404  404")
+expect("get", J + "/file",                         "404  404  404  404  404  404  404  401  404  404  404")
+expect("post", J + "/cancel",                      "409  409  404  404  404  404  404  401  404  404  404")
 expect("post", M + "/payment-lock/unlock",         "404  404  404  403  403  403  403  401  403  403  403")
 expect("post", "/payments",                        "201  201  422  403  403  403  403  401  403  403  403")
-expect("post", "/payments/import",                 "200  200  200  403  403  403  403  401  403  403  403")
+expect("post", "/payments/import",                 "202  202  202  403  403  403  403  401  403  403  403")
 expect("get", "/payments",                         "200  200  200  200  200  200  200  401  403  403  403")
-expect("get", "/payments/export",                  "200  200  200  200  200  200  200  401  403  403  403")
+expect("post", "/payments/exports",                "202  202  202  202  202  202  202  401  403  403  403")
 expect("get", P,                                   "200  200  404  200  404  404  404  401  404  404  404")
 expect("post", P + "/remittance-advice",           "200  200  404  403  403  403  403  401  403  403  403")
 expect("put", P + "/reconciliation",               "403  403  403  200  404  404  404  401  403  403  403")
@@ -322,6 +328,8 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
         ("post", M + "/payment-lock/unlock"): {"json": {"reason": "Matrice"}},
         ("post", "/payments"): {"json": _payment(world, role)},
         ("post", "/payments/import"): {"json": {"payments": [_payment(world, role)]}},
+        # a search of its own per role: fagt's would otherwise be fadm's job, resubmitted
+        ("post", "/payments/exports"): {"json": {"payment_number": f"MATRICE-{role}"}},
         ("put", "/payments/{payment_id}/reconciliation"): {"json": {"reconciled": True}},
         ("post", ORG + "/bank-details"): {"json": _bank_details(world["rib_id"])},
         ("post", ORG + "/bank-details/review"): {"json": {"version": 1,
@@ -444,6 +452,9 @@ def world(stack, smtp_server):
     assert paid.status_code == 201, paid.text
     credit_note = funder.post("/credit-notes", json=_credit_note(dossier["id"]))
     assert credit_note.status_code == 201, credit_note.text
+    imported = funder.finished_job(funder.post("/payments/import", json={"payments": [
+        _payment({"organisation_id": organisation["id"], "dossier_id": dossier["id"]},
+                 "import")]}))
     clients = {
         "fadm": funder,
         "fagt": _funder_agent(stack, smtp_server, funder),
@@ -472,10 +483,11 @@ def world(stack, smtp_server):
             "signup_id": "inscription-inconnue", "notification_id": "notification-inconnue",
             "email_id": "e-mail-inconnu", "asset": "swagger-ui.css",
             "replay_id": "rejeu-inconnu", "webhook_id": "webhook-inconnu",
-            "delivery_id": "envoi-inconnu"},
+            "delivery_id": "envoi-inconnu", "job_id": imported["id"]},
         # A's data an outsider must never read: ids in a success, the rest anywhere.
         "ids": [organisation["id"], dossier["id"], document.json()["document_id"],
-                me["user"]["id"], token["id"], paid.json()["id"], credit_note.json()["id"]],
+                me["user"]["id"], token["id"], paid.json()["id"], credit_note.json()["id"],
+                imported["id"]],
         "secrets": [number, "Centre Horizon Matrice", "BENEFICIAIRE Secret",
                     "Employeur Secret", "Formation Secrète", org_admin.email,
                     org_admin.identifier, token["token"]],

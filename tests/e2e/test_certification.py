@@ -164,11 +164,10 @@ def test_template_download_then_upload_of_the_filled_sheet(world):
     sheet.append(["INCONNU-404", None, None, month, 7, 0, 0])
     out = io.BytesIO()
     book.save(out)
-    report = org.post("/certificates/import",
-                      files={"file": ("heures.xlsx", out.getvalue())})
-    assert report.status_code == 200, report.text
-    assert (report.json()["entered"], report.json()["errors"]) == (1, 1)
-    assert [(r["row"], r["status"], r["code"]) for r in report.json()["rows"]] == [
+    report = org.finished_job(org.post("/certificates/import",
+                                       files={"file": ("heures.xlsx", out.getvalue())}))
+    assert report["summary"] == {"entered": 1, "errors": 1}, report
+    assert [(r["row"], r["status"], r["code"]) for r in report["items"]] == [
         (2, "ok", None), (3, "error", "dossier_not_found")]
     entered = org.get(f"{world['base']}/{month}").json()
     assert (entered["training_hours"], entered["absence_hours"]) == ("35.00", "3.50")

@@ -122,27 +122,27 @@ def test_json_import_with_an_api_token(stack, world):
             batch_row(f"IMP{suffix}-2", suffix, employer=None, forecast=None),
             batch_row(f"IMP{suffix}-3", suffix, session_end="2026-01-01"),
             {**batch_row(f"IMP{suffix}-4", suffix), "number": "mauvais numéro"}]
-    report = ok(software.post("/dossiers/import", json={"rows": rows}))
-    assert [(r["row"], r["outcome"]) for r in report["rows"]] == [
+    report = software.finished_job(software.post("/dossiers/import", json={"rows": rows}))
+    assert [(r["row"], r["outcome"]) for r in report["items"]] == [
         (1, "created"), (2, "created"), (3, "error"), (4, "error")]
-    assert report["rows"][2]["errors"] == [{
+    assert report["items"][2]["errors"] == [{
         "row": 3, "field": "session_end", "column": None, "code": "session_end_before_start",
         "message": "La fin de session précède son début."}]
-    assert report["rows"][3]["errors"][0]["code"] == "invalid_number"
-    assert (report["created"], report["errors"]) == (2, 2)
+    assert report["items"][3]["errors"][0]["code"] == "invalid_number"
+    assert (report["summary"]["created"], report["summary"]["errors"]) == (2, 2)
     mine = {d["number"]: d for d in ok(admin.get("/dossiers", params={"q": f"IMP{suffix}"}))}
     assert sorted(mine) == [f"IMP{suffix}-1", f"IMP{suffix}-2"]
     assert mine[f"IMP{suffix}-1"]["organisation_id"] == world["first"]["id"]
     jean = {d["beneficiary"]["id"] for d in mine.values()}
     assert len(jean) == 1  # found by kind and email: created once for both rows
 
-    again = ok(software.post("/dossiers/import", json={"rows": rows[:2]}))
-    assert [r["outcome"] for r in again["rows"]] == ["unchanged", "unchanged"]
-    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
-    moved = ok(software.post("/dossiers/import", json={"rows": [
+    again = software.finished_job(software.post("/dossiers/import", json={"rows": rows[:2]}))
+    assert [r["outcome"] for r in again["items"]] == ["unchanged", "unchanged"]
+    assert again["summary"] == {"created": 0, "updated": 0, "unchanged": 2, "errors": 0}
+    moved = software.finished_job(software.post("/dossiers/import", json={"rows": [
         batch_row(f"IMP{suffix}-1", suffix, session_end="2026-10-30")]}))
-    assert moved["rows"][0]["outcome"] == "updated"
-    assert ok(admin.get(f"/dossiers/{moved['rows'][0]['dossier_id']}"))["session_end"] == \
+    assert moved["items"][0]["outcome"] == "updated"
+    assert ok(admin.get(f"/dossiers/{moved['items'][0]['dossier_id']}"))["session_end"] == \
         "2026-10-30"
 
     payments_only = ok(admin.post("/api-tokens", json={"name": "Compta", "expires_on": expires,
@@ -193,27 +193,27 @@ def import_file(client, filename: str, content: bytes):
 def test_spreadsheet_imports_with_a_per_row_report(world):
     funder, suffix = world["funder"], world["suffix"]
     rows = sheet(world, suffix)
-    report = ok(import_file(funder, "dossiers.xlsx", as_xlsx(rows)))
+    report = funder.finished_job(import_file(funder, "dossiers.xlsx", as_xlsx(rows)))
     assert [(r["row"], r["outcome"], [e["code"] for e in r["errors"]])
-            for r in report["rows"]] == [
+            for r in report["items"]] == [
         (2, "created", []), (3, "created", []), (4, "error", ["unknown_organisation"]),
         (5, "error", ["invalid_email", "invalid_date"])]
-    assert {(e["column"], e["code"]) for e in report["rows"][3]["errors"]} == {
+    assert {(e["column"], e["code"]) for e in report["items"][3]["errors"]} == {
         ("E-mail bénéficiaire", "invalid_email"), ("Début de session", "invalid_date")}
-    assert all(e["message"] for r in report["rows"] for e in r["errors"])
+    assert all(e["message"] for r in report["items"] for e in r["errors"])
     assert numbers(world["first_client"], f"XL{suffix}") == [f"XL{suffix}-1"]
     assert numbers(world["second_client"], f"XL{suffix}") == [f"XL{suffix}-2"]
     listed = ok(funder.get("/dossiers", params={"q": f"XL{suffix}-1"}))[0]
     assert listed["commission_date"] == "2025-10-16" and listed["employer"]["name"] == \
         "Garage Martin"
 
-    # The same content as CSV changes nothing; a changed row only is updated.
-    again = ok(import_file(funder, "dossiers.csv", as_csv(rows)))
-    assert [r["outcome"] for r in again["rows"]] == ["unchanged", "unchanged", "error", "error"]
+    # The same content as CSV is the same job; a changed row only is updated.
+    again = import_file(funder, "dossiers.csv", as_csv(rows))
+    assert (again.status_code, again.json()["id"], again.json()["resubmitted"]) == (
+        200, report["id"], True)
     rows[1][6] = "Boulanger pâtissier"
-    changed = ok(import_file(funder, "dossiers.csv", as_csv(rows)))
-    assert (changed["created"], changed["updated"], changed["unchanged"], changed["errors"]) \
-        == (0, 1, 1, 2)
+    changed = funder.finished_job(import_file(funder, "dossiers.csv", as_csv(rows)))
+    assert changed["summary"] == {"created": 0, "updated": 1, "unchanged": 1, "errors": 2}
 
     assert problem_code(import_file(funder, "photo.pdf", b"%PDF-1.4\x00\x01\x02"), 422) == \
         "not_a_spreadsheet"

@@ -99,10 +99,10 @@ def test_an_import_reports_the_bad_row_and_records_the_others(certified, dossier
     rows = [payment(dossier, line(dossier, 1, "5", "advance")),
             payment(dossier, line(dossier, 1, "5", "advance"), line(dossier, 3, "41")),
             payment(dossier, line(dossier, 6, "5", "advance"))]
-    report = funder_admin.post("/payments/import", json={"payments": rows})
-    assert report.status_code == 200, report.text
-    assert [row["result"] for row in report.json()["rows"]] == ["created", "error", "error"]
-    problems = [row["problems"][0] for row in report.json()["rows"][1:]]
+    report = funder_admin.finished_job(funder_admin.post("/payments/import",
+                                                         json={"payments": rows}))
+    assert [row["result"] for row in report["items"]] == ["created", "error", "error"]
+    problems = [row["problems"][0] for row in report["items"][1:]]
     assert [(p["code"], p["line"]) for p in problems] == [
         ("hours_exceed_certified", 1), ("period_outside_session", 0)]
     assert funder_admin.get("/payments", params={

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from tests.support.gateway import certify_by_event, month_shift, payment
+from tests.support.gateway import certify_by_event, exported, month_shift, payment
 
 pytestmark = pytest.mark.e2e
 IBAN = "FR76 1382 5002 0008 0146 3722 518"
@@ -33,11 +33,11 @@ def paid(stack, funder_admin, dossier):
     assert second.status_code == 201, second.text
     batch = {"payments": [payment(numbers[2], dossier, "2019-09-03", "4133,34"),
                           payment(numbers[3], dossier, "2019-08-23", "5424.93", advance=True)]}
-    report = funder_admin.post("/payments/import", json=batch)
-    assert report.status_code == 200, report.text
-    assert report.json()["created"] == 2
-    again = funder_admin.post("/payments/import", json=batch).json()
-    assert (again["created"], again["unchanged"]) == (0, 2)  # a re-import changes nothing
+    report = funder_admin.finished_job(funder_admin.post("/payments/import", json=batch))
+    assert report["summary"]["created"] == 2, report
+    again = funder_admin.post("/payments/import", json=batch)  # recognised: nothing redone
+    assert (again.status_code, again.json()["id"], again.json()["resubmitted"]) == (
+        200, report["id"], True)
     return {"numbers": numbers, "first": first.json()}
 
 
@@ -71,7 +71,7 @@ def test_the_list_is_grouped_with_the_seeds_totals_and_searchable(paid, dossier)
 def test_the_export_reads_back_typed_and_grouped(paid, dossier):
     org = dossier["organisation"]
     search = {"start": "2019-08-01", "end": "2019-09-30"}
-    response = org.get("/payments/export", params=search)
+    response = exported(org, search)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     assert 'filename="reglements_2019-08-01_2019-09-30.xlsx"' in \
@@ -97,7 +97,7 @@ def test_the_exports_amount_column_sums_to_its_grand_total(paid, dossier):
     """Issue 14: Excel's SUM over « Montant » tripled the total (subtotals sat in it)."""
     org = dossier["organisation"]
     search = {"start": "2019-08-01", "end": "2019-09-30"}
-    sheet = load_workbook(io.BytesIO(org.get("/payments/export", params=search).content)).active
+    sheet = load_workbook(io.BytesIO(exported(org, search).content)).active
     assert sheet.auto_filter.ref == f"A1:N{sheet.max_row - 1}"
     *_, total = sheet.iter_rows(values_only=True)
     column = sum(Decimal(str(cell.value)) for (cell,) in sheet.iter_rows(
@@ -106,7 +106,7 @@ def test_the_exports_amount_column_sums_to_its_grand_total(paid, dossier):
     assert total[0] == "Total général"
     assert column == Decimal(str(total[11])) == listed == Decimal("15928.27")
     number = sheet.cell(4, 3).value
-    one = org.get("/payments/export", params={**search, "dossier_number": number})
+    one = exported(org, {**search, "dossier_number": number})
     assert f'filename="reglements_2019-08-01_2019-09-30_{number}.xlsx"' in \
         one.headers["Content-Disposition"]
 

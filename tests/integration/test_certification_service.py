@@ -27,6 +27,7 @@ from tests.support.integration import (ATTEST, FUNDER, HOURS, ORG_USER, ORGANISA
                                        FakeDocuments, FakeDossiers, FakeIdentity, FakePayments,
                                        Mail, Recorded, actor, dependency, dispatch,
                                        outbox_count, this_month)
+from tests.support.jobs import finished_over_rpc
 from tools.waiting import wait_until
 
 
@@ -480,22 +481,26 @@ def test_template_then_import_of_many_dossiers_with_a_report(certification, rpc,
                                                "IMP-2": ("-1", 0, 0)},
                   extra_rows=[("IMP-OTHER", None, None, month, 7, 0, 0),
                               ("IMP-1", None, None, "2026-13", 7, 0, 0)])
-    report = rpc.certification.import_hours(user, {"filename": "heures.xlsx",
-                                                   "content_base64": filled})
-    rows = {(r["dossier_number"], r["month"]): r for r in report["rows"]}
-    assert (report["entered"], report["errors"]) == (1, 3)
+    job = rpc.certification.import_hours(user, {"filename": "heures.xlsx",
+                                                "content_base64": filled})
+    assert job["phases"] == [{"name": "months", "done": 0, "total": 4}]
+    report = finished_over_rpc(rpc.certification, user, job)
+    rows = {(r["dossier_number"], r["month"]): r for r in report["items"]}
+    assert report["status"] == "succeeded", report
+    assert report["phases"] == [{"name": "months", "done": 4, "total": 4}]
+    assert report["summary"] == {"entered": 1, "errors": 3}
     assert rows[("IMP-1", month)]["status"] == "ok"
     assert rows[("IMP-2", month)]["code"] == "invalid_payload"
     assert rows[("IMP-OTHER", month)]["code"] == "dossier_not_found"
     assert rows[("IMP-1", "2026-13")]["code"] == "invalid_payload"
-    assert [r["row"] for r in report["rows"]] == sorted(r["row"] for r in report["rows"])
+    assert [r["row"] for r in report["items"]] == sorted(r["row"] for r in report["items"])
     entered = rpc.certification.get_certificate(user, good["id"], month)
     assert (entered["training_hours"], entered["absence_hours"]) == ("147.00", "3.50")
     assert rpc.certification.get_certificate(user, bad["id"], month)["id"] is None
-    # Importing the same file again gives the same report and the same hours.
-    again = rpc.certification.import_hours(user, {"filename": "heures.xlsx",
+    # The same file again is recognised: its job, nothing entered twice.
+    again = rpc.certification.import_hours(user, {"filename": "autre-nom.xlsx",
                                                   "content_base64": filled})
-    assert (again["entered"], again["errors"]) == (1, 3)
+    assert (again["id"], again["resubmitted"]) == (job["id"], True)
     same = rpc.certification.get_certificate(user, good["id"], month)
     assert (same["training_hours"], same["absence_hours"]) == ("147.00", "3.50")
 
@@ -535,9 +540,9 @@ def test_per_day_template_has_a_row_per_session_day(certification, rpc, neighbou
     book.active.cell(row=2, column=6).value = "7,00"
     out = io.BytesIO()
     book.save(out)
-    report = rpc.certification.import_hours(user, {
-        "filename": "jours.xlsx", "content_base64": base64.b64encode(out.getvalue()).decode()})
-    assert (report["entered"], report["errors"]) == (1, 0)
+    report = finished_over_rpc(rpc.certification, user, rpc.certification.import_hours(user, {
+        "filename": "jours.xlsx", "content_base64": base64.b64encode(out.getvalue()).decode()}))
+    assert report["summary"] == {"entered": 1, "errors": 0}
     entered = rpc.certification.get_certificate(user, dossier["id"], month)
     assert entered["training_hours"] == "7.00" and len(entered["days"]) == len(days)
 

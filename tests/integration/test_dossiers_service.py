@@ -15,6 +15,7 @@ from contracts.envelope import new_envelope
 from contracts.events import CertificateReopenedV1
 from tests.support.documents import certified as certified_event
 from tests.support.integration import bootstrap, dispatch, new_organisation, valid_siret
+from tests.support.jobs import finished_over_rpc
 from tools.waiting import wait_until
 
 
@@ -241,9 +242,16 @@ def batch_row(number, **overrides):
             "forecast": [{"day": "2026-02-02", "training_hours": "7,00"}], **overrides}
 
 
-def outcomes(report):
+def outcomes(job):
     return [(r["row"], r["number"], r["outcome"], [e["code"] for e in r["errors"]])
-            for r in report["rows"]]
+            for r in job["items"]]
+
+
+def finished_import(rpc, actor, payload, spreadsheet: bool = False) -> dict:
+    """An import submitted (a job), followed to its end: its view, each row's report in
+    `items`, the counts in `summary`."""
+    submit = rpc.dossiers.import_spreadsheet if spreadsheet else rpc.dossiers.import_dossiers
+    return finished_over_rpc(rpc.dossiers, actor, submit(actor, payload))
 
 
 def test_json_import_is_idempotent_and_reports_every_row(world, rpc):
@@ -256,17 +264,16 @@ def test_json_import_is_idempotent_and_reports_every_row(world, rpc):
             batch_row("IMP-1", training_title="Doublon"),
             batch_row("16/0/5756"),                        # the second organisation's dossier
             batch_row("20X000703")]                        # ours, but Michelle's, not Jean's
-    report = rpc.dossiers.import_dossiers(w.first_user, {"rows": rows})
+    report = finished_import(rpc, w.first_user, {"rows": rows})
     assert outcomes(report) == [
         (1, "IMP-1", "created", []), (2, "IMP-2", "created", []),
         (3, "IMP-3", "error", ["session_end_before_start"]),
         (4, "IMP-1", "error", ["duplicate_number"]),
         (5, "16/0/5756", "error", ["dossier_number_taken"]),
         (6, "20X000703", "error", ["beneficiary_changed"])]
-    assert (report["created"], report["updated"], report["unchanged"], report["errors"]) == (
-        2, 0, 0, 4)
-    assert report["rows"][2]["errors"][0]["field"] == "session_end"
-    assert report["rows"][2]["errors"][0]["message"] == "La fin de session précède son début."
+    assert report["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "errors": 4}
+    assert report["items"][2]["errors"][0]["field"] == "session_end"
+    assert report["items"][2]["errors"][0]["message"] == "La fin de session précède son début."
     imported = {d["number"]: d for d in rpc.dossiers.list_dossiers(w.first_user)}
     one = rpc.dossiers.get_dossier(w.first_user, imported["IMP-1"]["id"])
     assert one["organisation_id"] == w.first["id"] and one["organisation_name"] == "Organisme 1"
@@ -277,15 +284,17 @@ def test_json_import_is_idempotent_and_reports_every_row(world, rpc):
     assert imported["IMP-1"]["beneficiary"]["name"] == "NOUVEAU Jean"
     assert created_events(w) == 4
 
-    again = rpc.dossiers.import_dossiers(w.first_user, {"rows": rows[:2]})
+    resubmitted = rpc.dossiers.import_dossiers(w.first_user, {"rows": rows})
+    assert (resubmitted["id"], resubmitted["resubmitted"]) == (report["id"], True)
+    again = finished_import(rpc, w.first_user, {"rows": rows[:2]})
     assert outcomes(again) == [(1, "IMP-1", "unchanged", []), (2, "IMP-2", "unchanged", [])]
-    assert again["rows"][0]["dossier_id"] == one["id"]
+    assert again["items"][0]["dossier_id"] == one["id"]
     # A row without employer or commission date leaves the dossier's as they are.
     partial = {key: value for key, value in rows[0].items()
                if key not in ("employer", "commission_date", "forecast")}
-    assert outcomes(rpc.dossiers.import_dossiers(w.first_user, {"rows": [partial]})) == [
+    assert outcomes(finished_import(rpc, w.first_user, {"rows": [partial]})) == [
         (1, "IMP-1", "unchanged", [])]
-    changed = rpc.dossiers.import_dossiers(w.first_user, {"rows": [
+    changed = finished_import(rpc, w.first_user, {"rows": [
         batch_row("IMP-1", employer=None, training_title="Mécanicien auto")]})
     assert outcomes(changed) == [(1, "IMP-1", "updated", [])]
     after = rpc.dossiers.get_dossier(w.first_user, one["id"])
@@ -310,14 +319,14 @@ def test_json_import_refusals(world, rpc):
         with pytest.raises(kind) as raised:
             rpc.dossiers.import_dossiers(who, payload)
         assert raised.value.code == code
-    report = rpc.dossiers.import_dossiers(w.first_user, {"rows": [
+    report = finished_import(rpc, w.first_user, {"rows": [
         {"number": "X 1"}, batch_row("X2", forecast=[
             {"day": "2026-02-02", "training_hours": "25"}])]})
-    assert [r["errors"][0]["code"] for r in report["rows"]] == [
+    assert [r["errors"][0]["code"] for r in report["items"]] == [
         "invalid_number", "forecast_day_over_24_hours"]
-    assert [e["field"] for e in report["rows"][0]["errors"]] == [
+    assert [e["field"] for e in report["items"][0]["errors"]] == [
         "number", "beneficiary", "training_title", "session_start", "session_end"]
-    assert report["created"] == 0
+    assert report["summary"]["created"] == 0
 
 
 HEADER = ["N° dossier", "SIRET", "Bénéficiaire", "E-mail bénéficiaire", "Employeur",
@@ -361,13 +370,13 @@ def xlsx_file(rows) -> str:
 def test_spreadsheet_import(world, rpc):
     w = world
     upload = {"filename": "dossiers.csv", "content_base64": csv_file(sheet_rows(w))}
-    report = rpc.dossiers.import_spreadsheet(w.admin, upload)
+    report = finished_import(rpc, w.admin, upload, spreadsheet=True)
     assert outcomes(report) == [
         (2, "XL-1", "created", []), (3, "XL-2", "created", []),
         (4, "XL-3", "error", ["unknown_organisation"]),
         (5, "XL-4", "error", ["invalid_email", "invalid_date"]),
         (7, "XL-5", "error", ["required"])]
-    errors = {(e["field"], e["column"]) for r in report["rows"] for e in r["errors"]}
+    errors = {(e["field"], e["column"]) for r in report["items"] for e in r["errors"]}
     assert errors == {("siret", "SIRET"), ("beneficiary.email", "E-mail bénéficiaire"),
                       ("session_start", "Début de session")}
     listed = {d["number"]: d for d in rpc.dossiers.list_dossiers(w.admin, "XL-")}
@@ -378,22 +387,22 @@ def test_spreadsheet_import(world, rpc):
     assert listed["XL-2"]["employer"] is None
     assert created_events(w) == 4
 
-    # The same rows as xlsx: nothing changes; one row changed: that row only is updated.
+    # The same rows as xlsx: the same job; one row changed: that row only is updated.
     again = rpc.dossiers.import_spreadsheet(w.admin, {"filename": "dossiers.xlsx",
                                                       "content_base64": xlsx_file(sheet_rows(w))})
-    assert [r["outcome"] for r in again["rows"]] == [
-        "unchanged", "unchanged", "error", "error", "error"]
+    assert (again["id"], again["resubmitted"]) == (report["id"], True)
     rows = sheet_rows(w)
     rows[1][6] = "Boulanger pâtissier"
-    changed = rpc.dossiers.import_spreadsheet(w.admin, {"filename": "d.csv",
-                                                        "content_base64": csv_file(rows, ",")})
-    assert (changed["created"], changed["updated"], changed["unchanged"]) == (0, 1, 1)
+    changed = finished_import(rpc, w.admin, {"filename": "d.csv",
+                                             "content_base64": csv_file(rows, ",")},
+                              spreadsheet=True)
+    assert changed["summary"] == {"created": 0, "updated": 1, "unchanged": 1, "errors": 3}
     assert created_events(w) == 4
     # Another funder's staff do not find GE's organisations by SIRET.
-    other = rpc.dossiers.import_spreadsheet(w.other_admin, upload)
-    assert [r["errors"][0]["code"] for r in other["rows"]] == [
+    other = finished_import(rpc, w.other_admin, upload, spreadsheet=True)
+    assert [r["errors"][0]["code"] for r in other["items"]] == [
         "unknown_organisation"] * 4 + ["required"]
-    assert other["created"] == other["updated"] == other["unchanged"] == 0
+    assert other["summary"] == {"created": 0, "updated": 0, "unchanged": 0, "errors": 5}
 
 
 def test_spreadsheet_refusals(world, rpc):

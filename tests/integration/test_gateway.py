@@ -85,13 +85,18 @@ def _dossier(dossier_id: str = "d1") -> dict:
             "session_end": "2026-06-30", "status": "in_progress"}
 
 
-def _import_report() -> dict:
-    return {"created": 1, "updated": 0, "unchanged": 0, "errors": 1, "rows": [
-        {"row": 2, "number": "20X000703", "outcome": "created", "dossier_id": "d1",
-         "errors": []},
-        {"row": 3, "number": None, "outcome": "error", "dossier_id": None, "errors": [
-            {"row": 3, "field": "number", "column": "N° dossier", "code": "required",
-             "message": "Valeur obligatoire manquante."}]}]}
+def _import_job(kind: str = "dossiers.import", resubmitted: bool = False) -> dict:
+    return {"id": "dossiers-j1", "kind": kind, "status": "queued",
+            "phases": [{"name": "rows", "done": 0, "total": 2}], "created_at": NOW,
+            "resubmitted": resubmitted}
+
+
+def _import_rows() -> list[dict]:
+    return [{"row": 2, "number": "20X000703", "outcome": "created", "dossier_id": "d1",
+             "errors": []},
+            {"row": 3, "number": None, "outcome": "error", "dossier_id": None, "errors": [
+                {"row": 3, "field": "number", "column": "N° dossier", "code": "required",
+                 "message": "Valeur obligatoire manquante."}]}]
 
 
 def _certificate(dossier_id: str, month: str, **hours) -> dict:
@@ -385,14 +390,33 @@ class FakeDossiers:
     @rpc
     def import_dossiers(self, actor, payload):
         self.record("dossiers", self.context, "import_dossiers", payload)
-        return _import_report()
+        return _import_job(resubmitted=payload["rows"][0].get("number") == "AGAIN")
 
     @rpc
     def import_spreadsheet(self, actor, payload):
         self.record("dossiers", self.context, "import_spreadsheet", payload)
         if base64.b64decode(payload["content_base64"]).startswith(b"%PDF"):
             raise InvalidInput("not_a_spreadsheet", "Ce fichier n'est pas un tableur lisible.")
-        return _import_report()
+        return _import_job("dossiers.import_spreadsheet")
+
+    @rpc
+    def get_job(self, actor, job_id):
+        if job_id != "dossiers-j1":
+            raise NotFound("job_not_found", "Aucun travail trouvé.")
+        return {**_import_job(), "status": "succeeded", "items": _import_rows(),
+                "phases": [{"name": "rows", "done": 2, "total": 2}]}
+
+    @rpc
+    def list_jobs(self, actor, query=None):
+        return []
+
+    @rpc
+    def job_file(self, actor, job_id):
+        raise NotFound("job_file_not_found", "Ce travail n'a pas (encore) produit de fichier.")
+
+    @rpc
+    def cancel_job(self, actor, job_id):
+        raise Conflict("job_finished", "Ce travail est déjà terminé.")
 
 
 class FakeCertification:
@@ -487,14 +511,32 @@ class FakeCertification:
                                 ".sheet", "content_base64": base64.b64encode(b"PK").decode()}
 
     @rpc
+    def get_job(self, actor, job_id):
+        raise NotFound("job_not_found", "Aucun travail trouvé.")
+
+    @rpc
+    def list_jobs(self, actor, query=None):
+        return []
+
+    @rpc
+    def job_file(self, actor, job_id):
+        raise NotFound("job_not_found", "Aucun travail trouvé.")
+
+    @rpc
+    def cancel_job(self, actor, job_id):
+        raise NotFound("job_not_found", "Aucun travail trouvé.")
+
+    @rpc
     def import_hours(self, actor, upload):
         self.record("certification", self.context, "import_hours", upload)
-        return {"entered": 0, "errors": 0, "rows": []}
+        return {**_job(), "id": "certification-j1", "kind": "certification.import_hours",
+                "phases": [{"name": "months", "done": 0, "total": 1}], "status": "queued"}
 
 
 class FakePayments:
     name = "payments"
     context = RequestContext()
+    record = Seen()
 
     @rpc
     def health(self):
@@ -515,15 +557,36 @@ class FakePayments:
 
     @rpc
     def import_payments(self, actor, payload):
-        return {"created": 0, "unchanged": 0, "errors": 0, "rows": []}
+        return _job(resubmitted=payload["payments"][0].get("number") == "AGAIN")
+
+    @rpc
+    def get_job(self, actor, job_id):
+        if job_id != "payments-j1":
+            raise NotFound("job_not_found", "Aucun travail trouvé.")
+        return {**_job(), "items": [{"row": 1, "result": "created"}]}
+
+    @rpc
+    def list_jobs(self, actor, query=None):
+        return [_job()]
+
+    @rpc
+    def job_file(self, actor, job_id):
+        return {"filename": "règlements.csv", "content_type": "text/csv",
+                "content_base64": base64.b64encode(b"a;b\n").decode()}
+
+    @rpc
+    def cancel_job(self, actor, job_id):
+        raise Conflict("job_finished", "Ce travail est déjà terminé.")
 
     @rpc
     def list_payments(self, actor, query=None):
         return {"months": [], "total": "0.00", "rows": 0, "truncated": False}
 
     @rpc
-    def export_rows(self, actor, query=None, after=None, limit=1000):
-        return {"rows": [], "month_totals": {}, "date_totals": {}, "next_after": None}
+    def export_payments(self, actor, query=None):
+        self.record("payments", self.context, "export_payments", query)
+        return {**_job(), "kind": "payments.export", "status": "queued",
+                "phases": [{"name": "rows", "done": 0, "total": 2}]}
 
     @rpc
     def get_payment(self, actor, payment_id):
@@ -592,6 +655,12 @@ def _payment(payment_id: str = "p1") -> dict:
             "funder_id": "f1", "organisation_id": "o1", "advance": False, "amount": "10.00",
             "transferred_amount": "10.00", "status": "issued", "lines": [],
             "recorded_by": "u1", "recorded_at": "2019-08-23T09:00:00+00:00"}
+
+
+def _job(resubmitted: bool = False) -> dict:
+    return {"id": "payments-j1", "kind": "payments.import", "status": "succeeded",
+            "phases": [{"name": "payments", "done": 1, "total": 1}], "created_at": NOW,
+            "summary": {"created": 1}, "resubmitted": resubmitted}
 
 
 def _credit_note(credit_note_id: str = "cn1") -> dict:
@@ -1102,8 +1171,9 @@ def test_certification_settings_dashboard_template_and_import_routes(gateway, se
     assert template.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     imported = requests.post(f"{gateway}/certificates/import", headers=auth(),
                              files={"file": ("heures.xlsx", b"PK\x03\x04")})
-    assert imported.status_code == 200, imported.text
-    assert imported.json() == {"entered": 0, "errors": 0, "rows": []}
+    assert imported.status_code == 202, imported.text
+    assert imported.headers["Location"] == "/jobs/certification-j1"
+    assert imported.json()["kind"] == "certification.import_hours"
     assert seen["certification"][-1][1:] == ("import_hours", {
         "filename": "heures.xlsx", "content_base64": base64.b64encode(b"PK\x03\x04").decode()})
 
@@ -1205,6 +1275,44 @@ def test_draft_certificate_download_and_public_verification(gateway):
     assert requests.get(f"{gateway}/verifications/other").json()["valid"] is False
 
 
+def test_a_job_is_answered_at_once_with_where_to_follow_it(gateway):
+    """docs/jobs.md: 202 and Location for a new job, 200 for the same one submitted again;
+    /jobs/{job_id} asks the service its id names, and only a service that runs jobs."""
+    url = f"{gateway}/payments/import"
+    submitted = requests.post(url, headers=auth(FUNDER_TOKEN), json={"payments": [{"n": 1}]})
+    assert submitted.status_code == 202, submitted.text
+    assert submitted.headers["Location"] == "/jobs/payments-j1"
+    again = requests.post(url, headers=auth(FUNDER_TOKEN), json={"payments": [
+        {"number": "AGAIN"}]})
+    assert (again.status_code, again.json()["resubmitted"]) == (200, True)
+    followed = requests.get(gateway + submitted.headers["Location"], headers=auth(FUNDER_TOKEN))
+    assert followed.status_code == 200 and followed.json()["items"] == [
+        {"row": 1, "result": "created"}]
+    listed = requests.get(f"{gateway}/jobs", headers=auth(FUNDER_TOKEN))
+    assert [job["id"] for job in listed.json()] == ["payments-j1"]
+    produced = requests.get(f"{gateway}/jobs/payments-j1/file", headers=auth(FUNDER_TOKEN))
+    assert produced.content == b"a;b\n" and produced.headers["Content-Type"] == "text/csv"
+    assert "filename*=UTF-8''r%C3%A8glements.csv" in produced.headers["Content-Disposition"]
+    for unknown in ("nowhere-j1", "identity-j1", "payments-j2"):
+        assert_problem(requests.get(f"{gateway}/jobs/{unknown}", headers=auth(FUNDER_TOKEN)),
+                       404, "job_not_found")
+    assert_problem(requests.post(f"{gateway}/jobs/payments-j1/cancel",
+                                 headers=auth(FUNDER_TOKEN)), 409, "job_finished")
+    assert_problem(requests.get(f"{gateway}/jobs/certification-j9", headers=auth()), 404,
+                   "job_not_found")
+
+
+def test_the_payments_export_is_a_job(gateway, seen):
+    search = {"start": "2019-08-01", "dossier_number": "DEMO-0001"}
+    exported = requests.post(f"{gateway}/payments/exports", headers=auth(), json=search)
+    assert (exported.status_code, exported.headers["Location"]) == (202, "/jobs/payments-j1")
+    assert exported.json()["kind"] == "payments.export"
+    assert seen["payments"][-1][1:] == ("export_payments", {
+        **search, "end": None, "payment_number": None, "organisation_id": None})
+    assert_problem(requests.post(f"{gateway}/payments/exports", headers=auth(),
+                                 json={"start": "hier"}), 422, "invalid_body")
+
+
 def test_dossier_change_and_import_routes(gateway, seen):
     changed = requests.patch(f"{gateway}/dossiers/d1", headers=auth(FUNDER_TOKEN),
                              json={"status": "closed", "employer_id": None})
@@ -1218,16 +1326,21 @@ def test_dossier_change_and_import_routes(gateway, seen):
                                   json={"number": "X"}), 422, "invalid_body")
     batch = {"rows": [{"number": "20X000703"}]}
     imported = requests.post(f"{gateway}/dossiers/import", headers=auth(API_TOKEN), json=batch)
-    assert imported.status_code == 200 and imported.json()["created"] == 1
+    assert (imported.status_code, imported.headers["Location"]) == (202, "/jobs/dossiers-j1")
     assert seen["dossiers"][-1][1:] == ("import_dossiers", batch)
+    again = requests.post(f"{gateway}/dossiers/import", headers=auth(API_TOKEN),
+                          json={"rows": [{"number": "AGAIN"}]})
+    assert (again.status_code, again.json()["resubmitted"]) == (200, True)
     assert_problem(requests.post(f"{gateway}/dossiers/import", headers=auth(FUNDER_TOKEN),
                                  json=batch), 403, "forbidden_role")
     sheet = "N° dossier;SIRET\n20X000703;73282932000074\n".encode()
     uploaded = requests.post(f"{gateway}/dossiers/import/spreadsheet",
                              headers=auth(FUNDER_TOKEN),
                              files={"file": ("dossiers.csv", sheet)})
-    assert uploaded.status_code == 200, uploaded.text
-    assert uploaded.json()["rows"][1]["errors"][0]["column"] == "N° dossier"
+    assert uploaded.status_code == 202, uploaded.text
+    assert uploaded.json()["kind"] == "dossiers.import_spreadsheet"
+    report = requests.get(f"{gateway}/jobs/dossiers-j1", headers=auth(FUNDER_TOKEN)).json()
+    assert report["items"][1]["errors"][0]["column"] == "N° dossier"
     assert seen["dossiers"][-1][1:] == ("import_spreadsheet", {
         "filename": "dossiers.csv", "content_base64": base64.b64encode(sheet).decode()})
     assert_problem(requests.post(f"{gateway}/dossiers/import/spreadsheet",

@@ -1,6 +1,8 @@
 """payments on real RabbitMQ + PostgreSQL: certified -> month lock -> month_locked, once."""
 from __future__ import annotations
 
+import base64
+import io
 import json
 import uuid
 from datetime import date, datetime, timezone
@@ -8,6 +10,7 @@ from types import SimpleNamespace
 from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from contracts.envelope import new_envelope
@@ -24,6 +27,7 @@ from tests.support.integration import (ATTEST, FUNDER, HOURS, ORG_USER, ORGANISA
                                        FakeDossiers, FakeIdentity, Recorded, actor, dispatch,
                                        certified_for_payment, handlings, new_payment,
                                        paid_month, recorded, this_month)
+from tests.support.jobs import finished_over_rpc
 from tools.waiting import wait_until
 
 
@@ -200,19 +204,28 @@ def test_record_a_payment_issues_its_advice_and_payment_issued_once(
     assert issued_rows(payments, number) == 1
 
 
+def imported(rpc, batch: dict) -> dict:
+    """The payments import's job, once over."""
+    return finished_over_rpc(rpc.payments, STAFF, rpc.payments.import_payments(STAFF, batch))
+
+
 def test_import_is_idempotent_by_number_with_a_report_per_row(payments, rpc, neighbours, seen):
     dossier, other = neighbours.dossier(), neighbours.dossier(organisation="o-elsewhere")
     certified_for_payment(payments, dossier)
     first, second = f"I{uuid.uuid4().hex[:8]}", f"J{uuid.uuid4().hex[:8]}"
     batch = {"payments": [new_payment(first, dossier), new_payment(second, dossier, "12,5"),
                           new_payment("BAD", other), {"number": "NOLINES"}]}
-    report = rpc.payments.import_payments(STAFF, batch)
-    assert [r["result"] for r in report["rows"]] == ["created", "created", "error", "error"]
-    assert report["rows"][2]["problems"][0]["code"] == "dossier_of_another_organisation"
-    assert "lines" in [p["field"] for p in report["rows"][3]["problems"]]
-    again = rpc.payments.import_payments(STAFF, batch)
-    assert (again["created"], again["unchanged"], again["errors"]) == (0, 2, 2)
-    assert again["rows"][0]["payment_id"] == report["rows"][0]["payment_id"]
+    job = imported(rpc, batch)
+    report = job["items"]
+    assert [r["result"] for r in report] == ["created", "created", "error", "error"]
+    assert report[2]["problems"][0]["code"] == "dossier_of_another_organisation"
+    assert "lines" in [p["field"] for p in report[3]["problems"]]
+    assert rpc.payments.import_payments(STAFF, batch)["id"] == job["id"]  # the same job
+    # The same numbers in another file: a new job, nothing recorded twice.
+    again = imported(rpc, {"payments": batch["payments"][::-1]})
+    assert (again["summary"]["created"], again["summary"]["unchanged"],
+            again["summary"]["errors"]) == (0, 2, 2)
+    assert again["items"][3]["payment_id"] == report[0]["payment_id"]
     wait_until(lambda: issued_for(seen.issued, second))
     assert len(issued_for(seen.issued, first)) == 1
 
@@ -226,10 +239,10 @@ def test_the_accounting_system_may_name_dossiers_by_number(payments, rpc, neighb
                              "dossier_id": None}
     unknown = {**by_number, "number": f"U{uuid.uuid4().hex[:8]}", "lines": [
         {**by_number["lines"][0], "dossier_number": "INCONNU-1"}]}
-    report = rpc.payments.import_payments(STAFF, {"payments": [by_number, unknown]})
-    assert [r["result"] for r in report["rows"]] == ["created", "error"]
-    assert report["rows"][1]["problems"][0]["code"] == "dossier_not_found"
-    paid = rpc.payments.get_payment(STAFF, report["rows"][0]["payment_id"])
+    report = imported(rpc, {"payments": [by_number, unknown]})["items"]
+    assert [r["result"] for r in report] == ["created", "error"]
+    assert report[1]["problems"][0]["code"] == "dossier_not_found"
+    paid = rpc.payments.get_payment(STAFF, report[0]["payment_id"])
     assert (paid["lines"][0]["dossier_id"], paid["lines"][0]["dossier_number"]) == (
         dossier["id"], number)
 
@@ -251,19 +264,17 @@ def test_list_export_pages_search_scope_and_reconciliation(payments, rpc, neighb
         ("2019-09-20", "6370.00"), ("2019-09-03", "4133.34")]
     one = rpc.payments.list_payments(ORG_USER, {"payment_number": numbers[2]})
     assert one["rows"] == 1 and one["months"][0]["total"] == "4133.34"
-    # the export's pages, one row at a time, give the same rows and the whole month's totals
-    rows, after = [], None
-    while True:
-        page = rpc.payments.export_rows(ORG_USER, {"payment_number": None, **search}, after, 1)
-        rows += page["rows"]
-        if page["rows"] and page["rows"][0]["payment_date"].startswith("2019-09"):
-            assert page["month_totals"]["2019-09"] == september["total"]
-        after = page["next_after"]
-        if not after:
-            break
-    listed_rows = [r for m in listed["months"] for d in m["dates"] for g in d["dossiers"]
-                   for r in g["rows"]]
-    assert [r["payment_id"] for r in rows] == [r["payment_id"] for r in listed_rows]
+    # the export, a job, writes the same rows in the same order
+    rows = [r for m in listed["months"] for d in m["dates"] for g in d["dossiers"]
+            for r in g["rows"]]
+    job = rpc.payments.export_payments(ORG_USER, search)
+    assert job["phases"] == [{"name": "rows", "done": 0, "total": len(rows)}]
+    assert finished_over_rpc(rpc.payments, ORG_USER, job)["summary"] == {"rows": len(rows)}
+    exported = rpc.payments.job_file(ORG_USER, job["id"])
+    assert exported["filename"] == "reglements_2019-08-01_2019-09-30_20X000703.xlsx"
+    sheet = load_workbook(io.BytesIO(base64.b64decode(exported["content_base64"]))).active
+    assert [line[6] for line in sheet.iter_rows(min_row=2, values_only=True) if line[6]] == [
+        r["payment_number"] for r in rows]
     # scope: another organisation sees none of it; a user without the right nothing at all
     assert rpc.payments.list_payments(actor(organisation="o-other"), search)["rows"] == 0
     with pytest.raises(Forbidden):

@@ -13,6 +13,7 @@ from services.certification.domain import (Certificate, CertificationCode, CodeR
 from services.certification.handlers import Ports
 from tests.support.fakes import FakeClock, FakeDatabase, FakeDossiers
 from tests.support.identity import profile_readiness
+from tests.support.jobs import FakeJobs
 
 FUNDER, ORGANISATION = "f-tpro", "o-lac"
 
@@ -104,7 +105,7 @@ def certification_db(*certificates: Certificate, settings: tuple = ()) -> FakeDa
     return FakeDatabase("certification", certificates=InMemoryCertificates(*certificates),
                         settings=InMemorySettings(*settings), codes=InMemoryCodes(),
                         code_requests=InMemoryCodeRequests(),
-                        announcements=InMemoryAnnouncements())
+                        announcements=InMemoryAnnouncements(), jobs=FakeJobs())
 
 
 # ---- other services -------------------------------------------------------------------------

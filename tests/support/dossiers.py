@@ -12,6 +12,7 @@ from services.dossiers import adapters, handlers
 from services.dossiers.domain import (CLOSED_STATUS, Dossier, MonthCertification, Party,
                                       PartyKind, Scope, sheets)
 from tests.support.fakes import FakeClock, FakeDatabase
+from tests.support.jobs import FakeJobs
 
 FUNDER = "f1"
 JANUARY = datetime(2026, 1, 2, 9, 0, tzinfo=timezone.utc)
@@ -149,7 +150,7 @@ def database(*parties: Party, dossiers: Iterable[Dossier] = ()) -> FakeDatabase:
     store.dossiers.update((dossier.id, dossier) for dossier in dossiers)
     return FakeDatabase("dossiers", parties=InMemoryParties(store),
                         dossiers=InMemoryDossiers(store),
-                        certifications=InMemoryMonthCertifications(store))
+                        certifications=InMemoryMonthCertifications(store), jobs=FakeJobs())
 
 
 def ports(*organisations: dict, clock: FakeClock | None = None) -> handlers.Ports:
@@ -207,3 +208,27 @@ def import_row(number: str, **overrides) -> dict:
             "employer": {"name": "Garage Martin", "email": "rh@garage.example.org"},
             "training_title": "Mécanicien", "session_start": "2026-02-02",
             "session_end": "2026-09-30", **overrides}
+
+
+# --- the imports, as jobs ----------------------------------------------------------------------
+
+def imported(db: FakeDatabase, ports: handlers.Ports, actor: Actor, batch: dict) -> dict:
+    """POST /dossiers/import: submitted, then its job run to its end; the job's view, each
+    row's report in `items`. The job is then forgotten (past the re-submission window), so
+    the same batch again is a new job."""
+    return _ran(db, handlers.import_dossiers(db, ports, actor, batch),
+                lambda step: handlers.run_import(db, ports, step))
+
+
+def spreadsheet_imported(db: FakeDatabase, ports: handlers.Ports, actor: Actor,
+                         upload: dict) -> dict:
+    """POST /dossiers/import/spreadsheet, as `imported`."""
+    return _ran(db, handlers.import_spreadsheet(db, ports, actor, upload),
+                lambda step: handlers.run_spreadsheet_import(db, ports, step))
+
+
+def _ran(db: FakeDatabase, job: dict, work) -> dict:
+    jobs = db.repositories["jobs"]
+    done = jobs.run(job["id"], work)
+    jobs.forget(job["id"])
+    return done

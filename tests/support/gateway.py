@@ -189,6 +189,14 @@ def payment(number: str, dossier: dict, day: str, amount: str, advance: bool = F
                 "period_end": period.replace(day=28).isoformat(), "amount": amount}]}
 
 
+def exported(client: Client, search: dict):
+    """The payments export of `search`: its job (POST /payments/exports) followed to its end,
+    then its file downloaded (the requests.Response)."""
+    job = client.finished_job(client.post("/payments/exports", json=search))
+    assert job["status"] == "succeeded", job
+    return client.get(job["file"]["url"])
+
+
 def certify_by_event(stack, dossier: dict, month: str, training: str = "7") -> None:
     """A `certified` event as certification publishes it (the certification flow itself is
     tested in test_core_flow), `training` hours certified: payments locks the month (awaited)."""

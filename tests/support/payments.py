@@ -23,6 +23,7 @@ from services.payments.domain.payments import ADVANCE, PAYMENT, PROCESSING, Doss
     LineInput, Payment, PaymentInput, new_payment
 from services.payments.handlers import Ports
 from tests.support.fakes import FakeClock, FakeDatabase, FakeDossiers
+from tests.support.jobs import FakeJobs
 
 FUNDER, ORGANISATION = "f-tpro", "o-lac"
 ORGANISATION_EMAIL = "contact@lac.example"
@@ -118,6 +119,13 @@ class InMemoryPayments:
             keyset = (-day.toordinal(), dossier_number, number, position)
             found = [row for row in found if listing.sort_key(row) > keyset]
         return found[:limit]
+
+    def export_state(self, scope: Scope, search: dict):
+        found = self.rows_of(scope, search)
+        payments = [self.stored[row.payment_id] for row in found]
+        return len(found), max((stamp for p in payments
+                                for stamp in (p.recorded_at, p.reconciled_at) if stamp),
+                               default=None)
 
     def totals(self, scope: Scope, search: dict, days: set[date] | None = None):
         totals = listing.totals_of(self.rows_of(scope, search))
@@ -230,7 +238,7 @@ def payments_database(locks=(), payments=(), bank_details=()) -> FakeDatabase:
                         bank_details=InMemoryBankDetails(*bank_details),
                         credit_note_modes=InMemoryCreditNoteChoices(),
                         credit_notes=InMemoryCreditNotes(),
-                        settings=InMemoryPaymentSettings())
+                        settings=InMemoryPaymentSettings(), jobs=FakeJobs())
 
 
 # ---- neighbouring services --------------------------------------------------------------------

@@ -81,7 +81,7 @@ EXPECTED = {
     # payments (issue 6)
     ("post", "/dossiers/{dossier_id}/certificates/{month}/payment-lock/unlock"),
     ("post", "/payments"), ("post", "/payments/import"), ("get", "/payments"),
-    ("get", "/payments/export"), ("get", "/payments/{payment_id}"),
+    ("post", "/payments/exports"), ("get", "/payments/{payment_id}"),
     ("post", "/payments/{payment_id}/remittance-advice"),
     ("put", "/payments/{payment_id}/reconciliation"),
     ("get", "/organisations/{organisation_id}/bank-details"),
@@ -96,6 +96,9 @@ EXPECTED = {
     ("get", "/account-settings"), ("put", "/account-settings"), ("get", "/password-rules"),
     ("post", "/signup"), ("get", "/signup"), ("post", "/signup/activate"),
     ("get", "/signup/activate"), ("get", "/signups"), ("post", "/signups/{signup_id}/suspend"),
+    # long work as jobs (issue 18)
+    ("get", "/jobs"), ("get", "/jobs/{job_id}"), ("get", "/jobs/{job_id}/file"),
+    ("post", "/jobs/{job_id}/cancel"),
 }
 
 

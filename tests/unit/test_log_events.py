@@ -17,8 +17,9 @@ LEVELS = {"debug", "info", "warning", "error", "exception", "critical"}
 PERSONAL = {"email", "to", "recipient", "recipients", "name", "first_name", "last_name",
             "beneficiary", "employer", "address", "iban", "bic", "phone", "identifier",
             "filename", "password", "token", "otp"}
-# Security needs the caller's address on these events only (throttling, refused logins).
-ADDRESS_NEEDED = {"login_refused", "login_succeeded", "login_throttled",
+# Security needs the caller's address on these events only (throttling, refused logins, the
+# gateway's access line).
+ADDRESS_NEEDED = {"http_request", "login_refused", "login_succeeded", "login_throttled",
                   "password_reset_throttled", "signup_throttled"}
 
 

@@ -22,6 +22,7 @@ from tests.support.certification import (FUNDER, FakeDocuments, FakeIdentity, Fa
                                          a_dossier, an_actor, certification_db, party_of,
                                          ports)
 from tests.support.identity import CERTIFIER, NO_LETTERHEAD
+from tests.support.jobs import Crashed
 
 MONTH = "2026-03"
 ORG_USER = an_actor(Role.organisation_user, ip="192.0.2.10", email="claire@lac.example")
@@ -148,12 +149,65 @@ def test_the_template_lists_the_enterable_months_and_comes_back_as_entries():
         dossier["number"], "DUBOIS Marie", "PHARMACIE", MONTH)])
     upload = TemplateUpload(filename="heures.xlsx",
                             content_base64=base64.b64encode(filled).decode())
-    report = handlers.import_hours(db, world, ORG_USER, upload)
-    assert (report["entered"], report["errors"]) == (0, 1)  # two dossiers share the number
+    report = imported(db, world, upload)
+    assert report["summary"] == {"entered": 0, "errors": 1}  # two dossiers share the number
     world.dossiers.dossiers.pop(done["id"])
-    report = handlers.import_hours(db, world, ORG_USER, upload)
-    assert (report["entered"], report["errors"]) == (1, 0)
+    report = imported(db, world, upload)
+    assert report["summary"] == {"entered": 1, "errors": 0}
     assert db.repositories["certificates"].get(dossier["id"], MONTH).status == "hours_entered"
+
+
+def imported(db, world, upload: TemplateUpload) -> dict:
+    """POST /certificates/import: submitted, then its job run to its end; the job's view. The
+    job is then forgotten as past the re-submission window: the same file again is a new job."""
+    jobs = db.repositories["jobs"]
+    job = handlers.import_hours(db, world, ORG_USER, upload)
+    done = jobs.run(job["id"], lambda step: handlers.run_import_hours(db, world, step))
+    jobs.forget(job["id"])
+    return done
+
+
+def an_upload(*lines: adapters.TemplateLine) -> TemplateUpload:
+    filled = adapters.write_template("month", list(lines))
+    return TemplateUpload(filename="heures.xlsx", content_base64=base64.b64encode(filled).decode())
+
+
+def test_the_hours_import_is_a_job_a_step_per_dossier_month_an_item_per_row():
+    first, second = a_dossier(), a_dossier(number="20X000704")
+    db, world = certification_db(), at_now(ports(first, second))
+    jobs = db.repositories["jobs"]
+    upload = an_upload(*(adapters.TemplateLine(number, "DUBOIS Marie", "PHARMACIE", MONTH)
+                         for number in (first["number"], "INCONNU", second["number"])))
+    job = handlers.import_hours(db, world, ORG_USER, upload)
+    assert (job["kind"], job["status"], job["phases"]) == (
+        "certification.import_hours", "queued", [{"name": "months", "done": 0, "total": 3}])
+    assert db.repositories["certificates"].rows == {}  # nothing entered before the job runs
+    again = handlers.import_hours(db, world, ORG_USER, upload)
+    assert (again["id"], again["resubmitted"]) == (job["id"], True)
+    done = jobs.run(job["id"], lambda step: handlers.run_import_hours(db, world, step))
+    assert done["phases"][0]["done"] == 3 and done["summary"] == {"entered": 2, "errors": 1}
+    assert [(item["row"], item["status"], item["code"]) for item in done["items"]] == [
+        (2, "ok", None), (3, "error", "dossier_not_found"), (4, "ok", None)]
+    assert db.repositories["certificates"].get(second["id"], MONTH).status == "hours_entered"
+
+
+def test_a_resumed_hours_import_goes_on_with_the_months_not_done():
+    first, second = a_dossier(), a_dossier(number="20X000704")
+    db, world = certification_db(), at_now(ports(first, second))
+    jobs = db.repositories["jobs"]
+    upload = an_upload(*(adapters.TemplateLine(d["number"], "DUBOIS Marie", "PHARMACIE", MONTH)
+                         for d in (first, second)))
+    job = handlers.import_hours(db, world, ORG_USER, upload)
+    with pytest.raises(Crashed):
+        jobs.run(job["id"], lambda step: handlers.run_import_hours(db, world, step),
+                 crash_after=1)
+    # the second month was entered, the process died before recording it: entered again
+    assert jobs.jobs[job["id"]]["phases"][0]["done"] == 1
+    assert list(jobs.jobs[job["id"]]["outcomes"]) == [2]
+    done = jobs.run(job["id"], lambda step: handlers.run_import_hours(db, world, step))
+    assert done["phases"][0]["done"] == 2 and done["summary"] == {"entered": 2, "errors": 0}
+    assert [item["row"] for item in done["items"]] == [2, 3]
+    assert db.repositories["certificates"].get(second["id"], MONTH).status == "hours_entered"
 
 
 def test_an_unreadable_upload_is_refused():

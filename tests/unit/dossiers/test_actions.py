@@ -12,7 +12,7 @@ from services.dossiers import adapters, handlers
 from services.dossiers.domain import (MonthCertification, PartyKind, action_type_counts,
                                       local_today, pending_months, status_counts)
 from services.dossiers.domain.pending import months_between
-from tests.support.dossiers import (database, dossier, import_row, new_dossier,
+from tests.support.dossiers import (database, dossier, import_row, imported, new_dossier,
                                     organisation_user, party, ports, staff)
 from tests.support.documents import certified as certified_event
 from tests.support.fakes import FakeClock
@@ -96,13 +96,12 @@ def test_a_dossier_is_created_ptp_unless_told_and_changed_to_another_type():
 def test_an_import_sets_the_type_of_a_new_dossier_and_keeps_it_when_the_row_says_none():
     db = database()
     batch = {"rows": [import_row("I1", action_type="vae"), import_row("I2")]}
-    handlers.import_dossiers(db, ports(), organisation_user(), batch)
+    imported(db, ports(), organisation_user(), batch)
     by_number = {d.number: d for d in db.repositories["dossiers"].store.dossiers.values()}
     assert (by_number["I1"].action_type, by_number["I2"].action_type) == ("vae", "ptp")
-    again = handlers.import_dossiers(db, ports(), organisation_user(),
-                                     {"rows": [import_row("I1"),
-                                               import_row("I2", action_type="apprentissage")]})
-    assert [row["outcome"] for row in again["rows"]] == ["unchanged", "updated"]
+    again = imported(db, ports(), organisation_user(),
+                     {"rows": [import_row("I1"), import_row("I2", action_type="apprentissage")]})
+    assert [row["outcome"] for row in again["items"]] == ["unchanged", "updated"]
     assert (by_number["I1"].action_type, by_number["I2"].action_type) == ("vae",
                                                                            "apprentissage")
 

@@ -8,12 +8,14 @@ from datetime import date
 import pytest
 
 from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound
-from contracts.dossiers import PlannedDay
+from contracts.dossiers import MAX_IMPORT_ROWS, PlannedDay
 from services.dossiers import handlers
 from services.dossiers.domain import PartyKind
-from tests.support.dossiers import (database, dossier, import_row, new_dossier, organisation,
-                                    organisation_user, party, ports, staff)
+from tests.support.dossiers import (database, dossier, import_row, imported, new_dossier,
+                                    organisation, organisation_user, party, ports,
+                                    spreadsheet_imported, staff)
 from tests.support.fakes import FakeClock
+from tests.support.jobs import Crashed
 
 MICHELLE = party("b1", name="DUBOIS Michelle")
 GARAGE = party("e1", PartyKind.employer, name="Garage Martin", email="rh@garage.example.org")
@@ -154,11 +156,11 @@ def test_the_list_is_scoped_searched_newest_first_and_capped():
     assert numbers(staff(), limit=0) == ["16/0/5756"]  # at least one
 
 
-# --- imports ---------------------------------------------------------------------------------
+# --- imports, as jobs (docs/jobs.md) ---------------------------------------------------------
 
-def outcomes(report):
+def outcomes(job):
     return [(r["row"], r["number"], r["outcome"], [e["code"] for e in r["errors"]])
-            for r in report["rows"]]
+            for r in job["items"]]
 
 
 def test_a_json_batch_reports_every_row_and_creates_each_party_once():
@@ -169,14 +171,17 @@ def test_a_json_batch_reports_every_row_and_creates_each_party_once():
             import_row("IMP-3", session_end="2026-01-01"),
             import_row("16/0/5756"),
             {"number": "X 6"}]
-    report = handlers.import_dossiers(db, ports(), organisation_user(), {"rows": rows})
-    assert outcomes(report) == [
+    job = imported(db, ports(), organisation_user(), {"rows": rows})
+    assert outcomes(job) == [
         (1, "IMP-1", "created", []), (2, "IMP-2", "created", []),
         (3, "IMP-1", "error", ["duplicate_number"]),
         (4, "IMP-3", "error", ["session_end_before_start"]),
         (5, "16/0/5756", "error", ["dossier_number_taken"]),
         (6, "X 6", "error", ["invalid_number", "required", "required", "required",
                              "required"])]
+    assert (job["status"], job["summary"]) == ("succeeded", {
+        "created": 2, "updated": 0, "unchanged": 0, "errors": 4})
+    assert job["phases"] == [{"name": "rows", "done": 6, "total": 6}]
     jeans = [p for p in store(db).parties.values() if p.email == "jean@example.org"]
     assert len(jeans) == 1
     created = db.events("dossier_created")
@@ -185,13 +190,31 @@ def test_a_json_batch_reports_every_row_and_creates_each_party_once():
     assert {e.organisation_id for e in created} == {"o1"}
 
 
+def test_a_batch_is_a_job_submitted_once_and_its_rows_are_read_by_the_job():
+    db = database()
+    batch = {"rows": [import_row("IMP-1"), {"number": "not checked yet"}]}
+    job = handlers.import_dossiers(db, ports(), organisation_user(), batch)
+    assert (job["kind"], job["status"], job["phases"]) == (
+        "dossiers.import", "queued", [{"name": "rows", "done": 0, "total": 2}])
+    assert store(db).dossiers == {} and db.published == []
+    again = handlers.import_dossiers(db, ports(), organisation_user(), batch)
+    assert (again["id"], again["resubmitted"]) == (job["id"], True)
+    colleague = organisation_user(rights=["enter_hours", "payments"])
+    assert handlers.import_dossiers(db, ports(), colleague, batch)["id"] == job["id"]
+    elsewhere = handlers.import_dossiers(db, ports(), organisation_user("o2"), batch)
+    assert elsewhere["id"] != job["id"]  # the same rows for another organisation
+    jobs = db.repositories["jobs"]
+    jobs.run(job["id"], lambda step: handlers.run_import(db, ports(), step))
+    assert [r["outcome"] for r in jobs.view(job["id"])["items"]] == ["created", "error"]
+
+
 def test_a_batch_imported_again_changes_nothing_and_a_changed_row_updates_its_dossier():
     db = database(MICHELLE, GARAGE)
     rows = [import_row("IMP-1"), import_row("IMP-2")]
-    handlers.import_dossiers(db, ports(), organisation_user(), {"rows": rows})
-    again = handlers.import_dossiers(db, ports(), organisation_user(), {"rows": rows})
-    assert [r["outcome"] for r in again["rows"]] == ["unchanged", "unchanged"]
-    changed = handlers.import_dossiers(db, ports(), organisation_user(), {"rows": [
+    imported(db, ports(), organisation_user(), {"rows": rows})
+    again = imported(db, ports(), organisation_user(), {"rows": rows})
+    assert [r["outcome"] for r in again["items"]] == ["unchanged", "unchanged"]
+    changed = imported(db, ports(), organisation_user(), {"rows": [
         import_row("IMP-2", employer={"name": "Roux", "email": "rh@roux.example.org"})]})
     assert outcomes(changed) == [(1, "IMP-2", "updated", [])]
     [event] = db.events("dossier_updated")
@@ -199,67 +222,136 @@ def test_a_batch_imported_again_changes_nothing_and_a_changed_row_updates_its_do
     assert len(db.events("dossier_created")) == 2
 
 
-@pytest.mark.parametrize("who, code", [
-    (staff(), "organisation_only"),
-    (organisation_user(rights=["payments"]), "missing_right"),
+@pytest.mark.parametrize("who, batch, kind, code", [
+    (staff(), {"rows": [import_row("X")]}, Forbidden, "organisation_only"),
+    (organisation_user(rights=["payments"]), {"rows": [import_row("X")]}, Forbidden,
+     "missing_right"),
+    (organisation_user(), {"rows": [import_row(f"X{n}") for n in range(MAX_IMPORT_ROWS + 1)]},
+     InvalidInput, "invalid_payload"),
+    (organisation_user(), {"rows": []}, InvalidInput, "invalid_payload"),
+    (organisation_user("o3"), {"rows": [import_row("X")]}, InvalidInput,
+     "unknown_organisation"),
 ])
-def test_only_an_organisation_with_the_hours_right_imports_a_batch(who, code):
-    with pytest.raises(Forbidden) as raised:
-        handlers.import_dossiers(database(), ports(), who, {"rows": [import_row("X")]})
-    assert raised.value.code == code
+def test_a_batch_known_bad_at_once_is_refused_at_once_never_a_job(who, batch, kind, code):
+    db = database()
+    with pytest.raises(kind) as raised:
+        handlers.import_dossiers(db, ports(), who, batch)
+    assert raised.value.code == code and db.repositories["jobs"].jobs == {}
 
 
-def test_a_batch_that_meets_a_concurrent_creation_stores_nothing():
-    db = database(MICHELLE, GARAGE, dossiers=[dossier("d9", "IMP-2")])
-    db.repositories["dossiers"].by_numbers = lambda funder_id, numbers: {}  # created meanwhile
+def test_rows_are_written_a_chunk_at_a_time_and_a_resumed_job_goes_on_from_the_last(
+        monkeypatch):
+    """Each chunk's dossiers and reports commit together: a process dying in the second
+    chunk leaves the first one's, and the job resumed reports every row once, as created,
+    a duplicate of a row in an earlier chunk included."""
+    monkeypatch.setattr(handlers, "IMPORT_CHUNK", 2)
+    db = database()
+    rows = [import_row(f"IMP-{n}") for n in range(1, 6)] + [import_row("IMP-1")]
+    job = handlers.import_dossiers(db, ports(), organisation_user(), {"rows": rows})
+    jobs = db.repositories["jobs"]
+    with pytest.raises(Crashed):
+        jobs.run(job["id"], lambda step: handlers.run_import(db, ports(), step),
+                 crash_after=1)
+    assert jobs.view(job["id"])["phases"][0]["done"] == 2
+    assert sorted(d.number for d in store(db).dossiers.values()) == ["IMP-1", "IMP-2"]
+    resumed = jobs.run(job["id"], lambda step: handlers.run_import(db, ports(), step))
+    assert outcomes(resumed) == [(n, f"IMP-{n}", "created", []) for n in range(1, 6)] + [
+        (6, "IMP-1", "error", ["duplicate_number"])]
+    assert resumed["phases"] == [{"name": "rows", "done": 6, "total": 6}]
+    assert len(db.events("dossier_created")) == 5
+
+
+def test_a_cancelled_import_stops_after_the_chunk_under_way(monkeypatch):
+    monkeypatch.setattr(handlers, "IMPORT_CHUNK", 2)
+    db = database()
+    rows = [import_row(f"IMP-{n}") for n in range(1, 6)]
+    job = handlers.import_dossiers(db, ports(), organisation_user(), {"rows": rows})
+    jobs = db.repositories["jobs"]
+    jobs.jobs[job["id"]]["cancel_requested"] = True
+    ended = jobs.run(job["id"], lambda step: handlers.run_import(db, ports(), step))
+    assert (ended["status"], ended["phases"][0]["done"], len(store(db).dossiers)) == (
+        "cancelled", 2, 2)
+
+
+def test_a_chunk_that_meets_a_concurrent_creation_fails_the_job_and_stores_nothing_of_it(
+        monkeypatch):
+    monkeypatch.setattr(handlers, "IMPORT_CHUNK", 2)
+    db = database(MICHELLE, GARAGE, dossiers=[dossier("d9", "IMP-3")])
+    by_numbers = db.repositories["dossiers"].by_numbers
+    db.repositories["dossiers"].by_numbers = (  # IMP-3 created meanwhile
+        lambda funder_id, numbers: {} if "IMP-3" in numbers else by_numbers(funder_id, numbers))
+    job = handlers.import_dossiers(db, ports(), organisation_user(), {"rows": [
+        import_row("IMP-1"), import_row("IMP-2"), import_row("IMP-3"), import_row("IMP-4")]})
+    jobs = db.repositories["jobs"]
     with pytest.raises(Conflict) as raised:
-        handlers.import_dossiers(db, ports(), organisation_user(), {"rows": [
-            import_row("IMP-1"), import_row("IMP-2")]})
+        jobs.run(job["id"], lambda step: handlers.run_import(db, ports(), step))
     assert raised.value.code == "import_conflict"
-    assert (list(store(db).dossiers), len(store(db).parties), db.published) == (["d9"], 2, [])
+    assert sorted(d.number for d in store(db).dossiers.values()) == ["IMP-1", "IMP-2", "IMP-3"]
+    assert jobs.view(job["id"])["phases"][0]["done"] == 2  # the first chunk stays recorded
 
 
 HEADER = ("N° dossier;SIRET;Bénéficiaire;E-mail bénéficiaire;Employeur;E-mail employeur;"
           "Formation;Début de session;Fin de session")
 
 
-def upload(*lines: str) -> dict:
+def upload(*lines: str, filename: str = "dossiers.csv") -> dict:
     content = "\n".join([HEADER, *lines]).encode()
-    return {"filename": "dossiers.csv", "content_base64": base64.b64encode(content).decode()}
+    return {"filename": filename, "content_base64": base64.b64encode(content).decode()}
 
 
 def test_a_spreadsheet_names_each_rows_organisation_by_its_siret():
     db = database(MICHELLE, GARAGE)
-    report = handlers.import_spreadsheet(db, ports(), staff(), upload(
+    job = spreadsheet_imported(db, ports(), staff(), upload(
         "XL-1;000 000 000 00001;DUBOIS Michelle;b1@example.org;;;Soudeur;05/01/2026;30/06/2026",
         "XL-2;00000000000002;PETIT Anne;anne@example.org;;;Boulanger;02/03/2026;18/12/2026",
         "XL-3;73282932000099;X;x@example.org;;;T;05/01/2026;30/06/2026",
         "XL-4;;Y;pas-un-email;;;T;31/02/2026;30/06/2026"))
-    assert outcomes(report) == [
+    assert outcomes(job) == [
         (2, "XL-1", "created", []), (3, "XL-2", "created", []),
         (4, "XL-3", "error", ["unknown_organisation"]),
         (5, "XL-4", "error", ["required", "invalid_email", "invalid_date"])]
-    assert [e["column"] for e in report["rows"][3]["errors"]] == [
+    assert [e["column"] for e in job["items"][3]["errors"]] == [
         "SIRET", "E-mail bénéficiaire", "Début de session"]
+    assert job["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "errors": 2}
     by_number = {d.number: d for d in store(db).dossiers.values()}
     assert (by_number["XL-1"].organisation_id, by_number["XL-1"].beneficiary_id) == ("o1", "b1")
     assert by_number["XL-2"].organisation_name == "Organisme 2"
+
+
+def test_a_spreadsheet_is_read_at_once_and_the_same_rows_again_are_the_same_job():
+    db = database()
+    line = "XL-1;00000000000001;DUBOIS Michelle;m@example.org;;;Soudeur;05/01/2026;30/06/2026"
+    job = handlers.import_spreadsheet(db, ports(), staff(), upload(line, "", line))
+    assert (job["kind"], job["phases"]) == ("dossiers.import_spreadsheet",
+                                            [{"name": "rows", "done": 0, "total": 2}])
+    renamed = handlers.import_spreadsheet(db, ports(), staff(),
+                                          upload(line, "", line, filename="copie.csv"))
+    assert (renamed["id"], renamed["resubmitted"]) == (job["id"], True)
+    jobs = db.repositories["jobs"]
+    done = jobs.run(job["id"], lambda step: handlers.run_spreadsheet_import(db, ports(), step))
+    assert outcomes(done) == [(2, "XL-1", "created", []),
+                              (4, "XL-1", "error", ["duplicate_number"])]
 
 
 @pytest.mark.parametrize("who, payload, kind, code", [
     (organisation_user(), upload(), Forbidden, "funder_staff_only"),
     (staff(), {"filename": "a.csv", "content_base64": "@@@"}, InvalidInput,
      "not_a_spreadsheet"),
+    (staff(), {"filename": "a.pdf", "content_base64": base64.b64encode(
+        b"%PDF-1.4\x00\x01").decode()}, InvalidInput, "not_a_spreadsheet"),
     (staff(), {"filename": "a.csv", "content_base64": base64.b64encode(
         "N° dossier;Formation\n".encode()).decode()}, InvalidInput, "missing_columns"),
+    (staff(), upload(*["XL;1;B;b@example.org;;;T;05/01/2026;30/06/2026"] *
+                     (MAX_IMPORT_ROWS + 1)), InvalidInput, "too_many_rows"),
 ])
-def test_spreadsheet_refusals(who, payload, kind, code):
+def test_spreadsheet_refusals_are_at_once_never_a_job(who, payload, kind, code):
+    db = database()
     with pytest.raises(kind) as raised:
-        handlers.import_spreadsheet(database(), ports(), who, payload)
-    assert raised.value.code == code
+        handlers.import_spreadsheet(db, ports(), who, payload)
+    assert raised.value.code == code and db.repositories["jobs"].jobs == {}
 
 
 def test_another_funder_finds_none_of_our_organisations_by_siret():
-    report = handlers.import_spreadsheet(database(), ports(organisation(1)), staff("f2"), upload(
+    job = spreadsheet_imported(database(), ports(organisation(1)), staff("f2"), upload(
         "XL-1;00000000000001;DUBOIS Michelle;m@example.org;;;Soudeur;05/01/2026;30/06/2026"))
-    assert outcomes(report) == [(2, "XL-1", "error", ["unknown_organisation"])]
+    assert outcomes(job) == [(2, "XL-1", "error", ["unknown_organisation"])]

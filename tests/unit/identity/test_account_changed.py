@@ -79,7 +79,7 @@ def test_party_accounts_are_published_with_their_party(w):
         beneficiary={"id": "p-beneficiary-1", "name": "Léa", "email": "lea@example.org",
                      "kind": "beneficiary"},
         employer=None, created_by="u", created_at="2026-03-02T09:00:00Z")
-    handlers.open_party_accounts(w.ports, dossier, "u", in_transaction(w))
+    handlers.open_party_accounts(w.db, w.ports, dossier, "u", in_transaction(w))
     [event] = w.db.events("account_changed")
     assert (event.change, event.party_id, event.role, event.changed_by) == (
         "credentials_sent", "p-beneficiary-1", "beneficiary", "u")

@@ -71,6 +71,14 @@ def test_a_funder_starts_with_its_administrator(w):
                                                                     "admin@idf.example.org")
 
 
+def test_the_funders_directory_names_each_funder_by_its_code(w):
+    reply = handlers.bootstrap_funder(w.db, w.ports, new_funder("tpro-bzh"))
+    directory = handlers.funders_directory(w.db)
+    assert {"id": reply["funder_id"], "code": "tpro-bzh",
+            "name": "Transitions Pro IDF"} in directory
+    assert [f["code"] for f in directory] == sorted(f["code"] for f in directory)
+
+
 def test_a_funder_code_is_bootstrapped_once(w):
     with pytest.raises(Conflict) as raised:
         handlers.bootstrap_funder(w.db, w.ports, new_funder("tpro-ge"))
@@ -281,7 +289,7 @@ def dossier(employer=True):
 
 
 def test_each_party_of_a_new_dossier_gets_an_account_and_its_credentials(w):
-    handlers.open_party_accounts(w.ports, dossier(), "u", in_transaction(w))
+    handlers.open_party_accounts(w.db, w.ports, dossier(), "u", in_transaction(w))
     lea, acme = users(w).of_party("p-beneficiary-1"), users(w).of_party("p-employer-1")
     assert (lea.identifier, lea.role) == ("lea@example.org", Role.beneficiary.value)
     assert acme.role == Role.employer.value and acme.must_personalise
@@ -291,20 +299,20 @@ def test_each_party_of_a_new_dossier_gets_an_account_and_its_credentials(w):
 
 
 def test_a_party_with_an_account_gets_no_second_one(w):
-    handlers.open_party_accounts(w.ports, dossier(employer=False), "u", in_transaction(w))
-    handlers.open_party_accounts(w.ports, dossier(), "u", in_transaction(w))
+    handlers.open_party_accounts(w.db, w.ports, dossier(employer=False), "u", in_transaction(w))
+    handlers.open_party_accounts(w.db, w.ports, dossier(), "u", in_transaction(w))
     assert len([u for u in users(w).all() if u.party_id]) == 2
     assert len(w.emails.of("account_credentials")) == 2
 
 
 def test_a_taken_email_gives_the_party_another_identifier(w):
     w.account("lea@example.org")
-    handlers.open_party_accounts(w.ports, dossier(employer=False), "u", in_transaction(w))
+    handlers.open_party_accounts(w.db, w.ports, dossier(employer=False), "u", in_transaction(w))
     assert users(w).of_party("p-beneficiary-1").identifier == "lea-p-benefi"
 
 
 def test_an_event_already_processed_sends_nothing(w):
-    handlers.open_party_accounts(w.ports, dossier(), "u", lambda add: None)
+    handlers.open_party_accounts(w.db, w.ports, dossier(), "u", lambda add: None)
     assert w.emails.sent == [] and not any(u.party_id for u in users(w).all())
 
 
@@ -678,7 +686,7 @@ def test_credentials_are_not_resent_for_another_organisation(w):
 
 
 def test_staff_resend_a_partys_credentials_by_its_party(w):
-    handlers.open_party_accounts(w.ports, dossier(employer=False), "u", in_transaction(w))
+    handlers.open_party_accounts(w.db, w.ports, dossier(employer=False), "u", in_transaction(w))
     reply = handlers.resend_party_credentials(w.db, w.ports, w.actor(w.admin), "p-beneficiary-1")
     assert reply["credentials_sent"] and len(w.emails.of("account_credentials")) == 2
     with pytest.raises(Forbidden):

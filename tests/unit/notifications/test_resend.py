@@ -115,3 +115,15 @@ def test_only_the_funder_s_staff_resend_its_emails():
         handlers.resend_email(service.db, service.ports, ORGANISATION, email_id)
     assert handlers.list_emails(service.db, OTHER_FUNDER) == []
     assert len(service.emails.all()) == 2  # nothing was queued
+
+
+def test_the_ops_team_resends_any_funder_s_email_without_an_actor():
+    service = certified_emails()
+    service.deliver_all(LEASE)
+    original = handlers.list_emails(service.db, AGENT)[0]
+    copy = handlers.resend_email_as_ops(service.db, service.ports, original["id"])
+    assert (copy["resent_from"], copy["delivery"], copy["to"]) == (
+        original["id"], "pending", original["to"])
+    with pytest.raises(NotFound) as unknown:
+        handlers.resend_email_as_ops(service.db, service.ports, "no-such-email")
+    assert unknown.value.code == "email_not_found"

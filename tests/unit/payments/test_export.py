@@ -1,14 +1,24 @@
-"""The Excel export written page by page (gateway.exports): grouping, typed cells, formats."""
+"""The Excel export: its job (handlers.export_payments, run_export) and its workbook written
+page by page (adapters): grouping, typed cells, formats."""
 from __future__ import annotations
 
+import io
 import os
-from datetime import datetime
+import tempfile
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
-from gateway import exports
+from contracts.common.errors import Forbidden
+from servicekit.jobs import JobCancelled
+from services.payments import adapters as exports
+from services.payments import handlers
+from tests.support.fakes import FakeClock
+from tests.support.jobs import Crashed
+from tests.support.payments import (a_dossier, a_payment, beneficiary, fake_ports,
+                                    organisation_user, payments_database, staff)
 
 
 def row(day: str, dossier: str, number: str, amount: str, **extra) -> dict:
@@ -124,11 +134,84 @@ def test_the_file_name_says_the_search_in_ascii(search, name):
     assert exports.file_name(search).isascii()
 
 
-def test_the_streamed_file_is_deleted_once_sent(tmp_path):
-    path = exports.export_to_file(lambda after: PAGES[1])
-    data = b"".join(exports.stream_file(path))
-    assert data[:2] == b"PK"
-    assert not os.path.exists(path)
+def test_the_workbook_file_leaves_no_temporary_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    content, lines = exports.workbook_file([PAGES[1]])
+    assert content[:2] == b"PK" and lines == 2
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_export_stopped_midway_leaves_no_temporary_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def pages():
+        yield PAGES[0]
+        raise JobCancelled("payments-j1")
+    with pytest.raises(JobCancelled):
+        exports.workbook_file(pages())
+    assert os.listdir(tmp_path) == []
+
+
+# ---- the export as a job ----------------------------------------------------------------------
+
+def paid_database():
+    dossier = a_dossier()
+    return payments_database(payments=[
+        a_payment(dossier, number, amount, date.fromisoformat(day))
+        for number, day, amount in (("113", "2019-09-20", "3567.20"),
+                                    ("114", "2019-09-20", "2802.80"),
+                                    ("108", "2019-09-03", "4133.34"),
+                                    ("107", "2019-08-23", "5424.93"))])
+
+
+def test_the_export_job_counts_its_rows_and_attaches_the_workbook():
+    db, search = paid_database(), {"start": "2019-08-01", "end": "2019-09-30"}
+    jobs = db.repositories["jobs"]
+    job = handlers.export_payments(db, organisation_user(), search)
+    assert (job["kind"], job["status"], job["phases"]) == (
+        "payments.export", "queued", [{"name": "rows", "done": 0, "total": 4}])
+    done = jobs.run(job["id"], lambda step: handlers.run_export(db, step))
+    assert done["phases"][0] == {"name": "rows", "done": 4, "total": 4}
+    assert done["summary"] == {"rows": 4}
+    content, name, media_type = jobs.jobs[job["id"]]["file"]
+    assert (name, media_type) == ("reglements_2019-08-01_2019-09-30.xlsx", exports.CONTENT_TYPE)
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sorted(r[6] for r in sheet.iter_rows(values_only=True) if r[6] and r[6][0] != "N") \
+        == ["107", "108", "113", "114"]
+
+
+def test_the_same_search_is_the_same_export_until_a_payment_changes():
+    db, search = paid_database(), {"dossier_number": "20X000703"}
+    first = handlers.export_payments(db, organisation_user(), search)
+    again = handlers.export_payments(db, organisation_user(), search)
+    assert (again["id"], again["resubmitted"]) == (first["id"], True)
+    payment_id = next(iter(db.repositories["payments"].stored))
+    later = FakeClock()
+    later.advance(minutes=5)
+    handlers.reconcile_payment(db, fake_ports(clock=later), organisation_user(), payment_id,
+                               {"reconciled": True})
+    ticked = handlers.export_payments(db, organisation_user(), search)
+    assert ticked["id"] != first["id"] and not ticked["resubmitted"]
+
+
+def test_a_resumed_export_starts_over(monkeypatch):
+    monkeypatch.setattr(exports, "PAGE_SIZE", 1)
+    db = paid_database()
+    jobs = db.repositories["jobs"]
+    job = handlers.export_payments(db, staff(), {})
+    with pytest.raises(Crashed):
+        jobs.run(job["id"], lambda step: handlers.run_export(db, step), crash_after=2)
+    assert jobs.jobs[job["id"]]["phases"][0]["done"] == 2
+    done = jobs.run(job["id"], lambda step: handlers.run_export(db, step))
+    assert (done["phases"][0]["done"], done["summary"]) == (4, {"rows": 4})
+
+
+def test_the_export_is_refused_at_once_without_the_payments_right():
+    db = paid_database()
+    for refused in (beneficiary(), organisation_user(rights=["enter_hours"])):
+        with pytest.raises(Forbidden):
+            handlers.export_payments(db, refused, {})
+    assert db.repositories["jobs"].jobs == {}
 
 
 def test_demo_has_a_year_of_contiguous_payments_with_exact_amounts():

@@ -230,16 +230,28 @@ def test_an_import_reports_each_row_and_a_reimport_changes_nothing():
     batch = {"payments": [new_payment_payload("I1", dossier), by_number,
                           new_payment_payload("BAD", elsewhere), {"number": "NOLINES"}]}
     db, ports = payments_database(certified_locks(dossier)), fake_ports(dossier, elsewhere)
-    report = handlers.import_payments(db, ports, staff(), batch)
-    assert [r["result"] for r in report["rows"]] == ["created", "created", "error", "error"]
-    assert report["rows"][2]["problems"][0]["code"] == "dossier_of_another_organisation"
-    assert "lines" in [p["field"] for p in report["rows"][3]["problems"]]
+    report = imported(db, ports, batch)
+    assert [r["result"] for r in report["items"]] == ["created", "created", "error", "error"]
+    assert report["items"][2]["problems"][0]["code"] == "dossier_of_another_organisation"
+    assert "lines" in [p["field"] for p in report["items"][3]["problems"]]
     assert len(db.events("payment_issued")) == 2
-    again = handlers.import_payments(db, ports, staff(), batch)
-    assert (again["created"], again["unchanged"], again["errors"]) == (0, 2, 2)
-    assert again["rows"][0]["payment_id"] == report["rows"][0]["payment_id"]
+    again = imported(db, ports, batch)
+    assert again["summary"] == {"created": 0, "unchanged": 2, "errors": 2,
+                                "remittance_advices_issued": 0,
+                                "remittance_advices_failed": 0}
+    assert again["items"][0]["payment_id"] == report["items"][0]["payment_id"]
     with pytest.raises(Forbidden):
-        handlers.import_payments(db, ports, organisation_user(), batch)
+        handlers.import_payments(db, organisation_user(), batch)
+
+
+def imported(db, ports, batch) -> dict:
+    """POST /payments/import: submitted, then its job run to its end; the job's view. The job
+    is then forgotten as past the re-submission window: the same batch again is a new job."""
+    jobs = db.repositories["jobs"]
+    job = handlers.import_payments(db, staff(), batch)
+    done = jobs.run(job["id"], lambda step: handlers.run_import(db, ports, step))
+    jobs.forget(job["id"])
+    return done
 
 
 def test_a_payment_is_seen_by_its_funder_and_organisation_only():

@@ -162,9 +162,11 @@ def test_an_import_reports_the_row_and_line_whose_hours_are_refused():
     db, ports = payments_database(certified_locks(dossier)), fake_ports(dossier)
     too_much = new_payment_payload("I2", dossier)
     too_much["lines"][0]["hours_paid"] = "280"  # 294 certified, 35.5 paid by I1
-    report = handlers.import_payments(db, ports, staff(), {"payments": [
+    job = handlers.import_payments(db, staff(), {"payments": [
         new_payment_payload("I1", dossier), too_much, new_payment_payload("I3", dossier)]})
-    assert [r["result"] for r in report["rows"]] == ["created", "error", "created"]
-    [problem] = report["rows"][1]["problems"]
+    report = db.repositories["jobs"].run(job["id"],
+                                         lambda step: handlers.run_import(db, ports, step))
+    assert [r["result"] for r in report["items"]] == ["created", "error", "created"]
+    [problem] = report["items"][1]["problems"]
     assert (problem["code"], problem["line"], problem["details"]["already_paid"]) == (
         "hours_exceed_certified", 0, "35.50")

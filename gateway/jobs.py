@@ -1,0 +1,35 @@
+"""The /jobs routes (docs/jobs.md): which services run jobs, whom to ask about one, and the
+answer to a submission. A job's id starts with its service's name: no lookup to route it."""
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from contracts.common.errors import NotFound
+from gateway.http import json_response
+
+# The services mixing servicekit.jobs.JobEntrypoints in: GET /jobs asks each of them.
+JOB_SERVICES = ("certification", "dossiers", "payments")
+
+RESUBMITTED_DESCRIPTION = ("La même demande était déjà soumise (en attente, en cours ou "
+                           "terminée depuis moins de 24 h) : c'est ce travail-là")
+
+
+def service_of(job_id: str) -> str:
+    """The service that runs the job; job_not_found for an id no job service gave."""
+    service = job_id.partition("-")[0]
+    if service not in JOB_SERVICES:
+        raise NotFound("job_not_found", "Aucun travail trouvé.")
+    return service
+
+
+def accepted(job: dict) -> Response:
+    """202 with the new job and where to follow it; 200 with the job already submitted."""
+    response = json_response(job, 200 if job["resubmitted"] else 202)
+    response.headers["Location"] = f"/jobs/{job['id']}"
+    return response
+
+
+def newest_first(listings: list[list[dict]], limit: int) -> list[dict]:
+    """Every service's jobs in one list, the most recently submitted first."""
+    merged = [job for listing in listings for job in listing]
+    return sorted(merged, key=lambda job: job["created_at"], reverse=True)[:limit]
