@@ -230,7 +230,9 @@ def certify_month(organisation: Organisation, dossier: tuple[str, str], month: s
     return steps
 
 
-def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int) -> dict:
+def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int,
+                  replicas: dict[str, int] | None = None) -> dict:
+    """`replicas`: processes run more than once (tools.stack.Stack's), e.g. {"documents": 2}."""
     from tools.stack import Stack
     databases = PostgresDatabases(PG_ADMIN, "bench")
     root = Path(tempfile.mkdtemp(prefix="jalon-month-end-"))
@@ -238,10 +240,10 @@ def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int
     try:
         env = stack_env(amqp_uri, root, databases)
         env.update({"JALON_SMTP_HOST": "127.0.0.1", "JALON_SMTP_PORT": str(smtp.port)})
-        with Stack(env, log_dir=root / "logs") as stack:
+        with Stack(env, log_dir=root / "logs", replicas=replicas) as stack:
             return {"organisations": organisations, "dossiers_per_organisation": dossiers,
-                    "clients": clients, **_drive(stack, amqp_uri, smtp, organisations, dossiers,
-                                                 clients)}
+                    "clients": clients, "replicas": replicas or {},
+                    **_drive(stack, amqp_uri, smtp, organisations, dossiers, clients)}
     finally:
         smtp.stop()
         databases.drop_all()
@@ -262,7 +264,11 @@ def _drive(stack, amqp_uri: str, smtp: SmtpServer, organisations: int, dossiers:
                                work))
         phase_s = time.perf_counter() - started
         effects = _wait_for_effects(work, month, smtp)
-    effects["all_done_s"] = round(phase_s + effects["effects_s"], 3)
+    all_done_s = phase_s + effects["effects_s"]
+    effects["all_done_s"] = round(all_done_s, 3)
+    # The drain: months whose every effect is done per second, the burst's start to the last.
+    drained = len(work) - effects["months_not_done"]
+    effects["drained_per_s"] = round(drained / all_done_s, 3) if all_done_s else None
     result = {"setup_s": round(setup_s, 3),
               "certify": summarise([s["certify"] for s in steps], phase_s, "certifications")}
     for step in ("enter_hours", "request_code", "code_delivery"):
@@ -272,7 +278,9 @@ def _drive(stack, amqp_uri: str, smtp: SmtpServer, organisations: int, dossiers:
                        "certify) per second of the phase; code_delivery: from the code request's "
                        "answer to its email in the SMTP server; effects.all_done_s: from the "
                        "phase's start until every month is locked, its PDF listed and the "
-                       "beneficiary's and employer's emails received")
+                       "beneficiary's and employer's emails received; effects.drained_per_s: "
+                       "months with every effect done (months_not_done left out) over "
+                       "effects.all_done_s")
     return result
 
 

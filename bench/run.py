@@ -6,7 +6,9 @@
     JALON_BENCH_DB=sqlite), driven through the HTTP gateway: enter hours and certify months of
     many dossiers with concurrent clients by method 1 (the signed certificate deposited first,
     untimed), then wait until every effect is done (month locked, PDF certificate listed, two
-    emails per certification).
+    emails per certification). Then the gateway read: the same clients GET a dossier's month
+    (`GET /dossiers/{id}/certificates/{month}`, --reads in all), next to the floor's
+    concurrent RPCs.
 (c) pdf: final completion certificates (method 2, logo and stamp) rendered per second in this
     process through documents' PdfRenderer (template + context + cached fonts, CSS and images,
     render in eventlet.tpool), and the same HTML by a bare `weasyprint.HTML(string=...)
@@ -20,7 +22,13 @@
 (e) month_end: certifier organisations (--organisations) certify last month for their
     dossiers (--org-dossiers) all at once by method 2, the code read from a real SMTP server;
     p50/p99 of each step and the time until every lock, PDF and email is done
-    (bench/month_end.py).
+    (bench/month_end.py), with one documents process.
+(f) replicas: the same month-end burst on a stack running two documents processes; its drain
+    (months with every effect done, the PDF's render the dearest, per second) over (e)'s.
+
+Each ratio of issue 19's table is also at the top level of the results, under its own name
+(`RATIOS`, computed from the parts above by `top_ratios`); each part records the load average
+before and after it, and `machine` the machine.
 
 Writes bench/results/<UTC timestamp>.json and bench/results/latest.json and prints a summary.
 No assertions: it measures and records the machine with the numbers.
@@ -70,7 +78,8 @@ FLOOR_SERVICE = "bench_floor"
 PG_ADMIN = os.environ.get("JALON_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "Bench-Jalon-2026!"
 REQUEST_TIMEOUT = 60  # seconds: the gateway answers slowly under the bench's load
-PARTS = ("floor", "core", "pdf", "export", "month_end")
+PARTS = ("floor", "core", "pdf", "export", "month_end", "replicas")
+DOCUMENTS_REPLICAS = 2  # (f): documents processes, against (e)'s one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,12 +111,31 @@ def timed(call, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
+def load_avg() -> list[float] | None:
+    """The load average over 1, 5 and 15 minutes."""
+    return [round(load, 2) for load in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def _proc_field(path: str, field: str) -> str | None:
+    """The value of the first `field: value` line of a /proc file (None off Linux)."""
+    with contextlib.suppress(OSError):
+        for line in Path(path).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == field:
+                return value.strip()
+    return None
+
+
 def machine() -> dict:
+    memory = _proc_field("/proc/meminfo", "MemTotal")  # "16318444 kB"
     return {
         "cores": os.cpu_count(),
+        "cpu": _proc_field("/proc/cpuinfo", "model name") or platform.processor(),
+        "memory_gib": round(int(memory.split()[0]) / 2**20, 1) if memory else None,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "load_avg_1m": (load_avg() or [None])[0],
+        "load_avg": load_avg(),
     }
 
 
@@ -333,7 +361,8 @@ def stack_env(amqp_uri: str, data_dir: Path, databases: PostgresDatabases | None
     return env
 
 
-def run_core(amqp_uri: str, dossiers: int, months: int, clients: int, keep: bool) -> dict:
+def run_core(amqp_uri: str, dossiers: int, months: int, clients: int, reads: int,
+             keep: bool) -> dict:
     from tools.stack import Stack
     use_sqlite = os.environ.get("JALON_BENCH_DB", "postgresql") == "sqlite"
     databases = None if use_sqlite else PostgresDatabases(PG_ADMIN, "bench")
@@ -344,7 +373,7 @@ def run_core(amqp_uri: str, dossiers: int, months: int, clients: int, keep: bool
         env = stack_env(amqp_uri, data_dir, databases)
         result["log_level"] = env["JALON_LOG_LEVEL"]
         with Stack(env, log_dir=data_dir / "logs") as stack:
-            result.update(_drive(stack, amqp_uri, dossiers, months, clients))
+            result.update(_drive(stack, amqp_uri, dossiers, months, clients, reads))
     finally:
         if databases is not None:
             databases.drop_all()
@@ -354,7 +383,8 @@ def run_core(amqp_uri: str, dossiers: int, months: int, clients: int, keep: bool
     return result
 
 
-def _drive(stack, amqp_uri: str, dossiers: int, months: int, clients: int) -> dict:
+def _drive(stack, amqp_uri: str, dossiers: int, months: int, clients: int,
+           reads: int) -> dict:
     today = datetime.now(timezone.utc).date()
     admin, org, organisation_id = bootstrap(amqp_uri, stack.base_url, stack.settings.mail_dir)
     pool = eventlet.GreenPool(clients)
@@ -380,10 +410,32 @@ def _drive(stack, amqp_uri: str, dossiers: int, months: int, clients: int) -> di
                                emails_before + 2 * len(work), timeout=600)
     effects["all_done_s"] = round(certify_s + effects["effects_s"], 3)
     return {"setup_s": round(setup_s, 3), "certify": certify, "enter_hours": hours,
-            "effects": effects,
+            "effects": effects, "gateway_read": read_months(org, work, reads, clients),
             "notes": "certifications_per_s: months entered and certified per second of the "
                      "certification phase; effects.all_done_s: from the phase's start until "
-                     "every month is locked, its PDF listed and its two emails written"}
+                     "every month is locked, its PDF listed and its two emails written; "
+                     "gateway_read: GETs of a certified dossier's month per second, once every "
+                     "effect is done (the stack idle), by `clients` clients of a session each"}
+
+
+def read_months(org_base: Client, work: list[tuple[str, str]], reads: int,
+                clients: int) -> dict:
+    """`reads` GETs of a dossier's month by `clients` concurrent clients, each going round the
+    certified months from its own place, like the floor's concurrent RPCs."""
+    paths = [f"/dossiers/{dossier_id}/certificates/{month}" for dossier_id, month in work]
+    per_client = max(1, reads // clients)
+
+    def client_reads(offset: int) -> list[float]:
+        org = Client(org_base.base_url, org_base.token, REQUEST_TIMEOUT)
+        org.call("GET", paths[offset % len(paths)])  # warm up the connection, as _calls does
+        return [timed(org.call, "GET", paths[(offset + n) % len(paths)])[1]
+                for n in range(per_client)]
+
+    pool = eventlet.GreenPool(clients)
+    batches, elapsed = timed(lambda: list(pool.imap(client_reads, range(clients))))
+    result = summarise([x for batch in batches for x in batch], elapsed, "requests")
+    result["clients"] = clients
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,9 +451,9 @@ def _bench_certificate():
     from PIL import Image
 
     from contracts.events import CertifiedV1, MonthHours, Party
-    from services.documents import pdfs
     from services.documents.adapters import PdfRenderer
-    from services.documents.domain import sha256_of
+    from services.documents.domain import pdfs, sha256_of
+    from services.documents.handlers import facts_from_event
 
     def png(size, color) -> bytes:
         buffer = io.BytesIO()
@@ -423,7 +475,7 @@ def _bench_certificate():
         organisation_address="12 rue du Lac\n67000 Strasbourg",
         legal_representative="Jeanne MARTIN")
     certification = pdfs.certification_of(data, pdfs.verification_reference(os.urandom(10)))
-    context = pdfs.certificate_context(pdfs.facts_from_event(data),
+    context = pdfs.certificate_context(facts_from_event(data),
                                        pdfs.certificate_issued_on(certification), certification,
                                        logo_sha256=sha256_of(logo), stamp_sha256=sha256_of(stamp))
     images = {sha256_of(logo): logo, sha256_of(stamp): stamp}
@@ -568,12 +620,61 @@ def run_export(rows: int) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 def attempt(name: str, run, *args) -> dict:
-    """A part that fails is recorded as failed; the other part still runs."""
+    """A part that fails is recorded as failed; the other part still runs. Either way with
+    the load average before and after it: a loaded machine shows in its figures."""
+    before = load_avg()
     try:
-        return run(*args)
+        result = run(*args)
     except Exception as exc:  # the bench records failures instead of dying
-        return {"error": f"{type(exc).__name__}: {exc}"[:2000],
-                "traceback": traceback.format_exc()[-4000:], "part": name}
+        result = {"error": f"{type(exc).__name__}: {exc}"[:2000],
+                  "traceback": traceback.format_exc()[-4000:], "part": name}
+    result["load_avg"] = {"before": before, "after": load_avg()}
+    return result
+
+
+def figure(results: dict, *path: str):
+    """results[path[0]][path[1]]...; None where a part was skipped, failed or lacks it."""
+    for key in path:
+        if not isinstance(results, dict):
+            return None
+        results = results.get(key)
+    return results
+
+
+def ratio(numerator, denominator) -> float | None:
+    return round(numerator / denominator, 3) if numerator and denominator else None
+
+
+# Issue 19's table: each ratio's name and how it is made from the parts of the same run.
+RATIOS = {
+    "drain_ratio": "month_end.effects.drained_per_s / pdf.bare.certificates_per_s",
+    "certify_p99_ratio": "month_end.certify.p99_ms / pdf.bare.p50_ms",
+    "export_ratio": "export.ratio_ours_to_bare (rows/s); export_peak_mib: export.ours.peak_mib "
+                    "at export_rows rows",
+    "pdf_ratio": "pdf.ratio_ours_to_bare (certificates/s)",
+    "gateway_read_ratio": "core.gateway_read.requests_per_s / floor.concurrent.calls_per_s "
+                          "(same number of clients)",
+    "replica_ratio": "replicas.effects.drained_per_s (2 documents processes) / "
+                     "month_end.effects.drained_per_s (1), the same burst",
+}
+
+
+def top_ratios(results: dict) -> dict:
+    return {
+        "drain_ratio": ratio(figure(results, "month_end", "effects", "drained_per_s"),
+                             figure(results, "pdf", "bare", "certificates_per_s")),
+        "certify_p99_ratio": ratio(figure(results, "month_end", "certify", "p99_ms"),
+                                   figure(results, "pdf", "bare", "p50_ms")),
+        "export_ratio": figure(results, "export", "ratio_ours_to_bare"),
+        "export_peak_mib": figure(results, "export", "ours", "peak_mib"),
+        "export_rows": figure(results, "export", "rows"),
+        "pdf_ratio": figure(results, "pdf", "ratio_ours_to_bare"),
+        "gateway_read_ratio": ratio(figure(results, "core", "gateway_read", "requests_per_s"),
+                                    figure(results, "floor", "concurrent", "calls_per_s")),
+        "replica_ratio": ratio(figure(results, "replicas", "effects", "drained_per_s"),
+                               figure(results, "month_end", "effects", "drained_per_s")),
+        "ratios_notes": RATIOS,
+    }
 
 
 def write_results(results: dict) -> Path:
@@ -587,8 +688,8 @@ def write_results(results: dict) -> Path:
 
 
 def summary_lines(results: dict) -> list[str]:
-    lines = [f"machine: {results['machine']['cores']} cores, Python "
-             f"{results['machine']['python']}, load {results['machine']['load_avg_1m']}"]
+    lines = [f"machine: {results['machine']['cores']} cores ({results['machine']['cpu']}), "
+             f"Python {results['machine']['python']}, load {results['machine']['load_avg']}"]
     floor = results.get("floor", {})
     for variant in ("sequential", "concurrent"):
         if variant in floor:
@@ -605,6 +706,9 @@ def summary_lines(results: dict) -> list[str]:
         lines.append(f"core effects   all done {effects['all_done_s']} s "
                      f"after the first request; not done: {effects['months_not_done']} months, "
                      f"emails {effects['emails_written']}/{effects['emails_expected']}")
+        row = core["gateway_read"]
+        lines.append(f"gateway read   {row['requests_per_s']:>8} GET/s  p50 {row['p50_ms']} ms  "
+                     f"p99 {row['p99_ms']} ms ({row['clients']} clients)")
     pdf = results.get("pdf", {})
     if "ours" in pdf:
         lines.append(f"pdf ours       {pdf['ours']['certificates_per_s']:>8} certif/s  "
@@ -617,21 +721,9 @@ def summary_lines(results: dict) -> list[str]:
                      f"{export['ours']['peak_mib']} MiB  | bare openpyxl "
                      f"{export['bare']['rows_per_s']} rows/s  peak {export['bare']['peak_mib']} "
                      f"MiB  ({export['rows']} rows)")
-    month_end = results.get("month_end", {})
-    if "certify" in month_end:
-        row = month_end["certify"]
-        lines.append(f"month-end      {row['certifications_per_s']:>8} certif/s  "
-                     f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms (method 2, "
-                     f"{month_end['organisations']} organisations x "
-                     f"{month_end['dossiers_per_organisation']} dossiers)")
-        steps = "  ".join(f"{step} p50 {month_end[step]['p50_ms']} / p99 "
-                          f"{month_end[step]['p99_ms']} ms"
-                          for step in ("enter_hours", "request_code", "code_delivery"))
-        lines.append(f"month-end steps {steps}")
-        effects = month_end["effects"]
-        lines.append(f"month-end effects all done {effects['all_done_s']} s; not done: "
-                     f"{effects['months_not_done']} months, emails "
-                     f"{effects['emails_received']}/{effects['emails_expected']}")
+    for part in ("month_end", "replicas"):
+        lines.extend(month_end_lines(part, results.get(part, {})))
+    lines.append("ratios: " + "  ".join(f"{name} {results.get(name)}" for name in RATIOS))
     for part in PARTS:
         if "error" in results.get(part, {}):
             lines.append(f"{part} FAILED: {results[part]['error'][:300]}")
@@ -640,9 +732,31 @@ def summary_lines(results: dict) -> list[str]:
     return lines
 
 
-def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int) -> dict:
+def month_end_lines(part: str, month_end: dict) -> list[str]:
+    lines = []
+    if "certify" in month_end:
+        row = month_end["certify"]
+        lines.append(f"{part:<14} {row['certifications_per_s']:>8} certif/s  "
+                     f"p50 {row['p50_ms']} ms  p99 {row['p99_ms']} ms (method 2, "
+                     f"{month_end['organisations']} organisations x "
+                     f"{month_end['dossiers_per_organisation']} dossiers, replicas "
+                     f"{month_end['replicas'] or 'none'})")
+        steps = "  ".join(f"{step} p50 {month_end[step]['p50_ms']} / p99 "
+                          f"{month_end[step]['p99_ms']} ms"
+                          for step in ("enter_hours", "request_code", "code_delivery"))
+        lines.append(f"month-end steps {steps}")
+        effects = month_end["effects"]
+        lines.append(f"{part} effects all done {effects['all_done_s']} s "
+                     f"({effects['drained_per_s']} months/s); not done: "
+                     f"{effects['months_not_done']} months, emails "
+                     f"{effects['emails_received']}/{effects['emails_expected']}")
+    return lines
+
+
+def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int,
+                  replicas: dict[str, int] | None = None) -> dict:
     from bench.month_end import run_month_end as month_end
-    return month_end(amqp_uri, organisations, dossiers, clients)
+    return month_end(amqp_uri, organisations, dossiers, clients, replicas)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -658,7 +772,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="month_end: certifier organisations")
     parser.add_argument("--org-dossiers", type=int, default=15,
                         help="month_end: dossiers per organisation")
-    parser.add_argument("--only", choices=PARTS, help="run one part")
+    parser.add_argument("--reads", type=int, default=2000,
+                        help="core: GETs of a month through the gateway")
+    parser.add_argument("--only", choices=PARTS, nargs="+", metavar="PART",
+                        help=f"run these parts only ({', '.join(PARTS)}); the ratios need "
+                             "the parts they compare")
     parser.add_argument("--keep", action="store_true", help="core: keep data and logs")
     parser.add_argument("--serve-floor", metavar="AMQP_URI", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -672,18 +790,18 @@ def main(argv: list[str] | None = None) -> int:
     with private_vhost(base_uri, "bench") as amqp_uri:
         results = {"started_at": datetime.now(timezone.utc).isoformat(), "machine": machine(),
                    "private_vhost": amqp_uri != base_uri}
-        results["floor"] = (attempt("floor", run_floor, amqp_uri, args.calls, args.clients)
-                            if args.only in (None, "floor") else {"skipped": True})
-        results["core"] = (attempt("core", run_core, amqp_uri, args.dossiers, args.months,
-                                   args.clients, args.keep)
-                           if args.only in (None, "core") else {"skipped": True})
-        results["pdf"] = (attempt("pdf", run_pdf, args.pdfs)
-                          if args.only in (None, "pdf") else {"skipped": True})
-        results["export"] = (attempt("export", run_export, args.export_rows)
-                             if args.only in (None, "export") else {"skipped": True})
-        results["month_end"] = (attempt("month_end", run_month_end, amqp_uri,
-                                        args.organisations, args.org_dossiers, args.clients)
-                                if args.only in (None, "month_end") else {"skipped": True})
+        month_end = (amqp_uri, args.organisations, args.org_dossiers, args.clients)
+        runs = {"floor": (run_floor, amqp_uri, args.calls, args.clients),
+                "core": (run_core, amqp_uri, args.dossiers, args.months, args.clients,
+                         args.reads, args.keep),
+                "pdf": (run_pdf, args.pdfs),
+                "export": (run_export, args.export_rows),
+                "month_end": (run_month_end, *month_end),
+                "replicas": (run_month_end, *month_end, {"documents": DOCUMENTS_REPLICAS})}
+        for part in PARTS:
+            results[part] = (attempt(part, *runs[part]) if args.only is None or part in args.only
+                             else {"skipped": True})
+    results.update(top_ratios(results))
     results["finished_at"] = datetime.now(timezone.utc).isoformat()
     path = write_results(results)
     # CLI output, not a log line: the summary is what `make bench` shows.

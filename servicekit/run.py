@@ -18,7 +18,12 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402  must precede every other import
 
 import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
@@ -77,6 +82,38 @@ def serve(service_cls, settings: config.Settings) -> None:
     log.info("service_stopped")
 
 
+def count_sql(directory: Path, name: str) -> None:
+    """Measurement only (JALON_PROFILE_DIR, docs/performance.md): every SQL statement this
+    process sends, counted by its first word with the seconds it took, written as JSON to
+    <directory>/<name>-<pid>.json on SIGUSR1 and at exit, so that a benchmark can take the
+    difference around one phase. Off by default: it costs a listener call per statement."""
+    import atexit
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    counts: Counter[str] = Counter()
+    seconds: Counter[str] = Counter()
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def started(conn, cursor, statement, parameters, context, executemany):
+        conn.info["jalon_sql_started"] = time.perf_counter()
+
+    @event.listens_for(Engine, "after_cursor_execute")
+    def ended(conn, cursor, statement, parameters, context, executemany):
+        kind = f"{conn.engine.dialect.name} {statement.split(None, 1)[0].upper()}"
+        counts[kind] += 1
+        seconds[kind] += time.perf_counter() - conn.info.pop("jalon_sql_started")
+
+    def dump(*_):
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{name}-{os.getpid()}.json").write_text(json.dumps(
+            {"counts": counts, "seconds": seconds}))
+
+    signal.signal(signal.SIGUSR1, dump)
+    atexit.register(dump)
+
+
 def refuse_unfit_settings(settings: config.Settings, name: str) -> None:
     """In production, one line naming every setting still missing, then exit 1 (before any
     connection): better not started than sending emails that link to 127.0.0.1."""
@@ -96,6 +133,8 @@ def main() -> None:
     settings = config.load()
     logging.setup(args.name, settings.log_format, settings.log_level)
     refuse_unfit_settings(settings, args.name)
+    if os.environ.get("JALON_PROFILE_DIR"):
+        count_sql(Path(os.environ["JALON_PROFILE_DIR"]), args.name)
     if args.migrate and args.name in registry.databases():
         from servicekit import migrate
         migrate.upgrade(args.name)

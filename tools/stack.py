@@ -13,6 +13,10 @@ Once the stack is up, a process that exits (a crash, a liveness exit, a SIGKILL)
 again by a supervisor thread, after 0.5 s doubling to 30 s (back to 0.5 s after a minute up);
 each restart is said on stderr and in the process's log, and counted in `stack.restarts`.
 
+`Stack(replicas={"documents": 2})` runs a process twice or more (the extra ones named
+`documents.2`, ...: their own log and metrics port); they share the service's queues, as
+replicas on several machines would (the benchmark's replica scaling).
+
 Tests and benchmarks use the same thing from Python:
 
     with Stack({"JALON_DATA_DIR": str(tmp), "JALON_HTTP_ADDRESS": "127.0.0.1:18000"},
@@ -181,7 +185,16 @@ def metrics_ports(env: dict[str, str]) -> dict[str, int]:
 
 
 def service_command(name: str) -> list[str]:
-    return [sys.executable, "-m", "servicekit.run", name]
+    """The command of a process or of one of its replicas (`documents.2` runs documents)."""
+    return [sys.executable, "-m", "servicekit.run", name.partition(".")[0]]
+
+
+def extra_replicas(replicas: dict[str, int]) -> tuple[str, ...]:
+    """The names of the processes beyond the first of each (`replicas`: name -> count)."""
+    unknown = sorted(set(replicas) - set(PROCESSES))
+    if unknown:
+        raise StackError(f"No such process to replicate: {', '.join(unknown)}.")
+    return tuple(f"{name}.{n}" for name, count in replicas.items() for n in range(2, count + 1))
 
 
 class Backoff:
@@ -308,14 +321,21 @@ class Stack:
     """The six services and the gateway as child processes, for as long as the `with` lasts."""
 
     def __init__(self, env: dict[str, str] | None = None, log_dir: Path | None = None,
-                 startup_timeout: float = 120, stop_timeout: float = 15):
+                 startup_timeout: float = 120, stop_timeout: float = 15,
+                 replicas: dict[str, int] | None = None):
+        from tools.smtp import free_port  # here: tools.smtp imports this module
+
         self.env = {**os.environ, **(env or {})}
         self.settings = settings_for(self.env)
         self.log_dir = Path(log_dir or self.settings.data_dir / "logs")
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
+        extra = extra_replicas(replicas or {})
         self.metrics_ports = metrics_ports(self.env)
-        self.supervisor = Supervisor(PROCESSES, self.log_path, self.env, env_of=self.env_of)
+        if self.metrics_ports:  # metrics on: each replica serves them on a port of its own
+            self.metrics_ports.update({name: free_port() for name in extra})
+        self.supervisor = Supervisor(PROCESSES + extra, self.log_path, self.env,
+                                     env_of=self.env_of)
 
     @property
     def processes(self) -> dict[str, subprocess.Popen]:
