@@ -141,21 +141,24 @@ def add_job_tables(metadata: MetaData) -> tuple[Table, Table]:
             Table("job_items", metadata, *_item_columns()))
 
 
+def _indexed_v1() -> list[str]:
+    return [column.name for column in _job_columns(DateTime(timezone=True)) if column.index]
+
+
 def create_tables_v1(op) -> None:
     """The Alembic step that creates the tables as add_job_tables first shaped them: one
     definition for every service's history (a later change is a new step, never an edit)."""
-    columns = _job_columns(DateTime(timezone=True))
     op.create_table("jobs", *[Column(c.name, c.type, primary_key=c.primary_key,
-                                     nullable=c.nullable) for c in columns])
-    for column in columns:
-        if column.index:
-            op.create_index(f"ix_jobs_{column.name}", "jobs", [column.name], unique=False)
+                                     nullable=c.nullable)
+                              for c in _job_columns(DateTime(timezone=True))])
+    for name in _indexed_v1():
+        op.create_index(f"ix_jobs_{name}", "jobs", [name], unique=False)
     op.create_table("job_items", *_item_columns())
 
 
 def drop_tables_v1(op) -> None:
     op.drop_table("job_items")
-    for name in ("created_at", "fingerprint", "status"):
+    for name in _indexed_v1():
         op.drop_index(f"ix_jobs_{name}", table_name="jobs")
     op.drop_table("jobs")
 
