@@ -6,6 +6,7 @@ from nameko.rpc import rpc
 from sqlalchemy import text
 
 from servicekit.context import RequestContext
+from servicekit.events import own_prefetch
 from servicekit.poison import dead_letter_undecodable
 from servicekit.resilience import survive_broker_restarts
 from servicekit.stopping import stop_promptly
@@ -13,10 +14,12 @@ from servicekit.stopping import stop_promptly
 
 def patch_nameko() -> None:
     """What every process that runs containers needs from Nameko 2 and kombu: prompt stops,
-    no death on a lost connection, undecodable messages dead-lettered. Idempotent."""
+    no death on a lost connection, undecodable messages dead-lettered, each subscription's own
+    prefetch. Idempotent."""
     stop_promptly()
     survive_broker_restarts()
     dead_letter_undecodable()
+    own_prefetch()  # after dead_letter_undecodable: it wraps that one's consumers
 
 
 patch_nameko()  # every process that runs a service; run.py calls it for the gateway too

@@ -17,6 +17,7 @@ import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -187,18 +188,19 @@ class UnitOfWork(Reading):
     def claim_event(self, event_id: str, handler: str) -> bool:
         """Record that `handler` processed `event_id`; False when it already had.
 
-        A concurrent duplicate that passes the check fails on the unique constraint at commit,
-        and its redelivery then finds the record.
+        One statement: an insert that does nothing on the primary key's conflict. A concurrent
+        duplicate waits (PostgreSQL) or is serialised (SQLite's write gate) until the first
+        commits, then finds the record; if the first rolls back, it claims the event itself.
         """
-        table = self._processed
-        seen = self.session.execute(
-            select(table.c.event_id).where(table.c.event_id == event_id, table.c.handler == handler)
-        ).first()
-        if seen:
-            return False
-        self.session.execute(insert(table).values(
-            event_id=event_id, handler=handler, processed_at=utcnow()))
-        return True
+        insert_for = _INSERTS[self.session.get_bind().dialect.name]
+        claimed = self.session.execute(insert_for(self._processed).values(
+            event_id=event_id, handler=handler, processed_at=utcnow()
+        ).on_conflict_do_nothing())
+        return claimed.rowcount == 1
+
+
+# INSERT … ON CONFLICT DO NOTHING in the two databases Jalon runs on.
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class Database(DependencyProvider):
@@ -285,6 +287,14 @@ class DatabaseAccess:
         """Read through the repositories, outside any transaction of ours."""
         with self.read() as session:
             yield Reading(session, self._provider.repositories)
+
+    def event_processed(self, event_id: str, handler: str) -> bool:
+        """Whether `handler` already recorded `event_id` (a look before slow work; the claim
+        in the transaction is what decides)."""
+        table = self._provider.processed
+        with self.read() as session:
+            return session.execute(select(table.c.event_id).where(
+                table.c.event_id == event_id, table.c.handler == handler)).first() is not None
 
     # ---- @replayable's store (servicekit.idempotency) ----------------------------------------
     def stored_reply(self, call) -> idempotency.StoredReply | None:

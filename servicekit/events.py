@@ -18,6 +18,7 @@ from kombu import Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import QueueConsumer
 from pydantic import ValidationError
 
 from contracts.common.errors import JalonError
@@ -73,10 +74,12 @@ class Subscription(EventHandler):
     one version of the event (`version=`, 1 by default; contracts/events.py says how versions
     travel)."""
 
-    def __init__(self, source_service: str, event_name: str, version: int = 1, **kwargs):
+    def __init__(self, source_service: str, event_name: str, version: int = 1,
+                 prefetch: int | None = None, **kwargs):
         super().__init__(source_service, routing_key(event_name, version), **kwargs)
         self.event_name = event_name
         self.version = version
+        self.prefetch = prefetch  # messages held unacked at once; None: the container's workers
 
     def setup(self) -> None:
         super().setup()
@@ -151,20 +154,67 @@ class Subscription(EventHandler):
 subscribe = Subscription.decorator
 
 
-def idempotent(handler):
+def own_prefetch() -> None:
+    """A Subscription's `prefetch` holds on every QueueConsumer of this process. Nameko gives
+    every consumer of the container's channel the same prefetch (its workers), and RabbitMQ
+    applies a channel's basic.qos to the consumers started after it: so each consumer sets its
+    own just before it starts. Wraps whatever get_consumers is in place (servicekit.poison's);
+    idempotent."""
+    current = QueueConsumer.get_consumers
+    if getattr(current, "own_prefetch", False):
+        return
+
+    def get_consumers(self: QueueConsumer, consumer_cls, channel):
+        consumers = current(self, consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            _consume_after_qos(consumer,
+                               getattr(provider, "prefetch", None) or self.prefetch_count)
+        return consumers
+
+    get_consumers.own_prefetch = True
+    QueueConsumer.get_consumers = get_consumers
+
+
+def _consume_after_qos(consumer, prefetch: int) -> None:
+    consume = consumer.consume
+
+    def consume_with_qos(*args, **kwargs):
+        consumer.qos(prefetch_count=prefetch)
+        return consume(*args, **kwargs)
+
+    consumer.consume = consume_with_qos
+
+
+def idempotent(handler=None, *, prepare=None):
     """Run `handler(self, uow, event, *args)` in one transaction that also records the event id.
 
     A redelivered event finds its id already recorded and changes nothing. The service must
     have a `db` (servicekit.db.Database) dependency.
+
+    `@idempotent(prepare=f)`: slow work (a PDF render) runs first, as `f(self, event)`, outside
+    any transaction, and its result comes to `handler(self, uow, event, prepared)`. The
+    transaction then lives for milliseconds, not for the slow work, holding no connection and
+    no lock meanwhile. An event already handled is not prepared again; what was prepared for a
+    duplicate that loses the claim is dropped, so `f` must leave nothing that matters behind.
     """
+    if handler is None:
+        return functools.partial(idempotent, prepare=prepare)
 
     @functools.wraps(handler)
     def wrapper(self, event: ReceivedEvent, *args):
         key = f"{self.name}.{handler.__name__}"
+        prepared = ()
+        if prepare is not None:
+            if self.db.event_processed(event.id, key):
+                return _already_processed(event, key)
+            prepared = (prepare(self, event),)
         with self.db.unit_of_work() as uow:
             if not uow.claim_event(event.id, key):
-                log.info("event_already_processed", event_id=event.id, handler=key)
-                return None
-            return handler(self, uow, event, *args)
+                return _already_processed(event, key)
+            return handler(self, uow, event, *prepared, *args)
 
     return wrapper
+
+
+def _already_processed(event: ReceivedEvent, key: str) -> None:
+    log.info("event_already_processed", event_id=event.id, handler=key)

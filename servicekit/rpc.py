@@ -10,6 +10,7 @@ its code and message. A broker out of reach while publishing a call is a Service
 from __future__ import annotations
 
 import uuid
+from typing import Any, Callable
 
 import eventlet
 from amqp.exceptions import ConnectionError as AmqpConnectionError
@@ -33,6 +34,23 @@ def _register_errors() -> None:
 
 
 _register_errors()
+
+
+def at_once(*calls: Callable[[], Any]) -> list:
+    """The results of `calls` (RPCs that do not depend on each other) made concurrently, in
+    green threads: the caller waits for the slowest, not for the sum. Every call ends before
+    anything is raised; then the first failure in the order given is raised, as if the calls
+    had been made one after the other and the first to fail had stopped the rest."""
+    threads = [eventlet.spawn(call) for call in calls]
+    results, failures = [], []
+    for thread in threads:
+        try:
+            results.append(thread.wait())
+        except Exception as exc:  # noqa: BLE001 - re-raised below, first in call order
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+    return results
 
 
 class TimedReply(RpcReply):
@@ -104,8 +122,12 @@ class RpcClient(RpcProxy):
     def __init__(self, target_service: str, timeout: float | None = None, **options):
         super().__init__(target_service, **options)
         self.timeout = timeout
+        self._resolved_timeout: float | None = None
 
     def get_dependency(self, worker_ctx):
-        timeout = self.timeout or config.load().rpc_timeout
+        # Settled on the first worker of the container, not per worker: config.load() reads
+        # every setting from the environment, and each worker injects every client.
+        if self._resolved_timeout is None:
+            self._resolved_timeout = self.timeout or config.load().rpc_timeout
         return TimedServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener,
-                                 timeout=timeout, **self.options)
+                                 timeout=self._resolved_timeout, **self.options)

@@ -39,6 +39,7 @@ from contracts.pdfs import (AttendanceEntry, AttendanceSheetRequest, Certificate
                             RenderedPdf)
 from servicekit.db import concurrent_change_is_conflict
 from servicekit.logging import get_logger
+from servicekit.rpc import at_once
 from servicekit.validation import parse
 from services.certification import adapters, domain
 from services.certification.domain import (Certificate, CodeRequest as CodeRequestRow,
@@ -106,8 +107,8 @@ def enter_hours(db, ports: Ports, actor: Actor, ref: DossierMonth, entry: HoursE
     """The whole month, per the funder's entry mode: month totals, or days / half-days
     (totals computed)."""
     require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
-    dossier = _dossier_to_change(ports, actor, ref.dossier_id)
-    _ready_for_entry(ports, actor, dossier.organisation_id)
+    dossier, profile = _dossier_and_profile(ports, actor, ref.dossier_id)
+    domain.ensure_ready_for_entry(profile.certification_method.missing)
     return _enter(db, ports, actor, dossier, ref, entry)
 
 
@@ -115,8 +116,8 @@ def change_hours(db, ports: Ports, actor: Actor, ref: DossierMonth,
                  change: HoursChange) -> dict:
     """Some of the month's values: those sent change, the stored ones stay."""
     require_right(actor, Right.enter_hours, MISSING_ENTER_HOURS)
-    dossier = _dossier_to_change(ports, actor, ref.dossier_id)
-    _ready_for_entry(ports, actor, dossier.organisation_id)
+    dossier, profile = _dossier_and_profile(ports, actor, ref.dossier_id)
+    domain.ensure_ready_for_entry(profile.certification_method.missing)
     return _enter(db, ports, actor, dossier, ref, change, partial=True)
 
 
@@ -267,13 +268,12 @@ def request_code(db, ports: Ports, actor: Actor, ref: DossierMonth,
     """Method 2: email a verification code to the user (a resend invalidates the previous
     code). Only the code's salted hash is kept."""
     require_right(actor, Right.certify_certificates, MISSING_CERTIFY)
-    dossier = _dossier_to_change(ports, actor, ref.dossier_id)
+    dossier, profile = _dossier_and_profile(ports, actor, ref.dossier_id)
     domain.ensure_dossier_open(dossier.status)
     if not actor.email:
         raise InvalidInput("email_required", "Votre compte n'a pas d'adresse e-mail où "
                                              "envoyer le code : renseignez-la.")
-    domain.ensure_ready_for_electronic(
-        _profile(ports, actor, dossier.organisation_id).certification_method.missing)
+    domain.ensure_ready_for_electronic(profile.certification_method.missing)
     domain.require_ip_consent(command.accept_ip)
     now = ports.clock()
     with db.unit_of_work() as uow:
@@ -307,11 +307,10 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
     `certified` published through the outbox. Of two at once, one wins (409 for the
     other)."""
     require_right(actor, *CERTIFY_RIGHTS[command.method])
-    dossier = _dossier_to_change(ports, actor, ref.dossier_id)
+    # Asked before the transaction opens: no row lock is held while identity answers.
+    dossier, profile = _dossier_and_profile(ports, actor, ref.dossier_id)
     domain.ensure_dossier_open(dossier.status)
     domain.require_attestation(command.attest)
-    # Asked before the transaction opens: no row lock is held while identity answers.
-    profile = _profile(ports, actor, dossier.organisation_id)
     organisation, readiness = _letterhead(profile), profile.certification_method
     evidence, documents, warnings = {}, None, []
     if command.method == domain.METHOD_SIGNED_PDF:
@@ -667,6 +666,16 @@ def _organisation(ports: Ports, actor: Actor, organisation_id: str) -> Organisat
     """The organisation's letterhead (SIRET, address, legal representative) from identity."""
     return Organisation.model_validate(
         ports.identity.get_organisation(_who(actor), organisation_id))
+
+
+def _dossier_and_profile(ports: Ports, actor: Actor,
+                         dossier_id) -> tuple[Dossier, OrganisationProfile]:
+    """The dossier the actor changes and its organisation's profile, asked of dossiers and
+    identity at once (one wait, not two). Only a user of the dossier's own organisation gets
+    past the first, so the actor's organisation is the dossier's."""
+    dossier, profile = at_once(lambda: _dossier_to_change(ports, actor, dossier_id),
+                               lambda: _profile(ports, actor, actor.organisation_id))
+    return dossier, profile
 
 
 def _profile(ports: Ports, actor: Actor, organisation_id: str) -> OrganisationProfile:

@@ -187,30 +187,47 @@ def _owned(store, viewer: Actor, document_id) -> Document:
 
 # ---- the certificate of a certified month -------------------------------------------------
 
-def store_certificate(uow, ports: Ports, data: CertifiedV1) -> None:
-    """In the event's own transaction (`uow`). The reference is printed on the PDF, so it is
-    chosen before the render; a month certified again gets a new one (paper copies of the old
-    hours no longer verify as valid). After a reopening, the superseded certificate stays and
-    the new one is filed beside it."""
+@dataclass(frozen=True)
+class RenderedCertificate:
+    """A certified month's PDF, rendered and stored, waiting to be filed."""
+    reference: str
+    sha256: str
+    size: int
+
+
+def render_certificate(db, ports: Ports, data: CertifiedV1) -> RenderedCertificate:
+    """Before the event's transaction: a render waits for the process's render slot and takes
+    hundreds of milliseconds, a transaction open meanwhile would hold a connection (docs/
+    performance.md). The reference is printed on the PDF, so it is chosen before the render;
+    a month certified again gets a new one (paper copies of the old hours no longer verify as
+    valid). The file is stored by its hash: one rendered for a duplicate event is harmless."""
     certification = pdfs.certification_of(
         data, pdfs.verification_reference(secrets.token_bytes(10)))
     facts = facts_from_event(data)
-    pdf = _render_certificate(
-        ports, uow.documents.letterhead(facts.dossier.funder_id, facts.dossier.organisation_id),
-        facts, pdfs.certificate_issued_on(certification), certification)
-    sha256 = ports.files.put(pdf)
+    with db.reading() as reading:
+        letterhead = reading.documents.letterhead(facts.dossier.funder_id,
+                                                  facts.dossier.organisation_id)
+    pdf = _render_certificate(ports, letterhead, facts,
+                              pdfs.certificate_issued_on(certification), certification)
+    return RenderedCertificate(certification.reference, ports.files.put(pdf), len(pdf))
+
+
+def file_certificate(uow, ports: Ports, data: CertifiedV1, rendered: RenderedCertificate) -> None:
+    """In the event's own transaction (`uow`). After a reopening, the superseded certificate
+    stays and the new one is filed beside it."""
     now = ports.clock()
     document = uow.documents.certificate(data.dossier_id, data.month)
     replaced = document is not None
     if replaced:
-        document.replace_content(sha256, len(pdf), now)
+        document.replace_content(rendered.sha256, rendered.size, now)
     else:
-        document = domain.new_certificate(str(uuid.uuid4()), data, sha256, len(pdf), now)
+        document = domain.new_certificate(str(uuid.uuid4()), data, rendered.sha256,
+                                          rendered.size, now)
         uow.documents.add(document)
-    document.verification_reference = certification.reference
+    document.verification_reference = rendered.reference
     document.hours_reference = data.hours_reference
     log.info("certificate_stored", dossier_id=data.dossier_id, month=data.month,
-             sha256=sha256, replaced=replaced)
+             sha256=rendered.sha256, replaced=replaced)
 
 
 def supersede_certificate(uow, data: CertificateReopenedV1) -> None:

@@ -55,10 +55,15 @@ class DocumentsService(ServiceBase):
         return handlers.Ports(files=self.files, renderer=self.renderer, dossiers=self.dossiers,
                               clock=utcnow, offload=tpool.execute)
 
-    @subscribe("certification", "certified")
-    @idempotent
-    def on_certified(self, uow, event):
-        handlers.store_certificate(uow, self.ports, event.data)
+    def render_certificate(self, event):
+        return handlers.render_certificate(self.db, self.ports, event.data)
+
+    # Taken off the queue two at a time (one rendering, one ready): a burst waits in the
+    # queue, where a second documents process can take its share, rather than here.
+    @subscribe("certification", "certified", prefetch=2)
+    @idempotent(prepare=render_certificate)
+    def on_certified(self, uow, event, rendered):
+        handlers.file_certificate(uow, self.ports, event.data, rendered)
 
     @subscribe("certification", "certificate_reopened")
     @idempotent

@@ -18,7 +18,7 @@ from contracts.documents import JPEG, PDF, PNG
 from contracts.events import CertifiedV1, MonthHours, Party
 from contracts.pdfs import (AttendanceSheetRequest, CreditNoteProFormaRequest,
                             RemittanceAdviceRequest)
-from services.documents import domain
+from services.documents import domain, handlers
 from services.documents.domain import Category, Document, Scope, pdfs
 from services.documents.handlers import Ports
 from tests.support.fakes import FakeClock, FakeDatabase
@@ -295,3 +295,10 @@ def actor(role: Role | str = Role.organisation_user, **extra) -> Actor:
     fields = {"user_id": f"u-{role.value}", "role": role, "funder_id": "f1",
               **defaults.get(role, {}), **extra}
     return Actor(**fields)
+
+
+def file_certificate(db, fakes, event) -> None:
+    """What documents' `on_certified` does: render first, then file in the event's transaction."""
+    rendered = handlers.render_certificate(db, fakes, event)
+    with db.unit_of_work() as uow:
+        handlers.file_certificate(uow, fakes, event, rendered)

@@ -13,7 +13,7 @@ from contracts.documents import (PNG, DocumentChange, NewCategory, NewUpload, Re
 from contracts.pdfs import CertificateFacts
 from services.documents import domain, handlers
 from services.documents.domain import CHECKED, DEPOSITED, GENERATED, REJECTED, Document, pdfs
-from tests.support.documents import (actor, b64, category, certified, database,
+from tests.support.documents import (actor, file_certificate, b64, category, certified, database,
                                      dossier_facts, dossier_reply, image_bytes, pdf_bytes,
                                      ports, pro_forma, remittance, sheet)
 from tests.support.fakes import FakeClock
@@ -50,8 +50,7 @@ def stored(db, document_id: str) -> Document | None:
 
 def test_a_certified_month_stores_its_certificate_with_a_reference():
     db, fakes = database(), ports()
-    with db.unit_of_work() as uow:
-        handlers.store_certificate(uow, fakes, certified())
+    file_certificate(db, fakes, certified())
     [document] = db.repositories["documents"].items.values()
     assert (document.category, document.month, document.status) == (
         domain.COMPLETION_CERTIFICATE, "2026-09", GENERATED)
@@ -65,8 +64,7 @@ def test_a_certified_month_stores_its_certificate_with_a_reference():
 def test_a_month_certified_again_replaces_its_certificate_and_reference():
     db, fakes = database(), ports()
     for _ in range(2):
-        with db.unit_of_work() as uow:
-            handlers.store_certificate(uow, fakes, certified())
+        file_certificate(db, fakes, certified())
         fakes.clock.advance(days=1)
     [document] = db.repositories["documents"].items.values()
     references = [context["reference"] for _, context, _ in fakes.renderer.calls]
@@ -76,8 +74,7 @@ def test_a_month_certified_again_replaces_its_certificate_and_reference():
 
 def test_the_certificate_prints_and_lists_the_reference_of_the_hours_it_certifies():
     db, fakes = database(), ports()
-    with db.unit_of_work() as uow:
-        handlers.store_certificate(uow, fakes, certified(hours_reference="A1B2C3"))
+    file_certificate(db, fakes, certified(hours_reference="A1B2C3"))
     assert fakes.renderer.calls[-1][1]["hours_reference"] == "A1B2C3"
     [listed] = handlers.list_documents(db, actor(Role.funder_agent), dossier_id="d1")
     assert (listed["hours_reference"], listed["superseded"]) == ("A1B2C3", False)
@@ -90,8 +87,7 @@ def test_the_certificate_prints_the_organisation_s_logo_but_not_a_rejected_stamp
     db = database(documents=[
         deposited("logo", category="logo", sha256=sha256),
         deposited("stamp", category="stamp", sha256="b" * 64, status=REJECTED)])
-    with db.unit_of_work() as uow:
-        handlers.store_certificate(uow, fakes, certified())
+    file_certificate(db, fakes, certified())
     [(_, context, images)] = fakes.renderer.calls
     assert (context["letterhead"]["logo_url"], context["stamp_url"]) == (
         pdfs.image_url(sha256), None)
@@ -442,8 +438,7 @@ def test_a_pro_forma_prints_the_funder_s_own_logo_only():
 
 def test_a_paper_copy_s_reference_is_verified():
     db, fakes = database(), ports()
-    with db.unit_of_work() as uow:
-        handlers.store_certificate(uow, fakes, certified())
+    file_certificate(db, fakes, certified())
     [document] = db.repositories["documents"].items.values()
     typed = " " + document.verification_reference.lower() + " "
     assert handlers.verify_certificate(db, typed) == {

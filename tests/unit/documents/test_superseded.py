@@ -11,7 +11,7 @@ from contracts.common.errors import ServiceUnavailable
 from contracts.events import CertificateReopenedV1
 from services.documents import handlers
 from tests.support.documents import (InMemoryCategories, InMemoryDocuments, actor, certified,
-                                     ports)
+                                     file_certificate, ports)
 from tests.support.fakes import FakeDatabase
 
 REOPENED_AT = datetime(2026, 10, 5, 9, 30, tzinfo=timezone.utc)
@@ -30,8 +30,7 @@ def reopened(reason: str = "Absences à corriger", **extra) -> CertificateReopen
 
 def certify(db, fakes) -> str:
     """Files the month's certificate; its verification reference."""
-    with db.unit_of_work() as uow:
-        handlers.store_certificate(uow, fakes, certified())
+    file_certificate(db, fakes, certified())
     return fakes.renderer.calls[-1][1]["reference"]
 
 
