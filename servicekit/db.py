@@ -10,6 +10,7 @@ So on SQLite the writers of one process take turns on a green lock (`Database.wr
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
@@ -69,7 +70,46 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine)
+    return engine
+
+
+def reading_engine(engine: Engine) -> Engine:
+    """The engine's pool, for reads. On PostgreSQL in autocommit: a read is its one SELECT,
+    without the BEGIN and ROLLBACK round trips around it (READ COMMITTED gives each statement
+    its own snapshot inside a transaction too, so a read sees nothing less)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+# A pooled connection back in use sooner than this was alive a moment ago: it is not pinged.
+IDLE_BEFORE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pool_pre_ping pings at every checkout: a round trip per transaction, 4 to
+    19 % of a busy service's CPU (docs/performance.md). Here only a connection idle for a while
+    is pinged, and replaced if dead. One that died while in steady use (a database restart
+    under load) fails its statement once: SQLAlchemy then replaces every older connection of
+    the pool, and the failure is a ServiceUnavailable (RPC: 503 and Retry-After; an event: its
+    retry queue)."""
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, proxy):
+        if time.monotonic() - record.info.get("idle_since", 0.0) < IDLE_BEFORE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as exc:  # noqa: BLE001 - the pool replaces the connection and retries
+            raise DisconnectionError("idle connection found dead") from exc
 
 
 class WriteGate:
@@ -212,6 +252,7 @@ class Database(DependencyProvider):
         self.start_mappers = start_mappers
         self.repositories = repositories
         self.engine: Engine | None = None
+        self.reading_engine: Engine | None = None
         self.on_commit_with_events = None  # set by the outbox relay to be woken early
         self._gate: WriteGate | None = None
 
@@ -220,6 +261,7 @@ class Database(DependencyProvider):
         self.engine = make_engine(settings.database_url(self.container.service_name),
                                   settings.db_pool_size)
         self._gate = WriteGate() if self.engine.dialect.name == "sqlite" else None
+        self.reading_engine = reading_engine(self.engine)
         if self.start_mappers:
             self.start_mappers()
 
@@ -279,7 +321,9 @@ class DatabaseAccess:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        with unreachable_is_unavailable(), Session(self._provider.engine) as session:
+        """A session that reads and never writes: nothing is flushed from it."""
+        with unreachable_is_unavailable(), \
+                Session(self._provider.reading_engine, autoflush=False) as session:
             yield session
 
     @contextlib.contextmanager

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import eventlet
+import pytest
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy.exc import OperationalError
 
+from servicekit import db
 from servicekit.context import RequestContext
-from servicekit.db import Database
+from servicekit.db import Database, make_engine
 from servicekit.tables import add_kit_tables
 from tests.support.integration import kit_database
 
@@ -132,3 +136,55 @@ def test_sqlite_writers_take_turns_without_freezing(service_env, container_facto
     pool = eventlet.GreenPool(4)
     list(pool.imap(_slow_write, [amqp_uri] * 4, ["a", "b", "c", "d"]))
     assert rpc.kit_db_lite.count() == 4
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+
+def _terminate(url: str, pid: int) -> None:
+    admin = make_engine(url)
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    time.sleep(0.2)  # the server closes the socket
+
+
+def test_a_pooled_connection_is_pinged_only_after_idling(monkeypatch, postgres):
+    """No round trip per checkout; one that idled is checked and, dead, replaced unseen. One
+    that dies in steady use fails once as unavailable, then the pool has replaced it."""
+    monkeypatch.setattr(db, "IDLE_BEFORE_PING_SECONDS", 0.5)
+    url = postgres.create("kit_db_ping")
+    engine = make_engine(url)
+    try:
+        first = _backend_pid(engine)
+        assert _backend_pid(engine) == first
+
+        _terminate(url, first)
+        time.sleep(0.5)  # idle long enough: pinged at checkout, found dead, replaced
+        assert _backend_pid(engine) != first
+
+        second = _backend_pid(engine)
+        _terminate(url, second)  # checked out again at once: not pinged
+        with pytest.raises(OperationalError):
+            _backend_pid(engine)
+        assert _backend_pid(engine) not in (first, second)
+    finally:
+        engine.dispose()
+
+
+def test_a_read_on_postgresql_is_its_statements_alone(postgres):
+    """No BEGIN / ROLLBACK around a read: its connection is in autocommit while it reads, and
+    back to transactions for the next writer from the same pool."""
+    engine = make_engine(postgres.create("kit_db_reads"))
+    access = db.DatabaseAccess(SimpleNamespace(reading_engine=db.reading_engine(engine)), None)
+    try:
+        with access.read() as session:
+            assert session.execute(text("SELECT 1")).scalar() == 1
+            assert session.connection().connection.dbapi_connection.autocommit is True
+            assert session.autoflush is False
+        with engine.connect() as conn:
+            assert conn.connection.dbapi_connection.autocommit is False
+    finally:
+        engine.dispose()
