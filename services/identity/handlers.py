@@ -123,17 +123,20 @@ def _status(documents: dict, category: str) -> str:
     return document.status if document else "missing"
 
 
-def _readiness(uow, organisation: Organisation) -> tuple[domain.Readiness, dict]:
-    """(the organisation's readiness to enter and certify hours, its profile's documents)."""
-    documents = uow.documents.of_organisation(organisation.id)
+def _readiness(uow, organisation: Organisation, documents: dict | None = None
+               ) -> tuple[domain.Readiness, dict]:
+    """(the organisation's readiness to enter and certify hours, its profile's documents);
+    `documents`: those already read with the organisation."""
+    if documents is None:
+        documents = uow.documents.of_organisation(organisation.id)
     return domain.readiness(organisation.legal_representative, _status(documents, "logo"),
                             _status(documents, "stamp"), organisation.certifier_requested,
                             _status(documents, "kbis"),
                             _status(documents, "consent_letter")), documents
 
 
-def _profile(uow, organisation: Organisation) -> dict:
-    ready, documents = _readiness(uow, organisation)
+def _profile(uow, organisation: Organisation, documents: dict | None = None) -> dict:
+    ready, documents = _readiness(uow, organisation, documents)
     fields = {field: getattr(organisation, field) for field in domain.PROFILE_FIELDS}
     return OrganisationProfile(
         id=organisation.id, funder_id=organisation.funder_id, siret=organisation.siret,
@@ -293,7 +296,10 @@ def _visible_organisation(uow, actor: Actor, organisation_id,
                           lock: bool = False) -> Organisation:
     """`lock`: held until the transaction ends, for a change of its readiness."""
     find = uow.organisations.locked if lock else uow.organisations.get
-    organisation = find(str(organisation_id))
+    return _visible(actor, find(str(organisation_id)))
+
+
+def _visible(actor: Actor, organisation: Organisation | None) -> Organisation:
     if organisation is None or not domain.can_see_organisation(actor, organisation):
         raise domain.organisation_not_found()
     return organisation
@@ -431,8 +437,10 @@ def find_organisations_by_siret(db, actor: Actor, sirets) -> list[dict]:
 
 
 def get_organisation_profile(db, actor: Actor, organisation_id) -> dict:
+    """Asked before every certification: the organisation and its documents in one read."""
     with db.reading() as uow:
-        return _profile(uow, _visible_organisation(uow, actor, organisation_id))
+        organisation, documents = uow.organisations.with_documents(str(organisation_id))
+        return _profile(uow, _visible(actor, organisation), documents)
 
 
 def update_organisation_profile(db, ports: Ports, actor: Actor, organisation_id,

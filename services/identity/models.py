@@ -7,8 +7,9 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
 
 from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table,
-                        UniqueConstraint, delete, func, insert, or_, select, update)
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+                        UniqueConstraint, delete, false, func, insert, literal, or_, select,
+                        update)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, registry
 
@@ -272,6 +273,18 @@ class Organisations(_Repository):
         return self.session.get(Organisation, organisation_id, with_for_update=True,
                                 populate_existing=True)
 
+    def with_documents(self, organisation_id: str
+                       ) -> tuple[Organisation | None, dict[str, OrganisationDocument]]:
+        """The organisation and its profile's documents by category, in one query."""
+        rows = self.session.execute(
+            select(Organisation, OrganisationDocument)
+            .outerjoin(OrganisationDocument,
+                       organisation_documents.c.organisation_id == organisations.c.id)
+            .where(organisations.c.id == organisation_id)).all()
+        if not rows:
+            return None, {}
+        return rows[0][0], {document.category: document for _, document in rows if document}
+
     def add(self, organisation: Organisation) -> None:
         self.session.add(organisation)
         self.session.flush()  # the organisation row first: its first user refers to it
@@ -417,33 +430,73 @@ class ApiTokens(_Repository):
                              .values(revoked_at=now))
 
 
+# INSERT … ON CONFLICT in the two databases identity runs on.
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 class Audit(_Repository):
     def add(self, entry: AuditEvent) -> None:
         """Name the entry and seal it after its funder's chain head, locked until commit.
         No autoflush: a flush here would raise a duplicate before the handler's
         duplicate_is_conflict."""
         with self.session.no_autoflush:
-            audit_trail.name_entry(entry, self._record(UserAccount, entry.user_id),
-                                   self._record(Organisation, entry.organisation_id),
-                                   self._record(UserAccount, entry.target))
+            audit_trail.name_entry(entry, *self._records(*audit_trail.records_needed(entry)))
             chain = audit_trail.chain_of(entry.funder_id)
-            self.session.execute(pg_insert(audit_chain_heads).values(
-                funder_id=chain, position=0, hash=audit_trail.GENESIS).on_conflict_do_nothing())
-            row = self.session.execute(select(audit_chain_heads).where(
-                audit_chain_heads.c.funder_id == chain).with_for_update()).one()
-            head = audit_trail.seal(entry, audit_trail.ChainHead(row.position, row.hash))
+            head = audit_trail.seal(entry, self._locked_head(chain))
             self.session.execute(update(audit_chain_heads).where(
                 audit_chain_heads.c.funder_id == chain).values(position=head.position,
                                                                hash=head.hash))
             self.session.add(entry)
 
-    def _record(self, kind, record_id):
-        """A record of this transaction (not flushed yet) or of the database."""
-        if not record_id:
-            return None
+    def _locked_head(self, chain: str) -> audit_trail.ChainHead:
+        """The chain's head, its row made at genesis for a new chain, and locked until the
+        transaction ends: one statement, an upsert that changes nothing and returns the row
+        (PostgreSQL locks the row it conflicts with, waiting for a concurrent append)."""
+        insert_for = _INSERTS[self.session.get_bind().dialect.name]
+        genesis = insert_for(audit_chain_heads).values(funder_id=chain, position=0,
+                                                       hash=audit_trail.GENESIS)
+        row = self.session.execute(genesis.on_conflict_do_update(
+            index_elements=[audit_chain_heads.c.funder_id],
+            set_={"position": audit_chain_heads.c.position},
+        ).returning(audit_chain_heads.c.position, audit_chain_heads.c.hash)).one()
+        return audit_trail.ChainHead(row.position, row.hash)
+
+    def _records(self, user_id: str | None, organisation_id: str | None,
+                 target_id: str | None) -> tuple:
+        """(acting user, organisation, target user), each None when not asked for or not
+        found: from this transaction's records if there, the rest in one query."""
+        wanted = ((UserAccount, user_id), (Organisation, organisation_id),
+                  (UserAccount, target_id))
+        known = {(kind, record_id): self._in_session(kind, record_id)
+                 for kind, record_id in wanted if record_id}
+        missing = {key for key, record in known.items() if record is None}
+        if missing:
+            known.update(self._from_database(missing))
+        return tuple(known.get((kind, record_id)) for kind, record_id in wanted)
+
+    def _in_session(self, kind, record_id: str):
+        """A record this transaction added (not flushed yet) or already loaded."""
         pending = next((r for r in self.session.new if isinstance(r, kind)
                         and r.id == record_id), None)
-        return pending or self.session.get(kind, record_id)
+        return pending or self.session.identity_map.get(
+            self.session.identity_key(kind, record_id))
+
+    def _from_database(self, missing: set) -> dict:
+        """Users and an organisation by id in one round trip: outer joins from one row, so
+        that a missing user does not hide the organisation, nor the reverse."""
+        user_ids = sorted(record_id for kind, record_id in missing if kind is UserAccount)
+        organisation_ids = [record_id for kind, record_id in missing if kind is Organisation]
+        one = select(literal(1).label("one")).subquery()
+        query = (select(UserAccount, Organisation).select_from(one)
+                 .outerjoin(UserAccount, users.c.id.in_(user_ids) if user_ids else false())
+                 .outerjoin(Organisation, organisations.c.id.in_(organisation_ids)
+                            if organisation_ids else false()))
+        found = {}
+        for user, organisation in self.session.execute(query):
+            for record in (user, organisation):
+                if record is not None:
+                    found[type(record), record.id] = record
+        return found
 
     def trail(self, funder_id: str, wanted: audit_trail.TrailFilter, limit: int,
               offset: int = 0) -> list[AuditEvent]:

@@ -10,6 +10,7 @@ passes; it is then sent again with the same Message-ID, which lets the receiver 
 """
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -290,45 +291,47 @@ def _send(db, ports: Ports, email: Email) -> None:
         where = ports.mailer.send(email)
     except Exception as exc:  # any transport failure is retried with backoff
         error = f"{type(exc).__name__}: {exc}"
-        stored = _finish(db, ports, email.id, claim,
-                         lambda found: found.mark_failed_attempt(error, ports.clock()))
+        stored = _finish(db, ports, email, claim,
+                         lambda outcome: outcome.mark_failed_attempt(error, ports.clock()))
         if stored:  # the error's text may name the recipient: the log gets its type only
             log.warning("email_not_sent", email_id=email.id, template=email.template,
                         attempts=stored.attempts, status=stored.status,
                         error=type(exc).__name__)
         return
-    if _finish(db, ports, email.id, claim, lambda found: found.mark_sent(ports.clock())):
+    if _finish(db, ports, email, claim, lambda outcome: outcome.mark_sent(ports.clock())):
         log.info("email_sent", email_id=email.id, template=email.template,
                  event_id=email.event_id, via=where)
 
 
-def _finish(db, ports: Ports, email_id: str, claim: datetime,
+def _finish(db, ports: Ports, email: Email, claim: datetime,
             record: Callable[[Email], None]) -> Email | None:
     """Record the send's outcome; while the database is away (a restart), try again as long
     as the claim lasts: giving up would let the lease pass and the email go twice."""
     delay = RECORD_RETRY_FIRST_SECONDS
     while True:
         try:
-            return _record(db, email_id, claim, record)
+            return _record(db, email, claim, record)
         except ServiceUnavailable:
             if ports.clock() + timedelta(seconds=delay) >= claim:
                 raise
-            log.warning("email_record_retried", email_id=email_id, in_seconds=delay)
+            log.warning("email_record_retried", email_id=email.id, in_seconds=delay)
             ports.sleep(delay)
             delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
 
 
-def _record(db, email_id: str, claim: datetime,
+def _record(db, email: Email, claim: datetime,
             record: Callable[[Email], None]) -> Email | None:
     """The outcome in its own commit, unless our lease passed and another sender took the
-    email over: the outcome is then that sender's to record."""
+    email over: the outcome is then that sender's to record. While our claim holds, the row
+    is the email as we claimed it: the outcome is worked out on a copy of that (a retried
+    record starts again from it) and written on condition that the claim still holds."""
+    outcome = dataclasses.replace(email)
+    record(outcome)
     with db.unit_of_work() as uow:
-        email = uow.emails.locked(email_id)
-        if not email.holds_claim(claim):
-            log.warning("email_claim_lost", email_id=email_id, template=email.template)
+        if not uow.emails.record_outcome(email, outcome, claim):
+            log.warning("email_claim_lost", email_id=email.id, template=email.template)
             return None
-        record(email)
-        return email
+    return outcome
 
 
 # ---- the notification centre (issue 16) --------------------------------------------------
@@ -413,15 +416,15 @@ def _wanted_now(uow, planned: list[Planned], persons: dict[str, tuple[str, str]]
     """The emails to send at once: a person who chose the digest or no email for that kind
     gets none now (their notification stays; the digest lists it). `persons`: whom each
     template's email is for, as the event names them (a party or a user)."""
-    wanted = []
+    asked = {}  # template -> (audience type, id, kind) of the person whose choice counts
     for one in planned:
         kind, person = domain.ALERT_KIND_OF_TEMPLATE.get(one.template), persons.get(one.template)
-        if not (kind and person):
-            wanted.append(one)
-        elif (uow.alert_settings.frequency(*person, kind)
-              or domain.default_frequency(kind)) == domain.IMMEDIATE:
-            wanted.append(one)
-    return wanted
+        if kind and person:
+            asked[one.template] = (*person, kind)
+    chosen = uow.alert_settings.frequencies(list(asked.values()))  # one read for them all
+    return [one for one in planned if one.template not in asked
+            or (chosen.get(asked[one.template]) or domain.default_frequency(
+                asked[one.template][2])) == domain.IMMEDIATE]
 
 
 def get_alert_settings(db, actor: Actor) -> list[dict]:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (JSON, Column, Date, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text,
-                        UniqueConstraint, and_, func, or_, select, tuple_)
+                        UniqueConstraint, and_, func, or_, select, tuple_, update)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, registry
@@ -146,9 +146,16 @@ class Emails:
     def get(self, email_id: str) -> Email | None:
         return self._session.get(Email, email_id)
 
-    def locked(self, email_id: str) -> Email:
-        """The email, row-locked until the transaction ends."""
-        return self._session.get(Email, email_id, with_for_update=True)
+    def record_outcome(self, claimed: Email, outcome: Email, claimed_until: datetime) -> bool:
+        """Write what a send changed (`claimed` -> `outcome`) unless the claim that ended at
+        `claimed_until` was taken over meanwhile: one conditional UPDATE, no lock nor re-read.
+        False when the claim was lost (nothing written)."""
+        changed = {column.key: getattr(outcome, column.key) for column in emails.columns
+                   if getattr(outcome, column.key) != getattr(claimed, column.key)}
+        written = self._session.execute(update(emails).where(
+            emails.c.id == outcome.id, emails.c.status == SENDING,
+            emails.c.claimed_until == claimed_until).values(changed or {"status": outcome.status}))
+        return written.rowcount == 1
 
     def backlog(self, funder_id: str | None) -> list[dict]:
         """{funder_id, pending, oldest_pending_at} per funder with emails not sent yet."""
@@ -256,13 +263,28 @@ class AlertSettings:
     def save(self, setting: AlertSetting) -> None:
         self._session.merge(setting)
 
-    def frequency(self, audience_type: str, audience_id: str, kind: str) -> str | None:
-        """The setting of the person a user or party id names (None: never set)."""
-        column = AlertPerson.party_id if audience_type == "party" else AlertPerson.user_id
-        return self._session.scalars(
-            select(AlertSetting.frequency).join(
-                AlertPerson, AlertPerson.user_id == AlertSetting.user_id)
-            .where(column == audience_id, AlertSetting.kind == kind)).first()
+    def frequencies(self, asked: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+        """For each (audience type, user or party id, kind) asked, the setting of the person
+        it names, all in one query; absent: never set."""
+        if not asked:
+            return {}
+
+        def named(audience_type: str):
+            return AlertPerson.party_id if audience_type == "party" else AlertPerson.user_id
+        rows = self._session.execute(
+            select(AlertSetting.frequency, AlertSetting.kind, AlertPerson.user_id,
+                   AlertPerson.party_id)
+            .join(AlertPerson, AlertPerson.user_id == AlertSetting.user_id)
+            .where(or_(*(and_(named(audience_type) == audience_id, AlertSetting.kind == kind)
+                         for audience_type, audience_id, kind in asked)))).all()
+        found = {}
+        for audience_type, audience_id, kind in asked:
+            column = "party_id" if audience_type == "party" else "user_id"
+            frequency = next((row.frequency for row in rows
+                              if getattr(row, column) == audience_id and row.kind == kind), None)
+            if frequency is not None:
+                found[audience_type, audience_id, kind] = frequency
+        return found
 
     def digest_persons(self) -> list[AlertPerson]:
         """The persons a digest may reach: the active ones (with an address). Some kinds

@@ -62,8 +62,17 @@ class MemoryFunders(_Memory):
 
 
 class MemoryOrganisations(_Memory):
+    def __init__(self, documents: "MemoryDocuments"):
+        super().__init__()
+        self.documents = documents
+
     def get(self, organisation_id):
         return self.records.get(organisation_id)
+
+    def with_documents(self, organisation_id):
+        organisation = self.get(organisation_id)
+        return organisation, (self.documents.of_organisation(organisation_id)
+                              if organisation else {})
 
     locked = get  # one transaction at a time in memory
 
@@ -247,11 +256,12 @@ class MemorySignups(_Memory):
 
 
 def fake_database() -> FakeDatabase:
-    users, organisations = MemoryUsers(), MemoryOrganisations()
+    users, documents = MemoryUsers(), MemoryDocuments()
+    organisations = MemoryOrganisations(documents)
     return FakeDatabase("identity", funders=MemoryFunders(), organisations=organisations,
                         users=users, sessions=MemorySessions(users), links=MemoryLinks(),
                         failures=MemoryFailures(), api_tokens=MemoryApiTokens(),
-                        audit=MemoryAudit(users, organisations), documents=MemoryDocuments(),
+                        audit=MemoryAudit(users, organisations), documents=documents,
                         account_settings=MemoryAccountSettings(), signups=MemorySignups())
 
 

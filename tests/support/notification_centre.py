@@ -73,13 +73,16 @@ class InMemoryAlertSettings:
     def save(self, setting: AlertSetting) -> None:
         self.settings[(setting.user_id, setting.kind)] = setting
 
-    def frequency(self, audience_type, audience_id, kind):
-        for person in self.persons.values():
-            named = person.party_id if audience_type == "party" else person.user_id
-            setting = self.settings.get((person.user_id, kind))
-            if named == audience_id and setting:
-                return setting.frequency
-        return None
+    def frequencies(self, asked):
+        found = {}
+        for audience_type, audience_id, kind in asked:
+            for person in self.persons.values():
+                named = person.party_id if audience_type == "party" else person.user_id
+                setting = self.settings.get((person.user_id, kind))
+                if named == audience_id and setting:
+                    found[audience_type, audience_id, kind] = setting.frequency
+                    break
+        return found
 
     def digest_persons(self) -> list[AlertPerson]:
         return sorted((p for p in self.persons.values() if p.email),

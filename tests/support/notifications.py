@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,8 +39,13 @@ class InMemoryEmails:
     def get(self, email_id: str) -> Email | None:
         return self.by_id.get(email_id)
 
-    def locked(self, email_id: str) -> Email:
-        return self.by_id[email_id]
+    def record_outcome(self, claimed: Email, outcome: Email, claimed_until: datetime) -> bool:
+        stored = self.by_id[outcome.id]
+        if not stored.holds_claim(claimed_until):
+            return False
+        for column in dataclasses.fields(Email):  # the row changes, as an UPDATE changes it
+            setattr(stored, column.name, getattr(outcome, column.name))
+        return True
 
     def of_funder(self, funder_id: str, event_id: str | None = None) -> list[Email]:
         return sorted((email for email in self.by_id.values() if email.funder_id == funder_id

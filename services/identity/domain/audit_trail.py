@@ -168,6 +168,17 @@ def verify(entries, head: ChainHead | None = None) -> ChainBreak | None:
 CHANGED_FIELD = {"rights_changed": "rights"}
 
 
+def records_needed(entry) -> tuple[str | None, str | None, str | None]:
+    """The ids of the records `name_entry` would read for `entry`: the acting user, the
+    organisation, the user acted upon. None where the entry already says what that record
+    would give (an event naming its signer and organisation): not worth a query."""
+    person = None if entry.person_name and entry.person_role and entry.organisation_id \
+        else entry.user_id
+    organisation = None if entry.organisation_name else entry.organisation_id
+    target = None if entry.object else entry.target
+    return person or None, organisation or None, target or None
+
+
 def name_entry(entry, person=None, organisation=None, target_user=None) -> None:
     """Fill the names an entry lacks from the records (resolved at write time, so that the
     trail still reads right after a rename or a removal): who acted, the organisation, the

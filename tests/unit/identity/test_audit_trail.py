@@ -338,3 +338,23 @@ def test_every_act_identity_records_has_a_french_label():
     assert len(written) > 20
     missing = sorted(a for a in written if a not in audit_trail.KIND_LABELS)
     assert not missing, missing
+
+
+def test_only_the_records_an_entry_lacks_are_read_and_they_name_it_alike(w):
+    """An event that names its signer's name, the organisation and the object needs only the
+    signer's account (its role); naming from the needed records alone gives the same entry."""
+    def entry(**named):
+        return domain.AuditEvent("e1", w.clock(), "f1", "o1", w.manager.id, "certified",
+                                 target="u-target", **named)
+    full = dict(person_name="Marie D.", organisation_name="Org", object="Dossier 1")
+    assert audit_trail.records_needed(entry(**full)) == (w.manager.id, None, None)
+    assert audit_trail.records_needed(entry(**full, person_role="organisation_user")) == (
+        None, None, None)
+    assert audit_trail.records_needed(entry()) == (w.manager.id, "o1", "u-target")
+    records = {w.manager.id: w.manager, "o1": w.organisation, "u-target": w.admin}
+    for named in ({}, full, {"object": "Dossier 1"}, {"organisation_name": "Org"}):
+        from_all, from_needed = entry(**named), entry(**named)
+        audit_trail.name_entry(from_all, w.manager, w.organisation, w.admin)
+        audit_trail.name_entry(from_needed, *(records.get(record_id) for record_id
+                                               in audit_trail.records_needed(from_needed)))
+        assert audit_trail.canonical(from_all, "") == audit_trail.canonical(from_needed, "")

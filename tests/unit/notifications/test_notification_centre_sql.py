@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
 from servicekit import migrate
@@ -75,3 +75,24 @@ def test_the_persons_an_audience_may_include_and_those_a_digest_may_reach(sessio
     assert [p.user_id for p in repository.persons_of("user", "u3")] == ["u3"]
     assert [p.user_id for p in repository.digest_persons()] == ["agent", "u1", "u3", "ub"]
     assert repository.person("u1").rights == ["payments"]
+
+
+def test_the_settings_of_several_persons_in_one_query(session):
+    repository = AlertSettings(session)
+    for user_id, party_id in (("ub", "b1"), ("ue", "e1"), ("u1", None)):
+        repository.save_person(domain.AlertPerson(user_id=user_id, funder_id="f1",
+                                                  role="beneficiary", email="p@example.org",
+                                                  updated_at=T0, party_id=party_id))
+    repository.save(domain.AlertSetting("ub", "certified", domain.DIGEST))
+    repository.save(domain.AlertSetting("ue", "month_to_certify", domain.IMMEDIATE))
+    repository.save(domain.AlertSetting("u1", "certified", domain.NO_EMAIL))
+    session.commit()
+    statements = []
+    event.listen(session.bind, "after_cursor_execute",
+                 lambda *args: statements.append(args[2].split(None, 1)[0]))
+    asked = [("party", "b1", "certified"), ("party", "e1", "certified"),
+             ("user", "u1", "certified"), ("user", "ub", "month_to_certify")]
+    assert repository.frequencies(asked) == {("party", "b1", "certified"): domain.DIGEST,
+                                             ("user", "u1", "certified"): domain.NO_EMAIL}
+    assert statements == ["SELECT"]
+    assert repository.frequencies([]) == {} and statements == ["SELECT"]
