@@ -253,6 +253,7 @@ class Database(DependencyProvider):
         self.repositories = repositories
         self.engine: Engine | None = None
         self.reading_engine: Engine | None = None
+        self._replies_pruned_at: datetime | None = None
         self.on_commit_with_events = None  # set by the outbox relay to be woken early
         self._gate: WriteGate | None = None
 
@@ -291,6 +292,15 @@ class Database(DependencyProvider):
     @property
     def replies(self):
         return self.metadata.tables.get(idempotency.TABLE)
+
+    def replies_prune_due(self, now: datetime) -> bool:
+        """True once per idempotency.PRUNE_EVERY in this process: pruning the stored replies
+        at every call cost a transaction of its own per call."""
+        if self._replies_pruned_at is not None and \
+                now - self._replies_pruned_at < idempotency.PRUNE_EVERY:
+            return False
+        self._replies_pruned_at = now
+        return True
 
 
 class DatabaseAccess:
@@ -348,11 +358,14 @@ class DatabaseAccess:
     def store_reply(self, call, reply):
         """Store the reply of a call that succeeded (unless its transaction kept this very
         reply) and prune old ones; the reply that stands: ours, or a twin's stored first."""
-        table, text = self._provider.replies, idempotency.canonical_json(reply)
+        table, text, now = self._provider.replies, idempotency.canonical_json(reply), utcnow()
+        prune = self._provider.replies_prune_due(now)
+        if call.kept == text and not prune:
+            return reply  # stored by the call's own transaction: nothing to write
         try:
             with self.unit_of_work() as uow:
-                now = utcnow()
-                idempotency.prune(uow.session, table, now)
+                if prune:
+                    idempotency.prune(uow.session, table, now)
                 if call.kept is None:
                     idempotency.insert_reply(uow.session, table, call, text, now)
                 elif call.kept != text:

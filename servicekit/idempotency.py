@@ -31,6 +31,7 @@ from contracts.common.errors import Conflict, InvalidInput
 from servicekit.tables import UtcDateTime
 
 RETENTION = timedelta(hours=48)
+PRUNE_EVERY = timedelta(minutes=10)  # per process: replies past RETENTION go at most this late
 TABLE = "idempotent_replies"
 KEY_REUSED = ("Cette clé d'idempotence (Idempotency-Key) a déjà servi pour une autre requête : "
               "utilisez une nouvelle clé pour chaque nouvelle requête.")

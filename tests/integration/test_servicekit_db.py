@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from types import SimpleNamespace
 
 import eventlet
@@ -11,7 +12,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
-from servicekit import db
+from servicekit import db, idempotency
 from servicekit.context import RequestContext
 from servicekit.db import Database, make_engine
 from servicekit.tables import add_kit_tables
@@ -186,5 +187,47 @@ def test_a_read_on_postgresql_is_its_statements_alone(postgres):
             assert session.autoflush is False
         with engine.connect() as conn:
             assert conn.connection.dbapi_connection.autocommit is False
+    finally:
+        engine.dispose()
+
+
+def test_stored_replies_are_pruned_once_in_a_while_not_by_every_call(postgres):
+    """A call whose own transaction stored its reply writes nothing more; replies past the
+    retention go at the first store of the process, then once per PRUNE_EVERY."""
+    kit = MetaData()
+    add_kit_tables(kit)
+    replies = idempotency.add_idempotency_table(kit)
+    engine = make_engine(postgres.create("kit_db_prune"))
+    kit.create_all(engine)
+    provider = Database(kit)
+    provider.engine, provider.reading_engine = engine, db.reading_engine(engine)
+    provider.container = SimpleNamespace(service_name="kit_db_prune")
+    access = db.DatabaseAccess(provider, None)
+    expired = db.utcnow() - idempotency.RETENTION - timedelta(minutes=1)
+
+    def stored_keys() -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.execute(select(replies.c.key)).scalars())
+
+    def expired_reply(key: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(insert(replies).values(scope="s", key=key, fingerprint="f",
+                                                reply="{}", created_at=expired))
+
+    def call(key: str, kept: str | None = None):
+        return idempotency.IdempotentCall("s", key, "f", kept)
+
+    try:
+        expired_reply("old-1")
+        assert access.store_reply(call("k1"), {"n": 1}) == {"n": 1}
+        assert stored_keys() == {"k1"}
+        expired_reply("old-2")
+        access.store_reply(call("k2"), {"n": 2})
+        kept = call("k3", kept=idempotency.canonical_json({"n": 3}))
+        assert access.store_reply(kept, {"n": 3}) == {"n": 3}
+        assert stored_keys() == {"old-2", "k1", "k2"}  # no prune, nothing written for k3
+        provider._replies_pruned_at -= idempotency.PRUNE_EVERY
+        access.store_reply(call("k4"), {"n": 4})
+        assert stored_keys() == {"k1", "k2", "k4"}
     finally:
         engine.dispose()
