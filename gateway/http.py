@@ -35,7 +35,7 @@ from werkzeug.wrappers import Request, Response
 from servicekit.context import CORRELATION_HEADER, IDEMPOTENCY_KEY, correlation_id
 from servicekit.logging import get_logger
 from servicekit.metrics import observe_http
-from gateway.auth import client_ip
+from gateway.auth import request_ip
 from gateway.errors import PROBLEM_JSON, HttpProblem, problem_for, retry_after
 
 log = get_logger(__name__)
@@ -70,7 +70,7 @@ def log_request(request: Request, route: str, status: int, seconds: float) -> No
     observe_http(route, request.method, status, seconds)
     log.info("http_request", method=request.method, route=route, path=request.path,
              status=status, duration_ms=round(seconds * 1000, 1),
-             correlation_id=request_correlation_id(request), ip=client_ip(request),
+             correlation_id=request_correlation_id(request), ip=request_ip(request),
              user_id=request.environ.get(_ACTOR_ENVIRON))
 
 

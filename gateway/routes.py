@@ -38,7 +38,7 @@ from werkzeug.wrappers import Request, Response
 from contracts import documents
 from contracts.common import Id, Role
 from contracts.events import Month
-from gateway.auth import (authenticate, bearer_token, client_ip, require_role,
+from gateway.auth import (authenticate, bearer_token, request_ip, require_role,
                           require_unrestricted)
 from gateway.errors import HttpProblem, validation_errors
 from gateway.http import GatewayHttp, json_response, note_actor, problem_response
@@ -130,7 +130,7 @@ class Call:
 
     @property
     def ip(self) -> str | None:
-        return client_ip(self.request)
+        return request_ip(self.request)
 
 
 def route(method: str, path: str, *, summary: str, tags: list[str],

@@ -1,6 +1,7 @@
 """Types shared by the RPC and HTTP shapes of every service."""
 from __future__ import annotations
 
+import re
 import unicodedata
 from decimal import Decimal
 from enum import Enum
@@ -17,15 +18,22 @@ _FORBIDDEN_CODE_POINTS = frozenset(
 )
 
 
+# The same code points and the surrogates as one character class: every text of every shape
+# goes through these checks, a scan in C instead of a generator step per character.
+_FORBIDDEN = re.compile("[%s\ud800-\udfff]" % "".join(
+    re.escape(chr(code)) for code in sorted(_FORBIDDEN_CODE_POINTS)))
+
+
 def _is_clean(text: str) -> bool:
-    return not any(ord(c) in _FORBIDDEN_CODE_POINTS or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+    return _FORBIDDEN.search(text) is None
 
 
 def _is_visible(text: str) -> bool:
     """No invisible format character (Unicode Cf): a right-to-left override makes
     "facture\u202efdp.exe" list as "factureexe.pdf"; zero-width spaces and the like make two
     names that look the same differ."""
-    return not any(unicodedata.category(c) == "Cf" for c in text)
+    # ASCII holds no format character: most texts end here.
+    return text.isascii() or not any(unicodedata.category(c) == "Cf" for c in text)
 
 
 def _check_text(value: Any) -> None:

@@ -82,8 +82,8 @@ class Ports:
 # ---- reading certificates -------------------------------------------------------------------
 
 def list_certificates(db, ports: Ports, actor: Actor, dossier_id: str) -> list[dict]:
-    dossier = _dossier(ports, actor, dossier_id)
-    locked, now = _locked_months(ports, actor, dossier.id), ports.clock()
+    dossier, locked = _dossier_and_locks(ports, actor, dossier_id)
+    now = ports.clock()
     with db.reading() as uow:
         stored = {c.month: c for c in uow.certificates.of_dossiers([dossier.id])}
         mode = uow.settings.of_funder(dossier.funder_id).entry_mode
@@ -92,12 +92,11 @@ def list_certificates(db, ports: Ports, actor: Actor, dossier_id: str) -> list[d
 
 
 def get_certificate(db, ports: Ports, actor: Actor, ref: DossierMonth) -> dict:
-    dossier = _dossier(ports, actor, ref.dossier_id)
-    locked = _locked_months(ports, actor, dossier.id)
+    dossier, locked = _dossier_and_locks(ports, actor, ref.dossier_id)
     with db.reading() as uow:
-        certificate = uow.certificates.get(ref.dossier_id, ref.month)
-        mode = uow.settings.of_funder(dossier.funder_id).entry_mode
-    return _reply(dossier, ref.month, certificate, mode, ports.clock(),
+        certificate, settings = uow.certificates.with_settings(ref.dossier_id, ref.month,
+                                                               dossier.funder_id)
+    return _reply(dossier, ref.month, certificate, settings.entry_mode, ports.clock(),
                   locked=ref.month in locked)
 
 
@@ -235,8 +234,9 @@ def _enter(db, ports: Ports, actor: Actor, dossier: Dossier, ref: DossierMonth,
     session, now = _session_of(dossier), ports.clock()
     domain.ensure_in_session(ref.month, session)
     with concurrent_change_is_conflict(CONCURRENT_CHANGE), db.unit_of_work() as uow:
-        mode = uow.settings.of_funder(dossier.funder_id).entry_mode
-        certificate = uow.certificates.get(ref.dossier_id, ref.month)
+        certificate, settings = uow.certificates.with_settings(ref.dossier_id, ref.month,
+                                                               dossier.funder_id)
+        mode = settings.entry_mode
         if certificate is None:
             certificate = Certificate.open(dossier.id, ref.month, dossier.funder_id,
                                            dossier.organisation_id, now)
@@ -277,14 +277,13 @@ def request_code(db, ports: Ports, actor: Actor, ref: DossierMonth,
     domain.require_ip_consent(command.accept_ip)
     now = ports.clock()
     with db.unit_of_work() as uow:
-        domain.ensure_code_requestable(uow.certificates.get(dossier.id, ref.month),
-                                       command.attest)
+        certificate, existing, settings = uow.certificates.with_code_and_settings(
+            dossier.id, ref.month, dossier.funder_id)
+        domain.ensure_code_requestable(certificate, command.attest)
         domain.ensure_code_request_allowed(uow.code_requests.times_since(
             actor.user_id, dossier.id, ref.month, now - domain.CODE_REQUEST_WINDOW), now)
         uow.code_requests.add(CodeRequestRow(str(uuid.uuid4()), actor.user_id, dossier.id,
                                              ref.month, now))
-        settings = uow.settings.of_funder(dossier.funder_id)
-        existing = uow.codes.get(dossier.id, ref.month)
         code, plain = domain.issue_code(existing, dossier.id, ref.month, actor.user_id,
                                         settings, now)
         if existing is None:
@@ -325,7 +324,8 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
                                "Saisissez le code de vérification reçu par e-mail.")
     now, failure = ports.clock(), None
     with concurrent_change_is_conflict(CONCURRENT_CHANGE), db.unit_of_work() as uow:
-        certificate = uow.certificates.get(ref.dossier_id, ref.month)
+        certificate, code, settings = uow.certificates.with_code_and_settings(
+            ref.dossier_id, ref.month, dossier.funder_id)
         if documents is not None:
             # Checked against the row this transaction certifies: hours changed since the
             # deposit refuse it, even when changed while identity and documents answered.
@@ -334,10 +334,9 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
             evidence = {"document_sha256": domain.signed_certificate_sha256(
                 documents, ref.month, certificate.updated_at if awaiting else None)}
         if command.method == domain.METHOD_ELECTRONIC:
-            failure, evidence = _check_code(uow, dossier, ref, command, actor, certificate,
+            failure, evidence = _check_code(code, dossier, command, actor, certificate,
                                             organisation, readiness.certifier_since, now)
         if failure is None:
-            settings = uow.settings.of_funder(dossier.funder_id)
             steps = domain.validation_steps(settings, dossier.employer is not None)
             certificate = domain.certify(certificate, command.attest, actor.user_id, actor.ip,
                                          now, method=command.method, validations=steps,
@@ -356,12 +355,11 @@ def certify(db, ports: Ports, actor: Actor, ref: DossierMonth, command: Certify)
     return reply
 
 
-def _check_code(uow, dossier: Dossier, ref: DossierMonth, command: Certify, actor: Actor,
-                certificate: Certificate | None, organisation: Organisation,
+def _check_code(code: domain.CertificationCode | None, dossier: Dossier, command: Certify,
+                actor: Actor, certificate: Certificate | None, organisation: Organisation,
                 certifier_since: datetime | None, now: datetime):
     """Method 2: (failure to raise after commit, evidence): the code's check counts."""
     certificate = domain.with_hours(certificate)
-    code = uow.codes.get(dossier.id, ref.month)
     if code is None:
         return Conflict("code_required", "Demandez d'abord l'envoi du code de "
                                          "vérification par e-mail."), {}
@@ -695,9 +693,17 @@ def _letterhead(profile: OrganisationProfile) -> Organisation:
     return Organisation.model_validate(profile.model_dump(include=set(Organisation.model_fields)))
 
 
+def _dossier_and_locks(ports: Ports, actor: Actor, dossier_id) -> tuple[Dossier, set[str]]:
+    """The dossier (the access check) and its locked months, asked at once: a refusal of the
+    dossier is raised first, whatever payments answered."""
+    dossier, locked = at_once(lambda: _dossier(ports, actor, dossier_id),
+                              lambda: _locked_months(ports, actor, dossier_id))
+    return dossier, locked
+
+
 def _locked_months(ports: Ports, actor: Actor, dossier_id: str) -> set[str]:
     """The dossier's months payments holds locked, as payments lets this actor see them: the
-    dossier's beneficiary and employer see the dossier (asked first) but not its locks."""
+    dossier's beneficiary and employer see the dossier but not its locks."""
     try:
         return set(ports.payments.locked_months(_who(actor), dossier_id))
     except NotFound:

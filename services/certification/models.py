@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (JSON, Boolean, Column, Index, Integer, MetaData, Numeric, String,
-                        Table, Text, UniqueConstraint, select, true)
+                        Table, Text, UniqueConstraint, and_, literal, select, true)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, registry
@@ -147,6 +147,22 @@ class Certificates(_Repository):
         return self._session.scalars(select(Certificate).where(
             Certificate.dossier_id == dossier_id, Certificate.month == month)).first()
 
+    def with_settings(self, dossier_id: str, month: str,
+                      funder_id: str) -> tuple[Certificate | None, FunderSettings]:
+        """The month's certificate (None when not stored) and its funder's settings (the
+        defaults, not added, when not saved), in one query."""
+        certificate, settings = self._session.execute(
+            _month_query(dossier_id, month, funder_id, with_code=False)).one()
+        return certificate, settings or FunderSettings(funder_id)
+
+    def with_code_and_settings(self, dossier_id: str, month: str, funder_id: str
+                               ) -> tuple[Certificate | None, CertificationCode | None,
+                                          FunderSettings]:
+        """As `with_settings`, with the month's method-2 code (None when none was sent)."""
+        certificate, settings, code = self._session.execute(
+            _month_query(dossier_id, month, funder_id, with_code=True)).one()
+        return certificate, code, settings or FunderSettings(funder_id)
+
     def of_dossiers(self, dossier_ids: list[str]) -> list[Certificate]:
         if not dossier_ids:
             return []
@@ -167,6 +183,23 @@ class Certificates(_Repository):
         """Write the pending changes before the commit: a certificate's `version` is then the
         one the commit stores (a kept reply carries it)."""
         self._session.flush()
+
+
+def _month_query(dossier_id: str, month: str, funder_id: str, with_code: bool):
+    """A dossier month's certificate, its funder's settings and, if asked, its code: one row
+    whatever is stored (joined to a one-row anchor, so settings come without a certificate),
+    each missing record None. The rows land in the session as `get` would load them: changed,
+    flushed and version-checked alike."""
+    anchor = select(literal(1).label("one")).subquery()
+    entities = (Certificate, FunderSettings) + ((CertificationCode,) if with_code else ())
+    query = (select(*entities).select_from(anchor)
+             .outerjoin(Certificate, and_(Certificate.dossier_id == dossier_id,
+                                          Certificate.month == month))
+             .outerjoin(FunderSettings, FunderSettings.funder_id == funder_id))
+    if with_code:
+        query = query.outerjoin(CertificationCode, and_(CertificationCode.dossier_id == dossier_id,
+                                                        CertificationCode.month == month))
+    return query
 
 
 class Settings(_Repository):

@@ -518,8 +518,10 @@ def _report_row(line: ImportLine, headings: dict | None) -> DossierImportRow:
 # --- replies and events ----------------------------------------------------------------------
 
 def _party_shape(party: Party) -> PartyShape:
-    return PartyShape(id=party.id, kind=party.kind, funder_id=party.funder_id, name=party.name,
-                      email=party.email)
+    # Our own row, checked on its way in (NewParty): its email is not run through
+    # email-validator and IDNA again on every read.
+    return PartyShape.model_construct(id=party.id, kind=party.kind, funder_id=party.funder_id,
+                                      name=party.name, email=party.email)
 
 
 def _summary_fields(dossier: Dossier, parties: dict[str, Party],

@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import (Boolean, Column, Date, ForeignKey, MetaData, Numeric, String, Table,
                         UniqueConstraint, false, func, or_, select)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, registry, relationship, selectinload
+from sqlalchemy.orm import Session, joinedload, registry, relationship, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from contracts.common.errors import Conflict
@@ -140,7 +140,8 @@ class Dossiers:
         self.session = session
 
     def get(self, dossier_id: str) -> Dossier | None:
-        return self.session.get(Dossier, dossier_id)
+        """The dossier with its calendar, in one statement (every reply carries the calendar)."""
+        return self.session.get(Dossier, dossier_id, options=[joinedload(Dossier.forecast)])
 
     def number_taken(self, funder_id: str, number: str) -> bool:
         return self.session.execute(select(dossiers.c.id).where(

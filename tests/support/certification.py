@@ -21,14 +21,24 @@ FUNDER, ORGANISATION = "f-tpro", "o-lac"
 # ---- repositories ---------------------------------------------------------------------------
 
 class InMemoryCertificates:
-    def __init__(self, *certificates: Certificate):
+    def __init__(self, *certificates: Certificate, settings: "InMemorySettings",
+                 codes: "InMemoryCodes"):
         self.rows: dict[tuple[str, str], Certificate] = {}
         self._written: dict[str, dict] = {}
+        self._settings, self._codes = settings, codes
         for certificate in certificates:
             self.add(certificate)
 
     def get(self, dossier_id: str, month: str) -> Certificate | None:
         return self.rows.get((dossier_id, month))
+
+    def with_settings(self, dossier_id: str, month: str,
+                      funder_id: str) -> tuple[Certificate | None, FunderSettings]:
+        return self.get(dossier_id, month), self._settings.of_funder(funder_id)
+
+    def with_code_and_settings(self, dossier_id: str, month: str, funder_id: str) -> tuple:
+        return (self.get(dossier_id, month), self._codes.get(dossier_id, month),
+                self._settings.of_funder(funder_id))
 
     def of_dossiers(self, dossier_ids: list[str]) -> list[Certificate]:
         return [c for c in self.rows.values() if c.dossier_id in dossier_ids]
@@ -102,8 +112,10 @@ class InMemoryAnnouncements:
 
 
 def certification_db(*certificates: Certificate, settings: tuple = ()) -> FakeDatabase:
-    return FakeDatabase("certification", certificates=InMemoryCertificates(*certificates),
-                        settings=InMemorySettings(*settings), codes=InMemoryCodes(),
+    stored_settings, codes = InMemorySettings(*settings), InMemoryCodes()
+    return FakeDatabase("certification", certificates=InMemoryCertificates(
+                            *certificates, settings=stored_settings, codes=codes),
+                        settings=stored_settings, codes=codes,
                         code_requests=InMemoryCodeRequests(),
                         announcements=InMemoryAnnouncements(), jobs=FakeJobs())
 

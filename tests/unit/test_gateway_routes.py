@@ -14,7 +14,8 @@ from werkzeug.wrappers import Request
 
 from contracts.certification import HoursEntry
 from contracts.common import FrenchDecimal, Shape
-from gateway.auth import bearer_token, client_ip, require_role
+from gateway import auth
+from gateway.auth import authenticate, bearer_token, client_ip, request_ip, require_role
 from gateway.errors import HttpProblem
 from gateway.http import content_disposition, safe_media_type
 from gateway import routes
@@ -85,6 +86,32 @@ def test_client_ip_trusts_only_the_forwarded_hops_of_our_proxies():
         "203.0.113.7"
     assert client_ip(request({"X-Forwarded-For": "not-an-ip"}), trusted_proxies=1) == "192.0.2.1"
     assert client_ip(request(), trusted_proxies=1) == "192.0.2.1"
+
+
+def test_the_client_address_is_worked_out_once_per_request(monkeypatch):
+    seen = []
+    monkeypatch.setattr(auth, "client_ip", lambda req: seen.append(req) or "198.51.100.9")
+    one, other = request(), request()
+    assert request_ip(one) == request_ip(one) == request_ip(other) == "198.51.100.9"
+    assert seen == [one, other]
+
+
+class Identity:
+    def __init__(self):
+        self.tokens: list[str] = []
+
+    def authenticate(self, token):
+        self.tokens.append(token)
+        return {"user_id": "u1", "role": "organisation_user", "funder_id": "f1",
+                "rights": ["enter_hours"], "restricted": False}
+
+
+def test_the_actor_is_identitys_reply_with_the_request_address():
+    identity = Identity()
+    actor = authenticate(identity, request({"Authorization": "Bearer tok"}, "192.0.2.7"))
+    assert identity.tokens == ["tok"]
+    assert actor == {"user_id": "u1", "role": "organisation_user", "funder_id": "f1",
+                     "rights": ["enter_hours"], "restricted": False, "ip": "192.0.2.7"}
 
 
 def test_roles_are_checked_when_declared():

@@ -12,7 +12,7 @@ from contracts.certification import (CertificationSettings, Certify, CodeRequest
                                      HoursEntry, Reopen, TemplateQuery, TemplateUpload)
 from contracts.common import DossierMonth, Role
 from contracts.common.errors import (Conflict, Forbidden, InvalidInput, NotFound,
-                                     TooManyRequests)
+                                     ServiceUnavailable, TooManyRequests)
 from contracts.events import CoveredDossier, FunderBootstrappedV1, MonthUnlockedV1, \
     PaymentIssuedV1
 from contracts.pdfs import AttendanceEntry
@@ -89,6 +89,22 @@ def test_a_certificate_says_whether_payments_locked_it_to_whom_may_know():
     seen_by_party = handlers.get_certificate(db, world, party_of(dossier, Role.beneficiary),
                                              ref(dossier))
     assert (seen_by_party["status"], seen_by_party["locked_for_payment"]) == ("certified", False)
+
+
+class SilentPayments:
+    def locked_months(self, actor: dict, dossier_id: str) -> list[str]:
+        raise ServiceUnavailable("rpc_timeout", "Le service ne répond pas, veuillez réessayer.")
+
+
+def test_a_month_asks_dossiers_and_payments_at_once_and_a_refused_dossier_is_what_is_said():
+    dossier = a_dossier()
+    db = certification_db(certified(dossier))
+    world = at_now(ports(dossier, payments=SilentPayments()))
+    with pytest.raises(NotFound):
+        handlers.get_certificate(db, world, an_actor(Role.funder_agent, funder_id="f-x"),
+                                 ref(dossier))
+    with pytest.raises(ServiceUnavailable):  # whoever sees the dossier hears payments' silence
+        handlers.get_certificate(db, world, ORG_USER, ref(dossier))
 
 
 # ---- entering hours -------------------------------------------------------------------------
