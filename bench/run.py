@@ -607,7 +607,8 @@ def run_export(rows: int) -> dict:
                              "xlsx_bytes": (work / f"{name}.xlsx").stat().st_size}
         results["ratio_ours_to_bare"] = round(results["ours"]["rows_per_s"]
                                               / results["bare"]["rows_per_s"], 3)
-        results["notes"] = ("ours = payments' paged query (keyset, 1,000 rows, totals per page) "
+        results["notes"] = (f"ours = payments' paged query (keyset, {adapters.PAGE_SIZE:,} rows, "
+                            "totals per page) "
                             "+ payments' adapters.write_workbook (month and date rows, styled "
                             "typed cells), without the broker; bare = Workbook(write_only=True) and one "
                             "append of the same 13 plain values per row; peak = tracemalloc's "

@@ -33,7 +33,8 @@ from openpyxl.utils import get_column_letter
 
 from contracts.common.formatting import month_fr
 
-PAGE_SIZE = 1000
+# export_page's largest: each page is a query that sorts the rows left (docs/performance.md)
+PAGE_SIZE = 5000
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # French formats as Excel reads them; a French Excel prints "10 503,34 €" and "20/09/2019".
 AMOUNT_FORMAT = '#,##0.00\\ "€"'
@@ -74,18 +75,19 @@ def write_workbook(pages: Iterable[dict], path: str) -> int:
     for index, (_, width) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    sheet.append([_cell(sheet, header, font=_BOLD) for header, _ in COLUMNS])
+    cells = _Cells(sheet)
+    sheet.append(cells.header())
     tally = _Tally()
     last_row = 1
     try:
-        for last_row, cells in enumerate(_grouped_rows(sheet, pages, tally), start=2):
-            sheet.append(cells)
+        for last_row, row in enumerate(_grouped_rows(cells, pages, tally), start=2):
+            sheet.append(row)
     except BaseException:  # cancelled or failed midway
         _discard(sheet)
         raise
     # the grand total stays outside the filter: sorting or filtering leaves it last
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{last_row}"
-    sheet.append(_summary_row(sheet, [("Total général", None)], tally.amount, _GROUP_FILL))
+    sheet.append(cells.grand_total(tally.amount))
     book.save(path)
     return tally.lines
 
@@ -97,66 +99,101 @@ def _discard(sheet) -> None:
     sheet._writer.cleanup()
 
 
-def _grouped_rows(sheet, pages: Iterable[dict], tally: _Tally) -> Iterator[list]:
-    """Month row, date row, then the date's lines, page after page; counts into `tally`."""
+def _grouped_rows(cells: _Cells, pages: Iterable[dict], tally: _Tally) -> Iterator[list]:
+    """Month row, date row, then the date's lines, page after page; counts into `tally`.
+    Rows come in list order: a new date is all that can start a new month."""
     month = day = None
     for page in pages:
         for row in page["rows"]:
-            row_day = date.fromisoformat(row["payment_date"])
-            row_month = row_day.strftime("%Y-%m")
-            if row_month != month:
-                month, day = row_month, None
-                yield _summary_row(sheet, [(month_fr(month), None)],
-                                   Decimal(page["month_totals"][month]), _GROUP_FILL)
-            if row_day != day:
-                day = row_day
-                yield _summary_row(sheet, [(None, None), (day, DATE_FORMAT)],
-                                   Decimal(page["date_totals"][day.isoformat()]))
-            yield _line(sheet, row_day, row)
+            if row["payment_date"] != day:
+                day = row["payment_date"]
+                if day[:7] != month:
+                    month = day[:7]
+                    yield cells.month(month_fr(month), Decimal(page["month_totals"][month]))
+                payment_date = date.fromisoformat(day)
+                yield cells.date(payment_date, Decimal(page["date_totals"][day]))
+            amount = Decimal(row["amount"])
+            yield cells.line(payment_date, amount, row)
             tally.lines += 1
-            tally.amount += Decimal(row["amount"])
+            tally.amount += amount
 
 
-def _cell(sheet, value, number_format: str | None = None, font=None, fill=None):
-    cell = WriteOnlyCell(sheet, value=value)
-    if number_format:
-        cell.number_format = number_format
-    if font:
-        cell.font = font
-    if fill:
-        cell.fill = fill
-    return cell
+class _Cells:
+    """The sheet's styled cells, each made once and given a new value for every row.
 
+    A write-only sheet writes a row out when it is appended (that is what keeps memory flat),
+    so the same cell objects carry every row's values; a cell made and styled per value was
+    most of what the export cost beyond a bare openpyxl loop (docs/performance.md). Unstyled
+    values go in plain: openpyxl writes them through one cell of its own."""
 
-def _summary_row(sheet, labels: list[tuple], subtotal: Decimal, fill=None) -> list:
-    """A month, date or grand-total row: its (value, format) labels first, its amount in
-    « Sous-total » only, never in « Montant »."""
-    cells = [_cell(sheet, value, number_format, _BOLD, fill) for value, number_format in labels]
-    cells += [_cell(sheet, None, fill=fill) for _ in range(len(labels), SUBTOTAL_COLUMN)]
-    cells.append(_cell(sheet, subtotal, AMOUNT_FORMAT, _BOLD, fill))
-    cells += [_cell(sheet, None, fill=fill) for _ in COLUMNS[SUBTOTAL_COLUMN + 1:]]
-    return cells
+    def __init__(self, sheet):
+        self._sheet = sheet
+        date_, hours, amount = (self._styled(number_format=number_format) for number_format
+                                in (DATE_FORMAT, HOURS_FORMAT, AMOUNT_FORMAT))
+        period_start, period_end = (self._styled(number_format=DATE_FORMAT) for _ in range(2))
+        # « Date », « Heures payées », « Période du », « Période au », « Montant »
+        self._line = (date_, hours, period_start, period_end, amount)
+        # month and grand-total rows: filled across, their label bold
+        self._group = [self._styled(font=_BOLD, fill=_GROUP_FILL)] + [
+            self._styled(fill=_GROUP_FILL) for _ in COLUMNS[1:]]
+        self._group[SUBTOTAL_COLUMN] = self._styled(number_format=AMOUNT_FORMAT, font=_BOLD,
+                                                    fill=_GROUP_FILL)
+        self._date_label = self._styled(font=_BOLD)  # empty, as in the month row
+        self._date = self._styled(number_format=DATE_FORMAT, font=_BOLD)
+        self._date_subtotal = self._styled(number_format=AMOUNT_FORMAT, font=_BOLD)
 
+    def _styled(self, number_format=None, font=None, fill=None):
+        cell = WriteOnlyCell(self._sheet)
+        if number_format:
+            cell.number_format = number_format
+        if font:
+            cell.font = font
+        if fill:
+            cell.fill = fill
+        return cell
 
-def _line(sheet, day: date, row: dict) -> list:
-    """A payment line; plain values where no format is needed (the write-only sheet then
-    reuses one cell for them: cheaper per row)."""
-    return [
-        None,
-        _cell(sheet, day, DATE_FORMAT),
-        row["dossier_number"],
-        row["beneficiary_name"],
-        row["beneficiary_first_name"],
-        row["training_title"],
-        row["payment_number"],
-        _cell(sheet, Decimal(row["hours_paid"]), HOURS_FORMAT),
-        _cell(sheet, date.fromisoformat(row["period_start"]), DATE_FORMAT),
-        _cell(sheet, date.fromisoformat(row["period_end"]), DATE_FORMAT),
-        _cell(sheet, Decimal(row["amount"]), AMOUNT_FORMAT),
-        None,
-        "Oui" if row["advance"] else "Non",
-        "Oui" if row["reconciled"] else "Non",
-    ]
+    def header(self) -> list:
+        return [self._styled_value(header) for header, _ in COLUMNS]
+
+    def _styled_value(self, header):
+        cell = self._styled(font=_BOLD)
+        cell.value = header
+        return cell
+
+    def month(self, label: str, subtotal: Decimal) -> list:
+        """A month row: its name in « Mois », its total in « Sous-total » only."""
+        return self._group_row(label, subtotal)
+
+    def grand_total(self, total: Decimal) -> list:
+        return self._group_row("Total général", total)
+
+    def _group_row(self, label: str, subtotal: Decimal) -> list:
+        self._group[0].value = label
+        self._group[SUBTOTAL_COLUMN].value = subtotal
+        return self._group
+
+    def date(self, day: date, subtotal: Decimal) -> list:
+        """A date row: the date in « Date », its total in « Sous-total » only, never in
+        « Montant »."""
+        self._date.value = day
+        self._date_subtotal.value = subtotal
+        return [self._date_label, self._date] + [None] * (SUBTOTAL_COLUMN - 2) + [
+            self._date_subtotal]
+
+    def line(self, day: date, amount: Decimal, row: dict) -> list:
+        """A payment line, its amount in « Montant »."""
+        date_, hours, period_start, period_end, amount_ = self._line
+        date_.value = day
+        hours.value = Decimal(row["hours_paid"])
+        period_start.value = date.fromisoformat(row["period_start"])
+        period_end.value = date.fromisoformat(row["period_end"])
+        amount_.value = amount
+        return [
+            None, date_, row["dossier_number"], row["beneficiary_name"],
+            row["beneficiary_first_name"], row["training_title"], row["payment_number"],
+            hours, period_start, period_end, amount_, None,
+            "Oui" if row["advance"] else "Non", "Oui" if row["reconciled"] else "Non",
+        ]
 
 
 def file_name(search: dict) -> str:

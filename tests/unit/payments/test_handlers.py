@@ -11,6 +11,7 @@ from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound,
     ServiceUnavailable
 from contracts.events import CertificateReopenedV1, CertifiedV1, HoursTransmittedV1, MonthHours, \
     Party
+from contracts.payments import PaymentRow
 from services.payments import handlers
 from services.payments.domain import bank
 from tests.support.fakes import FakeClock
@@ -320,6 +321,23 @@ def test_export_pages_follow_the_list_with_the_whole_months_totals():
     with pytest.raises(InvalidInput) as exc:
         handlers.export_page(db, staff(), {}, "not-a-cursor", 1)
     assert exc.value.code == "invalid_cursor"
+
+
+def test_export_page_rows_are_the_payment_rows_as_json():
+    """Built column by column, without a model per row (docs/performance.md), they are still
+    what PaymentRow gives once validated and dumped."""
+    dossier = a_dossier()
+    db = payments_database(payments=seed_payments(dossier))
+    page = handlers.export_page(db, staff(), {}, None, 10)
+    stored = db.repositories["payments"].rows_of(handlers._scope(staff()), {
+        "start": None, "end": None, "dossier_number": None, "payment_number": None,
+        "organisation_id": None})
+    assert page["rows"] == [PaymentRow.model_validate(
+        {name: getattr(row, name) for name in PaymentRow.model_fields}).model_dump(mode="json")
+        for row in stored]
+    assert page["rows"][0]["amount"] == "3567.20" and page["rows"][0]["period_start"] == \
+        stored[0].period_start.isoformat()
+    assert handlers.export_page(db, staff(), {"payment_number": "none"}, None, 10)["rows"] == []
 
 
 # ---- bank details and credit notes ----------------------------------------------------------
