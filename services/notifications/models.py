@@ -131,11 +131,14 @@ class Emails:
 
     def next_due(self, now: datetime) -> Email | None:
         """The most overdue email (`Email.is_due`), row-locked; one another sender holds
-        locked is skipped, not waited for."""
+        locked is skipped, not waited for. An email asked for by a call (no event: a
+        certification code, a password link) goes first: someone waits for it, while at
+        month-end hundreds of certified months' emails may be queued ahead of it."""
         due = or_(and_(Email.status == PENDING, Email.next_attempt_at <= now),
                   and_(Email.status == SENDING, Email.claimed_until <= now))
         return self._session.scalars(
-            select(Email).where(due).order_by(Email.next_attempt_at).limit(1)
+            select(Email).where(due)
+            .order_by(Email.event_id.is_not(None), Email.next_attempt_at).limit(1)
             .with_for_update(skip_locked=True)).first()
 
     def waiting(self) -> int:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import eventlet
 
 from servicekit import idempotency
-from servicekit.db import DatabaseAccess, WriteGate, make_engine
+from servicekit.db import DatabaseAccess, WriteGate, make_engine, reading_engine
 from services.notifications import domain, handlers
 from services.notifications.adapters import Templates
 from services.notifications.models import metadata, repositories, start_mappers
@@ -30,7 +30,7 @@ def replica(url: str, gate=None) -> DatabaseAccess:
     engine = make_engine(url)
     write_gate = gate.held if gate else contextlib.nullcontext
     provider = SimpleNamespace(
-        engine=engine, write_gate=write_gate,
+        engine=engine, reading_engine=reading_engine(engine), write_gate=write_gate,
         container=SimpleNamespace(service_name="notifications"),
         outbox=metadata.tables["outbox"], processed=metadata.tables["processed_events"],
         replies=metadata.tables.get(idempotency.TABLE), repositories=repositories,

@@ -8,14 +8,15 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import text
 
-from servicekit.db import DatabaseAccess, make_engine
+from servicekit.db import DatabaseAccess, make_engine, reading_engine
 from contracts.common.errors import ServiceUnavailable
 
 
 @pytest.fixture
 def unreachable():
     engine = make_engine("postgresql://postgres@127.0.0.1:1/jalon")  # nothing listens there
-    provider = SimpleNamespace(engine=engine, write_gate=contextlib.nullcontext,
+    provider = SimpleNamespace(engine=engine, reading_engine=reading_engine(engine),
+                               write_gate=contextlib.nullcontext,
                                container=SimpleNamespace(service_name="any"),
                                outbox=None, processed=None, replies=None, repositories=None,
                                on_commit_with_events=None)

@@ -63,3 +63,27 @@ def test_a_claim_taken_over_keeps_the_new_senders_row(tmp_path):
     assert record(store, email, outcome)[0] is False
     row = stored(store)
     assert (row.status, row.attempts, row.claimed_until) == (domain.SENDING, 1, later + LEASE)
+
+
+def test_an_email_someone_waits_for_goes_before_the_events_emails_queued_earlier(tmp_path):
+    store = SqliteStore("notifications", tmp_path, models)
+    for n in range(3):
+        store.add(models.emails, {"id": f"event-{n}", "event_id": f"ev-{n}",
+                                  "recipient": "b@example.org", "subject": "Sujet",
+                                  "body_text": "Texte", "template": "certified_beneficiary",
+                                  "status": domain.PENDING, "attempts": 0,
+                                  "next_attempt_at": T0 + timedelta(seconds=n),
+                                  "created_at": T0})
+    store.add(models.emails, {"id": "code", "recipient": "a@example.org", "subject": "Code",
+                              "body_text": "123456", "template": "certification_code",
+                              "status": domain.PENDING, "attempts": 0,
+                              "next_attempt_at": T0 + timedelta(minutes=1),
+                              "created_at": T0 + timedelta(minutes=1)})
+    later = T0 + timedelta(minutes=2)
+    order = []
+    for _ in range(4):
+        with Session(store.engine, expire_on_commit=False) as session, session.begin():
+            email = models.Emails(session).next_due(later)
+            email.claim(later, LEASE)
+            order.append(email.id)
+    assert order == ["code", "event-0", "event-1", "event-2"]
