@@ -406,8 +406,10 @@ def _drive(stack, amqp_uri: str, dossiers: int, months: int, clients: int,
     certify = summarise([c for _, c in pairs], certify_s, "certifications")
     hours = summarise([h for h, _ in pairs], certify_s, "hour_entries")
     work = [(d, m) for d in dossier_ids for m in month_list]
+    # Per month: the beneficiary, the employer and the funder (its settings, seeded from
+    # funder_bootstrapped, notify it at certification by default since issue 13).
     effects = wait_for_effects(org, work, stack.settings.mail_dir,
-                               emails_before + 2 * len(work), timeout=600)
+                               emails_before + 3 * len(work), timeout=600)
     effects["all_done_s"] = round(certify_s + effects["effects_s"], 3)
     return {"setup_s": round(setup_s, 3), "certify": certify, "enter_hours": hours,
             "effects": effects, "gateway_read": read_months(org, work, reads, clients),
