@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 from servicekit import migrate
@@ -29,3 +29,14 @@ class SqliteStore:
     def reading(self) -> Iterator[Reading]:
         with Session(self.engine) as session:
             yield Reading(session, self._repositories)
+
+
+def statements_sent(engine: Engine) -> list[str]:
+    """From now on, every statement sent on `engine`, by first word (as JALON_PROFILE_DIR
+    counts them): the list fills as they go."""
+    sent: list[str] = []
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def count(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement.split(None, 1)[0].upper())
+    return sent

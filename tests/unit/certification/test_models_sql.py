@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from contracts.certification import Certify, CodeRequest, HoursEntry
@@ -23,6 +23,7 @@ from services.certification.domain import Session as SessionDates
 from tests.support.certification import FUNDER, FakeIdentity, a_dossier, an_actor, ports
 from tests.support.fakes import FakeClock
 from tests.support.identity import CERTIFIER
+from tests.support.sqlite_store import statements_sent
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=timezone.utc)
 MONTH = "2026-03"
@@ -64,12 +65,7 @@ def db(engine) -> DatabaseAccess:
 @pytest.fixture
 def statements(engine):
     """The statements sent on `engine`, by first word."""
-    sent: list[str] = []
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def count(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement.split(None, 1)[0].upper())
-    return sent
+    return statements_sent(engine)
 
 
 @pytest.fixture

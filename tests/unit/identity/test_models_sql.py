@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from servicekit import migrate
 from services.identity import domain, models
 from services.identity.domain import audit_trail
+from tests.support.sqlite_store import statements_sent
 
 T0 = datetime(2026, 10, 2, 14, 0, tzinfo=timezone.utc)
 
@@ -38,12 +39,7 @@ def engine(tmp_path):
 @pytest.fixture
 def statements(engine):
     """The statements sent on `engine`, by first word."""
-    sent: list[str] = []
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def count(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement.split(None, 1)[0].upper())
-    return sent
+    return statements_sent(engine)
 
 
 def entry(**fields) -> domain.AuditEvent:
