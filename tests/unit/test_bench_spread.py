@@ -44,6 +44,17 @@ def test_the_newest_runs_their_spread_and_whether_every_one_meets_the_goal(tmp_p
            "| 0.8 | 0.15 | yes |" in done.stdout
 
 
+def test_a_ceiling_is_shown_beside_the_goals_without_a_verdict(tmp_path):
+    for day, ceiling in (("02", 0.7), ("03", 0.75), ("04", None)):
+        run_file(tmp_path, f"202611{day}T000000Z", drain_ceiling_ratio=ceiling)
+    done = spread(tmp_path)
+    assert done.returncode == 0, done.stderr
+    row = json.loads((tmp_path / "spread.json").read_text())["ratios"]["drain_ceiling_ratio"]
+    assert (row["goal"], row["values"], row["spread"], row["met_in_every_run"]) == (
+        "ceiling of `drain_ratio`", [0.7, 0.75, None], 0.05, None)
+    assert "| ceiling of `drain_ratio` | 0.7 | 0.75 | – | 0.05 | – |" in done.stdout
+
+
 def test_without_a_finished_run_it_says_to_run_the_bench(tmp_path):
     done = spread(tmp_path)
     assert done.returncode == 2 and "run `make bench` first" in done.stderr

@@ -1,0 +1,83 @@
+"""bench/cpu.py and the effects' poll of bench/run.py, run as the bench runs them (nothing
+imports bench but bench: each check runs in a Python of its own)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux's /proc")
+
+
+def run(code: str):
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_cpu_of_each_process_per_month_and_the_ceiling_it_allows():
+    use = run("""
+        import json, subprocess, sys
+        from bench import cpu
+        from tools.waiting import wait_until
+        spin = ("import time; end = time.process_time() + 0.6\\n"
+                "while time.process_time() < end: pass\\ntime.sleep(60)")
+        busy = subprocess.Popen([sys.executable, "-c", spin])
+        smtp = subprocess.Popen([sys.executable, "-c", spin])
+        processes = {"documents": busy, "smtp": smtp}
+        before = cpu.sample(processes)
+        # Alive when sampled: a reaped process's time is in its parent's (ours, here).
+        wait_until(lambda: all(cpu.process_seconds(p.pid) >= 0.6 for p in (busy, smtp)), 60)
+        after = cpu.sample(processes)
+        busy.kill(), smtp.kill()
+        print(json.dumps(cpu.used(before, after, 3)))
+    """)
+    per_month = use["ms_per_month"]
+    # Each spinner spent >= 0.6 s (less what ran before the first sample): ≈ 200 ms a month.
+    assert 100 <= per_month["documents"] and 100 <= per_month["smtp"]
+    assert {"postgresql", "rabbitmq", "bench"} <= set(per_month)
+    system = per_month["documents"] + per_month["postgresql"] + per_month["rabbitmq"]
+    assert use["system_ms_per_month"] == pytest.approx(system, abs=0.2)  # not bench nor smtp
+    assert use["ceiling_months_per_s"] == pytest.approx(
+        use["cores"] * 1000 / use["system_ms_per_month"], rel=0.01)
+    assert 0 <= use["steal_share"] <= 1 and use["busy_cores"] > 0
+
+
+def test_a_process_restarted_between_the_samples_counts_from_its_start():
+    spent = run("""
+        import json, subprocess, sys
+        from bench import cpu
+        first = subprocess.Popen([sys.executable, "-c", "sum(range(10**7))"])
+        first.wait()
+        before = cpu.Sample(0.0, {"documents": (first.pid, 1000.0)},
+                            {"busy": 0.0, "idle": 0.0, "steal": 0.0})
+        second = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        after = cpu.sample({"documents": second})
+        second.kill()
+        print(json.dumps(cpu.used(before, after, 1)["ms_per_month"]["documents"]))
+    """)
+    assert 0 <= spent < 1000  # not after - 1000 s: the earlier process's time is not its own
+
+
+def test_the_poll_asks_about_the_oldest_month_not_done_only():
+    asked = run("""
+        import json
+        from bench.run import drop_done
+        done, asked = {"a", "b"}, []
+        def check(month):
+            asked.append(month)
+            return month in done
+        pending = ["a", "b", "c", "d"]
+        first = drop_done(pending, check)
+        seen = [first, list(pending), list(asked)]
+        done.update({"c", "d"})
+        print(json.dumps(seen + [drop_done(pending, check), asked]))
+    """)
+    assert asked[:3] == [False, ["c", "d"], ["a", "b", "c"]]
+    assert asked[3] is True and asked[4] == ["a", "b", "c", "c", "d"]
