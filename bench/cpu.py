@@ -1,8 +1,9 @@
 """Where a bench phase's CPU went, from Linux's /proc: each of the stack's processes, the
 PostgreSQL and RabbitMQ servers, the bench itself (its clients and SMTP server) and the whole
 machine, with the time the hypervisor took from it (steal). Per certified month, and the most
-months per second the machine's cores could certify at that cost if they did nothing else:
-the ceiling the drain and the replicas are measured against. None off Linux.
+months per second the machine's cores could certify at that cost if they did nothing else
+(the drain's ceiling) and how many cores were busy (a second process can at most use what is
+left: the replicas' ceiling). None off Linux.
 """
 from __future__ import annotations
 

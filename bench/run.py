@@ -682,8 +682,9 @@ RATIOS = {
     # ceilings of the two ratios above them.
     "drain_ceiling_ratio": "month_end.cpu.ceiling_months_per_s / pdf.bare.certificates_per_s: "
                            "the most drain_ratio could be on these cores at this CPU per month",
-    "replica_ceiling_ratio": "replicas.cpu.ceiling_months_per_s / "
-                             "month_end.effects.drained_per_s: the most replica_ratio could be",
+    "replica_ceiling_ratio": "month_end.cpu.cores / month_end.cpu.busy_cores: the most "
+                             "replica_ratio could be at the same CPU per month, since one "
+                             "documents process already kept that many cores busy",
 }
 
 
@@ -703,8 +704,8 @@ def top_ratios(results: dict) -> dict:
                                figure(results, "month_end", "effects", "drained_per_s")),
         "drain_ceiling_ratio": ratio(figure(results, "month_end", "cpu", "ceiling_months_per_s"),
                                      figure(results, "pdf", "bare", "certificates_per_s")),
-        "replica_ceiling_ratio": ratio(figure(results, "replicas", "cpu", "ceiling_months_per_s"),
-                                       figure(results, "month_end", "effects", "drained_per_s")),
+        "replica_ceiling_ratio": ratio(figure(results, "month_end", "cpu", "cores"),
+                                       figure(results, "month_end", "cpu", "busy_cores")),
         "ratios_notes": RATIOS,
     }
 

@@ -26,8 +26,8 @@ GOALS = {
     # Not goals: what the run's CPU per certified month allows (bench/cpu.py).
     "drain_ceiling_ratio": (None, "drain_ratio", "the most the drain ratio could be on these "
                                                  "cores at the run's CPU per month"),
-    "replica_ceiling_ratio": (None, "replica_ratio", "the most the replica ratio could be on "
-                                                     "these cores at the run's CPU per month"),
+    "replica_ceiling_ratio": (None, "replica_ratio", "the most the replica ratio could be: "
+                                                     "cores ÷ cores busy with one process"),
 }
 SIGNS = {operator.ge: "≥", operator.le: "≤"}
 
