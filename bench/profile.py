@@ -3,16 +3,18 @@
 
 Runs the stack on PostgreSQL like `make bench`'s month-end (SMTP server of its own), with
 JALON_PROFILE_DIR set (servicekit/run.py counts every SQL statement per process) and the
-Prometheus metrics on. After the organisations are set up, py-spy samples every process
-(collapsed stacks, CPU only) while K clients certify last month for every dossier and the
+Prometheus metrics on. After the organisations are set up and their setup's work is done,
+py-spy samples every process, the bench's own and its SMTP server's included (collapsed stacks,
+CPU only) while K clients certify last month for every dossier and the
 effects drain. Writes DIR/profile.json: per phase (burst, drain) the entrypoint calls and
 milliseconds per certification, the SQL statements per process, and per process the share of
-CPU samples in PDF rendering, SQL, logging, AMQP and the rest; the py-spy files stay in DIR.
+CPU samples in PDF rendering, SQL, logging, AMQP and the rest, and bench/cpu.py's CPU per month
+of each process; the py-spy files stay in DIR.
 """
 from __future__ import annotations
 
 # bench.run first: it monkey-patches the standard library for the green threads.
-from bench.run import PG_ADMIN, bench_funder, load_avg, machine, months_back, stack_env  # isort: skip
+from bench.run import PG_ADMIN, load_avg, machine, stack_env  # isort: skip
 
 import argparse
 import json
@@ -23,15 +25,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
-import eventlet
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.month_end import (Names, _wait_for_effects, certify_month, dossiers_of, following,
-                             set_up)
+from bench import cpu
+from bench.month_end import (_wait_for_effects, certify_all, dossiers_of, measure_cpu,
+                             organisations_ready)
 from servicekit import config
 from tools.sandbox import PostgresDatabases
 from tools.smtp import SmtpServer, free_port
@@ -117,11 +118,12 @@ def shares(collapsed: Path) -> dict:
                                    totals.most_common()}} if samples else {"samples": 0}
 
 
-def record(stack: Stack, out: Path) -> list[subprocess.Popen]:
-    return [subprocess.Popen([str(PY_SPY), "record", "--pid", str(process.pid), "--rate", "50",
+def record(processes: dict[str, int], out: Path) -> list[subprocess.Popen]:
+    """py-spy on each process (name -> pid)."""
+    return [subprocess.Popen([str(PY_SPY), "record", "--pid", str(pid), "--rate", "50",
                               "--format", "raw", "--nonblocking", "-o", str(out / f"{name}.txt")],
                              stdout=subprocess.DEVNULL, stderr=open(out / f"{name}.err", "w"))
-            for name, process in stack.processes.items()]
+            for name, pid in processes.items()]
 
 
 def run(organisations: int, dossiers: int, clients: int, out: Path) -> dict:
@@ -145,28 +147,30 @@ def run(organisations: int, dossiers: int, clients: int, out: Path) -> dict:
 
 
 def _drive(stack, smtp, counted, organisations, dossiers, clients, out, log_level) -> dict:
-    today = datetime.now(timezone.utc).date()
-    month = months_back(today, 1).strftime("%Y-%m")
-    admin = bench_funder(stack.settings.amqp_uri, stack.base_url)
-    pool = eventlet.GreenPool(clients)
     result = {"machine": machine(), "log_level": log_level, "clients": clients}
-    with following(smtp.emails) as inbox:
-        orgs = set_up(admin, smtp.emails, inbox, pool, Names(), organisations, dossiers, today)
-        work = dossiers_of(orgs)
+    with organisations_ready(stack, stack.settings.amqp_uri, smtp, organisations, dossiers,
+                             clients) as ready:
+        work = dossiers_of(ready.organisations)
         n = len(work)
         result["certifications"] = n
+        result["settle_s"] = ready.settle_s
         metrics0, sql0 = scrape(stack.metrics_urls), sql_counts(counted, stack)
-        spies = record(stack, out)
+        # The bench's own process and SMTP server too: they share the cores.
+        spies = record({**{name: process.pid for name, process in stack.processes.items()},
+                        "bench": os.getpid(), "smtp": smtp.process.pid}, out)
+        cpu_before = measure_cpu(stack, smtp)
         result["load_before"] = load_avg()
         started = time.perf_counter()
-        steps = list(pool.imap(lambda item: certify_month(item[0], item[1], month, inbox), work))
+        steps = certify_all(ready, work)
         result["burst_s"] = round(time.perf_counter() - started, 3)
         result["load_after_burst"] = load_avg()
         metrics1, sql1 = scrape(stack.metrics_urls), sql_counts(counted, stack)
-        effects = _wait_for_effects(work, month, smtp)
+        effects = _wait_for_effects(work, ready.month, ready.inbox)
         result["effects"] = effects
         result["load_after_drain"] = load_avg()
         metrics2, sql2 = scrape(stack.metrics_urls), sql_counts(counted, stack)
+        result["cpu"] = cpu.used(cpu_before, measure_cpu(stack, smtp),
+                                 n - effects["months_not_done"])
     for spy in spies:
         spy.send_signal(signal.SIGINT)
     for spy in spies:

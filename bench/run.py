@@ -22,9 +22,13 @@
 (e) month_end: certifier organisations (--organisations) certify last month for their
     dossiers (--org-dossiers) all at once by method 2, the code read from a real SMTP server;
     p50/p99 of each step and the time until every lock, PDF and email is done
-    (bench/month_end.py), with one documents process.
-(f) replicas: the same month-end burst on a stack running two documents processes; its drain
-    (months with every effect done, the PDF's render the dearest, per second) over (e)'s.
+    (bench/month_end.py), with one documents process, once the setup's work is done.
+(f) replicas: PDF throughput of two documents processes over one's: a backlog of certified
+    months (documents held while they are certified), rendered and filed with the rest of the
+    stack idle (bench/replicas.py).
+
+Where each month's CPU went in (e) and (f): bench/cpu.py, per process, with the ceiling the
+cores allow.
 
 Each ratio of issue 19's table is also at the top level of the results, under its own name
 (`RATIOS`, computed from the parts above by `top_ratios`); each part records the load average
@@ -80,7 +84,6 @@ PG_ADMIN = os.environ.get("JALON_BENCH_PG_URL", "postgresql://postgres@127.0.0.1
 PASSWORD = "Bench-Jalon-2026!"
 REQUEST_TIMEOUT = 60  # seconds: the gateway answers slowly under the bench's load
 PARTS = ("floor", "core", "pdf", "export", "month_end", "replicas")
-DOCUMENTS_REPLICAS = 2  # (f): documents processes, against (e)'s one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,24 +319,32 @@ def effects_done(org: Client, dossier_id: str, month: str) -> bool:
     return any(doc.get("month") == month for doc in documents)
 
 
-def drop_done(pending: list, done: Callable[[object], bool]) -> bool:
-    """Drops the months found done, oldest first, up to the first not done; True when none is
-    left. Each poll asks about one month not done yet (the effects drain in the order of the
-    certifications), not about every pending one: two GETs per pending month and poll, ≈ 60 ms
-    of the stack's CPU each, competed with the drain they measure."""
-    while pending and done(pending[0]):
-        pending.pop(0)
-    return not pending
+def wait_for_months(pending: list, done: Callable[[object], bool], timeout: float,
+                    also: Callable[[], bool] = lambda: True, clients: int = 10) -> None:
+    """Until every month of `pending` is done (`done(month)` asks the gateway) and `also()`.
+    First the newest month only, once per poll: the effects drain in the order of the
+    certifications, so the others are mostly done by then, and asking about every pending
+    month at every poll took the cores being measured. Then every month still pending at
+    once, by `clients` green threads: asked one by one, hundreds of months added seconds to
+    the drain measured. Afterwards `pending` holds exactly the months not done."""
+    deadline = time.monotonic() + timeout
+    pool = eventlet.GreenPool(clients)
 
+    def not_done() -> list:
+        months = list(pending)
+        return [month for month, ok in zip(months, pool.imap(done, months)) if not ok]
 
-def wait_for_months(all_done: Callable[[], bool], pending: list,
-                    done: Callable[[object], bool], timeout: float) -> None:
-    """Until `all_done`; at the timeout, every month still pending is asked once, so that
-    `pending` holds exactly the months not done."""
+    def all_done() -> bool:
+        pending[:] = not_done()
+        return not pending and also()
+
     try:
-        wait_until(all_done, timeout, interval=0.5)
+        if pending:
+            newest = pending[-1]
+            wait_until(lambda: done(newest), timeout, interval=0.5)
+        wait_until(all_done, max(0.0, deadline - time.monotonic()), interval=0.5)
     except TimeoutError:  # the figures say what is not done
-        pending[:] = [item for item in pending if not done(item)]
+        pending[:] = not_done()
 
 
 def count_emails(mail_dir: Path) -> int:
@@ -360,10 +371,8 @@ def wait_for_effects(org: Client, work: list[tuple[str, str]], mail_dir: Path,
             poll_errors.append(str(exc)[:200])
             return False
 
-    def all_done() -> bool:
-        return drop_done(pending, done) and count_emails(mail_dir) >= emails_expected
-
-    wait_for_months(all_done, pending, done, timeout)
+    wait_for_months(pending, done, timeout,
+                    also=lambda: count_emails(mail_dir) >= emails_expected)
     return {"effects_s": round(time.perf_counter() - started, 3),
             "months_not_done": len(pending),
             "emails_written": count_emails(mail_dir), "emails_expected": emails_expected,
@@ -676,14 +685,14 @@ RATIOS = {
     "pdf_ratio": "pdf.ratio_ours_to_bare (certificates/s)",
     "gateway_read_ratio": "core.gateway_read.requests_per_s / floor.concurrent.calls_per_s "
                           "(same number of clients)",
-    "replica_ratio": "replicas.effects.drained_per_s (2 documents processes) / "
-                     "month_end.effects.drained_per_s (1), the same burst",
+    "replica_ratio": "replicas.ratio_two_to_one: PDFs filed per second from a backlog of "
+                     "certified months by 2 documents processes / by 1, the rest idle",
     # What the machine allows at the CPU each month cost (bench/cpu.py): not goals, the
     # ceilings of the two ratios above them.
     "drain_ceiling_ratio": "month_end.cpu.ceiling_months_per_s / pdf.bare.certificates_per_s: "
                            "the most drain_ratio could be on these cores at this CPU per month",
-    "replica_ceiling_ratio": "month_end.cpu.cores / month_end.cpu.busy_cores: the most "
-                             "replica_ratio could be at the same CPU per month, since one "
+    "replica_ceiling_ratio": "replicas.one.cpu.cores / replicas.one.cpu.busy_cores: the most "
+                             "replica_ratio could be at the same CPU per PDF, since one "
                              "documents process already kept that many cores busy",
 }
 
@@ -700,12 +709,11 @@ def top_ratios(results: dict) -> dict:
         "pdf_ratio": figure(results, "pdf", "ratio_ours_to_bare"),
         "gateway_read_ratio": ratio(figure(results, "core", "gateway_read", "requests_per_s"),
                                     figure(results, "floor", "concurrent", "calls_per_s")),
-        "replica_ratio": ratio(figure(results, "replicas", "effects", "drained_per_s"),
-                               figure(results, "month_end", "effects", "drained_per_s")),
+        "replica_ratio": figure(results, "replicas", "ratio_two_to_one"),
         "drain_ceiling_ratio": ratio(figure(results, "month_end", "cpu", "ceiling_months_per_s"),
                                      figure(results, "pdf", "bare", "certificates_per_s")),
-        "replica_ceiling_ratio": ratio(figure(results, "month_end", "cpu", "cores"),
-                                       figure(results, "month_end", "cpu", "busy_cores")),
+        "replica_ceiling_ratio": ratio(figure(results, "replicas", "one", "cpu", "cores"),
+                                       figure(results, "replicas", "one", "cpu", "busy_cores")),
         "ratios_notes": RATIOS,
     }
 
@@ -754,8 +762,8 @@ def summary_lines(results: dict) -> list[str]:
                      f"{export['ours']['peak_mib']} MiB  | bare openpyxl "
                      f"{export['bare']['rows_per_s']} rows/s  peak {export['bare']['peak_mib']} "
                      f"MiB  ({export['rows']} rows)")
-    for part in ("month_end", "replicas"):
-        lines.extend(month_end_lines(part, results.get(part, {})))
+    lines.extend(month_end_lines("month_end", results.get("month_end", {})))
+    lines.extend(replicas_lines(results.get("replicas", {})))
     lines.append("ratios: " + "  ".join(f"{name} {results.get(name)}" for name in RATIOS))
     for part in PARTS:
         if "error" in results.get(part, {}):
@@ -793,10 +801,28 @@ def month_end_lines(part: str, month_end: dict) -> list[str]:
     return lines
 
 
-def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int,
-                  replicas: dict[str, int] | None = None) -> dict:
+def replicas_lines(replicas: dict) -> list[str]:
+    lines = []
+    for count in ("one", "two"):
+        if count in replicas:
+            row, use = replicas[count], replicas[count]["cpu"] or {}
+            lines.append(f"replicas {count:<5} {row['pdfs_per_s']:>8} PDFs/s  ({row['pdfs']} of "
+                         f"{row['months']} filed in {row['elapsed_s']} s from the start; busy "
+                         f"cores {use.get('busy_cores')}, documents "
+                         f"{use.get('ms_per_month', {}).get('documents')} ms per PDF)")
+    return lines
+
+
+def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int) -> dict:
     from bench.month_end import run_month_end as month_end
-    return month_end(amqp_uri, organisations, dossiers, clients, replicas)
+    return month_end(amqp_uri, organisations, dossiers, clients)
+
+
+def run_replicas(amqp_uri: str, organisations: int, dossiers: int, clients: int) -> dict:
+    from bench.month_end import run_month_end as month_end
+    from bench.replicas import DOCUMENTS, drive
+    return month_end(amqp_uri, organisations, dossiers, clients, {"documents": len(DOCUMENTS)},
+                     drive)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -837,7 +863,7 @@ def main(argv: list[str] | None = None) -> int:
                 "pdf": (run_pdf, args.pdfs),
                 "export": (run_export, args.export_rows),
                 "month_end": (run_month_end, *month_end),
-                "replicas": (run_month_end, *month_end, {"documents": DOCUMENTS_REPLICAS})}
+                "replicas": (run_replicas, *month_end)}
         for part in PARTS:
             results[part] = (attempt(part, *runs[part]) if args.only is None or part in args.only
                              else {"skipped": True})

@@ -236,6 +236,7 @@ class Supervisor:
         self._started_at: dict[str, float] = {}
         self._restart_at: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._held: set[str] = set()  # stopped on purpose: not restarted until released
         self._stopping = False
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -251,7 +252,7 @@ class Supervisor:
 
     def dead(self) -> dict[str, int]:
         return {name: proc.returncode for name, proc in self.processes.items()
-                if proc.poll() is not None}
+                if proc.poll() is not None and name not in self._held}
 
     def _spawn(self, name: str, mode: str) -> None:
         with self.log_path(name).open(mode) as out:  # the child keeps its own descriptor
@@ -263,6 +264,29 @@ class Supervisor:
                 preexec_fn=die_with_parent)
         self._started_at[name] = time.monotonic()
 
+    def hold(self, name: str, timeout: float = 30) -> None:
+        """Stops a process (SIGTERM, as a deployment scales it down) and keeps it stopped:
+        its queues fill meanwhile, e.g. a backlog of certified months for documents."""
+        with self._lock:
+            self._held.add(name)
+            self._restart_at.pop(name, None)
+        process = self.processes[name]
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+    def release(self, name: str) -> None:
+        """Starts a held process again."""
+        with self._lock:
+            if self._stopping or name not in self._held:
+                return
+            self._spawn(name, "a")  # first: the watcher must never see it unheld and exited
+            self._held.discard(name)
+
     def _watch(self) -> None:
         while not self._stopped.wait(self.poll_seconds):
             for name in self.names:
@@ -270,7 +294,7 @@ class Supervisor:
 
     def _check(self, name: str) -> None:
         code = self.processes[name].poll()
-        if code is None or self._stopping:
+        if code is None or self._stopping or name in self._held:
             return
         now = time.monotonic()
         if name not in self._restart_at:
@@ -283,7 +307,7 @@ class Supervisor:
         if now < self._restart_at[name]:
             return
         with self._lock:
-            if self._stopping:
+            if self._stopping or name in self._held:
                 return
             self._spawn(name, "a")
         del self._restart_at[name]
@@ -392,6 +416,15 @@ class Stack:
         if result.returncode != 0:
             raise StackError(f"Migrations failed (exit {result.returncode}); end of {log}:\n"
                              f"{tail(log)}")
+
+    def hold(self, *names: str) -> None:
+        """Stops these processes until `release`; see Supervisor.hold."""
+        for name in names:
+            self.supervisor.hold(name)
+
+    def release(self, *names: str) -> None:
+        for name in names:
+            self.supervisor.release(name)
 
     def raise_if_dead(self) -> None:
         dead = self.supervisor.dead()

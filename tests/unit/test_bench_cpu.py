@@ -65,19 +65,39 @@ def test_a_process_restarted_between_the_samples_counts_from_its_start():
     assert 0 <= spent < 1000  # not after - 1000 s: the earlier process's time is not its own
 
 
-def test_the_poll_asks_about_the_oldest_month_not_done_only():
+def test_the_wait_asks_about_the_newest_month_until_done_then_about_every_other_at_once():
     asked = run("""
         import json
-        from bench.run import drop_done
-        done, asked = {"a", "b"}, []
+        import eventlet
+        from bench.run import wait_for_months
+        asked, overlapping, emails = [], [], []
         def check(month):
             asked.append(month)
-            return month in done
+            if asked.count("d") > 3:  # the newest month, done at its 4th ask
+                overlapping.append(month)
+                eventlet.sleep(0.2)  # a GET: the others are asked meanwhile
+                overlapping.append(month)
+            return asked.count("d") > 3 and (month != "b" or asked.count("b") > 1)
         pending = ["a", "b", "c", "d"]
-        first = drop_done(pending, check)
-        seen = [first, list(pending), list(asked)]
-        done.update({"c", "d"})
-        print(json.dumps(seen + [drop_done(pending, check), asked]))
+        wait_for_months(pending, check, timeout=30,
+                        also=lambda: emails.append(1) or len(emails) > 1)
+        print(json.dumps([asked, overlapping[2:6], pending, len(emails)]))
     """)
-    assert asked[:3] == [False, ["c", "d"], ["a", "b", "c"]]
-    assert asked[3] is True and asked[4] == ["a", "b", "c", "c", "d"]
+    asks, overlapping, pending, emails = asked
+    # "d" alone until done (its last ask appends twice); then the four at once ("b" not done
+    # yet: all four started before one ended), then "b" again; then nothing left to ask
+    # while the emails are waited for.
+    assert asks[:4] == ["d"] * 4 and sorted(asks[4:8]) == ["a", "b", "c", "d"]
+    assert asks[8:] == ["b"] and sorted(overlapping) == ["a", "b", "c", "d"]
+    assert pending == [] and emails == 2
+
+
+def test_at_the_timeout_the_pending_months_are_exactly_those_not_done():
+    pending = run("""
+        import json
+        from bench.run import wait_for_months
+        pending = ["a", "b", "c", "d"]
+        wait_for_months(pending, lambda month: month in {"a", "c"}, timeout=0.3)
+        print(json.dumps(pending))
+    """)
+    assert pending == ["b", "d"]

@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import sys
+import time
 
 from tools.stack import Backoff, Supervisor, wait_until
 
@@ -83,3 +84,24 @@ def test_stopping_never_restarts_a_process(tmp_path):
     assert spawned == ["quick", "slow"]
     assert sum(running.restarts.values()) == 0
     assert all(proc.poll() is not None for proc in running.processes.values())
+
+
+def test_a_held_process_stays_stopped_until_released(tmp_path):
+    running = supervisor(tmp_path, {"documents": SLEEPS, "identity": SLEEPS})
+    running.start_all()
+    running.supervise()
+    first = running.processes["documents"]
+    try:
+        running.hold("documents")
+        assert first.poll() is not None  # stopped by the time hold returns
+        time.sleep(0.5)  # 25 polls of the supervisor: none starts it again
+        assert running.processes["documents"] is first
+        assert running.dead() == {} and running.restarts["documents"] == 0
+        running.release("documents")
+        assert running.processes["documents"] is not first
+        time.sleep(0.3)
+        assert running.processes["documents"].poll() is None
+        assert "exited" not in (tmp_path / "documents.log").read_text()  # never seen as a death
+    finally:
+        running.stop(timeout=5)
+    assert all(process.poll() is not None for process in running.processes.values())
