@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -262,13 +263,15 @@ def run_month_end(amqp_uri: str, organisations: int, dossiers: int, clients: int
         env = stack_env(amqp_uri, root, databases)
         env.update({"JALON_SMTP_HOST": "127.0.0.1", "JALON_SMTP_PORT": str(smtp.port)})
         with Stack(env, log_dir=root / "logs", replicas=replicas) as stack:
-            return {"organisations": organisations, "dossiers_per_organisation": dossiers,
-                    "clients": clients, "replicas": replicas or {},
-                    **(drive or _drive)(stack, amqp_uri, smtp, organisations, dossiers,
-                                        clients)}
+            result = {"organisations": organisations, "dossiers_per_organisation": dossiers,
+                      "clients": clients, "replicas": replicas or {},
+                      **(drive or _drive)(stack, amqp_uri, smtp, organisations, dossiers,
+                                          clients)}
     finally:
         smtp.stop()
         databases.drop_all()
+    shutil.rmtree(root, ignore_errors=True)  # a failure skips this: its logs stay for reading
+    return result
 
 
 @dataclass
