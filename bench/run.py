@@ -13,6 +13,8 @@
     process through documents' PdfRenderer (template + context + cached fonts, CSS and images,
     render in eventlet.tpool), and the same HTML by a bare `weasyprint.HTML(string=...)
     .write_pdf()` call in the same run; the ratio ours / bare shows our overhead (or gain).
+    Then the bare render in two processes at once against one: what the machine itself gives
+    a second process, the reference of (f).
 (d) export: the payments Excel export of 100,000 payment lines (--export-rows): payments' own
     paged query (services.payments.handlers.export_page on a SQLite database filled in bulk,
     1,000 rows a page as the export job asks) written by services.payments.adapters'
@@ -518,19 +520,55 @@ def _bench_certificate():
     return renderer, context, images, html
 
 
-def run_pdf(count: int) -> dict:
+def _bare_render(html: str):
+    """The bare render: WeasyPrint on the certificate's HTML, nothing of ours."""
     from weasyprint import HTML
 
     from services.documents.adapters import STYLESHEET, TEMPLATES
+    return lambda: HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
+        stylesheets=[str(STYLESHEET)])
 
+
+def serve_bare_renders(count: int) -> None:
+    """A process of `bare_parallel`: warm, says "ready", renders `count` certificates once its
+    standard input says go, prints the seconds they took."""
+    render = _bare_render(_bench_certificate()[3])
+    render()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    # CLI output read by the parent process, not a log line.
+    print(timed(lambda: [render() for _ in range(count)])[1], flush=True)
+
+
+def bare_parallel(count: int, processes: int) -> float:
+    """Bare renders per second of `processes` processes rendering `count` each at once."""
+    started = [subprocess.Popen([sys.executable, "-m", "bench.run", "--bare-renders", str(count)],
+                                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+               for _ in range(processes)]
+    try:
+        for process in started:
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError("a bare render process did not start")
+        for process in started:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        seconds = [float(process.stdout.read().split()[-1]) for process in started]
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+            process.wait(10)
+    return round(processes * count / max(seconds), 2)
+
+
+def run_pdf(count: int) -> dict:
     renderer, context, images, html = _bench_certificate()
 
     def ours() -> bytes:
         return renderer.render("certificate.html", context, images)
 
-    def bare() -> bytes:
-        return HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
-            stylesheets=[str(STYLESHEET)])
+    bare = _bare_render(html)
 
     variants = {"ours": ours, "bare": bare}
     sizes = {name: len(render()) for name, render in variants.items()}  # warm-up: first-use
@@ -545,12 +583,18 @@ def run_pdf(count: int) -> dict:
                          "pdf_bytes": sizes[name]}
     # Same count on both sides: the ratio of rates is the inverse ratio of total times.
     results["ratio_ours_to_bare"] = round(sum(latencies["bare"]) / sum(latencies["ours"]), 3)
+    # What the machine itself gives a second process: the replicas' reference.
+    one, two = bare_parallel(count, 1), bare_parallel(count, 2)
+    results["bare_parallel"] = {"one_process_per_s": one, "two_processes_per_s": two,
+                                "ratio_two_to_one": round(two / one, 3)}
     results["notes"] = ("one process, sequential renders, the two variants interleaved; "
                         "ours = PdfRenderer.render (jinja2 template + cached FontConfiguration, "
                         "CSS and decoded images, in eventlet.tpool); bare = weasyprint.HTML("
                         "string=same html with data: images).write_pdf(stylesheets=[pdf.css]) "
                         "in the calling thread; "
-                        "ratio > 1: ours is faster")
+                        "ratio > 1: ours is faster; bare_parallel: bare renders per second of "
+                        "one process, then of two processes rendering `certificates` each at "
+                        "once (the machine's own scaling of the render)")
     return results
 
 
@@ -691,9 +735,8 @@ RATIOS = {
     # ceilings of the two ratios above them.
     "drain_ceiling_ratio": "month_end.cpu.ceiling_months_per_s / pdf.bare.certificates_per_s: "
                            "the most drain_ratio could be on these cores at this CPU per month",
-    "replica_ceiling_ratio": "replicas.one.cpu.cores / replicas.one.cpu.busy_cores: the most "
-                             "replica_ratio could be at the same CPU per PDF, since one "
-                             "documents process already kept that many cores busy",
+    "replica_ceiling_ratio": "pdf.bare_parallel.ratio_two_to_one: two processes rendering "
+                             "bare at once ÷ one, what this machine gives a second process",
 }
 
 
@@ -712,8 +755,7 @@ def top_ratios(results: dict) -> dict:
         "replica_ratio": figure(results, "replicas", "ratio_two_to_one"),
         "drain_ceiling_ratio": ratio(figure(results, "month_end", "cpu", "ceiling_months_per_s"),
                                      figure(results, "pdf", "bare", "certificates_per_s")),
-        "replica_ceiling_ratio": ratio(figure(results, "replicas", "one", "cpu", "cores"),
-                                       figure(results, "replicas", "one", "cpu", "busy_cores")),
+        "replica_ceiling_ratio": figure(results, "pdf", "bare_parallel", "ratio_two_to_one"),
         "ratios_notes": RATIOS,
     }
 
@@ -755,7 +797,8 @@ def summary_lines(results: dict) -> list[str]:
         lines.append(f"pdf ours       {pdf['ours']['certificates_per_s']:>8} certif/s  "
                      f"p50 {pdf['ours']['p50_ms']} ms  | bare weasyprint "
                      f"{pdf['bare']['certificates_per_s']} certif/s  p50 {pdf['bare']['p50_ms']} "
-                     f"ms  | ratio ours/bare {pdf['ratio_ours_to_bare']}")
+                     f"ms  | ratio ours/bare {pdf['ratio_ours_to_bare']}  | bare in 2 processes "
+                     f"÷ 1: {pdf['bare_parallel']['ratio_two_to_one']}")
     export = results.get("export", {})
     if "ours" in export:
         lines.append(f"export ours    {export['ours']['rows_per_s']:>8} rows/s  peak "
@@ -845,9 +888,13 @@ def main(argv: list[str] | None = None) -> int:
                              "the parts they compare")
     parser.add_argument("--keep", action="store_true", help="core: keep data and logs")
     parser.add_argument("--serve-floor", metavar="AMQP_URI", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-renders", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_floor:
         serve_floor(args.serve_floor)
+        return 0
+    if args.bare_renders:
+        serve_bare_renders(args.bare_renders)
         return 0
     # SIGTERM ends the run like Ctrl-C: through the `finally`s that stop the stack's processes
     # and delete the vhost and databases.
