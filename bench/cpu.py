@@ -2,8 +2,7 @@
 PostgreSQL and RabbitMQ servers, the bench itself (its clients and SMTP server) and the whole
 machine, with the time the hypervisor took from it (steal). Per certified month, and the most
 months per second the machine's cores could certify at that cost if they did nothing else
-(the drain's ceiling) and how many cores were busy (a second process can at most use what is
-left: the replicas' ceiling). None off Linux.
+(the drain's ceiling), and how many cores were busy. None off Linux.
 """
 from __future__ import annotations
 
@@ -62,10 +61,14 @@ def machine_seconds() -> dict[str, float]:
             "idle": (idle + iowait) / TICKS, "steal": steal / TICKS}
 
 
+def on_linux() -> bool:
+    return (PROC / "stat").exists()
+
+
 def sample(processes: dict[str, subprocess.Popen]) -> Sample | None:
     """Now, for `processes` (name -> process: the stack's, as tools.stack.Stack has them, and
     the SMTP server's as "smtp")."""
-    if not (PROC / "stat").exists():
+    if not on_linux():
         return None
     counted = {name: (process.pid, process_seconds(process.pid) or 0.0)
                for name, process in processes.items()}
@@ -79,7 +82,7 @@ def wait_idle(processes: dict[str, subprocess.Popen], below: float = 0.1,
     """Until `processes` together spent less than `below` of a core over `window` seconds (what
     a setup left behind them done), at most `timeout` seconds; the seconds waited."""
     started = time.perf_counter()
-    if sample(processes) is None:
+    if not on_linux():
         return 0.0
     while time.perf_counter() - started < timeout:
         before = sample(processes)

@@ -103,7 +103,7 @@ class Inbox:
                 self._file(message)
 
     def _file(self, message: EmailMessage) -> None:
-        subject, to = str(message["Subject"]), message["To"]
+        subject, to = str(message["Subject"]), str(message["To"] or "")
         if to.startswith(("beneficiaire.", "employeur.")):
             kind = "credentials" if subject.startswith("Vos identifiants") else "certified"
             self.to_beneficiaries_and_employers[kind] += 1

@@ -273,11 +273,7 @@ class Supervisor:
         process = self.processes[name]
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+            _wait_or_kill(process, timeout)
 
     def release(self, name: str) -> None:
         """Starts a held process again."""
@@ -331,14 +327,19 @@ class Supervisor:
                     proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for proc in self.processes.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            _wait_or_kill(proc, max(0.1, deadline - time.monotonic()))
         self._stopped.set()
         if self._thread is not None:
             self._thread.join()
+
+
+def _wait_or_kill(process: subprocess.Popen, timeout: float) -> None:
+    """Until a signalled process exits; killed when it has not within `timeout` seconds."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 class Stack:

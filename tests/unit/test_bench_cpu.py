@@ -1,5 +1,5 @@
-"""bench/cpu.py and the effects' poll of bench/run.py, run as the bench runs them (nothing
-imports bench but bench: each check runs in a Python of its own)."""
+"""bench/cpu.py, the effects' poll of bench/run.py and the month-end's inbox, run as the bench
+runs them (nothing imports bench but bench: each check runs in a Python of its own)."""
 from __future__ import annotations
 
 import json
@@ -101,3 +101,58 @@ def test_at_the_timeout_the_pending_months_are_exactly_those_not_done():
         print(json.dumps(pending))
     """)
     assert pending == ["b", "d"]
+
+
+def test_the_wait_for_an_idle_stack_ends_once_its_processes_stop_working():
+    waited = run("""
+        import json, subprocess, sys
+        from bench import cpu
+        spin = ("import time; end = time.monotonic() + 1.5\\n"
+                "while time.monotonic() < end: pass\\ntime.sleep(60)")
+        busy = subprocess.Popen([sys.executable, "-c", spin])
+        idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            settled = cpu.wait_idle({"documents": busy, "identity": idle}, window=0.3,
+                                    timeout=30)
+            still_busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            gave_up = cpu.wait_idle({"documents": still_busy}, window=0.3, timeout=1)
+            still_busy.kill()
+        finally:
+            busy.kill(), idle.kill()
+        print(json.dumps([settled, gave_up]))
+    """)
+    settled, gave_up = waited
+    assert 1.0 <= settled < 10  # not before the spin ended, soon after it
+    assert 1.0 <= gave_up < 3  # a process that never settles: the timeout ends the wait
+
+
+def test_the_inbox_files_each_email_once_codes_by_recipient_and_dossier():
+    inbox = run("""
+        import json
+        from email.message import EmailMessage
+        from bench.month_end import Inbox
+        def email(n, to, subject, body=""):
+            message = EmailMessage()
+            message["Message-ID"], message["Subject"] = f"<{n}@jalon.local>", subject
+            if to:
+                message["To"] = to
+            message.set_content(body)
+            return message
+        sent = [email(1, "beneficiaire.1-0@x.org", "Vos identifiants de connexion"),
+                email(2, "orga@x.org", "Votre code de vérification",
+                      "Code pour le mois (dossier FM001/0000) :\\n 123456 \\n"),
+                email(3, None, "Sans destinataire")]
+        box = Inbox(lambda: list(sent))
+        box.refresh()
+        box.refresh()  # nothing new: nothing filed twice
+        sent.append(email(4, "employeur.1-0@x.org", "Certificat de réalisation"))
+        sent.append(email(5, "orga@x.org", "Votre code de vérification",
+                          "Code (dossier FM001/0000) :\\n 654321\\n"))
+        box.refresh()
+        codes = {" ".join(key): found for key, found in box.codes.items()}
+        print(json.dumps([codes, dict(box.to_beneficiaries_and_employers),
+                          box.seen("orga@x.org", "FM001/0000")]))
+    """)
+    codes, counts, seen = inbox
+    assert codes == {"orga@x.org FM001/0000": ["123456", "654321"]}
+    assert counts == {"credentials": 1, "certified": 1} and seen == 2
