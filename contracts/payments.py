@@ -277,17 +277,6 @@ class PaymentList(Shape):
     truncated: bool = Field(False, description=f"more than {MAX_PAGE} lines: narrow the search")
 
 
-class ExportPage(Shape):
-    """A page the export job reads (payments' export_page): rows in list order, the totals
-    of the months and dates they touch (over the whole search, not only this page), and the
-    cursor of the next page."""
-
-    rows: list[PaymentRow]
-    month_totals: dict[str, Amount]
-    date_totals: dict[str, Amount]
-    next_after: str | None = None
-
-
 # ---- bank details and credit notes (seed 004) --------------------------------------------
 
 Invoicing = Literal["self", "third_party"]

@@ -52,6 +52,14 @@ def _check_text(value: Any) -> None:
             _check_text(item)
 
 
+def escaped(text: str) -> str:
+    """`text` as every shape accepts it: itself when clean, else written with Python's escapes
+    ("\\x1f"), so that a report can still show what was refused."""
+    if _is_clean(text) and _is_visible(text):
+        return text
+    return text.encode("unicode_escape").decode("ascii")
+
+
 class Shape(BaseModel):
     """Base of every request and reply shape: unknown fields are errors, not silently dropped,
     and no text may hold control characters or invalid code points."""

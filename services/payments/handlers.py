@@ -12,10 +12,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from operator import attrgetter
 from typing import Callable, Protocol
 
-from contracts.common import Actor, DossierMonth
+from contracts.common import Actor, DossierMonth, escaped
 from contracts.common.access import require_funder_staff
 from contracts.common.errors import Conflict, InvalidInput, JalonError, NotFound, \
     ServiceUnavailable
@@ -28,7 +27,7 @@ from contracts.ops import LockedCounts, MonthEndQuery
 from contracts.payments import (MAX_PAGE, BankDetails, BankDetailsReview, BankDetailsVersion,
                                 CreditNote, CreditNoteDeduction, CreditNoteList,
                                 CreditNoteMode, CreditNoteModeChoice, CreditNoteOption,
-                                CreditNoteSearch, ExportPage, ImportedRow, ImportProblem,
+                                CreditNoteSearch, ImportedRow, ImportProblem,
                                 MonthLock, NewBankDetails, NewCreditNote, NewPayment,
                                 NewPaymentSettings, Payment, PaymentBatch, PaymentDeduction,
                                 PaymentList, PaymentRow, PaymentSearch,
@@ -514,7 +513,9 @@ def _parse_row(raw) -> NewPayment | ImportedRow:
                                   code="invalid_field", message=str(error.get("msg"))[:300])
                     for error in exc.details.get("errors", [])]
         number = raw.get("number") if isinstance(raw, dict) else None
-        return ImportedRow(row=0, number=str(number)[:30] if number else None, result="error",
+        # a row with a control character in its number is refused whole: its number shown escaped
+        return ImportedRow(row=0, number=escaped(str(number))[:30] if number else None,
+                           result="error",
                            problems=problems or [ImportProblem(code=exc.code,
                                                                message=exc.message)])
 
@@ -695,12 +696,14 @@ def _counted(step, pages):
     """The pages as they come; each one counted done when the next is asked (it is written)."""
     for page in pages:
         yield page
-        step.advance(EXPORT_ROWS, len(page["rows"]))
+        step.advance(EXPORT_ROWS, len(page.rows))
 
 
-def export_page(db, actor: Actor, query=None, after=None, limit=1000) -> dict:
+def export_page(db, actor: Actor, query=None, after=None, limit=1000) -> listing.ExportPage:
     """One page of the export, in list order, with the totals of the months and dates it
-    touches; `after` is the previous page's `next_after` (an opaque cursor). Also what
+    touches; `after` is the previous page's `next_after` (an opaque cursor). The rows stay
+    typed on their way to the workbook: written as JSON and read back, they were a third of
+    what the export cost beyond a bare openpyxl loop (docs/performance.md). Also what
     bench/run.py drives without the broker."""
     scope = _scope(actor)
     search = parse(PaymentSearch, query or {}).model_dump()
@@ -713,11 +716,7 @@ def export_page(db, actor: Actor, query=None, after=None, limit=1000) -> dict:
         rows = uow.payments.rows(scope, search, limit, cursor)
         months, days = uow.payments.totals(scope, search, {row.payment_date for row in rows})
     next_after = listing.encode_cursor(rows[-1]) if len(rows) == limit else None
-    page = ExportPage(rows=[], month_totals=months,
-                      date_totals={day.isoformat(): amount for day, amount in days.items()},
-                      next_after=next_after).model_dump(mode="json")
-    page["rows"] = _export_rows(rows)
-    return page
+    return listing.ExportPage(rows, listing.Totals(months, days), next_after)
 
 
 def _scope(actor: Actor) -> Scope:
@@ -732,25 +731,6 @@ def _row(row) -> PaymentRow:
     (docs/performance.md)."""
     return PaymentRow.model_construct(**{name: getattr(row, name)
                                          for name in PaymentRow.model_fields})
-
-
-# A PaymentRow's fields, read from a row at once, and how model_dump(mode="json") writes those
-# that are not JSON already (dates, Decimals).
-_ROW_FIELDS = tuple(PaymentRow.model_fields)
-_ROW_VALUES = attrgetter(*_ROW_FIELDS)
-_TO_JSON = {date: date.isoformat, Decimal: str}
-_JSON_OF = {name: _TO_JSON[field.annotation] for name, field in PaymentRow.model_fields.items()
-            if field.annotation in _TO_JSON}
-
-
-def _export_rows(rows) -> list[dict]:
-    """The rows as ExportPage's model_dump(mode="json") writes them, converted column by
-    column: a PaymentRow built and dumped per row was 80 % of an export page's time
-    (docs/performance.md)."""
-    columns = zip(_ROW_FIELDS, zip(*map(_ROW_VALUES, rows)))
-    json_columns = [map(_JSON_OF[name], values) if name in _JSON_OF else values
-                    for name, values in columns]
-    return [dict(zip(_ROW_FIELDS, values)) for values in zip(*json_columns)]
 
 
 def _zero() -> Decimal:

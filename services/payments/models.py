@@ -319,7 +319,8 @@ class Payments:
         query = select(*ROW_COLUMNS).select_from(_joined()).where(*_filters(scope, **search))
         if after is not None:
             day, dossier_number, number, position = after
-            query = query.where(or_(
+            # the bound alone lets the date's index skip the pages already written
+            query = query.where(payments.c.payment_date <= day, or_(
                 payments.c.payment_date < day,
                 and_(payments.c.payment_date == day,
                      tuple_(payment_lines.c.dossier_number, payments.c.number,

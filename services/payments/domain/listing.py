@@ -65,6 +65,17 @@ def totals_of(rows: Iterable) -> Totals:
     return totals
 
 
+@dataclass(frozen=True)
+class ExportPage:
+    """A page the export job writes: rows in list order, as the database gives them (dates
+    and Decimals), the totals of the months and dates they touch over the whole search (not
+    only this page), and the next page's cursor (None after the last)."""
+
+    rows: list
+    totals: Totals
+    next_after: str | None = None
+
+
 def group_rows(rows: list, totals: Totals | None = None) -> list[dict]:
     """Rows (any objects with payment_date, dossier_id, dossier_number, amount) already in
     sort_key order -> months -> dates -> dossiers, with the totals per month and per date

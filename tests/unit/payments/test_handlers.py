@@ -11,7 +11,6 @@ from contracts.common.errors import Conflict, Forbidden, InvalidInput, NotFound,
     ServiceUnavailable
 from contracts.events import CertificateReopenedV1, CertifiedV1, HoursTransmittedV1, MonthHours, \
     Party
-from contracts.payments import PaymentRow
 from services.payments import handlers
 from services.payments.domain import bank
 from tests.support.fakes import FakeClock
@@ -245,6 +244,16 @@ def test_an_import_reports_each_row_and_a_reimport_changes_nothing():
         handlers.import_payments(db, organisation_user(), batch)
 
 
+def test_a_row_with_a_control_character_reports_its_number_escaped():
+    """Refused whole, the row's report still says which it was, in a text a reply can hold
+    (it was a reply that could not be written: the fuzz test found it)."""
+    for number, shown in (("N\x1f1", "N\\x1f1"), ("N\u202e1", "N\\u202e1")):
+        report = handlers._parse_row({"number": number, "lines": []})
+        assert (report.result, report.number) == ("error", shown)
+        problem = report.problems[0]
+        assert problem.code == "invalid_field" and "caractère" in problem.message
+
+
 def imported(db, ports, batch) -> dict:
     """POST /payments/import: submitted, then its job run to its end; the job's view. The job
     is then forgotten as past the re-submission window: the same batch again is a new job."""
@@ -311,33 +320,32 @@ def test_export_pages_follow_the_list_with_the_whole_months_totals():
     rows, after = [], None
     while True:
         page = handlers.export_page(db, staff(), {}, after, 1)
-        rows += page["rows"]
-        for row in page["rows"]:  # the whole month's total, not the page's
-            assert page["month_totals"][row["payment_date"][:7]] in ("10503.34", "5424.93")
-        after = page["next_after"]
+        rows += page.rows
+        for row in page.rows:  # the whole month's total, not the page's
+            assert page.totals.months[f"{row.payment_date:%Y-%m}"] in (
+                Decimal("10503.34"), Decimal("5424.93"))
+        after = page.next_after
         if not after:
             break
-    assert [r["payment_number"] for r in rows] == ["113", "114", "108", "107"]
+    assert [r.payment_number for r in rows] == ["113", "114", "108", "107"]
     with pytest.raises(InvalidInput) as exc:
         handlers.export_page(db, staff(), {}, "not-a-cursor", 1)
     assert exc.value.code == "invalid_cursor"
 
 
-def test_export_page_rows_are_the_payment_rows_as_json():
-    """Built column by column, without a model per row (docs/performance.md), they are still
-    what PaymentRow gives once validated and dumped."""
+def test_export_page_rows_stay_typed_as_stored():
+    """Dates and Decimals go to the workbook as the database gives them, never through
+    text (docs/performance.md)."""
     dossier = a_dossier()
     db = payments_database(payments=seed_payments(dossier))
     page = handlers.export_page(db, staff(), {}, None, 10)
     stored = db.repositories["payments"].rows_of(handlers._scope(staff()), {
         "start": None, "end": None, "dossier_number": None, "payment_number": None,
         "organisation_id": None})
-    assert page["rows"] == [PaymentRow.model_validate(
-        {name: getattr(row, name) for name in PaymentRow.model_fields}).model_dump(mode="json")
-        for row in stored]
-    assert page["rows"][0]["amount"] == "3567.20" and page["rows"][0]["period_start"] == \
-        stored[0].period_start.isoformat()
-    assert handlers.export_page(db, staff(), {"payment_number": "none"}, None, 10)["rows"] == []
+    assert page.rows == stored and page.next_after is None
+    assert page.rows[0].amount == Decimal("3567.20")
+    assert page.totals.dates[date(2019, 9, 20)] == Decimal("6370.00")
+    assert handlers.export_page(db, staff(), {"payment_number": "none"}, None, 10).rows == []
 
 
 # ---- bank details and credit notes ----------------------------------------------------------
