@@ -1,4 +1,5 @@
-"""Opening an uploaded xlsx safely, the same way for every service that reads one.
+"""Opening an uploaded xlsx safely, the same way for every service that reads one; writing
+texts as texts in the workbooks the services make.
 
 An xlsx is a zip: its members' declared sizes are summed before openpyxl inflates anything,
 so a small upload cannot expand into gigabytes (a "zip bomb"); openpyxl parses the XML with
@@ -65,3 +66,12 @@ def _unsafe(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def never_a_formula(cell):
+    """A text that starts with "=" stays that text: openpyxl would store it as a formula, which
+    Excel runs when the file is opened (a beneficiary named '=HYPERLINK("http://…";"…")' in a
+    funder's export: formula injection). No workbook of ours holds a formula."""
+    if cell.data_type == "f":
+        cell.data_type = "s"
+    return cell

@@ -14,7 +14,7 @@ from decimal import Decimal
 from openpyxl import Workbook
 
 from contracts.common.errors import InvalidInput
-from servicekit.spreadsheets import first_sheet_rows
+from servicekit.spreadsheets import first_sheet_rows, never_a_formula
 from services.certification.domain.entry import AFTERNOON, MORNING, PER_DAY, PER_HALF_DAY
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,6 +70,9 @@ def write_template(mode: str, lines: list[TemplateLine]) -> bytes:
                   DAY: line.day.isoformat() if line.day else None,
                   PERIOD: PERIOD_LABELS.get(line.period)}
         sheet.append([values.get(name) for name in headers])
+    for row in sheet.iter_rows():
+        for cell in row:
+            never_a_formula(cell)
     for column, header in zip(sheet.columns, headers):
         sheet.column_dimensions[column[0].column_letter].width = max(12, len(header) + 2)
     out = io.BytesIO()

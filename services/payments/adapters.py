@@ -27,11 +27,12 @@ from decimal import Decimal
 from typing import Callable, Iterable, Iterator
 
 from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from contracts.common.formatting import month_fr
+from servicekit.spreadsheets import never_a_formula
 from services.payments.domain.listing import ExportPage, month_of
 
 # export_page's largest: each page is a query that sorts the rows left (docs/performance.md)
@@ -102,27 +103,18 @@ def _discard(sheet) -> None:
 
 
 def _cells_as_given(sheet) -> None:
-    """openpyxl's write-only append takes a styled cell in a row only through the ValueError
-    that assigning it as a value raises (a repr and an exception per styled cell, then a new
-    cell for the next value): with a line's five styled cells, a third of what the export cost
-    beyond a bare openpyxl loop (docs/performance.md). This sheet hands its rows' cells over as
-    they are and binds plain values as openpyxl does; the rows here have no hyperlink."""
-    def values_to_row(values, row_index):
-        plain = WriteOnlyCell(sheet)
-        for column, value in enumerate(values, start=1):
-            if value is None:
-                continue
-            if isinstance(value, Cell):
-                cell = value
-            else:
-                cell = plain
-                cell.value = value
-                if cell.has_style:  # a date given plain takes a format of its own
-                    plain = WriteOnlyCell(sheet)
-            cell.column, cell.row = column, row_index
-            yield cell
+    """openpyxl's write-only append takes a cell in a row only through the ValueError that
+    assigning it as a value raises (a repr and an exception per cell, then a new cell for the
+    next value): a third of what the export cost beyond a bare openpyxl loop
+    (docs/performance.md). This sheet's rows are all _Cells' own, each made for its column
+    (None: an empty one), and are handed over as they are, texts as texts."""
+    def cells_of_row(cells, row_index):
+        for cell in cells:
+            if cell is not None:
+                cell.row = row_index
+                yield never_a_formula(cell)
 
-    sheet._values_to_row = values_to_row
+    sheet._values_to_row = cells_of_row
 
 
 def _grouped_rows(cells: _Cells, pages: Iterable[ExportPage], tally: _Tally) -> Iterator[list]:
@@ -144,31 +136,43 @@ def _grouped_rows(cells: _Cells, pages: Iterable[ExportPage], tally: _Tally) -> 
 
 
 class _Cells:
-    """The sheet's styled cells, each made once and given a new value for every row.
+    """Every cell of the sheet, each made once for its column and given a new value for every
+    row: a row is a list of these, one per column (None: left empty).
 
     A write-only sheet writes a row out when it is appended (that is what keeps memory flat),
     so the same cell objects carry every row's values; a cell made and styled per value was
-    most of what the export cost beyond a bare openpyxl loop (docs/performance.md). Unstyled
-    values go in plain: openpyxl writes them through one cell of its own."""
+    most of what the export cost beyond a bare openpyxl loop (docs/performance.md)."""
 
     def __init__(self, sheet):
         self._sheet = sheet
-        date_, hours, amount = (self._styled(number_format=number_format) for number_format
-                                in (DATE_FORMAT, HOURS_FORMAT, AMOUNT_FORMAT))
-        period_start, period_end = (self._styled(number_format=DATE_FORMAT) for _ in range(2))
-        # « Date », « Heures payées », « Période du », « Période au », « Montant »
-        self._line = (date_, hours, period_start, period_end, amount)
+        headers = [header for header, _ in COLUMNS]
+        line_formats = {"Date": DATE_FORMAT, "Heures payées": HOURS_FORMAT,
+                        "Période du": DATE_FORMAT, "Période au": DATE_FORMAT,
+                        "Montant": AMOUNT_FORMAT}
+        # a line: « Mois » and « Sous-total » empty, the others in COLUMNS' order
+        self._line = [None if header in ("Mois", "Sous-total") else
+                      self._cell(column, number_format=line_formats.get(header))
+                      for column, header in enumerate(headers, start=1)]
+        self._line_values = [cell for cell in self._line if cell is not None]
         # month and grand-total rows: filled across, their label bold
-        self._group = [self._styled(font=_BOLD, fill=_GROUP_FILL)] + [
-            self._styled(fill=_GROUP_FILL) for _ in COLUMNS[1:]]
-        self._group[SUBTOTAL_COLUMN] = self._styled(number_format=AMOUNT_FORMAT, font=_BOLD,
-                                                    fill=_GROUP_FILL)
-        self._date_label = self._styled(font=_BOLD)  # empty, as in the month row
-        self._date = self._styled(number_format=DATE_FORMAT, font=_BOLD)
-        self._date_subtotal = self._styled(number_format=AMOUNT_FORMAT, font=_BOLD)
+        self._group = [self._cell(1, font=_BOLD, fill=_GROUP_FILL)] + [
+            self._cell(column, fill=_GROUP_FILL) for column in range(2, len(COLUMNS) + 1)]
+        self._group[SUBTOTAL_COLUMN] = self._cell(SUBTOTAL_COLUMN + 1,
+                                                  number_format=AMOUNT_FORMAT, font=_BOLD,
+                                                  fill=_GROUP_FILL)
+        # a date row: « Mois » empty but bold as in the month row, the date, its total
+        self._date = [self._cell(1, font=_BOLD), self._cell(2, number_format=DATE_FORMAT,
+                                                            font=_BOLD)]
+        self._date += [None] * (SUBTOTAL_COLUMN - 2) + [
+            self._cell(SUBTOTAL_COLUMN + 1, number_format=AMOUNT_FORMAT, font=_BOLD)]
+        self._header = [self._cell(column, font=_BOLD)
+                        for column in range(1, len(COLUMNS) + 1)]
+        for cell, header in zip(self._header, headers):
+            cell.value = header
 
-    def _styled(self, number_format=None, font=None, fill=None):
+    def _cell(self, column: int, number_format=None, font=None, fill=None):
         cell = WriteOnlyCell(self._sheet)
+        cell.column = column
         if number_format:
             cell.number_format = number_format
         if font:
@@ -178,12 +182,7 @@ class _Cells:
         return cell
 
     def header(self) -> list:
-        return [self._styled_value(header) for header, _ in COLUMNS]
-
-    def _styled_value(self, header):
-        cell = self._styled(font=_BOLD)
-        cell.value = header
-        return cell
+        return self._header
 
     def month(self, label: str, subtotal: Decimal) -> list:
         """A month row: its name in « Mois », its total in « Sous-total » only."""
@@ -200,24 +199,19 @@ class _Cells:
     def date(self, day: datetime.date, subtotal: Decimal) -> list:
         """A date row: the date in « Date », its total in « Sous-total » only, never in
         « Montant »."""
-        self._date.value = day
-        self._date_subtotal.value = subtotal
-        return [self._date_label, self._date] + [None] * (SUBTOTAL_COLUMN - 2) + [
-            self._date_subtotal]
+        self._date[1].value = day
+        self._date[SUBTOTAL_COLUMN].value = subtotal
+        return self._date
 
     def line(self, row) -> list:
         """A payment line (a row of the export's page), its amount in « Montant »."""
-        day, hours, period_start, period_end, amount = self._line
-        day.value = row.payment_date
-        hours.value = row.hours_paid
-        period_start.value = row.period_start
-        period_end.value = row.period_end
-        amount.value = row.amount
-        return [
-            None, day, row.dossier_number, row.beneficiary_name, row.beneficiary_first_name,
-            row.training_title, row.payment_number, hours, period_start, period_end, amount,
-            None, "Oui" if row.advance else "Non", "Oui" if row.reconciled else "Non",
-        ]
+        for cell, value in zip(self._line_values, (
+                row.payment_date, row.dossier_number, row.beneficiary_name,
+                row.beneficiary_first_name, row.training_title, row.payment_number,
+                row.hours_paid, row.period_start, row.period_end, row.amount,
+                "Oui" if row.advance else "Non", "Oui" if row.reconciled else "Non")):
+            cell.value = value
+        return self._line
 
 
 def file_name(search: dict) -> str:

@@ -3,6 +3,7 @@ certificates and published events."""
 from __future__ import annotations
 
 import base64
+import io
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -171,6 +172,18 @@ def test_the_template_lists_the_enterable_months_and_comes_back_as_entries():
     report = imported(db, world, upload)
     assert report["summary"] == {"entered": 1, "errors": 0}
     assert db.repositories["certificates"].get(dossier["id"], MONTH).status == "hours_entered"
+
+
+def test_a_name_that_looks_like_a_formula_stays_a_text_in_the_template():
+    """Excel would run it when the organisation opens its template (formula injection)."""
+    from openpyxl import load_workbook
+
+    name = '=HYPERLINK("http://example.org/x";"Voir")'
+    content = adapters.write_template("month", [adapters.TemplateLine(
+        "20X000703", name, "=1+1", MONTH)])
+    cells = next(load_workbook(io.BytesIO(content)).active.iter_rows(min_row=2, max_row=2))
+    assert [(cell.value, cell.data_type) for cell in cells[1:3]] == [(name, "s"),
+                                                                      ("=1+1", "s")]
 
 
 def imported(db, world, upload: TemplateUpload) -> dict:

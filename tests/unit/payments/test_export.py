@@ -103,6 +103,17 @@ def test_rows_handed_over_as_cells_write_what_openpyxls_own_append_writes(tmp_pa
     assert len(cells_of(ours)) == 11 and cells_of(ours)[1][0][2:] == (True, "00DDE7F3")
 
 
+def test_a_name_that_looks_like_a_formula_stays_a_text(tmp_path):
+    """A funder opening its export must not run what an organisation typed (formula
+    injection): every text is written as a text."""
+    path = tmp_path / "r.xlsx"
+    name = '=HYPERLINK("http://example.org/x";"Voir")'
+    exports.write_workbook([ExportPage([row("2019-09-20", "=1+1", "113", "1.00",
+                                            beneficiary_name=name)], TOTALS)], str(path))
+    line = load_workbook(path).active[4]
+    assert [(cell.value, cell.data_type) for cell in line[2:4]] == [("=1+1", "s"), (name, "s")]
+
+
 def test_subtotals_stay_out_of_the_amount_column(tmp_path):
     """Excel's SUM over « Montant » is the true total (it was tripled: issue 14)."""
     path = tmp_path / "r.xlsx"
