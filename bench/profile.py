@@ -25,12 +25,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import cpu
+from bench.effects import EventsHandled
 from bench.month_end import (_wait_for_effects, certify_all, dossiers_of, measure_cpu,
                              organisations_ready)
 from servicekit import config
@@ -158,6 +160,7 @@ def _drive(stack, smtp, counted, organisations, dossiers, clients, out, log_leve
         # The bench's own process and SMTP server too: they share the cores.
         spies = record({**{name: process.pid for name, process in stack.processes.items()},
                         "bench": os.getpid(), "smtp": smtp.process.pid}, out)
+        handled = EventsHandled.certified(stack, since=datetime.now(timezone.utc))
         cpu_before = measure_cpu(stack, smtp)
         result["load_before"] = load_avg()
         started = time.perf_counter()
@@ -165,7 +168,8 @@ def _drive(stack, smtp, counted, organisations, dossiers, clients, out, log_leve
         result["burst_s"] = round(time.perf_counter() - started, 3)
         result["load_after_burst"] = load_avg()
         metrics1, sql1 = scrape(stack.metrics_urls), sql_counts(counted, stack)
-        effects = _wait_for_effects(work, ready.month, ready.inbox)
+        effects = _wait_for_effects(handled, n, ready.inbox)
+        handled.close()
         result["effects"] = effects
         result["load_after_drain"] = load_avg()
         metrics2, sql2 = scrape(stack.metrics_urls), sql_counts(counted, stack)

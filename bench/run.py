@@ -17,14 +17,15 @@
     a second process, the reference of (f).
 (d) export: the payments Excel export of 100,000 payment lines (--export-rows): payments' own
     paged query (services.payments.handlers.export_page on a SQLite database filled in bulk,
-    1,000 rows a page as the export job asks) written by services.payments.adapters'
+    5,000 rows a page as the export job asks) written by services.payments.adapters'
     write_workbook, next to a bare openpyxl write-only loop of the same values in the same run:
     rows per second (timed runs) and peak Python memory (tracemalloc, separate runs, so
     tracing slows no timing).
 (e) month_end: certifier organisations (--organisations) certify last month for their
     dossiers (--org-dossiers) all at once by method 2, the code read from a real SMTP server;
-    p50/p99 of each step and the time until every lock, PDF and email is done
-    (bench/month_end.py), with one documents process, once the setup's work is done.
+    p50/p99 of each step and the time until every consumer of each month's certified event
+    has done its effect, read in their databases (bench/effects.py), and every email is
+    received (bench/month_end.py), with one documents process, once the setup's work is done.
 (f) replicas: PDF throughput of two documents processes over one's: a backlog of certified
     months (documents held while they are certified), rendered and filed with the rest of the
     stack idle (bench/replicas.py).

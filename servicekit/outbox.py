@@ -52,7 +52,11 @@ class TableRelay(BackgroundLoop):
                                    serializer="json", declare=[self.exchange])
 
     def work_once(self) -> int:
-        return self.publish_pending()
+        """What a full batch published, else 0: a batch short of BATCH found every row
+        committed before it, and a row committed since wakes the loop (on_commit_with_events,
+        a worker's end). Asking again at once was an empty transaction after every batch."""
+        published = self.publish_pending()
+        return published if published == BATCH else 0
 
     def publish_pending(self) -> int:
         """Publish one batch of pending rows, in position order; return how many were sent."""

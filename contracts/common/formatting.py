@@ -7,6 +7,7 @@ across two lines.
 """
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -54,6 +55,7 @@ def datetime_fr(value: datetime) -> str:
     return f"{date_fr(local)} à {local:%H:%M}"
 
 
+@functools.lru_cache(maxsize=1024)  # babel takes 6 µs; a PDF or an email asks for a few months
 def month_fr(month: str) -> str:
     """"2026-09" -> "septembre 2026"."""
     year, number = (int(part) for part in month.split("-"))

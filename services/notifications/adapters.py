@@ -128,9 +128,42 @@ def message_id(email_id: str) -> str:
     return f"<{email_id}@jalon.local>"
 
 
-def _send_smtp(message: EmailMessage, host: str, port: int) -> None:
-    with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as smtp:
-        smtp.send_message(message)
+class SmtpConnection:
+    """One SMTP session kept for a run of emails: connecting, greeting and quitting once per
+    run instead of once per email (docs/performance.md). The delivery loop's one green thread
+    uses it and closes it when nothing is left to send. A kept session the server has dropped
+    since the last email is opened again for the next one."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        if self._smtp is not None:
+            try:
+                return self._send_on_session(message)
+            except smtplib.SMTPServerDisconnected:
+                pass  # closed by the server since (its idle timeout, its messages per session)
+        # A new session. Had the kept one been closed after the server took the message, this
+        # copy carries the same Message-ID (message_id), as a repeat after a crash does.
+        self._smtp = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT)
+        self._send_on_session(message)
+
+    def _send_on_session(self, message: EmailMessage) -> None:
+        try:
+            self._smtp.send_message(message)
+        except Exception:  # whatever failed, the next email starts on a session of its own
+            self.close()
+            raise
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
 
 
 def _write_eml(message: EmailMessage, folder: Path, email_id: str) -> Path:
@@ -149,6 +182,7 @@ class Mailer:
 
     def __init__(self, settings: config.Settings):
         self.settings = settings
+        self.smtp = SmtpConnection(settings.smtp_host, settings.smtp_port)
 
     def send(self, email: Email) -> str:
         settings = self.settings
@@ -165,7 +199,7 @@ class Mailer:
     def _deliver(self, message: EmailMessage, email_id: str) -> str:
         settings = self.settings
         if settings.smtp_host:
-            _send_smtp(message, settings.smtp_host, settings.smtp_port)
+            self.smtp.send(message)
             return f"smtp://{settings.smtp_host}:{settings.smtp_port}"
         return str(_write_eml(message, settings.mail_dir, email_id))
 
@@ -210,4 +244,7 @@ class EmailDelivery(BackgroundLoop):
                 self.wake()
 
     def work_once(self) -> int:
-        return handlers.deliver_next(DatabaseAccess(self.database, None), self.ports, self.lease)
+        claimed = handlers.deliver_next(DatabaseAccess(self.database, None), self.ports, self.lease)
+        if not claimed or not self._running:  # the run is over: its SMTP session too
+            self.ports.mailer.smtp.close()
+        return claimed

@@ -17,6 +17,7 @@ from services.notifications import adapters, domain
 from services.notifications.domain import Email
 from services.notifications.models import start_mappers
 from services.notifications.service import NotificationsService
+from tests.support.notifications import count_smtp_sessions
 from tools.smtp import SmtpServer
 from tools.waiting import wait_until
 
@@ -42,10 +43,14 @@ class FaultAfterSend:
         self.fault = fault
         self.sent = 0
         self.in_flight = None  # the recipient of the send the fault struck after
-        self._send = adapters._send_smtp
+        self._send = adapters.SmtpConnection.send
 
-    def __call__(self, message, host, port):
-        self._send(message, host, port)
+    def patch(self, monkeypatch) -> None:
+        monkeypatch.setattr(adapters.SmtpConnection, "send",
+                            lambda connection, message: self(connection, message))
+
+    def __call__(self, connection, message):
+        self._send(connection, message)
         self.sent += 1
         if self.sent == self.sends:
             self.in_flight = message["To"]
@@ -102,7 +107,7 @@ def test_a_crash_between_send_and_record_repeats_only_the_email_in_flight(
         eventlet.sleep(60)  # the kill ends this green thread here
 
     transport = FaultAfterSend(DIES_AFTER, die)
-    monkeypatch.setattr(adapters, "_send_smtp", transport)
+    transport.patch(monkeypatch)
     crashed.send(container_factory(NotificationsService))
     with eventlet.Timeout(30):
         crashed.wait().wait()
@@ -144,9 +149,21 @@ def test_a_database_away_after_a_send_repeats_nothing(
         eventlet.spawn_after(2, database_back)
 
     transport = FaultAfterSend(DIES_AFTER, database_away_for_two_seconds)
-    monkeypatch.setattr(adapters, "_send_smtp", transport)
+    transport.patch(monkeypatch)
     container_factory(NotificationsService)
     wait_until(lambda: transport.in_flight is not None, 60)
     back.wait()  # the test may read the database again
     wait_until(lambda: all_sent(url), 60)
     assert received_once_but(smtp_server, ids) == []
+
+
+def test_the_loop_sends_a_run_of_emails_on_one_session_and_ends_it_once_idle(
+        smtp_server, service_env, container_factory, monkeypatch):
+    opened = count_smtp_sessions(monkeypatch)
+    url = service_env("notifications")
+    ids = queue_emails(url, QUEUED)
+    container_factory(NotificationsService)
+    wait_until(lambda: all_sent(url), 60)
+    assert received_once_but(smtp_server, ids) == []
+    assert len(opened) == 1
+    wait_until(lambda: opened[0].sock is None, 10)  # quit once nothing was left to send

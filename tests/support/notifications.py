@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -239,3 +240,16 @@ def account_changed(change: str, **changes) -> AccountChangedV1:
                   rights=["enter_hours"], change=change, changed_by="admin",
                   changed_at=CERTIFIED_AT)
     return AccountChangedV1(**{**values, **changes})
+
+
+def count_smtp_sessions(monkeypatch) -> list:
+    """Every SMTP session (smtplib.SMTP) opened from now until the test ends, in order."""
+    opened = []
+
+    class Counted(smtplib.SMTP):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(smtplib, "SMTP", Counted)
+    return opened

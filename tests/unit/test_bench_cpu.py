@@ -1,5 +1,6 @@
-"""bench/cpu.py, the effects' poll of bench/run.py and the month-end's inbox, run as the bench
-runs them (nothing imports bench but bench: each check runs in a Python of its own)."""
+"""bench/cpu.py, the effects' poll of bench/run.py, the month-end's inbox and bench/effects.py,
+run as the bench runs them (nothing imports bench but bench: each check runs in a Python of its
+own)."""
 from __future__ import annotations
 
 import json
@@ -156,3 +157,46 @@ def test_the_inbox_files_each_email_once_codes_by_recipient_and_dossier():
     codes, counts, seen = inbox
     assert codes == {"orga@x.org FM001/0000": ["123456", "654321"]}
     assert counts == {"credentials": 1, "certified": 1} and seen == 2
+
+
+def test_every_consumer_of_the_certified_event_is_asked():
+    handlers = run("""
+        import json
+        from bench.effects import consumers
+        print(json.dumps(consumers()))
+    """)
+    assert handlers == {service: [f"{service}.on_certified"] for service in (
+        "documents", "dossiers", "identity", "integration", "notifications", "payments")}
+
+
+def test_a_month_is_done_once_every_handler_recorded_its_event_since_the_burst(tmp_path):
+    done = run(f"""
+        import json
+        from datetime import datetime, timedelta, timezone
+        from sqlalchemy import MetaData, create_engine
+        from bench.effects import EventsHandled
+        from servicekit.tables import add_kit_tables
+        since = datetime.now(timezone.utc)
+        urls = {{s: f"sqlite:///{tmp_path}/{{s}}.db" for s in ("documents", "payments")}}
+        handlers = {{"documents": ["documents.on_certified"],
+                    "payments": ["payments.on_certified", "payments.on_other"]}}
+        metadata = MetaData()
+        _, processed = add_kit_tables(metadata)
+        def record(service, *rows):
+            engine = create_engine(urls[service])
+            metadata.create_all(engine)
+            with engine.begin() as connection:
+                for handler, event_id, when in rows:
+                    connection.execute(processed.insert().values(
+                        event_id=event_id, handler=handler, processed_at=when))
+            engine.dispose()
+        later, before = since + timedelta(seconds=1), since - timedelta(seconds=1)
+        record("documents", *[("documents.on_certified", e, later) for e in "abc"],
+               ("documents.on_certified", "old", before), ("documents.on_x", "d", later))
+        record("payments", *[("payments.on_certified", e, later) for e in "abd"],
+               *[("payments.on_other", e, later) for e in ("a", "b", "old")])
+        handled = EventsHandled(urls, handlers, since)
+        print(json.dumps(sorted(handled.by_all())))
+        handled.close()
+    """)
+    assert done == ["a", "b"]  # c and d lack a handler's record; "old" was before the burst

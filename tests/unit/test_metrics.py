@@ -2,8 +2,6 @@
 gauges read at scrape time, the /metrics page served under eventlet, the stack's ports."""
 from __future__ import annotations
 
-import contextlib
-import json
 import socket
 from datetime import timedelta
 from types import SimpleNamespace
@@ -11,16 +9,15 @@ from types import SimpleNamespace
 import pytest
 from eventlet.green.urllib import request as green_request
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
-from sqlalchemy import MetaData, create_engine, insert
+from sqlalchemy import insert
 
 from contracts.common.errors import Conflict, NotFound, ServiceUnavailable
 from servicekit import config, metrics
 from servicekit.db import utcnow
 from servicekit.events import Subscription
-from servicekit.outbox import OutboxRelay
-from servicekit.tables import add_kit_tables
 from services.notifications.adapters import Mailer
 from services.notifications.domain import Email
+from tests.support.outbox import outbox_relay, pending_row
 from tools.stack import PROCESSES, metrics_ports
 
 
@@ -134,32 +131,6 @@ def test_events_are_counted_handled_retried_or_dead_lettered_per_queue():
     counts = {outcome: value("jalon_events_total", queue="metrics-test-queue", outcome=outcome)
               for outcome in ("handled", "retried", "dead_lettered")}
     assert counts == {"handled": 1, "retried": 1, "dead_lettered": 2}
-
-
-class Relay(OutboxRelay):
-    database = None  # the property reads a container's dependencies: given directly here
-
-
-def outbox_relay(service: str) -> tuple[Relay, list]:
-    metadata = MetaData()
-    add_kit_tables(metadata)
-    engine = create_engine("sqlite://")
-    metadata.create_all(engine)
-    relay = Relay()
-    relay.database = SimpleNamespace(engine=engine, metadata=metadata,
-                                     write_gate=contextlib.nullcontext)
-    relay.container = SimpleNamespace(service_name=service)
-    relay.exchange = "events"
-    sent: list = []
-    relay.publisher = SimpleNamespace(publish=lambda body, **kwargs: sent.append(body))
-    return relay, sent
-
-
-def pending_row(name: str, age: timedelta) -> dict:
-    envelope = {"id": f"event-{name}-{age.seconds}", "type": f"jalon.{name}",
-                "schemaversion": 1}
-    return {"event_id": envelope["id"], "event_name": name, "envelope": json.dumps(envelope),
-            "created_at": utcnow() - age}
 
 
 def test_the_outbox_backlog_and_age_are_read_then_published_events_counted():
