@@ -17,7 +17,8 @@ log = get_logger(__name__)
 
 
 class BackgroundLoop(DependencyProvider):
-    """Subclasses set `name` and implement `work_once()`, which returns how much it did."""
+    """Subclasses set `name` and implement `work_once()`, which returns how much it did, or 0
+    when asking again at once would find nothing (the loop then waits to be woken or polls)."""
 
     name = "background_loop"
 
