@@ -131,8 +131,8 @@ def message_id(email_id: str) -> str:
 class SmtpConnection:
     """One SMTP session kept for a run of emails: connecting, greeting and quitting once per
     run instead of once per email (docs/performance.md). The delivery loop's one green thread
-    uses it and closes it when nothing is left to send. A kept session the server has dropped
-    since the last email is opened again for the next one."""
+    uses it and closes it when nothing is left to send. A kept session the server has ended
+    since the last email (closed, or a 421) is opened again for the email at hand."""
 
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
@@ -142,8 +142,9 @@ class SmtpConnection:
         if self._smtp is not None:
             try:
                 return self._send_on_session(message)
-            except smtplib.SMTPServerDisconnected:
-                pass  # closed by the server since (its idle timeout, its messages per session)
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as exc:
+                if not _ended_by_server(exc):
+                    raise
         # A new session. Had the kept one been closed after the server took the message, this
         # copy carries the same Message-ID (message_id), as a repeat after a crash does.
         self._smtp = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT)
@@ -164,6 +165,16 @@ class SmtpConnection:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+def _ended_by_server(exc: smtplib.SMTPException) -> bool:
+    """The kept session was ended by the server, not the email refused: closed meanwhile (its
+    idle timeout) or a 421 (its limit of messages per session). A reply that never came is not
+    that: the server may have taken the message, and a second try at once would double the
+    wait its lease allows; the email is retried later like any failed send."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return not isinstance(exc.__context__, TimeoutError)
+    return exc.smtp_code == 421
 
 
 def _write_eml(message: EmailMessage, folder: Path, email_id: str) -> Path:
