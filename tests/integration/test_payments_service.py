@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from contracts.common import Actor
 from contracts.envelope import new_envelope
-from contracts.payments import PaymentSearch
 from contracts.events import (CertificateReopenedV1, CertifiedV1, HoursTransmittedV1,
                              MonthHours, Party)
+from contracts.payments import PaymentSearch
 from servicekit.db import make_engine
 from contracts.common.errors import NotFound
 from servicekit.events import subscribe
@@ -257,11 +257,12 @@ def paged_numbers(url: str, search: dict) -> list[str]:
     to the last (the date's bound must not skip a payment of the same date)."""
     scope = scope_for(Actor.model_validate(ORG_USER))
     search = PaymentSearch.model_validate(search).model_dump()
-    numbers, after = [], None
-    with Session(make_engine(url)) as session:
+    numbers, after, engine = [], None, make_engine(url)
+    with Session(engine) as session:
         while rows := Payments(session).rows(scope, search, 1, after):
             numbers.append(rows[0].payment_number)
             after = listing.decode_cursor(listing.encode_cursor(rows[0]))
+    engine.dispose()
     return numbers
 
 

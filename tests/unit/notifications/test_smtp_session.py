@@ -23,28 +23,30 @@ class ScriptedServer:
         self.script = list(script)
         self.sessions: list[list[str]] = []  # per session, the subjects it took
 
-    def session(self, host, port, timeout):
-        taken: list[str] = []
-        self.sessions.append(taken)
-        server = self
+    def session(self, host, port, timeout) -> ScriptedSession:
+        self.sessions.append([])
+        return ScriptedSession(self.script, self.sessions[-1])
 
-        class Session:
-            def send_message(self, message):
-                outcome = server.script.pop(0)
-                if outcome == "timeout":
-                    try:
-                        raise TimeoutError("timed out")
-                    except TimeoutError:  # smtplib's own words, the timeout as context
-                        raise smtplib.SMTPServerDisconnected(
-                            "Connection unexpectedly closed: timed out")
-                if outcome is not None:
-                    raise outcome
-                taken.append(message["Subject"])
 
-            def quit(self):
-                pass
+class ScriptedSession:
+    """The part of smtplib.SMTP that SmtpConnection uses."""
 
-        return Session()
+    def __init__(self, script: list, taken: list[str]):
+        self.script, self.taken = script, taken
+
+    def send_message(self, message) -> None:
+        outcome = self.script.pop(0)
+        if outcome == "timeout":
+            try:
+                raise TimeoutError("timed out")
+            except TimeoutError:  # smtplib's own words, the timeout as context
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed: timed out")
+        if outcome is not None:
+            raise outcome
+        self.taken.append(message["Subject"])
+
+    def quit(self) -> None:
+        pass
 
 
 def message(subject: str) -> EmailMessage:
