@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 from contracts.common import Id, Shape
 from contracts.public import PUBLIC_EVENTS
 
-ReplayStatus = Literal["pending", "running", "done"]
+ReplayStatus = Literal["pending", "running", "done", "cancelled", "failed"]
 DeliveryStatus = Literal["pending", "sending", "delivered", "failed", "cancelled"]
 ALL_EVENTS = "*"
 
@@ -45,9 +45,12 @@ class ReplayRequest(Shape):
 
 
 class Replay(Shape):
-    id: Id = Field(description="the replay's id")
+    id: Id = Field(description="the replay's id, which is also its job's (GET /jobs/{job_id})",
+                   examples=["integration-3f2b9c1e8d7a4b6c9e0f1a2b3c4d5e6f"])
     funder_id: str = Field(description="the funder whose events it sends")
-    status: ReplayStatus = Field(description="pending (not started), running, done")
+    status: ReplayStatus = Field(description="pending (not started), running, done; "
+                                 "cancelled or failed when its job was (the events sent "
+                                 "before stay sent)")
     since: datetime | None = Field(None, description="the moment asked for, if any")
     after_event_id: str | None = Field(None, description="the event asked for, if any")
     queue: str | None = Field(description="where the events are sent: integration.<funder_id>"

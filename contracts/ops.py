@@ -45,9 +45,11 @@ class ProducedCertificates(Shape):
 
 
 class EmailBacklog(Shape):
-    """notifications: one funder's emails not sent yet (pending or being sent)."""
+    """notifications: one funder's emails about one month (or about none) not sent yet
+    (pending or being sent)."""
 
     funder_id: str | None
+    month: str | None
     pending: int
     oldest_pending_at: datetime | None
 

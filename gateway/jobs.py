@@ -8,10 +8,12 @@ from contracts.common.errors import NotFound
 from gateway.http import json_response
 
 # The services mixing servicekit.jobs.JobEntrypoints in: GET /jobs asks each of them.
-JOB_SERVICES = ("certification", "dossiers", "payments")
+JOB_SERVICES = ("certification", "dossiers", "integration", "payments")
 
 RESUBMITTED_DESCRIPTION = ("La même demande était déjà soumise (en attente, en cours ou "
                            "terminée depuis moins de 24 h) : c'est ce travail-là")
+REPLAY_RESUBMITTED_DESCRIPTION = ("Le même rejeu était déjà demandé et n'est pas terminé : "
+                                  "c'est ce travail-là")
 
 
 def service_of(job_id: str) -> str:

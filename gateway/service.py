@@ -1170,31 +1170,35 @@ class GatewayService:
         return self.notifications.resend_email(call.actor, email_id)
 
     # ---- the public events: replays (issue 17) -------------------------------------------
-    @route("POST", "/integration/replays", body=ReplayRequest, response=Replay, status=201,
-           roles=FUNDER_ROLES, summary="Rejouer les événements publics du financeur",
-           tags=["intégration"], idempotency_key=True)
+    @route("POST", "/integration/replays", body=ReplayRequest, response=Job, status=202,
+           responses={200: (jobs.REPLAY_RESUBMITTED_DESCRIPTION, Job)}, roles=FUNDER_ROLES,
+           summary="Rejouer les événements publics du financeur", tags=["intégration"],
+           idempotency_key=True)
     def start_replay(self, call):
         """Renvoie, dans l'ordre, les événements publics du financeur depuis `since` ou après
         l'événement `after_event_id` (l'un des deux), sur sa file de rejeu
         `integration.<funder_id>.replay`, sans toucher au flux en direct. Bornés : ceux
-        enregistrés jusqu'à la demande. Un lot renvoyé après une panne répète des événements :
-        l'abonné les écarte par leur `id`. 422 `replay_beyond_retention` pour une date plus
-        ancienne que la durée de conservation, 404 `public_event_not_found` pour un événement
-        inconnu."""
-        return self.integration.start_replay(call.actor, call.payload)
+        enregistrés jusqu'à la demande. Un travail long (docs/jobs.md) : 202 et l'adresse du
+        travail (Location), étape `events` ; le rejeu garde l'identifiant du travail
+        (GET /integration/replays/{replay_id}). Un lot renvoyé après une panne répète des
+        événements : l'abonné les écarte par leur `id`. 422 `replay_beyond_retention` pour une
+        date plus ancienne que la durée de conservation, 404 `public_event_not_found` pour un
+        événement inconnu."""
+        return jobs.accepted(self.integration.start_replay(call.actor, call.payload))
 
     @route("GET", "/integration/replays", response=list[Replay], roles=FUNDER_ROLES,
            summary="Les rejeux du financeur (les plus récents d'abord)", tags=["intégration"])
     def list_replays(self, call):
         """Pour le personnel du financeur : chaque rejeu demandé, son point de départ (`since` ou
         `after_event_id`), sa destination, sa progression (`sent` sur `total`) et son `status` :
-        pending, running, done."""
+        pending, running, done, cancelled, failed."""
         return self.integration.list_replays(call.actor)
 
     @route("GET", "/integration/replays/{replay_id}", response=Replay, roles=FUNDER_ROLES,
            summary="Un rejeu et sa progression", tags=["intégration"])
     def get_replay(self, call, replay_id):
-        """`sent` sur `total` ; `status` : pending, running, done."""
+        """`sent` sur `total` ; `status` : pending, running, done, ou cancelled / failed quand
+        son travail l'a été."""
         return self.integration.get_replay(call.actor, replay_id)
 
     # ---- the public events: webhooks (issue 17) ------------------------------------------
@@ -1262,15 +1266,18 @@ class GatewayService:
         n'est pas en échec, `webhook_deleted` pour un webhook supprimé."""
         return self.integration.retry_delivery(call.actor, webhook_id, delivery_id)
 
-    @route("POST", "/webhooks/{webhook_id}/replays", body=ReplayRequest, response=Replay,
-           status=201, roles={Role.funder_admin},
+    @route("POST", "/webhooks/{webhook_id}/replays", body=ReplayRequest, response=Job,
+           status=202, responses={200: (jobs.REPLAY_RESUBMITTED_DESCRIPTION, Job)},
+           roles={Role.funder_admin},
            summary="Rejouer les événements publics vers un webhook", tags=["intégration"],
            idempotency_key=True)
     def replay_to_webhook(self, call, webhook_id):
         """Comme POST /integration/replays, mais vers le webhook : un envoi par événement
-        qu'il a choisi, dans l'ordre, avec le même `webhook-id` que la première fois. La
-        progression se lit par GET /integration/replays/{replay_id}."""
-        return self.integration.replay_to_webhook(call.actor, webhook_id, call.payload)
+        qu'il a choisi, dans l'ordre, avec le même `webhook-id` que la première fois. Un
+        travail long (docs/jobs.md), suivi par GET /jobs/{job_id} ou
+        GET /integration/replays/{replay_id} (le même identifiant)."""
+        return jobs.accepted(self.integration.replay_to_webhook(call.actor, webhook_id,
+                                                                call.payload))
 
     # ---- the root page (issue 16: emails' links) ------------------------------------------
     @route("GET", "/", auth=False, media_type="text/html",

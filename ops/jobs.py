@@ -74,7 +74,9 @@ def cancel(job_id: str, as_json: JsonOption = False) -> None:
         job = _call(cluster, job_id, "cancel_job")
     if as_json:
         return print_json(job)
-    console.print(f"{job['id']}: {job['status']}, cancellation requested.", highlight=False)
+    said = ("cancelled." if job["status"] == "cancelled"
+            else f"{job['status']}, cancellation requested: it stops at its next step.")
+    console.print(f"{job['id']}: {said}", highlight=False)
 
 
 def _listed(cluster: Services, service: str, query: dict) -> list[dict]:

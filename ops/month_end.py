@@ -1,7 +1,8 @@
 """`jalon month-end`: per funder and month, the months to certify (open for entry), certified,
-locked for payment, and the certificate PDFs not produced yet; per funder the emails not sent
-yet; and the oldest effect still pending anywhere (an unpublished outbox row of any service,
-an unsent email). Each number comes from the service that holds it, one query each."""
+locked for payment, the certificate PDFs not produced yet and the emails not sent yet (with
+the oldest of them, and the emails about no month apart); and the oldest effect still pending
+anywhere (an unpublished outbox row of any service, an unsent email). Each number comes from
+the service that holds it, one query each."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,7 +12,7 @@ from ops import outbox
 from ops.broker import OpsError, Services
 from ops.output import age_seconds, age_text, console, table
 
-COUNTS = ("to_certify", "certified", "locked", "pdfs_pending")
+COUNTS = ("to_certify", "certified", "locked", "pdfs_pending", "emails_pending")
 
 
 def gather(services: Services, funder: str | None, month: str | None,
@@ -24,7 +25,8 @@ def gather(services: Services, funder: str | None, month: str | None,
         certificates=services.call("certification", "month_end_counts", query),
         locks=services.call("payments", "month_end_locks", query),
         produced=services.call("documents", "certificates_produced", query),
-        emails=services.call("notifications", "email_backlog", funder_id),
+        emails=[row for row in services.call("notifications", "email_backlog", funder_id)
+                if month is None or row["month"] == month],
         outboxes=outbox.statuses(services, now), now=now), codes)
 
 
@@ -41,6 +43,9 @@ def with_codes(report: dict, codes: dict[str, str]) -> dict:
     """Each row also says its funder's code: ids mean nothing to the people watching."""
     for row in report["months"] + report["emails"]:
         row["funder_code"] = codes.get(row["funder_id"])
+    effect = report.get("oldest_pending_effect")
+    if effect and effect["kind"] == "email":
+        effect["funder_code"] = codes.get(effect["where"])
     return report
 
 
@@ -49,15 +54,19 @@ def combine(certificates: list[dict], locks: list[dict], produced: list[dict],
     """The report: {"months": [...], "emails": [...], "oldest_pending_effect": {...} | None,
     "not_answering": [services whose outbox could not be read]}."""
     months = defaultdict(lambda: dict.fromkeys(("to_certify", "certified", "locked",
-                                                "produced"), 0))
+                                                "produced", "emails_pending"), 0))
     for rows in (certificates, locks, produced):
         for row in rows:
             months[row["funder_id"], row["month"]].update(
                 {key: value for key, value in row.items() if key not in ("funder_id", "month")})
+    for row in emails:
+        if row["month"] is not None:
+            months[row["funder_id"], row["month"]]["emails_pending"] = row["pending"]
     return {
         "months": [{"funder_id": funder_id, "month": month, "to_certify": n["to_certify"],
                     "certified": n["certified"], "locked": n["locked"],
-                    "pdfs_pending": max(0, n["certified"] - n["produced"])}
+                    "pdfs_pending": max(0, n["certified"] - n["produced"]),
+                    "emails_pending": n["emails_pending"]}
                    for (funder_id, month), n in sorted(months.items())],
         "emails": [{**row, "oldest_age_seconds": age_seconds(row["oldest_pending_at"], now)}
                    for row in emails],
@@ -79,18 +88,21 @@ def _oldest_effect(emails: list[dict], outboxes: list[dict], now: datetime) -> d
 
 def show(report: dict) -> None:
     console.print(table("Month-end per funder and month", [
-        "Funder", "Month", "To certify", "Certified", "Locked", "PDFs pending"],
-        [[_funder(row), row["month"], *(row[key] for key in COUNTS)]
-         for row in report["months"]], numeric=(2, 3, 4, 5), fold=(0,)))
-    console.print(table("Emails pending per funder", ["Funder", "Pending", "Oldest"], [
-        [_funder(row), row["pending"], age_text(row["oldest_age_seconds"])]
-        for row in report["emails"]], numeric=(1, 2), fold=(0,)))
+        "Funder", "Month", "To certify", "Certified", "Locked", "PDFs pending",
+        "Emails pending"], [[_funder(row), row["month"], *(row[key] for key in COUNTS)]
+                            for row in report["months"]], numeric=(2, 3, 4, 5, 6), fold=(0,)))
+    console.print(table("Emails pending per funder and month", [
+        "Funder", "Month", "Pending", "Oldest"], [
+        [_funder(row), row["month"] or "(none)", row["pending"],
+         age_text(row["oldest_age_seconds"])]
+        for row in report["emails"]], numeric=(2, 3), fold=(0,)))
     effect = report["oldest_pending_effect"]
     if effect is None:
         console.print("Oldest pending effect: none, everything is published and sent.")
     else:
+        funder = effect.get("funder_code") or effect["where"] or "(none)"
         what = (f"{effect['where']}'s outbox" if effect["kind"] == "outbox"
-                else f"an email of funder {effect['where'] or '(none)'}")
+                else f"an email of funder {funder}")
         console.print(f"Oldest pending effect: {what}, {age_text(effect['age_seconds'])} "
                       f"(since {effect['since']}).")
     for service in report["not_answering"]:

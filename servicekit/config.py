@@ -15,6 +15,11 @@ from urllib.parse import urlsplit, urlunsplit
 DEVELOPMENT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 # Addresses only this machine reaches: an email's link to them leads nowhere.
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+# What docker-compose.yml and deploy/k8s ship for the settings only a deployment knows: a
+# process in production refuses them, so that a forgotten one stops it instead of mailing
+# links to nowhere.
+_EXAMPLE_NAMES = ("example.org", "example.com", "example.net", "example", "test", "invalid")
+_PLACEHOLDER_KEYS = {"your-site-key", "change-me"}
 
 
 def _env(name: str, default: str) -> str:
@@ -71,7 +76,8 @@ class Settings:
     captcha_provider: str = "none"
     captcha_site_key: str = ""
     # JALON_ENV=production: every process refuses to start while a setting a deployment needs
-    # is unset or left at its development default (production_problems).
+    # is unset, left at its development default or at the deployment files' placeholder
+    # (production_problems).
     environment: str = "development"
     # How long the log of public events keeps a published event, the oldest a replay reaches
     # (JALON_INTEGRATION_RETENTION_DAYS).
@@ -194,8 +200,12 @@ def production_problems(settings: Settings, database: str | None = None) -> list
     sender = parseaddr(settings.mail_from)[1].lower()
     if "@" not in sender or sender.endswith("@jalon.local"):
         problems.append(f"JALON_MAIL_FROM: {settings.mail_from!r} is not a real sender")
+    elif _placeholder(sender.rpartition("@")[2]):
+        problems.append(f"JALON_MAIL_FROM: {settings.mail_from!r} is the shipped placeholder")
     if not settings.smtp_host:
         problems.append("JALON_SMTP_HOST: unset, emails would only be written to disk")
+    elif _placeholder(settings.smtp_host):
+        problems.append(f"JALON_SMTP_HOST: {settings.smtp_host} is the shipped placeholder")
     if settings.amqp_uri == DEVELOPMENT_AMQP_URI:
         problems.append("JALON_AMQP_URI: unset, the development broker on this machine")
     if database and settings.database_url(database).startswith("sqlite"):
@@ -216,14 +226,24 @@ def _link_problems(variable: str, url: str) -> list[str]:
         return [f"{variable}: {url} is this machine's address, not where users reach Jalon"]
     if parts.scheme != "https":
         return [f"{variable}: {url} is not an https:// address"]
+    if _placeholder(host):
+        return [f"{variable}: {url} is the shipped placeholder, not where users reach Jalon"]
     return []
+
+
+def _placeholder(host: str) -> bool:
+    """A name reserved for examples (RFC 2606), as the deployment files ship: never a real
+    deployment's."""
+    host = host.lower().rstrip(".")
+    return any(host == name or host.endswith(f".{name}") for name in _EXAMPLE_NAMES)
 
 
 def _captcha_problems(settings: Settings) -> list[str]:
     """The public forms (sign-up, forgotten password) need a CAPTCHA, with both its keys."""
     if settings.captcha_provider == "none":
         return ["JALON_CAPTCHA_PROVIDER: none, the public forms would accept any robot"]
-    missing = [name for name, value in (
-        ("JALON_CAPTCHA_SITE_KEY", settings.captcha_site_key),
-        ("JALON_CAPTCHA_SECRET", os.environ.get("JALON_CAPTCHA_SECRET", ""))) if not value]
-    return [f"{name}: unset, needed with JALON_CAPTCHA_PROVIDER" for name in missing]
+    keys = (("JALON_CAPTCHA_SITE_KEY", settings.captcha_site_key),
+            ("JALON_CAPTCHA_SECRET", os.environ.get("JALON_CAPTCHA_SECRET", "")))
+    return [f"{name}: unset, needed with JALON_CAPTCHA_PROVIDER" if not value else
+            f"{name}: the shipped placeholder" for name, value in keys
+            if not value or value in _PLACEHOLDER_KEYS]

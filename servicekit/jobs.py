@@ -58,6 +58,8 @@ import uuid
 import weakref
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
+from typing import get_args
 
 import eventlet
 import structlog
@@ -66,12 +68,13 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import Entrypoint
 from nameko.rpc import rpc
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Integer, LargeBinary, MetaData, String,
-                        Table, Text, and_, delete, event, insert, or_, select, update)
+                        Table, Text, and_, delete, event, func, insert, or_, select,
+                        update)
 from sqlalchemy.orm import Session
 
 from contracts.common import Actor
 from contracts.common.errors import Conflict, JalonError, NotFound
-from contracts.jobs import FINISHED, Job, JobFileContent, JobQuery
+from contracts.jobs import FINISHED, Job, JobFileContent, JobQuery, JobStatus
 from servicekit import config, metrics
 from servicekit.access import acting
 from servicekit.db import utcnow
@@ -88,6 +91,7 @@ RESUBMISSION_WINDOW = timedelta(hours=24)
 # Only these count as "the same job" for a re-submission: a failed or cancelled one is redone.
 _RECOGNISED = ("queued", "running", "succeeded")
 _SUBMITTED = "jalon.jobs.submitted"
+_CANCELLED = "jalon.jobs.cancelled"  # the kinds of the queued jobs cancelled, once committed
 
 
 class JobCancelled(Exception):
@@ -207,18 +211,20 @@ class JobStore:
         # What a view needs: not the payload (a whole upload) nor the file produced.
         self.shown = [column for column in self.jobs.c if column.name not in ("payload", "file")]
 
-    def submit(self, kind: str, actor: Actor, payload: dict,
-               phases: dict[str, int | None]) -> dict:
+    def submit(self, kind: str, actor: Actor, payload: dict, phases: dict[str, int | None],
+               window: timedelta = RESUBMISSION_WINDOW) -> dict:
         """The job's view (contracts.jobs.Job): a new one queued, or the same submission's
-        job, `resubmitted`. The runner is woken once this transaction commits; the job's work
+        job, `resubmitted` (a succeeded one only within `window`: 0 for work that is asked
+        again on purpose). The runner is woken once this transaction commits; the job's work
         carries the submitting call's correlation id."""
         digest = fingerprint(kind, actor, payload)
+        self._serialise(digest)
         jobs, now = self.jobs, utcnow()
         same = self.session.execute(
             select(*self.shown).where(jobs.c.fingerprint == digest, jobs.c.kind == kind,
                                jobs.c.status.in_(_RECOGNISED),
                                or_(jobs.c.status != "succeeded",
-                                   jobs.c.finished_at > now - RESUBMISSION_WINDOW))
+                                   jobs.c.finished_at > now - window))
             .order_by(jobs.c.created_at.desc()).limit(1)).first()
         if same is not None:  # the digest names its owner: theirs
             return self.view(same, resubmitted=True)
@@ -235,8 +241,22 @@ class JobStore:
         log.info("job_submitted", job_id=job_id, kind=kind)
         return self.view(self.row(job_id))
 
+    def _serialise(self, digest: str) -> None:
+        """Two identical submissions at once (a double click, two replicas) would both find no
+        job and both add one: on PostgreSQL the second waits for the first's transaction, held
+        by a lock on the fingerprint. (SQLite's writers are one at a time already.)"""
+        if self.session.get_bind().dialect.name == "postgresql":
+            key = int.from_bytes(bytes.fromhex(digest[:16]), "big", signed=True)
+            self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
     def row(self, job_id: str):
         return self.session.execute(select(*self.shown).where(self.jobs.c.id == job_id)).first()
+
+    def statuses(self, job_ids: list[str]) -> dict[str, str]:
+        """Each job's status, by id (the ids that are no job left out)."""
+        jobs = self.jobs
+        return dict(self.session.execute(select(jobs.c.id, jobs.c.status)
+                                         .where(jobs.c.id.in_(job_ids))).all())
 
     def file(self, job_id: str) -> bytes | None:
         return self.session.execute(select(self.jobs.c.file)
@@ -287,9 +307,12 @@ class JobStore:
         self.session.execute(update(jobs).where(jobs.c.id == row.id)
                              .values(cancel_requested=True))
         # Still queued, said the database: a runner claiming it meanwhile sees it cancelled.
-        self.session.execute(update(jobs).where(jobs.c.id == row.id, jobs.c.status == "queued")
-                             .values(status="cancelled", finished_at=utcnow()))
+        ended = self.session.execute(update(jobs).where(jobs.c.id == row.id,
+                                                        jobs.c.status == "queued")
+                                     .values(status="cancelled", finished_at=utcnow()))
         log.info("job_cancel_requested", job_id=row.id, kind=row.kind)
+        if ended.rowcount == 1:  # ended here, not by a runner: counted here
+            self.session.info.setdefault(_CANCELLED, []).append(row.kind)
         return self.view(self.row(row.id))
 
     def view(self, row, resubmitted: bool = False, with_items: bool = False) -> dict:
@@ -304,7 +327,7 @@ class JobStore:
         return job.model_dump(mode="json")
 
 
-# ---- waking the runner after a submission -----------------------------------------------------
+# ---- after a commit: waking the runner, counting cancellations ----------------------------
 
 _runners: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # engine -> JobRunner
 
@@ -317,9 +340,16 @@ def _wake_runner(session: Session) -> None:
             runner.wake()
 
 
+@event.listens_for(Session, "after_commit")
+def _count_cancelled(session: Session) -> None:
+    for kind in session.info.pop(_CANCELLED, ()):
+        metrics.JOBS.labels(service=kind.partition(".")[0], kind=kind, status="cancelled").inc()
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget_submission(session: Session) -> None:
     session.info.pop(_SUBMITTED, None)
+    session.info.pop(_CANCELLED, None)
 
 
 # ---- running ------------------------------------------------------------------------------
@@ -434,6 +464,20 @@ class JobRunner(BackgroundLoop):
         super().setup()
         self.stale = timedelta(seconds=config.load().job_stale_seconds)
         self.works: dict[str, JobWork] = {}
+        for status in get_args(JobStatus):
+            metrics.JOBS_BY_STATUS.read_with((self.container.service_name, status),
+                                             partial(self.count, status))
+
+    def stop(self) -> None:
+        super().stop()
+        for status in get_args(JobStatus):
+            metrics.JOBS_BY_STATUS.forget((self.container.service_name, status))
+
+    def count(self, status: str) -> int:
+        """The service's jobs in `status` now (read at scrape time)."""
+        with self.session() as session:
+            return session.execute(select(func.count()).where(self.jobs.c.status == status)
+                                   ).scalar()
 
     def start(self) -> None:
         self.works = {entrypoint.kind: entrypoint for entrypoint in self.container.entrypoints

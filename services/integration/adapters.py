@@ -1,9 +1,10 @@
-"""integration's I/O: the relay of the public log to the integration exchange, the loop
-that sends replays to the funders' replay queues and prunes the log past its retention, and
-the loop that POSTs webhooks' deliveries (with its HTTP client).
+"""integration's I/O: the relay of the public log to the integration exchange, the replay
+queues a replay job publishes to, the loop that prunes the log past its retention, and the
+loop that POSTs webhooks' deliveries (with its HTTP client).
 
-All are green threads in every replica, woken after any worker that succeeded (a translation
-or a request has then committed) and polling as a fallback for other replicas' work.
+The relay and the webhooks' loop are green threads in every replica, woken after any worker
+that succeeded (a translation or a request has then committed) and polling as a fallback for
+other replicas' work.
 """
 from __future__ import annotations
 
@@ -117,10 +118,10 @@ def integration_ports(amqp_uri: str) -> handlers.Ports:
             lease=timedelta(seconds=settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)))
 
 
-class ReplayDelivery(WokenAfterWorkers, BackgroundLoop):
-    """Injects the worker's `handlers.Ports`; sends replays' batches, prunes hourly."""
+class IntegrationPorts(BackgroundLoop):
+    """Injects the worker's `handlers.Ports`; prunes the log hourly."""
 
-    name = "replay_delivery"
+    name = "log_pruning"
 
     def setup(self) -> None:
         super().setup()
@@ -131,11 +132,10 @@ class ReplayDelivery(WokenAfterWorkers, BackgroundLoop):
         return self.ports
 
     def work_once(self) -> int:
-        db = DatabaseAccess(self.database, None)
         if self._pruned_at is None or time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS:
-            handlers.prune_public_events(db, self.ports)
+            handlers.prune_public_events(DatabaseAccess(self.database, None), self.ports)
             self._pruned_at = time.monotonic()
-        return handlers.send_replay_batch(db, self.ports)
+        return 0
 
 
 class WebhookDelivery(WokenAfterWorkers, BackgroundLoop):

@@ -5,9 +5,10 @@ webhooks and their deliveries.
 A translation appends one row to the log in the transaction that records the internal event
 as processed, and one delivery per webhook of the funder that wants it. The relay
 (adapters.PublicEventRelay) publishes the rows in order once committed; the webhook sender
-(adapters.WebhookDelivery) POSTs the deliveries. A replay sends a batch per turn (or creates
-a batch of deliveries, to a webhook) and records its progress in that batch's transaction:
-after a crash the batch is sent again, and subscribers drop the copies by event id.
+(adapters.WebhookDelivery) POSTs the deliveries. A replay is a job (servicekit.jobs): it sends
+a batch per transaction (or creates a batch of deliveries, to a webhook) and records its
+progress in it: after a crash the batch is sent again, and subscribers drop the copies by
+event id.
 """
 from __future__ import annotations
 
@@ -29,13 +30,16 @@ from contracts.integration import Replay as ReplayShape
 from contracts.integration import Webhook as WebhookShape
 from servicekit.logging import get_logger
 from services.integration import domain
-from services.integration.domain import Replay, webhooks
+from services.integration.domain import DONE, Replay, webhooks
 from services.integration.domain.webhooks import (DELIVERED, FAILED, PENDING, SENDING,
                                                   Delivery, Webhook, WebhookPolicy)
 
 log = get_logger(__name__)
 
+REPLAY = "integration.replay"  # the job kind (servicekit.jobs)
+EVENTS = "events"  # its one phase
 REPLAY_BATCH = 100
+ENDED_EARLY = ("cancelled", "failed")  # a job's end that leaves its replay unfinished
 
 TRANSLATIONS = {
     cloud_type("certification", "certified"): (public.MONTH_CERTIFIED, domain.month_certified),
@@ -132,16 +136,15 @@ def start_replay(db, ports: Ports, actor: Actor, request: ReplayRequest) -> dict
 
 def _begin_replay(db, ports: Ports, actor: Actor, request: ReplayRequest,
                   webhook_id: str | None = None) -> dict:
-    """To the funder's replay queue, or (`webhook_id`) as deliveries to that webhook."""
+    """To the funder's replay queue, or (`webhook_id`) as deliveries to that webhook: a job
+    (docs/jobs.md) that run_replay does; the same request while its job is queued or running
+    gets that job back."""
     _check_retention(ports, request)
     with db.unit_of_work() as uow:
         webhook = _webhook(uow, actor, webhook_id, active=True) if webhook_id else None
-        replay = _new_replay(uow, ports, actor, request, webhook)
-        reply = _shape(replay)
-        uow.keep_reply(reply)
-    log.info("replay_started", replay_id=replay.id, funder_id=replay.funder_id,
-             total=replay.total)
-    return reply
+        job = _submit_replay(uow, ports, actor, request, webhook)
+        uow.keep_reply(job)
+    return job
 
 
 def _check_retention(ports: Ports, request: ReplayRequest) -> None:
@@ -152,9 +155,10 @@ def _check_retention(ports: Ports, request: ReplayRequest) -> None:
                            {"retention_days": ports.retention.days})
 
 
-def _new_replay(uow, ports: Ports, actor: Actor, request: ReplayRequest,
-                webhook: Webhook | None) -> Replay:
-    """The replay, added: bounded by what is logged now, to the queue or to `webhook`."""
+def _submit_replay(uow, ports: Ports, actor: Actor, request: ReplayRequest,
+                   webhook: Webhook | None) -> dict:
+    """The replay's job, and the replay under the job's id: bounded by what is logged now,
+    to the queue or to `webhook`."""
     events, funder_id = uow.public_events, actor.funder_id
     if request.after_event_id is not None:
         start = events.position_of(funder_id, request.after_event_id)
@@ -166,45 +170,56 @@ def _new_replay(uow, ports: Ports, actor: Actor, request: ReplayRequest,
         start = events.position_before(funder_id, request.since)
     end = max(events.last_position(), start)
     total = events.count(funder_id, start, end, _routing_keys(webhook))
-    replay = Replay.start(str(uuid.uuid4()), funder_id, request.since, request.after_event_id,
-                          start, end, total, actor.user_id, ports.clock(),
-                          webhook_id=webhook and webhook.id)
-    uow.replays.add(replay)
-    return replay
+    payload = {**request.model_dump(mode="json"), "webhook_id": webhook and webhook.id}
+    # Asked again once over, a replay is sent again: only a pending one is the same.
+    job = uow.jobs.submit(REPLAY, actor, payload, {EVENTS: total}, window=timedelta(0))
+    if not job["resubmitted"]:
+        uow.replays.add(Replay.start(job["id"], funder_id, request.since,
+                                     request.after_event_id, start, end, total, actor.user_id,
+                                     ports.clock(), webhook_id=webhook and webhook.id))
+        log.info("replay_started", replay_id=job["id"], funder_id=funder_id, total=total)
+    return job
 
 
 def get_replay(db, actor: Actor, replay_id: str) -> dict:
     require_funder_staff(actor)
     with db.reading() as reading:
         replay = reading.replays.get(actor.funder_id, replay_id)
-    if replay is None:
-        raise NotFound("replay_not_found", "Rejeu introuvable.")
-    return _shape(replay)
+        if replay is None:
+            raise NotFound("replay_not_found", "Rejeu introuvable.")
+        return _shape(replay, reading.jobs.statuses([replay.id]))
 
 
 def list_replays(db, actor: Actor) -> list[dict]:
     """The funder's replays, newest first."""
     require_funder_staff(actor)
     with db.reading() as reading:
-        return [_shape(replay) for replay in reading.replays.of_funder(actor.funder_id)]
+        found = reading.replays.of_funder(actor.funder_id)
+        statuses = reading.jobs.statuses([replay.id for replay in found])
+        return [_shape(replay, statuses) for replay in found]
 
 
-def send_replay_batch(db, ports: Ports) -> int:
-    """Send the next batch of the oldest unfinished replay; how many events (0: no replay
-    to work on, else at least 1 so that the loop looks for the next one)."""
-    with db.unit_of_work() as uow:
-        replay = uow.replays.next_unfinished()
-        if replay is None:
-            return 0
-        if replay.webhook_id is None:
-            batch = _send_to_queue(uow, ports, replay)
-        else:
-            batch = _deliver_to_webhook(uow, ports, replay)
-        replay.advance(batch[-1][0] if batch else None, len(batch), ports.clock())
-        uow.replays.save(replay)
-    log.info("replay_progressed", replay_id=replay.id, sent=replay.sent, total=replay.total,
-             status=replay.status)
-    return max(len(batch), 1)
+def run_replay(db, ports: Ports, step) -> None:
+    """The replay job: a batch per transaction, its progress recorded in it. Resumed, it goes
+    on after the last batch recorded; a batch sent but not recorded (a crash between) is sent
+    again, and subscribers drop the copies by event id."""
+    funder_id = step.actor.funder_id
+    while True:
+        with db.unit_of_work() as uow:
+            replay = uow.replays.get(funder_id, step.job_id)
+            if replay.status == DONE:
+                break
+            if replay.webhook_id is None:
+                batch = _send_to_queue(uow, ports, replay)
+            else:
+                batch = _deliver_to_webhook(uow, ports, replay)
+            replay.advance(batch[-1][0] if batch else None, len(batch), ports.clock())
+            uow.replays.save(replay)
+            uow.jobs.record(step, EVENTS, len(batch))
+        log.info("replay_progressed", replay_id=replay.id, sent=replay.sent,
+                 total=replay.total, status=replay.status)
+        step.raise_if_cancelled()
+    step.finish({"sent": replay.sent})
 
 
 def _send_to_queue(uow, ports: Ports, replay: Replay) -> list[tuple]:
@@ -231,9 +246,13 @@ def _deliver_to_webhook(uow, ports: Ports, replay: Replay) -> list[tuple]:
     return batch
 
 
-def _shape(replay: Replay) -> dict:
+def _shape(replay: Replay, job_statuses: dict[str, str]) -> dict:
+    """Cancelled or failed as its job, when the job ended before the replay did."""
+    job_status = job_statuses.get(replay.id)
+    status = job_status if replay.status != DONE and job_status in ENDED_EARLY \
+        else replay.status
     return ReplayShape(
-        id=replay.id, funder_id=replay.funder_id, status=replay.status, since=replay.since,
+        id=replay.id, funder_id=replay.funder_id, status=status, since=replay.since,
         after_event_id=replay.after_event_id, webhook_id=replay.webhook_id,
         queue=None if replay.webhook_id else replay_queue(replay.funder_id),
         total=replay.total, sent=replay.sent, created_by=replay.created_by,

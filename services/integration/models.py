@@ -1,6 +1,6 @@
 """integration's tables: the log of public events (the relay publishes it, replays read it),
-the replays, the webhooks and their deliveries; the repositories that reach them
-(`uow.public_events`, `uow.replays`, `uow.webhooks`, `uow.deliveries`)."""
+the replays and their jobs, the webhooks and their deliveries; the repositories that reach
+them (`uow.public_events`, `uow.replays`, `uow.jobs`, `uow.webhooks`, `uow.deliveries`)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,14 +10,16 @@ from sqlalchemy import (Column, ForeignKey, Index, Integer, MetaData, String, Ta
 from sqlalchemy.orm import Session
 
 from servicekit.idempotency import add_idempotency_table
+from servicekit.jobs import JobStore, add_job_tables
 from servicekit.tables import UtcDateTime, add_kit_tables
-from services.integration.domain import DONE, Replay
+from services.integration.domain import Replay
 from services.integration.domain.webhooks import (CANCELLED, PENDING, SENDING, Attempt,
                                                   Delivery, Webhook)
 
 metadata = MetaData()
 add_kit_tables(metadata)
 add_idempotency_table(metadata)
+add_job_tables(metadata)
 
 # Every public event, in the order it was logged (`position`), published or not.
 public_events = Table(
@@ -38,7 +40,7 @@ Index("ix_public_events_funder", public_events.c.funder_id, public_events.c.posi
 
 replays = Table(
     "replays", metadata,
-    Column("id", String(36), primary_key=True),
+    Column("id", String(64), primary_key=True),  # its job's id
     Column("funder_id", String(64), nullable=False, index=True),
     Column("since", UtcDateTime()),
     Column("after_event_id", String(64)),
@@ -80,7 +82,7 @@ webhook_deliveries = Table(
     Column("event_id", String(36), nullable=False),
     Column("event_type", String(200), nullable=False),
     Column("body", Text, nullable=False),  # the logged envelope, signed and sent as is
-    Column("replay_id", String(36)),
+    Column("replay_id", String(64)),
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("last_status_code", Integer),
@@ -194,13 +196,6 @@ class Replays:
         rows = self._session.execute(select(replays).where(replays.c.funder_id == funder_id)
                                      .order_by(replays.c.created_at.desc()))
         return [Replay(**row._mapping) for row in rows]
-
-    def next_unfinished(self) -> Replay | None:
-        """The oldest replay not done, row-locked; one another sender holds is skipped."""
-        row = self._session.execute(
-            select(replays).where(replays.c.status != DONE).order_by(replays.c.created_at)
-            .limit(1).with_for_update(skip_locked=True)).first()
-        return None if row is None else Replay(**row._mapping)
 
     @staticmethod
     def _row(replay: Replay) -> dict:
@@ -317,4 +312,5 @@ class Deliveries:
 
 def repositories(session: Session) -> dict[str, object]:
     return {"public_events": PublicEvents(session), "replays": Replays(session),
-            "webhooks": Webhooks(session), "deliveries": Deliveries(session)}
+            "webhooks": Webhooks(session), "deliveries": Deliveries(session),
+            "jobs": JobStore(session, metadata)}

@@ -10,18 +10,20 @@ from servicekit.base import ServiceBase
 from servicekit.db import Database
 from servicekit.events import idempotent, subscribe
 from servicekit.idempotency import replayable
+from servicekit.jobs import JobEntrypoints, JobRunner, job
 from servicekit.validation import parse
 from services.integration import handlers
-from services.integration.adapters import PublicEventRelay, ReplayDelivery, WebhookDelivery
+from services.integration.adapters import IntegrationPorts, PublicEventRelay, WebhookDelivery
 from services.integration.models import metadata, repositories
 
 
-class IntegrationService(ServiceBase):
+class IntegrationService(JobEntrypoints, ServiceBase):
     name = "integration"
     db = Database(metadata, repositories=repositories)
     relay = PublicEventRelay()
-    ports = ReplayDelivery()  # the worker's handlers.Ports; its loop sends the replays
+    ports = IntegrationPorts()  # the worker's handlers.Ports; its loop prunes the log
     webhook_delivery = WebhookDelivery()
+    job_runner = JobRunner()  # the replays
 
     @subscribe("certification", "certified")
     @idempotent
@@ -63,6 +65,10 @@ class IntegrationService(ServiceBase):
     def start_replay(self, actor, payload):
         return handlers.start_replay(self.db, self.ports, acting(actor),
                                      parse(ReplayRequest, payload))
+
+    @job(handlers.REPLAY)
+    def run_replay(self, step):
+        handlers.run_replay(self.db, self.ports, step)
 
     @rpc
     def get_replay(self, actor, replay_id):

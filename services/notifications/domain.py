@@ -48,6 +48,8 @@ class Email:
     """The email this one sends again, at funder staff's request."""
     correlation_id: str | None = None
     """The id of the request (or event) that queued it: its delivery's log lines carry it."""
+    month: str | None = None
+    """YYYY-MM when the email is about a certificate's month (the ops count them by month)."""
 
     def is_due(self, now: datetime) -> bool:
         if self.status == SENDING:
@@ -121,11 +123,12 @@ class Planned:
 
 def new_email(email_id: str, planned: Planned, rendered: Rendered, now: datetime,
               event_id: str | None = None, funder_id: str | None = None,
-              correlation_id: str | None = None) -> Email:
+              correlation_id: str | None = None, month: str | None = None) -> Email:
     return Email(id=email_id, recipient=planned.recipient, subject=rendered.subject,
                  body_text=rendered.body_text, body_html=rendered.body_html,
                  template=planned.template, created_at=now, next_attempt_at=now,
-                 event_id=event_id, funder_id=funder_id, correlation_id=correlation_id)
+                 event_id=event_id, funder_id=funder_id, correlation_id=correlation_id,
+                 month=month)
 
 
 def direct_email(recipient: str, template: str, context: dict) -> Planned:
@@ -309,7 +312,7 @@ def resent(original: Email, email_id: str, now: datetime,
                  body_text=original.body_text, body_html=original.body_html,
                  template=original.template, created_at=now, next_attempt_at=now,
                  funder_id=original.funder_id, resent_from=original.id,
-                 correlation_id=correlation_id)
+                 correlation_id=correlation_id, month=original.month)
 
 
 # ---- who signs the emails (issue 16, emails) ------------------------------------------------

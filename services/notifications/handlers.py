@@ -123,7 +123,8 @@ def _queue(uow, ports: Ports, event: Event, planned: list[Planned]) -> None:
             **one.context, **signed, "alert": domain.is_alert(one.template)})
         uow.emails.add(domain.new_email(str(uuid.uuid4()), one, rendered, now,
                                         event_id=event.id, funder_id=event.data.funder_id,
-                                        correlation_id=ports.correlation_id))
+                                        correlation_id=ports.correlation_id,
+                                        month=getattr(event.data, "month", None)))
     ports.queued()
 
 
@@ -242,7 +243,8 @@ def _resend(db, ports: Ports, email_id: str, funder_id: str | None, by: str) -> 
 
 
 def email_backlog(db, funder_id: str | None = None) -> list[dict]:
-    """Per funder, the emails not sent yet and the oldest of them (the ops' month-end view)."""
+    """Per funder and month, the emails not sent yet and the oldest of them (the ops'
+    month-end view)."""
     with db.reading() as reading:
         rows = reading.emails.backlog(funder_id)
     return [EmailBacklog(**row).model_dump(mode="json") for row in rows]

@@ -38,6 +38,7 @@ emails = Table(
     Column("claimed_until", UtcDateTime()),  # the lease of the sender of a `sending` email
     Column("resent_from", String(36)),  # the email a funder's staff sent again (issue 16)
     Column("correlation_id", String(64)),  # the request that queued it, for its delivery's logs
+    Column("month", String(7)),  # YYYY-MM, for an email about a certificate's month
     # A redelivered or concurrent event cannot queue the same email twice.
     UniqueConstraint("event_id", "recipient", "template", name="uq_emails_event_recipient"),
 )
@@ -161,11 +162,13 @@ class Emails:
         return written.rowcount == 1
 
     def backlog(self, funder_id: str | None) -> list[dict]:
-        """{funder_id, pending, oldest_pending_at} per funder with emails not sent yet."""
-        query = (select(emails.c.funder_id, func.count().label("pending"),
+        """{funder_id, month, pending, oldest_pending_at} per funder and month (None: emails
+        about no month) with emails not sent yet."""
+        key = (emails.c.funder_id, emails.c.month)
+        query = (select(*key, func.count().label("pending"),
                         func.min(emails.c.created_at).label("oldest_pending_at"))
                  .where(emails.c.status.in_([PENDING, SENDING]))
-                 .group_by(emails.c.funder_id).order_by(emails.c.funder_id))
+                 .group_by(*key).order_by(*(column.nulls_first() for column in key)))
         if funder_id:
             query = query.where(emails.c.funder_id == funder_id)
         return [row._asdict() for row in self._session.execute(query)]

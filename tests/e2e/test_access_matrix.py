@@ -198,7 +198,7 @@ expect("get", "/",                                 "200  200  200  200  200  200
 expect("get", "/emails",                           "200  200  200  403  403  403  403  401  403  403  403")
 expect("post", "/emails/{email_id}/resend",        "404  404  404  403  403  403  403  401  403  403  403")
 # replays of the public events (issue 17): a funder's staff, of their own funder's events
-expect("post", "/integration/replays",             "201  201  201  403  403  403  403  401  403  403  403")
+expect("post", "/integration/replays",             "202  202  202  403  403  403  403  401  403  403  403")
 expect("get", "/integration/replays",              "200  200  200  403  403  403  403  401  403  403  403")
 expect("get", "/integration/replays/{replay_id}",  "404  404  404  403  403  403  403  401  403  403  403")
 # webhooks (issue 17): a funder's admins register and act, its agents read; their own only
@@ -249,6 +249,7 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
     """requests' arguments for one call: valid input wherever it matters, so the service
     itself (not the body's validation) decides."""
     today = date.today()
+    replay_since = f"{today - timedelta(days=1)}T{ROLES.index(role):02d}:00:00Z"
     bodies = {
         ("post", "/auth/login"): {"json": {}},  # no failed attempt is counted
         ("post", "/auth/personalise"): {"json": {"new_identifier": f"matrice-{role}",
@@ -269,12 +270,11 @@ def request_for(route: tuple[str, str], role: str, world: dict) -> dict:
         # Security alerts: the one kind every role sets (always immediate).
         ("put", "/me/alert-settings"): {"json": {"settings": [{"kind": "security",
                                                                "frequency": "immediate"}]}},
-        ("post", "/integration/replays"): {"json": {"since": f"{today - timedelta(days=1)}"
-                                                             "T00:00:00Z"}},
+        # A replay per role: the same one by a colleague would be theirs, answered 200.
+        ("post", "/integration/replays"): {"json": {"since": replay_since}},
         ("post", "/webhooks"): {"json": {"url": "https://127.0.0.1:9/matrice",
                                          "event_types": ["*"], "description": role}},
-        ("post", "/webhooks/{webhook_id}/replays"): {"json": {
-            "since": f"{today - timedelta(days=1)}T00:00:00Z"}},
+        ("post", "/webhooks/{webhook_id}/replays"): {"json": {"since": replay_since}},
         ("post", "/me/password"): {"json": {"current_password": "Faux-Passw0rd!",
                                             **_new_password()}},
         ("post", "/me/identifier"): {"json": {"current_password": "Faux-Passw0rd!",

@@ -1,7 +1,8 @@
 """Every process of the real stack serves its Prometheus metrics, and one certification moves
-the right counters in the right processes: the RPC in certification, its `certified` event
-leaving the outbox, the final certificate rendered by documents, the emails sent by
-notifications, the certify route in the gateway."""
+the right counters in the right processes: the RPC in certification (counted and timed), its
+`certified` event leaving the outbox and handled off the queues of documents, notifications
+and payments, the final certificate rendered by documents, the emails sent by notifications,
+the certify route in the gateway."""
 from __future__ import annotations
 
 from datetime import date
@@ -16,6 +17,7 @@ from tools.waiting import wait_until as eventually
 pytestmark = pytest.mark.e2e
 
 CERTIFY_ROUTE = "/dossiers/{dossier_id}/certificates/{month}/certify"
+CONSUMERS = ("documents", "notifications", "payments")  # of the certified event
 
 
 def scrape(url: str) -> list:
@@ -39,6 +41,13 @@ class Counters:
         return total(scrape(self.urls[process]), name, **labels)
 
 
+def certified_handled(stack, process: str) -> float:
+    """`certified` events the process's handlers took off their queues and handled."""
+    return sum(s.value for s in scrape(stack.metrics_urls[process])
+               if s.name == "jalon_events_total" and s.labels["outcome"] == "handled"
+               and "certification-certified" in s.labels["queue"])
+
+
 def outbox_backlog(stack, process: str) -> float | None:
     found = [s.value for s in scrape(stack.metrics_urls[process])
              if s.name == "jalon_outbox_backlog" and s.labels == {"service": process}]
@@ -51,6 +60,11 @@ def test_every_process_serves_its_metrics(stack):
         samples = scrape(url)
         # Each has answered RPCs or pings by now: its entrypoints are counted.
         assert total(samples, "jalon_rpc_calls_total", service=process) > 0, process
+    # The services that run jobs say how many are in each status, read at scrape time.
+    for process in ("certification", "dossiers", "integration", "payments"):
+        statuses = {s.labels["status"] for s in scrape(stack.metrics_urls[process])
+                    if s.name == "jalon_jobs_by_status" and s.labels["service"] == process}
+        assert statuses == {"queued", "running", "succeeded", "failed", "cancelled"}, process
 
 
 def test_a_certification_moves_the_counters_of_every_process_it_touches(stack, world):
@@ -67,6 +81,8 @@ def test_a_certification_moves_the_counters_of_every_process_it_touches(stack, w
         "emails": count("notifications", "jalon_emails_total", status="sent"),
         "http": count("gateway", "jalon_http_requests_total", route=CERTIFY_ROUTE,
                       method="POST", status="200"),
+        "timed": count("certification", "jalon_rpc_duration_seconds_count", method="certify"),
+        "handled": {process: certified_handled(stack, process) for process in CONSUMERS},
     }
     certified = world["org"].post(f"{url}/certify", json={"attest": True})
     assert certified.status_code == 200, certified.text
@@ -77,6 +93,11 @@ def test_a_certification_moves_the_counters_of_every_process_it_touches(stack, w
                message="certification counts the certify call")
     assert count("gateway", "jalon_http_requests_total", route=CERTIFY_ROUTE, method="POST",
                  status="200") == before["http"] + 1
+    assert count("certification", "jalon_rpc_duration_seconds_count",
+                 method="certify") == before["timed"] + 1
+    for process in CONSUMERS:
+        eventually(lambda: certified_handled(stack, process) > before["handled"][process],
+                   message=f"{process} handles the certified event off its queue")
     eventually(lambda: count("certification", "jalon_events_published_total",
                              event="certified") == before["published"] + 1,
                message="the certified event leaves the outbox")

@@ -59,10 +59,10 @@ def test_month_end_counts_each_stage_per_funder_and_month(jalon, month_end):
     months = {row["month"]: row for row in settled["months"]}
     assert months[month_end["entered"]] == {
         "funder_id": month_end["funder_id"], "month": month_end["entered"], "to_certify": 1,
-        "certified": 0, "locked": 0, "pdfs_pending": 0}
+        "certified": 0, "locked": 0, "pdfs_pending": 0, "emails_pending": 0}
     assert months[month_end["certified"]] == {
         "funder_id": month_end["funder_id"], "month": month_end["certified"], "to_certify": 0,
-        "certified": 1, "locked": 1, "pdfs_pending": 0}
+        "certified": 1, "locked": 1, "pdfs_pending": 0, "emails_pending": 0}
     assert settled["emails"] == [] and settled["not_answering"] == []
     [code] = codes  # people know their funder by its code: --funder takes it too
     one = as_json(jalon("month-end", "--funder", code, "--month", month_end["entered"],
@@ -119,10 +119,18 @@ def test_dead_letters_listed_shown_replayed_and_purged(jalon, stack):
     replayed = as_json(jalon("dead-letters", "replay", message_id, "--json"))
     assert replayed["replayed"] == [message_id] and replayed["unknown"] == []
     wait_until(listed, message="the replayed message dead-lettered again")  # still poison
+    elsewhere = as_json(jalon("dead-letters", "replay", "--all", "--queue",
+                              "evt-nobody-nothing.v1--nobody.on_nothing", "--json"))
+    assert message_id not in elsewhere["replayed"] and listed()  # the filter keeps it
+    every = as_json(jalon("dead-letters", "replay", "--all", "--queue", HANDLER_QUEUE,
+                          "--json"))
+    assert message_id in every["replayed"]
+    wait_until(listed, message="replayed with --all, dead-lettered again")
     kept = jalon("dead-letters", "purge", "--queue", HANDLER_QUEUE, input="n\n", ok=False)
     assert "for good?" in kept.output and listed()
-    jalon("dead-letters", "purge", "--queue", HANDLER_QUEUE, input="y\n")
-    assert listed() == []
+    purged = as_json(jalon("dead-letters", "purge", "--queue", HANDLER_QUEUE, "--yes",
+                           "--json"))
+    assert message_id in purged["purged"] and listed() == []
 
 
 def test_an_unreachable_broker_is_one_line_and_exit_code_1(jalon):
@@ -143,6 +151,9 @@ def test_jobs_listed_followed_to_their_end_and_cancelled(jalon, funder_admin, do
     done_id = submitted(2)
     followed = jalon("jobs", "follow", done_id)
     assert f"{done_id}: succeeded" in followed.stdout and "payments" in followed.stdout
+    awaited = as_json(jalon("jobs", "follow", done_id, "--json"))
+    assert (awaited["status"], awaited["phases"][0]) == ("succeeded", {
+        "name": "payments", "done": 2, "total": 2})
     listed = as_json(jalon("jobs", "list", "--status", "succeeded", "--json"))
     assert done_id in [job["id"] for job in listed]
     assert all(job["status"] == "succeeded" for job in listed)

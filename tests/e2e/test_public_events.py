@@ -144,11 +144,12 @@ def test_a_funder_replays_last_month_on_its_own_queue(funders, certified):
     a, client = funders["ids"]["a"], funders["clients"]["a"]
     since = f"{month_shift(date.today(), -1).isoformat()}T00:00:00+00:00"
     started = client.post("/integration/replays", json={"since": since})
-    assert started.status_code == 201, started.text
-    replay = wait_until(lambda: (lambda r: r if r["status"] == "done" else None)(
-        client.get(f"/integration/replays/{started.json()['id']}").json()),
-        message="the replay is done")
-    assert replay["sent"] == replay["total"] >= 1
+    assert started.status_code == 202, started.text
+    job = wait_until(lambda: (lambda j: j if j["status"] == "succeeded" else None)(
+        client.get(started.headers["Location"]).json()), message="the replay's job is done")
+    replay = client.get(f"/integration/replays/{job['id']}").json()
+    assert replay["status"] == "done"
+    assert replay["sent"] == replay["total"] == job["summary"]["sent"] >= 1
     events = received(funders["uris"]["a"], replay_queue(a), expected=replay["total"])
     assert len({e["id"] for e in events}) == len(events) == replay["total"]  # once each
     assert [e["time"] for e in events] == sorted(e["time"] for e in events)  # in order
@@ -159,6 +160,7 @@ def test_a_funder_replays_last_month_on_its_own_queue(funders, certified):
     assert wait_until(lambda: b_client.get(f"/integration/replays/{b_replay['id']}").json()[
         "status"] == "done")
     assert received(funders["uris"]["b"], replay_queue(funders["ids"]["b"]), expected=0) == []
+    assert b_client.get(f"/jobs/{job['id']}").status_code == 404  # nor see A's replay
 
 
 def test_a_funder_receives_its_events_by_webhook_signed_and_retried(funders, webhook, certified):

@@ -85,6 +85,18 @@ def _dossier(dossier_id: str = "d1") -> dict:
             "session_end": "2026-06-30", "status": "in_progress"}
 
 
+class FinishedJobsWithoutFile:
+    """The job RPCs of a fake whose jobs are over and produced no file."""
+
+    @rpc
+    def job_file(self, actor, job_id):
+        raise NotFound("job_file_not_found", "Ce travail n'a pas (encore) produit de fichier.")
+
+    @rpc
+    def cancel_job(self, actor, job_id):
+        raise Conflict("job_finished", "Ce travail est déjà terminé.")
+
+
 def _import_job(kind: str = "dossiers.import", resubmitted: bool = False) -> dict:
     return {"id": "dossiers-j1", "kind": kind, "status": "queued",
             "phases": [{"name": "rows", "done": 0, "total": 2}], "created_at": NOW,
@@ -342,7 +354,7 @@ def _signup(signup_id: str = "s1") -> dict:
             "status_label": "En attente d'activation", "created_at": NOW}
 
 
-class FakeDossiers:
+class FakeDossiers(FinishedJobsWithoutFile):
     name = "dossiers"
     context = RequestContext()
     record = Seen()
@@ -410,13 +422,6 @@ class FakeDossiers:
     def list_jobs(self, actor, query=None):
         return []
 
-    @rpc
-    def job_file(self, actor, job_id):
-        raise NotFound("job_file_not_found", "Ce travail n'a pas (encore) produit de fichier.")
-
-    @rpc
-    def cancel_job(self, actor, job_id):
-        raise Conflict("job_finished", "Ce travail est déjà terminé.")
 
 
 class FakeCertification:
@@ -840,17 +845,28 @@ def _email() -> dict:
             "last_error": "SMTPRecipientsRefused: 550 mailbox unavailable"}
 
 
-class FakeIntegration:
+class FakeIntegration(FinishedJobsWithoutFile):
     name = "integration"
 
     @rpc
     def health(self):
         return {"service": "integration", "status": "ok", "database": "ok"}
 
-    # replays of the public events (issue 17)
+    # replays of the public events (issue 17), run as jobs (issue 18)
     @rpc
     def start_replay(self, actor, payload):
-        return _replay(actor, payload)
+        return _replay_job(resubmitted=payload.get("after_event_id") == "AGAIN")
+
+    @rpc
+    def get_job(self, actor, job_id):
+        if job_id != "integration-r1":
+            raise NotFound("job_not_found", "Aucun travail trouvé.")
+        return {**_replay_job(), "status": "succeeded", "summary": {"sent": 3},
+                "phases": [{"name": "events", "done": 3, "total": 3}]}
+
+    @rpc
+    def list_jobs(self, actor, query=None):
+        return []
 
     @rpc
     def list_replays(self, actor):
@@ -896,7 +912,7 @@ class FakeIntegration:
 
     @rpc
     def replay_to_webhook(self, actor, webhook_id, payload):
-        return {**_replay(actor, payload), "queue": None, "webhook_id": webhook_id}
+        return _replay_job()
 
 
 def _webhook(actor: dict) -> dict:
@@ -913,9 +929,15 @@ def _delivery() -> dict:
             "history": [{"number": 1, "at": NOW, "status_code": 500, "answer": "erreur"}]}
 
 
+def _replay_job(resubmitted: bool = False) -> dict:
+    return {"id": "integration-r1", "kind": "integration.replay", "status": "queued",
+            "phases": [{"name": "events", "done": 0, "total": 3}], "created_at": NOW,
+            "resubmitted": resubmitted}
+
+
 def _replay(actor: dict, payload: dict) -> dict:
     funder = actor["funder_id"]
-    return {"id": "r1", "funder_id": funder, "status": "pending", "since": payload.get("since"),
+    return {"id": "integration-r1", "funder_id": funder, "status": "pending", "since": payload.get("since"),
             "after_event_id": payload.get("after_event_id"),
             "queue": f"integration.{funder}.replay", "total": 3, "sent": 0,
             "created_by": actor["user_id"], "created_at": NOW, "finished_at": None}
@@ -1302,6 +1324,23 @@ def test_a_job_is_answered_at_once_with_where_to_follow_it(gateway):
                    "job_not_found")
 
 
+def test_a_replay_is_a_job_followed_where_any_job_is(gateway):
+    started = requests.post(f"{gateway}/integration/replays", headers=auth(FUNDER_TOKEN),
+                            json={"since": "2026-10-01T00:00:00Z"})
+    assert (started.status_code, started.headers["Location"]) == (202,
+                                                                   "/jobs/integration-r1")
+    assert started.json()["kind"] == "integration.replay"
+    again = requests.post(f"{gateway}/integration/replays", headers=auth(FUNDER_TOKEN),
+                          json={"after_event_id": "AGAIN"})
+    assert (again.status_code, again.json()["resubmitted"]) == (200, True)
+    followed = requests.get(gateway + started.headers["Location"], headers=auth(FUNDER_TOKEN))
+    assert followed.json()["summary"] == {"sent": 3}
+    to_webhook = requests.post(f"{gateway}/webhooks/w1/replays", headers=auth(FUNDER_TOKEN),
+                               json={"since": "2026-10-01T00:00:00Z"})
+    assert (to_webhook.status_code, to_webhook.headers["Location"]) == (
+        202, "/jobs/integration-r1")
+
+
 def test_the_payments_export_is_a_job(gateway, seen):
     search = {"start": "2019-08-01", "dossier_number": "DEMO-0001"}
     exported = requests.post(f"{gateway}/payments/exports", headers=auth(), json=search)
@@ -1383,7 +1422,15 @@ def test_health_degraded_then_ok(gateway, stack):
     assert report["status"] == "degraded"
     assert report["services"]["notifications"]["status"] == "service_unavailable"
     assert report["services"]["identity"]["status"] == "ok"
+    # One service down takes out its routes only: the gateway stays ready, logins go on.
+    for probe in ("/health/live", "/health/ready"):
+        assert requests.get(f"{gateway}{probe}").status_code == 200
+    down = assert_problem(requests.get(f"{gateway}/notifications", headers=auth()), 503,
+                          "service_unavailable")
+    assert down["details"]["service"] == "notifications"
+    assert requests.get(f"{gateway}/me", headers=auth()).status_code == 200
     stack.start(FakeNotifications)
+    assert requests.get(f"{gateway}/notifications", headers=auth()).status_code == 200
     healthy = requests.get(f"{gateway}/health")
     assert healthy.status_code == 200, healthy.text
     assert healthy.json()["status"] == "ok"

@@ -15,6 +15,7 @@ from contracts.common.errors import InvalidInput, NotFound
 from contracts.envelope import new_envelope
 from contracts.integration import replay_queue
 from contracts.public import INTEGRATION_EXCHANGE
+from tests.support.jobs import finished_over_rpc
 from tests.support.notifications import certified, document_rejected, validated
 from tools.waiting import wait_until
 
@@ -97,7 +98,9 @@ def test_a_funder_receives_its_own_public_events_in_order_once_and_replays_them(
         assert received[0]["body"]["time"].startswith(certified_a["time"][:19])
 
         agent = {"user_id": "agent", "role": "funder_agent", "funder_id": funder_a}
-        replay = rpc.integration.start_replay(agent, {"since": certified_a["time"]})
+        job = rpc.integration.start_replay(agent, {"since": certified_a["time"]})
+        assert (job["kind"], job["phases"][0]["total"]) == ("integration.replay", 3)
+        replay = rpc.integration.get_replay(agent, job["id"])
         assert (replay["total"], replay["queue"]) == (3, replay_queue(funder_a))
         replayed = Subscriber(amqp_uri, Queue(replay_queue(funder_a), durable=True))
         try:
@@ -109,6 +112,8 @@ def test_a_funder_receives_its_own_public_events_in_order_once_and_replays_them(
                           ["status"] == "done" and r)
         assert (done["sent"], done["total"]) == (3, 3)
         assert [r["id"] for r in rpc.integration.list_replays(agent)] == [replay["id"]]
+        ended = finished_over_rpc(rpc.integration, agent, job)
+        assert (ended["status"], ended["summary"]) == ("succeeded", {"sent": 3})
         assert live.drain() == received  # live traffic untouched by the replay
     finally:
         live.close()

@@ -123,8 +123,8 @@ def test_a_webhook_receives_signed_events_retried_after_a_500_and_replays(
         (500, "indisponible"), (200, "merci")]
     assert len(rpc.integration.list_deliveries(admin, webhook["id"], {})) == 1
 
-    replay = rpc.integration.replay_to_webhook(admin, webhook["id"],
-                                               {"since": past["time"]})
+    job = rpc.integration.replay_to_webhook(admin, webhook["id"], {"since": past["time"]})
+    replay = rpc.integration.get_replay(admin, job["id"])
     assert (replay["webhook_id"], replay["total"]) == (webhook["id"], 2)
     wait_until(lambda: len(receiver.received) >= 4, message="the replayed events")
     assert [r["headers"]["webhook-id"] for r in receiver.received[2:]] == [past_id, live_id]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import copy
 import uuid
+from datetime import timedelta
 
 from contracts.common import Actor
 from contracts.jobs import FINISHED, Job
-from servicekit.jobs import JobCancelled, fingerprint, phase_list
+from servicekit.jobs import RESUBMISSION_WINDOW, JobCancelled, fingerprint, phase_list
 from tools.waiting import wait_until
 
 
@@ -21,11 +22,12 @@ class FakeJobs:
     def __init__(self):
         self.jobs: dict[str, dict] = {}  # job id -> its record (as the jobs table holds it)
 
-    def submit(self, kind: str, actor: Actor, payload: dict, phases: dict) -> dict:
+    def submit(self, kind: str, actor: Actor, payload: dict, phases: dict,
+               window: timedelta = RESUBMISSION_WINDOW) -> dict:
         digest = fingerprint(kind, actor, payload)
+        recognised = ("queued", "running") + (("succeeded",) if window else ())
         for record in self.jobs.values():
-            if record["fingerprint"] == digest and record["status"] not in ("failed",
-                                                                            "cancelled"):
+            if record["fingerprint"] == digest and record["status"] in recognised:
                 return self.view(record["id"], resubmitted=True)
         job_id = f"{kind.partition('.')[0]}-{uuid.uuid4().hex}"
         self.jobs[job_id] = {"id": job_id, "kind": kind, "actor": actor,
@@ -33,6 +35,9 @@ class FakeJobs:
                              "fingerprint": digest, "status": "queued", "outcomes": {},
                              "summary": {}, "file": None, "cancel_requested": False}
         return self.view(job_id)
+
+    def statuses(self, job_ids: list[str]) -> dict[str, str]:
+        return {job_id: self.jobs[job_id]["status"] for job_id in job_ids if job_id in self.jobs}
 
     def forget(self, job_id: str) -> None:
         """Past the re-submission window: the same payload is a new job."""

@@ -11,12 +11,14 @@ from urllib.parse import urlsplit
 
 from contracts.envelope import new_envelope
 from servicekit.events import ReceivedEvent
-from services.integration.domain import DONE, Replay
+from services.integration.domain import Replay
 from services.integration.domain.webhooks import (CANCELLED, PENDING, SENDING, Delivery,
                                                   Webhook, WebhookPolicy)
 from services.integration.domain.webhooks import UnsafeAddress
+from services.integration import handlers
 from services.integration.handlers import Ports
 from tests.support.fakes import FakeClock, FakeDatabase
+from tests.support.jobs import FakeJobs
 
 
 @dataclass
@@ -102,11 +104,6 @@ class InMemoryReplays:
     def of_funder(self, funder_id: str) -> list[Replay]:
         return sorted((copy.copy(r) for r in self.replays.values() if r.funder_id == funder_id),
                       key=lambda r: r.created_at, reverse=True)
-
-    def next_unfinished(self) -> Replay | None:
-        waiting = sorted((r for r in self.replays.values() if r.status != DONE),
-                         key=lambda r: r.created_at)
-        return copy.copy(waiting[0]) if waiting else None
 
 
 class InMemoryWebhooks:
@@ -223,6 +220,15 @@ class Integration:
     def log(self) -> InMemoryPublicEvents:
         return self.db.repositories["public_events"]
 
+    @property
+    def jobs(self) -> FakeJobs:
+        return self.db.repositories["jobs"]
+
+    def run_replay(self, job_id: str, crash_after: int | None = None) -> dict:
+        """The replay's job run as the runner does; the job's view after."""
+        return self.jobs.run(job_id, lambda step: handlers.run_replay(self.db, self.ports, step),
+                             crash_after)
+
     def publish_all(self) -> None:
         """As the relay does once the broker confirmed them."""
         for row in self.log.rows:
@@ -234,7 +240,7 @@ def integration(retention_days: int = 400, **policy) -> Integration:
     clock, queues, endpoint = FakeClock(), RecordingQueues(), Endpoint()
     db = FakeDatabase("integration", public_events=InMemoryPublicEvents(),
                       replays=InMemoryReplays(), webhooks=InMemoryWebhooks(),
-                      deliveries=InMemoryDeliveries())
+                      deliveries=InMemoryDeliveries(), jobs=FakeJobs())
     random = iter(range(1, 1000))
     ports = Ports(clock=clock, retention=timedelta(days=retention_days), replays=queues,
                   sender=endpoint, webhooks=WebhookPolicy(**policy),

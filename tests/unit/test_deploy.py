@@ -300,18 +300,45 @@ def problems_with(monkeypatch, env: dict[str, str], name: str) -> list[str]:
     return config.production_problems(config.load(), database)
 
 
+# What a deployment alone knows: shipped as placeholders that production mode refuses.
+OPERATOR_VALUES = {
+    "JALON_PUBLIC_URL": "https://jalon.transitionspro-idf.fr",
+    "JALON_MAIL_FROM": "Jalon <ne-pas-repondre@transitionspro-idf.fr>",
+    "JALON_SMTP_HOST": "smtp.transitionspro-idf.fr",
+    "JALON_CAPTCHA_SITE_KEY": "10000000-ffff-ffff-ffff-000000000001",
+    "JALON_CAPTCHA_SECRET": "0x0000000000000000000000000000000000000000",
+}
+
+
+def shipped_placeholders(settings: dict[str, str]) -> set[str]:
+    return {name for name in OPERATOR_VALUES if name in settings}
+
+
 @pytest.mark.parametrize("name", PROCESSES)
 def test_kubernetes_sets_every_setting_production_needs(monkeypatch, name):
     settings = k8s_settings()
     assert settings["JALON_ENV"] == "production"
-    assert problems_with(monkeypatch, settings, name) == []
+    assert problems_with(monkeypatch, {**settings, **OPERATOR_VALUES}, name) == []
 
 
 @pytest.mark.parametrize("name", PROCESSES)
 def test_compose_sets_every_setting_production_needs(monkeypatch, compose, name):
     settings = compose_settings(compose, name)
     assert settings["JALON_ENV"] == "production"
-    assert problems_with(monkeypatch, settings, name) == []
+    assert problems_with(monkeypatch, {**settings, **OPERATOR_VALUES}, name) == []
+
+
+def test_a_deployment_left_with_its_placeholders_refuses_to_start(monkeypatch, compose):
+    """Forgotten, JALON_PUBLIC_URL would send every email's links to example.org: each
+    placeholder is named and the process stops (servicekit.run)."""
+    k8s = k8s_settings()
+    assert shipped_placeholders(k8s) == set(OPERATOR_VALUES)
+    assert {p.split(":")[0] for p in problems_with(monkeypatch, k8s, "gateway")} == set(
+        OPERATOR_VALUES)
+    # Compose's SMTP default is its Mailpit: every other placeholder is refused.
+    shipped = compose_settings(compose, "gateway")
+    assert {p.split(":")[0] for p in problems_with(monkeypatch, shipped, "gateway")} == set(
+        OPERATOR_VALUES) - {"JALON_SMTP_HOST"}
 
 
 @pytest.mark.parametrize("variable", ["JALON_PUBLIC_URL", "JALON_MAIL_FROM"])

@@ -18,8 +18,11 @@ from gateway import auth
 from gateway.auth import authenticate, bearer_token, client_ip, request_ip, require_role
 from gateway.errors import HttpProblem
 from gateway.http import content_disposition, safe_media_type
+from gateway.jobs import JOB_SERVICES
 from gateway import routes
 from gateway.routes import _upload_body, form_model, path_parameter_type, route, werkzeug_path
+from servicekit import registry
+from servicekit.jobs import JobEntrypoints
 
 
 def request(headers=None, remote_addr="192.0.2.1") -> Request:
@@ -201,3 +204,9 @@ def test_an_upload_model_must_have_the_file_fields_and_no_json_body():
     with pytest.raises(ValueError):
         route("POST", "/x", summary="x", tags=["x"], upload=UploadPayload, body=HoursEntry)
     assert list(form_model(UploadPayload).model_fields) == ["category", "label", "period_start"]
+
+
+def test_the_gateway_asks_about_jobs_exactly_the_services_that_run_them():
+    running = {name for name in registry.names()
+               if issubclass(registry.service_class(name), JobEntrypoints)}
+    assert set(JOB_SERVICES) == running

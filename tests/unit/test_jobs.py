@@ -10,6 +10,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import MetaData, create_engine, update
 from sqlalchemy.orm import Session
 
@@ -131,6 +132,18 @@ def test_a_job_succeeded_long_ago_is_not_reused(engine):
     assert submit(engine)["id"] != first["id"]
 
 
+def test_work_asked_again_on_purpose_is_recognised_only_until_it_is_over(engine):
+    def again() -> dict:
+        with Session(engine) as session, session.begin():
+            return JobStore(session, metadata).submit(KIND, STAFF, {"rows": [1]}, {"rows": 1},
+                                                      window=timedelta(0))
+    first = again()
+    set_job(engine, first["id"], status="running")
+    assert (again()["id"], again()["resubmitted"]) == (first["id"], True)
+    set_job(engine, first["id"], status="succeeded", finished_at=utcnow())
+    assert again()["id"] != first["id"]
+
+
 def test_a_submission_wakes_the_runner_once_committed(engine):
     runner = a_runner(engine, things_import=count_rows)
     with pytest.raises(RuntimeError), Session(engine) as session, session.begin():
@@ -142,6 +155,22 @@ def test_a_submission_wakes_the_runner_once_committed(engine):
 
 
 # ---- running ------------------------------------------------------------------------------------
+
+def test_the_jobs_in_each_status_are_counted_when_scraped(engine):
+    runner = a_runner(engine, things_import=count_rows)
+    done, waiting = submit(engine), submit(engine, payload={"rows": [9]})
+    runner.work_once()
+    set_job(engine, waiting["id"], status="queued")  # whichever the runner took first
+    set_job(engine, done["id"], status="succeeded")
+    by_status = {status: REGISTRY.get_sample_value("jalon_jobs_by_status", {
+        "service": "things", "status": status})
+        for status in ("queued", "running", "succeeded", "failed", "cancelled")}
+    assert by_status == {"queued": 1, "running": 0, "succeeded": 1, "failed": 0,
+                         "cancelled": 0}
+    runner.stop()
+    assert REGISTRY.get_sample_value("jalon_jobs_by_status", {
+        "service": "things", "status": "queued"}) is None
+
 
 def test_a_job_is_run_by_the_one_runner_that_claims_it(engine):
     first = submit(engine)
@@ -265,10 +294,17 @@ def cancel(engine, job_id: str, actor=STAFF) -> dict:
         return store.request_cancel(store.visible(actor, job_id))
 
 
+def ended_count(status: str) -> float:
+    return REGISTRY.get_sample_value("jalon_jobs_total", {
+        "service": "things", "kind": KIND, "status": status}) or 0
+
+
 def test_a_queued_job_is_cancelled_at_once_and_a_finished_one_cannot_be(engine):
     first = submit(engine)
+    counted = ended_count("cancelled")
     cancelled = cancel(engine, first["id"])
     assert (cancelled["status"], cancelled["cancel_requested"]) == ("cancelled", True)
+    assert ended_count("cancelled") == counted + 1  # as a job a runner ended
     assert a_runner(engine, things_import=count_rows).claim() is None
     with pytest.raises(Conflict) as exc:
         cancel(engine, first["id"])

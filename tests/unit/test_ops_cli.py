@@ -48,14 +48,17 @@ def test_month_end_puts_each_service_s_counts_on_one_row():
         locks=[{"funder_id": "f1", "month": "2026-09", "locked": 4},
                {"funder_id": "f1", "month": "2026-08", "locked": 1}],
         produced=[{"funder_id": "f1", "month": "2026-09", "produced": 2}],
-        emails=[{"funder_id": "f1", "pending": 7, "oldest_pending_at": "2026-10-30T08:50:00Z"}],
+        emails=[{"funder_id": "f1", "month": "2026-09", "pending": 7,
+                 "oldest_pending_at": "2026-10-30T08:50:00Z"},
+                {"funder_id": "f1", "month": None, "pending": 1,
+                 "oldest_pending_at": "2026-10-30T08:55:00Z"}],
         outboxes=outbox.statuses(FakeServices("payments"), NOW), now=NOW)
     assert report["months"] == [
         {"funder_id": "f1", "month": "2026-08", "to_certify": 0, "certified": 0, "locked": 1,
-         "pdfs_pending": 0},
+         "pdfs_pending": 0, "emails_pending": 0},
         {"funder_id": "f1", "month": "2026-09", "to_certify": 3, "certified": 5, "locked": 4,
-         "pdfs_pending": 3}]
-    assert report["emails"][0]["oldest_age_seconds"] == 600
+         "pdfs_pending": 3, "emails_pending": 7}]
+    assert [row["oldest_age_seconds"] for row in report["emails"]] == [600, 300]
     assert report["oldest_pending_effect"] == {
         "kind": "email", "where": "f1", "since": "2026-10-30T08:50:00Z", "age_seconds": 600}
     assert report["not_answering"] == ["payments"]

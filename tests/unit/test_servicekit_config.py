@@ -66,9 +66,9 @@ def test_per_service_url_is_read_at_call_time(clean_env):
 
 PRODUCTION = {
     "JALON_ENV": "production",
-    "JALON_PUBLIC_URL": "https://jalon.example.org",
-    "JALON_MAIL_FROM": "Jalon <ne-pas-repondre@example.org>",
-    "JALON_SMTP_HOST": "smtp.example.org",
+    "JALON_PUBLIC_URL": "https://jalon.transitionspro-idf.fr",
+    "JALON_MAIL_FROM": "Jalon <ne-pas-repondre@transitionspro-idf.fr>",
+    "JALON_SMTP_HOST": "smtp.transitionspro-idf.fr",
     "JALON_AMQP_URI": "amqp://jalon:secret@rabbitmq:5672/",
     "JALON_DATABASE_URL_TEMPLATE": "postgresql://jalon:secret@postgres/jalon_{service}",
     "JALON_CAPTCHA_PROVIDER": "hcaptcha",
@@ -108,7 +108,7 @@ def test_production_with_the_development_defaults_names_every_missing_setting(cl
 @pytest.mark.parametrize("variable, value", [
     ("JALON_PUBLIC_URL", "http://localhost:8000"),
     ("JALON_PUBLIC_URL", "https://127.0.0.1"),
-    ("JALON_PUBLIC_URL", "http://jalon.example.org"),
+    ("JALON_PUBLIC_URL", "http://jalon.transitionspro-idf.fr"),
     ("JALON_SPACE_URL", "http://127.0.0.1:3000"),
     ("JALON_MAIL_FROM", "Jalon <ne-pas-repondre@jalon.local>"),
     ("JALON_MAIL_FROM", "Jalon"),
@@ -118,6 +118,13 @@ def test_production_with_the_development_defaults_names_every_missing_setting(cl
     ("JALON_CAPTCHA_PROVIDER", "none"),
     ("JALON_CAPTCHA_SITE_KEY", ""),
     ("JALON_CAPTCHA_SECRET", ""),
+    # The deployment files' placeholders, left as shipped:
+    ("JALON_PUBLIC_URL", "https://jalon.example.org"),
+    ("JALON_SPACE_URL", "https://espace.example.com"),
+    ("JALON_MAIL_FROM", "Jalon <ne-pas-repondre@example.org>"),
+    ("JALON_SMTP_HOST", "smtp.example.org"),
+    ("JALON_CAPTCHA_SITE_KEY", "your-site-key"),
+    ("JALON_CAPTCHA_SECRET", "change-me"),
     ("JALON_WEBHOOKS_ALLOW_HTTP", "true"),
     ("JALON_WEBHOOKS_ALLOW_PRIVATE", "true"),
 ])
@@ -145,7 +152,7 @@ def test_a_production_process_with_missing_settings_exits_with_one_line(clean_en
     import sys
     env = {name: value for name, value in os.environ.items() if not name.startswith("JALON_")}
     env.update(JALON_ENV="production", JALON_LOG_FORMAT="json", JALON_DATA_DIR=str(tmp_path),
-               JALON_PUBLIC_URL="https://jalon.example.org")
+               JALON_PUBLIC_URL="https://jalon.transitionspro-idf.fr")
     result = subprocess.run([sys.executable, "-m", "servicekit.run", "identity"], env=env,
                             capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 1, result.stdout + result.stderr

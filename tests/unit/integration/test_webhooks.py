@@ -291,11 +291,11 @@ def test_a_replay_to_a_webhook_delivers_the_past_events_it_wants_in_order():
     log_event(world, "certified", funder="f2")
     webhook = register(world, event_types=[CERTIFIED])
     assert world.deliveries == []  # registered after them
-    replay = handlers.replay_to_webhook(world.db, world.ports, ADMIN, webhook["id"],
-                                        ReplayRequest(since=world.log.rows[0].occurred_at))
+    job = handlers.replay_to_webhook(world.db, world.ports, ADMIN, webhook["id"],
+                                     ReplayRequest(since=world.log.rows[0].occurred_at))
+    replay = handlers.get_replay(world.db, ADMIN, job["id"])
     assert (replay["webhook_id"], replay["queue"], replay["total"]) == (webhook["id"], None, 2)
-    while handlers.send_replay_batch(world.db, world.ports):
-        pass
+    assert world.run_replay(job["id"])["summary"] == {"sent": 2}
     assert [(d.event_id, d.replay_id) for d in world.deliveries] == [
         (ids[0], replay["id"]), (ids[2], replay["id"])]
     assert world.queues.received == {}  # not to the replay queue
@@ -324,11 +324,11 @@ def test_a_replay_to_a_deleted_webhook_ends():
     world = integration()
     log_event(world)
     webhook = register(world)
-    replay = handlers.replay_to_webhook(world.db, world.ports, ADMIN, webhook["id"],
-                                        ReplayRequest(since=world.log.rows[0].occurred_at))
+    job = handlers.replay_to_webhook(world.db, world.ports, ADMIN, webhook["id"],
+                                     ReplayRequest(since=world.log.rows[0].occurred_at))
     handlers.delete_webhook(world.db, world.ports, ADMIN, webhook["id"])
-    handlers.send_replay_batch(world.db, world.ports)
-    assert handlers.get_replay(world.db, ADMIN, replay["id"])["status"] == "done"
+    assert world.run_replay(job["id"])["status"] == "succeeded"
+    assert handlers.get_replay(world.db, ADMIN, job["id"])["status"] == "done"
     assert world.deliveries == []
 
 

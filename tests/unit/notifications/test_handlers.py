@@ -44,6 +44,7 @@ def test_a_certified_month_emails_the_beneficiary_and_the_employer():
         ("rh@acme.example", "certified_employer")]
     for email in service.emails.all():
         assert (email.status, email.event_id, email.funder_id) == (domain.PENDING, "ev-1", "f1")
+        assert email.month == "2026-09"  # counted by month in the ops' month-end view
         assert email.subject == "Certificat de réalisation de septembre 2026 – dossier 20X000703"
         assert "Formations Exemple a certifié le 02/10/2026 à 16:05" in email.body_text
         assert "heures de présence en formation : 147,00\u00a0h" in email.body_text
