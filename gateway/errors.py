@@ -57,7 +57,7 @@ TITLES = {
 # Details of these statuses stay server-side: they name internal calls, not user mistakes.
 _PRIVATE_DETAILS = frozenset({500, 502, 503})
 # The 503s of one service out of reach (servicekit/rpc.py), not of the broker or a database.
-_SERVICE_DOWN_CODES = frozenset({"rpc_timeout", "service_unavailable"})
+SERVICE_DOWN_CODES = frozenset({"rpc_timeout", "service_unavailable"})
 
 
 @dataclass
@@ -155,6 +155,6 @@ def _public_503_details(code: str, details: dict) -> dict:
     """Which service is down, when one is (its name only, never the method called): the
     routes of the others still answer."""
     call = details.get("call")
-    if code in _SERVICE_DOWN_CODES and isinstance(call, str):
+    if code in SERVICE_DOWN_CODES and isinstance(call, str):
         return {"service": call.split(".")[0]}
     return {}

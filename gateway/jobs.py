@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from contracts.common.errors import NotFound
+from contracts.common.errors import NotFound, ServiceUnavailable
+from gateway.errors import SERVICE_DOWN_CODES
 from gateway.http import json_response
 
 # The services mixing servicekit.jobs.JobEntrypoints in: GET /jobs asks each of them.
@@ -12,6 +13,7 @@ JOB_SERVICES = ("certification", "dossiers", "integration", "payments")
 
 RESUBMITTED_DESCRIPTION = ("La même demande était déjà soumise (en attente, en cours ou "
                            "terminée depuis moins de 24 h) : c'est ce travail-là")
+UNAVAILABLE_HEADER = "X-Unavailable-Services"
 REPLAY_RESUBMITTED_DESCRIPTION = ("Le même rejeu était déjà demandé et n'est pas terminé : "
                                   "c'est ce travail-là")
 
@@ -31,7 +33,20 @@ def accepted(job: dict) -> Response:
     return response
 
 
-def newest_first(listings: list[list[dict]], limit: int) -> list[dict]:
-    """Every service's jobs in one list, the most recently submitted first."""
-    merged = [job for listing in listings for job in listing]
-    return sorted(merged, key=lambda job: job["created_at"], reverse=True)[:limit]
+def listing(clients: dict[str, object], actor: dict, query: dict, limit: int) -> Response:
+    """Every job service's jobs (`clients`: their RPC proxies by name) in one list, the most
+    recently submitted first. One service out of reach does not take the others' jobs out: it
+    is left out and named in the X-Unavailable-Services header; when none answers, 503."""
+    found, down = [], []
+    for name, client in clients.items():
+        try:
+            found.extend(client.list_jobs(actor, query))
+        except ServiceUnavailable as exc:
+            if exc.code not in SERVICE_DOWN_CODES or len(down) == len(clients) - 1:
+                raise
+            down.append(name)
+    response = json_response(sorted(found, key=lambda job: job["created_at"],
+                                    reverse=True)[:limit])
+    if down:
+        response.headers[UNAVAILABLE_HEADER] = ", ".join(down)
+    return response

@@ -1055,10 +1055,11 @@ class GatewayService:
     def list_jobs(self, call):
         """Les travaux que l'appelant voit (les siens ; ceux de son financeur pour le personnel
         du financeur, de son organisme pour un utilisateur d'organisme), les plus récents
-        d'abord, sans le compte rendu ligne par ligne (docs/jobs.md)."""
-        query = call.query.model_dump(mode="json")
-        return jobs.newest_first([getattr(self, service).list_jobs(call.actor, query)
-                                  for service in jobs.JOB_SERVICES], call.query.limit)
+        d'abord, sans le compte rendu ligne par ligne (docs/jobs.md). Un service qui ne répond
+        pas n'empêche pas la liste : ses travaux manquent et l'en-tête `X-Unavailable-Services`
+        le nomme ; 503 si aucun ne répond."""
+        return jobs.listing({name: getattr(self, name) for name in jobs.JOB_SERVICES},
+                            call.actor, call.query.model_dump(mode="json"), call.query.limit)
 
     @route("GET", "/jobs/{job_id}", response=Job, summary="Un travail long et son compte rendu",
            tags=["travaux"])
