@@ -88,8 +88,8 @@ def _oldest_effect(emails: list[dict], outboxes: list[dict], now: datetime) -> d
 
 def show(report: dict) -> None:
     console.print(table("Month-end per funder and month", [
-        "Funder", "Month", "To certify", "Certified", "Locked", "PDFs pending",
-        "Emails pending"], [[_funder(row), row["month"], *(row[key] for key in COUNTS)]
+        "Funder", "Month", "To\ncertify", "Certified", "Locked", "PDFs\npending",
+        "Emails\npending"], [[_funder(row), row["month"], *(row[key] for key in COUNTS)]
                             for row in report["months"]], numeric=(2, 3, 4, 5, 6), fold=(0,)))
     console.print(table("Emails pending per funder and month", [
         "Funder", "Month", "Pending", "Oldest"], [

@@ -28,7 +28,7 @@ def _status(services: Services, name: str, now: datetime) -> dict:
 
 def show(rows: list[dict]) -> None:
     console.print(table("Outbox per service", [
-        "Service", "Unpublished", "Oldest unpublished", "Last published"], [
+        "Service", "Unpublished", "Oldest\nunpublished", "Last\npublished"], [
         [row["service"], row["unpublished"], age_text(row["oldest_age_seconds"]),
          row["last_published_at"] or "—"] if row["answering"] else
         [row["service"], "not answering", "", ""] for row in rows], numeric=(1, 2)))

@@ -46,7 +46,8 @@ def now() -> datetime:
 def table(title: str, columns: list[str], rows: list[list], numeric: tuple[int, ...] = (),
           fold: tuple[int, ...] = ()) -> Table:
     """The columns numbered in `numeric` are right-aligned (counts, ages); those in `fold`
-    continue on the next lines when the terminal is narrow, the others stay on one."""
+    continue on the next lines when the terminal is narrow, the others stay on one. A
+    header's "\n" puts its words on two lines (what keeps a table within 80 columns)."""
     shown = Table(title=title, title_justify="left")
     for number, name in enumerate(columns):
         shown.add_column(name, justify="right" if number in numeric else "left",

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 from nameko.exceptions import RpcTimeout, UnknownService
+from rich.console import Console
 from typer.testing import CliRunner
 
 from ops import month_end, outbox
@@ -108,3 +109,24 @@ def test_a_service_that_does_not_answer_is_named():
     unknown = Services(Silent(UnknownService("payments")), "amqp://broker//", 10)
     with pytest.raises(OpsError, match=r"^payments not answering \(no payments consumer"):
         unknown.call("payments", "month_end_locks", {})
+
+
+def test_the_month_end_table_keeps_every_column_readable_in_80_columns(monkeypatch):
+    """A long funder code is folded, never squeezed out by the counts beside it."""
+    narrow = Console(width=80, record=True)
+    monkeypatch.setattr(month_end, "console", narrow)
+    report = month_end.combine(
+        certificates=[{"funder_id": "f1", "month": "2026-09", "to_certify": 214,
+                       "certified": 1873}], locks=[], produced=[],
+        emails=[{"funder_id": "f1", "month": "2026-09", "pending": 94,
+                 "oldest_pending_at": "2026-10-30T08:50:00Z"}], outboxes=[], now=NOW)
+    month_end.show(month_end.with_codes(report, {"f1": "transitions-pro-ile-de-france"}))
+    shown = narrow.export_text()
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    first_table = shown.split("Emails pending per funder and month")[0]
+    funder_cells = [line.split("│")[1].strip() for line in first_table.splitlines()
+                    if line.startswith("│")]
+    assert "".join(funder_cells) == "transitions-pro-ile-de-france"
+    for header in ("Funder", "certify", "Certified", "Locked", "PDFs", "Emails", "pending"):
+        assert header in shown
+    assert "1873" in shown and "94" in shown
